@@ -1,0 +1,56 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/addergen/addergen/rtl"
+)
+
+// peFlags are the flags that describe one L1 processing element; emit-verilog
+// pe, verify pe and synth pe share them.
+type peFlags struct {
+	lanes    int
+	width    int
+	unsigned bool
+	pipeline string
+	name     string
+}
+
+func (f *peFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.IntVar(&f.lanes, "lanes", 0, "number of lanes K (1..4096)")
+	fl.IntVar(&f.width, "width", 0, "bits per lane operand W (2..16)")
+	fl.BoolVar(&f.unsigned, "unsigned", false, "lanes are unsigned (default two's complement)")
+	fl.StringVar(&f.pipeline, "pipeline", "auto", "register stages: auto (one adder level per stage) or N (0 = combinational)")
+	fl.StringVar(&f.name, "name", "adder_pe", "Verilog module name")
+	_ = cmd.MarkFlagRequired("lanes")
+	_ = cmd.MarkFlagRequired("width")
+}
+
+// config validates the flags and returns the PE configuration, with errors
+// that name the flag at fault.
+func (f *peFlags) config() (rtl.PEConfig, error) {
+	p, err := rtl.ParsePipeline(f.pipeline)
+	if err != nil {
+		return rtl.PEConfig{}, usagef("--pipeline: %v", err)
+	}
+	c := rtl.PEConfig{Name: f.name, Lanes: f.lanes, Width: f.width, Signed: !f.unsigned, Pipeline: p}
+	if err := c.Validate(); err != nil {
+		return c, usagef("%s", flagError(c, err))
+	}
+	return c, nil
+}
+
+// flagError prefixes a PE validation error with the flag that caused it.
+func flagError(c rtl.PEConfig, err error) string {
+	switch {
+	case c.Lanes < rtl.MinLanes || c.Lanes > rtl.MaxLanes:
+		return "--lanes: " + err.Error()
+	case c.Width < rtl.MinWidth || c.Width > rtl.MaxWidth:
+		return "--width: " + err.Error()
+	case c.Pipeline < rtl.PipelineAuto || c.Pipeline > 64:
+		return "--pipeline: " + err.Error()
+	default:
+		return "--name: " + err.Error()
+	}
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, documented in the README.
+const (
+	exitOK     = 0 // everything passed
+	exitFailed = 1 // a check failed (a mismatch, an accuracy bound)
+	exitUsage  = 2 // bad usage, bad input, or a missing tool: the check could not run
+)
+
+// usageError marks an error caused by the user's flags or input files.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// checkFailed marks a run that completed but whose check failed (exit 1).
+type checkFailed struct{ msg string }
+
+func (e checkFailed) Error() string { return e.msg }
+
+// globalOpts are the flags every command shares.
+type globalOpts struct {
+	quiet   bool
+	verbose bool
+}
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	g := &globalOpts{}
+	root := &cobra.Command{
+		Use:           "addergen",
+		Short:         "Take a trained AdderNet to verified hardware",
+		Long:          "addergen turns trained AdderNets (L1-distance networks) into fixed-point models,\nsynthesizable Verilog, and proofs that the Verilog matches a bit-exact simulator.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "print only results and errors")
+	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "print progress details")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+
+	root.AddCommand(
+		newEmitVerilogCmd(g),
+		newVerifyCmd(g),
+	)
+	return root
+}
+
+// Execute runs the CLI and returns the process exit code.
+func Execute(args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd(stdout, stderr)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "addergen: %v\n", err)
+	var ue usageError
+	var cf checkFailed
+	switch {
+	case errors.As(err, &cf):
+		return exitFailed
+	default:
+		_ = errors.As(err, &ue)
+		return exitUsage
+	}
+}

@@ -1,0 +1,27 @@
+package rtl
+
+import (
+	"bytes"
+	"fmt"
+	"text/template"
+
+	"github.com/addergen/addergen/templates"
+)
+
+// Generator is the version string stamped into generated files.
+const Generator = "addergen rtl v1"
+
+var tmpl = template.Must(template.New("addergen").
+	Option("missingkey=error").
+	ParseFS(templates.FS, "*.v.tmpl"))
+
+// Render executes the named template (a file in templates/) with data.
+// It is exported so that package testbench renders its benches from the
+// same template set.
+func Render(name string, data any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := tmpl.ExecuteTemplate(&buf, name, data); err != nil {
+		return nil, fmt.Errorf("rtl: render %s: %w", name, err)
+	}
+	return buf.Bytes(), nil
+}
