@@ -101,7 +101,9 @@ func Run(ctx context.Context, simulator, dir string, o RunOptions) (string, time
 	case Verilator:
 		jobs := strconv.Itoa(runtime.NumCPU())
 		build = []string{"verilator", "--binary", "--timing", "-j", jobs, "-Wno-fatal", "-Wno-lint", "-Wno-style",
-			"--top-module", o.Top, "-Mdir", "obj_dir", "-o", "vsim"}
+			"--top-module", o.Top, "-Mdir", "obj_dir", "-o", "vsim",
+			// Test benches run briefly: compile fast rather than optimise.
+			"-MAKEFLAGS", "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"}
 		if o.VCD {
 			build = append(build, "--trace")
 		}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/addergen/addergen/internal/testutil"
+)
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Execute(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestEmitPE(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "new", "dir")
+	code, out, errs := runCLI(t, "emit-verilog", "pe", "--lanes", "9", "--width", "8", "--unsigned", "--name", "my_pe", "--out", dir, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, out)
+	}
+	want := map[string]any{"module": "my_pe", "lanes": 9.0, "width": 8.0, "signed": false, "sum_width": 12.0, "latency": 4.0}
+	for k, v := range want {
+		if m[k] != v {
+			t.Errorf("json %s = %v, want %v", k, m[k], v)
+		}
+	}
+	for _, f := range []string{"my_pe.v", "my_pe.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 2 {
+		t.Errorf("out dir holds %d entries, want 2 (no temporaries left)", len(entries))
+	}
+}
+
+func TestEmitPEBadInput(t *testing.T) {
+	base := t.TempDir()
+	blocker := filepath.Join(base, "file")
+	if err := os.WriteFile(blocker, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--lanes", "0", "--width", "8"}, "--lanes"},
+		{[]string{"--lanes", "4097", "--width", "8"}, "--lanes"},
+		{[]string{"--lanes", "4", "--width", "1"}, "--width"},
+		{[]string{"--lanes", "4", "--width", "17"}, "--width"},
+		{[]string{"--lanes", "4", "--width", "8", "--pipeline", "fast"}, "--pipeline"},
+		{[]string{"--lanes", "4", "--width", "8", "--name", "9x"}, "--name"},
+		{[]string{"--lanes", "4", "--width", "8", "--bogus"}, "--bogus"},
+		{[]string{"--lanes", "four", "--width", "8"}, "--lanes"},
+		{[]string{"--width", "8"}, "lanes"},
+	}
+	for _, tt := range tests {
+		out := filepath.Join(base, "out")
+		args := append([]string{"emit-verilog", "pe", "--out", out}, tt.args...)
+		code, _, errs := runCLI(t, args...)
+		if code != 2 {
+			t.Errorf("%v: exit %d, want 2", tt.args, code)
+		}
+		if strings.Count(strings.TrimSpace(errs), "\n") != 0 || !strings.Contains(errs, tt.want) {
+			t.Errorf("%v: stderr %q, want one line naming %s", tt.args, errs, tt.want)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("%v: output written despite bad input", tt.args)
+		}
+	}
+	code, _, errs := runCLI(t, "emit-verilog", "pe", "--lanes", "4", "--width", "8", "--out", filepath.Join(blocker, "sub"))
+	if code != 2 || !strings.Contains(errs, "--out") {
+		t.Errorf("unwritable --out: exit %d, stderr %q", code, errs)
+	}
+}
+
+func TestVerifyPE(t *testing.T) {
+	testutil.RequireTools(t, "iverilog", "vvp")
+	code, out, errs := runCLI(t, "verify", "pe", "--lanes", "5", "--width", "4", "--pipeline", "1",
+		"--simulator", "iverilog", "--vectors", "100", "--seed", "3", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var r struct {
+		Vectors       int             `json:"vectors"`
+		Mismatches    int             `json:"mismatches"`
+		Simulator     string          `json:"simulator"`
+		FirstMismatch json.RawMessage `json:"first_mismatch"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, out)
+	}
+	if r.Vectors < 100 || r.Mismatches != 0 || r.Simulator != "iverilog" || string(r.FirstMismatch) != "null" {
+		t.Errorf("result %+v", r)
+	}
+}
+
+func TestVerifyPEBadInput(t *testing.T) {
+	code, _, errs := runCLI(t, "verify", "pe", "--lanes", "5", "--width", "4", "--simulator", "modelsim")
+	if code != 2 || !strings.Contains(errs, "--simulator") {
+		t.Errorf("unknown simulator: exit %d, stderr %q", code, errs)
+	}
+	t.Setenv("PATH", t.TempDir())
+	code, _, errs = runCLI(t, "verify", "pe", "--lanes", "5", "--width", "4", "--simulator", "verilator")
+	if code != 2 || !strings.Contains(errs, "verilator not found") || !strings.Contains(errs, "apt-get install") {
+		t.Errorf("missing simulator: exit %d, stderr %q", code, errs)
+	}
+}

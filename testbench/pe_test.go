@@ -1,0 +1,278 @@
+package testbench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/addergen/addergen/internal/testutil"
+	"github.com/addergen/addergen/rtl"
+	"github.com/addergen/addergen/sim"
+)
+
+// sweepCases is the PE co-simulation sweep of the foundation issue:
+// K in {1,2,3,5,9,16,25,27,64,150} x W in {2,4,8,12,16} x signed/unsigned x
+// pipeline {0, 1, auto}: 300 PEs, all simulated in one testbench per
+// simulator so that Verilator compiles once.
+func sweepCases(vectors int) []PECase {
+	var cases []PECase
+	seed := uint64(1)
+	for _, k := range []int{1, 2, 3, 5, 9, 16, 25, 27, 64, 150} {
+		for _, w := range []int{2, 4, 8, 12, 16} {
+			for _, signed := range []bool{false, true} {
+				for _, p := range []int{0, 1, rtl.PipelineAuto} {
+					ps := fmt.Sprint(p)
+					if p == rtl.PipelineAuto {
+						ps = "auto"
+					}
+					name := fmt.Sprintf("pe_k%d_w%d_%s_p%s", k, w, map[bool]string{true: "s", false: "u"}[signed], ps)
+					cases = append(cases, PECase{
+						Config:  rtl.PEConfig{Name: name, Lanes: k, Width: w, Signed: signed, Pipeline: p},
+						Vectors: vectors,
+						Seed:    seed,
+					})
+					seed++
+				}
+			}
+		}
+	}
+	return cases
+}
+
+func TestPESweep(t *testing.T) {
+	vectors := 40
+	if testing.Short() {
+		vectors = 8
+	}
+	suite, err := NewPESuite(sweepCases(vectors))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(suite.PEs()); got != 300 {
+		t.Fatalf("sweep has %d PEs, want 300", got)
+	}
+	for _, s := range Simulators {
+		t.Run(s, func(t *testing.T) {
+			t.Parallel()
+			testutil.RequireTools(t, map[string][]string{Icarus: {"iverilog", "vvp"}, Verilator: {"verilator"}}[s]...)
+			res, err := suite.Run(context.Background(), s, t.TempDir(), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Mismatches != 0 {
+				t.Fatalf("%d mismatches; first: %s", res.Mismatches, res.FirstMismatch)
+			}
+			if res.Vectors != suite.Vectors() || res.Vectors < 300*(vectors+len(EdgeVectors(sim.PEConfig{Lanes: 1, Width: 2}))) {
+				t.Fatalf("checked %d vectors, suite has %d", res.Vectors, suite.Vectors())
+			}
+			t.Logf("%s: %d PEs, %d vectors, 0 mismatches, %.0f vectors/s", s, len(suite.PEs()), res.Vectors, res.VectorsPerSecond)
+		})
+	}
+}
+
+// TestPEMismatchDetected proves the bench can fail: a corrupted expectation
+// (one sum off by one) and a wrong valid must each be reported with the
+// right vector, inputs and values, and a VCD must be written.
+func TestPEMismatchDetected(t *testing.T) {
+	for _, s := range Simulators {
+		t.Run(s, func(t *testing.T) {
+			testutil.RequireTools(t, map[string][]string{Icarus: {"iverilog", "vvp"}, Verilator: {"verilator"}}[s]...)
+			suite, err := NewPESuite([]PECase{{Config: rtl.PEConfig{Name: "pe_bad", Lanes: 5, Width: 4, Signed: true, Pipeline: 2}, Vectors: 20, Seed: 7}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := suite.cases[0]
+			// Corrupt the 10th valid output's expected sum.
+			var cyc int
+			for i, e := range c.Expected {
+				if e.Valid == sim.High && e.Tag == 9 {
+					cyc = i
+					break
+				}
+			}
+			want := c.Expected[cyc]
+			c.Expected[cyc].Sum++
+			// And expect a valid output in an idle cycle after the stream.
+			last := len(c.Expected) - 1
+			c.Expected[last] = sim.PEOut{Valid: sim.High, Sum: 3, Tag: -1}
+
+			dir := t.TempDir()
+			res, err := suite.Run(context.Background(), s, dir, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Mismatches != 2 {
+				t.Fatalf("mismatches = %d, want 2", res.Mismatches)
+			}
+			in := nthValid(c.Inputs, 9)
+			wantMM := &Mismatch{
+				Module: "pe_bad", Index: 9, Cycle: cyc, X: in.X, W: in.W,
+				ExpectedValid: "1", GotValid: "1",
+				Expected: fmt.Sprint(want.Sum + 1), Got: fmt.Sprint(want.Sum),
+			}
+			if diff := cmp.Diff(wantMM, res.FirstMismatch); diff != "" {
+				t.Errorf("first mismatch (-want +got):\n%s", diff)
+			}
+			if res.VCD == "" {
+				t.Fatal("no VCD written on failure")
+			}
+			if st, err := os.Stat(res.VCD); err != nil || st.Size() == 0 {
+				t.Fatalf("VCD %s missing or empty: %v", res.VCD, err)
+			}
+		})
+	}
+}
+
+func nthValid(in []sim.PEIn, n int) sim.PEIn {
+	for _, x := range in {
+		if x.Valid {
+			if n == 0 {
+				return x
+			}
+			n--
+		}
+	}
+	panic("not enough valid inputs")
+}
+
+func TestStimulus(t *testing.T) {
+	c := sim.PEConfig{Lanes: 3, Width: 4, Signed: true, Latency: 2}
+	in := Stimulus(c, 50, 1)
+	if !in[0].Rst || !in[1].Rst {
+		t.Error("stimulus does not start with two reset cycles")
+	}
+	valid, gaps, resets := 0, 0, 0
+	for i, x := range in[2:] {
+		if x.Valid {
+			valid++
+		} else if i < len(in)-2-c.Latency-2 {
+			gaps++
+		}
+		if x.Rst {
+			resets++
+		}
+		for k := range x.X {
+			if x.X[k] < -8 || x.X[k] > 7 || x.W[k] < -8 || x.W[k] > 7 {
+				t.Fatalf("cycle %d lane %d out of range: %d %d", i, k, x.X[k], x.W[k])
+			}
+		}
+	}
+	if want := 50 + len(EdgeVectors(c)); valid != want {
+		t.Errorf("valid inputs = %d, want %d", valid, want)
+	}
+	if gaps == 0 || resets != 1 {
+		t.Errorf("gaps = %d (want > 0), mid-stream resets = %d (want 1)", gaps, resets)
+	}
+	if diff := cmp.Diff(in, Stimulus(c, 50, 1)); diff != "" {
+		t.Errorf("stimulus not deterministic for a seed:\n%s", diff)
+	}
+	if cmp.Equal(in, Stimulus(c, 50, 2)) {
+		t.Error("different seeds gave the same stimulus")
+	}
+}
+
+func TestEdgeVectors(t *testing.T) {
+	c := sim.PEConfig{Lanes: 4, Width: 8, Signed: false}
+	ev := EdgeVectors(c)
+	// x = min with w = max reaches the largest sum, K*(2^W-1).
+	if got, want := sim.L1(ev[2][0], ev[2][1]), uint64(4*255); got != want {
+		t.Errorf("min/max edge sum = %d, want %d", got, want)
+	}
+	cs := sim.PEConfig{Lanes: 2, Width: 4, Signed: true}
+	evs := EdgeVectors(cs)
+	if diff := cmp.Diff([]int32{-8, -8}, evs[0][0]); diff != "" {
+		t.Errorf("signed min lanes (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]int32{5, 5}, evs[6][0]); diff != "" {
+		t.Errorf("0101 pattern (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]int32{-6, -6}, evs[6][1]); diff != "" {
+		t.Errorf("1010 pattern (-want +got):\n%s", diff)
+	}
+}
+
+func TestPackLanes(t *testing.T) {
+	tests := []struct {
+		v    []int32
+		w    int
+		want string
+	}{
+		{[]int32{1, 2}, 4, "21"},
+		{[]int32{-1, 0}, 4, "0f"},
+		{[]int32{-8, 7}, 4, "78"},
+		{[]int32{3}, 2, "3"},
+		{[]int32{1, 1, 1}, 2, "15"},
+		{[]int32{-1, 1}, 3, "0f"},
+		{[]int32{0xffff, 0x8000}, 16, "8000ffff"},
+	}
+	for _, tt := range tests {
+		if got := packLanes(tt.v, tt.w); got != tt.want {
+			t.Errorf("packLanes(%v, %d) = %q, want %q", tt.v, tt.w, got, tt.want)
+		}
+	}
+}
+
+func TestParseOutcome(t *testing.T) {
+	out := strings.Join([]string{
+		"VCD info: dumpfile waves.vcd opened",
+		"MISMATCH pe_a cycle=12 valid=1 sum=01f",
+		"MISMATCH pe_a cycle=13 valid=x sum=xxx",
+		"DONE pe_a cycles=40 mismatches=2",
+		"DONE pe_b cycles=41 mismatches=0",
+		"- tb.v:10: Verilog $finish",
+	}, "\n")
+	got := parseOutcome(out)
+	want := simOutcome{
+		Mismatches: []simMismatch{{"pe_a", 12, "1", "01f"}, {"pe_a", 13, "x", "xxx"}},
+		Done:       map[string][2]int{"pe_a": {40, 2}, "pe_b": {41, 0}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("parseOutcome (-want +got):\n%s", diff)
+	}
+	if !parseOutcome("TIMEOUT\n").Timeout {
+		t.Error("TIMEOUT not parsed")
+	}
+}
+
+func TestJudgeIncomplete(t *testing.T) {
+	suite, err := NewPESuite([]PECase{{Config: rtl.PEConfig{Name: "pe_x", Lanes: 2, Width: 2, Pipeline: 0}, Vectors: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := suite.judge(Icarus, "TIMEOUT\n"); err == nil || !strings.Contains(err.Error(), "timed out") {
+		t.Errorf("judge of a timed-out run: err = %v", err)
+	}
+	if _, err := suite.judge(Icarus, "DONE pe_x cycles=1 mismatches=0\n"); err == nil {
+		t.Error("judge accepted a run with the wrong cycle count")
+	}
+}
+
+func TestSuiteFilesCompileOrder(t *testing.T) {
+	suite, err := NewPESuite([]PECase{
+		{Config: rtl.PEConfig{Name: "pe_a", Lanes: 2, Width: 2}, Vectors: 1},
+		{Config: rtl.PEConfig{Name: "pe_b", Lanes: 3, Width: 4}, Vectors: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := suite.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range suite.Sources() {
+		if _, ok := files[src]; !ok {
+			t.Errorf("source %s not among the files", src)
+		}
+	}
+	if got := filepath.Ext(suite.Sources()[2]); got != ".v" {
+		t.Errorf("top source %q", suite.Sources()[2])
+	}
+	if _, err := NewPESuite([]PECase{{Config: rtl.PEConfig{Name: "x", Lanes: 1, Width: 2}}, {Config: rtl.PEConfig{Name: "x", Lanes: 1, Width: 2}}}); err == nil {
+		t.Error("duplicate module names accepted")
+	}
+}
