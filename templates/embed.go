@@ -11,3 +11,21 @@ import "embed"
 //
 //go:embed *.v.tmpl
 var FS embed.FS
+
+// Prims holds the hand-written primitives (prim/*.v): small, general
+// modules such as the stream skid buffer and FIFO, which generated designs
+// instantiate and wire.
+//
+//go:embed prim/*.v
+var Prims embed.FS
+
+// Primitive returns the source of the named primitive module (file
+// prim/NAME.v). It panics on an unknown name: callers name primitives that
+// ship with the binary.
+func Primitive(name string) []byte {
+	b, err := Prims.ReadFile("prim/" + name + ".v")
+	if err != nil {
+		panic("templates: unknown primitive " + name)
+	}
+	return b
+}
