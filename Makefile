@@ -4,7 +4,7 @@
 
 GO ?= go
 
-.PHONY: demo test tools build bench lint
+.PHONY: demo test tools build bench
 
 tools:
 	@scripts/ensure-tools.sh

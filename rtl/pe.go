@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/addergen/addergen/fixedpoint"
 )
@@ -32,36 +33,73 @@ type PEConfig struct {
 
 var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// verilogKeywords are names a module may not take.
-var verilogKeywords = map[string]bool{
-	"module": true, "endmodule": true, "input": true, "output": true, "wire": true, "reg": true,
-	"assign": true, "always": true, "begin": true, "end": true, "if": true, "else": true,
-	"case": true, "endcase": true, "initial": true, "integer": true, "parameter": true,
-	"localparam": true, "generate": true, "endgenerate": true, "genvar": true, "for": true,
-	"function": true, "endfunction": true, "task": true, "endtask": true, "inout": true,
-	"signed": true, "unsigned": true, "default": true, "posedge": true, "negedge": true,
+// verilogKeywords are the reserved words of Verilog-2005 and
+// SystemVerilog-2017 (Verilator reads .v files as SystemVerilog): no
+// generated name may be one.
+var verilogKeywords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range strings.Fields(`always and assign automatic begin buf bufif0 bufif1 case casex casez cell
+cmos config deassign default defparam design disable edge else end endcase endconfig
+endfunction endgenerate endmodule endprimitive endspecify endtable endtask event for force forever fork
+function generate genvar highz0 highz1 if ifnone incdir include initial inout input
+instance integer join large liblist library localparam macromodule medium module nand negedge
+nmos nor noshowcancelled not notif0 notif1 or output parameter pmos posedge primitive
+pull0 pull1 pulldown pullup pulsestyle_onevent pulsestyle_ondetect rcmos real realtime reg release repeat
+rnmos rpmos rtran rtranif0 rtranif1 scalared showcancelled signed small specify specparam strong0
+strong1 supply0 supply1 table task time tran tranif0 tranif1 tri tri0 tri1
+triand trior trireg unsigned use uwire vectored wait wand weak0 weak1 while
+wire wor xnor xor accept_on alias always_comb always_ff always_latch assert assume before
+bind bins binsof bit break byte chandle checker class clocking const constraint
+context continue cover covergroup coverpoint cross dist do endchecker endclass endclocking endgroup
+endinterface endpackage endprogram endproperty endsequence enum eventually expect export extends extern final
+first_match foreach forkjoin global iff ignore_bins illegal_bins implies import inside int interface
+intersect join_any join_none let local logic longint matches modport new nexttime null
+package packed priority program property protected pure rand randc randcase randsequence ref
+reject_on restrict return s_always s_eventually s_nexttime s_until s_until_with sequence shortint shortreal soft
+solve static string strong struct super sync_accept_on sync_reject_on tagged this throughout timeprecision
+timeunit type typedef union unique unique0 until until_with untyped var virtual void
+wait_order weak wildcard with within`) {
+		m[k] = true
+	}
+	return m
+}()
+
+// MaxPipeline is the most register stages a PE may have.
+const MaxPipeline = 64
+
+// FieldError is a configuration error that names the field at fault
+// ("lanes", "width", "pipeline", "name"), so that a CLI can name its flag.
+type FieldError struct {
+	Field string
+	Msg   string
 }
 
-// Validate reports the first problem with c, naming the flag-level field.
+func (e *FieldError) Error() string { return e.Msg }
+
+func fieldErrorf(field, format string, args ...any) error {
+	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Validate reports the first problem with c as a *FieldError.
 func (c PEConfig) Validate() error {
 	if c.Lanes < MinLanes || c.Lanes > MaxLanes {
-		return fmt.Errorf("lanes %d out of range: must be %d..%d", c.Lanes, MinLanes, MaxLanes)
+		return fieldErrorf("lanes", "lanes %d out of range: must be %d..%d", c.Lanes, MinLanes, MaxLanes)
 	}
 	if c.Width < MinWidth || c.Width > MaxWidth {
-		return fmt.Errorf("width %d out of range: must be %d..%d", c.Width, MinWidth, MaxWidth)
+		return fieldErrorf("width", "width %d out of range: must be %d..%d", c.Width, MinWidth, MaxWidth)
 	}
-	if c.Pipeline < PipelineAuto {
-		return fmt.Errorf("pipeline %d invalid: must be auto or a stage count >= 0", c.Pipeline)
+	if c.Pipeline < PipelineAuto || c.Pipeline > MaxPipeline {
+		return fieldErrorf("pipeline", "pipeline %d invalid: must be auto or 0..%d register stages", c.Pipeline, MaxPipeline)
 	}
-	if c.Pipeline > 64 {
-		return fmt.Errorf("pipeline %d invalid: at most 64 register stages", c.Pipeline)
-	}
-	name := c.moduleName()
-	if !identRe.MatchString(name) || verilogKeywords[name] {
-		return fmt.Errorf("name %q is not a legal Verilog module name", name)
+	if name := c.moduleName(); !LegalName(name) {
+		return fieldErrorf("name", "name %q is not a legal Verilog module name", name)
 	}
 	return nil
 }
+
+// LegalName reports whether s can name a Verilog module: an identifier that
+// is not a reserved word.
+func LegalName(s string) bool { return identRe.MatchString(s) && !verilogKeywords[s] }
 
 func (c PEConfig) moduleName() string {
 	if c.Name == "" {
@@ -300,6 +338,9 @@ func baseName(s string) string {
 	return s
 }
 
+// Verilog renders the planned PE's module.
+func (p *PE) Verilog() ([]byte, error) { return Render("pe.v.tmpl", p) }
+
 // PEManifest is the JSON description written beside the PE's Verilog.
 type PEManifest struct {
 	Module    string `json:"module"`
@@ -329,7 +370,7 @@ func EmitPE(c PEConfig) (map[string][]byte, *PE, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	v, err := Render("pe.v.tmpl", p)
+	v, err := p.Verilog()
 	if err != nil {
 		return nil, nil, err
 	}

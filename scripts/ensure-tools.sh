@@ -28,9 +28,20 @@ echo "ensure-tools: installing missing tools: $pkgs" >&2
 sudo=""
 [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && sudo="sudo"
 if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" -eq 0 ] || [ -n "$sudo" ]; }; then
-  $sudo apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $pkgs >&2 || true
+  $sudo apt-get update -qq >&2 || true
+  # One package at a time, so that one the distribution lacks does not block the others.
+  for p in $pkgs; do
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$p" >&2 || echo "ensure-tools: could not install $p" >&2
+  done
 fi
 check
+if command -v verilator >/dev/null 2>&1; then
+  vmaj=$(verilator --version | sed -n 's/^Verilator \([0-9]*\)\..*/\1/p')
+  if [ -n "$vmaj" ] && [ "$vmaj" -lt 5 ]; then
+    echo "ensure-tools: Verilator $vmaj found; addergen needs Verilator 5 or newer (--binary --timing)" >&2
+    missing+=("verilator>=5")
+  fi
+fi
 if [ ${#missing[@]} -ne 0 ]; then
   pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
   echo "ensure-tools: still missing: $pkgs" >&2

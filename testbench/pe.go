@@ -23,6 +23,7 @@ type peCase struct {
 	Inputs   []sim.PEIn
 	Expected []sim.PEOut
 	Vectors  int // valid inputs presented
+	Outputs  int // valid outputs expected (and so compared)
 }
 
 // PESuite is a set of PEs simulated together in one testbench.
@@ -145,6 +146,9 @@ func NewPESuite(cases []PECase) (*PESuite, error) {
 		if seen[p.Module] {
 			return nil, fmt.Errorf("testbench: duplicate PE module name %q", p.Module)
 		}
+		if p.Module == TopModule || strings.HasPrefix(p.Module, "tb_case_") {
+			return nil, fmt.Errorf("testbench: PE module name %q is reserved for the testbench", p.Module)
+		}
 		seen[p.Module] = true
 		sc := SimConfig(p)
 		in := Stimulus(sc, c.Vectors, c.Seed)
@@ -152,6 +156,11 @@ func NewPESuite(cases []PECase) (*PESuite, error) {
 		for _, x := range in {
 			if x.Valid {
 				pc.Vectors++
+			}
+		}
+		for _, o := range pc.Expected {
+			if o.Valid == sim.High {
+				pc.Outputs++
 			}
 		}
 		s.cases = append(s.cases, pc)
@@ -169,6 +178,7 @@ func (s *PESuite) Vectors() int {
 }
 
 type peBenchCase struct {
+	Bench                      string
 	Module                     string
 	Cycles                     int
 	LaneBits, LaneMsb, SumMsb  int
@@ -184,7 +194,7 @@ type peBench struct {
 }
 
 // TopModule is the name of the generated testbench top.
-const TopModule = "tb_top"
+const TopModule = "addergen_tb_top"
 
 // Files renders the suite: every PE's Verilog, the testbench and the hex
 // vector files, keyed by file name. It writes nothing.
@@ -192,14 +202,15 @@ func (s *PESuite) Files() (map[string][]byte, error) {
 	files := map[string][]byte{}
 	b := peBench{Top: TopModule, DoneMsb: len(s.cases) - 1}
 	maxCycles := 0
-	for _, c := range s.cases {
+	for i, c := range s.cases {
 		p := c.PE
-		pf, _, err := rtl.EmitPE(rtl.PEConfig{Name: p.Module, Lanes: p.Lanes, Width: p.Width, Signed: p.Signed, Pipeline: p.Latency})
+		v, err := p.Verilog()
 		if err != nil {
 			return nil, err
 		}
-		files[p.Module+".v"] = pf[p.Module+".v"]
+		files[p.Module+".v"] = v
 		bc := peBenchCase{
+			Bench:    fmt.Sprintf("tb_case_%d", i),
 			Module:   p.Module,
 			Cycles:   len(c.Inputs),
 			LaneBits: p.Lanes * p.Width,

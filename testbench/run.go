@@ -70,6 +70,16 @@ func CheckSimulator(name string) error {
 			return err
 		}
 	}
+	if name == Verilator {
+		out, err := exec.Command("verilator", "--version").Output()
+		if err != nil {
+			return fmt.Errorf("verilator --version: %v", err)
+		}
+		var major int
+		if _, err := fmt.Sscanf(string(out), "Verilator %d", &major); err == nil && major < 5 {
+			return fmt.Errorf("found %s; addergen needs Verilator 5 or newer (--binary --timing)", strings.TrimSpace(string(out)))
+		}
+	}
 	return nil
 }
 
@@ -160,7 +170,7 @@ func WriteFiles(dir string, files map[string][]byte) error {
 
 var (
 	mismatchRe = regexp.MustCompile(`^MISMATCH (\S+) cycle=(\d+) valid=(\S+) sum=(\S+)$`)
-	doneRe     = regexp.MustCompile(`^DONE (\S+) cycles=(\d+) mismatches=(\d+)$`)
+	doneRe     = regexp.MustCompile(`^DONE (\S+) cycles=(\d+) mismatches=(\d+) checked=(\d+)$`)
 )
 
 // simMismatch is one MISMATCH line from a testbench.
@@ -174,12 +184,12 @@ type simMismatch struct {
 // simOutcome is the parsed output of a PE suite simulation.
 type simOutcome struct {
 	Mismatches []simMismatch     // in simulation order
-	Done       map[string][2]int // case -> cycles, mismatch count
+	Done       map[string][3]int // case -> cycles, mismatch count, outputs checked
 	Timeout    bool
 }
 
 func parseOutcome(out string) simOutcome {
-	o := simOutcome{Done: map[string][2]int{}}
+	o := simOutcome{Done: map[string][3]int{}}
 	sc := bufio.NewScanner(strings.NewReader(out))
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
 	for sc.Scan() {
@@ -190,7 +200,8 @@ func parseOutcome(out string) simOutcome {
 		} else if m := doneRe.FindStringSubmatch(line); m != nil {
 			cyc, _ := strconv.Atoi(m[2])
 			n, _ := strconv.Atoi(m[3])
-			o.Done[m[1]] = [2]int{cyc, n}
+			chk, _ := strconv.Atoi(m[4])
+			o.Done[m[1]] = [3]int{cyc, n, chk}
 		} else if line == "TIMEOUT" {
 			o.Timeout = true
 		}

@@ -32,6 +32,7 @@ type Result struct {
 	Simulator        string    `json:"simulator"`
 	Vectors          int       `json:"vectors"`
 	Mismatches       int       `json:"mismatches"`
+	Checked          int       `json:"checked"` // valid outputs compared
 	FirstMismatch    *Mismatch `json:"first_mismatch"`
 	Seconds          float64   `json:"seconds"`
 	VectorsPerSecond float64   `json:"vectors_per_second"`
@@ -93,6 +94,10 @@ func (s *PESuite) judge(simulator, out string) (*Result, error) {
 			return nil, fmt.Errorf("%s: %s ran %d cycles, want %d", simulator, c.PE.Module, d[0], len(c.Inputs))
 		}
 		res.Mismatches += d[1]
+		if d[1] == 0 && d[2] != c.Outputs {
+			return nil, fmt.Errorf("%s: %s compared %d valid outputs, the model expects %d", simulator, c.PE.Module, d[2], c.Outputs)
+		}
+		res.Checked += d[2]
 	}
 	if len(o.Mismatches) != res.Mismatches {
 		return nil, fmt.Errorf("%s: %d MISMATCH lines but DONE lines count %d", simulator, len(o.Mismatches), res.Mismatches)

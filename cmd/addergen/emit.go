@@ -15,7 +15,7 @@ func newEmitVerilogCmd(g *globalOpts) *cobra.Command {
 		Use:   "emit-verilog",
 		Short: "Generate synthesizable Verilog",
 		Long:  "Generate synthesizable Verilog. Subcommands choose what to generate.",
-		Args:  cobra.NoArgs,
+		RunE:  groupRunE,
 	}
 	cmd.AddCommand(newEmitPECmd(g))
 	return cmd

@@ -12,6 +12,9 @@ import (
 // all are complete are they renamed into place. On error the temporaries
 // are removed and no file of the set has been replaced.
 func writeFilesAtomic(dir string, files map[string][]byte) ([]string, error) {
+	if dir == "" {
+		return nil, usagef("--out must name a directory")
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, usagef("--out %s: %v", dir, unwrapPath(err))
 	}

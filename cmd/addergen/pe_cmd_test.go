@@ -79,6 +79,17 @@ func TestEmitPEBadInput(t *testing.T) {
 			t.Errorf("%v: output written despite bad input", tt.args)
 		}
 	}
+	for _, args := range [][]string{{"emit-verilog", "bogus"}, {"verify", "bogus"}} {
+		if code, _, errs := runCLI(t, args...); code != 2 || !strings.Contains(errs, "unknown command") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errs)
+		}
+	}
+	if code, _, errs := runCLI(t, "emit-verilog", "pe", "--lanes", "4", "--width", "8", "--out", ""); code != 2 || !strings.Contains(errs, "--out") {
+		t.Errorf("empty --out: exit %d, stderr %q", code, errs)
+	}
+	if code, _, errs := runCLI(t, "verify", "pe", "--lanes", "4096", "--width", "16", "--vectors", "1000000"); code != 2 || !strings.Contains(errs, "--vectors") {
+		t.Errorf("huge --vectors: exit %d, stderr %q", code, errs)
+	}
 	code, _, errs := runCLI(t, "emit-verilog", "pe", "--lanes", "4", "--width", "8", "--out", filepath.Join(blocker, "sub"))
 	if code != 2 || !strings.Contains(errs, "--out") {
 		t.Errorf("unwritable --out: exit %d, stderr %q", code, errs)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+
 	"github.com/spf13/cobra"
 
 	"github.com/addergen/addergen/rtl"
@@ -36,21 +38,11 @@ func (f *peFlags) config() (rtl.PEConfig, error) {
 	}
 	c := rtl.PEConfig{Name: f.name, Lanes: f.lanes, Width: f.width, Signed: !f.unsigned, Pipeline: p}
 	if err := c.Validate(); err != nil {
-		return c, usagef("%s", flagError(c, err))
+		var fe *rtl.FieldError
+		if errors.As(err, &fe) {
+			return c, usagef("--%s: %v", fe.Field, fe.Msg)
+		}
+		return c, usageError{err}
 	}
 	return c, nil
-}
-
-// flagError prefixes a PE validation error with the flag that caused it.
-func flagError(c rtl.PEConfig, err error) string {
-	switch {
-	case c.Lanes < rtl.MinLanes || c.Lanes > rtl.MaxLanes:
-		return "--lanes: " + err.Error()
-	case c.Width < rtl.MinWidth || c.Width > rtl.MaxWidth:
-		return "--width: " + err.Error()
-	case c.Pipeline < rtl.PipelineAuto || c.Pipeline > 64:
-		return "--pipeline: " + err.Error()
-	default:
-		return "--name: " + err.Error()
-	}
 }

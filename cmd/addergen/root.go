@@ -28,6 +28,15 @@ type checkFailed struct{ msg string }
 
 func (e checkFailed) Error() string { return e.msg }
 
+// groupRunE makes a command that only groups subcommands refuse unknown
+// arguments (exit 2) instead of printing help and succeeding.
+func groupRunE(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("unknown command %q for %q (see %s --help)", args[0], cmd.CommandPath(), cmd.CommandPath())
+	}
+	return cmd.Help()
+}
+
 // globalOpts are the flags every command shares.
 type globalOpts struct {
 	quiet   bool

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -18,7 +19,7 @@ func newVerifyCmd(g *globalOpts) *cobra.Command {
 		Use:   "verify",
 		Short: "Check generated RTL against the bit-exact simulator in Icarus and Verilator",
 		Long:  "Check generated RTL bit for bit against addergen's Go model. Subcommands choose what to verify.",
-		Args:  cobra.NoArgs,
+		RunE:  groupRunE,
 	}
 	cmd.AddCommand(newVerifyPECmd(g))
 	return cmd
@@ -95,6 +96,15 @@ func (o *verifyPEOpts) run(ctx context.Context, stdout, stderr io.Writer) error 
 	if o.vectors < 0 || o.vectors > 10_000_000 {
 		return usagef("--vectors %d out of range: must be 0..10000000", o.vectors)
 	}
+	if bits := int64(o.vectors) * int64(c.Lanes) * int64(c.Width) * 2; bits > 1<<31 {
+		return usagef("--vectors %d: %d lanes of %d bits make %d MiB of stimulus; use at most %d vectors",
+			o.vectors, c.Lanes, c.Width, bits>>23, (1<<31)/(int64(c.Lanes)*int64(c.Width)*2))
+	}
+	if o.vcd != "" {
+		if st, err := os.Stat(filepath.Dir(o.vcd)); err != nil || !st.IsDir() {
+			return usagef("--vcd %s: directory %s does not exist", o.vcd, filepath.Dir(o.vcd))
+		}
+	}
 	for _, s := range sims {
 		if err := testbench.CheckSimulator(s); err != nil {
 			return usagef("--simulator %s: %v", o.simulator, err)
@@ -118,13 +128,21 @@ func (o *verifyPEOpts) run(ctx context.Context, stdout, stderr io.Writer) error 
 			return fmt.Errorf("verify pe in %s: %w", s, err)
 		}
 		if res.VCD != "" && o.vcd != "" {
-			if err := copyFileAtomic(res.VCD, o.vcd); err != nil {
-				return usagef("--vcd %s: %v", o.vcd, err)
+			dst := o.vcd
+			if len(sims) > 1 {
+				dst = strings.TrimSuffix(o.vcd, ".vcd") + "." + s + ".vcd"
 			}
-			res.VCD = o.vcd
+			if err := copyFileAtomic(res.VCD, dst); err != nil {
+				cleanup(false)
+				return usagef("--vcd %s: %v", dst, err)
+			}
+			res.VCD = dst
 		}
 		failed := res.Mismatches > 0
 		cleanup(!failed)
+		if failed && o.keep == "" {
+			fmt.Fprintf(stderr, "work directory kept: %s\n", dir)
+		}
 		rep.Runs = append(rep.Runs, res)
 		rep.Mismatches += res.Mismatches
 		if rep.FirstMismatch == nil {
