@@ -61,6 +61,11 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(
 		newEmitVerilogCmd(g),
 		newVerifyCmd(g),
+		newSynthCmd(g),
+		newInferCmd(g),
+		newTrainCmd(g),
+		newQuantizeCmd(g),
+		newCompareCmd(g),
 	)
 	return root
 }

@@ -1,0 +1,396 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/quant"
+	"github.com/addergen/addergen/sim"
+)
+
+type compareOpts struct {
+	g         *globalOpts
+	model     string
+	weights   string
+	quantized string
+	data      string
+	labels    string
+	split     string
+	limit     int
+	maxDrop   float64
+	out       string
+	json      bool
+}
+
+func newCompareCmd(g *globalOpts) *cobra.Command {
+	o := &compareOpts{g: g}
+	cmd := &cobra.Command{
+		Use:   "compare --model M [--weights FILE] --quantized Q.json --data DATA [--limit N] [--out DIR] [--json]",
+		Short: "Compare a float model with the bit-exact simulation of its quantized model",
+		Long: `Run the float reference and the bit-exact integer simulator of the quantized
+model on the same data and compare them: top-1 accuracy of each (when labels
+are known), their top-1 agreement, and per layer the SQNR (dB) and maximum
+absolute error of the dequantized simulator output against the float output of
+the layer it stands for, and how many outputs saturated.
+
+With --out DIR, writes DIR/report.md, DIR/report.json, DIR/error.png (per-layer
+SQNR) and DIR/ranges.png (activation and weight ranges against the ranges the
+codes represent). --max-drop P fails (exit 1) when the quantized top-1 is more
+than P points below the float top-1.`,
+		Example: `  # LeNet-5 at 8 bits on the MNIST test set, report in out/cmp
+  addergen compare --model lenet5-adder --weights lenet.pth --quantized lenet8.json --data mnist/ --out out/cmp
+
+  # CI gate: at most 0.1 point lost, machine-readable
+  addergen compare --model lenet5-adder --weights lenet.pth --quantized lenet8.json --data mnist/ --max-drop 0.1 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.OutOrStdout()) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.model, "model", "", "float model: built-in name, spec JSON file, or training folder")
+	fl.StringVar(&o.weights, "weights", "", "weights file (.pth, .pt, .safetensors, .npz)")
+	fl.StringVar(&o.quantized, "quantized", "", "quantized model written by addergen quantize")
+	fl.StringVar(&o.data, "data", "", "data: .npy [N,C,H,W], MNIST IDX file, or a folder of IDX files")
+	fl.StringVar(&o.labels, "labels", "", "labels .npy for .npy data (default X.labels.npy beside X.npy)")
+	fl.StringVar(&o.split, "split", "test", "split of a --data folder: test or train")
+	fl.IntVar(&o.limit, "limit", 0, "use the first N samples (0 = all)")
+	fl.Float64Var(&o.maxDrop, "max-drop", -1, "fail if quantized top-1 is more than this many points below float (negative: no check)")
+	fl.StringVar(&o.out, "out", "", "write report.md, report.json, error.png and ranges.png into this directory")
+	fl.BoolVar(&o.json, "json", false, "print the report as one JSON object")
+	for _, f := range []string{"model", "quantized", "data"} {
+		_ = cmd.MarkFlagRequired(f)
+	}
+	return cmd
+}
+
+// compareReport is the JSON report (report.json, and stdout with --json).
+type compareReport struct {
+	Model     string       `json:"model"`
+	Weights   string       `json:"weights,omitempty"`
+	Quantized string       `json:"quantized"`
+	Data      string       `json:"data"`
+	Name      string       `json:"name"`
+	Config    quant.Config `json:"config"`
+	*sim.Comparison
+	Top1Drop *float64 `json:"top1_drop,omitempty"`
+	Pass     *bool    `json:"pass,omitempty"`
+	Files    []string `json:"files,omitempty"`
+}
+
+func (o *compareOpts) run(stdout io.Writer) error {
+	if o.limit < 0 {
+		return usagef("--limit %d is negative", o.limit)
+	}
+	if o.split != dataset.SplitTest && o.split != dataset.SplitTrain {
+		return usagef("--split %q: want test or train", o.split)
+	}
+	if !quant.IsQuantized(o.quantized) {
+		return usagef("--quantized %s: not a quantized model file (no \"format\": %q)", o.quantized, quant.FormatName)
+	}
+	q, err := quant.Load(o.quantized)
+	if err != nil {
+		return usagef("--quantized: %v", oneLineErr(err))
+	}
+	net, err := loadFloatNet(o.model, o.weights)
+	if err != nil {
+		return err
+	}
+	if net.Spec.Name != q.Name {
+		return usagef("--quantized %s was made from %s, but --model is %s", o.quantized, q.Name, net.Spec.Name)
+	}
+	set, err := dataset.Load(o.data, o.labels, o.split)
+	if err != nil {
+		return usagef("--data: %v", oneLineErr(err))
+	}
+	set = set.Limit(o.limit)
+	x, _, err := toNCHW(set.X, net.Input)
+	if err != nil {
+		return usagef("--data %s: %v", o.data, err)
+	}
+	if o.maxDrop >= 0 && set.Labels == nil {
+		return usagef("--max-drop needs labels; --data %s has none", o.data)
+	}
+	cmp, err := sim.Compare(net, q, x, set.Labels)
+	if err != nil {
+		return usageError{oneLineErr(err)}
+	}
+	rep := compareReport{Model: o.model, Weights: o.weights, Quantized: o.quantized, Data: o.data, Name: q.Name, Config: q.Config, Comparison: cmp}
+	var failed error
+	if cmp.Labeled {
+		drop := cmp.FloatTop1 - cmp.SimTop1
+		rep.Top1Drop = &drop
+		if o.maxDrop >= 0 {
+			pass := drop <= o.maxDrop+1e-9
+			rep.Pass = &pass
+			if !pass {
+				failed = checkFailed{fmt.Sprintf("quantized top-1 %.2f%% is %.2f points below float %.2f%% (limit %v)", cmp.SimTop1, drop, cmp.FloatTop1, o.maxDrop)}
+			}
+		}
+	}
+	var paths []string
+	if o.out != "" {
+		files := map[string][]byte{"report.md": markdownReport(&rep)}
+		if files["error.png"], err = errorPlot(cmp); err != nil {
+			return err
+		}
+		if files["ranges.png"], err = rangesPlot(cmp); err != nil {
+			return err
+		}
+		for n := range files {
+			rep.Files = append(rep.Files, n)
+		}
+		rep.Files = append(rep.Files, "report.json")
+		sortStrings(rep.Files)
+		j, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		files["report.json"] = append(j, '\n')
+		if paths, err = writeFilesAtomic(o.out, files); err != nil {
+			return err
+		}
+	}
+	if o.json {
+		if err := json.NewEncoder(stdout).Encode(rep); err != nil {
+			return err
+		}
+		return failed
+	}
+	if !o.g.quiet || failed != nil {
+		fmt.Fprint(stdout, textSummary(&rep))
+	}
+	if !o.g.quiet {
+		for _, p := range paths {
+			fmt.Fprintf(stdout, "wrote %s\n", p)
+		}
+	}
+	return failed
+}
+
+func sortStrings(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+func sqnrString(s *float64) string {
+	if s == nil {
+		return "exact"
+	}
+	return fmt.Sprintf("%.1f", *s)
+}
+
+func top1Lines(r *compareReport) []string {
+	c := r.Comparison
+	var lines []string
+	if c.Labeled {
+		lines = append(lines, fmt.Sprintf("top-1: float %.2f%%, quantized (sim) %.2f%% (%+.2f points)", c.FloatTop1, c.SimTop1, c.SimTop1-c.FloatTop1))
+	}
+	lines = append(lines,
+		fmt.Sprintf("top-1 agreement: %.2f%% of %d samples", c.Agreement, c.Samples),
+		fmt.Sprintf("throughput: float %.0f images/s, sim %.0f images/s", c.FloatImagesPerSec, c.SimImagesPerSec))
+	if c.InputSaturated > 0 {
+		lines = append(lines, fmt.Sprintf("input values saturated by the encoding: %d", c.InputSaturated))
+	}
+	return lines
+}
+
+func textSummary(r *compareReport) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%s): %d-bit operands, %s calibration, %s rounding\n", r.Name, r.Quantized, r.Config.Bits, r.Config.Calibration, r.Config.Rounding)
+	for _, l := range top1Lines(r) {
+		fmt.Fprintf(&b, "%s\n", l)
+	}
+	fmt.Fprintf(&b, "  %-24s %-11s %-6s %9s %12s %10s\n", "layer", "op", "codes", "SQNR dB", "max |err|", "saturated")
+	for _, l := range r.Layers {
+		fmt.Fprintf(&b, "  %-24s %-11s %-6s %9s %12.4g %10d\n", l.Name, l.Op, codeFmt(l), sqnrString(l.SQNR), l.MaxAbsErr, l.SatHigh+l.SatLow)
+	}
+	return b.String()
+}
+
+func codeFmt(l sim.LayerComparison) string {
+	if l.Signed {
+		return fmt.Sprintf("s%d", l.Bits)
+	}
+	return fmt.Sprintf("u%d", l.Bits)
+}
+
+func markdownReport(r *compareReport) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# Quantization report: %s\n\n", r.Name)
+	fmt.Fprintf(&b, "Float model `%s`", r.Model)
+	if r.Weights != "" {
+		fmt.Fprintf(&b, " (weights `%s`)", r.Weights)
+	}
+	fmt.Fprintf(&b, " against the bit-exact simulation of `%s` on `%s`.\n\n", r.Quantized, r.Data)
+	c := r.Config
+	mult := "integer multipliers"
+	if c.NoMultipliers {
+		mult = "shift-add rescales (no multipliers)"
+	}
+	fmt.Fprintf(&b, "Quantization: %d-bit operands", c.Bits)
+	for _, k := range sortedKeys(c.LayerBits) {
+		fmt.Fprintf(&b, ", %s %d", k, c.LayerBits[k])
+	}
+	fmt.Fprintf(&b, "; %d-bit output; %s calibration; %s rounding; %s (%d-bit).\n\n", c.OutputBits, c.Calibration, c.Rounding, mult, c.MultBits)
+	for _, l := range top1Lines(r) {
+		fmt.Fprintf(&b, "- %s\n", l)
+	}
+	fmt.Fprintf(&b, "\n## Per layer\n\nSQNR and errors compare the dequantized simulator output with the float output of the layer named in *matches*.\n\n")
+	fmt.Fprintf(&b, "| layer | op | matches | codes | scale | SQNR (dB) | max abs err | RMS err | saturated high / low | saturated %% | acc bits | float range | representable |\n")
+	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, l := range r.Layers {
+		acc := ""
+		if l.AccWidth > 0 {
+			acc = fmt.Sprint(l.AccWidth)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.4g | %s | %.4g | %.4g | %d / %d | %.3f | %s | [%.4g, %.4g] | [%.4g, %.4g] |\n",
+			l.Name, l.Op, l.Ref, codeFmt(l), l.Scale, sqnrString(l.SQNR), l.MaxAbsErr, l.RMSErr, l.SatHigh, l.SatLow, 100*l.SatRate, acc, l.FloatMin, l.FloatMax, l.RepMin, l.RepMax)
+	}
+	fmt.Fprintf(&b, "\n## Weights\n\nAdder weights outside their input's code range are clamped with an exact per-channel constant (no error); conv/linear weights use per-channel scales.\n\n")
+	fmt.Fprintf(&b, "| layer | float range | representable | clamped (exact) |\n|---|---|---|---|\n")
+	for _, l := range r.Layers {
+		if l.WeightMin == nil {
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | [%.4g, %.4g] | [%.4g, %.4g] | %d |\n", l.Name, *l.WeightMin, *l.WeightMax, *l.WeightRepMin, *l.WeightRepMax, l.WeightsClamped)
+	}
+	fmt.Fprintf(&b, "\n![per-layer SQNR](error.png)\n\n![ranges](ranges.png)\n")
+	return b.Bytes()
+}
+
+func sortedKeys(m map[string]int) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sortStrings(ks)
+	return ks
+}
+
+// pngOf renders plots stacked vertically into one PNG.
+func pngOf(w, h vg.Length, plots ...*plot.Plot) ([]byte, error) {
+	img := vgimg.New(w, h*vg.Length(len(plots)))
+	dc := draw.New(img)
+	rows := make([][]*plot.Plot, len(plots))
+	for i, p := range plots {
+		rows[i] = []*plot.Plot{p}
+	}
+	canvases := plot.Align(rows, draw.Tiles{Rows: len(plots), Cols: 1, PadY: vg.Points(8)}, dc)
+	for i, p := range plots {
+		p.Draw(canvases[i][0])
+	}
+	var buf bytes.Buffer
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("render plot: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func layerNames(p *plot.Plot, names []string) {
+	p.NominalX(names...)
+	p.X.Tick.Label.Rotation = math.Pi / 2
+	p.X.Tick.Label.XAlign = draw.XRight
+	p.X.Tick.Label.YAlign = draw.YCenter
+}
+
+// errorPlot draws per-layer SQNR and maximum absolute error.
+func errorPlot(c *sim.Comparison) ([]byte, error) {
+	var names []string
+	sq := make(plotter.Values, len(c.Layers))
+	exact := 0
+	for i, l := range c.Layers {
+		names = append(names, l.Name)
+		if l.SQNR == nil {
+			exact++
+			sq[i] = 0
+		} else {
+			sq[i] = *l.SQNR
+		}
+	}
+	p := plot.New()
+	p.Title.Text = "SQNR of the dequantized simulator output vs float, per layer"
+	if exact > 0 {
+		p.Title.Text += fmt.Sprintf(" (%d exact layers at 0)", exact)
+	}
+	p.Y.Label.Text = "SQNR (dB)"
+	bars, err := plotter.NewBarChart(sq, vg.Points(8))
+	if err != nil {
+		return nil, err
+	}
+	bars.Color = color.RGBA{R: 50, G: 100, B: 200, A: 255}
+	p.Add(bars, plotter.NewGrid())
+	layerNames(p, names)
+	return pngOf(vg.Points(max(480, 22*float64(len(names)))), vg.Points(320), p)
+}
+
+// rangesPlot draws, per layer, the float range (dark) inside the range the
+// codes represent (light): activations, then weights.
+func rangesPlot(c *sim.Comparison) ([]byte, error) {
+	light := color.RGBA{R: 190, G: 190, B: 190, A: 255}
+	dark := color.RGBA{R: 200, G: 40, B: 40, A: 255}
+	seg := func(p *plot.Plot, x, lo, hi float64, col color.Color, w vg.Length) error {
+		if math.IsInf(lo, 0) || math.IsInf(hi, 0) || math.IsNaN(lo) || math.IsNaN(hi) {
+			return nil
+		}
+		l, err := plotter.NewLine(plotter.XYs{{X: x, Y: lo}, {X: x, Y: hi}})
+		if err != nil {
+			return err
+		}
+		l.Color, l.Width = col, w
+		p.Add(l)
+		return nil
+	}
+	act := plot.New()
+	act.Title.Text = "Activations: float range (red) in the representable code range (grey)"
+	var names []string
+	for i, l := range c.Layers {
+		names = append(names, l.Name)
+		if err := seg(act, float64(i), l.RepMin, l.RepMax, light, vg.Points(9)); err != nil {
+			return nil, err
+		}
+		if err := seg(act, float64(i), l.FloatMin, l.FloatMax, dark, vg.Points(3)); err != nil {
+			return nil, err
+		}
+	}
+	act.Add(plotter.NewGrid())
+	layerNames(act, names)
+
+	wts := plot.New()
+	wts.Title.Text = "Weights: float range (red) and code range (grey; adder excess is exact)"
+	var wnames []string
+	for _, l := range c.Layers {
+		if l.WeightMin == nil {
+			continue
+		}
+		x := float64(len(wnames))
+		wnames = append(wnames, l.Name)
+		if err := seg(wts, x, *l.WeightRepMin, *l.WeightRepMax, light, vg.Points(9)); err != nil {
+			return nil, err
+		}
+		if err := seg(wts, x, *l.WeightMin, *l.WeightMax, dark, vg.Points(3)); err != nil {
+			return nil, err
+		}
+	}
+	if len(wnames) == 0 {
+		return nil, errors.New("no weights to plot")
+	}
+	wts.Add(plotter.NewGrid())
+	layerNames(wts, wnames)
+	return pngOf(vg.Points(max(640, 22*float64(len(names)))), vg.Points(320), act, wts)
+}

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/model"
+)
+
+type inferOpts struct {
+	g          *globalOpts
+	model      string
+	weights    string
+	input      string
+	output     string
+	preprocess bool
+	json       bool
+}
+
+func newInferCmd(g *globalOpts) *cobra.Command {
+	o := &inferOpts{g: g}
+	cmd := &cobra.Command{
+		Use:   "infer --model M [--weights FILE] --input X.npy --output Y.npy [--preprocess] [--json]",
+		Short: "Run a float model on a batch of inputs and write its logits",
+		Long: `Run the float reference model on the samples of X.npy and write the outputs,
+float64 [N, classes], to Y.npy (written to a temporary file and renamed).
+
+--model is a built-in architecture (` + strings.Join(model.BuiltinSpecs(), ", ") + `) or a spec JSON
+file; --weights is a PyTorch checkpoint (.pth/.pt, zip or legacy format),
+.safetensors or .npz whose keys are the spec's state_dict keys.
+
+X.npy holds network-ready inputs [N, C, H, W]; [N, H, W, C] is accepted when
+unambiguous, and [N, H, W] for one-channel models. With --preprocess, X holds
+raw pixels (0..255) and the spec's preprocessing (scale, mean, std) is applied
+first.`,
+		Example: `  # ResNet-20 AdderNet on CIFAR-shaped inputs with the official checkpoint
+  addergen infer --model resnet20-adder --weights ResNet20-AdderNet.pth --input x.npy --output logits.npy
+
+  # LeNet-5 on raw MNIST pixels, summary as JSON
+  addergen infer --model lenet5-adder --weights lenet.safetensors --input mnist.npy --preprocess --output y.npy --json
+
+  # a custom architecture
+  addergen infer --model my-net.json --weights my-net.npz --input x.npy --output y.npy`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.OutOrStdout(), cmd.ErrOrStderr()) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.model, "model", "", "built-in model name or spec JSON file")
+	fl.StringVar(&o.weights, "weights", "", "weights file (.pth, .pt, .safetensors, .npz)")
+	fl.StringVar(&o.input, "input", "", "input samples (.npy)")
+	fl.StringVar(&o.output, "output", "", "output logits (.npy, float64 [N, classes])")
+	fl.BoolVar(&o.preprocess, "preprocess", false, "apply the model's preprocessing to raw pixel inputs")
+	fl.BoolVar(&o.json, "json", false, "print a summary as one JSON object")
+	for _, f := range []string{"model", "input", "output"} {
+		_ = cmd.MarkFlagRequired(f)
+	}
+	return cmd
+}
+
+// inferReport is the JSON printed by infer --json.
+type inferReport struct {
+	Model       string `json:"model"`
+	Weights     string `json:"weights"`
+	Input       string `json:"input"`
+	Output      string `json:"output"`
+	Samples     int    `json:"samples"`
+	Classes     int    `json:"classes"`
+	Predictions []int  `json:"predictions"`
+}
+
+func (o *inferOpts) run(stdout, stderr io.Writer) error {
+	r, err := model.Resolve(o.model, o.weights)
+	if err != nil {
+		if errors.Is(err, model.ErrNoWeights) {
+			return usagef("--weights is required with --model %s", o.model)
+		}
+		return usageError{oneLineErr(err)}
+	}
+	x, err := dataset.ReadNPY(o.input)
+	if err != nil {
+		return usagef("--input: %v", oneLineErr(err))
+	}
+	x, note, err := toNCHW(x, r.InputShape())
+	if err != nil {
+		return usagef("--input %s: %v", o.input, err)
+	}
+	if note != "" && o.g.verbose {
+		fmt.Fprintf(stderr, "infer: %s\n", note)
+	}
+	if o.preprocess {
+		p, ok := r.(model.Preprocessor)
+		if !ok {
+			return usagef("--preprocess: model %s has no preprocessing", o.model)
+		}
+		if x, err = p.Preprocess(x); err != nil {
+			return usagef("--preprocess: %v", err)
+		}
+	}
+	y, err := r.Forward(x)
+	if err != nil {
+		return fmt.Errorf("infer: %v", oneLineErr(err))
+	}
+	n := y.Shape[0]
+	classes := 1
+	for _, d := range y.Shape[1:] {
+		classes *= d
+	}
+	y.Shape = []int{n, classes}
+	if err := dataset.WriteNPY(o.output, y); err != nil {
+		return usagef("--output: %v", oneLineErr(err))
+	}
+	preds := argmaxRows(y)
+	if o.json {
+		return json.NewEncoder(stdout).Encode(inferReport{
+			Model: o.model, Weights: o.weights, Input: o.input, Output: o.output,
+			Samples: n, Classes: classes, Predictions: preds,
+		})
+	}
+	if !o.g.quiet {
+		fmt.Fprintf(stdout, "wrote %s: %d×%d logits of %s\n", o.output, n, classes, o.model)
+	}
+	if o.g.verbose {
+		for i, p := range preds[:min(len(preds), 10)] {
+			fmt.Fprintf(stdout, "sample %d: class %d\n", i, p)
+		}
+	}
+	return nil
+}
+
+// toNCHW adapts a batch to [N, C, H, W] for a model input [C, H, W]. It
+// accepts [N, C, H, W]; [N, H, W, C] when that differs from [N, C, H, W];
+// [N, H, W] when C is 1; and a single sample [C, H, W]. The note says
+// what was converted.
+func toNCHW(x dataset.Tensor, want []int) (dataset.Tensor, string, error) {
+	c, h, w := want[0], want[1], want[2]
+	s := x.Shape
+	var note string
+	switch {
+	case len(s) == 4 && slices.Equal(s[1:], want):
+	case len(s) == 4 && slices.Equal(s[1:], []int{h, w, c}):
+		n := s[0]
+		out := make([]float64, len(x.Data))
+		for i := range n {
+			for y := range h {
+				for xx := range w {
+					for ch := range c {
+						out[((i*c+ch)*h+y)*w+xx] = x.Data[((i*h+y)*w+xx)*c+ch]
+					}
+				}
+			}
+		}
+		x, note = dataset.Tensor{Shape: []int{n, c, h, w}, Data: out}, "input is [N H W C]; transposed to [N C H W]"
+	case len(s) == 3 && c == 1 && slices.Equal(s[1:], []int{h, w}):
+		x, note = dataset.Tensor{Shape: []int{s[0], 1, h, w}, Data: x.Data}, "input is [N H W]; read as one channel"
+	case len(s) == 3 && slices.Equal(s, want):
+		x, note = dataset.Tensor{Shape: []int{1, c, h, w}, Data: x.Data}, "input is a single sample"
+	default:
+		return x, "", fmt.Errorf("shape %v does not fit the model input [N %d %d %d] (or [N %d %d %d])", s, c, h, w, h, w, c)
+	}
+	if x.Shape[0] == 0 {
+		return x, "", errors.New("no samples")
+	}
+	return x, note, nil
+}
+
+func argmaxRows(y dataset.Tensor) []int {
+	n, c := y.Shape[0], y.Shape[1]
+	preds := make([]int, n)
+	for i := range n {
+		row := y.Data[i*c : (i+1)*c]
+		for j, v := range row {
+			if v > row[preds[i]] {
+				preds[i] = j
+			}
+		}
+	}
+	return preds
+}
+
+// oneLineErr flattens an error message onto one line.
+func oneLineErr(err error) error {
+	msg := err.Error()
+	if !strings.ContainsAny(msg, "\r\n") {
+		return err
+	}
+	return errors.New(strings.Join(strings.Fields(msg), " "))
+}

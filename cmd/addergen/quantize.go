@@ -1,0 +1,300 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/fixedpoint"
+	"github.com/addergen/addergen/model"
+	"github.com/addergen/addergen/quant"
+)
+
+type quantizeOpts struct {
+	g             *globalOpts
+	model         string
+	weights       string
+	calib         string
+	calibSplit    string
+	calibLimit    int
+	bits          string
+	perLayerBits  string
+	outputBits    int
+	calibration   string
+	percentile    float64
+	rounding      string
+	noMultipliers bool
+	multBits      int
+	out           string
+	json          bool
+}
+
+func newQuantizeCmd(g *globalOpts) *cobra.Command {
+	o := &quantizeOpts{g: g}
+	d := quant.DefaultConfig()
+	cmd := &cobra.Command{
+		Use:   "quantize --model M [--weights FILE] --calib DATA --bits B[,LAYER=B...] --out Q.json",
+		Short: "Quantize a trained float model to the integer IR (post-training)",
+		Long: `Quantize a trained float AdderNet to the integer IR that the simulator and the
+RTL generator read: one self-describing JSON file ("format": "addergen-quant",
+version 1; every field and integer formula is in quant/FORMAT.md).
+
+Adder layers share one power-of-two scale between their input codes and their
+weights; weights outside the activation code range are clamped with an exact
+per-channel constant. Batchnorm, biases and ReLU fold into one integer rescale
+per output channel, y = sat((acc*M + B + (1 << (sh-1))) >> sh). Accumulator
+widths come from interval arithmetic and are stored in the file.
+
+--bits sets the operand width: the PE lane width of adder layers (their input
+activations and weights) and the weight width of conv/linear layers; LAYER=B
+overrides it for one layer (any float layer of a fused group names the group;
+"input" is the network input). Activation scales are calibrated on --calib
+(a folder of MNIST IDX files means its training split unless --calib-split).`,
+		Example: `  # 8-bit LeNet-5, calibrated on 1000 MNIST training images
+  addergen quantize --model lenet5-adder --weights lenet.pth --calib $(go env GOMODCACHE)/github.com/petar/\!go\!m\!n\!i\!s\!t@v0.0.0-20150320212226-2fbe10d0fa63/data --bits 8 --out lenet8.json
+
+  # 4 bits with conv2 at 6, shift-add rescales only, max calibration
+  addergen quantize --model lenet5-adder --weights lenet.pth --calib mnist/ --bits 4,conv2=6 --no-multipliers --calibration max --out lenet4.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.OutOrStdout(), cmd.ErrOrStderr()) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.model, "model", "", "float model: built-in name, spec JSON file, or training folder")
+	fl.StringVar(&o.weights, "weights", "", "weights file (.pth, .pt, .safetensors, .npz)")
+	fl.StringVar(&o.calib, "calib", "", "calibration data: .npy [N,C,H,W], MNIST IDX file, or a folder of IDX files")
+	fl.StringVar(&o.calibSplit, "calib-split", "train", "split of a --calib folder: train or test")
+	fl.IntVar(&o.calibLimit, "calib-limit", 1000, "use the first N calibration samples (0 = all)")
+	fl.StringVar(&o.bits, "bits", "", "operand bits (2..16), optionally with per-layer overrides: 8 or 8,conv2=6")
+	fl.StringVar(&o.perLayerBits, "per-layer-bits", "", "per-layer overrides LAYER=B[,LAYER=B...] (also accepted in --bits)")
+	fl.IntVar(&o.outputBits, "output-bits", d.OutputBits, fmt.Sprintf("bits of the output (logit) codes (%d..%d)", quant.MinBits, quant.MaxOutputBits))
+	fl.StringVar(&o.calibration, "calibration", string(d.Calibration), "activation calibration: max, percentile or search (least squared error)")
+	fl.Float64Var(&o.percentile, "percentile", d.Percentile, "percentile for --calibration percentile")
+	fl.StringVar(&o.rounding, "rounding", d.Rounding.String(), "rounding at every rescale: half-up, half-even, floor or toward-zero")
+	fl.BoolVar(&o.noMultipliers, "no-multipliers", false, "restrict rescale multipliers to ±2^p or ±(2^p ± 2^q) (shift-add only)")
+	fl.IntVar(&o.multBits, "mult-bits", d.MultBits, "signed width of the rescale multipliers (2..32)")
+	fl.StringVar(&o.out, "out", "", "output quantized model (.json)")
+	fl.BoolVar(&o.json, "json", false, "print a summary as one JSON object")
+	for _, f := range []string{"model", "calib", "bits", "out"} {
+		_ = cmd.MarkFlagRequired(f)
+	}
+	return cmd
+}
+
+// config validates the flags that shape the quantization.
+func (o *quantizeOpts) config() (quant.Config, error) {
+	cfg := quant.DefaultConfig()
+	def, per, err := quant.ParseBits(o.bits)
+	if err != nil {
+		return cfg, usagef("--bits: %v", err)
+	}
+	if def == 0 {
+		return cfg, usagef("--bits %q: give a default width, e.g. 8 or 8,conv2=6", o.bits)
+	}
+	d2, per2, err := quant.ParseBits(o.perLayerBits)
+	if err != nil {
+		return cfg, usagef("--per-layer-bits: %v", err)
+	}
+	if d2 != 0 {
+		return cfg, usagef("--per-layer-bits %q: give LAYER=B entries (the default width goes in --bits)", o.perLayerBits)
+	}
+	for k, v := range per2 {
+		if _, dup := per[k]; dup {
+			return cfg, usagef("--per-layer-bits: %s is also given in --bits", k)
+		}
+		per[k] = v
+	}
+	cfg.Bits, cfg.LayerBits = def, per
+	if o.outputBits < quant.MinBits || o.outputBits > quant.MaxOutputBits {
+		return cfg, usagef("--output-bits %d outside [%d, %d]", o.outputBits, quant.MinBits, quant.MaxOutputBits)
+	}
+	cfg.OutputBits = o.outputBits
+	m, err := quant.ParseMethod(o.calibration)
+	if err != nil {
+		return cfg, usagef("--calibration: %v", err)
+	}
+	cfg.Calibration = m
+	if !(o.percentile > 0 && o.percentile <= 100) {
+		return cfg, usagef("--percentile %v outside (0, 100]", o.percentile)
+	}
+	cfg.Percentile = o.percentile
+	r, err := fixedpoint.ParseRounding(o.rounding)
+	if err != nil {
+		return cfg, usagef("--rounding: unknown mode %q (want half-up, half-even, floor or toward-zero)", o.rounding)
+	}
+	cfg.Rounding = r
+	cfg.NoMultipliers = o.noMultipliers
+	if o.multBits < 2 || o.multBits > 32 {
+		return cfg, usagef("--mult-bits %d outside [2, 32]", o.multBits)
+	}
+	cfg.MultBits = o.multBits
+	if o.calibLimit < 0 {
+		return cfg, usagef("--calib-limit %d is negative", o.calibLimit)
+	}
+	if o.calibSplit != dataset.SplitTrain && o.calibSplit != dataset.SplitTest {
+		return cfg, usagef("--calib-split %q: want train or test", o.calibSplit)
+	}
+	return cfg, nil
+}
+
+// loadFloatNet resolves --model/--weights to a float net, with errors that
+// name the flag at fault.
+func loadFloatNet(m, weights string) (*model.Net, error) {
+	if quant.IsQuantized(m) {
+		return nil, usagef("--model %s is already quantized; give the float model", m)
+	}
+	r, err := model.Resolve(m, weights)
+	if err != nil {
+		if errors.Is(err, model.ErrNoWeights) {
+			return nil, usagef("--weights is required with --model %s", m)
+		}
+		return nil, usageError{oneLineErr(err)}
+	}
+	net, ok := r.(*model.Net)
+	if !ok {
+		return nil, usagef("--model %s: not a float model (%T)", m, r)
+	}
+	return net, nil
+}
+
+// loadData reads a data argument and checks it against the model input.
+func loadData(flag, path, split string, limit int, input []int) (*dataset.Set, error) {
+	set, err := dataset.Load(path, "", split)
+	if err != nil {
+		return nil, usagef("%s: %v", flag, oneLineErr(err))
+	}
+	set = set.Limit(limit)
+	x, note, err := toNCHW(set.X, input)
+	if err != nil {
+		return nil, usagef("%s %s: %v", flag, path, err)
+	}
+	_ = note
+	set.X = x
+	return set, nil
+}
+
+// quantizeReport is the JSON printed by quantize --json.
+type quantizeReport struct {
+	Model       string               `json:"model"`
+	Weights     string               `json:"weights,omitempty"`
+	Out         string               `json:"out"`
+	Name        string               `json:"name"`
+	Config      quant.Config         `json:"config"`
+	Calibration quant.CalibInfo      `json:"calibration"`
+	Input       quant.Act            `json:"input"`
+	Layers      []quantizeLayerBrief `json:"layers"`
+}
+
+type quantizeLayerBrief struct {
+	Name     string   `json:"name"`
+	Op       quant.Op `json:"op"`
+	Fused    []string `json:"fused,omitempty"`
+	InBits   int      `json:"in_bits"`
+	Out      quant.Act
+	AccWidth int  `json:"acc_width,omitempty"`
+	Shift    *int `json:"shift,omitempty"`
+	// MaxWeightConst is the largest adder clamp constant.
+	MaxWeightConst int64 `json:"max_weight_const,omitempty"`
+}
+
+func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
+	cfg, err := o.config()
+	if err != nil {
+		return err
+	}
+	if !strings.HasSuffix(strings.ToLower(o.out), ".json") {
+		return usagef("--out %s: the quantized model is a .json file", o.out)
+	}
+	net, err := loadFloatNet(o.model, o.weights)
+	if err != nil {
+		return err
+	}
+	set, err := loadData("--calib", o.calib, o.calibSplit, o.calibLimit, net.Input)
+	if err != nil {
+		return err
+	}
+	if o.g.verbose {
+		fmt.Fprintf(stderr, "quantize: calibrating on %d samples of %s\n", set.X.Shape[0], o.calib)
+	}
+	q, err := quant.Quantize(net, set.X, cfg, filepath.Base(o.calib))
+	if err != nil {
+		// The config was validated; what remains are layer names in
+		// --bits and nets the IR cannot express.
+		return usageError{oneLineErr(err)}
+	}
+	b, err := q.MarshalFile()
+	if err != nil {
+		return err
+	}
+	dir, base := filepath.Split(o.out)
+	if dir == "" {
+		dir = "."
+	}
+	paths, err := writeFilesAtomic(dir, map[string][]byte{base: b})
+	if err != nil {
+		return err
+	}
+	rep := quantizeReport{Model: o.model, Weights: o.weights, Out: o.out, Name: q.Name, Config: q.Config, Calibration: q.Calibration, Input: q.Input.Act}
+	for _, l := range q.Layers {
+		br := quantizeLayerBrief{Name: l.Name, Op: l.Op, Fused: l.Fused, InBits: q.InAct(l, 0).Bits, Out: l.Out}
+		if l.Ranges.Acc != nil {
+			br.AccWidth = l.Ranges.Acc.Width
+		}
+		if l.Rescale != nil {
+			sh := l.Rescale.Shift
+			br.Shift = &sh
+		}
+		if len(l.WeightConst) > 0 {
+			br.MaxWeightConst = slices.Max(l.WeightConst)
+		}
+		rep.Layers = append(rep.Layers, br)
+	}
+	if o.json {
+		return json.NewEncoder(stdout).Encode(rep)
+	}
+	if o.g.quiet {
+		return nil
+	}
+	mult := "multipliers"
+	if cfg.NoMultipliers {
+		mult = "shift-add rescales (no multipliers)"
+	}
+	fmt.Fprintf(stdout, "%s: %d layers, %d-bit operands, %d-bit output, %s calibration on %d samples, %s rounding, %s\n",
+		q.Name, len(q.Layers), cfg.Bits, cfg.OutputBits, cfg.Calibration, set.X.Shape[0], cfg.Rounding, mult)
+	in := q.Input.Act
+	fmt.Fprintf(stdout, "  %-24s %-12s %-22s\n", "input", "", actString(in))
+	for _, br := range rep.Layers {
+		extra := ""
+		if br.AccWidth > 0 {
+			extra = fmt.Sprintf("acc %d bits", br.AccWidth)
+		}
+		if br.Shift != nil {
+			extra += fmt.Sprintf(", shift %d", *br.Shift)
+		}
+		if br.MaxWeightConst > 0 {
+			extra += fmt.Sprintf(", clamp const ≤ %d", br.MaxWeightConst)
+		}
+		fmt.Fprintf(stdout, "  %-24s %-12s %-22s %s\n", br.Name, br.Op, actString(br.Out), strings.TrimPrefix(extra, ", "))
+	}
+	for _, p := range paths {
+		fmt.Fprintf(stdout, "wrote %s\n", p)
+	}
+	return nil
+}
+
+func actString(a quant.Act) string {
+	s := "u"
+	if a.Signed {
+		s = "s"
+	}
+	if e, ok := a.Exp(); ok {
+		return fmt.Sprintf("%s%d × 2^%d", s, a.Bits, e)
+	}
+	return fmt.Sprintf("%s%d × %.4g", s, a.Bits, a.Scale)
+}

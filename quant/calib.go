@@ -1,0 +1,176 @@
+package quant
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/model"
+)
+
+// reservoirSize bounds the values kept per tensor for percentile and
+// search calibration.
+const reservoirSize = 1 << 17
+
+// calibBatch is the number of images run through the float net at once.
+const calibBatch = 64
+
+// calibStats summarises the values one tensor took on the calibration set.
+type calibStats struct {
+	min, max float64
+	seen     int
+	sample   []float64 // uniform reservoir sample
+	rng      *rand.Rand
+}
+
+func newStats() *calibStats {
+	return &calibStats{min: math.Inf(1), max: math.Inf(-1), rng: rand.New(rand.NewPCG(1, 2))}
+}
+
+func (s *calibStats) add(vals []float64) {
+	for _, v := range vals {
+		s.min = min(s.min, v)
+		s.max = max(s.max, v)
+		s.seen++
+		if len(s.sample) < reservoirSize {
+			s.sample = append(s.sample, v)
+		} else if j := s.rng.IntN(s.seen); j < reservoirSize {
+			s.sample[j] = v
+		}
+	}
+}
+
+// amax returns the largest magnitude seen.
+func (s *calibStats) amax() float64 { return max(math.Abs(s.min), math.Abs(s.max)) }
+
+// percentile returns the p-th percentile of the sampled magnitudes.
+func (s *calibStats) percentile(p float64) float64 {
+	a := make([]float64, len(s.sample))
+	for i, v := range s.sample {
+		a[i] = math.Abs(v)
+	}
+	slices.Sort(a)
+	if len(a) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(p/100*float64(len(a)))) - 1
+	return a[max(0, min(i, len(a)-1))]
+}
+
+// mse returns the mean squared error of quantizing the sample to codes
+// [qmin, qmax] of the given scale (round half even, saturate).
+func (s *calibStats) mse(scale float64, qmin, qmax float64) float64 {
+	var sum float64
+	for _, v := range s.sample {
+		q := max(qmin, min(qmax, math.RoundToEven(v/scale)))
+		d := v - q*scale
+		sum += d * d
+	}
+	return sum / float64(max(1, len(s.sample)))
+}
+
+// calibrate runs the float net on the calibration set, gathers the values of
+// every tensor that gets a scale, and chooses the scales.
+func (q *quantizer) calibrate(x dataset.Tensor) error {
+	refIdx := map[int]*tensor{}
+	for _, t := range q.order {
+		t.stats = newStats()
+		if t.name != InputName {
+			refIdx[q.net.Index(t.ref)] = t
+		}
+	}
+	N := x.Shape[0]
+	per := numel(x.Shape[1:])
+	for b := 0; b < N; b += calibBatch {
+		n := min(calibBatch, N-b)
+		batch := dataset.Tensor{Shape: append([]int{n}, x.Shape[1:]...), Data: x.Data[b*per : (b+n)*per]}
+		q.tensors[InputName].stats.add(batch.Data)
+		outs, err := q.net.ForwardAll(batch)
+		if err != nil {
+			return fmt.Errorf("quant: calibration forward: %w", err)
+		}
+		for i, t := range refIdx {
+			t.stats.add(outs[i].Data)
+		}
+	}
+	for _, t := range q.order {
+		if t.name == InputName {
+			t.signed = t.stats.min < 0
+		} else {
+			t.signed = q.outSigned(t.name)
+		}
+		t.scale = q.chooseScale(t)
+	}
+	return nil
+}
+
+// outSigned tells whether the codes a group outputs are signed.
+func (q *quantizer) outSigned(name string) bool {
+	if name == InputName {
+		return q.tensors[InputName].signed
+	}
+	g := q.groups[q.groupIdx(name)]
+	switch g.first().Op {
+	case model.OpReLU:
+		return false
+	case model.OpMaxPool2d, model.OpFlatten:
+		return q.outSigned(g.inputs[0])
+	case model.OpAvgPool2d:
+		return q.outSigned(g.inputs[0]) && !g.hasReLU()
+	}
+	return !g.hasReLU()
+}
+
+// chooseScale picks a tensor's scale with the configured method: a power
+// of two unless the tensor's scale is free (the network input feeding only
+// layers with a multiplier).
+func (q *quantizer) chooseScale(t *tensor) float64 {
+	qmax := math.Ldexp(1, t.bits) - 1
+	qmin := 0.0
+	if t.signed {
+		qmax = math.Ldexp(1, t.bits-1) - 1
+		qmin = -qmax - 1
+	}
+	st := t.stats
+	amax := st.amax()
+	if q.cfg.Calibration == MethodPercentile {
+		amax = st.percentile(q.cfg.Percentile)
+	}
+	if !(amax > 0) {
+		return 1 // an all-zero tensor: any scale is exact
+	}
+	if t.freeScl {
+		s := amax / qmax
+		if q.cfg.Calibration != MethodSearch {
+			return s
+		}
+		best, bestErr := s, st.mse(s, qmin, qmax)
+		for k := 1; k <= 32; k++ {
+			c := s * math.Exp2(-float64(k)/8)
+			if e := st.mse(c, qmin, qmax); e < bestErr {
+				best, bestErr = c, e
+			}
+		}
+		return best
+	}
+	// Smallest power of two with amax <= qmax·2^e.
+	e := int(math.Ceil(math.Log2(amax / qmax)))
+	for math.Ldexp(qmax, e) < amax {
+		e++
+	}
+	for math.Ldexp(qmax, e-1) >= amax {
+		e--
+	}
+	if q.cfg.Calibration != MethodSearch {
+		return math.Ldexp(1, e)
+	}
+	best, bestErr := e, st.mse(math.Ldexp(1, e), qmin, qmax)
+	for c := e - 1; c >= e-8; c-- {
+		if err := st.mse(math.Ldexp(1, c), qmin, qmax); err < bestErr {
+			best, bestErr = c, err
+		}
+	}
+	return math.Ldexp(1, best)
+}

@@ -1,0 +1,691 @@
+package rtl
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/bits"
+	"sort"
+	"strings"
+
+	"github.com/addergen/addergen/fixedpoint"
+	"github.com/addergen/addergen/quant"
+	"github.com/addergen/addergen/templates"
+)
+
+// NetConfig holds the hardware options of a whole-network design.
+type NetConfig struct {
+	// Top is the top module's name (default "addernet").
+	Top string `json:"top,omitempty"`
+	// Parallel is the default number of processing elements per adder or
+	// conv engine: output channels computed at once (default 4).
+	Parallel int `json:"parallel,omitempty"`
+	// Layers overrides settings per layer, by quantized layer name.
+	Layers map[string]LayerHW `json:"layers,omitempty"`
+}
+
+// LayerHW is a per-layer override of the hardware options.
+type LayerHW struct {
+	Parallel int `json:"parallel,omitempty"`
+}
+
+// DefaultParallel is the PEs per engine when nothing else is said.
+const DefaultParallel = 4
+
+// ParseNetConfig reads a hardware config file's JSON, refusing unknown
+// fields.
+func ParseNetConfig(data []byte) (NetConfig, error) {
+	var c NetConfig
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// Engine kinds.
+const (
+	kindAdder = "adder"
+	kindConv  = "conv"
+	kindMax   = "maxpool"
+	kindAvg   = "avgpool"
+	kindScale = "scale"
+	kindReLU  = "relu"
+)
+
+// Engine is the plan of one streaming layer engine. Every engine has the
+// same stream ports: one beat per pixel carrying all channels.
+type Engine struct {
+	Module, Layer, Kind string
+	Index               int    // layer index in the quantized model
+	Src, Dst            string // wire prefixes of the input and output streams in the top
+	Reduce              bool
+	Adder, Conv         bool
+	Max, Avg, ReLUOnly  bool
+
+	CIN, H, W, COUT, OH, OW, K, S, PAD, KK int
+	P, G                                   int
+	BIN, BOUT                              int
+	InSigned, OutSigned                    bool
+	InBits, InMsb, OutBits, OutMsb         int
+	SlotBits, SlotMsb                      int // G*P*BOUT: the output word before padding is dropped
+	PadUnused                              bool
+
+	// Counter widths.
+	FBDepth, FBAW, FBAMsb int
+	CW, CMsb              int // signed width of row/column coordinates
+	OHW, OWW, GW, KW      int // widths of the oh, ow, g, ki/kj counters
+	OHMax, OWMax, GMax    int
+	KMax                  int
+	HLimit, WLimit        int
+	SLit, PadLit          string // coordinate constants as sized literals
+	HLit, WLit, ZeroLit   string
+	KPadC                 int // zero bits extending ki/kj to CW
+	FBLast                int
+	GPad32, KPad32        int
+	XPad, WPad, CPad      int // sign/zero extension of x, w, const to AccW
+	TPad, MPad, BPad      int // sign extension of total, m, b to RW
+
+	// Processing elements.
+	PEModule string
+	PEW      int
+	LaneBits int // per-PE lanes in the weight word (CIN*BIN or CIN*WB)
+	WB       int // conv weight bits
+	WRomFile string
+	WRomW    int
+	WRomMsb  int
+	WRomD    int
+	WAW      int // weight ROM address width
+
+	AccW, AccMsb int
+	AccPadPE     int // zero bits extending the PE sum to AccW
+
+	HasRescale          bool
+	MW, BW, CWd, RW     int
+	MRomFile, BRomFile  string
+	CRomFile            string
+	MRomW, BRomW, CRomW int
+	MRomMsb, BRomMsb    int
+	CRomMsb             int
+	RMsb                int
+	Shift               int
+	HalfLit             string
+	RemMsb              int
+	Rounding            string
+	OutLoLit, OutHiLit  string
+	MaxLit              string // most negative AccW value for max pooling init
+
+	// Cycle model.
+	LoadCycles    int // beats in (one per input pixel)
+	ComputeCycles int // cycles of the RUN/WAIT/EMIT phases per image
+
+	// ROM contents, rendered into files.
+	roms map[string]string
+}
+
+// Net is the plan of a whole-network design.
+type Net struct {
+	Top                     string
+	Engines                 []*Engine
+	Streams                 []*netStream
+	InBits                  int
+	InMsb                   int
+	OutCount                int // classes on the output stream
+	OutW                    int // bits per class code
+	OutTData                int // tdata width (OutW rounded up to bytes)
+	OutSigned               bool
+	OutSignedInt            int
+	OutTMsb                 int
+	OutSrc                  *netStream
+	Input                   *netStream
+	Prims                   []string
+	Model                   *quant.Model
+	PredictedCyclesPerImage int
+	LatencyCycles           int
+}
+
+type netStream struct {
+	Name      string // wire prefix
+	Bits, Msb int
+	Layer     int // producing layer index, -1 for the input
+	Engine    *Engine
+	Alias     bool
+	consumers int
+}
+
+// NetStreamInfo describes one layer's output stream for checking.
+type NetStreamInfo struct {
+	Layer    string
+	Index    int
+	Instance string // hierarchical instance name of the engine in the top
+	Channels int
+	Pixels   int // beats per image
+	Bits     int // bits per code
+	Signed   bool
+}
+
+func clog2(n int) int {
+	if n <= 1 {
+		return 1
+	}
+	return bits.Len(uint(n - 1))
+}
+
+func widthFor(n int) int { return max(1, bits.Len(uint(n))) }
+
+// slit prints v as a sized signed Verilog literal of width w.
+func slit(w int, v int64) string {
+	if v < 0 {
+		return fmt.Sprintf("-%d'sd%d", w, uint64(-v))
+	}
+	return fmt.Sprintf("%d'sd%d", w, v)
+}
+
+func sanitize(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+// PlanNet plans the hardware for a quantized model.
+func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
+	if c.Top == "" {
+		c.Top = "addernet"
+	}
+	if !identRe.MatchString(c.Top) || verilogKeywords[c.Top] {
+		return nil, fmt.Errorf("top %q is not a legal Verilog module name", c.Top)
+	}
+	if c.Parallel == 0 {
+		c.Parallel = DefaultParallel
+	}
+	if c.Parallel < 1 || c.Parallel > 4096 {
+		return nil, fmt.Errorf("parallel %d out of range: must be 1..4096", c.Parallel)
+	}
+	for name, o := range c.Layers {
+		if q.Layer(name) == nil {
+			return nil, fmt.Errorf("hardware config: layer %q is not in the model", name)
+		}
+		if o.Parallel < 0 || o.Parallel > 4096 {
+			return nil, fmt.Errorf("hardware config: layer %q: parallel %d out of range", name, o.Parallel)
+		}
+	}
+	n := &Net{Top: c.Top, Model: q}
+	in := q.Input
+	if len(in.Shape) != 3 {
+		return nil, fmt.Errorf("input shape %v: the RTL needs [C, H, W]", in.Shape)
+	}
+	n.Input = &netStream{Name: "in", Bits: in.Shape[0] * in.Bits, Layer: -1}
+	n.Input.Msb = n.Input.Bits - 1
+	n.InBits, n.InMsb = n.Input.Bits, n.Input.Bits-1
+	streams := make([]*netStream, len(q.Layers))
+	src := func(l *quant.Layer, i int) *netStream {
+		j := l.InputIndex()[i]
+		if j < 0 {
+			return n.Input
+		}
+		return streams[j]
+	}
+	for i, l := range q.Layers {
+		if len(l.Inputs) != 1 {
+			return nil, fmt.Errorf("layer %s: op %s with %d inputs is not supported by the RTL generator yet", l.Name, l.Op, len(l.Inputs))
+		}
+		if l.Op == quant.OpFlatten {
+			s := src(l, 0)
+			ish := q.InShape(l, 0)
+			if len(ish) == 3 && (ish[1] != 1 || ish[2] != 1) {
+				return nil, fmt.Errorf("layer %s: flatten of a %v map is not supported by the RTL generator (only [C,1,1])", l.Name, ish)
+			}
+			streams[i] = &netStream{Name: s.Name, Bits: s.Bits, Msb: s.Msb, Layer: i, Engine: s.Engine, Alias: true}
+			continue
+		}
+		par := c.Parallel
+		if o, ok := c.Layers[l.Name]; ok && o.Parallel > 0 {
+			par = o.Parallel
+		}
+		e, err := planEngine(q, i, l, par)
+		if err != nil {
+			return nil, fmt.Errorf("layer %s: %w", l.Name, err)
+		}
+		s := src(l, 0)
+		if s.Bits != e.InBits {
+			return nil, fmt.Errorf("layer %s: input stream is %d bits, engine expects %d", l.Name, s.Bits, e.InBits)
+		}
+		if s.consumers++; s.consumers > 1 {
+			return nil, fmt.Errorf("layer %s: a stream read by two layers (a fork) is not supported by the RTL generator yet", l.Name)
+		}
+		e.Src = s.Name
+		n.Engines = append(n.Engines, e)
+		st := &netStream{Name: "s_" + sanitize(l.Name), Bits: e.OutBits, Msb: e.OutMsb, Layer: i, Engine: e}
+		e.Dst = st.Name
+		streams[i] = st
+		n.Streams = append(n.Streams, st)
+	}
+	last := q.Output()
+	n.OutSrc = streams[len(streams)-1]
+	if n.OutSrc.Engine == nil {
+		return nil, fmt.Errorf("the model has no engine to produce its output")
+	}
+	sh := last.OutShape
+	if len(sh) == 3 && (sh[1] != 1 || sh[2] != 1) {
+		return nil, fmt.Errorf("output shape %v: the RTL output must be [F] or [C,1,1]", sh)
+	}
+	n.OutCount = sh[0]
+	n.OutW = last.Out.Bits
+	n.OutTData = (n.OutW + 7) / 8 * 8
+	n.OutSigned = last.Out.Signed
+	n.OutSignedInt = 0
+	if n.OutSigned {
+		n.OutSignedInt = 1
+	}
+	n.OutTMsb = n.OutTData - 1
+	n.Prims = []string{"stream_serialize"}
+	n.predict()
+	return n, nil
+}
+
+// predict fills the cycle model. Every engine alternates between loading a
+// whole input map (one beat per cycle while its producer emits) and
+// computing; so each engine is busy for its producer's compute time plus
+// its own, and in steady state the slowest adjacent pair bounds the
+// throughput.
+func (n *Net) predict() {
+	inPixels := n.Model.Input.Shape[1] * n.Model.Input.Shape[2]
+	period, latency := 0, inPixels
+	for _, e := range n.Engines {
+		up := inPixels
+		l := n.Model.Layers[e.Index]
+		if j := l.InputIndex()[0]; j >= 0 {
+			// find the engine producing j (through flatten aliases)
+			for j >= 0 && n.Model.Layers[j].Op == quant.OpFlatten {
+				j = n.Model.Layers[j].InputIndex()[0]
+			}
+			if j >= 0 {
+				for _, pe := range n.Engines {
+					if pe.Index == j {
+						up = pe.ComputeCycles
+					}
+				}
+			}
+		}
+		period = max(period, up+e.ComputeCycles)
+		latency += e.ComputeCycles
+	}
+	n.PredictedCyclesPerImage = period
+	n.LatencyCycles = latency + n.OutCount
+}
+
+func planEngine(q *quant.Model, idx int, l *quant.Layer, par int) (*Engine, error) {
+	inAct := q.InAct(l, 0)
+	ish := q.InShape(l, 0)
+	e := &Engine{Module: "l" + fmt.Sprint(idx) + "_" + sanitize(l.Name), Layer: l.Name, Index: idx,
+		BIN: inAct.Bits, InSigned: inAct.Signed, BOUT: l.Out.Bits, OutSigned: l.Out.Signed, roms: map[string]string{}}
+	switch len(ish) {
+	case 3:
+		e.CIN, e.H, e.W = ish[0], ish[1], ish[2]
+	case 1:
+		e.CIN, e.H, e.W = ish[0], 1, 1
+	default:
+		return nil, fmt.Errorf("input shape %v not supported", ish)
+	}
+	osh := l.OutShape
+	e.COUT, e.OH, e.OW = osh[0], 1, 1
+	if len(osh) == 3 {
+		e.OH, e.OW = osh[1], osh[2]
+	}
+	e.K, e.S, e.PAD = max(1, l.Kernel), max(1, l.Stride), l.Padding
+	switch l.Op {
+	case quant.OpAdder2d:
+		e.Kind, e.Reduce, e.Adder = kindAdder, true, true
+	case quant.OpConv2d, quant.OpLinear:
+		e.Kind, e.Reduce, e.Conv = kindConv, true, true
+		if l.Op == quant.OpLinear {
+			e.K, e.S, e.PAD = 1, 1, 0
+		}
+	case quant.OpMaxPool2d:
+		e.Kind, e.Max = kindMax, true
+	case quant.OpAvgPool2d:
+		e.Kind, e.Avg = kindAvg, true
+	case quant.OpBatchNorm2d:
+		e.Kind = kindScale
+		e.K, e.S, e.PAD = 1, 1, 0
+	case quant.OpReLU:
+		e.Kind, e.ReLUOnly = kindReLU, true
+		e.K, e.S, e.PAD = 1, 1, 0
+	default:
+		return nil, fmt.Errorf("op %s is not supported by the RTL generator yet", l.Op)
+	}
+	e.KK = e.K * e.K
+	if e.Reduce {
+		e.P = min(par, e.COUT)
+		e.G = (e.COUT + e.P - 1) / e.P
+	} else {
+		if e.CIN != e.COUT {
+			return nil, fmt.Errorf("elementwise op with %d in, %d out channels", e.CIN, e.COUT)
+		}
+		e.P, e.G = e.COUT, 1
+	}
+	e.InBits, e.InMsb = e.CIN*e.BIN, e.CIN*e.BIN-1
+	e.OutBits, e.OutMsb = e.COUT*e.BOUT, e.COUT*e.BOUT-1
+	e.SlotBits = e.G * e.P * e.BOUT
+	e.SlotMsb = e.SlotBits - 1
+	e.PadUnused = e.SlotBits > e.OutBits
+
+	e.FBDepth = e.H * e.W
+	e.FBAW = clog2(e.FBDepth)
+	e.FBAMsb = e.FBAW - 1
+	maxCoord := (max(e.H, e.W) + e.K + e.S + e.PAD) * (e.W + 1)
+	e.CW = bits.Len(uint(maxCoord)) + 2
+	e.CMsb = e.CW - 1
+	e.OHMax, e.OWMax, e.GMax, e.KMax = e.OH-1, e.OW-1, e.G-1, e.K-1
+	e.OHW, e.OWW, e.GW, e.KW = widthFor(e.OHMax), widthFor(e.OWMax), widthFor(e.GMax), widthFor(e.KMax)
+	e.HLimit, e.WLimit = e.H, e.W
+	e.SLit, e.PadLit = slit(e.CW, int64(e.S)), slit(e.CW, int64(e.PAD))
+	e.HLit, e.WLit, e.ZeroLit = slit(e.CW, int64(e.H)), slit(e.CW, int64(e.W)), slit(e.CW, 0)
+	e.KPadC = e.CW - e.KW
+	e.FBLast = e.FBDepth - 1
+
+	// Accumulator range, by interval arithmetic over the input format.
+	xiv := inAct.Interval()
+	var acc fixedpoint.Interval
+	switch {
+	case e.Adder:
+		if inAct.Signed {
+			return nil, fmt.Errorf("adder layer with a signed input is not supported by the RTL generator yet")
+		}
+		e.PEModule = e.Module + "_pe"
+		e.PEW = SumWidth(e.CIN, e.BIN)
+		if e.BIN < MinWidth || e.BIN > MaxWidth {
+			return nil, fmt.Errorf("adder lanes of %d bits: the PE needs %d..%d", e.BIN, MinWidth, MaxWidth)
+		}
+		e.LaneBits = e.CIN * e.BIN
+		lanes := fixedpoint.Interval{Lo: 0, Hi: int64(e.KK) * (int64(1)<<e.PEW - 1)}
+		cmin, cmax := minMax(l.WeightConst)
+		acc = lanes.Add(fixedpoint.Interval{Lo: cmin, Hi: cmax})
+		e.CWd = fixedpoint.SignedWidth(min(cmin, 0), max(cmax, 0))
+	case e.Conv:
+		e.WB = l.WeightBits
+		e.LaneBits = e.CIN * e.WB
+		wiv := fixedpoint.Interval{Lo: -(int64(1) << (e.WB - 1)), Hi: int64(1)<<(e.WB-1) - 1}
+		acc = fixedpoint.SumInterval(e.KK*e.CIN, xiv.Mul(wiv))
+	case e.Avg:
+		acc = fixedpoint.SumInterval(e.KK, xiv)
+	default:
+		acc = xiv
+	}
+	acc = acc.Union(fixedpoint.Interval{Lo: 0, Hi: 0})
+	e.AccW = max(fixedpoint.SignedWidth(acc.Lo, acc.Hi), e.BIN, e.WB, e.CWd) + 1
+	e.AccMsb = e.AccW - 1
+	e.XPad = e.AccW - e.BIN
+	e.WPad = e.AccW - e.WB
+	e.CPad = e.AccW - e.CWd
+	if e.Adder {
+		e.AccPadPE = e.AccW - e.PEW
+	}
+	e.MaxLit = slit(e.AccW, -(int64(1) << (e.AccW - 1)))
+	outLo, outHi := l.Out.Min(), l.Out.Max()
+	if l.Rescale != nil && len(l.Rescale.M) > 0 {
+		e.HasRescale = true
+		mlo, mhi := minMax(l.Rescale.M)
+		blo, bhi := minMax(l.Rescale.B)
+		e.MW = fixedpoint.SignedWidth(min(mlo, 0), max(mhi, 0))
+		e.BW = fixedpoint.SignedWidth(min(blo, 0), max(bhi, 0))
+		prod := acc.Mul(fixedpoint.Interval{Lo: mlo, Hi: mhi}.Union(fixedpoint.Interval{})).Add(fixedpoint.Interval{Lo: blo, Hi: bhi})
+		half := int64(0)
+		if l.Rescale.Shift > 0 {
+			half = int64(1) << (l.Rescale.Shift - 1)
+		}
+		prod = prod.Add(fixedpoint.Interval{Lo: 0, Hi: half}).Union(fixedpoint.Interval{Lo: outLo, Hi: outHi})
+		e.RW = max(fixedpoint.SignedWidth(prod.Lo, prod.Hi), e.AccW, e.MW, e.BW) + 1
+		if e.RW > 64 {
+			return nil, fmt.Errorf("rescale needs %d bits (more than 64)", e.RW)
+		}
+		e.RMsb = e.RW - 1
+		e.TPad, e.MPad, e.BPad = e.RW-e.AccW, e.RW-e.MW, e.RW-e.BW
+		e.Shift = l.Rescale.Shift
+		e.HalfLit = slit(e.RW, half)
+		e.RemMsb = e.Shift - 1
+		e.Rounding = l.Rescale.Rounding.String()
+		if l.Rescale.Overflow != fixedpoint.Saturate {
+			return nil, fmt.Errorf("overflow mode %s is not supported by the RTL generator yet", l.Rescale.Overflow)
+		}
+		e.OutLoLit, e.OutHiLit = slit(e.RW, outLo), slit(e.RW, outHi)
+	} else if e.Reduce || e.Avg || e.Kind == kindScale {
+		return nil, fmt.Errorf("op %s without a rescale", l.Op)
+	} else {
+		e.RW, e.RMsb = e.AccW, e.AccMsb
+		e.OutLoLit, e.OutHiLit = slit(e.AccW, outLo), slit(e.AccW, outHi)
+	}
+
+	// ROMs.
+	if e.Reduce {
+		e.WRomFile = e.Module + "_w.hex"
+		wb := e.BIN
+		if e.Conv {
+			wb = e.WB
+		}
+		e.WRomW = e.P * e.CIN * wb
+		e.WRomMsb = e.WRomW - 1
+		e.WRomD = e.G * e.KK
+		e.WAW = clog2(e.WRomD)
+		e.GPad32, e.KPad32 = 32-e.GW, 32-e.KW
+		var sb strings.Builder
+		wt := l.Weight.Data // [O, C, K, K] or [O, I]
+		for g := 0; g < e.G; g++ {
+			for kk := 0; kk < e.KK; kk++ {
+				vals := make([]int64, 0, e.P*e.CIN)
+				for p := 0; p < e.P; p++ {
+					o := g*e.P + p
+					for ch := 0; ch < e.CIN; ch++ {
+						v := int64(0)
+						if o < e.COUT {
+							v = wt[(o*e.CIN+ch)*e.KK+kk]
+						}
+						vals = append(vals, v)
+					}
+				}
+				sb.WriteString(packFields(vals, wb))
+				sb.WriteByte('\n')
+			}
+		}
+		e.roms[e.WRomFile] = sb.String()
+	}
+	perChannel := func(file string, src []int64, w int) string {
+		var sb strings.Builder
+		for g := 0; g < e.G; g++ {
+			vals := make([]int64, e.P)
+			for p := 0; p < e.P; p++ {
+				if o := g*e.P + p; o < len(src) {
+					vals[p] = src[o]
+				}
+			}
+			sb.WriteString(packFields(vals, w))
+			sb.WriteByte('\n')
+		}
+		e.roms[file] = sb.String()
+		return file
+	}
+	if e.HasRescale {
+		e.MRomW, e.BRomW = e.P*e.MW, e.P*e.BW
+		e.MRomMsb, e.BRomMsb = e.MRomW-1, e.BRomW-1
+		e.MRomFile = perChannel(e.Module+"_m.hex", l.Rescale.M, e.MW)
+		e.BRomFile = perChannel(e.Module+"_b.hex", l.Rescale.B, e.BW)
+	}
+	if e.Adder {
+		e.CRomW, e.CRomMsb = e.P*e.CWd, e.P*e.CWd-1
+		e.CRomFile = perChannel(e.Module+"_c.hex", l.WeightConst, e.CWd)
+	}
+
+	// Cycle model: per output pixel G*KK issue cycles, one to drain the
+	// datapath and one to emit.
+	e.LoadCycles = e.H * e.W
+	e.ComputeCycles = e.OH * e.OW * (e.G*e.KK + 2)
+	return e, nil
+}
+
+func minMax(v []int64) (int64, int64) {
+	if len(v) == 0 {
+		return 0, 0
+	}
+	lo, hi := v[0], v[0]
+	for _, x := range v {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	return lo, hi
+}
+
+// packFields packs integers (two's complement) into one hex word, field k
+// at bits [k*w +: w].
+func packFields(v []int64, w int) string {
+	nbits := len(v) * w
+	nib := make([]byte, (nbits+3)/4)
+	for k, x := range v {
+		u := uint64(x)
+		for b := 0; b < w; b++ {
+			if u>>b&1 == 1 {
+				pos := k*w + b
+				nib[pos/4] |= 1 << (pos % 4)
+			}
+		}
+	}
+	out := make([]byte, len(nib))
+	for i, x := range nib {
+		out[len(nib)-1-i] = "0123456789abcdef"[x]
+	}
+	return string(out)
+}
+
+// StreamInfo lists every layer output stream the top exposes for checking,
+// in model order (flatten aliases excluded).
+func (n *Net) StreamInfo() []NetStreamInfo {
+	var out []NetStreamInfo
+	for _, e := range n.Engines {
+		l := n.Model.Layers[e.Index]
+		out = append(out, NetStreamInfo{Layer: l.Name, Index: e.Index, Instance: "u_" + e.Module,
+			Channels: e.COUT, Pixels: e.OH * e.OW, Bits: e.BOUT, Signed: e.OutSigned})
+	}
+	return out
+}
+
+// NetManifest is the JSON description of a network design.
+type NetManifest struct {
+	Top                     string          `json:"top"`
+	Modules                 []string        `json:"modules"`
+	Files                   []string        `json:"files"`
+	PredictedCyclesPerImage int             `json:"predicted_cycles_per_image"`
+	LatencyCycles           int             `json:"latency_cycles"`
+	InputBits               int             `json:"input_tdata_bits"`
+	OutputBits              int             `json:"output_tdata_bits"`
+	OutputCodeBits          int             `json:"output_code_bits"`
+	OutputSigned            bool            `json:"output_signed"`
+	Classes                 int             `json:"classes"`
+	PEs                     int             `json:"pes"`
+	Lanes                   int             `json:"lanes"`
+	ROMBits                 int             `json:"rom_bits"`
+	BufferBits              int             `json:"buffer_bits"`
+	Layers                  []LayerManifest `json:"layers"`
+	Generator               string          `json:"generator"`
+}
+
+// LayerManifest describes one engine.
+type LayerManifest struct {
+	Layer         string `json:"layer"`
+	Module        string `json:"module"`
+	Kind          string `json:"kind"`
+	PEs           int    `json:"pes"`
+	LanesPerPE    int    `json:"lanes_per_pe"`
+	ComputeCycles int    `json:"compute_cycles"`
+	LoadCycles    int    `json:"load_cycles"`
+	ROMBits       int    `json:"rom_bits"`
+	BufferBits    int    `json:"buffer_bits"`
+}
+
+// EmitNet renders the network design: one module per file, the ROM files,
+// filelist.f and manifest.json. It writes nothing.
+func EmitNet(q *quant.Model, c NetConfig) (map[string][]byte, *Net, error) {
+	n, err := PlanNet(q, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	files := map[string][]byte{}
+	var order []string
+	add := func(name string, data []byte) {
+		files[name] = data
+		order = append(order, name)
+	}
+	for _, p := range n.Prims {
+		add(p+".v", templates.Primitive(p))
+	}
+	man := NetManifest{Top: n.Top, PredictedCyclesPerImage: n.PredictedCyclesPerImage, LatencyCycles: n.LatencyCycles,
+		InputBits: n.InBits, OutputBits: n.OutTData, OutputCodeBits: n.OutW, OutputSigned: n.OutSigned, Classes: n.OutCount,
+		Generator: Generator}
+	for _, e := range n.Engines {
+		if e.Adder {
+			pf, _, err := EmitPE(PEConfig{Name: e.PEModule, Lanes: e.CIN, Width: e.BIN, Signed: e.InSigned, Pipeline: 0})
+			if err != nil {
+				return nil, nil, fmt.Errorf("layer %s: %w", e.Layer, err)
+			}
+			add(e.PEModule+".v", pf[e.PEModule+".v"])
+			man.Modules = append(man.Modules, e.PEModule)
+		}
+		v, err := Render("engine.v.tmpl", e)
+		if err != nil {
+			return nil, nil, err
+		}
+		add(e.Module+".v", v)
+		man.Modules = append(man.Modules, e.Module)
+		romBits := 0
+		names := make([]string, 0, len(e.roms))
+		for f := range e.roms {
+			names = append(names, f)
+		}
+		sort.Strings(names)
+		for _, f := range names {
+			files[f] = []byte(e.roms[f])
+			romBits += strings.Count(e.roms[f], "\n") * romWidth(e, f)
+		}
+		lm := LayerManifest{Layer: e.Layer, Module: e.Module, Kind: e.Kind, PEs: e.P, LanesPerPE: e.CIN,
+			ComputeCycles: e.ComputeCycles, LoadCycles: e.LoadCycles, ROMBits: romBits, BufferBits: e.FBDepth * e.InBits}
+		if !e.Reduce {
+			lm.LanesPerPE = 1
+		}
+		man.Layers = append(man.Layers, lm)
+		man.PEs += lm.PEs
+		man.Lanes += lm.PEs * lm.LanesPerPE
+		man.ROMBits += romBits
+		man.BufferBits += lm.BufferBits
+	}
+	top, err := Render("net_top.v.tmpl", n)
+	if err != nil {
+		return nil, nil, err
+	}
+	add(n.Top+".v", top)
+	man.Modules = append(man.Modules, n.Top)
+	man.Files = append([]string(nil), order...)
+	files["filelist.f"] = []byte(strings.Join(order, "\n") + "\n")
+	j, err := json.MarshalIndent(man, "", "  ")
+	if err != nil {
+		return nil, nil, err
+	}
+	files["manifest.json"] = append(j, '\n')
+	return files, n, nil
+}
+
+func romWidth(e *Engine, f string) int {
+	switch f {
+	case e.WRomFile:
+		return e.WRomW
+	case e.MRomFile:
+		return e.MRomW
+	case e.BRomFile:
+		return e.BRomW
+	case e.CRomFile:
+		return e.CRomW
+	}
+	return 0
+}

@@ -1,0 +1,516 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/fixedpoint"
+	"github.com/addergen/addergen/quant"
+)
+
+// Codes is a batch of integer codes, row-major: [N, ...per-sample shape].
+type Codes struct {
+	Shape []int
+	Data  []int32
+}
+
+// Sample returns sample i (sharing Data).
+func (c Codes) Sample(i int) []int32 {
+	n := numel(c.Shape[1:])
+	return c.Data[i*n : (i+1)*n : (i+1)*n]
+}
+
+// NetOptions control RunNet.
+type NetOptions struct {
+	// KeepAll returns every layer's output, not only the last.
+	KeepAll bool
+	// Workers is the number of goroutines (images run in parallel, one
+	// image per goroutine at a time); 0 means GOMAXPROCS.
+	Workers int
+}
+
+// Observed is the range of values an intermediate took.
+type Observed struct {
+	Lo, Hi int64
+	Seen   bool
+}
+
+func (o *Observed) add(v int64) {
+	if !o.Seen {
+		o.Lo, o.Hi, o.Seen = v, v, true
+		return
+	}
+	o.Lo, o.Hi = min(o.Lo, v), max(o.Hi, v)
+}
+
+func (o *Observed) merge(p Observed) {
+	if p.Seen {
+		o.add(p.Lo)
+		o.add(p.Hi)
+	}
+}
+
+// LayerStats counts what a layer did over a run.
+type LayerStats struct {
+	// Outputs is the number of output values computed.
+	Outputs int64
+	// SatHigh and SatLow count outputs whose pre-saturation value was above
+	// the largest or below the smallest code. A fused ReLU's clamp of
+	// negative values to 0 is not a saturation; ReLUZero counts it.
+	SatHigh, SatLow, ReLUZero int64
+	// The observed ranges of the intermediates declared in quant.Ranges.
+	L1, Acc, Product, Shifted Observed
+}
+
+// obs tracks a range in the hot loops: lo > hi means nothing seen.
+type obs struct{ lo, hi int64 }
+
+func newObs() obs { return obs{math.MaxInt64, math.MinInt64} }
+
+func (o *obs) add(v int64) {
+	o.lo = min(o.lo, v)
+	o.hi = max(o.hi, v)
+}
+
+func (o obs) observed() Observed {
+	if o.lo > o.hi {
+		return Observed{}
+	}
+	return Observed{Lo: o.lo, Hi: o.hi, Seen: true}
+}
+
+// rawStats is LayerStats as the kernels update it.
+type rawStats struct {
+	outputs, satHigh, satLow, reluZero int64
+	l1, acc, product, shifted          obs
+}
+
+func newRawStats() rawStats {
+	return rawStats{l1: newObs(), acc: newObs(), product: newObs(), shifted: newObs()}
+}
+
+func (r *rawStats) stats() LayerStats {
+	return LayerStats{
+		Outputs: r.outputs, SatHigh: r.satHigh, SatLow: r.satLow, ReLUZero: r.reluZero,
+		L1: r.l1.observed(), Acc: r.acc.observed(), Product: r.product.observed(), Shifted: r.shifted.observed(),
+	}
+}
+
+func (s *LayerStats) merge(p *LayerStats) {
+	s.Outputs += p.Outputs
+	s.SatHigh += p.SatHigh
+	s.SatLow += p.SatLow
+	s.ReLUZero += p.ReLUZero
+	s.L1.merge(p.L1)
+	s.Acc.merge(p.Acc)
+	s.Product.merge(p.Product)
+	s.Shifted.merge(p.Shifted)
+}
+
+// NetResult is the outcome of RunNet.
+type NetResult struct {
+	// Output is the last layer's output, [N, ...OutShape].
+	Output Codes
+	// Layers[i] is the output of q.Layers[i] (only with KeepAll).
+	Layers []Codes
+	// Stats[i] are the counts and observed ranges of q.Layers[i].
+	Stats []LayerStats
+}
+
+// Net is a quantized model prepared for simulation. It is safe for
+// concurrent use.
+type Net struct {
+	q      *quant.Model
+	layers []*layerPlan
+	inSize int
+}
+
+// Prepare checks the model and lays out its weights for the kernels.
+func Prepare(q *quant.Model) (*Net, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	n := &Net{q: q, inSize: numel(q.Input.Shape)}
+	for _, l := range q.Layers {
+		n.layers = append(n.layers, newLayerPlan(q, l))
+	}
+	return n, nil
+}
+
+// Model returns the quantized model.
+func (n *Net) Model() *quant.Model { return n.q }
+
+// RunNet runs a batch of input codes [N, C, H, W] through the quantized
+// model, bit-exact, integer-only. See Net.Run.
+func RunNet(q *quant.Model, in Codes, opt NetOptions) (*NetResult, error) {
+	n, err := Prepare(q)
+	if err != nil {
+		return nil, err
+	}
+	return n.Run(in, opt)
+}
+
+// Run simulates a batch of input codes [N, C, H, W]. Every input code must
+// lie in the model's input format. Images are processed in parallel; the
+// results do not depend on scheduling.
+func (n *Net) Run(in Codes, opt NetOptions) (*NetResult, error) {
+	q := n.q
+	if len(in.Shape) != 4 || !slices.Equal(in.Shape[1:], q.Input.Shape) {
+		return nil, fmt.Errorf("sim: input codes have shape %v, want [N %d %d %d]", in.Shape, q.Input.Shape[0], q.Input.Shape[1], q.Input.Shape[2])
+	}
+	N := in.Shape[0]
+	if N < 1 || len(in.Data) != N*n.inSize {
+		return nil, fmt.Errorf("sim: input shape %v but %d codes", in.Shape, len(in.Data))
+	}
+	lo, hi := q.Input.Min(), q.Input.Max()
+	for i, c := range in.Data {
+		if int64(c) < lo || int64(c) > hi {
+			return nil, fmt.Errorf("sim: input code %d at flat index %d outside [%d, %d]", c, i, lo, hi)
+		}
+	}
+	res := &NetResult{Stats: make([]LayerStats, len(q.Layers))}
+	outs := make([]Codes, len(q.Layers))
+	for i, l := range q.Layers {
+		if opt.KeepAll || i == len(q.Layers)-1 {
+			outs[i] = Codes{Shape: append([]int{N}, l.OutShape...), Data: make([]int32, N*numel(l.OutShape))}
+		}
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, N)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := n.newWorker(outs)
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= N {
+					break
+				}
+				w.image(in.Data[i*n.inSize:(i+1)*n.inSize], i)
+			}
+			mu.Lock()
+			for j := range res.Stats {
+				st := w.stats[j].stats()
+				res.Stats[j].merge(&st)
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	res.Output = outs[len(outs)-1]
+	if opt.KeepAll {
+		res.Layers = outs
+	}
+	return res, nil
+}
+
+// worker holds one goroutine's buffers.
+type worker struct {
+	n     *Net
+	outs  []Codes
+	bufs  [][]int32
+	stats []rawStats
+	s     scratch
+}
+
+func (n *Net) newWorker(outs []Codes) *worker {
+	w := &worker{n: n, outs: outs, bufs: make([][]int32, len(n.layers)), stats: make([]rawStats, len(n.layers))}
+	for i, p := range n.layers {
+		w.stats[i] = newRawStats()
+		if outs[i].Data == nil {
+			w.bufs[i] = make([]int32, p.size)
+		}
+		w.s.grow(p)
+	}
+	return w
+}
+
+func (w *worker) image(x []int32, img int) {
+	buf := func(i int) []int32 {
+		if i < 0 {
+			return x
+		}
+		if d := w.outs[i].Data; d != nil {
+			sz := w.n.layers[i].size
+			return d[img*sz : (img+1)*sz]
+		}
+		return w.bufs[i]
+	}
+	for i, p := range w.n.layers {
+		var in2 []int32
+		if len(p.in) == 2 {
+			in2 = buf(p.in[1])
+		}
+		p.run(buf(p.in[0]), in2, buf(i), &w.stats[i], &w.s)
+	}
+}
+
+// Infer runs float inputs [N, C, H, W] through the quantized model: the
+// inputs are encoded to codes (quant.Model.EncodeInput), simulated
+// bit-exact, and the last layer's codes dequantized (code·scale, exact for
+// a power-of-two scale) to float64 [N, ...OutShape].
+func Infer(q *quant.Model, x dataset.Tensor) (dataset.Tensor, error) {
+	n, err := Prepare(q)
+	if err != nil {
+		return dataset.Tensor{}, err
+	}
+	return n.Infer(x)
+}
+
+// Infer is the package-level Infer on a prepared net.
+func (n *Net) Infer(x dataset.Tensor) (dataset.Tensor, error) {
+	codes, _, err := n.q.EncodeInput(x)
+	if err != nil {
+		return dataset.Tensor{}, err
+	}
+	res, err := n.Run(Codes{Shape: slices.Clone(x.Shape), Data: codes}, NetOptions{})
+	if err != nil {
+		return dataset.Tensor{}, err
+	}
+	return Dequantize(res.Output, n.q.Output().Out), nil
+}
+
+// Dequantize returns the real values code·scale of a batch of codes.
+func Dequantize(c Codes, a quant.Act) dataset.Tensor {
+	t := dataset.Tensor{Shape: slices.Clone(c.Shape), Data: make([]float64, len(c.Data))}
+	for i, v := range c.Data {
+		t.Data[i] = a.Decode(int64(v))
+	}
+	return t
+}
+
+func numel(s []int) int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}
+
+// noSWAR and noSIMD disable the packed adder kernels (tests compare all
+// kernels).
+var noSWAR, noSIMD = false, false
+
+// layerPlan is a layer laid out for the kernels.
+type layerPlan struct {
+	l          *quant.Layer
+	op         quant.Op
+	in         []int
+	inShape    []int
+	outShape   []int
+	size       int
+	w          []int32 // weights [O][R]
+	wt         []int32 // conv2d/linear weights transposed, [R][O]
+	R, O       int
+	wconst     []int64
+	m, b       []int64
+	sh         uint
+	rnd        fixedpoint.Rounding
+	wrap       bool
+	outBits    int
+	outSigned  bool
+	lo, hi     int64
+	align      [2]uint
+	relu       bool
+	hasProduct bool
+	// Packed adder kernels: SIMD bytes (wb, rb lanes per row) or SWAR
+	// words (wp); both nil: the int32 kernel.
+	wb    []uint8
+	rb    int
+	wp    []uint64
+	off   int32
+	flush int
+}
+
+func newLayerPlan(q *quant.Model, l *quant.Layer) *layerPlan {
+	p := &layerPlan{l: l, op: l.Op, in: l.InputIndex(), inShape: q.InShape(l, 0), outShape: l.OutShape, size: numel(l.OutShape)}
+	p.outBits, p.outSigned, p.lo, p.hi = l.Out.Bits, l.Out.Signed, l.Out.Min(), l.Out.Max()
+	p.relu = l.ReLU
+	if l.Weight != nil {
+		p.O = l.Weight.Shape[0]
+		p.R = len(l.Weight.Data) / p.O
+		p.w = make([]int32, len(l.Weight.Data))
+		for i, v := range l.Weight.Data {
+			p.w[i] = int32(v)
+		}
+		if l.Op != quant.OpAdder2d {
+			p.wt = make([]int32, len(p.w))
+			for o := range p.O {
+				for r := range p.R {
+					p.wt[r*p.O+o] = p.w[o*p.R+r]
+				}
+			}
+		}
+	}
+	p.wconst = l.WeightConst
+	if r := l.Rescale; r != nil {
+		p.m, p.b, p.sh, p.rnd, p.wrap = r.M, r.B, uint(r.Shift), r.Rounding, r.Overflow == fixedpoint.Wrap
+		p.hasProduct = r.M != nil
+	}
+	if len(l.Align) == 2 {
+		p.align = [2]uint{uint(l.Align[0]), uint(l.Align[1])}
+	}
+	if !noSWAR {
+		p.swarPlan(q.InAct(l, 0))
+	}
+	return p
+}
+
+// finish rounds, shifts and saturates one pre-scaled value v of channel c
+// and records it in st.
+func (p *layerPlan) finish(v int64, st *rawStats) int32 {
+	var s int64
+	if p.rnd == fixedpoint.HalfUp {
+		if p.sh > 0 {
+			s = (v + 1<<(p.sh-1)) >> p.sh // cannot overflow: |v| < 2^62 by validation
+		} else {
+			s = v
+		}
+	} else {
+		s = fixedpoint.RoundShiftRight(v, p.sh, p.rnd)
+	}
+	st.shifted.add(s)
+	st.outputs++
+	switch {
+	case s > p.hi:
+		st.satHigh++
+		if !p.wrap {
+			return int32(p.hi)
+		}
+	case s < p.lo:
+		if p.relu && p.lo == 0 {
+			st.reluZero++
+		} else {
+			st.satLow++
+		}
+		if !p.wrap {
+			return int32(p.lo)
+		}
+	default:
+		return int32(s)
+	}
+	return int32(fixedpoint.WrapTo(s, p.outBits, p.outSigned))
+}
+
+// rescale applies acc·M[c] + B[c] and finish.
+func (p *layerPlan) rescale(acc int64, c int, st *rawStats) int32 {
+	st.acc.add(acc)
+	v := acc*p.m[c] + p.b[c]
+	st.product.add(v)
+	return p.finish(v, st)
+}
+
+func (p *layerPlan) run(x, x2, out []int32, st *rawStats, s *scratch) {
+	switch p.op {
+	case quant.OpAdder2d, quant.OpConv2d:
+		p.convLike(x, out, st, s)
+	case quant.OpLinear:
+		acc := s.acc[:p.O]
+		macAll(acc, x, p.wt)
+		for o, a := range acc {
+			out[o] = p.rescale(a, o, st)
+		}
+	case quant.OpBatchNorm2d:
+		hw := len(x) / p.outShape[0]
+		for i, v := range x {
+			out[i] = p.rescale(int64(v), i/hw, st)
+		}
+	case quant.OpAdd:
+		for i := range out {
+			acc := int64(x[i])<<p.align[0] + int64(x2[i])<<p.align[1]
+			st.acc.add(acc)
+			out[i] = p.finish(acc, st)
+		}
+	case quant.OpReLU:
+		for i, v := range x {
+			out[i] = max(v, 0)
+		}
+	case quant.OpFlatten:
+		copy(out, x)
+	case quant.OpMaxPool2d, quant.OpAvgPool2d:
+		p.pool(x, out, st)
+	default:
+		panic(errors.New("sim: unknown op " + string(p.op)))
+	}
+}
+
+// pool computes max or average pooling (no padding, floor mode).
+func (p *layerPlan) pool(x, out []int32, st *rawStats) {
+	C, H, W := p.inShape[0], p.inShape[1], p.inShape[2]
+	OH, OW := p.outShape[1], p.outShape[2]
+	K, S := p.l.Kernel, p.l.Stride
+	isMax := p.op == quant.OpMaxPool2d
+	for c := range C {
+		xc := x[c*H*W : (c+1)*H*W]
+		oc := out[c*OH*OW : (c+1)*OH*OW]
+		for oh := range OH {
+			for ow := range OW {
+				if isMax {
+					m := int32(math.MinInt32)
+					for ki := range K {
+						for _, v := range xc[(oh*S+ki)*W+ow*S:][:K] {
+							m = max(m, v)
+						}
+					}
+					oc[oh*OW+ow] = m
+					continue
+				}
+				var acc int64
+				for ki := range K {
+					for _, v := range xc[(oh*S+ki)*W+ow*S:][:K] {
+						acc += int64(v)
+					}
+				}
+				oc[oh*OW+ow] = p.rescale(acc, c, st)
+			}
+		}
+	}
+}
+
+// RunLayer runs layer i of the model alone on one sample's input codes
+// (two inputs for add) and returns its output codes and statistics. Input
+// codes must lie in the formats of the layer's inputs.
+func (n *Net) RunLayer(i int, in ...[]int32) ([]int32, LayerStats, error) {
+	if i < 0 || i >= len(n.layers) {
+		return nil, LayerStats{}, fmt.Errorf("sim: no layer %d", i)
+	}
+	p := n.layers[i]
+	l := p.l
+	if len(in) != len(l.Inputs) {
+		return nil, LayerStats{}, fmt.Errorf("sim: layer %q takes %d inputs, got %d", l.Name, len(l.Inputs), len(in))
+	}
+	for k, x := range in {
+		a, shape := n.q.InAct(l, k), n.q.InShape(l, k)
+		if len(x) != numel(shape) {
+			return nil, LayerStats{}, fmt.Errorf("sim: layer %q input %d: %d codes, want %d (shape %v)", l.Name, k, len(x), numel(shape), shape)
+		}
+		for j, c := range x {
+			if int64(c) < a.Min() || int64(c) > a.Max() {
+				return nil, LayerStats{}, fmt.Errorf("sim: layer %q input %d: code %d at %d outside [%d, %d]", l.Name, k, c, j, a.Min(), a.Max())
+			}
+		}
+	}
+	var s scratch
+	s.grow(p)
+	st := newRawStats()
+	out := make([]int32, p.size)
+	var in2 []int32
+	if len(in) == 2 {
+		in2 = in[1]
+	}
+	p.run(in[0], in2, out, &st, &s)
+	return out, st.stats(), nil
+}

@@ -1,0 +1,249 @@
+package sim
+
+import "github.com/addergen/addergen/quant"
+
+// scratch is one worker's workspace for the convolution kernels.
+type scratch struct {
+	patch []int32
+	acc   []int64  // per-channel MAC sums
+	xp    []uint64 // packed patch (SWAR)
+	xb    []uint8  // byte patch (SIMD), zero-padded
+}
+
+func (s *scratch) grow(p *layerPlan) {
+	if len(s.acc) < p.O {
+		s.acc = make([]int64, p.O)
+	}
+	if p.op == quant.OpAdder2d || p.op == quant.OpConv2d {
+		if n := p.R; len(s.patch) < n {
+			s.patch = make([]int32, n)
+		}
+		if n := len(p.wp) / max(p.O, 1); len(s.xp) < n {
+			s.xp = make([]uint64, n)
+		}
+		if len(s.xb) < p.rb {
+			s.xb = make([]uint8, p.rb)
+		}
+	}
+}
+
+// swarPlan sets up the byte (SIMD) or SWAR adder kernel when the input
+// codes fit it.
+func (p *layerPlan) swarPlan(in quant.Act) {
+	lo, hi := in.Min(), in.Max()
+	if p.op != quant.OpAdder2d || hi-lo >= 1<<swarMaxBits {
+		return
+	}
+	p.off = int32(lo)
+	if hi-lo <= 255 && simdAvailable() && !noSIMD {
+		p.rb = (p.R + 31) &^ 31
+		p.wb = make([]uint8, p.O*p.rb)
+		for o := range p.O {
+			for r, v := range p.w[o*p.R : (o+1)*p.R] {
+				p.wb[o*p.rb+r] = uint8(v - p.off)
+			}
+		}
+		return
+	}
+	words := (p.R + 3) / 4
+	p.wp = make([]uint64, p.O*words)
+	for o := range p.O {
+		packLanes(p.wp[o*words:(o+1)*words], p.w[o*p.R:(o+1)*p.R], int32(lo), 0)
+	}
+	p.flush = swarFlush(hi - lo)
+}
+
+// convLike computes an adder2d or conv2d layer on one image: for each
+// output position the input window (zero codes where padded) is gathered
+// into a patch laid out like a weight row [C][K][K], then every output
+// channel reduces it against its weights.
+func (p *layerPlan) convLike(x, out []int32, st *rawStats, s *scratch) {
+	C, H, W := p.inShape[0], p.inShape[1], p.inShape[2]
+	OH, OW := p.outShape[1], p.outShape[2]
+	K, S, P := p.l.Kernel, p.l.Stride, p.l.Padding
+	npos := OH * OW
+	patch := s.patch[:p.R]
+	adder := p.op == quant.OpAdder2d
+	for oh := range OH {
+		for ow := range OW {
+			r := 0
+			ih0, iw0 := oh*S-P, ow*S-P
+			if ih0 >= 0 && iw0 >= 0 && ih0+K <= H && iw0+K <= W {
+				// Interior window: copy K rows of K codes per channel.
+				for c := range C {
+					base := c*H*W + ih0*W + iw0
+					for ki := range K {
+						copy(patch[r:r+K], x[base+ki*W:])
+						r += K
+					}
+				}
+			} else {
+				for c := range C {
+					xc := x[c*H*W : (c+1)*H*W]
+					for ki := range K {
+						ih := ih0 + ki
+						for kj := range K {
+							iw := iw0 + kj
+							if ih < 0 || ih >= H || iw < 0 || iw >= W {
+								patch[r] = 0 // zero padding: code 0
+							} else {
+								patch[r] = xc[ih*W+iw]
+							}
+							r++
+						}
+					}
+				}
+			}
+			pos := oh*OW + ow
+			if p.wb != nil {
+				xb := s.xb[:p.rb]
+				for r, v := range patch {
+					xb[r] = uint8(v - p.off)
+				}
+				clear(xb[len(patch):]) // padded lanes add |0 − 0|
+				for o := range p.O {
+					l1 := l1Bytes(xb, p.wb[o*p.rb:(o+1)*p.rb])
+					st.l1.add(l1)
+					out[o*npos+pos] = p.rescale(l1+p.wconst[o], o, st)
+				}
+				continue
+			}
+			if p.wp != nil {
+				words := len(p.wp) / p.O
+				xp := s.xp[:words]
+				packLanes(xp, patch, p.off, swarBias)
+				for o := range p.O {
+					l1 := l1SWAR(xp, p.wp[o*words:(o+1)*words], p.flush)
+					st.l1.add(l1)
+					out[o*npos+pos] = p.rescale(l1+p.wconst[o], o, st)
+				}
+				continue
+			}
+			if !adder {
+				acc := s.acc[:p.O]
+				macAll(acc, patch, p.wt)
+				for o, a := range acc {
+					out[o*npos+pos] = p.rescale(a, o, st)
+				}
+				continue
+			}
+			for o := range p.O {
+				l1 := l1Sum(patch, p.w[o*p.R:(o+1)*p.R])
+				st.l1.add(l1)
+				out[o*npos+pos] = p.rescale(l1+p.wconst[o], o, st)
+			}
+		}
+	}
+}
+
+// macAll sets acc[o] = Σ_r x[r]·wt[r·O + o] for every output channel o,
+// with the weights transposed to [R][O]: each input code is loaded once,
+// and zero codes (padding, ReLU zeros, blank pixels) are skipped.
+func macAll(acc []int64, x, wt []int32) {
+	clear(acc)
+	O := len(acc)
+	for r, xv := range x {
+		if xv == 0 {
+			continue
+		}
+		v := int64(xv)
+		for o, w := range wt[r*O : (r+1)*O] {
+			acc[o] += v * int64(w)
+		}
+	}
+}
+
+// l1Sum returns Σ|x[i] − w[i]| exactly. Codes are at most 24 bits, so each
+// difference fits an int32.
+func l1Sum(x, w []int32) int64 {
+	w = w[:len(x)]
+	var s0, s1, s2, s3 int64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		d0 := x[i] - w[i]
+		d1 := x[i+1] - w[i+1]
+		d2 := x[i+2] - w[i+2]
+		d3 := x[i+3] - w[i+3]
+		m0, m1, m2, m3 := d0>>31, d1>>31, d2>>31, d3>>31
+		s0 += int64((d0 ^ m0) - m0)
+		s1 += int64((d1 ^ m1) - m1)
+		s2 += int64((d2 ^ m2) - m2)
+		s3 += int64((d3 ^ m3) - m3)
+	}
+	for ; i < len(x); i++ {
+		d := x[i] - w[i]
+		m := d >> 31
+		s0 += int64((d ^ m) - m)
+	}
+	return s0 + s1 + s2 + s3
+}
+
+// SWAR L1 kernel. Adder codes of at most 15 bits are offset to
+// [0, 2^15) and packed four to a uint64, in 16-bit lanes. With the patch
+// lanes biased by 0x8000, t = xb − w never borrows across lanes (every lane
+// stays in (0, 2^16)); t ^ 0x8000 is x − w as a 16-bit two's complement
+// lane, and its lane-wise absolute value is (d ^ n) + (n & 1) with n the
+// lane's sign mask. Lane sums are flushed into a wide total before they
+// can overflow 16 bits. The result equals l1Sum exactly (tested).
+const (
+	swarBias = 0x8000_8000_8000_8000
+	swarLow  = 0x0001_0001_0001_0001
+	swarHalf = 0x0000_FFFF_0000_FFFF
+	// swarMaxBits is the widest code range the packing holds.
+	swarMaxBits = 15
+)
+
+// packLanes packs v[i] − off into 16-bit lanes, four per word, padding the
+// last word with lanes of value pad.
+func packLanes(dst []uint64, v []int32, off int32, bias uint64) {
+	for i := range dst {
+		var w uint64
+		for k := range 4 {
+			var lane uint64
+			if j := 4*i + k; j < len(v) {
+				lane = uint64(uint16(v[j] - off))
+			}
+			w |= lane << (16 * k)
+		}
+		dst[i] = w | bias
+	}
+}
+
+// l1SWAR returns Σ over lanes of |x − w| for packed biased x lanes and
+// packed w lanes; flush is the number of words whose lane sums fit 16 bits.
+func l1SWAR(xb, w []uint64, flush int) int64 {
+	w = w[:len(xb)]
+	var total uint64
+	for start := 0; start < len(xb); start += flush {
+		end := min(start+flush, len(xb))
+		var acc0, acc1 uint64
+		i := start
+		for ; i+2 <= end; i += 2 {
+			t0 := xb[i] - w[i]
+			t1 := xb[i+1] - w[i+1]
+			n0 := ((t0 & swarBias) ^ swarBias) >> 15 // 1 in lanes where x < w
+			n1 := ((t1 & swarBias) ^ swarBias) >> 15
+			acc0 += ((t0 ^ swarBias) ^ (n0 * 0xFFFF)) + n0
+			acc1 += ((t1 ^ swarBias) ^ (n1 * 0xFFFF)) + n1
+		}
+		for ; i < end; i++ {
+			t := xb[i] - w[i]
+			n := ((t & swarBias) ^ swarBias) >> 15
+			acc0 += ((t ^ swarBias) ^ (n * 0xFFFF)) + n
+		}
+		// Each 32-bit half of h holds at most 4·0xFFFF: no carry between them.
+		h := acc0&swarHalf + (acc0>>16)&swarHalf + acc1&swarHalf + (acc1>>16)&swarHalf
+		total += h&0xFFFF_FFFF + h>>32
+	}
+	return int64(total)
+}
+
+// swarFlush returns how many words can be summed before a 16-bit lane
+// overflows, for lane terms of at most maxTerm (two accumulators share the
+// words, so each gets half).
+func swarFlush(maxTerm int64) int {
+	if maxTerm == 0 {
+		return 1 << 30
+	}
+	return max(1, int(0xFFFF/maxTerm))
+}

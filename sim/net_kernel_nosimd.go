@@ -1,0 +1,10 @@
+//go:build !(goexperiment.simd && amd64)
+
+package sim
+
+// Without GOEXPERIMENT=simd on amd64 there is no byte kernel; the portable
+// SWAR kernel (net_kernel.go) runs instead, with identical results.
+
+func simdAvailable() bool { return false }
+
+func l1Bytes(x, w []uint8) int64 { panic("sim: l1Bytes without simd support") }

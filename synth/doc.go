@@ -1,0 +1,24 @@
+// Package synth measures processing elements with the open FPGA tools:
+// yosys (synth_xilinx, synth_ice40) for resource counts and nextpnr-ice40
+// for the maximum clock frequency on an iCE40 HX8K.
+//
+// A PE is never synthesized alone: a generated wrapper (rtl.EmitWrap)
+// feeds x_i and w_i from serial-in shift registers and reduces sum_o to one
+// registered pin, so that pin count does not limit the design and nothing
+// can be optimised away. The wrapper and the PE stay separate modules
+// (synth_xilinx without -flatten, synth_ice40 -noflatten), so the PE's own
+// cells are reported apart from the whole design's. Fmax comes from the
+// whole wrapped design, flattened after synthesis, in nextpnr.
+//
+// Counts follow one convention per family (see Tally):
+//
+//	          LUTs                      FFs        carry            BRAMs        DSPs
+//	xilinx    LUT1..LUT6, SRL*, LUTRAM  FD*        CARRY4/8, MUXCY  RAMB18/36*   DSP48*
+//	ice40     SB_LUT4                   SB_DFF*    SB_CARRY         SB_RAM40_4K  SB_MAC16
+//
+// Xilinx carries are CARRY4 (or CARRY8) primitives of 4 (8) bits each;
+// iCE40 carries are SB_CARRY cells of one bit each.
+//
+// Parsers work on recorded tool outputs (testdata/) so that they are tested
+// without the tools; Run needs yosys and, for iCE40 Fmax, nextpnr-ice40.
+package synth

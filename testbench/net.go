@@ -1,0 +1,339 @@
+package testbench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/addergen/addergen/quant"
+	"github.com/addergen/addergen/rtl"
+	"github.com/addergen/addergen/sim"
+)
+
+// NetRunOptions control a whole-network RTL run.
+type NetRunOptions struct {
+	Idle  float64 // probability of an idle cycle on the input stream (0..0.9)
+	Stall float64 // probability that the output is not ready in a cycle (0..0.9)
+	Seed  uint64
+	VCD   bool // dump waves.vcd for the whole run
+}
+
+// NetMismatch is the first value where the RTL and the simulator differ.
+type NetMismatch struct {
+	Layer    string `json:"layer"`
+	Image    int    `json:"image"`
+	Channel  int    `json:"channel"`
+	Row      int    `json:"row"`
+	Col      int    `json:"col"`
+	Expected int64  `json:"expected"`
+	Got      string `json:"got"`
+	Cycle    int    `json:"cycle"`
+	What     string `json:"what,omitempty"` // set for stream-level faults (missing or extra beats)
+}
+
+func (m *NetMismatch) String() string {
+	if m.What != "" {
+		return fmt.Sprintf("layer %s image %d: %s", m.Layer, m.Image, m.What)
+	}
+	return fmt.Sprintf("layer %s image %d channel %d at (%d,%d), cycle %d: expected %d, got %s",
+		m.Layer, m.Image, m.Channel, m.Row, m.Col, m.Cycle, m.Expected, m.Got)
+}
+
+// NetResult is the outcome of a network RTL run.
+type NetResult struct {
+	Simulator      string       `json:"simulator"`
+	Images         int          `json:"images"`
+	Values         int          `json:"values"` // layer output values compared
+	Mismatches     int          `json:"mismatches"`
+	FirstMismatch  *NetMismatch `json:"first_mismatch"`
+	Cycles         int          `json:"cycles"`
+	CyclesPerImage float64      `json:"cycles_per_image"`
+	LatencyCycles  int          `json:"latency_cycles"`
+	Seconds        float64      `json:"seconds"`
+	ImagesPerSec   float64      `json:"images_per_second"`
+	VCD            string       `json:"vcd,omitempty"`
+	// Logits are the RTL's output codes, [Images, classes].
+	Logits sim.Codes `json:"-"`
+}
+
+type netMonitor struct {
+	Stream string
+	Index  int
+}
+
+type netBench struct {
+	Top                                string
+	Images, TotalBeats, PixelsPerImage int
+	TotalOutputs, MaxCycles            int
+	InBits, InMsb, OutTMsb             int
+	InFile, LogFile                    string
+	IdlePct, StallPct                  int
+	IdleThresh, StallThresh            int
+	SeedHex                            string
+	Monitors                           []netMonitor
+}
+
+// RunNet streams the input codes (a batch [N, C, H, W]) through the
+// emitted design in dir (files already written there, sources in
+// compile order) and compares every layer's output stream, value by value,
+// with the simulator's result want (run with KeepAll).
+func RunNet(ctx context.Context, simulator, dir string, n *rtl.Net, sources []string, in sim.Codes, want *sim.NetResult, o NetRunOptions) (*NetResult, error) {
+	q := n.Model
+	N := in.Shape[0]
+	C, H, W := q.Input.Shape[0], q.Input.Shape[1], q.Input.Shape[2]
+	var hex strings.Builder
+	for img := 0; img < N; img++ {
+		x := in.Sample(img)
+		vals := make([]int64, C)
+		for h := 0; h < H; h++ {
+			for w := 0; w < W; w++ {
+				for c := 0; c < C; c++ {
+					vals[c] = int64(x[(c*H+h)*W+w])
+				}
+				hex.WriteString(packInt64(vals, q.Input.Bits))
+				hex.WriteByte('\n')
+			}
+		}
+	}
+	b := netBench{
+		Top: n.Top, Images: N, TotalBeats: N * H * W, PixelsPerImage: H * W,
+		TotalOutputs: N * n.OutCount,
+		InBits:       n.InBits, InMsb: n.InMsb, OutTMsb: n.OutTData - 1,
+		InFile: "net_in.hex", LogFile: "net_log.txt",
+		IdlePct: int(o.Idle * 100), StallPct: int(o.Stall * 100),
+		IdleThresh: int(o.Idle * 256), StallThresh: int(o.Stall * 256),
+		SeedHex: fmt.Sprintf("%08x", uint32(o.Seed*2654435761+0x1234567)|1),
+	}
+	if o.Idle < 0 || o.Idle > 0.9 || o.Stall < 0 || o.Stall > 0.9 {
+		return nil, fmt.Errorf("testbench: idle %.2f and stall %.2f must be in 0..0.9", o.Idle, o.Stall)
+	}
+	slow := 1 / ((1 - o.Idle) * (1 - o.Stall))
+	b.MaxCycles = int(float64(n.PredictedCyclesPerImage*(N+2)+n.LatencyCycles)*slow*2) + 10000
+	for _, e := range n.Engines {
+		b.Monitors = append(b.Monitors, netMonitor{Stream: e.Dst, Index: e.Index})
+	}
+	tb, err := rtl.Render("tb_net.v.tmpl", b)
+	if err != nil {
+		return nil, err
+	}
+	if err := WriteFiles(dir, map[string][]byte{"addergen_tb_net.v": tb, b.InFile: []byte(hex.String())}); err != nil {
+		return nil, err
+	}
+	srcs := append(append([]string(nil), sources...), "addergen_tb_net.v")
+	ro := RunOptions{Top: "addergen_tb_net", Sources: srcs, VCD: o.VCD, Timeout: 60 * time.Minute}
+	out, elapsed, err := Run(ctx, simulator, dir, ro)
+	if err != nil {
+		return nil, err
+	}
+	log, err := os.ReadFile(filepath.Join(dir, b.LogFile))
+	if err != nil {
+		return nil, fmt.Errorf("%s: no log: %v\n%s", simulator, err, tail(out, 20))
+	}
+	res, err := judgeNet(n, want, string(log), N)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", simulator, err)
+	}
+	res.Simulator = simulator
+	res.Seconds = elapsed.Seconds()
+	if res.Seconds > 0 {
+		res.ImagesPerSec = float64(N) / res.Seconds
+	}
+	if o.VCD {
+		res.VCD = filepath.Join(dir, "waves.vcd")
+	}
+	return res, nil
+}
+
+// DumpAround reruns the bench already in dir under Icarus with a VCD
+// limited to a window of cycles around cycle. Icarus is used whatever
+// simulator found the mismatch: the design is the same.
+func DumpAround(ctx context.Context, dir string, sources []string, cycle int) (string, error) {
+	srcs := append(append([]string(nil), sources...), "addergen_tb_net.v")
+	start := max(1, cycle-2000)
+	if err := CheckSimulator(Icarus); err != nil {
+		return "", err
+	}
+	argv := append([]string{"iverilog", "-g2005", "-o", "vcd.vvp", "-s", "addergen_tb_net"}, srcs...)
+	if out, err := command(ctx, dir, argv); err != nil {
+		return "", fmt.Errorf("iverilog: %v\n%s", err, tail(out, 20))
+	}
+	if out, err := command(ctx, dir, []string{"vvp", "-n", "vcd.vvp", "+vcd", fmt.Sprintf("+vcd_start=%d", start), fmt.Sprintf("+vcd_stop=%d", cycle+200)}); err != nil {
+		return "", fmt.Errorf("vvp: %v\n%s", err, tail(out, 20))
+	}
+	return filepath.Join(dir, "waves.vcd"), nil
+}
+
+type beat struct {
+	cycle int
+	data  string
+}
+
+func judgeNet(n *rtl.Net, want *sim.NetResult, log string, N int) (*NetResult, error) {
+	q := n.Model
+	beats := map[int][]beat{}
+	var outs []beat
+	var lasts []int
+	done, timeout := false, false
+	res := &NetResult{Images: N}
+	sc := bufio.NewScanner(strings.NewReader(log))
+	sc.Buffer(make([]byte, 1<<20), 1<<26)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		switch {
+		case len(f) == 4 && f[0] == "L":
+			idx, _ := strconv.Atoi(f[1])
+			cyc, _ := strconv.Atoi(f[2])
+			beats[idx] = append(beats[idx], beat{cyc, f[3]})
+		case len(f) == 4 && f[0] == "O":
+			cyc, _ := strconv.Atoi(f[1])
+			outs = append(outs, beat{cyc, f[2]})
+			if f[3] == "1" {
+				lasts = append(lasts, cyc)
+			}
+		case len(f) == 2 && f[0] == "DONE":
+			done = true
+			res.Cycles, _ = strconv.Atoi(f[1])
+		case len(f) == 2 && f[0] == "TIMEOUT":
+			timeout = true
+		}
+	}
+	if timeout || !done {
+		return nil, fmt.Errorf("the design did not deliver all %d logits (timeout=%v): %d of %d output beats", N*n.OutCount, timeout, len(outs), N*n.OutCount)
+	}
+	mism := func(m *NetMismatch) {
+		res.Mismatches++
+		if res.FirstMismatch == nil || m.Cycle < res.FirstMismatch.Cycle {
+			res.FirstMismatch = m
+		}
+	}
+	for _, e := range n.Engines {
+		l := q.Layers[e.Index]
+		got := beats[e.Index]
+		per := e.OH * e.OW
+		exp := want.Layers[e.Index]
+		if len(got) != N*per {
+			mism(&NetMismatch{Layer: l.Name, Image: min(len(got)/per, N-1), Cycle: lastCycle(got),
+				What: fmt.Sprintf("%d beats on the output stream, want %d", len(got), N*per)})
+		}
+		for bi, bt := range got {
+			if bi >= N*per {
+				break
+			}
+			img, pix := bi/per, bi%per
+			h, w := pix/e.OW, pix%e.OW
+			codes, err := unpackCodes(bt.data, e.COUT, e.BOUT, e.OutSigned)
+			xs := exp.Sample(img)
+			for c := 0; c < e.COUT; c++ {
+				res.Values++
+				e := int64(xs[(c*per)+pix])
+				if err != nil || codes[c] != e {
+					g := "x"
+					if err == nil {
+						g = strconv.FormatInt(codes[c], 10)
+					}
+					mism(&NetMismatch{Layer: l.Name, Image: img, Channel: c, Row: h, Col: w, Expected: e, Got: g, Cycle: bt.cycle})
+				}
+			}
+		}
+	}
+	// The m_axis stream: one class per beat, tlast on the last.
+	out := q.Output()
+	res.Logits = sim.Codes{Shape: []int{N, n.OutCount}, Data: make([]int32, N*n.OutCount)}
+	if len(outs) != N*n.OutCount || len(lasts) != N {
+		mism(&NetMismatch{Layer: "m_axis", What: fmt.Sprintf("%d beats and %d tlasts, want %d and %d", len(outs), len(lasts), N*n.OutCount, N)})
+	}
+	for i, bt := range outs {
+		if i >= N*n.OutCount {
+			break
+		}
+		codes, err := unpackCodes(bt.data, 1, n.OutTData, n.OutSigned)
+		e := int64(want.Output.Data[i])
+		res.Values++
+		if err != nil || codes[0] != e {
+			g := "x"
+			if err == nil {
+				g = strconv.FormatInt(codes[0], 10)
+			}
+			mism(&NetMismatch{Layer: "m_axis", Image: i / n.OutCount, Channel: i % n.OutCount, Expected: e, Got: g, Cycle: bt.cycle})
+			continue
+		}
+		res.Logits.Data[i] = int32(codes[0])
+	}
+	_ = out
+	if len(lasts) > 1 {
+		res.CyclesPerImage = float64(lasts[len(lasts)-1]-lasts[0]) / float64(len(lasts)-1)
+	}
+	if len(lasts) > 0 {
+		res.LatencyCycles = lasts[0] - 4
+	}
+	return res, nil
+}
+
+func lastCycle(b []beat) int {
+	if len(b) == 0 {
+		return 0
+	}
+	return b[len(b)-1].cycle
+}
+
+// unpackCodes splits a hex word into n codes of w bits (code i at bits
+// [i*w +: w]), sign-extending when signed.
+func unpackCodes(hexs string, n, w int, signed bool) ([]int64, error) {
+	v, ok := new(big.Int).SetString(hexs, 16)
+	if !ok {
+		return nil, fmt.Errorf("unknown bits in %q", hexs)
+	}
+	out := make([]int64, n)
+	mask := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), uint(w)), big.NewInt(1))
+	for i := 0; i < n; i++ {
+		f := new(big.Int).And(new(big.Int).Rsh(v, uint(i*w)), mask).Uint64()
+		x := int64(f)
+		if signed && w < 64 && f>>(w-1)&1 == 1 {
+			x = int64(f) - int64(1)<<w
+		}
+		out[i] = x
+	}
+	return out, nil
+}
+
+// packInt64 packs codes into one hex word, code i at bits [i*w +: w].
+func packInt64(v []int64, w int) string {
+	v32 := make([]int32, len(v))
+	for i, x := range v {
+		v32[i] = int32(x)
+	}
+	return packLanes(v32, w)
+}
+
+// Top1 returns the arg-max class of each row of logits codes [N, classes]
+// (the first on ties).
+func Top1(c sim.Codes) []int {
+	n, k := c.Shape[0], c.Shape[1]
+	out := make([]int, n)
+	for i := 0; i < n; i++ {
+		row := c.Data[i*k : (i+1)*k]
+		best := 0
+		for j, v := range row {
+			if v > row[best] {
+				best = j
+			}
+		}
+		out[i] = best
+	}
+	return out
+}
+
+// QuantModel is re-exported for callers that only import testbench.
+type QuantModel = quant.Model
+
+// NetSources returns the Verilog sources of an emitted design in compile
+// order (its filelist.f).
+func NetSources(files map[string][]byte) []string {
+	return strings.Fields(string(files["filelist.f"]))
+}
