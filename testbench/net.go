@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/addergen/addergen/quant"
 	"github.com/addergen/addergen/rtl"
 	"github.com/addergen/addergen/sim"
 )
@@ -126,7 +125,7 @@ func RunNet(ctx context.Context, simulator, dir string, n *rtl.Net, sources []st
 		return nil, err
 	}
 	srcs := append(append([]string(nil), sources...), "addergen_tb_net.v")
-	ro := RunOptions{Top: "addergen_tb_net", Sources: srcs, VCD: o.VCD, Timeout: 60 * time.Minute}
+	ro := RunOptions{Top: "addergen_tb_net", Sources: srcs, VCD: o.VCD, Timeout: 60 * time.Minute, Optimize: N > 4}
 	out, elapsed, err := Run(ctx, simulator, dir, ro)
 	if err != nil {
 		return nil, err
@@ -243,7 +242,6 @@ func judgeNet(n *rtl.Net, want *sim.NetResult, log string, N int) (*NetResult, e
 		}
 	}
 	// The m_axis stream: one class per beat, tlast on the last.
-	out := q.Output()
 	res.Logits = sim.Codes{Shape: []int{N, n.OutCount}, Data: make([]int32, N*n.OutCount)}
 	if len(outs) != N*n.OutCount || len(lasts) != N {
 		mism(&NetMismatch{Layer: "m_axis", What: fmt.Sprintf("%d beats and %d tlasts, want %d and %d", len(outs), len(lasts), N*n.OutCount, N)})
@@ -265,7 +263,6 @@ func judgeNet(n *rtl.Net, want *sim.NetResult, log string, N int) (*NetResult, e
 		}
 		res.Logits.Data[i] = int32(codes[0])
 	}
-	_ = out
 	if len(lasts) > 1 {
 		res.CyclesPerImage = float64(lasts[len(lasts)-1]-lasts[0]) / float64(len(lasts)-1)
 	}
@@ -328,9 +325,6 @@ func Top1(c sim.Codes) []int {
 	}
 	return out
 }
-
-// QuantModel is re-exported for callers that only import testbench.
-type QuantModel = quant.Model
 
 // NetSources returns the Verilog sources of an emitted design in compile
 // order (its filelist.f).

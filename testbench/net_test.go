@@ -2,51 +2,16 @@ package testbench
 
 import (
 	"context"
-	"math/rand/v2"
+	"os"
+	"strings"
 	"testing"
 
-	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/internal/nettest"
 	"github.com/addergen/addergen/internal/testutil"
-	"github.com/addergen/addergen/model"
 	"github.com/addergen/addergen/quant"
 	"github.com/addergen/addergen/rtl"
 	"github.com/addergen/addergen/sim"
 )
-
-// lenetFixture quantizes a randomly initialised lenet5-adder (calibrated on
-// MNIST) and returns it with input codes for the first n test images.
-func lenetFixture(t testing.TB, bits, n int) (*quant.Model, sim.Codes) {
-	t.Helper()
-	spec, err := model.BuiltinSpec("lenet5-adder")
-	if err != nil {
-		t.Fatal(err)
-	}
-	net, err := model.New(spec, rand.New(rand.NewPCG(1, 2)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, err := dataset.MNISTDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := dataset.Load(dir, "", "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := quant.DefaultConfig()
-	cfg.Bits = bits
-	calib := set.Limit(64)
-	q, err := quant.Quantize(net, calib.X, cfg, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := set.Limit(n).X
-	codes, _, err := q.EncodeInput(x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return q, sim.Codes{Shape: append([]int{n}, q.Input.Shape...), Data: codes}
-}
 
 func runNetCase(t *testing.T, s string, q *quant.Model, in sim.Codes, hw rtl.NetConfig, o NetRunOptions) *NetResult {
 	t.Helper()
@@ -78,7 +43,7 @@ func runNetCase(t *testing.T, s string, q *quant.Model, in sim.Codes, hw rtl.Net
 }
 
 func TestNetLeNet(t *testing.T) {
-	q, in := lenetFixture(t, 8, 3)
+	q, in, _ := nettest.LeNet(t, 8, 3)
 	for _, s := range Simulators {
 		t.Run(s, func(t *testing.T) {
 			testutil.RequireTools(t, map[string][]string{Icarus: {"iverilog", "vvp"}, Verilator: {"verilator"}}[s]...)
@@ -88,5 +53,72 @@ func TestNetLeNet(t *testing.T) {
 			}
 			t.Logf("%s: %d values, 0 mismatches, %.0f cycles/image, %.1f images/s", s, res.Values, res.CyclesPerImage, res.ImagesPerSec)
 		})
+	}
+}
+
+// TestNetMismatchReported proves the per-layer comparison can fail and
+// names the first divergence: one simulator value is corrupted, and the
+// report must point at exactly that layer, image, channel and position.
+func TestNetMismatchReported(t *testing.T) {
+	testutil.RequireTools(t, "iverilog", "vvp")
+	q, in, _ := nettest.LeNet(t, 6, 2)
+	files, n, err := rtl.EmitNet(q, rtl.NetConfig{Parallel: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := sim.RunNet(q, in, sim.NetOptions{KeepAll: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Layer 2 (conv2, the first adder layer), image 1, channel 5, row 3, col 4.
+	l := q.Layers[2]
+	oh, ow := l.OutShape[1], l.OutShape[2]
+	per := l.OutShape[0] * oh * ow
+	want.Layers[2].Data[per+(5*oh+3)*ow+4]++
+	dir := t.TempDir()
+	if err := WriteFiles(dir, files); err != nil {
+		t.Fatal(err)
+	}
+	res, err := RunNet(context.Background(), Icarus, dir, n, NetSources(files), in, want, NetRunOptions{Idle: 0.1, Stall: 0.1, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Mismatches != 1 {
+		t.Fatalf("mismatches = %d, want 1", res.Mismatches)
+	}
+	m := res.FirstMismatch
+	if m.Layer != l.Name || m.Image != 1 || m.Channel != 5 || m.Row != 3 || m.Col != 4 || m.Got != strings.TrimSpace(m.Got) {
+		t.Errorf("first mismatch %+v, want layer %s image 1 channel 5 at (3,4)", m, l.Name)
+	}
+	vcd, err := DumpAround(context.Background(), dir, NetSources(files), m.Cycle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fileNonEmpty(vcd) {
+		t.Errorf("no VCD around the mismatch at %s", vcd)
+	}
+}
+
+func fileNonEmpty(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Size() > 0
+}
+
+// TestNetCycleModel checks the cycle model against cycles measured in RTL
+// simulation (no idle input, no backpressure), FINN-style: within 5%.
+func TestNetCycleModel(t *testing.T) {
+	testutil.RequireTools(t, "verilator")
+	q, in, _ := nettest.LeNet(t, 8, 4)
+	for _, par := range []int{2, 8} {
+		n, err := rtl.PlanNet(q, rtl.NetConfig{Parallel: par})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := runNetCase(t, Verilator, q, in, rtl.NetConfig{Parallel: par}, NetRunOptions{Seed: 1})
+		pred := float64(n.PredictedCyclesPerImage)
+		if d := (res.CyclesPerImage - pred) / pred; d > 0.05 || d < -0.05 {
+			t.Errorf("parallel %d: measured %.0f cycles per image, predicted %.0f (%.1f%% off)", par, res.CyclesPerImage, pred, 100*d)
+		}
+		t.Logf("parallel %d: measured %.0f, predicted %.0f cycles per image", par, res.CyclesPerImage, pred)
 	}
 }

@@ -89,6 +89,9 @@ type RunOptions struct {
 	Sources []string // Verilog files relative to the work directory, in order
 	VCD     bool     // dump waves.vcd in the work directory
 	Timeout time.Duration
+	// Optimize compiles Verilator's C++ with optimisation (for long runs);
+	// short benches compile faster without.
+	Optimize bool
 }
 
 // Run compiles and runs Sources in dir with the named simulator and
@@ -111,9 +114,13 @@ func Run(ctx context.Context, simulator, dir string, o RunOptions) (string, time
 	case Verilator:
 		jobs := strconv.Itoa(runtime.NumCPU())
 		build = []string{"verilator", "--binary", "--timing", "-j", jobs, "-Wno-fatal", "-Wno-lint", "-Wno-style",
-			"--top-module", o.Top, "-Mdir", "obj_dir", "-o", "vsim",
-			// Test benches run briefly: compile fast rather than optimise.
-			"-MAKEFLAGS", "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"}
+			"--top-module", o.Top, "-Mdir", "obj_dir", "-o", "vsim"}
+		if o.Optimize {
+			build = append(build, "-O3", "--x-assign", "fast", "--x-initial", "fast", "-MAKEFLAGS", "OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O1")
+		} else {
+			// Short benches: compile fast rather than optimise.
+			build = append(build, "-MAKEFLAGS", "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0")
+		}
 		if o.VCD {
 			build = append(build, "--trace")
 		}

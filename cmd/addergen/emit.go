@@ -11,12 +11,32 @@ import (
 )
 
 func newEmitVerilogCmd(g *globalOpts) *cobra.Command {
+	o := &emitNetOpts{g: g}
 	cmd := &cobra.Command{
-		Use:   "emit-verilog",
-		Short: "Generate synthesizable Verilog",
-		Long:  "Generate synthesizable Verilog. Subcommands choose what to generate.",
-		RunE:  groupRunE,
+		Use:   "emit-verilog --model Q.json --out DIR [--parallel P] [--config HW.json]",
+		Short: "Generate synthesizable Verilog for a quantized network (or, with pe, one PE)",
+		Long: `Generate synthesizable Verilog for a whole quantized network: one module per
+file, the weight ROM files ($readmemh), filelist.f (compile order) and
+manifest.json (top, modules, predicted cycles per image, latency, and the
+counts that drive cost). The subcommand pe generates one L1 processing
+element.`,
+		Example: `  addergen quantize --model lenet5-adder-mnist --calib mnist/ --bits 8 --out q8.json
+  addergen emit-verilog --model q8.json --out build/lenet --parallel 4
+  addergen emit-verilog --model q8.json --out build/lenet --config hw.json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return groupRunE(cmd, args)
+			}
+			if o.model == "" {
+				return usagef("--model is required (or use the pe subcommand)")
+			}
+			return o.run(cmd.OutOrStdout())
+		},
 	}
+	o.hw.register(cmd)
+	cmd.Flags().StringVar(&o.model, "model", "", "quantized model file (addergen quantize)")
+	cmd.Flags().StringVar(&o.out, "out", "", "output directory")
+	cmd.Flags().BoolVar(&o.json, "json", false, "print manifest.json")
 	cmd.AddCommand(newEmitPECmd(g))
 	return cmd
 }

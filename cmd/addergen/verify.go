@@ -15,12 +15,48 @@ import (
 )
 
 func newVerifyCmd(g *globalOpts) *cobra.Command {
+	o := &verifyNetOpts{g: g}
 	cmd := &cobra.Command{
-		Use:   "verify",
+		Use:   "verify --model Q.json --data DATA --images N --simulator iverilog|verilator [--json] [--output Y.npy] [--vcd FILE]",
 		Short: "Check generated RTL against the bit-exact simulator in Icarus and Verilator",
-		Long:  "Check generated RTL bit for bit against addergen's Go model. Subcommands choose what to verify.",
-		RunE:  groupRunE,
+		Long: `Check generated RTL bit for bit against addergen's simulator. With --model,
+emit the network (or use --rtl DIR), stream the images in with random idle
+cycles and random output backpressure, capture every layer's output stream
+and compare it value by value with the simulator. Exits 0 only with zero
+mismatches; on a mismatch it names the first diverging layer, image,
+channel, position, expected and got, and writes a VCD around it. The
+subcommand pe verifies one L1 processing element.`,
+		Example: `  addergen verify --model q8.json --data mnist/ --images 100 --simulator verilator
+  addergen verify --model q8.json --data x.npy --images 5 --simulator iverilog --json --output y.npy`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return groupRunE(cmd, args)
+			}
+			if o.model == "" {
+				return usagef("--model is required (or use the pe subcommand)")
+			}
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			return o.run(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
 	}
+	o.hw.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&o.model, "model", "", "quantized model file (addergen quantize)")
+	fl.StringVar(&o.data, "data", "", "images: .npy (NCHW, scaled as the model expects) or MNIST IDX files or folder")
+	fl.StringVar(&o.labels, "labels", "", "labels .npy for --data (default X.labels.npy beside X.npy)")
+	fl.IntVar(&o.images, "images", 10, "number of images to run")
+	fl.StringVar(&o.simulator, "simulator", testbench.Verilator, "iverilog or verilator")
+	fl.BoolVar(&o.json, "json", false, "print the result as one JSON object")
+	fl.StringVar(&o.output, "output", "", "write the RTL's logits, dequantized as infer does, to this .npy")
+	fl.StringVar(&o.vcd, "vcd", "", "write a VCD of the whole run to this file")
+	fl.StringVar(&o.rtlDir, "rtl", "", "verify this emitted design instead of emitting a fresh one")
+	fl.StringVar(&o.keep, "keep", "", "keep the bench and build in this directory")
+	fl.Float64Var(&o.idle, "idle", 0.2, "probability of an idle input cycle")
+	fl.Float64Var(&o.stall, "stall", 0.2, "probability of output backpressure in a cycle")
+	fl.Uint64Var(&o.seed, "seed", 1, "seed for the idle and backpressure patterns")
 	cmd.AddCommand(newVerifyPECmd(g))
 	return cmd
 }

@@ -1,0 +1,312 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/quant"
+	"github.com/addergen/addergen/rtl"
+	"github.com/addergen/addergen/sim"
+	"github.com/addergen/addergen/testbench"
+)
+
+// netHWFlags are the hardware options of a whole-network design, shared by
+// emit-verilog, verify and synth model.
+type netHWFlags struct {
+	lanes    int
+	parallel int
+	config   string
+	top      string
+}
+
+func (f *netHWFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.IntVar(&f.lanes, "lanes", 0, "lanes per PE; 0 (the only value supported so far) means one input pixel's channels")
+	fl.IntVar(&f.parallel, "parallel", rtl.DefaultParallel, "PEs per adder/conv engine (output channels computed at once)")
+	fl.StringVar(&f.config, "config", "", "hardware config JSON with per-layer overrides, e.g. {\"layers\": {\"conv2\": {\"parallel\": 8}}}")
+	fl.StringVar(&f.top, "top", "addernet", "top module name")
+}
+
+func (f *netHWFlags) netConfig() (rtl.NetConfig, error) {
+	var c rtl.NetConfig
+	if f.config != "" {
+		data, err := os.ReadFile(f.config)
+		if err != nil {
+			return c, usagef("--config %s: %v", f.config, unwrapPath(err))
+		}
+		if c, err = rtl.ParseNetConfig(data); err != nil {
+			return c, usagef("--config %s: %v", f.config, err)
+		}
+	}
+	if f.lanes != 0 {
+		return c, usagef("--lanes %d: only 0 (one input pixel's channels per PE) is supported so far", f.lanes)
+	}
+	if f.parallel < 1 || f.parallel > 4096 {
+		return c, usagef("--parallel %d out of range: must be 1..4096", f.parallel)
+	}
+	if c.Parallel == 0 {
+		c.Parallel = f.parallel
+	}
+	if c.Top == "" {
+		c.Top = f.top
+	}
+	if !rtl.LegalName(c.Top) {
+		return c, usagef("--top %q is not a legal Verilog module name", c.Top)
+	}
+	return c, nil
+}
+
+// loadQuantized loads --model as a quantized model file.
+func loadQuantized(path string) (*quant.Model, error) {
+	if path == "" {
+		return nil, usagef("--model is required: a quantized model file written by addergen quantize")
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, usagef("--model %s: %v", path, unwrapPath(err))
+	}
+	if !quant.IsQuantized(path) {
+		return nil, usagef("--model %s is not a quantized model: run addergen quantize first", path)
+	}
+	q, err := quant.Load(path)
+	if err != nil {
+		return nil, usagef("--model %s: %v", path, err)
+	}
+	return q, nil
+}
+
+type emitNetOpts struct {
+	g     *globalOpts
+	hw    netHWFlags
+	model string
+	out   string
+	json  bool
+}
+
+// run emits the whole-network design.
+func (o *emitNetOpts) run(stdout io.Writer) error {
+	q, err := loadQuantized(o.model)
+	if err != nil {
+		return err
+	}
+	c, err := o.hw.netConfig()
+	if err != nil {
+		return err
+	}
+	files, n, err := rtl.EmitNet(q, c)
+	if err != nil {
+		return usagef("--model %s: %v", o.model, err)
+	}
+	if o.out == "" {
+		return usagef("--out is required")
+	}
+	if _, err := writeFilesAtomic(o.out, files); err != nil {
+		return err
+	}
+	if o.json {
+		_, err := stdout.Write(files["manifest.json"])
+		return err
+	}
+	if !o.g.quiet {
+		fmt.Fprintf(stdout, "%s: %d engines, %d files in %s; predicted %d cycles per image, latency about %d cycles\n",
+			n.Top, len(n.Engines), len(files), o.out, n.PredictedCyclesPerImage, n.LatencyCycles)
+		for _, e := range n.Engines {
+			fmt.Fprintf(stdout, "  %-24s %-8s %3d PE(s) x %4d lanes  %7d cycles/image\n", e.Module, e.Kind, e.P, lanesOf(e), e.ComputeCycles)
+		}
+	}
+	return nil
+}
+
+func lanesOf(e *rtl.Engine) int {
+	if e.Reduce {
+		return e.CIN
+	}
+	return 1
+}
+
+type verifyNetOpts struct {
+	g         *globalOpts
+	hw        netHWFlags
+	model     string
+	data      string
+	labels    string
+	images    int
+	simulator string
+	json      bool
+	output    string
+	vcd       string
+	rtlDir    string
+	keep      string
+	idle      float64
+	stall     float64
+	seed      uint64
+}
+
+// verifyNetReport is the JSON printed by verify --model --json.
+type verifyNetReport struct {
+	Images                  int                    `json:"images"`
+	Mismatches              int                    `json:"mismatches"`
+	FirstMismatch           *testbench.NetMismatch `json:"first_mismatch"`
+	CyclesPerImage          float64                `json:"cycles_per_image"`
+	PredictedCyclesPerImage int                    `json:"predicted_cycles_per_image"`
+	LatencyCycles           int                    `json:"latency_cycles"`
+	RTLTop1                 *float64               `json:"rtl_top1"`
+	SimTop1                 *float64               `json:"sim_top1"`
+	Simulator               string                 `json:"simulator"`
+	Values                  int                    `json:"values"`
+	ImagesPerSecond         float64                `json:"images_per_second"`
+	VCD                     string                 `json:"vcd,omitempty"`
+}
+
+func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
+	q, err := loadQuantized(o.model)
+	if err != nil {
+		return err
+	}
+	c, err := o.hw.netConfig()
+	if err != nil {
+		return err
+	}
+	if o.simulator != testbench.Icarus && o.simulator != testbench.Verilator {
+		return usagef("--simulator %q unknown: want iverilog or verilator", o.simulator)
+	}
+	if err := testbench.CheckSimulator(o.simulator); err != nil {
+		return usagef("--simulator %s: %v", o.simulator, err)
+	}
+	if o.data == "" {
+		return usagef("--data is required (a .npy array or MNIST IDX files)")
+	}
+	if o.images < 1 {
+		return usagef("--images %d: must be at least 1", o.images)
+	}
+	if o.idle < 0 || o.idle > 0.9 || o.stall < 0 || o.stall > 0.9 {
+		return usagef("--idle and --stall must be in 0..0.9")
+	}
+	set, err := dataset.Load(o.data, o.labels, "")
+	if err != nil {
+		return usagef("--data %s: %v", o.data, err)
+	}
+	set = set.Limit(o.images)
+	n := set.X.Shape[0]
+	codes, _, err := q.EncodeInput(set.X)
+	if err != nil {
+		return usagef("--data %s: %v", o.data, err)
+	}
+	in := sim.Codes{Shape: append([]int{n}, q.Input.Shape...), Data: codes}
+	want, err := sim.RunNet(q, in, sim.NetOptions{KeepAll: true})
+	if err != nil {
+		return err
+	}
+	var files map[string][]byte
+	var design *rtl.Net
+	files, design, err = rtl.EmitNet(q, c)
+	if err != nil {
+		return usagef("--model %s: %v", o.model, err)
+	}
+	dir, keepDir := o.keep, o.keep != ""
+	if keepDir {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return usagef("--keep %s: %v", dir, unwrapPath(err))
+		}
+	} else if dir, err = os.MkdirTemp("", "addergen-verify-net-"); err != nil {
+		return err
+	}
+	if o.rtlDir != "" {
+		// Use the user's emitted design instead of a fresh one.
+		files = map[string][]byte{}
+		list, err := os.ReadFile(filepath.Join(o.rtlDir, "filelist.f"))
+		if err != nil {
+			return usagef("--rtl %s: %v", o.rtlDir, unwrapPath(err))
+		}
+		files["filelist.f"] = list
+		entries, err := os.ReadDir(o.rtlDir)
+		if err != nil {
+			return usagef("--rtl %s: %v", o.rtlDir, err)
+		}
+		for _, e := range entries {
+			if e.IsDir() {
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join(o.rtlDir, e.Name()))
+			if err != nil {
+				return usagef("--rtl %s: %v", o.rtlDir, err)
+			}
+			files[e.Name()] = b
+		}
+	}
+	if err := testbench.WriteFiles(dir, files); err != nil {
+		return err
+	}
+	res, err := testbench.RunNet(ctx, o.simulator, dir, design, testbench.NetSources(files), in, want,
+		testbench.NetRunOptions{Idle: o.idle, Stall: o.stall, Seed: o.seed, VCD: o.vcd != ""})
+	if err != nil {
+		return fmt.Errorf("verify in %s: %w (work directory %s)", o.simulator, err, dir)
+	}
+	rep := verifyNetReport{Images: n, Mismatches: res.Mismatches, FirstMismatch: res.FirstMismatch,
+		CyclesPerImage: res.CyclesPerImage, PredictedCyclesPerImage: design.PredictedCyclesPerImage,
+		LatencyCycles: res.LatencyCycles, Simulator: o.simulator, Values: res.Values, ImagesPerSecond: res.ImagesPerSec}
+	if set.Labels != nil {
+		r, s := accuracy(testbench.Top1(res.Logits), set.Labels), accuracy(testbench.Top1(want.Output), set.Labels)
+		rep.RTLTop1, rep.SimTop1 = &r, &s
+	}
+	if o.vcd != "" {
+		if err := copyFileAtomic(res.VCD, o.vcd); err != nil {
+			return usagef("--vcd %s: %v", o.vcd, err)
+		}
+		rep.VCD = o.vcd
+	}
+	if res.Mismatches > 0 && rep.VCD == "" {
+		if vcd, err := testbench.DumpAround(ctx, dir, testbench.NetSources(files), res.FirstMismatch.Cycle); err == nil {
+			rep.VCD = vcd
+		} else {
+			fmt.Fprintf(stderr, "could not write a VCD: %v\n", err)
+		}
+	}
+	if o.output != "" && res.Mismatches == 0 {
+		if err := dataset.WriteNPY(o.output, sim.Dequantize(res.Logits, q.Output().Out)); err != nil {
+			return usagef("--output %s: %v", o.output, err)
+		}
+	}
+	if res.Mismatches == 0 && !keepDir {
+		os.RemoveAll(dir)
+	}
+	if o.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else if !o.g.quiet {
+		fmt.Fprintf(stdout, "%s: %d images, %d layer values compared, %d mismatches\n", o.simulator, n, res.Values, res.Mismatches)
+		fmt.Fprintf(stdout, "cycles per image: %.0f measured, %d predicted; latency %d cycles; %.1f images/s simulated\n",
+			res.CyclesPerImage, design.PredictedCyclesPerImage, res.LatencyCycles, res.ImagesPerSec)
+		if rep.RTLTop1 != nil {
+			fmt.Fprintf(stdout, "top-1: RTL %.2f%%, simulator %.2f%%\n", 100**rep.RTLTop1, 100**rep.SimTop1)
+		}
+	}
+	if res.Mismatches > 0 {
+		fmt.Fprintf(stderr, "first mismatch: %s\n", res.FirstMismatch)
+		if rep.VCD != "" {
+			fmt.Fprintf(stderr, "waveform around it: %s\n", rep.VCD)
+		}
+		fmt.Fprintf(stderr, "work directory kept: %s\n", dir)
+		return checkFailed{fmt.Sprintf("verify: %d mismatches", res.Mismatches)}
+	}
+	return nil
+}
+
+func accuracy(pred, labels []int) float64 {
+	ok := 0
+	for i, p := range pred {
+		if p == labels[i] {
+			ok++
+		}
+	}
+	return float64(ok) / float64(len(pred))
+}

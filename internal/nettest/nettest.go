@@ -1,0 +1,47 @@
+// Package nettest builds small quantized networks for addergen's tests.
+package nettest
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/model"
+	"github.com/addergen/addergen/quant"
+	"github.com/addergen/addergen/sim"
+)
+
+// LeNet quantizes a randomly initialised lenet5-adder at the given bits,
+// calibrated on 64 MNIST test images, and returns it with the input codes
+// of the first n test images and their labels.
+func LeNet(t testing.TB, bits, n int) (*quant.Model, sim.Codes, []int) {
+	t.Helper()
+	spec, err := model.BuiltinSpec("lenet5-adder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := model.New(spec, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := dataset.MNISTDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := dataset.Load(dir, "", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := quant.DefaultConfig()
+	cfg.Bits = bits
+	q, err := quant.Quantize(net, set.Limit(64).X, cfg, "nettest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := set.Limit(n)
+	codes, _, err := q.EncodeInput(sub.X)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q, sim.Codes{Shape: append([]int{n}, q.Input.Shape...), Data: codes}, sub.Labels
+}

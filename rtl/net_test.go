@@ -1,0 +1,106 @@
+package rtl
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/addergen/addergen/internal/nettest"
+	"github.com/addergen/addergen/internal/testutil"
+)
+
+func TestEmitNetLintAndManifest(t *testing.T) {
+	testutil.RequireTools(t, "verilator", "iverilog", "yosys")
+	q, _, _ := nettest.LeNet(t, 8, 1)
+	for _, par := range []int{1, 4, 16} {
+		files, n, err := EmitNet(q, NetConfig{Parallel: par, Top: "lenet"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		for name, data := range files {
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var m map[string]any
+		if err := json.Unmarshal(files["manifest.json"], &m); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{"top", "modules", "predicted_cycles_per_image", "latency_cycles", "pes", "lanes", "rom_bits", "buffer_bits"} {
+			if _, ok := m[f]; !ok {
+				t.Errorf("manifest lacks %q", f)
+			}
+		}
+		if m["top"] != "lenet" || int(m["predicted_cycles_per_image"].(float64)) != n.PredictedCyclesPerImage {
+			t.Errorf("manifest %v", m)
+		}
+		list := strings.Fields(string(files["filelist.f"]))
+		for _, f := range list {
+			v := string(files[f])
+			if !strings.Contains(v, "Latency and handshake") || !strings.Contains(v, "`default_nettype none") {
+				t.Errorf("%s lacks its header", f)
+			}
+		}
+		for _, argv := range [][]string{
+			{"verilator", "--lint-only", "-Wall", "-f", "filelist.f", "--top-module", "lenet"},
+			{"iverilog", "-g2005", "-o", os.DevNull, "-s", "lenet", "-c", "filelist.f"},
+			{"yosys", "-q", "-p", "read_verilog " + strings.Join(list, " ") + "; hierarchy -check -top lenet; proc; opt_clean; check -assert; select -assert-none t:$dlatch t:$adlatch t:$dlatchsr"},
+		} {
+			cmd := exec.Command(argv[0], argv[1:]...)
+			cmd.Dir = dir
+			out, err := cmd.CombinedOutput()
+			if err != nil || strings.Contains(string(out), "%Warning") {
+				t.Errorf("parallel %d: %s: %v\n%s", par, strings.Join(argv[:3], " "), err, out)
+			}
+		}
+	}
+}
+
+func TestPlanNetCycleModel(t *testing.T) {
+	q, _, _ := nettest.LeNet(t, 8, 1)
+	prev := 0
+	for _, par := range []int{1, 2, 4, 8, 16, 120} {
+		n, err := PlanNet(q, NetConfig{Parallel: par})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prev != 0 && n.PredictedCyclesPerImage > prev {
+			t.Errorf("parallel %d predicts %d cycles, more than %d with fewer PEs", par, n.PredictedCyclesPerImage, prev)
+		}
+		prev = n.PredictedCyclesPerImage
+		for _, e := range n.Engines {
+			if want := e.OH * e.OW * (e.G*e.KK + 2); e.ComputeCycles != want {
+				t.Errorf("%s: compute cycles %d, want %d", e.Module, e.ComputeCycles, want)
+			}
+			if e.Reduce && e.G != (e.COUT+e.P-1)/e.P {
+				t.Errorf("%s: %d groups for %d channels over %d PEs", e.Module, e.G, e.COUT, e.P)
+			}
+		}
+	}
+	// conv1 (1 -> 6 channels, 5x5, 28x28 out) with its consumer pool1 (2x2
+	// windows over 6 channels at once, 14x14 out) is the slowest pair.
+	n, _ := PlanNet(q, NetConfig{Parallel: 8})
+	if want := 28*28*(25+2) + 14*14*(4+2); n.PredictedCyclesPerImage != want {
+		t.Errorf("predicted %d cycles per image, want %d", n.PredictedCyclesPerImage, want)
+	}
+}
+
+func TestPlanNetBadConfig(t *testing.T) {
+	q, _, _ := nettest.LeNet(t, 8, 1)
+	for _, c := range []NetConfig{
+		{Parallel: -1},
+		{Top: "module"},
+		{Layers: map[string]LayerHW{"nope": {Parallel: 2}}},
+	} {
+		if _, err := PlanNet(q, c); err == nil {
+			t.Errorf("PlanNet accepted %+v", c)
+		}
+	}
+	if _, err := ParseNetConfig([]byte(`{"parallel": 2, "bogus": 1}`)); err == nil {
+		t.Error("ParseNetConfig accepted an unknown field")
+	}
+}
