@@ -59,6 +59,14 @@ type Engine struct {
 	Module, Layer, Kind string
 	Index               int    // layer index in the quantized model
 	Src, Dst            string // wire prefixes of the input and output streams in the top
+	Src2                string // second input (add)
+	Add                 bool
+	BIN2                int
+	InSigned2           bool
+	In2Bits, In2Msb     int
+	FifoDepth           int
+	A0, A1              int
+	X2Pad               int
 	Reduce              bool
 	Adder, Conv         bool
 	Max, Avg, ReLUOnly  bool
@@ -115,6 +123,8 @@ type Engine struct {
 	OutLoLit, OutHiLit  string
 	MaxLit              string // most negative AccW value for max pooling init
 
+	swapped bool // add: the skip input is the model's input 0
+
 	// Cycle model.
 	LoadCycles    int // beats in (one per input pixel)
 	ComputeCycles int // cycles of the RUN/WAIT/EMIT phases per image
@@ -137,6 +147,7 @@ type Net struct {
 	OutSignedInt            int
 	OutTMsb                 int
 	OutSrc                  *netStream
+	Forks                   int
 	Input                   *netStream
 	Prims                   []string
 	Model                   *quant.Model
@@ -150,7 +161,15 @@ type netStream struct {
 	Layer     int // producing layer index, -1 for the input
 	Engine    *Engine
 	Alias     bool
-	consumers int
+	Fork      *netFork // set when two layers read the stream
+	taken     int
+}
+
+// netFork broadcasts a stream read by two layers.
+type netFork struct {
+	Name      string
+	Bits, Msb int
+	Out       [2]string
 }
 
 // NetStreamInfo describes one layer's output stream for checking.
@@ -224,6 +243,32 @@ func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
 	n.Input.Msb = n.Input.Bits - 1
 	n.InBits, n.InMsb = n.Input.Bits, n.Input.Bits-1
 	streams := make([]*netStream, len(q.Layers))
+	// Count the readers of every layer output (through flatten aliases) so
+	// that streams read twice get a fork.
+	readers := map[int]int{}
+	root := func(j int) int {
+		for j >= 0 && q.Layers[j].Op == quant.OpFlatten {
+			j = q.Layers[j].InputIndex()[0]
+		}
+		return j
+	}
+	for _, l := range q.Layers {
+		if l.Op == quant.OpFlatten {
+			continue
+		}
+		for _, j := range l.InputIndex() {
+			readers[root(j)]++
+		}
+	}
+	for j, c := range readers {
+		if c > 2 {
+			name := "input"
+			if j >= 0 {
+				name = q.Layers[j].Name
+			}
+			return nil, fmt.Errorf("layer %s is read by %d layers; the RTL generator forks a stream at most two ways", name, c)
+		}
+	}
 	src := func(l *quant.Layer, i int) *netStream {
 		j := l.InputIndex()[i]
 		if j < 0 {
@@ -231,9 +276,43 @@ func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
 		}
 		return streams[j]
 	}
+	// wire returns the wire prefix a reader of s uses: s itself, or one of
+	// its fork outputs.
+	wire := func(s *netStream) string {
+		if s.Fork == nil {
+			return s.Name
+		}
+		s.taken++
+		return s.Fork.Out[s.taken-1]
+	}
+	addFork := func(s *netStream, j int) {
+		if readers[j] == 2 {
+			s.Fork = &netFork{Name: "u_fork_" + strings.TrimPrefix(s.Name, "s_"), Bits: s.Bits, Msb: s.Msb,
+				Out: [2]string{s.Name + "_f0", s.Name + "_f1"}}
+			n.Forks++
+		}
+	}
+	addFork(n.Input, -1)
 	for i, l := range q.Layers {
+		if l.Op == quant.OpAdd {
+			e, err := planAdd(q, i, l, src(l, 0), src(l, 1))
+			if err != nil {
+				return nil, fmt.Errorf("layer %s: %w", l.Name, err)
+			}
+			e.Src, e.Src2 = wire(src(l, 0)), wire(src(l, 1))
+			if e.swapped {
+				e.Src, e.Src2 = e.Src2, e.Src
+			}
+			n.Engines = append(n.Engines, e)
+			st := &netStream{Name: "s_" + sanitize(l.Name), Bits: e.OutBits, Msb: e.OutMsb, Layer: i, Engine: e}
+			e.Dst = st.Name
+			addFork(st, i)
+			streams[i] = st
+			n.Streams = append(n.Streams, st)
+			continue
+		}
 		if len(l.Inputs) != 1 {
-			return nil, fmt.Errorf("layer %s: op %s with %d inputs is not supported by the RTL generator yet", l.Name, l.Op, len(l.Inputs))
+			return nil, fmt.Errorf("layer %s: op %s with %d inputs is not supported by the RTL generator", l.Name, l.Op, len(l.Inputs))
 		}
 		if l.Op == quant.OpFlatten {
 			s := src(l, 0)
@@ -256,13 +335,11 @@ func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
 		if s.Bits != e.InBits {
 			return nil, fmt.Errorf("layer %s: input stream is %d bits, engine expects %d", l.Name, s.Bits, e.InBits)
 		}
-		if s.consumers++; s.consumers > 1 {
-			return nil, fmt.Errorf("layer %s: a stream read by two layers (a fork) is not supported by the RTL generator yet", l.Name)
-		}
-		e.Src = s.Name
+		e.Src = wire(s)
 		n.Engines = append(n.Engines, e)
 		st := &netStream{Name: "s_" + sanitize(l.Name), Bits: e.OutBits, Msb: e.OutMsb, Layer: i, Engine: e}
 		e.Dst = st.Name
+		addFork(st, i)
 		streams[i] = st
 		n.Streams = append(n.Streams, st)
 	}
@@ -285,6 +362,15 @@ func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
 	}
 	n.OutTMsb = n.OutTData - 1
 	n.Prims = []string{"stream_serialize"}
+	if n.Forks > 0 {
+		n.Prims = append(n.Prims, "stream_fork")
+	}
+	for _, e := range n.Engines {
+		if e.Add {
+			n.Prims = append(n.Prims, "stream_fifo")
+			break
+		}
+	}
 	n.predict()
 	return n, nil
 }
@@ -528,6 +614,65 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par int) (*Engine, erro
 	return e, nil
 }
 
+// planAdd plans a residual add. The FIFO sits on the skip input: the one
+// read from a fork (an identity shortcut), whose beats arrive a whole map
+// ahead of the main path, so it holds a whole map.
+func planAdd(q *quant.Model, idx int, l *quant.Layer, s0, s1 *netStream) (*Engine, error) {
+	a, b := q.InAct(l, 0), q.InAct(l, 1)
+	sh0, sh1 := q.InShape(l, 0), q.InShape(l, 1)
+	if len(sh0) != 3 || len(sh1) != 3 || sh0[0] != sh1[0] || sh0[1] != sh1[1] || sh0[2] != sh1[2] {
+		return nil, fmt.Errorf("add of shapes %v and %v", sh0, sh1)
+	}
+	if len(l.Align) != 2 || l.Rescale == nil {
+		return nil, fmt.Errorf("add without align shifts or rescale")
+	}
+	if l.Rescale.Overflow != fixedpoint.Saturate {
+		return nil, fmt.Errorf("overflow mode %s is not supported by the RTL generator yet", l.Rescale.Overflow)
+	}
+	e := &Engine{Module: "l" + fmt.Sprint(idx) + "_" + sanitize(l.Name), Layer: l.Name, Index: idx, Kind: "add", Add: true,
+		COUT: sh0[0], CIN: sh0[0], OH: sh0[1], OW: sh0[2], H: sh0[1], W: sh0[2], K: 1, S: 1,
+		BIN: a.Bits, InSigned: a.Signed, BIN2: b.Bits, InSigned2: b.Signed, A0: l.Align[0], A1: l.Align[1],
+		BOUT: l.Out.Bits, OutSigned: l.Out.Signed, roms: map[string]string{}}
+	ia, ib := a.Interval(), b.Interval()
+	if s0.Fork != nil && s1.Fork == nil {
+		// Keep the FIFO on the skip input: swap the operands (the sum is
+		// commutative, each keeps its own shift).
+		e.swapped = true
+		e.BIN, e.BIN2, e.InSigned, e.InSigned2 = e.BIN2, e.BIN, e.InSigned2, e.InSigned
+		e.A0, e.A1 = e.A1, e.A0
+		ia, ib = ib, ia
+	}
+	e.FifoDepth = 2
+	if (e.swapped && s0.Fork != nil) || (!e.swapped && s1.Fork != nil) {
+		e.FifoDepth = 1 << clog2(e.OH*e.OW)
+		if e.FifoDepth < 2 {
+			e.FifoDepth = 2
+		}
+	}
+	e.InBits, e.InMsb = e.COUT*e.BIN, e.COUT*e.BIN-1
+	e.In2Bits, e.In2Msb = e.COUT*e.BIN2, e.COUT*e.BIN2-1
+	e.OutBits, e.OutMsb = e.COUT*e.BOUT, e.COUT*e.BOUT-1
+	e.Shift = l.Rescale.Shift
+	e.Rounding = l.Rescale.Rounding.String()
+	half := int64(0)
+	if e.Shift > 0 {
+		half = int64(1) << (e.Shift - 1)
+	}
+	outLo, outHi := l.Out.Min(), l.Out.Max()
+	sum := ia.Shl(uint(e.A0)).Add(ib.Shl(uint(e.A1))).Add(fixedpoint.Interval{Lo: 0, Hi: half}).Union(fixedpoint.Interval{Lo: outLo, Hi: outHi})
+	e.RW = max(fixedpoint.SignedWidth(sum.Lo, sum.Hi), e.BIN, e.BIN2, e.BOUT) + 1
+	if e.RW > 64 {
+		return nil, fmt.Errorf("add needs %d bits (more than 64)", e.RW)
+	}
+	e.RMsb = e.RW - 1
+	e.XPad, e.X2Pad = e.RW-e.BIN, e.RW-e.BIN2
+	e.HalfLit = slit(e.RW, half)
+	e.RemMsb = e.Shift - 1
+	e.OutLoLit, e.OutHiLit = slit(e.RW, outLo), slit(e.RW, outHi)
+	e.ComputeCycles = e.OH * e.OW
+	return e, nil
+}
+
 func minMax(v []int64) (int64, int64) {
 	if len(v) == 0 {
 		return 0, 0
@@ -633,7 +778,11 @@ func EmitNet(q *quant.Model, c NetConfig) (map[string][]byte, *Net, error) {
 			add(e.PEModule+".v", pf[e.PEModule+".v"])
 			man.Modules = append(man.Modules, e.PEModule)
 		}
-		v, err := Render("engine.v.tmpl", e)
+		tmplName := "engine.v.tmpl"
+		if e.Add {
+			tmplName = "engine_add.v.tmpl"
+		}
+		v, err := Render(tmplName, e)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -651,6 +800,9 @@ func EmitNet(q *quant.Model, c NetConfig) (map[string][]byte, *Net, error) {
 		}
 		lm := LayerManifest{Layer: e.Layer, Module: e.Module, Kind: e.Kind, PEs: e.P, LanesPerPE: e.CIN,
 			ComputeCycles: e.ComputeCycles, LoadCycles: e.LoadCycles, ROMBits: romBits, BufferBits: e.FBDepth * e.InBits}
+		if e.Add {
+			lm.BufferBits = e.FifoDepth * e.In2Bits
+		}
 		if !e.Reduce {
 			lm.LanesPerPE = 1
 		}

@@ -104,3 +104,39 @@ func TestPlanNetBadConfig(t *testing.T) {
 		t.Error("ParseNetConfig accepted an unknown field")
 	}
 }
+
+func TestEmitResNet20Lint(t *testing.T) {
+	testutil.RequireTools(t, "verilator", "yosys")
+	q, _ := nettest.ResNet20(t, 1)
+	files, n, err := EmitNet(q, NetConfig{Parallel: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	adds, forks := 0, n.Forks
+	for _, e := range n.Engines {
+		if e.Add {
+			adds++
+		}
+	}
+	if adds != 9 || forks != 9 {
+		t.Errorf("%d adds and %d forks, want 9 and 9", adds, forks)
+	}
+	dir := t.TempDir()
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := strings.Fields(string(files["filelist.f"]))
+	for _, argv := range [][]string{
+		{"verilator", "--lint-only", "-Wall", "-f", "filelist.f", "--top-module", "addernet"},
+		{"yosys", "-q", "-p", "read_verilog " + strings.Join(list, " ") + "; hierarchy -check -top addernet; proc; opt_clean; check -assert; select -assert-none t:$dlatch t:$adlatch t:$dlatchsr"},
+	} {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil || strings.Contains(string(out), "%Warning") {
+			t.Errorf("%s: %v\n%s", argv[0], err, out)
+		}
+	}
+}

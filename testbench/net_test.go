@@ -122,3 +122,17 @@ func TestNetCycleModel(t *testing.T) {
 		t.Logf("parallel %d: measured %.0f, predicted %.0f cycles per image", par, res.CyclesPerImage, pred)
 	}
 }
+
+// TestNetResNet20 runs one image through the RTL of the official
+// ResNet-20 AdderNet, quantized to 8 bits, in Verilator: forks, identity
+// and downsample shortcuts, residual adds, the average pool and the
+// classifier, bit-exact at every layer.
+func TestNetResNet20(t *testing.T) {
+	testutil.RequireTools(t, "verilator")
+	q, in := nettest.ResNet20(t, 1)
+	res := runNetCase(t, Verilator, q, in, rtl.NetConfig{Parallel: 8}, NetRunOptions{Idle: 0.1, Stall: 0.1, Seed: 2})
+	if res.Values < 280000 {
+		t.Fatalf("compared only %d values", res.Values)
+	}
+	t.Logf("ResNet-20: %d values, 0 mismatches, latency %d cycles", res.Values, res.LatencyCycles)
+}

@@ -41,6 +41,9 @@ func writeFilesAtomic(dir string, files map[string][]byte) ([]string, error) {
 		}
 		tmps = append(tmps, f.Name())
 		_, werr := f.Write(files[n])
+		if werr == nil {
+			werr = f.Chmod(0o644) // CreateTemp makes 0600 files; outputs are ordinary files
+		}
 		cerr := f.Close()
 		if werr != nil || cerr != nil {
 			cleanup()

@@ -77,9 +77,12 @@ compare variants.`,
   # Fmax of a 9-lane PE on an iCE40 HX8K, as JSON
   addergen synth pe --lanes 9 --width 8 --unsigned --target ice40 --op l1 --json
 
-  # a hand-written variant with the same ports
-  addergen synth pe --lanes 16 --width 8 --unsigned --target xilinx --op l1 \
-      --verilog synth/variants/l1_naive.v --name l1_naive --latency 4`,
+  # a hand-written variant with the same ports, best Fmax of 5 placement seeds
+  addergen synth pe --lanes 9 --width 8 --unsigned --target ice40 --op l1 --seeds 5 \
+      --verilog synth/variants/l1_pipe8_k9_w8_u.v --name l1_pipe8_k9_w8_u --latency 8
+
+  # the analytical estimate only (no tools run)
+  addergen synth pe --lanes 64 --width 8 --unsigned --target xilinx --estimate`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return o.run(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), cmd.Flags().Changed("name"))

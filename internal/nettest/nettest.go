@@ -3,6 +3,8 @@ package nettest
 
 import (
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/addergen/addergen/dataset"
@@ -44,4 +46,61 @@ func LeNet(t testing.TB, bits, n int) (*quant.Model, sim.Codes, []int) {
 		t.Fatal(err)
 	}
 	return q, sim.Codes{Shape: append([]int{n}, q.Input.Shape...), Data: codes}, sub.Labels
+}
+
+// ResNet20 quantizes the official ResNet-20 AdderNet checkpoint
+// (../shared/models/ResNet20-AdderNet.pth, found by walking up from the
+// working directory) at 8 bits, calibrated on 16 random CIFAR-shaped
+// inputs, and returns it with the input codes of n more random inputs.
+// Without the checkpoint the test fails under CI=true and skips elsewhere.
+func ResNet20(t testing.TB, n int) (*quant.Model, sim.Codes) {
+	t.Helper()
+	path := findShared("models/ResNet20-AdderNet.pth")
+	if path == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("shared/models/ResNet20-AdderNet.pth not found; CI=true requires it")
+		}
+		t.Skip("shared/models/ResNet20-AdderNet.pth not found (under CI=true this fails)")
+	}
+	net, err := model.Load("resnet20-adder", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	randn := func(k int) dataset.Tensor {
+		x := dataset.Tensor{Shape: []int{k, 3, 32, 32}, Data: make([]float64, k*3*32*32)}
+		for i := range x.Data {
+			x.Data[i] = rng.NormFloat64()
+		}
+		return x
+	}
+	q, err := quant.Quantize(net, randn(16), quant.DefaultConfig(), "nettest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes, _, err := q.EncodeInput(randn(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q, sim.Codes{Shape: append([]int{n}, q.Input.Shape...), Data: codes}
+}
+
+// findShared looks for shared/REL in the working directory's ancestors
+// (the repository sits beside shared/).
+func findShared(rel string) string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		p := filepath.Join(dir, "shared", rel)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
 }
