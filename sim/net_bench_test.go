@@ -4,6 +4,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/addergen/addergen/dataset"
 	"github.com/addergen/addergen/model"
 	"github.com/addergen/addergen/quant"
 	"github.com/addergen/addergen/quant/quanttest"
@@ -25,12 +26,17 @@ func laneOps(q *quant.Model) (adder, mac int64) {
 	return
 }
 
-func benchNet(b *testing.B, q *quant.Model, net *model.Net, images int) {
+func benchNet(b *testing.B, q *quant.Model, x dataset.Tensor) {
 	n, err := Prepare(q)
 	if err != nil {
 		b.Fatal(err)
 	}
-	in := randomCodes(q, images, 1)
+	codes, _, err := q.EncodeInput(x)
+	if err != nil {
+		b.Fatal(err)
+	}
+	images := x.Shape[0]
+	in := Codes{Shape: x.Shape, Data: codes}
 	adder, mac := laneOps(q)
 	b.ResetTimer()
 	for range b.N {
@@ -44,11 +50,11 @@ func benchNet(b *testing.B, q *quant.Model, net *model.Net, images int) {
 	b.ReportMetric(float64(int64(b.N*images)*(adder+mac))/s, "lane-ops/s")
 }
 
-// BenchmarkRunNetLeNet: the 8-bit LeNet-5 simulator, 256 images per run on
-// every core.
+// BenchmarkRunNetLeNet: the 8-bit LeNet-5 simulator on 256 MNIST-like
+// images per run, on every core.
 func BenchmarkRunNetLeNet(b *testing.B) {
 	tm := testModels(b)[4]
-	benchNet(b, tm.q, tm.net, 256)
+	benchNet(b, tm.q, quanttest.Digits(256, 1))
 }
 
 // BenchmarkFloatLeNet: the float64 reference forward on the same net.
@@ -73,12 +79,12 @@ func BenchmarkRunNetResNet20(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	x := quanttest.Uniform(net.Input, 4, -2, 2, 5)
+	x := quanttest.Uniform(net.Input, 8, -2, 2, 5)
 	q, err := quant.Quantize(net, x, quant.DefaultConfig(), "uniform")
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchNet(b, q, net, 8)
+	benchNet(b, q, x)
 }
 
 // BenchmarkFloatResNet20: the float64 reference on ResNet-20.

@@ -21,4 +21,8 @@
 //
 // Parsers work on recorded tool outputs (testdata/) so that they are tested
 // without the tools; Run needs yosys and, for iCE40 Fmax, nextpnr-ice40.
+//
+// Estimate predicts a PE's LUTs and FFs from its plan with a model fitted
+// to the measurements in RESULTS.md. The command in ./variants writes the
+// experimental PE variants measured there.
 package synth

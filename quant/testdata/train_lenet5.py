@@ -8,7 +8,9 @@ Run with Debian's Python, which has torch:
 
 It reads MNIST from GoMNIST's data/ folder in the Go module cache and
 writes lenet5_mnist.pth (torch.save zip format, float32, the PyTorch key
-names of model/specs/lenet5-adder.json) next to this script.
+names of model/specs/lenet5-adder.json) next to this script. The committed
+file was made with 5 epochs (about 4 minutes on 2 cores): 99.18% top-1 on
+the MNIST test set, in PyTorch and in addergen's float64 reference alike.
 
 The adder layers use the AdderNet paper's gradients: full-precision
 dY/dF = X - F, HardTanh(F - X) for dY/dX, and the adaptive learning-rate
