@@ -206,6 +206,11 @@ func Resume(ck *Checkpoint, opts Options, trainSet, testSet *dataset.Set) (*Run,
 	a, b := ck.Options, opts
 	a.Epochs, b.Epochs = 0, 0
 	a.Workers, b.Workers = 0, 0
+	for _, o := range []*Options{&a, &b} {
+		if o.Chunk <= 0 {
+			o.Chunk = DefaultChunk
+		}
+	}
 	if a != b {
 		ja, _ := json.Marshal(a)
 		jb, _ := json.Marshal(b)

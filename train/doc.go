@@ -27,6 +27,14 @@
 // gradient after the adaptive scaling, no dampening, no Nesterov); [Fit]
 // runs epochs with a per-step cosine learning-rate schedule.
 //
+// [InitNet] initialises a net as PyTorch would, except adder2d filters,
+// which are drawn from N(0, 1) as in the official adder.py: with filters
+// near zero, −Σ|X − F| is almost the same for every output channel and the
+// adder layers learn slowly.
+//
+// The conv2d and adder2d kernels work on im2col tiles of 128 columns held
+// in per-worker buffers; nothing is allocated per sample or per tile.
+//
 // A batch is cut into chunks of a fixed number of samples; chunks are
 // spread over the worker goroutines, and each chunk accumulates its own
 // parameter gradients, which are summed in chunk order. Batch-norm

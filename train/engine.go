@@ -85,7 +85,7 @@ type Config struct {
 	// Workers is the number of goroutines; 0 means GOMAXPROCS. It does not
 	// change results.
 	Workers int `json:"-"`
-	// Chunk is the number of samples per work unit (0 means 64). Results
+	// Chunk is the number of samples per work unit (0 means 16). Results
 	// depend on it only through the order of floating-point sums.
 	Chunk int `json:"chunk,omitempty"`
 }
@@ -97,7 +97,7 @@ func DefaultConfig() Config {
 }
 
 // DefaultChunk is the default number of samples per work unit.
-const DefaultChunk = 64
+const DefaultChunk = 16
 
 // tile is the number of im2col columns (sample positions) processed at once.
 const tile = 128

@@ -130,6 +130,9 @@ func NewRun(net *model.Net, opts Options, trainSet, testSet *dataset.Set) (*Run,
 	if err := opts.Validate(); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
+	if opts.Chunk <= 0 {
+		opts.Chunk = DefaultChunk // recorded, so a checkpoint resumes with it
+	}
 	if err := checkSet(net, trainSet, "training"); err != nil {
 		return nil, err
 	}

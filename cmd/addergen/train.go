@@ -67,8 +67,9 @@ DIR receives spec.json and weights.safetensors (PyTorch state_dict keys,
 float32 by default), which --model DIR accepts, plus train_log.jsonl (one
 JSON object per epoch), train.json (options and results) and
 checkpoint.safetensors (float64 weights and momentum). All are rewritten
-atomically after every epoch; --resume continues from the checkpoint, with
-the same result as an uninterrupted run. Results depend only on the flags
+atomically after every epoch; --resume continues from the checkpoint (give
+the same --data and --limit), with the same result as an uninterrupted run;
+--stop-after N ends this invocation after N epochs. Results depend only on the flags
 and --seed, not on the number of cores.
 
 Ablations: --grad sign uses sgn(X - F) for the filters (signSGD),
