@@ -1,0 +1,156 @@
+package testbench
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/internal/testutil"
+	"github.com/addergen/addergen/model"
+	"github.com/addergen/addergen/quant"
+	"github.com/addergen/addergen/rtl"
+	"github.com/addergen/addergen/sim"
+)
+
+// engineCases are small networks that put every engine through unusual
+// shapes: non-square maps, stride 2 with and without padding, 2x2 windows,
+// overlapping max pooling, average pooling, signed inputs, a residual add
+// with an identity shortcut, groups that do not divide the channels.
+var engineCases = []struct {
+	name   string
+	signed bool // signed network input
+	spec   string
+}{
+	{"adder_s2p1_pool_s1", false, `{"name": "e1", "input": [3, 9, 9], "layers": [
+		{"name": "a1", "op": "adder2d", "in": 3, "out": 5, "kernel": 3, "stride": 2, "padding": 1},
+		{"name": "bn1", "op": "batchnorm2d", "channels": 5},
+		{"name": "r1", "op": "relu"},
+		{"name": "p1", "op": "maxpool2d", "kernel": 2, "stride": 1},
+		{"name": "c2", "op": "conv2d", "in": 5, "out": 4, "kernel": 4},
+		{"name": "bn2", "op": "batchnorm2d", "channels": 4},
+		{"name": "f", "op": "flatten"}]}`},
+	{"conv_signed_adder_k2s2_avg", true, `{"name": "e2", "input": [2, 6, 6], "layers": [
+		{"name": "c1", "op": "conv2d", "in": 2, "out": 3, "kernel": 3, "padding": 1},
+		{"name": "bn1", "op": "batchnorm2d", "channels": 3},
+		{"name": "r1", "op": "relu"},
+		{"name": "a2", "op": "adder2d", "in": 3, "out": 7, "kernel": 2, "stride": 2},
+		{"name": "bn2", "op": "batchnorm2d", "channels": 7},
+		{"name": "r2", "op": "relu"},
+		{"name": "avg", "op": "avgpool2d", "kernel": 3},
+		{"name": "f", "op": "flatten"}]}`},
+	{"residual_identity", false, `{"name": "e3", "input": [4, 5, 5], "layers": [
+		{"name": "c1", "op": "conv2d", "in": 4, "out": 4, "kernel": 3, "padding": 1},
+		{"name": "bn1", "op": "batchnorm2d", "channels": 4},
+		{"name": "r1", "op": "relu"},
+		{"name": "a2", "op": "adder2d", "in": 4, "out": 4, "kernel": 3, "padding": 1},
+		{"name": "bn2", "op": "batchnorm2d", "channels": 4},
+		{"name": "add", "op": "add", "inputs": ["bn2", "r1"]},
+		{"name": "r2", "op": "relu"},
+		{"name": "a3", "op": "adder2d", "in": 4, "out": 6, "kernel": 5},
+		{"name": "bn3", "op": "batchnorm2d", "channels": 6},
+		{"name": "f", "op": "flatten"}]}`},
+}
+
+// engineNet builds a case with random weights and random BN statistics and
+// quantizes it at the given bits.
+func engineNet(t *testing.T, spec string, signed bool, bits int, seed uint64) (*quant.Model, sim.Codes) {
+	t.Helper()
+	s, err := model.ParseSpec([]byte(spec), "engine case")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(seed, 9))
+	net, err := model.New(s, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range net.Layers {
+		if l.Op == model.OpBatchNorm2d {
+			for i := range l.Mean.Value.Data {
+				l.Mean.Value.Data[i] = rng.NormFloat64()
+				l.Var.Value.Data[i] = 0.5 + rng.Float64()
+				l.W.Value.Data[i] = 0.5 + rng.Float64()
+				l.B.Value.Data[i] = rng.NormFloat64() * 0.3
+			}
+		}
+	}
+	// Centre each BN on its layer's actual statistics so activations are
+	// spread over the codes rather than all clipped.
+	sample := func(n int) dataset.Tensor {
+		c, h, w := s.Input[0], s.Input[1], s.Input[2]
+		x := dataset.Tensor{Shape: []int{n, c, h, w}, Data: make([]float64, n*c*h*w)}
+		for i := range x.Data {
+			if signed {
+				x.Data[i] = rng.NormFloat64()
+			} else {
+				x.Data[i] = rng.Float64()
+			}
+		}
+		return x
+	}
+	calib := sample(32)
+	outs, err := net.ForwardAll(calib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range net.Layers {
+		if l.Op != model.OpBatchNorm2d {
+			continue
+		}
+		in := outs[l.InputIndex()[0]]
+		C := l.OutC
+		per := len(in.Data) / in.Shape[0] / C
+		for c := 0; c < C; c++ {
+			var sum, sq float64
+			n := 0
+			for b := 0; b < in.Shape[0]; b++ {
+				for k := 0; k < per; k++ {
+					v := in.Data[(b*C+c)*per+k]
+					sum += v
+					sq += v * v
+					n++
+				}
+			}
+			mean := sum / float64(n)
+			l.Mean.Value.Data[c] = mean
+			l.Var.Value.Data[c] = max(sq/float64(n)-mean*mean, 0.01*mean*mean+0.01)
+		}
+	}
+	cfg := quant.DefaultConfig()
+	cfg.Bits = bits
+	q, err := quant.Quantize(net, calib, cfg, "engine case")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := sample(2)
+	codes, _, err := q.EncodeInput(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q, sim.Codes{Shape: append([]int{2}, q.Input.Shape...), Data: codes}
+}
+
+// TestEngineSweep runs every engine case at several widths and degrees of
+// parallelism through the RTL and compares every layer with the simulator.
+func TestEngineSweep(t *testing.T) {
+	for _, s := range Simulators {
+		t.Run(s, func(t *testing.T) {
+			testutil.RequireTools(t, map[string][]string{Icarus: {"iverilog", "vvp"}, Verilator: {"verilator"}}[s]...)
+			for ci, c := range engineCases {
+				for _, v := range []struct{ bits, par int }{{4, 1}, {6, 3}, {8, 8}} {
+					if s == Verilator && v.par != 3 { // one Verilator build per case keeps the suite short
+						continue
+					}
+					t.Run(fmt.Sprintf("%s/bits%d/par%d", c.name, v.bits, v.par), func(t *testing.T) {
+						q, in := engineNet(t, c.spec, c.signed, v.bits, uint64(ci*10+v.bits))
+						res := runNetCase(t, s, q, in, rtl.NetConfig{Parallel: v.par}, NetRunOptions{Idle: 0.3, Stall: 0.3, Seed: uint64(v.par)})
+						if res.Values == 0 {
+							t.Fatal("nothing compared")
+						}
+					})
+				}
+			}
+		})
+	}
+}
