@@ -76,8 +76,6 @@ type Engine struct {
 	BIN, BOUT                              int
 	InSigned, OutSigned                    bool
 	InBits, InMsb, OutBits, OutMsb         int
-	SlotBits, SlotMsb                      int // G*P*BOUT: the output word before padding is dropped
-	PadUnused                              bool
 
 	// Counter widths.
 	FBDepth, FBAW, FBAMsb int
@@ -85,7 +83,6 @@ type Engine struct {
 	OHW, OWW, GW, KW      int // widths of the oh, ow, g, ki/kj counters
 	OHMax, OWMax, GMax    int
 	KMax                  int
-	HLimit, WLimit        int
 	SLit, PadLit          string // coordinate constants as sized literals
 	HLit, WLit, ZeroLit   string
 	KPadC                 int // zero bits extending ki/kj to CW
@@ -121,7 +118,6 @@ type Engine struct {
 	RemMsb              int
 	Rounding            string
 	OutLoLit, OutHiLit  string
-	MaxLit              string // most negative AccW value for max pooling init
 
 	swapped bool // add: the skip input is the model's input 0
 
@@ -458,9 +454,6 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par int) (*Engine, erro
 	}
 	e.InBits, e.InMsb = e.CIN*e.BIN, e.CIN*e.BIN-1
 	e.OutBits, e.OutMsb = e.COUT*e.BOUT, e.COUT*e.BOUT-1
-	e.SlotBits = e.G * e.P * e.BOUT
-	e.SlotMsb = e.SlotBits - 1
-	e.PadUnused = e.SlotBits > e.OutBits
 
 	e.FBDepth = e.H * e.W
 	e.FBAW = clog2(e.FBDepth)
@@ -470,7 +463,6 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par int) (*Engine, erro
 	e.CMsb = e.CW - 1
 	e.OHMax, e.OWMax, e.GMax, e.KMax = e.OH-1, e.OW-1, e.G-1, e.K-1
 	e.OHW, e.OWW, e.GW, e.KW = widthFor(e.OHMax), widthFor(e.OWMax), widthFor(e.GMax), widthFor(e.KMax)
-	e.HLimit, e.WLimit = e.H, e.W
 	e.SLit, e.PadLit = slit(e.CW, int64(e.S)), slit(e.CW, int64(e.PAD))
 	e.HLit, e.WLit, e.ZeroLit = slit(e.CW, int64(e.H)), slit(e.CW, int64(e.W)), slit(e.CW, 0)
 	e.KPadC = e.CW - e.KW
@@ -513,7 +505,6 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par int) (*Engine, erro
 	if e.Adder {
 		e.AccPadPE = e.AccW - e.PEW
 	}
-	e.MaxLit = slit(e.AccW, -(int64(1) << (e.AccW - 1)))
 	outLo, outHi := l.Out.Min(), l.Out.Max()
 	if l.Rescale != nil && len(l.Rescale.M) > 0 {
 		e.HasRescale = true
