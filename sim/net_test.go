@@ -472,7 +472,10 @@ const resnetCheckpoint = "../../shared/models/ResNet20-AdderNet.pth"
 // and checks its declared widths on extreme inputs.
 func TestResNet20Widths(t *testing.T) {
 	if _, err := os.Stat(resnetCheckpoint); err != nil {
-		t.Skipf("official checkpoint not found: %v", err)
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("official checkpoint: %v (shared/models must exist under CI)", err)
+		}
+		t.Skipf("official checkpoint not found: %v (under CI=true this fails)", err)
 	}
 	net, err := model.Load("resnet20-adder", resnetCheckpoint)
 	if err != nil {
