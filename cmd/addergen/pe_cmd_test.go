@@ -128,3 +128,22 @@ func TestVerifyPEBadInput(t *testing.T) {
 		t.Errorf("missing simulator: exit %d, stderr %q", code, errs)
 	}
 }
+
+func TestVersion(t *testing.T) {
+	code, out, errs := runCLI(t, "version", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var m map[string]string
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"addergen", "go", "iverilog", "verilator", "yosys"} {
+		if m[k] == "" {
+			t.Errorf("version lacks %s: %v", k, m)
+		}
+	}
+	if m["addergen"] != Version {
+		t.Errorf("addergen version %q, want %q", m["addergen"], Version)
+	}
+}

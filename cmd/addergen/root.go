@@ -61,6 +61,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(
 		newEmitVerilogCmd(g),
 		newVerifyCmd(g),
+		newVersionCmd(g),
 		newSynthCmd(g),
 		newInferCmd(g),
 		newTrainCmd(g),
