@@ -62,6 +62,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newEmitVerilogCmd(g),
 		newVerifyCmd(g),
 		newVersionCmd(g),
+		newDemoCmd(g),
 		newSynthCmd(g),
 		newInferCmd(g),
 		newTrainCmd(g),
