@@ -21,6 +21,8 @@ type NetConfig struct {
 	Parallel int `json:"parallel,omitempty"`
 	// Layers overrides settings per layer, by quantized layer name.
 	Layers map[string]LayerHW `json:"layers,omitempty"`
+	// MACAdders plans adder layers as multiply-accumulate engines (cost baseline).
+	MACAdders bool `json:"mac_adders,omitempty"`
 }
 
 // LayerHW is a per-layer override of the hardware options.
@@ -323,7 +325,7 @@ func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
 		if o, ok := c.Layers[l.Name]; ok && o.Parallel > 0 {
 			par = o.Parallel
 		}
-		e, err := planEngine(q, i, l, par)
+		e, err := planEngine(q, i, l, par, c.MACAdders)
 		if err != nil {
 			return nil, fmt.Errorf("layer %s: %w", l.Name, err)
 		}
@@ -402,7 +404,7 @@ func (n *Net) predict() {
 	n.LatencyCycles = latency + n.OutCount
 }
 
-func planEngine(q *quant.Model, idx int, l *quant.Layer, par int) (*Engine, error) {
+func planEngine(q *quant.Model, idx int, l *quant.Layer, par int, macAdders bool) (*Engine, error) {
 	inAct := q.InAct(l, 0)
 	ish := q.InShape(l, 0)
 	e := &Engine{Module: "l" + fmt.Sprint(idx) + "_" + sanitize(l.Name), Layer: l.Name, Index: idx,
@@ -424,6 +426,9 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par int) (*Engine, erro
 	switch l.Op {
 	case quant.OpAdder2d:
 		e.Kind, e.Reduce, e.Adder = kindAdder, true, true
+		if macAdders { // the cost baseline: the same layer as a conv engine
+			e.Kind, e.Adder, e.Conv = kindConv, false, true
+		}
 	case quant.OpConv2d, quant.OpLinear:
 		e.Kind, e.Reduce, e.Conv = kindConv, true, true
 		if l.Op == quant.OpLinear {
@@ -488,6 +493,9 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par int) (*Engine, erro
 		e.CWd = fixedpoint.SignedWidth(min(cmin, 0), max(cmax, 0))
 	case e.Conv:
 		e.WB = l.WeightBits
+		if l.Op == quant.OpAdder2d { // adder codes lie in the input's range: signed one bit wider
+			e.WB = e.BIN + 1
+		}
 		e.LaneBits = e.CIN * e.WB
 		wiv := fixedpoint.Interval{Lo: -(int64(1) << (e.WB - 1)), Hi: int64(1)<<(e.WB-1) - 1}
 		acc = fixedpoint.SumInterval(e.KK*e.CIN, xiv.Mul(wiv))

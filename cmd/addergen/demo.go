@@ -182,7 +182,7 @@ func (d *demoRun) end(name string) {
 
 // bar returns a progress bar of n steps on stderr (a spinner when n < 0),
 // or nil with -q or when stderr is not a terminal (a log file gets the
-// step lines and the summary, not animation frames).
+// summary, not animation frames).
 func (d *demoRun) bar(n int, desc string) *progressbar.ProgressBar {
 	if d.o.g.quiet || !isTerminal(d.stderr) {
 		return nil

@@ -26,6 +26,7 @@ func newSynthCmd(g *globalOpts) *cobra.Command {
 		Args:  cobra.NoArgs,
 	}
 	cmd.AddCommand(newSynthPECmd(g))
+	cmd.AddCommand(newSynthModelCmd(g))
 	return cmd
 }
 
