@@ -141,7 +141,7 @@ func officialCheckpoint(t testing.TB) string {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("official checkpoint: %v (shared/models/ResNet20-AdderNet.pth must exist under CI)", err)
 		}
-		t.Skipf("official checkpoint not found: %v", err)
+		t.Skipf("official checkpoint not found: %v (under CI=true this fails)", err)
 	}
 	return p
 }

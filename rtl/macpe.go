@@ -113,12 +113,13 @@ func MACSum(x, w []int32) int64 {
 	return s
 }
 
-// MACRegPositions returns, for a tree of the given depth and a number of
+// RegPositions returns, for a tree of the given depth and a number of
 // register stages, how many stages go after position p (0: after the
-// products, l: after adder level l). It is the L1 PE's rule: stage j goes
-// after position ceil(j*(levels+1)/stages) - 1, so stages spread evenly and
-// the last one always registers the output.
-func MACRegPositions(levels, stages int) []int {
+// leaves, the absolute differences or the products; l: after adder level
+// l). Stage j goes after position ceil(j*(levels+1)/stages) - 1, so stages
+// spread evenly and the last one always registers the output. The L1 and
+// MAC PEs share it.
+func RegPositions(levels, stages int) []int {
 	at := make([]int, levels+1)
 	for j := 1; j <= stages; j++ {
 		at[(j*(levels+1)+stages-1)/stages-1]++
@@ -176,7 +177,7 @@ func PlanMAC(c PEConfig) (*MAC, error) {
 	}
 	m.Latency = stages
 	m.Combinational = stages == 0
-	regsAt := MACRegPositions(m.Levels, stages)
+	regsAt := RegPositions(m.Levels, stages)
 
 	stage := 0
 	register := func(level int) {

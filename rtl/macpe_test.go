@@ -110,7 +110,7 @@ func macCeilLog2(n int) int {
 	return l
 }
 
-func TestMACRegPositions(t *testing.T) {
+func TestRegPositions(t *testing.T) {
 	tests := []struct {
 		levels, stages int
 		want           []int
@@ -124,9 +124,9 @@ func TestMACRegPositions(t *testing.T) {
 		{3, 2, []int{0, 1, 0, 1}},
 	}
 	for _, tt := range tests {
-		got := MACRegPositions(tt.levels, tt.stages)
+		got := RegPositions(tt.levels, tt.stages)
 		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
-			t.Errorf("MACRegPositions(%d, %d) = %v, want %v", tt.levels, tt.stages, got, tt.want)
+			t.Errorf("RegPositions(%d, %d) = %v, want %v", tt.levels, tt.stages, got, tt.want)
 		}
 	}
 }

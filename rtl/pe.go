@@ -260,11 +260,7 @@ func PlanPE(c PEConfig) (*PE, error) {
 	}
 	p.Latency = stages
 	p.Combinational = stages == 0
-	regsAt := make([]int, p.Levels+1)
-	for j := 1; j <= stages; j++ {
-		pos := (j*(p.Levels+1)+stages-1)/stages - 1
-		regsAt[pos]++
-	}
+	regsAt := RegPositions(p.Levels, stages)
 
 	stage := 0
 	register := func(level int) {

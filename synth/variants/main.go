@@ -186,7 +186,7 @@ func parseCuts(spec string, lv int) (map[string]int, int, error) {
 		if spec != "auto" {
 			stages, _ = strconv.Atoi(spec)
 		}
-		for pos, n := range rtl.MACRegPositions(lv, stages) {
+		for pos, n := range rtl.RegPositions(lv, stages) {
 			if n == 0 {
 				continue
 			}
