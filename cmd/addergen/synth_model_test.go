@@ -1,0 +1,134 @@
+package main
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/internal/testutil"
+	"github.com/addergen/addergen/model"
+	"github.com/addergen/addergen/quant"
+)
+
+// tinyQuantized writes a quantized network small enough for yosys in
+// seconds: [2,6,6] -> adder2d(2->3, k3) -> bn -> relu -> avgpool(4) ->
+// flatten, 4 bits.
+func tinyQuantized(t *testing.T) string {
+	t.Helper()
+	s, err := model.ParseSpec([]byte(`{"name": "tiny", "input": [2, 6, 6], "layers": [
+		{"name": "a1", "op": "adder2d", "in": 2, "out": 3, "kernel": 3},
+		{"name": "bn1", "op": "batchnorm2d", "channels": 3},
+		{"name": "r1", "op": "relu"},
+		{"name": "p1", "op": "avgpool2d", "kernel": 4},
+		{"name": "f", "op": "flatten"}]}`), "tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	net, err := model.New(s, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := dataset.Tensor{Shape: []int{16, 2, 6, 6}, Data: make([]float64, 16*2*6*6)}
+	for i := range x.Data {
+		x.Data[i] = rng.Float64()
+	}
+	cfg := quant.DefaultConfig()
+	cfg.Bits = 4
+	q, err := quant.Quantize(net, x, cfg, "tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "tiny.json")
+	if err := q.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestSynthModelBadInput(t *testing.T) {
+	q := tinyQuantized(t)
+	base := t.TempDir()
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--model", q}, "target"},
+		{[]string{"--model", q, "--target", "ecp5"}, "--target"},
+		{[]string{"--model", q, "--target", "xilinx", "--op", "add"}, "--op"},
+		{[]string{"--model", q, "--target", "xilinx", "--parallel", "0"}, "--parallel"},
+		{[]string{"--model", q, "--target", "xilinx", "--timeout", "0s"}, "--timeout"},
+		{[]string{"--target", "xilinx"}, "--model"},
+		{[]string{"--model", filepath.Join(base, "none.json"), "--target", "xilinx"}, "--model"},
+		{[]string{"--model", q, "--target", "xilinx", "--config", filepath.Join(base, "none.json")}, "--config"},
+	}
+	for _, tt := range tests {
+		code, out, errs := runCLI(t, append([]string{"synth", "model"}, tt.args...)...)
+		if code != 2 {
+			t.Errorf("%v: exit %d, want 2", tt.args, code)
+		}
+		if out != "" || strings.Count(strings.TrimSpace(errs), "\n") != 0 || !strings.Contains(errs, tt.want) {
+			t.Errorf("%v: stdout %q, stderr %q: want one line naming %s", tt.args, out, errs, tt.want)
+		}
+	}
+}
+
+func TestSynthModelMissingTool(t *testing.T) {
+	q := tinyQuantized(t)
+	t.Setenv("PATH", t.TempDir())
+	code, _, errs := runCLI(t, "synth", "model", "--model", q, "--target", "xilinx")
+	if code != 2 || !strings.Contains(errs, "yosys not found") {
+		t.Errorf("exit %d, stderr %q: want yosys named missing", code, errs)
+	}
+}
+
+// TestSynthModelJSON synthesizes the tiny network and its MAC baseline with
+// yosys through the command: both report resources, and the MAC design is
+// the larger.
+func TestSynthModelJSON(t *testing.T) {
+	testutil.RequireTools(t, "yosys")
+	q := tinyQuantized(t)
+	code, out, errs := runCLI(t, "synth", "model", "--model", q, "--parallel", "2", "--target", "xilinx", "--op", "both", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var got map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, out)
+	}
+	var ratio *float64
+	if err := json.Unmarshal(got["ratio"], &ratio); err != nil || ratio == nil || *ratio <= 1 {
+		t.Errorf("ratio %s: want > 1", got["ratio"])
+	}
+	reps := map[string]map[string]any{}
+	for _, op := range []string{"l1", "mac"} {
+		var r map[string]any
+		if err := json.Unmarshal(got[op], &r); err != nil {
+			t.Fatalf("%s: %v", op, err)
+		}
+		for _, k := range []string{"luts", "ffs", "carry", "brams", "dsps", "fmax_mhz"} {
+			if _, ok := r[k]; !ok {
+				t.Errorf("%s: no %q in %s", op, k, got[op])
+			}
+		}
+		for _, k := range []string{"luts", "ffs", "carry"} {
+			if v, _ := r[k].(float64); v <= 0 {
+				t.Errorf("%s: %s = %v, want positive", op, k, r[k])
+			}
+		}
+		if r["fmax_mhz"] != nil {
+			t.Errorf("%s: fmax_mhz %v for xilinx, want null", op, r["fmax_mhz"])
+		}
+		reps[op] = r
+	}
+	if l, m := reps["l1"]["luts"].(float64), reps["mac"]["luts"].(float64); m <= l {
+		t.Errorf("MAC %v LUTs, L1 %v: want the MAC design larger", m, l)
+	}
+	if s, _ := reps["mac"]["synth"].(string); !strings.Contains(s, "-nodsp") {
+		t.Errorf("MAC synthesized with %q, want -nodsp", s)
+	}
+	t.Logf("tiny net: %s", out)
+}

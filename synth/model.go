@@ -1,0 +1,314 @@
+package synth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/addergen/addergen/quant"
+	"github.com/addergen/addergen/rtl"
+)
+
+// HX8K resources (ct256), for the "does not fit" check before placement.
+const (
+	HX8KLCs  = 7680
+	HX8KRAMs = 32
+)
+
+// ModelRequest is a measurement of a whole network design: the network is
+// emitted by rtl.EmitNet once per op (MAC: NetConfig.MACAdders) and
+// synthesized as it is, top module and all.
+type ModelRequest struct {
+	Model   *quant.Model
+	Config  rtl.NetConfig
+	Ops     []Op
+	Target  Target
+	PnR     bool    // ice40: place and route for Fmax when the design fits
+	FreqMHz float64 // nextpnr target frequency
+	Seed    int
+	Timeout time.Duration
+	// NoDSP: synthesize the L1 design with synth_xilinx -nodsp too (the
+	// MAC design always is, as in synth pe).
+	NoDSP bool
+	// KeepDir keeps each op's work directory as KeepDir/<op>.
+	KeepDir string
+}
+
+// ModelReport is the measurement of one network design.
+type ModelReport struct {
+	Op       Op     `json:"op"`
+	Target   Target `json:"target"`
+	Top      string `json:"top"`
+	Parallel int    `json:"parallel"`
+	Engines  int    `json:"engines"`
+	PEs      int    `json:"pes"` // processing elements of the reducing engines
+	Counts
+	FmaxMHz   *float64       `json:"fmax_mhz"`
+	Fits      *bool          `json:"fits,omitempty"` // ice40: whether the design fits an HX8K
+	FmaxError string         `json:"fmax_error,omitempty"`
+	ICE40LCs  int            `json:"ice40_lcs,omitempty"`
+	Cells     map[string]int `json:"cells"`
+	Other     []string       `json:"other_cells,omitempty"` // cells that are no resource of the family
+	Synth     string         `json:"synth"`
+	PnR       string         `json:"pnr,omitempty"`
+	YosysSec  float64        `json:"yosys_seconds"`
+	Dir       string         `json:"dir,omitempty"`
+}
+
+// ModelMeasurement holds one report per op, in request order.
+type ModelMeasurement struct {
+	Reports []*ModelReport
+}
+
+// Ratio returns MAC LUTs / L1 LUTs when the measurement holds both.
+func (m *ModelMeasurement) Ratio() (float64, bool) {
+	var l1, mac *ModelReport
+	for _, r := range m.Reports {
+		switch r.Op {
+		case L1:
+			l1 = r
+		case MAC:
+			mac = r
+		}
+	}
+	if l1 == nil || mac == nil || l1.LUTs == 0 {
+		return 0, false
+	}
+	return float64(mac.LUTs) / float64(l1.LUTs), true
+}
+
+// NetDesign renders the network for an op: the files of rtl.EmitNet (ROM
+// .hex files included, which $readmemh reads relative to the working
+// directory) and the Verilog sources in filelist.f order.
+func NetDesign(q *quant.Model, c rtl.NetConfig, op Op) (Design, *rtl.Net, error) {
+	switch op {
+	case L1:
+		c.MACAdders = false
+	case MAC:
+		c.MACAdders = true
+	default:
+		return Design{}, nil, fmt.Errorf("synth: op %q unknown", op)
+	}
+	files, n, err := rtl.EmitNet(q, c)
+	if err != nil {
+		return Design{}, nil, err
+	}
+	d := Design{Top: n.Top, PE: n.Top, Files: files}
+	for _, l := range strings.Split(string(files["filelist.f"]), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			d.Sources = append(d.Sources, l)
+		}
+	}
+	if len(d.Sources) == 0 {
+		return Design{}, nil, fmt.Errorf("synth: the network design has an empty filelist.f")
+	}
+	return d, n, nil
+}
+
+// ModelScript is Script with the mapped design flattened before the
+// statistics: yosys 0.23's stat -json writes invalid JSON for a hierarchy
+// whose submodules are instantiated more than once, and the whole design's
+// totals are what a network measurement reports.
+func ModelScript(d Design, o Options) string {
+	return strings.Replace(Script(d, o), "tee -q -o stat.json", "flatten\ntee -q -o stat.json", 1)
+}
+
+// ModelResult is one network synthesis run's outcome.
+type ModelResult struct {
+	Counts    Counts
+	Cells     map[string]int
+	Other     []string
+	SynthCmd  string
+	PnR       *PnR
+	PnRErr    error
+	PnRCmd    string
+	Fits      *bool
+	YosysTime time.Duration
+}
+
+// RunDesign synthesizes a whole design in o.Dir and reports the totals of
+// the design (all modules below the top). For ice40 with o.PnR it places
+// and routes with nextpnr-ice40 when the synthesized cells can fit an
+// HX8K; a design that does not fit is reported in Fits and PnRErr, not as
+// an error.
+func RunDesign(ctx context.Context, d Design, o Options) (*ModelResult, error) {
+	if o.Target != Xilinx && o.Target != ICE40 {
+		return nil, fmt.Errorf("synth: target %q unknown", o.Target)
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	for _, t := range Tools(o.Target, o.PnR) {
+		if _, err := LookTool(t); err != nil {
+			return nil, err
+		}
+	}
+	names := keys(d.Files)
+	for _, n := range names {
+		if err := os.WriteFile(filepath.Join(o.Dir, n), d.Files[n], 0o644); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(o.Dir, "synth.ys"), []byte(ModelScript(d, o)), 0o644); err != nil {
+		return nil, err
+	}
+	res := &ModelResult{SynthCmd: SynthCommand(o, d.Top)}
+	start := time.Now()
+	if err := tool(ctx, o.Dir, o.Timeout, "yosys.log", "yosys", "-q", "-l", "yosys.log", "-s", "synth.ys"); err != nil {
+		return nil, err
+	}
+	res.YosysTime = time.Since(start)
+	b, err := os.ReadFile(filepath.Join(o.Dir, "stat.json"))
+	if err != nil {
+		return nil, fmt.Errorf("yosys wrote no statistics: %w", err)
+	}
+	st, err := ParseStatJSON(b)
+	if err != nil {
+		return nil, err
+	}
+	res.Cells = st.Design
+	res.Counts, res.Other = Tally(o.Target, st.Design)
+	if o.Target != ICE40 {
+		return res, nil
+	}
+	fits := res.Counts.LUTs <= HX8KLCs && res.Counts.FFs <= HX8KLCs && res.Counts.BRAMs <= HX8KRAMs
+	res.Fits = &fits
+	if !fits {
+		res.PnRErr = fmt.Errorf("does not fit an HX8K: %d LUTs, %d FFs, %d SB_RAM40_4K; the device has %d logic cells and %d RAMs",
+			res.Counts.LUTs, res.Counts.FFs, res.Counts.BRAMs, HX8KLCs, HX8KRAMs)
+		return res, nil
+	}
+	if !o.PnR {
+		return res, nil
+	}
+	seed := o.Seed
+	if seed == 0 {
+		seed = 1
+	}
+	o.Seed = seed
+	p, cmd, err := pnr(ctx, o, seed)
+	res.PnRCmd = cmd
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			res.PnRErr = err
+			return res, nil
+		}
+		if p != nil && p.LCsAvail > 0 && p.LCs > p.LCsAvail || notFit(err.Error()) {
+			f := false
+			res.Fits = &f
+			res.PnRErr = fmt.Errorf("does not fit an HX8K: %v", err)
+		} else {
+			res.PnRErr = err
+		}
+		return res, nil
+	}
+	res.PnR = p
+	return res, nil
+}
+
+// notFit tells whether a nextpnr error is about the device's capacity.
+func notFit(msg string) bool {
+	m := strings.ToLower(msg)
+	for _, s := range []string{"no bels remaining", "than available", "too many", "does not fit", "unable to place"} {
+		if strings.Contains(m, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// MeasureModel emits and synthesizes the network once per requested op
+// (in parallel, up to the number of CPUs).
+func MeasureModel(ctx context.Context, req ModelRequest) (*ModelMeasurement, error) {
+	if _, err := ParseTarget(string(req.Target)); err != nil {
+		return nil, err
+	}
+	if req.Model == nil {
+		return nil, fmt.Errorf("synth: no model")
+	}
+	if len(req.Ops) == 0 {
+		return nil, fmt.Errorf("synth: no op to measure")
+	}
+	for _, t := range Tools(req.Target, req.PnR) {
+		if _, err := LookTool(t); err != nil {
+			return nil, err
+		}
+	}
+	m := &ModelMeasurement{}
+	designs := make([]Design, len(req.Ops))
+	opts := make([]Options, len(req.Ops))
+	for i, op := range req.Ops {
+		d, n, err := NetDesign(req.Model, req.Config, op)
+		if err != nil {
+			return nil, err
+		}
+		rep := &ModelReport{Op: op, Target: req.Target, Top: n.Top, Parallel: req.Config.Parallel, Engines: len(n.Engines)}
+		if rep.Parallel == 0 {
+			rep.Parallel = rtl.DefaultParallel
+		}
+		for _, e := range n.Engines {
+			if e.Reduce {
+				rep.PEs += e.P
+			}
+		}
+		m.Reports = append(m.Reports, rep)
+		designs[i] = d
+		o := Options{Target: req.Target, PnR: req.PnR, FreqMHz: req.FreqMHz, Seed: req.Seed, Timeout: req.Timeout}
+		o.NoDSP = req.Target == Xilinx && (op == MAC || req.NoDSP)
+		dir, err := workDir(req.KeepDir, string(op))
+		if err != nil {
+			for _, q := range opts[:i] {
+				if req.KeepDir == "" {
+					os.RemoveAll(q.Dir)
+				}
+			}
+			return nil, err
+		}
+		o.Dir = dir
+		if req.KeepDir != "" {
+			rep.Dir = dir
+		}
+		opts[i] = o
+	}
+	results := make([]*ModelResult, len(req.Ops))
+	errs := make([]error, len(req.Ops))
+	sem := make(chan struct{}, max(1, runtime.NumCPU()))
+	var wg sync.WaitGroup
+	for i := range req.Ops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i], errs[i] = RunDesign(ctx, designs[i], opts[i])
+		}()
+	}
+	wg.Wait()
+	for i, o := range opts {
+		if req.KeepDir == "" && errs[i] == nil {
+			os.RemoveAll(o.Dir)
+		}
+	}
+	for i, op := range req.Ops {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("synth model %s %s: %w", op, req.Target, errs[i])
+		}
+		res, rep := results[i], m.Reports[i]
+		rep.Counts, rep.Cells, rep.Other, rep.Synth = res.Counts, res.Cells, res.Other, res.SynthCmd
+		rep.Fits, rep.PnR, rep.YosysSec = res.Fits, res.PnRCmd, res.YosysTime.Seconds()
+		if res.PnR != nil {
+			f := res.PnR.FmaxMHz
+			rep.FmaxMHz, rep.ICE40LCs = &f, res.PnR.LCs
+		}
+		if res.PnRErr != nil {
+			rep.FmaxError = res.PnRErr.Error()
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,114 @@
+package synth
+
+import (
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/internal/testutil"
+	"github.com/addergen/addergen/model"
+	"github.com/addergen/addergen/quant"
+	"github.com/addergen/addergen/rtl"
+)
+
+// tinySpec is a network small enough for yosys in seconds: one adder
+// layer, its BN and ReLU, a global average pool.
+const tinySpec = `{"name": "tiny", "input": [2, 6, 6], "layers": [
+	{"name": "a1", "op": "adder2d", "in": 2, "out": 3, "kernel": 3},
+	{"name": "bn1", "op": "batchnorm2d", "channels": 3},
+	{"name": "r1", "op": "relu"},
+	{"name": "p1", "op": "avgpool2d", "kernel": 4},
+	{"name": "f", "op": "flatten"}]}`
+
+// tinyNet quantizes tinySpec with random weights at 4 bits.
+func tinyNet(t *testing.T) *quant.Model {
+	t.Helper()
+	s, err := model.ParseSpec([]byte(tinySpec), "tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	net, err := model.New(s, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := dataset.Tensor{Shape: []int{16, 2, 6, 6}, Data: make([]float64, 16*2*6*6)}
+	for i := range x.Data {
+		x.Data[i] = rng.Float64()
+	}
+	cfg := quant.DefaultConfig()
+	cfg.Bits = 4
+	q, err := quant.Quantize(net, x, cfg, "tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+// TestNetDesignMAC checks the MAC baseline plans the adder layer as a
+// conv engine (no L1 PE module, signed weights one bit wider than the
+// input) and that its Verilog lints clean.
+func TestNetDesignMAC(t *testing.T) {
+	q := tinyNet(t)
+	l1, n1, err := NetDesign(q, rtl.NetConfig{Parallel: 2}, L1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac, n2, err := NetDesign(q, rtl.NetConfig{Parallel: 2}, MAC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n1.Engines[0].Kind != "adder" || !n1.Engines[0].Adder {
+		t.Errorf("L1 design: first engine %s, want adder", n1.Engines[0].Kind)
+	}
+	e := n2.Engines[0]
+	if e.Kind != "conv" || e.Adder || !e.Conv || e.WB != e.BIN+1 || !e.HasRescale {
+		t.Errorf("MAC design: first engine kind %s adder %v conv %v WB %d (BIN %d) rescale %v", e.Kind, e.Adder, e.Conv, e.WB, e.BIN, e.HasRescale)
+	}
+	for _, s := range mac.Sources {
+		if strings.HasSuffix(s, "_pe.v") {
+			t.Errorf("MAC design holds a PE module %s", s)
+		}
+	}
+	if len(l1.Sources) <= len(mac.Sources) {
+		t.Errorf("L1 sources %v, MAC %v: want the L1 PE only in L1", l1.Sources, mac.Sources)
+	}
+	if l1.Top != "addernet" || mac.Top != "addernet" {
+		t.Errorf("tops %s, %s", l1.Top, mac.Top)
+	}
+
+	testutil.RequireTools(t, "verilator")
+	dir := t.TempDir()
+	for name, b := range mac.Files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("verilator", "--lint-only", "-Wall", "-f", "filelist.f", "--top-module", mac.Top)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("verilator lint of the MAC design: %v\n%s", err, out)
+	}
+}
+
+func TestNetDesignBadOp(t *testing.T) {
+	if _, _, err := NetDesign(tinyNet(t), rtl.NetConfig{}, Op("add")); err == nil {
+		t.Fatal("op add accepted")
+	}
+}
+
+func TestNotFit(t *testing.T) {
+	for msg, want := range map[string]bool{
+		"nextpnr-ice40: Unable to place cell 'x', no BELs remaining to implement cell type 'ICESTORM_LC'": true,
+		"nextpnr-ice40: the design needs 9000 logic cells, the device has 7680: x":                        false,
+		"nextpnr-ice40: no Max frequency line for clock clk_i* in the log":                                false,
+	} {
+		if got := notFit(msg); got != want {
+			t.Errorf("notFit(%q) = %v, want %v", msg, got, want)
+		}
+	}
+}
