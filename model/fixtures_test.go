@@ -2,12 +2,12 @@ package model
 
 import (
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/internal/testutil"
 )
 
 // relErr is max|got − want| / max|want|.
@@ -114,36 +114,9 @@ func TestTinyFixtureAllFormats(t *testing.T) {
 	}
 }
 
-// findShared returns the shared/models folder, searched for upwards from
-// the working directory.
-func findShared(t testing.TB) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "models")
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
-
 func officialCheckpoint(t testing.TB) string {
 	t.Helper()
-	p := filepath.Join(findShared(t), "ResNet20-AdderNet.pth")
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("official checkpoint: %v (shared/models/ResNet20-AdderNet.pth must exist under CI)", err)
-		}
-		t.Skipf("official checkpoint not found: %v (under CI=true this fails)", err)
-	}
-	return p
+	return testutil.SharedFile(t, "models/ResNet20-AdderNet.pth")
 }
 
 func TestResNet20Official(t *testing.T) {

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"os"
 	"testing"
 
 	"github.com/addergen/addergen/dataset"
@@ -72,10 +71,7 @@ func BenchmarkFloatLeNet(b *testing.B) {
 
 // BenchmarkRunNetResNet20: the 8-bit official ResNet-20, 8 images per run.
 func BenchmarkRunNetResNet20(b *testing.B) {
-	if _, err := os.Stat(resnetCheckpoint); err != nil {
-		b.Skip(err)
-	}
-	net, err := model.Load("resnet20-adder", resnetCheckpoint)
+	net, err := model.Load("resnet20-adder", resnetCheckpoint(b))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -89,10 +85,7 @@ func BenchmarkRunNetResNet20(b *testing.B) {
 
 // BenchmarkFloatResNet20: the float64 reference on ResNet-20.
 func BenchmarkFloatResNet20(b *testing.B) {
-	if _, err := os.Stat(resnetCheckpoint); err != nil {
-		b.Skip(err)
-	}
-	net, err := model.Load("resnet20-adder", resnetCheckpoint)
+	net, err := model.Load("resnet20-adder", resnetCheckpoint(b))
 	if err != nil {
 		b.Fatal(err)
 	}

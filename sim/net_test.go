@@ -3,7 +3,6 @@ package sim
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/addergen/addergen/dataset"
 	"github.com/addergen/addergen/fixedpoint"
+	"github.com/addergen/addergen/internal/testutil"
 	"github.com/addergen/addergen/model"
 	"github.com/addergen/addergen/quant"
 	"github.com/addergen/addergen/quant/quanttest"
@@ -465,19 +465,16 @@ func TestAccumulatorWidths(t *testing.T) {
 }
 
 // resnetCheckpoint is the official ResNet-20 AdderNet, beside the repo.
-const resnetCheckpoint = "../../shared/models/ResNet20-AdderNet.pth"
+func resnetCheckpoint(t testing.TB) string {
+	t.Helper()
+	return testutil.SharedFile(t, "models/ResNet20-AdderNet.pth")
+}
 
 // TestResNet20Widths quantizes the official ResNet-20 (adder weights up to
 // ±70, far outside the activation range, so the clamp constants are large)
 // and checks its declared widths on extreme inputs.
 func TestResNet20Widths(t *testing.T) {
-	if _, err := os.Stat(resnetCheckpoint); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("official checkpoint: %v (shared/models must exist under CI)", err)
-		}
-		t.Skipf("official checkpoint not found: %v (under CI=true this fails)", err)
-	}
-	net, err := model.Load("resnet20-adder", resnetCheckpoint)
+	net, err := model.Load("resnet20-adder", resnetCheckpoint(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,11 +3,10 @@ package nettest
 
 import (
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/internal/testutil"
 	"github.com/addergen/addergen/model"
 	"github.com/addergen/addergen/quant"
 	"github.com/addergen/addergen/sim"
@@ -52,16 +51,10 @@ func LeNet(t testing.TB, bits, n int) (*quant.Model, sim.Codes, []int) {
 // (../shared/models/ResNet20-AdderNet.pth, found by walking up from the
 // working directory) at 8 bits, calibrated on 16 random CIFAR-shaped
 // inputs, and returns it with the input codes of n more random inputs.
-// Without the checkpoint the test fails under CI=true and skips elsewhere.
+// Without the checkpoint the test is skipped (see testutil.SharedFile).
 func ResNet20(t testing.TB, n int) (*quant.Model, sim.Codes) {
 	t.Helper()
-	path := findShared("models/ResNet20-AdderNet.pth")
-	if path == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("shared/models/ResNet20-AdderNet.pth not found; CI=true requires it")
-		}
-		t.Skip("shared/models/ResNet20-AdderNet.pth not found (under CI=true this fails)")
-	}
+	path := testutil.SharedFile(t, "models/ResNet20-AdderNet.pth")
 	net, err := model.Load("resnet20-adder", path)
 	if err != nil {
 		t.Fatal(err)
@@ -83,24 +76,4 @@ func ResNet20(t testing.TB, n int) (*quant.Model, sim.Codes) {
 		t.Fatal(err)
 	}
 	return q, sim.Codes{Shape: append([]int{n}, q.Input.Shape...), Data: codes}
-}
-
-// findShared looks for shared/REL in the working directory's ancestors
-// (the repository sits beside shared/).
-func findShared(rel string) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		p := filepath.Join(dir, "shared", rel)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
 }
