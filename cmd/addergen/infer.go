@@ -20,6 +20,7 @@ type inferOpts struct {
 	weights    string
 	input      string
 	output     string
+	limit      int
 	preprocess bool
 	json       bool
 }
@@ -39,12 +40,20 @@ file; --weights is a PyTorch checkpoint (.pth/.pt, zip or legacy format),
 X.npy holds network-ready inputs [N, C, H, W]; [N, H, W, C] is accepted when
 unambiguous, and [N, H, W] for one-channel models. With --preprocess, X holds
 raw pixels (0..255) and the spec's preprocessing (scale, mean, std) is applied
-first.`,
+first.
+
+--input may also be MNIST IDX data (a file, a folder, or mnist for the
+GoMNIST module's test split; pixels scaled to p/255). When the data has
+labels (IDX labels, or X.labels.npy beside X.npy) the top-1 accuracy is
+printed too.`,
 		Example: `  # ResNet-20 AdderNet on CIFAR-shaped inputs with the official checkpoint
   addergen infer --model resnet20-adder --weights ResNet20-AdderNet.pth --input x.npy --output logits.npy
 
   # LeNet-5 on raw MNIST pixels, summary as JSON
   addergen infer --model lenet5-adder --weights lenet.safetensors --input mnist.npy --preprocess --output y.npy --json
+
+  # the built-in trained LeNet-5 on the first 1000 MNIST test images
+  addergen infer --model lenet5-adder-mnist --input mnist --limit 1000 --output y.npy
 
   # a custom architecture
   addergen infer --model my-net.json --weights my-net.npz --input x.npy --output y.npy`,
@@ -54,7 +63,8 @@ first.`,
 	fl := cmd.Flags()
 	fl.StringVar(&o.model, "model", "", "built-in model name or spec JSON file")
 	fl.StringVar(&o.weights, "weights", "", "weights file (.pth, .pt, .safetensors, .npz)")
-	fl.StringVar(&o.input, "input", "", "input samples (.npy)")
+	fl.StringVar(&o.input, "input", "", "input samples: .npy, MNIST IDX file or folder, or mnist (the GoMNIST module's test split)")
+	fl.IntVar(&o.limit, "limit", 0, "use only the first N samples (0: all)")
 	fl.StringVar(&o.output, "output", "", "output logits (.npy, float64 [N, classes])")
 	fl.BoolVar(&o.preprocess, "preprocess", false, "apply the model's preprocessing to raw pixel inputs")
 	fl.BoolVar(&o.json, "json", false, "print a summary as one JSON object")
@@ -73,6 +83,8 @@ type inferReport struct {
 	Samples     int    `json:"samples"`
 	Classes     int    `json:"classes"`
 	Predictions []int  `json:"predictions"`
+	// Top1 is the top-1 accuracy in percent when the input has labels.
+	Top1 *float64 `json:"top1,omitempty"`
 }
 
 func (o *inferOpts) run(stdout, stderr io.Writer) error {
@@ -83,11 +95,17 @@ func (o *inferOpts) run(stdout, stderr io.Writer) error {
 		}
 		return usageError{oneLineErr(err)}
 	}
-	x, err := dataset.ReadNPY(o.input)
+	if o.limit < 0 {
+		return usagef("--limit %d invalid: must be >= 0", o.limit)
+	}
+	set, err := dataset.Load(o.input, "", dataset.SplitTest)
 	if err != nil {
 		return usagef("--input: %v", oneLineErr(err))
 	}
-	x, note, err := toNCHW(x, r.InputShape())
+	if o.limit > 0 {
+		set = set.Limit(o.limit)
+	}
+	x, note, err := toNCHW(set.X, r.InputShape())
 	if err != nil {
 		return usagef("--input %s: %v", o.input, err)
 	}
@@ -117,14 +135,28 @@ func (o *inferOpts) run(stdout, stderr io.Writer) error {
 		return usagef("--output: %v", oneLineErr(err))
 	}
 	preds := argmaxRows(y)
+	var top1 *float64
+	if set.Labels != nil {
+		hit := 0
+		for i, p := range preds {
+			if p == set.Labels[i] {
+				hit++
+			}
+		}
+		acc := 100 * float64(hit) / float64(n)
+		top1 = &acc
+	}
 	if o.json {
 		return json.NewEncoder(stdout).Encode(inferReport{
 			Model: o.model, Weights: o.weights, Input: o.input, Output: o.output,
-			Samples: n, Classes: classes, Predictions: preds,
+			Samples: n, Classes: classes, Predictions: preds, Top1: top1,
 		})
 	}
 	if !o.g.quiet {
 		fmt.Fprintf(stdout, "wrote %s: %d×%d logits of %s\n", o.output, n, classes, o.model)
+		if top1 != nil {
+			fmt.Fprintf(stdout, "top-1: %.2f%% (%d labelled samples)\n", *top1, n)
+		}
 	}
 	if o.g.verbose {
 		for i, p := range preds[:min(len(preds), 10)] {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -218,7 +219,11 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 		return err
 	}
 	if o.rtlDir != "" {
-		// Use the user's emitted design instead of a fresh one.
+		// Use the user's emitted design instead of a fresh one, planned
+		// with the parallelism it was emitted with (from its manifest).
+		if design, err = rtlDirDesign(q, c, o.rtlDir); err != nil {
+			return err
+		}
 		files = map[string][]byte{}
 		list, err := os.ReadFile(filepath.Join(o.rtlDir, "filelist.f"))
 		if err != nil {
@@ -309,4 +314,38 @@ func accuracy(pred, labels []int) float64 {
 		}
 	}
 	return float64(ok) / float64(len(pred))
+}
+
+// rtlDirDesign plans the design that emit-verilog wrote into dir: the
+// parallelism of each adder/conv engine is read from dir/manifest.json, and
+// the plan must reproduce the manifest's top, modules and predicted cycles,
+// or dir was emitted from another model or generator.
+func rtlDirDesign(q *quant.Model, c rtl.NetConfig, dir string) (*rtl.Net, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return nil, usagef("--rtl %s: %v (emit the design with addergen emit-verilog)", dir, unwrapPath(err))
+	}
+	var man rtl.NetManifest
+	if err := json.Unmarshal(b, &man); err != nil {
+		return nil, usagef("--rtl %s: manifest.json: %v", dir, err)
+	}
+	c.Layers = map[string]rtl.LayerHW{}
+	for _, l := range man.Layers {
+		if l.Kind == "adder" || l.Kind == "conv" {
+			c.Layers[l.Layer] = rtl.LayerHW{Parallel: l.PEs}
+		}
+	}
+	files, n, err := rtl.EmitNet(q, c)
+	if err != nil {
+		return nil, usagef("--rtl %s: the manifest does not fit --model: %v", dir, err)
+	}
+	var got rtl.NetManifest
+	if err := json.Unmarshal(files["manifest.json"], &got); err != nil {
+		return nil, err
+	}
+	if got.Top != man.Top || got.PredictedCyclesPerImage != man.PredictedCyclesPerImage || strings.Join(got.Modules, " ") != strings.Join(man.Modules, " ") {
+		return nil, usagef("--rtl %s: the design was not emitted from --model (manifest top %s, %d cycles per image; the model plans top %s, %d cycles per image)",
+			dir, man.Top, man.PredictedCyclesPerImage, got.Top, got.PredictedCyclesPerImage)
+	}
+	return n, nil
 }

@@ -58,17 +58,17 @@ overrides it for one layer (any float layer of a fused group names the group;
 "input" is the network input). Activation scales are calibrated on --calib
 (a folder of MNIST IDX files means its training split unless --calib-split).`,
 		Example: `  # 8-bit LeNet-5, calibrated on 1000 MNIST training images
-  addergen quantize --model lenet5-adder --weights lenet.pth --calib $(go env GOMODCACHE)/github.com/petar/\!go\!m\!n\!i\!s\!t@v0.0.0-20150320212226-2fbe10d0fa63/data --bits 8 --out lenet8.json
+  addergen quantize --model lenet5-adder --weights lenet.pth --calib mnist --bits 8 --out lenet8.json
 
   # 4 bits with conv2 at 6, shift-add rescales only, max calibration
-  addergen quantize --model lenet5-adder --weights lenet.pth --calib mnist/ --bits 4,conv2=6 --no-multipliers --calibration max --out lenet4.json`,
+  addergen quantize --model lenet5-adder --weights lenet.pth --calib mnist --bits 4,conv2=6 --no-multipliers --calibration max --out lenet4.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.OutOrStdout(), cmd.ErrOrStderr()) },
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.model, "model", "", "float model: built-in name, spec JSON file, or training folder")
 	fl.StringVar(&o.weights, "weights", "", "weights file (.pth, .pt, .safetensors, .npz)")
-	fl.StringVar(&o.calib, "calib", "", "calibration data: .npy [N,C,H,W], MNIST IDX file, or a folder of IDX files")
+	fl.StringVar(&o.calib, "calib", "", "calibration data: .npy [N,C,H,W], MNIST IDX file, a folder of IDX files, or mnist (the GoMNIST module's)")
 	fl.StringVar(&o.calibSplit, "calib-split", "train", "split of a --calib folder: train or test")
 	fl.IntVar(&o.calibLimit, "calib-limit", 1000, "use the first N calibration samples (0 = all)")
 	fl.StringVar(&o.bits, "bits", "", "operand bits (2..16), optionally with per-layer overrides: 8 or 8,conv2=6")
