@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/addergen/addergen/internal/testutil"
+	"github.com/spf13/cobra"
 )
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -145,5 +147,35 @@ func TestVersion(t *testing.T) {
 	}
 	if m["addergen"] != Version {
 		t.Errorf("addergen version %q, want %q", m["addergen"], Version)
+	}
+}
+
+// TestEveryCommandHasExamples walks the command tree: every command's
+// --help has examples, and every reporting command has --json.
+func TestEveryCommandHasExamples(t *testing.T) {
+	root := newRootCmd(io.Discard, io.Discard)
+	noJSON := map[string]bool{"addergen": true, "addergen synth": true, "addergen emit-verilog": false,
+		"addergen completion": true, "addergen completion bash": true, "addergen completion zsh": true,
+		"addergen completion fish": true, "addergen completion powershell": true}
+	var walk func(c *cobra.Command)
+	n := 0
+	walk = func(c *cobra.Command) {
+		if c.Name() == "help" || c.Hidden {
+			return
+		}
+		n++
+		if strings.TrimSpace(c.Example) == "" {
+			t.Errorf("%s: --help has no examples", c.CommandPath())
+		}
+		if !noJSON[c.CommandPath()] && c.Flags().Lookup("json") == nil {
+			t.Errorf("%s: no --json flag", c.CommandPath())
+		}
+		for _, s := range c.Commands() {
+			walk(s)
+		}
+	}
+	walk(root)
+	if n < 15 {
+		t.Errorf("walked %d commands, want at least 15", n)
 	}
 }

@@ -49,6 +49,15 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		Use:           "addergen",
 		Short:         "Take a trained AdderNet to verified hardware",
 		Long:          "addergen turns trained AdderNets (L1-distance networks) into fixed-point models,\nsynthesizable Verilog, and proofs that the Verilog matches a bit-exact simulator.",
+		Example: `  # the whole flow on the built-in trained LeNet-5, report in out/demo
+  addergen demo --out out/demo
+
+  # step by step: quantize, compare, emit, verify in Verilator, cost
+  addergen quantize --model lenet5-adder-mnist --calib mnist --bits 8 --out q8.json
+  addergen compare --model lenet5-adder-mnist --quantized q8.json --data mnist --out cmp
+  addergen emit-verilog --model q8.json --out rtl --parallel 8
+  addergen verify --model q8.json --rtl rtl --data mnist --images 100 --simulator verilator
+  addergen synth pe --lanes 16 --width 8 --unsigned --target xilinx`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -69,6 +78,20 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newQuantizeCmd(g),
 		newCompareCmd(g),
 	)
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		c.Example = `  # bash, for this shell only
+  source <(addergen completion bash)
+
+  # zsh, for every new shell
+  addergen completion zsh > "${fpath[1]}/_addergen"`
+		for _, sh := range c.Commands() {
+			sh.Example = "  addergen completion " + sh.Name() + " > addergen." + sh.Name()
+		}
+	}
 	return root
 }
 

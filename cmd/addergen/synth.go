@@ -23,7 +23,12 @@ func newSynthCmd(g *globalOpts) *cobra.Command {
 		Use:   "synth",
 		Short: "Measure generated hardware with yosys and nextpnr",
 		Long:  "Synthesize generated hardware with the open FPGA tools and report its resources and Fmax. Subcommands choose what to measure.",
-		Args:  cobra.NoArgs,
+		Example: `  # one L1 PE beside the same PE built from multipliers
+  addergen synth pe --lanes 16 --width 8 --unsigned --target xilinx
+
+  # a whole quantized network on an iCE40 HX8K, as JSON
+  addergen synth model --model q4.json --parallel 1 --target ice40 --json`,
+		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(newSynthPECmd(g))
 	cmd.AddCommand(newSynthModelCmd(g))
