@@ -1,53 +1,20 @@
 package synth
 
 import (
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/internal/nettest"
 	"github.com/addergen/addergen/internal/testutil"
-	"github.com/addergen/addergen/model"
 	"github.com/addergen/addergen/quant"
 	"github.com/addergen/addergen/rtl"
 )
 
-// tinySpec is a network small enough for yosys in seconds: one adder
-// layer, its BN and ReLU, a global average pool.
-const tinySpec = `{"name": "tiny", "input": [2, 6, 6], "layers": [
-	{"name": "a1", "op": "adder2d", "in": 2, "out": 3, "kernel": 3},
-	{"name": "bn1", "op": "batchnorm2d", "channels": 3},
-	{"name": "r1", "op": "relu"},
-	{"name": "p1", "op": "avgpool2d", "kernel": 4},
-	{"name": "f", "op": "flatten"}]}`
-
-// tinyNet quantizes tinySpec with random weights at 4 bits.
-func tinyNet(t *testing.T) *quant.Model {
-	t.Helper()
-	s, err := model.ParseSpec([]byte(tinySpec), "tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	net, err := model.New(s, rng)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := dataset.Tensor{Shape: []int{16, 2, 6, 6}, Data: make([]float64, 16*2*6*6)}
-	for i := range x.Data {
-		x.Data[i] = rng.Float64()
-	}
-	cfg := quant.DefaultConfig()
-	cfg.Bits = 4
-	q, err := quant.Quantize(net, x, cfg, "tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return q
-}
+// tinyNet is the tiny quantized network of the nettest package.
+func tinyNet(t *testing.T) *quant.Model { return nettest.Tiny(t) }
 
 // TestNetDesignMAC checks the MAC baseline plans the adder layer as a
 // conv engine (no L1 PE module, signed weights one bit wider than the

@@ -2,48 +2,20 @@ package main
 
 import (
 	"encoding/json"
-	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/internal/nettest"
 	"github.com/addergen/addergen/internal/testutil"
-	"github.com/addergen/addergen/model"
-	"github.com/addergen/addergen/quant"
 )
 
-// tinyQuantized writes a quantized network small enough for yosys in
-// seconds: [2,6,6] -> adder2d(2->3, k3) -> bn -> relu -> avgpool(4) ->
-// flatten, 4 bits.
+// tinyQuantized writes the tiny quantized network of the nettest package
+// (small enough for yosys in seconds) and returns its path.
 func tinyQuantized(t *testing.T) string {
 	t.Helper()
-	s, err := model.ParseSpec([]byte(`{"name": "tiny", "input": [2, 6, 6], "layers": [
-		{"name": "a1", "op": "adder2d", "in": 2, "out": 3, "kernel": 3},
-		{"name": "bn1", "op": "batchnorm2d", "channels": 3},
-		{"name": "r1", "op": "relu"},
-		{"name": "p1", "op": "avgpool2d", "kernel": 4},
-		{"name": "f", "op": "flatten"}]}`), "tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	net, err := model.New(s, rng)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := dataset.Tensor{Shape: []int{16, 2, 6, 6}, Data: make([]float64, 16*2*6*6)}
-	for i := range x.Data {
-		x.Data[i] = rng.Float64()
-	}
-	cfg := quant.DefaultConfig()
-	cfg.Bits = 4
-	q, err := quant.Quantize(net, x, cfg, "tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
 	p := filepath.Join(t.TempDir(), "tiny.json")
-	if err := q.Save(p); err != nil {
+	if err := nettest.Tiny(t).Save(p); err != nil {
 		t.Fatal(err)
 	}
 	return p

@@ -77,3 +77,39 @@ func ResNet20(t testing.TB, n int) (*quant.Model, sim.Codes) {
 	}
 	return q, sim.Codes{Shape: append([]int{n}, q.Input.Shape...), Data: codes}
 }
+
+// TinySpec is a network small enough for yosys in seconds: one adder
+// layer (2->3 channels, 3x3) on a 2x6x6 input, its BN and ReLU, and a
+// global average pool.
+const TinySpec = `{"name": "tiny", "input": [2, 6, 6], "layers": [
+	{"name": "a1", "op": "adder2d", "in": 2, "out": 3, "kernel": 3},
+	{"name": "bn1", "op": "batchnorm2d", "channels": 3},
+	{"name": "r1", "op": "relu"},
+	{"name": "p1", "op": "avgpool2d", "kernel": 4},
+	{"name": "f", "op": "flatten"}]}`
+
+// Tiny quantizes TinySpec with random weights at 4 bits, calibrated on 16
+// random inputs in [0, 1).
+func Tiny(t testing.TB) *quant.Model {
+	t.Helper()
+	s, err := model.ParseSpec([]byte(TinySpec), "tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	net, err := model.New(s, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := dataset.Tensor{Shape: []int{16, 2, 6, 6}, Data: make([]float64, 16*2*6*6)}
+	for i := range x.Data {
+		x.Data[i] = rng.Float64()
+	}
+	cfg := quant.DefaultConfig()
+	cfg.Bits = 4
+	q, err := quant.Quantize(net, x, cfg, "tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}

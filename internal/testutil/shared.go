@@ -53,31 +53,30 @@ func findShared(rel string) (string, []string) {
 	if p := try(os.Getenv(SharedEnv)); p != "" {
 		return p, looked
 	}
-	if dir, err := os.Getwd(); err == nil {
+	// shared/ in dir or any of its ancestors.
+	upwards := func(dir string) string {
 		for {
 			if p := try(filepath.Join(dir, "shared")); p != "" {
-				return p, looked
+				return p
 			}
 			parent := filepath.Dir(dir)
 			if parent == dir {
-				break
+				return ""
 			}
 			dir = parent
+		}
+	}
+	if dir, err := os.Getwd(); err == nil {
+		if p := upwards(dir); p != "" {
+			return p, looked
 		}
 	}
 	// A clone of a local repository: look beside the origin.
 	if out, err := exec.Command("git", "config", "--get", "remote.origin.url").Output(); err == nil {
 		u := strings.TrimPrefix(strings.TrimSpace(string(out)), "file://")
 		if filepath.IsAbs(u) {
-			for dir := filepath.Dir(filepath.Clean(u)); ; {
-				if p := try(filepath.Join(dir, "shared")); p != "" {
-					return p, looked
-				}
-				parent := filepath.Dir(dir)
-				if parent == dir {
-					break
-				}
-				dir = parent
+			if p := upwards(filepath.Dir(filepath.Clean(u))); p != "" {
+				return p, looked
 			}
 		}
 	}
