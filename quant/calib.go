@@ -8,6 +8,7 @@ import (
 
 	"github.com/addergen/addergen/dataset"
 	"github.com/addergen/addergen/model"
+	"gonum.org/v1/gonum/stat"
 )
 
 // reservoirSize bounds the values kept per tensor for percentile and
@@ -51,12 +52,13 @@ func (s *calibStats) percentile(p float64) float64 {
 	for i, v := range s.sample {
 		a[i] = math.Abs(v)
 	}
-	slices.Sort(a)
 	if len(a) == 0 {
 		return 0
 	}
-	i := int(math.Ceil(p/100*float64(len(a)))) - 1
-	return a[max(0, min(i, len(a)-1))]
+	slices.Sort(a)
+	// The empirical quantile: the smallest sampled magnitude whose
+	// cumulative share reaches p.
+	return stat.Quantile(min(1, max(0, p/100)), stat.Empirical, a, nil)
 }
 
 // mse returns the mean squared error of quantizing the sample to codes
