@@ -21,6 +21,11 @@ type NetConfig struct {
 	Parallel int `json:"parallel,omitempty"`
 	// Layers overrides settings per layer, by quantized layer name.
 	Layers map[string]LayerHW `json:"layers,omitempty"`
+	// Lanes is the lanes per PE of every adder/conv engine: 0 means one
+	// input pixel's channels (one window position per cycle); otherwise it is
+	// rounded down to whole window positions (a multiple of the input
+	// channels), at least one position and at most the whole window.
+	Lanes int `json:"lanes,omitempty"`
 	// MACAdders plans adder layers as multiply-accumulate engines (cost baseline).
 	MACAdders bool `json:"mac_adders,omitempty"`
 }
@@ -28,6 +33,9 @@ type NetConfig struct {
 // LayerHW is a per-layer override of the hardware options.
 type LayerHW struct {
 	Parallel int `json:"parallel,omitempty"`
+	// Lanes per PE: a multiple of the layer's input channels, at most
+	// kernel*kernel*channels (0: the network's setting).
+	Lanes int `json:"lanes,omitempty"`
 }
 
 // DefaultParallel is the PEs per engine when nothing else is said.
@@ -78,6 +86,15 @@ type Engine struct {
 	BIN, BOUT                              int
 	InSigned, OutSigned                    bool
 	InBits, InMsb, OutBits, OutMsb         int
+
+	// Window unrolling: U window positions (U*CIN lanes) per cycle, in T
+	// steps per window; WinLanes says which position each lane covers at
+	// each step.
+	U, T             int
+	StepW, StepMax   int
+	WinLanes         []winLane
+	XEffBits, XEMsb  int // U*InBits: the PE input word
+	LanesPE          int // U*CIN
 
 	// Counter widths.
 	FBDepth, FBAW, FBAMsb int
@@ -130,6 +147,15 @@ type Engine struct {
 	// ROM contents, rendered into files.
 	roms map[string]string
 }
+
+// winLane is one window-position lane of an engine: at step S it reads
+// kernel position (KI, KJ), or nothing at steps not listed.
+type winLane struct {
+	U     int
+	Cases []winCase
+}
+
+type winCase struct{ S, KI, KJ int }
 
 // Net is the plan of a whole-network design.
 type Net struct {
@@ -224,12 +250,18 @@ func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
 	if c.Parallel < 1 || c.Parallel > 4096 {
 		return nil, fmt.Errorf("parallel %d out of range: must be 1..4096", c.Parallel)
 	}
+	if c.Lanes < 0 || c.Lanes > 1<<16 {
+		return nil, fmt.Errorf("lanes %d out of range: must be 0..65536", c.Lanes)
+	}
 	for name, o := range c.Layers {
 		if q.Layer(name) == nil {
 			return nil, fmt.Errorf("hardware config: layer %q is not in the model", name)
 		}
 		if o.Parallel < 0 || o.Parallel > 4096 {
 			return nil, fmt.Errorf("hardware config: layer %q: parallel %d out of range", name, o.Parallel)
+		}
+		if o.Lanes < 0 || o.Lanes > 1<<16 {
+			return nil, fmt.Errorf("hardware config: layer %q: lanes %d out of range", name, o.Lanes)
 		}
 	}
 	n := &Net{Top: c.Top, Model: q}
@@ -321,11 +353,16 @@ func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
 			streams[i] = &netStream{Name: s.Name, Bits: s.Bits, Msb: s.Msb, Layer: i, Engine: s.Engine, Alias: true}
 			continue
 		}
-		par := c.Parallel
-		if o, ok := c.Layers[l.Name]; ok && o.Parallel > 0 {
-			par = o.Parallel
+		par, lanes, exact := c.Parallel, c.Lanes, false
+		if o, ok := c.Layers[l.Name]; ok {
+			if o.Parallel > 0 {
+				par = o.Parallel
+			}
+			if o.Lanes > 0 {
+				lanes, exact = o.Lanes, true
+			}
 		}
-		e, err := planEngine(q, i, l, par, c.MACAdders)
+		e, err := planEngine(q, i, l, par, lanes, exact, c.MACAdders)
 		if err != nil {
 			return nil, fmt.Errorf("layer %s: %w", l.Name, err)
 		}
@@ -404,7 +441,10 @@ func (n *Net) predict() {
 	n.LatencyCycles = latency + n.OutCount
 }
 
-func planEngine(q *quant.Model, idx int, l *quant.Layer, par int, macAdders bool) (*Engine, error) {
+// planEngine plans one layer's engine with par PEs of lanes lanes each
+// (lanes 0: one window position per cycle). With exact, lanes must be a
+// whole number of window positions; otherwise it is rounded down to one.
+func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, macAdders bool) (*Engine, error) {
 	inAct := q.InAct(l, 0)
 	ish := q.InShape(l, 0)
 	e := &Engine{Module: "l" + fmt.Sprint(idx) + "_" + sanitize(l.Name), Layer: l.Name, Index: idx,
@@ -460,6 +500,31 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par int, macAdders bool
 	e.InBits, e.InMsb = e.CIN*e.BIN, e.CIN*e.BIN-1
 	e.OutBits, e.OutMsb = e.COUT*e.BOUT, e.COUT*e.BOUT-1
 
+	// Window unrolling: U positions per cycle (reducing engines only).
+	e.U = 1
+	if e.Reduce && lanes > 0 {
+		if exact && (lanes%e.CIN != 0 || lanes > e.KK*e.CIN) {
+			return nil, fmt.Errorf("lanes %d: must be a multiple of the %d input channels, at most %d (the whole %dx%d window)",
+				lanes, e.CIN, e.KK*e.CIN, e.K, e.K)
+		}
+		e.U = min(e.KK, max(1, lanes/e.CIN))
+	}
+	e.T = (e.KK + e.U - 1) / e.U
+	e.StepMax = e.T - 1
+	e.StepW = widthFor(e.StepMax)
+	e.LanesPE = e.U * e.CIN
+	e.XEffBits = e.U * e.InBits
+	e.XEMsb = e.XEffBits - 1
+	for u := 0; u < e.U; u++ {
+		wl := winLane{U: u}
+		for st := 0; st < e.T; st++ {
+			if t := st*e.U + u; t < e.KK {
+				wl.Cases = append(wl.Cases, winCase{S: st, KI: t / e.K, KJ: t % e.K})
+			}
+		}
+		e.WinLanes = append(e.WinLanes, wl)
+	}
+
 	e.FBDepth = e.H * e.W
 	e.FBAW = clog2(e.FBDepth)
 	e.FBAMsb = e.FBAW - 1
@@ -482,12 +547,14 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par int, macAdders bool
 			return nil, fmt.Errorf("adder layer with a signed input is not supported by the RTL generator yet")
 		}
 		e.PEModule = e.Module + "_pe"
-		e.PEW = SumWidth(e.CIN, e.BIN)
+		e.PEW = SumWidth(e.LanesPE, e.BIN)
 		if e.BIN < MinWidth || e.BIN > MaxWidth {
 			return nil, fmt.Errorf("adder lanes of %d bits: the PE needs %d..%d", e.BIN, MinWidth, MaxWidth)
 		}
-		e.LaneBits = e.CIN * e.BIN
-		lanes := fixedpoint.Interval{Lo: 0, Hi: int64(e.KK) * (int64(1)<<e.PEW - 1)}
+		e.LaneBits = e.LanesPE * e.BIN
+		// Exactly KK*CIN terms of at most 2^BIN-1 (lanes past the window
+		// read x = w = 0).
+		lanes := fixedpoint.Interval{Lo: 0, Hi: int64(e.KK*e.CIN) * (int64(1)<<e.BIN - 1)}
 		cmin, cmax := minMax(l.WeightConst)
 		acc = lanes.Add(fixedpoint.Interval{Lo: cmin, Hi: cmax})
 		e.CWd = fixedpoint.SignedWidth(min(cmin, 0), max(cmax, 0))
@@ -496,7 +563,7 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par int, macAdders bool
 		if l.Op == quant.OpAdder2d { // adder codes lie in the input's range: signed one bit wider
 			e.WB = e.BIN + 1
 		}
-		e.LaneBits = e.CIN * e.WB
+		e.LaneBits = e.LanesPE * e.WB
 		wiv := fixedpoint.Interval{Lo: -(int64(1) << (e.WB - 1)), Hi: int64(1)<<(e.WB-1) - 1}
 		acc = fixedpoint.SumInterval(e.KK*e.CIN, xiv.Mul(wiv))
 	case e.Avg:
@@ -554,24 +621,27 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par int, macAdders bool
 		if e.Conv {
 			wb = e.WB
 		}
-		e.WRomW = e.P * e.CIN * wb
+		e.WRomW = e.P * e.LanesPE * wb
 		e.WRomMsb = e.WRomW - 1
-		e.WRomD = e.G * e.KK
+		e.WRomD = e.G * e.T
 		e.WAW = clog2(e.WRomD)
-		e.GPad32, e.KPad32 = 32-e.GW, 32-e.KW
+		e.GPad32, e.KPad32 = 32-e.GW, 32-e.StepW
 		var sb strings.Builder
 		wt := l.Weight.Data // [O, C, K, K] or [O, I]
 		for g := 0; g < e.G; g++ {
-			for kk := 0; kk < e.KK; kk++ {
-				vals := make([]int64, 0, e.P*e.CIN)
+			for st := 0; st < e.T; st++ {
+				vals := make([]int64, 0, e.P*e.LanesPE)
 				for p := 0; p < e.P; p++ {
 					o := g*e.P + p
-					for ch := 0; ch < e.CIN; ch++ {
-						v := int64(0)
-						if o < e.COUT {
-							v = wt[(o*e.CIN+ch)*e.KK+kk]
+					for u := 0; u < e.U; u++ {
+						kk := st*e.U + u
+						for ch := 0; ch < e.CIN; ch++ {
+							v := int64(0) // past the window or the channels: w = 0 against x = 0
+							if o < e.COUT && kk < e.KK {
+								v = wt[(o*e.CIN+ch)*e.KK+kk]
+							}
+							vals = append(vals, v)
 						}
-						vals = append(vals, v)
 					}
 				}
 				sb.WriteString(packFields(vals, wb))
@@ -606,10 +676,10 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par int, macAdders bool
 		e.CRomFile = perChannel(e.Module+"_c.hex", l.WeightConst, e.CWd)
 	}
 
-	// Cycle model: per output pixel G*KK issue cycles, one to drain the
+	// Cycle model: per output pixel G*T issue cycles, one to drain the
 	// datapath and one to emit.
 	e.LoadCycles = e.H * e.W
-	e.ComputeCycles = e.OH * e.OW * (e.G*e.KK + 2)
+	e.ComputeCycles = e.OH * e.OW * (e.G*e.T + 2)
 	return e, nil
 }
 
@@ -770,7 +840,7 @@ func EmitNet(q *quant.Model, c NetConfig) (map[string][]byte, *Net, error) {
 		Generator: Generator}
 	for _, e := range n.Engines {
 		if e.Adder {
-			pf, _, err := EmitPE(PEConfig{Name: e.PEModule, Lanes: e.CIN, Width: e.BIN, Signed: e.InSigned, Pipeline: 0})
+			pf, _, err := EmitPE(PEConfig{Name: e.PEModule, Lanes: e.LanesPE, Width: e.BIN, Signed: e.InSigned, Pipeline: 0})
 			if err != nil {
 				return nil, nil, fmt.Errorf("layer %s: %w", e.Layer, err)
 			}
@@ -797,7 +867,7 @@ func EmitNet(q *quant.Model, c NetConfig) (map[string][]byte, *Net, error) {
 			files[f] = []byte(e.roms[f])
 			romBits += strings.Count(e.roms[f], "\n") * romWidth(e, f)
 		}
-		lm := LayerManifest{Layer: e.Layer, Module: e.Module, Kind: e.Kind, PEs: e.P, LanesPerPE: e.CIN,
+		lm := LayerManifest{Layer: e.Layer, Module: e.Module, Kind: e.Kind, PEs: e.P, LanesPerPE: e.LanesPE,
 			ComputeCycles: e.ComputeCycles, LoadCycles: e.LoadCycles, ROMBits: romBits, BufferBits: e.FBDepth * e.InBits}
 		if e.Add {
 			lm.BufferBits = e.FifoDepth * e.In2Bits

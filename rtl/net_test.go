@@ -15,8 +15,10 @@ import (
 func TestEmitNetLintAndManifest(t *testing.T) {
 	testutil.RequireTools(t, "verilator", "iverilog", "yosys")
 	q, _, _ := nettest.LeNet(t, 8, 1)
-	for _, par := range []int{1, 4, 16} {
-		files, n, err := EmitNet(q, NetConfig{Parallel: par, Top: "lenet"})
+	for _, hw := range []NetConfig{{Parallel: 1}, {Parallel: 4, Lanes: 7}, {Parallel: 16, Lanes: 4096}} {
+		hw.Top = "lenet"
+		par := hw.Parallel
+		files, n, err := EmitNet(q, hw)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,7 +56,7 @@ func TestEmitNetLintAndManifest(t *testing.T) {
 			cmd.Dir = dir
 			out, err := cmd.CombinedOutput()
 			if err != nil || strings.Contains(string(out), "%Warning") {
-				t.Errorf("parallel %d: %s: %v\n%s", par, strings.Join(argv[:3], " "), err, out)
+				t.Errorf("parallel %d lanes %d: %s: %v\n%s", par, hw.Lanes, strings.Join(argv[:3], " "), err, out)
 			}
 		}
 	}
@@ -64,7 +66,7 @@ func TestPlanNetCycleModel(t *testing.T) {
 	q, _, _ := nettest.LeNet(t, 8, 1)
 	prev := 0
 	for _, par := range []int{1, 2, 4, 8, 16, 120} {
-		n, err := PlanNet(q, NetConfig{Parallel: par})
+		n, err := PlanNet(q, NetConfig{Parallel: par, Lanes: par * 6})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +75,14 @@ func TestPlanNetCycleModel(t *testing.T) {
 		}
 		prev = n.PredictedCyclesPerImage
 		for _, e := range n.Engines {
-			if want := e.OH * e.OW * (e.G*e.KK + 2); e.ComputeCycles != want {
+			u := 1
+			if e.Reduce {
+				u = min(e.KK, max(1, par*6/e.CIN))
+			}
+			if e.U != u || e.LanesPE != u*e.CIN {
+				t.Errorf("%s: %d positions (%d lanes) per cycle for lanes %d over %d channels, want %d", e.Module, e.U, e.LanesPE, par*6, e.CIN, u)
+			}
+			if want := e.OH * e.OW * (e.G*((e.KK+u-1)/u) + 2); e.ComputeCycles != want {
 				t.Errorf("%s: compute cycles %d, want %d", e.Module, e.ComputeCycles, want)
 			}
 			if e.Reduce && e.G != (e.COUT+e.P-1)/e.P {
@@ -87,6 +96,11 @@ func TestPlanNetCycleModel(t *testing.T) {
 	if want := 28*28*(25+2) + 14*14*(4+2); n.PredictedCyclesPerImage != want {
 		t.Errorf("predicted %d cycles per image, want %d", n.PredictedCyclesPerImage, want)
 	}
+	// With the whole 5x5 window per cycle conv1 takes 3 cycles a pixel.
+	n, _ = PlanNet(q, NetConfig{Parallel: 8, Lanes: 25})
+	if want := 28*28*(1+2) + 14*14*(4+2); n.PredictedCyclesPerImage != want {
+		t.Errorf("lanes 25: predicted %d cycles per image, want %d", n.PredictedCyclesPerImage, want)
+	}
 }
 
 func TestPlanNetBadConfig(t *testing.T) {
@@ -95,6 +109,9 @@ func TestPlanNetBadConfig(t *testing.T) {
 		{Parallel: -1},
 		{Top: "module"},
 		{Layers: map[string]LayerHW{"nope": {Parallel: 2}}},
+		{Lanes: -1},
+		{Layers: map[string]LayerHW{"conv2": {Lanes: 7}}},   // not a multiple of its 6 channels
+		{Layers: map[string]LayerHW{"conv2": {Lanes: 156}}}, // more than 5*5*6
 	} {
 		if _, err := PlanNet(q, c); err == nil {
 			t.Errorf("PlanNet accepted %+v", c)

@@ -138,13 +138,16 @@ func TestEngineSweep(t *testing.T) {
 		t.Run(s, func(t *testing.T) {
 			testutil.RequireTools(t, map[string][]string{Icarus: {"iverilog", "vvp"}, Verilator: {"verilator"}}[s]...)
 			for ci, c := range engineCases {
-				for _, v := range []struct{ bits, par int }{{4, 1}, {6, 3}, {8, 8}} {
+				// lanes: 0 is one window position per cycle; 7 rounds down to
+				// 1..3 positions by the layer's channels (windows of 4, 9 and
+				// 25 positions folded in uneven steps); 4096 is the whole window.
+				for _, v := range []struct{ bits, par, lanes int }{{4, 1, 0}, {6, 3, 7}, {8, 8, 4096}} {
 					if s == Verilator && v.par != 3 { // one Verilator build per case keeps the suite short
 						continue
 					}
-					t.Run(fmt.Sprintf("%s/bits%d/par%d", c.name, v.bits, v.par), func(t *testing.T) {
+					t.Run(fmt.Sprintf("%s/bits%d/par%d/lanes%d", c.name, v.bits, v.par, v.lanes), func(t *testing.T) {
 						q, in := engineNet(t, c.spec, c.signed, v.bits, uint64(ci*10+v.bits))
-						res := runNetCase(t, s, q, in, rtl.NetConfig{Parallel: v.par}, NetRunOptions{Idle: 0.3, Stall: 0.3, Seed: uint64(v.par)})
+						res := runNetCase(t, s, q, in, rtl.NetConfig{Parallel: v.par, Lanes: v.lanes}, NetRunOptions{Idle: 0.3, Stall: 0.3, Seed: uint64(v.par)})
 						if res.Values == 0 {
 							t.Fatal("nothing compared")
 						}

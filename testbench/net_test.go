@@ -109,17 +109,17 @@ func fileNonEmpty(path string) bool {
 func TestNetCycleModel(t *testing.T) {
 	testutil.RequireTools(t, "verilator")
 	q, in, _ := nettest.LeNet(t, 8, 4)
-	for _, par := range []int{2, 8} {
-		n, err := rtl.PlanNet(q, rtl.NetConfig{Parallel: par})
+	for _, hw := range []rtl.NetConfig{{Parallel: 2}, {Parallel: 8, Lanes: 25}} {
+		n, err := rtl.PlanNet(q, hw)
 		if err != nil {
 			t.Fatal(err)
 		}
-		res := runNetCase(t, Verilator, q, in, rtl.NetConfig{Parallel: par}, NetRunOptions{Seed: 1})
+		res := runNetCase(t, Verilator, q, in, hw, NetRunOptions{Seed: 1})
 		pred := float64(n.PredictedCyclesPerImage)
 		if d := (res.CyclesPerImage - pred) / pred; d > 0.05 || d < -0.05 {
-			t.Errorf("parallel %d: measured %.0f cycles per image, predicted %.0f (%.1f%% off)", par, res.CyclesPerImage, pred, 100*d)
+			t.Errorf("parallel %d lanes %d: measured %.0f cycles per image, predicted %.0f (%.1f%% off)", hw.Parallel, hw.Lanes, res.CyclesPerImage, pred, 100*d)
 		}
-		t.Logf("parallel %d: measured %.0f, predicted %.0f cycles per image", par, res.CyclesPerImage, pred)
+		t.Logf("parallel %d lanes %d: measured %.0f, predicted %.0f cycles per image", hw.Parallel, hw.Lanes, res.CyclesPerImage, pred)
 	}
 }
 

@@ -29,7 +29,7 @@ type netHWFlags struct {
 
 func (f *netHWFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.IntVar(&f.lanes, "lanes", 0, "lanes per PE; 0 (the only value supported so far) means one input pixel's channels")
+	fl.IntVar(&f.lanes, "lanes", 0, "lanes per PE of adder/conv engines, rounded down to whole window positions (multiples of the input channels); 0 means one position (the input channels)")
 	fl.IntVar(&f.parallel, "parallel", rtl.DefaultParallel, "PEs per adder/conv engine (output channels computed at once)")
 	fl.StringVar(&f.config, "config", "", "hardware config JSON with per-layer overrides, e.g. {\"layers\": {\"conv2\": {\"parallel\": 8}}}")
 	fl.StringVar(&f.top, "top", "addernet", "top module name")
@@ -46,8 +46,11 @@ func (f *netHWFlags) netConfig() (rtl.NetConfig, error) {
 			return c, usagef("--config %s: %v", f.config, err)
 		}
 	}
-	if f.lanes != 0 {
-		return c, usagef("--lanes %d: only 0 (one input pixel's channels per PE) is supported so far", f.lanes)
+	if f.lanes < 0 || f.lanes > 1<<16 {
+		return c, usagef("--lanes %d out of range: must be 0..65536", f.lanes)
+	}
+	if c.Lanes == 0 {
+		c.Lanes = f.lanes
 	}
 	if f.parallel < 1 || f.parallel > 4096 {
 		return c, usagef("--parallel %d out of range: must be 1..4096", f.parallel)
@@ -126,7 +129,7 @@ func (o *emitNetOpts) run(stdout io.Writer) error {
 
 func lanesOf(e *rtl.Engine) int {
 	if e.Reduce {
-		return e.CIN
+		return e.LanesPE
 	}
 	return 1
 }
@@ -332,7 +335,7 @@ func rtlDirDesign(q *quant.Model, c rtl.NetConfig, dir string) (*rtl.Net, error)
 	c.Layers = map[string]rtl.LayerHW{}
 	for _, l := range man.Layers {
 		if l.Kind == "adder" || l.Kind == "conv" {
-			c.Layers[l.Layer] = rtl.LayerHW{Parallel: l.PEs}
+			c.Layers[l.Layer] = rtl.LayerHW{Parallel: l.PEs, Lanes: l.LanesPerPE}
 		}
 	}
 	files, n, err := rtl.EmitNet(q, c)
