@@ -90,11 +90,11 @@ type Engine struct {
 	// Window unrolling: U window positions (U*CIN lanes) per cycle, in T
 	// steps per window; WinLanes says which position each lane covers at
 	// each step.
-	U, T             int
-	StepW, StepMax   int
-	WinLanes         []winLane
-	XEffBits, XEMsb  int // U*InBits: the PE input word
-	LanesPE          int // U*CIN
+	U, T            int
+	StepW, StepMax  int
+	WinLanes        []winLane
+	XEffBits, XEMsb int // U*InBits: the PE input word
+	LanesPE         int // U*CIN
 
 	// Counter widths.
 	FBDepth, FBAW, FBAMsb int

@@ -46,9 +46,9 @@ type globalOpts struct {
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	g := &globalOpts{}
 	root := &cobra.Command{
-		Use:           "addergen",
-		Short:         "Take a trained AdderNet to verified hardware",
-		Long:          "addergen turns trained AdderNets (L1-distance networks) into fixed-point models,\nsynthesizable Verilog, and proofs that the Verilog matches a bit-exact simulator.",
+		Use:   "addergen",
+		Short: "Take a trained AdderNet to verified hardware",
+		Long:  "addergen turns trained AdderNets (L1-distance networks) into fixed-point models,\nsynthesizable Verilog, and proofs that the Verilog matches a bit-exact simulator.",
 		Example: `  # the whole flow on the built-in trained LeNet-5, report in out/demo
   addergen demo --out out/demo
 
