@@ -40,6 +40,7 @@ type demoOpts struct {
 	calibImages int
 	simulator   string
 	parallel    int
+	lanes       int
 	peLanes     int
 	seed        uint64
 	json        bool
@@ -48,7 +49,7 @@ type demoOpts struct {
 func newDemoCmd(g *globalOpts) *cobra.Command {
 	o := &demoOpts{g: g}
 	cmd := &cobra.Command{
-		Use:   "demo [--out DIR] [--bits B] [--images N] [--simulator verilator|iverilog] [--parallel P] [--json]",
+		Use:   "demo [--out DIR] [--bits B] [--images N] [--simulator verilator|iverilog] [--parallel P] [--lanes L] [--json]",
 		Short: "Run the whole flow on the built-in LeNet-5 AdderNet and MNIST, with a report",
 		Long: `Run the whole addergen flow on the built-in trained model (` + demoModel + `)
 and the MNIST test set, in one command:
@@ -73,7 +74,10 @@ report), 2 when a step cannot run (a missing tool, missing MNIST data).`,
   addergen demo
 
   # 4-bit operands, a quick RTL check, machine-readable
-  addergen demo --bits 4 --images 20 --out /tmp/demo4 --json`,
+  addergen demo --bits 4 --images 20 --out /tmp/demo4 --json
+
+  # a faster network: the whole 5x5 window of conv1 per cycle
+  addergen demo --parallel 8 --lanes 25`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -91,6 +95,7 @@ report), 2 when a step cannot run (a missing tool, missing MNIST data).`,
 	fl.IntVar(&o.calibImages, "calib-images", 1000, "MNIST training images for calibration")
 	fl.StringVar(&o.simulator, "simulator", testbench.Verilator, "RTL simulator: verilator or iverilog")
 	fl.IntVar(&o.parallel, "parallel", 8, "PEs per adder/conv engine")
+	fl.IntVar(&o.lanes, "lanes", 0, "lanes per PE of adder/conv engines (0: one window position per cycle; see emit-verilog --lanes)")
 	fl.IntVar(&o.peLanes, "pe-lanes", 0, "lanes of the synthesized PE (0 = the widest adder layer's, at most 64)")
 	fl.Uint64Var(&o.seed, "seed", 1, "seed of the RTL bench's random idle and stall cycles")
 	fl.BoolVar(&o.json, "json", false, "print report.json on stdout")
@@ -110,6 +115,7 @@ type demoRTL struct {
 	Engines                 int                    `json:"engines"`
 	Files                   int                    `json:"files"`
 	Parallel                int                    `json:"parallel"`
+	Lanes                   int                    `json:"lanes"`
 	Simulator               string                 `json:"simulator"`
 	Images                  int                    `json:"images"`
 	Values                  int                    `json:"values"`
@@ -246,6 +252,9 @@ func (o *demoOpts) validate() error {
 	if o.calibImages < 1 {
 		return usagef("--calib-images %d: must be at least 1", o.calibImages)
 	}
+	if o.lanes < 0 || o.lanes > 1<<16 {
+		return usagef("--lanes %d out of range: must be 0..65536", o.lanes)
+	}
 	if o.parallel < 1 || o.parallel > 4096 {
 		return usagef("--parallel %d out of range: must be 1..4096", o.parallel)
 	}
@@ -356,7 +365,7 @@ func (o *demoOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 
 	// 4. Emit the Verilog.
 	d.begin("emit Verilog")
-	rtlFiles, design, err := rtl.EmitNet(q, rtl.NetConfig{Parallel: o.parallel, Top: "addernet"})
+	rtlFiles, design, err := rtl.EmitNet(q, rtl.NetConfig{Parallel: o.parallel, Lanes: o.lanes, Top: "addernet"})
 	if err != nil {
 		return usageError{oneLineErr(err)}
 	}
@@ -364,7 +373,7 @@ func (o *demoOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if _, err := writeFilesAtomic(rtlDir, rtlFiles); err != nil {
 		return err
 	}
-	r.RTL = demoRTL{Dir: "rtl", Top: design.Top, Engines: len(design.Engines), Files: len(rtlFiles), Parallel: o.parallel,
+	r.RTL = demoRTL{Dir: "rtl", Top: design.Top, Engines: len(design.Engines), Files: len(rtlFiles), Parallel: o.parallel, Lanes: o.lanes,
 		Simulator: o.simulator, PredictedCyclesPerImage: design.PredictedCyclesPerImage, Idle: 0.2, Stall: 0.2}
 	d.end("emit Verilog")
 
@@ -563,7 +572,7 @@ func demoRows(r *demoReport) [][2]string {
 		{"agreement", fmt.Sprintf("%.2f%%", r.Agreement)},
 		{"RTL (" + r.RTL.Simulator + ")", fmt.Sprintf("%d images, %d layer values, %d mismatches", r.RTL.Images, r.RTL.Values, r.RTL.Mismatches)},
 		{"RTL top-1", fmt.Sprintf("%.2f%% (simulator %.2f%% on the same images)", r.RTL.RTLTop1, r.RTL.SimTop1)},
-		{"cycles/image", fmt.Sprintf("%.0f measured, %d predicted (P=%d)", r.RTL.CyclesPerImage, r.RTL.PredictedCyclesPerImage, r.RTL.Parallel)},
+		{"cycles/image", fmt.Sprintf("%.0f measured, %d predicted (P=%d, lanes %d)", r.RTL.CyclesPerImage, r.RTL.PredictedCyclesPerImage, r.RTL.Parallel, r.RTL.Lanes)},
 	}
 	s := r.Synth
 	if s.L1 != nil && s.MAC != nil {
