@@ -95,6 +95,7 @@ type Engine struct {
 	WinLanes        []winLane
 	XEffBits, XEMsb int // U*InBits: the PE input word
 	LanesPE         int // U*CIN
+	ODepth, OccW    int // output FIFO depth and the credit counter's width
 
 	// Counter widths.
 	FBDepth, FBAW, FBAMsb int
@@ -147,6 +148,10 @@ type Engine struct {
 	// ROM contents, rendered into files.
 	roms map[string]string
 }
+
+// engineTail is the cycles from an engine's last issue to its last output
+// beat on m_*: stage A, stage B, the capture, the FIFO.
+const engineTail = 3
 
 // winLane is one window-position lane of an engine: at step S it reads
 // kernel position (KI, KJ), or nothing at steps not listed.
@@ -396,15 +401,10 @@ func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
 		n.OutSignedInt = 1
 	}
 	n.OutTMsb = n.OutTData - 1
-	n.Prims = []string{"stream_serialize"}
+	// Every window engine's output FIFO is a stream_fifo.
+	n.Prims = []string{"stream_serialize", "stream_fifo"}
 	if n.Forks > 0 {
 		n.Prims = append(n.Prims, "stream_fork")
-	}
-	for _, e := range n.Engines {
-		if e.Add {
-			n.Prims = append(n.Prims, "stream_fifo")
-			break
-		}
 	}
 	n.predict()
 	return n, nil
@@ -676,10 +676,18 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 		e.CRomFile = perChannel(e.Module+"_c.hex", l.WeightConst, e.CWd)
 	}
 
-	// Cycle model: per output pixel G*T issue cycles, one to drain the
-	// datapath and one to emit.
+	// Output FIFO: deep enough for one pixel a cycle (a credit returns
+	// about four cycles after the last issue), two beats for one-pixel maps.
+	e.ODepth = 4
+	if e.OH*e.OW == 1 {
+		e.ODepth = 2
+	}
+	e.OccW = widthFor(e.ODepth)
+
+	// Cycle model: G*T issue cycles per output pixel, back to back, and the
+	// last pixel's way through the datapath and the FIFO.
 	e.LoadCycles = e.H * e.W
-	e.ComputeCycles = e.OH * e.OW * (e.G*e.T + 2)
+	e.ComputeCycles = e.OH*e.OW*e.G*e.T + engineTail
 	return e, nil
 }
 

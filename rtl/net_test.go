@@ -82,7 +82,7 @@ func TestPlanNetCycleModel(t *testing.T) {
 			if e.U != u || e.LanesPE != u*e.CIN {
 				t.Errorf("%s: %d positions (%d lanes) per cycle for lanes %d over %d channels, want %d", e.Module, e.U, e.LanesPE, par*6, e.CIN, u)
 			}
-			if want := e.OH * e.OW * (e.G*((e.KK+u-1)/u) + 2); e.ComputeCycles != want {
+			if want := e.OH*e.OW*e.G*((e.KK+u-1)/u) + 3; e.ComputeCycles != want {
 				t.Errorf("%s: compute cycles %d, want %d", e.Module, e.ComputeCycles, want)
 			}
 			if e.Reduce && e.G != (e.COUT+e.P-1)/e.P {
@@ -93,12 +93,14 @@ func TestPlanNetCycleModel(t *testing.T) {
 	// conv1 (1 -> 6 channels, 5x5, 28x28 out) with its consumer pool1 (2x2
 	// windows over 6 channels at once, 14x14 out) is the slowest pair.
 	n, _ := PlanNet(q, NetConfig{Parallel: 8})
-	if want := 28*28*(25+2) + 14*14*(4+2); n.PredictedCyclesPerImage != want {
+	if want := 28*28*25 + 3 + 14*14*4 + 3; n.PredictedCyclesPerImage != want {
 		t.Errorf("predicted %d cycles per image, want %d", n.PredictedCyclesPerImage, want)
 	}
-	// With the whole 5x5 window per cycle conv1 takes 3 cycles a pixel.
+	// With the whole 5x5 window per cycle conv1 takes a cycle a pixel, and
+	// conv2 (6 -> 16 channels, 4 of its 25 positions a cycle, 10x10 out, 2
+	// groups of 8) after pool1 is the slowest pair.
 	n, _ = PlanNet(q, NetConfig{Parallel: 8, Lanes: 25})
-	if want := 28*28*(1+2) + 14*14*(4+2); n.PredictedCyclesPerImage != want {
+	if want := 14*14*4 + 3 + 10*10*2*7 + 3; n.PredictedCyclesPerImage != want {
 		t.Errorf("lanes 25: predicted %d cycles per image, want %d", n.PredictedCyclesPerImage, want)
 	}
 }
