@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 
 	"github.com/addergen/addergen/rtl"
 )
@@ -11,12 +12,13 @@ import (
 // Features are the structural quantities of a planned PE that its
 // resources scale with.
 type Features struct {
-	LaneBits int // K*W
-	MultBits int // K*W*W: the multipliers' partial-product bits (MAC)
-	TreeBits int // sum of the adder tree's node widths
-	RegFFs   int // flip-flops of the plan: datapath registers and the valid pipeline
-	SRLFFs   int // of those, flip-flops in pure delay chains of 3 or more stages
-	SRLs     int // shift-register LUTs (SRL16E/SRLC32E) replacing them on xilinx
+	LaneBits int  // K*W
+	MultBits int  // K*W*W: the multipliers' partial-product bits (MAC)
+	TreeBits int  // sum of the adder tree's node widths
+	RegFFs   int  // flip-flops of the plan: datapath registers and the valid pipeline
+	SRLFFs   int  // of those, flip-flops in pure delay chains of 3 or more stages
+	SRLs     int  // shift-register LUTs (SRL16E/SRLC32E) replacing them on xilinx
+	Speed    bool // L1 with the iCE40 speed schedule (rtl.FamilyICE40, --pipeline auto)
 }
 
 // srlMinLength is the shortest delay chain synth_xilinx maps to an SRL.
@@ -48,6 +50,13 @@ var lutModels = map[Op]map[Target]lutModel{
 	},
 }
 
+// speedLeafLUTs is what the iCE40 speed schedule adds per lane bit (K*W)
+// to the L1 model: with a register after the leaves, yosys can no longer
+// merge d ^ s into the first adders' LUTs. Fitted (relative least squares)
+// to K = 9, 16, 64 x W = 4, 8 unsigned, yosys 0.23 (see RESULTS.md and
+// speedMeasurements in estimate_test.go): within 1.2 % there.
+var speedLeafLUTs = map[Target]float64{ICE40: 0.9649, Xilinx: 0.4818}
+
 // PlanFeatures plans the PE and measures its structure.
 func PlanFeatures(op Op, c rtl.PEConfig) (Features, error) {
 	var f Features
@@ -59,9 +68,13 @@ func PlanFeatures(op Op, c rtl.PEConfig) (Features, error) {
 			return f, err
 		}
 		f.LaneBits = p.Lanes * p.Width
-		for _, st := range p.Steps {
+		f.Speed = p.Schedule != ""
+		for _, st := range slices.Concat(p.SubSteps, p.Steps) {
 			for _, n := range st.Nodes {
 				f.TreeBits += n.Width
+			}
+			for _, pc := range st.Pieces { // a split adder's pieces, carry outs included
+				f.TreeBits += pc.Msb + 1
 			}
 			var rs []peRegView
 			for _, r := range st.Regs {
@@ -150,7 +163,8 @@ func delayChains(stages [][]peRegView) (ffs, srls int) {
 // Flip-flops are counted from the plan (on xilinx, delay chains of three or
 // more stages become SRLs, counted as LUTs, as synth_xilinx maps them);
 // LUTs come from a linear model in the leaf and tree bits fitted to
-// measurements. It is meant to be within about 15% of yosys.
+// measurements (plus a per-lane-bit term for the iCE40 speed schedule). It
+// is meant to be within about 15% of yosys.
 func Estimate(op Op, t Target, c rtl.PEConfig) (Counts, error) {
 	if _, err := ParseTarget(string(t)); err != nil {
 		return Counts{}, err
@@ -161,6 +175,9 @@ func Estimate(op Op, t Target, c rtl.PEConfig) (Counts, error) {
 	}
 	m, x := lutModels[op][t], f.lutTerms(op)
 	luts := m[0]*x[0] + m[1]*x[1] + m[2]*x[2]
+	if op == L1 && f.Speed {
+		luts += speedLeafLUTs[t] * float64(f.LaneBits)
+	}
 	ffs := f.RegFFs
 	if t == Xilinx {
 		luts += float64(f.SRLs)

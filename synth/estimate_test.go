@@ -98,6 +98,50 @@ func TestEstimateFFsExactOnICE40(t *testing.T) {
 	}
 }
 
+// speedMeasurements are `addergen synth pe --op l1 --no-pnr --json` of the
+// iCE40 speed schedule (--pipeline auto --family ice40; unsigned lanes,
+// yosys 0.23), kept here beside the recorded area-schedule measurements:
+// the LUT model's speed term is fitted to them.
+var speedMeasurements = []measurement{
+	{Op: L1, Target: ICE40, Lanes: 9, Width: 4, Pipeline: "auto", LUTs: 159, FFs: 161},
+	{Op: L1, Target: ICE40, Lanes: 9, Width: 8, Pipeline: "auto", LUTs: 303, FFs: 357},
+	{Op: L1, Target: ICE40, Lanes: 16, Width: 4, Pipeline: "auto", LUTs: 282, FFs: 262},
+	{Op: L1, Target: ICE40, Lanes: 16, Width: 8, Pipeline: "auto", LUTs: 538, FFs: 562},
+	{Op: L1, Target: ICE40, Lanes: 64, Width: 4, Pipeline: "auto", LUTs: 1144, FFs: 1091},
+	{Op: L1, Target: ICE40, Lanes: 64, Width: 8, Pipeline: "auto", LUTs: 2168, FFs: 2349},
+	{Op: L1, Target: Xilinx, Lanes: 9, Width: 4, Pipeline: "auto", LUTs: 113, FFs: 138},
+	{Op: L1, Target: Xilinx, Lanes: 9, Width: 8, Pipeline: "auto", LUTs: 221, FFs: 297},
+	{Op: L1, Target: Xilinx, Lanes: 16, Width: 4, Pipeline: "auto", LUTs: 201, FFs: 252},
+	{Op: L1, Target: Xilinx, Lanes: 16, Width: 8, Pipeline: "auto", LUTs: 389, FFs: 548},
+	{Op: L1, Target: Xilinx, Lanes: 64, Width: 4, Pipeline: "auto", LUTs: 835, FFs: 1035},
+	{Op: L1, Target: Xilinx, Lanes: 64, Width: 8, Pipeline: "auto", LUTs: 1599, FFs: 2267},
+}
+
+// TestEstimateSpeedSchedule checks the estimate of the iCE40 speed
+// schedule against speedMeasurements: LUTs within 5% (the fit is within
+// 1.2%), FFs within 15% on xilinx (SRLs) and exact on ice40.
+func TestEstimateSpeedSchedule(t *testing.T) {
+	worst := 0.0
+	for _, m := range speedMeasurements {
+		c := m.config(t)
+		c.Family = rtl.FamilyICE40
+		got, err := Estimate(m.Op, m.Target, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := math.Abs(float64(got.LUTs-m.LUTs)) / float64(m.LUTs)
+		worst = max(worst, e)
+		if e > 0.05 {
+			t.Errorf("%s K=%d W=%d: LUTs estimated %d, measured %d (%.1f%% off)", m.Target, m.Lanes, m.Width, got.LUTs, m.LUTs, 100*e)
+		}
+		ef := math.Abs(float64(got.FFs-m.FFs)) / float64(m.FFs)
+		if (m.Target == ICE40 && got.FFs != m.FFs) || ef > 0.15 {
+			t.Errorf("%s K=%d W=%d: FFs estimated %d, measured %d", m.Target, m.Lanes, m.Width, got.FFs, m.FFs)
+		}
+	}
+	t.Logf("%d measurements, worst LUT error %.1f%%", len(speedMeasurements), 100*worst)
+}
+
 func TestDelayChains(t *testing.T) {
 	stages := [][]peRegView{
 		{{"a_q1", "a", 8}, {"s_q1", "s", 1}, {"b_q1", "b", 4}},

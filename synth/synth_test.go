@@ -266,6 +266,37 @@ func TestMeasureICE40(t *testing.T) {
 	}
 }
 
+// TestMeasureICE40SpeedSchedule places and routes the PE (K=9,
+// W=8, --pipeline auto) in both schedules with seed 1: the iCE40 speed
+// schedule must be faster than one adder level per stage, and its
+// flip-flops are exactly the plan's.
+func TestMeasureICE40SpeedSchedule(t *testing.T) {
+	testutil.RequireTools(t, "yosys", "nextpnr-ice40")
+	area := rtl.PEConfig{Name: "pe_area", Lanes: 9, Width: 8, Pipeline: rtl.PipelineAuto}
+	speed := rtl.PEConfig{Name: "pe_speed", Lanes: 9, Width: 8, Pipeline: rtl.PipelineAuto, Family: rtl.FamilyICE40}
+	m, err := Measure(context.Background(), Request{Target: ICE40, PnR: true, FreqMHz: DefaultFreqMHz,
+		Jobs: []PEJob{{Op: L1, Config: area}, {Op: L1, Config: speed}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, s := m.Reports[0], m.Reports[1]
+	if a.FmaxMHz == nil || s.FmaxMHz == nil {
+		t.Fatalf("no Fmax: %s / %s", a.FmaxError, s.FmaxError)
+	}
+	if s.Latency != 9 || *s.FmaxMHz <= *a.FmaxMHz*1.4 {
+		t.Errorf("speed schedule: latency %d, %.1f MHz; area schedule %.1f MHz: want latency 9 and much faster", s.Latency, *s.FmaxMHz, *a.FmaxMHz)
+	}
+	est, err := Estimate(L1, ICE40, speed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if est.FFs != s.FFs {
+		t.Errorf("speed schedule: %d FFs, the plan has %d", s.FFs, est.FFs)
+	}
+	t.Logf("K=9 W=8 seed 1: area schedule %.1f MHz (%d LUTs, %d FFs), speed schedule %.1f MHz (%d LUTs, %d FFs)",
+		*a.FmaxMHz, a.LUTs, a.FFs, *s.FmaxMHz, s.LUTs, s.FFs)
+}
+
 // TestMeasureHandWritten synthesizes a hand-written PE and reports a
 // yosys failure with its message.
 func TestMeasureHandWritten(t *testing.T) {

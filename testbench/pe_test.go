@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,6 +71,94 @@ func TestPESweep(t *testing.T) {
 			// Every valid input but those dropped by the mid-stream reset
 			// must come out and be compared.
 			minOut := 300 * (vectors + len(EdgeVectors(sim.PEConfig{Lanes: 1, Width: 2})) - 64)
+			if res.Checked < minOut || res.Checked > res.Vectors {
+				t.Fatalf("the benches compared %d outputs of %d vectors, want at least %d", res.Checked, res.Vectors, minOut)
+			}
+			t.Logf("%s: %d PEs, %d vectors, 0 mismatches, %.0f vectors/s", s, len(suite.PEs()), res.Vectors, res.VectorsPerSecond)
+		})
+	}
+}
+
+// speedSweepCases is the sweep of the iCE40 speed schedule (family ice40,
+// --pipeline auto: registers after the subtractors, the leaves and every
+// level, wide adders split): K in {1,2,3,5,9,16,27,64} x W in
+// {2,4,8,12,16} x signed/unsigned, plus K=406 W=2, whose level 8 holds a
+// split and an unsplit adder: 82 PEs in one testbench per simulator.
+func speedSweepCases(vectors int) []PECase {
+	var cases []PECase
+	seed := uint64(1001)
+	add := func(k, w int, signed bool) {
+		name := fmt.Sprintf("pe_k%d_w%d_%s_ice40", k, w, map[bool]string{true: "s", false: "u"}[signed])
+		cases = append(cases, PECase{
+			Config:  rtl.PEConfig{Name: name, Lanes: k, Width: w, Signed: signed, Pipeline: rtl.PipelineAuto, Family: rtl.FamilyICE40},
+			Vectors: vectors,
+			Seed:    seed,
+		})
+		seed++
+	}
+	for _, k := range []int{1, 2, 3, 5, 9, 16, 27, 64} {
+		for _, w := range []int{2, 4, 8, 12, 16} {
+			for _, signed := range []bool{false, true} {
+				add(k, w, signed)
+			}
+		}
+	}
+	add(406, 2, false)
+	add(406, 2, true)
+	return cases
+}
+
+// TestPESweepICE40 co-simulates the speed-schedule sweep in Icarus and
+// Verilator against the cycle-true model (latency from the plan), and
+// checks the schedule is the deep one; every PE of it lints clean under
+// verilator -Wall.
+func TestPESweepICE40(t *testing.T) {
+	vectors := 40
+	if testing.Short() {
+		vectors = 8
+	}
+	cases := speedSweepCases(vectors)
+	suite, err := NewPESuite(cases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range suite.PEs() {
+		if want := 2 + p.Levels; p.Schedule != rtl.FamilyICE40 || p.Latency < want {
+			t.Fatalf("%s: schedule %q latency %d, want ice40 and at least %d", p.Module, p.Schedule, p.Latency, want)
+		}
+	}
+	t.Run("lint", func(t *testing.T) {
+		t.Parallel()
+		testutil.RequireTools(t, "verilator")
+		files, err := suite.Files()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		if err := WriteFiles(dir, files); err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"--lint-only", "-Wall", "-Wno-MULTITOP"}
+		for _, p := range suite.PEs() {
+			args = append(args, filepath.Join(dir, p.Module+".v"))
+		}
+		out, err := exec.Command("verilator", args...).CombinedOutput()
+		if err != nil || strings.Contains(string(out), "%Warning") {
+			t.Fatalf("verilator -Wall on the sweep's PEs: %v\n%s", err, out)
+		}
+	})
+	for _, s := range Simulators {
+		t.Run(s, func(t *testing.T) {
+			t.Parallel()
+			testutil.RequireTools(t, map[string][]string{Icarus: {"iverilog", "vvp"}, Verilator: {"verilator"}}[s]...)
+			res, err := suite.Run(context.Background(), s, t.TempDir(), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Mismatches != 0 {
+				t.Fatalf("%d mismatches; first: %s", res.Mismatches, res.FirstMismatch)
+			}
+			minOut := len(cases) * (vectors + len(EdgeVectors(sim.PEConfig{Lanes: 1, Width: 2})) - 64)
 			if res.Checked < minOut || res.Checked > res.Vectors {
 				t.Fatalf("the benches compared %d outputs of %d vectors, want at least %d", res.Checked, res.Vectors, minOut)
 			}

@@ -47,6 +47,52 @@ func TestEmitPE(t *testing.T) {
 	}
 }
 
+// TestEmitPEFamily: --family ice40 gives the speed schedule of --pipeline
+// auto (latency in the JSON), xilinx and generic the same area-schedule
+// files, and an explicit --pipeline ignores the family.
+func TestEmitPEFamily(t *testing.T) {
+	emit := func(args ...string) (map[string]any, map[string]string) {
+		t.Helper()
+		dir := t.TempDir()
+		code, out, errs := runCLI(t, append([]string{"emit-verilog", "pe", "--lanes", "9", "--width", "8", "--unsigned", "--out", dir, "--json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errs)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(out), &m); err != nil {
+			t.Fatalf("stdout is not one JSON object: %v\n%s", err, out)
+		}
+		files := map[string]string{}
+		for _, f := range []string{"adder_pe.v", "adder_pe.json"} {
+			b, err := os.ReadFile(filepath.Join(dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			files[f] = string(b)
+		}
+		return m, files
+	}
+	m, ice := emit("--family", "ice40")
+	if m["latency"] != 9.0 || m["schedule"] != "ice40" || m["sum_width"] != 12.0 {
+		t.Errorf("--family ice40: json %v, want latency 9, schedule ice40", m)
+	}
+	if !strings.Contains(ice["adder_pe.v"], "Register schedule (ice40") || !strings.Contains(ice["adder_pe.json"], `"latency": 9`) {
+		t.Errorf("--family ice40: files do not describe the speed schedule")
+	}
+	mg, generic := emit()
+	if mg["latency"] != 4.0 || mg["schedule"] != nil {
+		t.Errorf("default family: json %v, want latency 4 and no schedule", mg)
+	}
+	for _, args := range [][]string{{"--family", "xilinx"}, {"--family", "generic"}} {
+		if _, f := emit(args...); f["adder_pe.v"] != generic["adder_pe.v"] || f["adder_pe.json"] != generic["adder_pe.json"] {
+			t.Errorf("%v: files differ from the default family's", args)
+		}
+	}
+	if mp, _ := emit("--family", "ice40", "--pipeline", "2"); mp["latency"] != 2.0 || mp["schedule"] != nil {
+		t.Errorf("--family ice40 --pipeline 2: json %v, want latency 2, area schedule", mp)
+	}
+}
+
 func TestEmitPEBadInput(t *testing.T) {
 	base := t.TempDir()
 	blocker := filepath.Join(base, "file")
@@ -62,6 +108,7 @@ func TestEmitPEBadInput(t *testing.T) {
 		{[]string{"--lanes", "4", "--width", "1"}, "--width"},
 		{[]string{"--lanes", "4", "--width", "17"}, "--width"},
 		{[]string{"--lanes", "4", "--width", "8", "--pipeline", "fast"}, "--pipeline"},
+		{[]string{"--lanes", "4", "--width", "8", "--family", "ecp5"}, "--family"},
 		{[]string{"--lanes", "4", "--width", "8", "--name", "9x"}, "--name"},
 		{[]string{"--lanes", "4", "--width", "8", "--bogus"}, "--bogus"},
 		{[]string{"--lanes", "four", "--width", "8"}, "--lanes"},
@@ -116,6 +163,26 @@ func TestVerifyPE(t *testing.T) {
 	}
 	if r.Vectors < 100 || r.Mismatches != 0 || r.Simulator != "iverilog" || string(r.FirstMismatch) != "null" {
 		t.Errorf("result %+v", r)
+	}
+}
+
+// TestVerifyPEFamily verifies a speed-schedule PE through the command.
+func TestVerifyPEFamily(t *testing.T) {
+	testutil.RequireTools(t, "iverilog", "vvp")
+	code, out, errs := runCLI(t, "verify", "pe", "--lanes", "9", "--width", "8", "--family", "ice40",
+		"--simulator", "iverilog", "--vectors", "50", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var r struct {
+		Mismatches int `json:"mismatches"`
+		Latency    int `json:"latency"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, out)
+	}
+	if r.Mismatches != 0 || r.Latency != 9 {
+		t.Errorf("result %+v, want 0 mismatches at latency 9", r)
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -15,15 +16,24 @@ type peFlags struct {
 	width    int
 	unsigned bool
 	pipeline string
+	family   string
 	name     string
 }
 
+// register adds the PE flags to cmd, --family defaulting to generic.
 func (f *peFlags) register(cmd *cobra.Command) {
+	f.registerFamily(cmd, rtl.FamilyGeneric, "FPGA family --pipeline auto schedules for: "+strings.Join(rtl.Families, ", ")+
+		" (generic and xilinx: one adder level per stage; ice40: short carry chains for speed)")
+}
+
+// registerFamily adds the PE flags with the given --family default and help.
+func (f *peFlags) registerFamily(cmd *cobra.Command, family, familyHelp string) {
 	fl := cmd.Flags()
 	fl.IntVar(&f.lanes, "lanes", 0, "number of lanes K (1..4096)")
 	fl.IntVar(&f.width, "width", 0, "bits per lane operand W (2..16)")
 	fl.BoolVar(&f.unsigned, "unsigned", false, "lanes are unsigned (default two's complement)")
 	fl.StringVar(&f.pipeline, "pipeline", "auto", "register stages: auto (one adder level per stage) or N (0 = combinational)")
+	fl.StringVar(&f.family, "family", family, familyHelp)
 	fl.StringVar(&f.name, "name", "adder_pe", "Verilog module name")
 	_ = cmd.MarkFlagRequired("lanes")
 	_ = cmd.MarkFlagRequired("width")
@@ -36,7 +46,7 @@ func (f *peFlags) config() (rtl.PEConfig, error) {
 	if err != nil {
 		return rtl.PEConfig{}, usagef("--pipeline: %v", err)
 	}
-	c := rtl.PEConfig{Name: f.name, Lanes: f.lanes, Width: f.width, Signed: !f.unsigned, Pipeline: p}
+	c := rtl.PEConfig{Name: f.name, Lanes: f.lanes, Width: f.width, Signed: !f.unsigned, Pipeline: p, Family: f.family}
 	if err := c.Validate(); err != nil {
 		var fe *rtl.FieldError
 		if errors.As(err, &fe) {

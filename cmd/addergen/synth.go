@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/addergen/addergen/rtl"
 	"github.com/addergen/addergen/synth"
 	"github.com/addergen/addergen/testbench"
 )
@@ -56,7 +57,7 @@ type synthPEOpts struct {
 func newSynthPECmd(g *globalOpts) *cobra.Command {
 	o := &synthPEOpts{g: g}
 	cmd := &cobra.Command{
-		Use:   "pe --lanes K --width W [--unsigned] [--pipeline auto|N] --target xilinx|ice40 [--op l1|mac|both] [--json]",
+		Use:   "pe --lanes K --width W [--unsigned] [--pipeline auto|N] [--family F] --target xilinx|ice40 [--op l1|mac|both] [--json]",
 		Short: "Synthesize an L1 PE (and the same-shape MAC PE) and report LUTs, FFs, carries, BRAMs, DSPs and Fmax",
 		Long: `Synthesize one processing element with yosys and report its resources:
 LUTs, flip-flops, carry cells, block RAMs and DSPs (the PE module's own
@@ -73,6 +74,12 @@ with multiply-accumulate: sum over k of x_k * w_k, exact. For xilinx it is
 synthesized without DSPs (synth_xilinx -nodsp), and with DSPs as a note.
 --op both (the default) shows L1 and MAC side by side with the ratio of
 MAC LUTs to L1 LUTs.
+
+--pipeline auto schedules the L1 PE for the target: --target ice40 gets
+the iCE40 speed schedule (registers after the subtractors, the leaves and
+every adder level, wide adders split; see emit-verilog pe --family), xilinx
+the area schedule. --family overrides the target's family. The MAC PE
+keeps one adder level per stage.
 
 --verilog FILE synthesizes a hand-written PE (module --name, the PE ports
 and widths given by --lanes/--width/--op) instead of the generated one, to
@@ -94,7 +101,7 @@ compare variants.`,
 			return o.run(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), cmd.Flags().Changed("name"))
 		},
 	}
-	o.pe.register(cmd)
+	o.pe.registerFamily(cmd, "", "FPGA family --pipeline auto schedules the L1 PE for: "+strings.Join(rtl.Families, ", ")+" (default: the --target's)")
 	fl := cmd.Flags()
 	fl.StringVar(&o.target, "target", "", "FPGA family: xilinx (yosys synth_xilinx) or ice40 (synth_ice40 + nextpnr-ice40 HX8K)")
 	fl.StringVar(&o.op, "op", "both", "l1, mac or both")
@@ -131,6 +138,9 @@ func (o *synthPEOpts) run(ctx context.Context, stdout, stderr io.Writer, nameSet
 	target, err := synth.ParseTarget(o.target)
 	if err != nil {
 		return usagef("--target: %v", err)
+	}
+	if c.Family == "" { // auto means auto for the target
+		c.Family = map[synth.Target]string{synth.Xilinx: rtl.FamilyXilinx, synth.ICE40: rtl.FamilyICE40}[target]
 	}
 	ops, err := synth.ParseOps(o.op)
 	if err != nil {

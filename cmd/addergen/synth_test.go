@@ -22,6 +22,7 @@ func TestSynthPEBadInput(t *testing.T) {
 		{[]string{"--lanes", "0", "--width", "8", "--target", "xilinx"}, "--lanes"},
 		{[]string{"--lanes", "4", "--width", "17", "--target", "ice40"}, "--width"},
 		{[]string{"--lanes", "4", "--width", "8", "--target", "ice40", "--pipeline", "x"}, "--pipeline"},
+		{[]string{"--lanes", "4", "--width", "8", "--target", "ice40", "--family", "ecp5"}, "--family"},
 		{[]string{"--lanes", "4", "--width", "8", "--target", "ice40", "--freq", "0"}, "--freq"},
 		{[]string{"--lanes", "4", "--width", "8", "--target", "ice40", "--seeds", "0"}, "--seeds"},
 		{[]string{"--lanes", "4", "--width", "8", "--target", "xilinx", "--verilog", "x.v", "--name", "v"}, "--op"},
@@ -134,5 +135,39 @@ func TestSynthPEEstimate(t *testing.T) {
 	}
 	if !r.L1.Estimated || r.L1.LUTs < 250 || r.L1.LUTs > 400 || r.MAC.LUTs < 5*r.L1.LUTs || r.Ratio < 5 {
 		t.Errorf("estimate %+v", r)
+	}
+}
+
+// TestSynthPEFamilyFromTarget: --pipeline auto plans for the target's
+// family (the estimate's flip-flops come from the plan), and --family
+// overrides it.
+func TestSynthPEFamilyFromTarget(t *testing.T) {
+	est := func(args ...string) (luts, ffs int) {
+		t.Helper()
+		code, out, errs := runCLI(t, append([]string{"synth", "pe", "--lanes", "9", "--width", "8", "--unsigned", "--op", "l1", "--estimate", "--json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errs)
+		}
+		var r struct{ LUTs, FFs int }
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return r.LUTs, r.FFs
+	}
+	// iCE40 FFs are exact: 357 for the speed schedule (latency 9), 114 for
+	// one adder level per stage (synth/RESULTS.md).
+	if _, ffs := est("--target", "ice40"); ffs != 357 {
+		t.Errorf("--target ice40: %d FFs estimated, want 357 (the ice40 schedule)", ffs)
+	}
+	if _, ffs := est("--target", "ice40", "--family", "generic"); ffs != 114 {
+		t.Errorf("--target ice40 --family generic: %d FFs estimated, want 114", ffs)
+	}
+	if _, ffs := est("--target", "ice40", "--pipeline", "4"); ffs != 114 {
+		t.Errorf("--target ice40 --pipeline 4: %d FFs estimated, want 114", ffs)
+	}
+	xl, xf := est("--target", "xilinx")
+	gl, gf := est("--target", "xilinx", "--family", "generic")
+	if xl != gl || xf != gf {
+		t.Errorf("--target xilinx: %d LUTs %d FFs, generic family %d %d: want the same", xl, xf, gl, gf)
 	}
 }
