@@ -28,6 +28,10 @@ type NetConfig struct {
 	Lanes int `json:"lanes,omitempty"`
 	// MACAdders plans adder layers as multiply-accumulate engines (cost baseline).
 	MACAdders bool `json:"mac_adders,omitempty"`
+	// Balance lowers the PEs and lanes of every adder/conv engine without a
+	// per-layer override to the fewest that keep the network's predicted
+	// cycles per image (Parallel and Lanes are then upper bounds).
+	Balance bool `json:"balance,omitempty"`
 }
 
 // LayerHW is a per-layer override of the hardware options.
@@ -243,6 +247,13 @@ func sanitize(s string) string {
 
 // PlanNet plans the hardware for a quantized model.
 func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
+	if c.Balance {
+		b, err := balance(q, c)
+		if err != nil {
+			return nil, err
+		}
+		c = b
+	}
 	if c.Top == "" {
 		c.Top = "addernet"
 	}
@@ -917,4 +928,74 @@ func romWidth(e *Engine, f string) int {
 		return e.CRomW
 	}
 	return 0
+}
+
+// balance returns c with a per-layer override for every adder/conv engine
+// that has none: the fewest PEs times window positions (the engine's
+// lanes in total) whose compute cycles keep every producer/consumer pair
+// within the period that c predicts unbalanced. The period is unchanged;
+// the engines off the critical pair shrink.
+func balance(q *quant.Model, c NetConfig) (NetConfig, error) {
+	c.Balance = false
+	n, err := PlanNet(q, c)
+	if err != nil {
+		return c, err
+	}
+	period := n.PredictedCyclesPerImage
+	byIndex := map[int]*Engine{}
+	for _, e := range n.Engines {
+		byIndex[e.Index] = e
+	}
+	// up is the engine feeding e's first input, as the cycle model counts it.
+	up := func(e *Engine) *Engine {
+		j := q.Layers[e.Index].InputIndex()[0]
+		for j >= 0 && q.Layers[j].Op == quant.OpFlatten {
+			j = q.Layers[j].InputIndex()[0]
+		}
+		return byIndex[j] // nil for the network input
+	}
+	inPixels := q.Input.Shape[1] * q.Input.Shape[2]
+	compute := map[*Engine]int{}
+	for _, e := range n.Engines {
+		compute[e] = e.ComputeCycles
+	}
+	layers := map[string]LayerHW{}
+	for name, o := range c.Layers {
+		layers[name] = o
+	}
+	for _, e := range n.Engines {
+		if !e.Reduce {
+			continue
+		}
+		if o, ok := c.Layers[e.Layer]; ok && (o.Parallel > 0 || o.Lanes > 0) {
+			continue
+		}
+		upCycles := inPixels
+		if u := up(e); u != nil {
+			upCycles = compute[u]
+		}
+		downCycles := 0
+		for _, d := range n.Engines {
+			if up(d) == e {
+				downCycles = max(downCycles, compute[d])
+			}
+		}
+		bestP, bestU, bestCost, bestCycles := e.P, e.U, e.P*e.U, compute[e]
+		for p := 1; p <= e.P; p++ {
+			for u := 1; u <= e.U; u++ {
+				g, t := (e.COUT+p-1)/p, (e.KK+u-1)/u
+				cc := e.OH*e.OW*g*t + engineTail
+				if upCycles+cc > period || cc+downCycles > period {
+					continue
+				}
+				if cost := p * u; cost < bestCost || cost == bestCost && cc < bestCycles {
+					bestP, bestU, bestCost, bestCycles = p, u, cost, cc
+				}
+			}
+		}
+		compute[e] = bestCycles
+		layers[e.Layer] = LayerHW{Parallel: bestP, Lanes: bestU * e.CIN}
+	}
+	c.Layers = layers
+	return c, nil
 }

@@ -159,3 +159,54 @@ func TestEmitResNet20Lint(t *testing.T) {
 		}
 	}
 }
+
+// TestBalance: balancing keeps the predicted cycles per image and never
+// adds PEs or lanes, and shrinks the engines off the critical pair (fc3,
+// 84 lanes a PE, runs a few cycles per image).
+func TestBalance(t *testing.T) {
+	q, _, _ := nettest.LeNet(t, 8, 1)
+	for _, c := range []NetConfig{{Parallel: 8}, {Parallel: 8, Lanes: 25}, {Parallel: 3, Lanes: 12}} {
+		plain, err := PlanNet(q, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Balance = true
+		bal, err := PlanNet(q, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bal.PredictedCyclesPerImage != plain.PredictedCyclesPerImage {
+			t.Errorf("%+v: balanced %d cycles per image, unbalanced %d", c, bal.PredictedCyclesPerImage, plain.PredictedCyclesPerImage)
+		}
+		lanes := func(n *Net) (sum int) {
+			for _, e := range n.Engines {
+				if e.Reduce {
+					sum += e.P * e.LanesPE
+				}
+			}
+			return sum
+		}
+		for i, e := range bal.Engines {
+			if p := plain.Engines[i]; e.Reduce && (e.P > p.P || e.U > p.U) {
+				t.Errorf("%+v: %s balanced to %d PEs x %d positions, more than %d x %d", c, e.Layer, e.P, e.U, p.P, p.U)
+			}
+			if e.Layer == "fc3" && e.P != 1 {
+				t.Errorf("%+v: fc3 keeps %d PEs, want 1", c, e.P)
+			}
+		}
+		if lanes(bal) >= lanes(plain) {
+			t.Errorf("%+v: balanced lanes %d, unbalanced %d: want fewer", c, lanes(bal), lanes(plain))
+		}
+		t.Logf("%+v: %d cycles per image; lanes in all PEs %d -> %d", c, bal.PredictedCyclesPerImage, lanes(plain), lanes(bal))
+	}
+	// A per-layer override is kept as it is.
+	bal, err := PlanNet(q, NetConfig{Parallel: 8, Balance: true, Layers: map[string]LayerHW{"fc3": {Parallel: 5}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range bal.Engines {
+		if e.Layer == "fc3" && e.P != 5 {
+			t.Errorf("fc3 override: %d PEs, want 5", e.P)
+		}
+	}
+}

@@ -23,6 +23,7 @@ import (
 type netHWFlags struct {
 	lanes    int
 	parallel int
+	balance  bool
 	config   string
 	top      string
 }
@@ -31,6 +32,7 @@ func (f *netHWFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.IntVar(&f.lanes, "lanes", 0, "lanes per PE of adder/conv engines, rounded down to whole window positions (multiples of the input channels); 0 means one position (the input channels)")
 	fl.IntVar(&f.parallel, "parallel", rtl.DefaultParallel, "PEs per adder/conv engine (output channels computed at once)")
+	fl.BoolVar(&f.balance, "balance", false, "lower each adder/conv engine's PEs and lanes to the fewest that keep the predicted cycles per image (--parallel and --lanes become upper bounds)")
 	fl.StringVar(&f.config, "config", "", "hardware config JSON with per-layer overrides, e.g. {\"layers\": {\"conv2\": {\"parallel\": 8}}}")
 	fl.StringVar(&f.top, "top", "addernet", "top module name")
 }
@@ -52,6 +54,7 @@ func (f *netHWFlags) netConfig() (rtl.NetConfig, error) {
 	if c.Lanes == 0 {
 		c.Lanes = f.lanes
 	}
+	c.Balance = c.Balance || f.balance
 	if f.parallel < 1 || f.parallel > 4096 {
 		return c, usagef("--parallel %d out of range: must be 1..4096", f.parallel)
 	}
