@@ -823,6 +823,19 @@ type NetManifest struct {
 	BufferBits              int             `json:"buffer_bits"`
 	Layers                  []LayerManifest `json:"layers"`
 	Generator               string          `json:"generator"`
+	// Estimate is an analytical resource estimate of the design. rtl
+	// leaves it empty; the CLI fills it from synth.EstimateNet.
+	Estimate *NetCostEstimate `json:"estimate,omitempty"`
+}
+
+// NetCostEstimate is a predicted resource count of a network design for
+// one FPGA family.
+type NetCostEstimate struct {
+	Target string `json:"target"`
+	LUTs   int    `json:"luts"`
+	FFs    int    `json:"ffs"`
+	BRAMs  int    `json:"brams"`
+	DSPs   int    `json:"dsps"`
 }
 
 // LayerManifest describes one engine.

@@ -23,6 +23,10 @@
 // without the tools; Run needs yosys and, for iCE40 Fmax, nextpnr-ice40.
 //
 // Estimate predicts a PE's LUTs and FFs from its plan with a model fitted
-// to the measurements in RESULTS.md. The command in ./variants writes the
-// experimental PE variants measured there.
+// to the measurements in RESULTS.md. EstimateNet does the same for a whole
+// network design (what MeasureModel and `addergen synth model` measure):
+// LUTs, FFs, block RAMs and DSPs per engine and in total, from rtl.PlanNet's
+// engines, the contents of their ROMs, yosys' memory-mapping costs and a
+// linear model fitted to testdata/net_measurements.json. The command in
+// ./variants writes the experimental PE variants measured there.
 package synth

@@ -114,9 +114,11 @@ func NetDesign(q *quant.Model, c rtl.NetConfig, op Op) (Design, *rtl.Net, error)
 // ModelScript is Script with the mapped design flattened before the
 // statistics: yosys 0.23's stat -json writes invalid JSON for a hierarchy
 // whose submodules are instantiated more than once, and the whole design's
-// totals are what a network measurement reports.
+// totals are what a network measurement reports. The per-module figures
+// (each engine, each PE module once) are written as text to
+// stat_modules.txt first, for a kept work directory.
 func ModelScript(d Design, o Options) string {
-	return strings.Replace(Script(d, o), "tee -q -o stat.json", "flatten\ntee -q -o stat.json", 1)
+	return strings.Replace(Script(d, o), "tee -q -o stat.json", "tee -q -o stat_modules.txt stat\nflatten\ntee -q -o stat.json", 1)
 }
 
 // ModelResult is one network synthesis run's outcome.

@@ -41,6 +41,7 @@ type demoOpts struct {
 	simulator   string
 	parallel    int
 	lanes       int
+	balance     bool
 	peLanes     int
 	seed        uint64
 	json        bool
@@ -49,7 +50,7 @@ type demoOpts struct {
 func newDemoCmd(g *globalOpts) *cobra.Command {
 	o := &demoOpts{g: g}
 	cmd := &cobra.Command{
-		Use:   "demo [--out DIR] [--bits B] [--images N] [--simulator verilator|iverilog] [--parallel P] [--lanes L] [--json]",
+		Use:   "demo [--out DIR] [--bits B] [--images N] [--simulator verilator|iverilog] [--parallel P] [--lanes L] [--balance] [--json]",
 		Short: "Run the whole flow on the built-in LeNet-5 AdderNet and MNIST, with a report",
 		Long: `Run the whole addergen flow on the built-in trained model (` + demoModel + `)
 and the MNIST test set, in one command:
@@ -76,8 +77,8 @@ report), 2 when a step cannot run (a missing tool, missing MNIST data).`,
   # 4-bit operands, a quick RTL check, machine-readable
   addergen demo --bits 4 --images 20 --out /tmp/demo4 --json
 
-  # a faster network: the whole 5x5 window of conv1 per cycle
-  addergen demo --parallel 8 --lanes 25`,
+  # the network one window position per cycle, every engine with 8 PEs
+  addergen demo --parallel 8 --lanes 0 --balance=false`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -95,7 +96,8 @@ report), 2 when a step cannot run (a missing tool, missing MNIST data).`,
 	fl.IntVar(&o.calibImages, "calib-images", 1000, "MNIST training images for calibration")
 	fl.StringVar(&o.simulator, "simulator", testbench.Verilator, "RTL simulator: verilator or iverilog")
 	fl.IntVar(&o.parallel, "parallel", 8, "PEs per adder/conv engine")
-	fl.IntVar(&o.lanes, "lanes", 0, "lanes per PE of adder/conv engines (0: one window position per cycle; see emit-verilog --lanes)")
+	fl.IntVar(&o.lanes, "lanes", 25, "lanes per PE of adder/conv engines (0: one window position per cycle; see emit-verilog --lanes)")
+	fl.BoolVar(&o.balance, "balance", true, "lower engines off the critical pair to the fewest PEs and lanes that keep the cycles per image")
 	fl.IntVar(&o.peLanes, "pe-lanes", 0, "lanes of the synthesized PE (0 = the widest adder layer's, at most 64)")
 	fl.Uint64Var(&o.seed, "seed", 1, "seed of the RTL bench's random idle and stall cycles")
 	fl.BoolVar(&o.json, "json", false, "print report.json on stdout")
@@ -116,6 +118,7 @@ type demoRTL struct {
 	Files                   int                    `json:"files"`
 	Parallel                int                    `json:"parallel"`
 	Lanes                   int                    `json:"lanes"`
+	Balance                 bool                   `json:"balance"`
 	Simulator               string                 `json:"simulator"`
 	Images                  int                    `json:"images"`
 	Values                  int                    `json:"values"`
@@ -365,7 +368,7 @@ func (o *demoOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 
 	// 4. Emit the Verilog.
 	d.begin("emit Verilog")
-	rtlFiles, design, err := rtl.EmitNet(q, rtl.NetConfig{Parallel: o.parallel, Lanes: o.lanes, Top: "addernet"})
+	rtlFiles, design, err := emitNet(q, rtl.NetConfig{Parallel: o.parallel, Lanes: o.lanes, Balance: o.balance, Top: "addernet"})
 	if err != nil {
 		return usageError{oneLineErr(err)}
 	}
@@ -373,7 +376,7 @@ func (o *demoOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if _, err := writeFilesAtomic(rtlDir, rtlFiles); err != nil {
 		return err
 	}
-	r.RTL = demoRTL{Dir: "rtl", Top: design.Top, Engines: len(design.Engines), Files: len(rtlFiles), Parallel: o.parallel, Lanes: o.lanes,
+	r.RTL = demoRTL{Dir: "rtl", Top: design.Top, Engines: len(design.Engines), Files: len(rtlFiles), Parallel: o.parallel, Lanes: o.lanes, Balance: o.balance,
 		Simulator: o.simulator, PredictedCyclesPerImage: design.PredictedCyclesPerImage, Idle: 0.2, Stall: 0.2}
 	d.end("emit Verilog")
 
@@ -572,7 +575,7 @@ func demoRows(r *demoReport) [][2]string {
 		{"agreement", fmt.Sprintf("%.2f%%", r.Agreement)},
 		{"RTL (" + r.RTL.Simulator + ")", fmt.Sprintf("%d images, %d layer values, %d mismatches", r.RTL.Images, r.RTL.Values, r.RTL.Mismatches)},
 		{"RTL top-1", fmt.Sprintf("%.2f%% (simulator %.2f%% on the same images)", r.RTL.RTLTop1, r.RTL.SimTop1)},
-		{"cycles/image", fmt.Sprintf("%.0f measured, %d predicted (P=%d, lanes %d)", r.RTL.CyclesPerImage, r.RTL.PredictedCyclesPerImage, r.RTL.Parallel, r.RTL.Lanes)},
+		{"cycles/image", fmt.Sprintf("%.0f measured, %d predicted (P≤%d, lanes≤%d%s)", r.RTL.CyclesPerImage, r.RTL.PredictedCyclesPerImage, r.RTL.Parallel, r.RTL.Lanes, map[bool]string{true: ", balanced"}[r.RTL.Balance])},
 	}
 	s := r.Synth
 	if s.L1 != nil && s.MAC != nil {

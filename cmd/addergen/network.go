@@ -15,6 +15,7 @@ import (
 	"github.com/addergen/addergen/quant"
 	"github.com/addergen/addergen/rtl"
 	"github.com/addergen/addergen/sim"
+	"github.com/addergen/addergen/synth"
 	"github.com/addergen/addergen/testbench"
 )
 
@@ -88,6 +89,32 @@ func loadQuantized(path string) (*quant.Model, error) {
 	return q, nil
 }
 
+// emitNet renders the network design (rtl.EmitNet) and adds the
+// analytical xilinx cost estimate (synth.EstimateNet) to manifest.json as
+// "estimate".
+func emitNet(q *quant.Model, c rtl.NetConfig) (map[string][]byte, *rtl.Net, error) {
+	files, n, err := rtl.EmitNet(q, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	est, err := synth.EstimateNet(q, c, synth.L1, synth.Xilinx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var man rtl.NetManifest
+	if err := json.Unmarshal(files["manifest.json"], &man); err != nil {
+		return nil, nil, fmt.Errorf("manifest.json: %w", err)
+	}
+	man.Estimate = &rtl.NetCostEstimate{Target: string(est.Target), LUTs: est.Total.LUTs, FFs: est.Total.FFs,
+		BRAMs: est.Total.BRAMs, DSPs: est.Total.DSPs}
+	b, err := json.MarshalIndent(man, "", "  ")
+	if err != nil {
+		return nil, nil, err
+	}
+	files["manifest.json"] = append(b, '\n')
+	return files, n, nil
+}
+
 type emitNetOpts struct {
 	g     *globalOpts
 	hw    netHWFlags
@@ -106,7 +133,7 @@ func (o *emitNetOpts) run(stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	files, n, err := rtl.EmitNet(q, c)
+	files, n, err := emitNet(q, c)
 	if err != nil {
 		return usagef("--model %s: %v", o.model, err)
 	}

@@ -7,10 +7,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/addergen/addergen/dataset"
 	"github.com/addergen/addergen/internal/nettest"
 	"github.com/addergen/addergen/internal/testutil"
+	"github.com/addergen/addergen/quant"
+	"github.com/addergen/addergen/rtl"
 	"github.com/addergen/addergen/sim"
+	"github.com/addergen/addergen/synth"
 )
 
 // netFiles writes a quantized LeNet and n MNIST test images (.npy with
@@ -132,5 +137,51 @@ func TestVerifyModel(t *testing.T) {
 	}
 	if code, _, errs := runCLI(t, "verify", "--model", qpath, "--data", xpath, "--simulator", "ghdl"); code != 2 || !strings.Contains(errs, "--simulator") {
 		t.Errorf("bad simulator: exit %d, stderr %q", code, errs)
+	}
+}
+
+// TestEmitVerilogEstimate checks the "estimate" field emit-verilog adds to
+// manifest.json: synth.EstimateNet's xilinx figures, every other field as
+// rtl.EmitNet writes it.
+func TestEmitVerilogEstimate(t *testing.T) {
+	qpath, _ := netFiles(t, 1)
+	out := filepath.Join(t.TempDir(), "rtl")
+	if code, _, errs := runCLI(t, "emit-verilog", "--model", qpath, "--out", out, "--parallel", "2", "--lanes", "25"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	raw, err := os.ReadFile(filepath.Join(out, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatal(err)
+	}
+	q, err := quant.Load(qpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := rtl.NetConfig{Parallel: 2, Lanes: 25, Top: "addernet"}
+	files, _, err := rtl.EmitNet(q, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want map[string]any
+	if err := json.Unmarshal(files["manifest.json"], &want); err != nil {
+		t.Fatal(err)
+	}
+	est, err := synth.EstimateNet(q, cfg, synth.L1, synth.Xilinx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want["estimate"] = map[string]any{"target": "xilinx", "luts": float64(est.Total.LUTs), "ffs": float64(est.Total.FFs),
+		"brams": float64(est.Total.BRAMs), "dsps": float64(est.Total.DSPs)}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("manifest.json (-want +got):\n%s", diff)
+	}
+	for _, k := range []string{"top", "modules", "predicted_cycles_per_image", "latency_cycles", "pes", "lanes", "rom_bits", "buffer_bits"} {
+		if _, ok := got[k]; !ok {
+			t.Errorf("manifest.json lost %q", k)
+		}
 	}
 }

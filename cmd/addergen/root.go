@@ -77,6 +77,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newTrainCmd(g),
 		newQuantizeCmd(g),
 		newCompareCmd(g),
+		newSweepCmd(g),
 	)
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {

@@ -1,0 +1,615 @@
+package synth
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/addergen/addergen/quant"
+	"github.com/addergen/addergen/rtl"
+)
+
+var (
+	fitNet    = flag.Bool("fitnet", false, "refit the network estimate's models to testdata/net_measurements.json and print them")
+	fitLambda = flag.Float64("fitlambda", 0.3, "with -fitnet: weight of the pull toward the prior coefficients")
+)
+
+// The prior coefficients the fit is pulled toward: LUTs per unit of each
+// term as the structure suggests (an adder bit is a LUT, a comparator and
+// its multiplexer two, a partial product about one and a half), flip-flops
+// one per bit.
+var (
+	lutPrior = [nLUTTerms]float64{1.2, 0.02, 1, 1, 1, 0.5, 2, 1, 1, 0.25, 2, 1, 40, 1.5, 1, 1, 0.5}
+	ffPrior  = [nFFTerms]float64{1, 1, 1, 1, 1, 1, 1}
+	// lutPinned are not fitted: a LUTRAM cell is one LUT by the counting
+	// convention.
+	lutPinned = map[int]float64{lutLUTRAM: 1}
+)
+
+// netMeasurement is one recorded `addergen synth model --json` result
+// (testdata/net_measurements.json).
+type netMeasurement struct {
+	// Model is the quantized model, relative to testdata (.json or
+	// .json.gz).
+	Model    string `json:"model"`
+	Parallel int    `json:"parallel"`
+	Lanes    int    `json:"lanes"`
+	Balance  bool   `json:"balance,omitempty"`
+	Target   Target `json:"target"`
+	Op       Op     `json:"op"`
+	// Command is how the figures were taken.
+	Command string `json:"command"`
+	// Note says where figures not taken with the current generator come
+	// from.
+	Note   string         `json:"note,omitempty"`
+	LUTs   int            `json:"luts"`
+	FFs    int            `json:"ffs"`
+	Carry  int            `json:"carry"`
+	BRAMs  int            `json:"brams"`
+	DSPs   int            `json:"dsps"`
+	Cells  map[string]int `json:"cells,omitempty"`
+	Yosys  float64        `json:"yosys_seconds,omitempty"`
+	RAMB18 int            `json:"ramb18,omitempty"`
+	RAMB36 int            `json:"ramb36,omitempty"`
+	// Modules are the per-module figures of the same run (stat_modules.txt
+	// of the kept work directory): each engine module and each PE module
+	// once, without the FIFOs and the serializer.
+	Modules map[string]Counts `json:"modules,omitempty"`
+}
+
+func (m netMeasurement) String() string {
+	return fmt.Sprintf("%s P=%d lanes=%d %s %s", m.Model, m.Parallel, m.Lanes, m.Target, m.Op)
+}
+
+func loadNetMeasurements(t *testing.T) []netMeasurement {
+	t.Helper()
+	var ms []netMeasurement
+	if err := json.Unmarshal(readTestdata(t, "net_measurements.json"), &ms); err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) < 20 {
+		t.Fatalf("only %d network measurements", len(ms))
+	}
+	return ms
+}
+
+var netModelCache sync.Map // path -> *quant.Model
+
+// loadNetModel reads a quantized model from testdata (gzip-compressed
+// when its name ends in .gz).
+func loadNetModel(t *testing.T, name string) *quant.Model {
+	t.Helper()
+	if q, ok := netModelCache.Load(name); ok {
+		return q.(*quant.Model)
+	}
+	b := readTestdata(t, name)
+	if strings.HasSuffix(name, ".gz") {
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if b, err = io.ReadAll(zr); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	q, err := quant.Parse(b)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	netModelCache.Store(name, q)
+	return q
+}
+
+func (m netMeasurement) config() rtl.NetConfig {
+	return rtl.NetConfig{Parallel: m.Parallel, Lanes: m.Lanes, Balance: m.Balance}
+}
+
+func relErr(got, want int) float64 {
+	if got == want {
+		return 0
+	}
+	return math.Abs(float64(got-want)) / float64(max(want, 1))
+}
+
+// netCheck is the outcome of comparing the estimate with the recorded
+// measurements.
+type netCheck struct {
+	failures []string // LUTs or FFs more than 15% off
+	lines    []string // one per measurement
+	worst    map[string]string
+	bramOK   int
+	dspOK    int
+	bramErr  []float64 // |estimated - measured| / measured, per measurement with BRAMs
+	dspErr   []float64
+}
+
+// checkNetEstimates compares EstimateNet with every measurement.
+func checkNetEstimates(t *testing.T, ms []netMeasurement) *netCheck {
+	t.Helper()
+	c := &netCheck{worst: map[string]string{}}
+	worstE := map[string]float64{}
+	for _, m := range ms {
+		q := loadNetModel(t, m.Model)
+		est, err := EstimateNet(q, m.config(), m.Op, m.Target)
+		if err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		got := est.Total
+		key := string(m.Target) + " " + string(m.Op)
+		for _, v := range []struct {
+			what      string
+			got, want int
+		}{{"LUTs", got.LUTs, m.LUTs}, {"FFs", got.FFs, m.FFs}} {
+			e := relErr(v.got, v.want)
+			if k := key + " " + v.what; e >= worstE[k] {
+				worstE[k] = e
+				c.worst[k] = fmt.Sprintf("%.1f%% (%s: %d estimated, %d measured)", 100*e, m, v.got, v.want)
+			}
+			if e > 0.15 {
+				c.failures = append(c.failures, fmt.Sprintf("%s: %s estimated %d, measured %d (%.1f%% off)", m, v.what, v.got, v.want, 100*e))
+			}
+		}
+		if got.BRAMs == m.BRAMs {
+			c.bramOK++
+		}
+		if m.BRAMs > 0 {
+			c.bramErr = append(c.bramErr, relErr(got.BRAMs, m.BRAMs))
+		}
+		if got.DSPs == m.DSPs {
+			c.dspOK++
+		}
+		if m.DSPs > 0 {
+			c.dspErr = append(c.dspErr, relErr(got.DSPs, m.DSPs))
+		}
+		c.lines = append(c.lines, fmt.Sprintf("%-48s LUTs %6d/%6d (%+5.1f%%)  FFs %6d/%6d (%+5.1f%%)  BRAMs %3d/%3d  DSPs %3d/%3d",
+			m, got.LUTs, m.LUTs, 100*float64(got.LUTs-m.LUTs)/float64(m.LUTs), got.FFs, m.FFs, 100*float64(got.FFs-m.FFs)/float64(max(m.FFs, 1)),
+			got.BRAMs, m.BRAMs, got.DSPs, m.DSPs))
+	}
+	return c
+}
+
+// TestNetEstimate checks EstimateNet against every recorded network
+// measurement: LUTs and FFs within 15%. BRAM and DSP agreement is logged.
+func TestNetEstimate(t *testing.T) {
+	ms := loadNetMeasurements(t)
+	if *fitNet {
+		refitNet(t, ms)
+	}
+	c := checkNetEstimates(t, ms)
+	for _, l := range c.lines {
+		t.Log(l)
+	}
+	for _, f := range c.failures {
+		t.Error(f)
+	}
+	keys := make([]string, 0, len(c.worst))
+	for k := range c.worst {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		t.Logf("worst %s: %s", k, c.worst[k])
+	}
+	maxOf := func(v []float64) float64 {
+		m := 0.0
+		for _, x := range v {
+			m = max(m, x)
+		}
+		return m
+	}
+	t.Logf("BRAM count exact in %d of %d measurements (worst %.0f%% off), DSP count exact in %d of %d (worst %.0f%% off)",
+		c.bramOK, len(ms), 100*maxOf(c.bramErr), c.dspOK, len(ms), 100*maxOf(c.dspErr))
+}
+
+// TestNetEstimateCheckFails makes sure the 15% check has teeth: with
+// every LUT and FF weight off by 25%, most recorded measurements fail it.
+func TestNetEstimateCheckFails(t *testing.T) {
+	ms := loadNetMeasurements(t)
+	saved := map[Target]netModel{}
+	for tg, m := range netModels {
+		saved[tg] = m
+		for i := range m.lut {
+			m.lut[i] *= 1.25
+		}
+		for i := range m.ff {
+			m.ff[i] *= 0.75
+		}
+		netModels[tg] = m
+	}
+	defer func() {
+		for tg, m := range saved {
+			netModels[tg] = m
+		}
+	}()
+	c := checkNetEstimates(t, ms)
+	if len(c.failures) < len(ms) {
+		t.Errorf("a model 25%% off fails only %d checks of %d measurements", len(c.failures), len(ms))
+	}
+}
+
+// fitRows collects, for one target, the rows of every part's fit: the
+// PE modules (per PE), the engine modules, and what remains of the total
+// (FIFOs and the top), each against its measured LUTs and FFs.
+type fitRows struct {
+	x    [][]float64
+	luts []float64
+	ffs  []float64
+}
+
+func (r *fitRows) add(x []float64, luts, ffs int) {
+	r.x = append(r.x, x)
+	r.luts = append(r.luts, float64(luts))
+	r.ffs = append(r.ffs, float64(ffs))
+}
+
+// partTerms returns the LUT and FF terms of et that belong to part.
+func partTerms(et *engineTerms, part int) (l, f []float64) {
+	l, f = make([]float64, nLUTTerms), make([]float64, nFFTerms)
+	for i, v := range et.lut {
+		if lutTermPart[i] == part {
+			l[i] = v
+		}
+	}
+	for i, v := range et.ff {
+		if ffTermPart[i] == part {
+			f[i] = v
+		}
+	}
+	return l, f
+}
+
+// peMeasurement is one recorded `addergen synth pe --pipeline 0` result
+// (testdata/net_pe_measurements.json): the combinational PE that network
+// engines instantiate, measured alone.
+type peMeasurement struct {
+	Lanes   int    `json:"lanes"`
+	Width   int    `json:"width"`
+	Signed  bool   `json:"signed"`
+	Target  Target `json:"target"`
+	LUTs    int    `json:"luts"`
+	FFs     int    `json:"ffs"`
+	Carry   int    `json:"carry"`
+	Command string `json:"command"`
+}
+
+func loadPEMeasurements(t *testing.T) []peMeasurement {
+	t.Helper()
+	var ps []peMeasurement
+	if err := json.Unmarshal(readTestdata(t, "net_pe_measurements.json"), &ps); err != nil {
+		t.Fatal(err)
+	}
+	return ps
+}
+
+// peRow is the PE part's terms for one PE.
+func peRow(t *testing.T, tg Target, lanes, width int, signed bool) []float64 {
+	pe, err := Estimate(L1, tg, rtl.PEConfig{Lanes: lanes, Width: width, Signed: signed, Pipeline: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := make([]float64, nLUTTerms)
+	l[lutPE], l[lutPEDepth] = float64(pe.LUTs), float64(pe.LUTs)*log2f(lanes)
+	return l
+}
+
+// TestNetPEEstimate checks the PE part of the network estimate against
+// the combinational PEs measured alone: within 20% (ABC maps some small
+// trees irregularly: K=9 W=8 takes 187 LUTs alone, K=8 W=8 227 in a
+// network; the network totals stay within 15%).
+func TestNetPEEstimate(t *testing.T) {
+	for _, p := range loadPEMeasurements(t) {
+		x, m := peRow(t, p.Target, p.Lanes, p.Width, p.Signed), netModels[p.Target]
+		got := int(math.Round(m.lut[lutPE]*x[lutPE] + m.lut[lutPEDepth]*x[lutPEDepth]))
+		e := relErr(got, p.LUTs)
+		t.Logf("%s K=%d W=%d: %d estimated, %d measured (%+.1f%%)", p.Target, p.Lanes, p.Width, got, p.LUTs, 100*float64(got-p.LUTs)/float64(p.LUTs))
+		if e > 0.20 {
+			t.Errorf("%s K=%d W=%d: PE LUTs estimated %d, measured %d (%.1f%% off)", p.Target, p.Lanes, p.Width, got, p.LUTs, 100*e)
+		}
+	}
+}
+
+func refitNet(t *testing.T, ms []netMeasurement) {
+	for _, tg := range []Target{Xilinx, ICE40} {
+		var pe, eng, rest fitRows
+		var peFF, engFF, restFF [][]float64
+		for _, p := range loadPEMeasurements(t) {
+			if p.Target == tg {
+				pe.add(peRow(t, tg, p.Lanes, p.Width, p.Signed), p.LUTs, p.FFs)
+				peFF = append(peFF, make([]float64, nFFTerms))
+			}
+		}
+		for _, m := range ms {
+			if m.Target != tg || m.Modules == nil {
+				continue
+			}
+			n, ets, top, err := netTerms(loadNetModel(t, m.Model), m.config(), m.Op, m.Target)
+			if err != nil {
+				t.Fatalf("%s: %v", m, err)
+			}
+			modLUTs, modFFs := 0, 0
+			restL, restF := make([]float64, nLUTTerms), make([]float64, nFFTerms)
+			for i, et := range ets {
+				e := n.Engines[i]
+				mc, ok := m.Modules[e.Module]
+				if !ok {
+					t.Fatalf("%s: no module %s in the recorded figures", m, e.Module)
+				}
+				l, f := partTerms(et, partEngine)
+				eng.add(l, mc.LUTs, mc.FFs)
+				engFF = append(engFF, f)
+				modLUTs += mc.LUTs
+				modFFs += mc.FFs
+				if e.Adder && m.Op == L1 {
+					pc, ok := m.Modules[e.PEModule]
+					if !ok {
+						t.Fatalf("%s: no module %s in the recorded figures", m, e.PEModule)
+					}
+					l, f := partTerms(et, partPE)
+					for j := range l {
+						l[j] /= float64(e.P)
+					}
+					pe.add(l, pc.LUTs, pc.FFs)
+					peFF = append(peFF, f)
+					modLUTs += e.P * pc.LUTs
+					modFFs += e.P * pc.FFs
+				}
+				l, f = partTerms(et, partFIFO)
+				for j := range l {
+					restL[j] += l[j]
+				}
+				for j := range f {
+					restF[j] += f[j]
+				}
+			}
+			l, f := partTerms(top, partTop)
+			for j := range l {
+				restL[j] += l[j]
+			}
+			for j := range f {
+				restF[j] += f[j]
+			}
+			rest.add(restL, m.LUTs-modLUTs, m.FFs-modFFs)
+			restFF = append(restFF, restF)
+		}
+		if len(rest.x) == 0 {
+			continue
+		}
+		cl, cf := make([]float64, nLUTTerms), make([]float64, nFFTerms)
+		for _, p := range []struct {
+			rows fitRows
+			ff   [][]float64
+			part int
+		}{{pe, peFF, partPE}, {eng, engFF, partEngine}, {rest, restFF, partTop}} {
+			if len(p.rows.x) == 0 {
+				continue
+			}
+			lc := fitNonNeg(p.rows.x, p.rows.luts, lutPrior[:], *fitLambda, lutPinned)
+			for j, v := range lc {
+				if lutTermPart[j] == p.part || p.part == partTop && lutTermPart[j] == partFIFO {
+					cl[j] = v
+				}
+			}
+			fc := fitNonNeg(p.ff, p.rows.ffs, ffPrior[:], *fitLambda, nil)
+			for j, v := range fc {
+				if ffTermPart[j] == p.part || p.part == partTop && ffTermPart[j] == partFIFO {
+					cf[j] = v
+				}
+			}
+		}
+		var sl, sf []string
+		for i, v := range cl {
+			sl = append(sl, fmt.Sprintf("%.4g /* %s */", v, lutTermNames[i]))
+		}
+		for i, v := range cf {
+			sf = append(sf, fmt.Sprintf("%.4g /* %s */", v, ffTermNames[i]))
+		}
+		t.Logf("%s (%d PE, %d engine, %d FIFO+top rows):\n\t\tlut: [nLUTTerms]float64{%s},\n\t\tff:  [nFFTerms]float64{%s},",
+			tg, len(pe.x), len(eng.x), len(rest.x), strings.Join(sl, ", "), strings.Join(sf, ", "))
+		m := netModels[tg]
+		copy(m.lut[:], cl)
+		copy(m.ff[:], cf)
+		netModels[tg] = m
+	}
+}
+
+// TestEstimateNetStructure checks the structural totals of the estimate
+// against the manifest emit-verilog writes for the same design.
+func TestEstimateNetStructure(t *testing.T) {
+	for _, c := range []struct {
+		model string
+		cfg   rtl.NetConfig
+	}{
+		{"nets/tiny_q8.json", rtl.NetConfig{Parallel: 2}},
+		{"nets/minilenet_q4.json", rtl.NetConfig{Parallel: 3, Lanes: 9}},
+		{"nets/lenet5_q8.json.gz", rtl.NetConfig{Parallel: 8}},
+	} {
+		q := loadNetModel(t, c.model)
+		files, _, err := rtl.EmitNet(q, c.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var man rtl.NetManifest
+		if err := json.Unmarshal(files["manifest.json"], &man); err != nil {
+			t.Fatal(err)
+		}
+		for _, op := range []Op{L1, MAC} {
+			for _, tg := range []Target{Xilinx, ICE40} {
+				est, err := EstimateNet(q, c.cfg, op, tg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if op == L1 && (est.PEs != man.PEs || est.Lanes != man.Lanes || est.ROMBits != man.ROMBits || est.BufferBits != man.BufferBits) {
+					t.Errorf("%s %+v: estimate PEs %d lanes %d ROM %d buffer %d; manifest %d %d %d %d", c.model, c.cfg,
+						est.PEs, est.Lanes, est.ROMBits, est.BufferBits, man.PEs, man.Lanes, man.ROMBits, man.BufferBits)
+				}
+				if len(est.Engines) != len(man.Layers) {
+					t.Fatalf("%d engine estimates, %d layers in the manifest", len(est.Engines), len(man.Layers))
+				}
+				sum := est.Top
+				for _, e := range est.Engines {
+					sum.LUTs += e.LUTs
+					sum.FFs += e.FFs
+					sum.BRAMs += e.BRAMs
+					sum.DSPs += e.DSPs
+				}
+				if sum != est.Total {
+					t.Errorf("%s %s %s: engines and top sum to %+v, total %+v", c.model, op, tg, sum, est.Total)
+				}
+				if est.Total.LUTs <= 0 || est.Total.FFs <= 0 {
+					t.Errorf("%s %s %s: total %+v", c.model, op, tg, est.Total)
+				}
+				if tg == ICE40 && est.Total.DSPs != 0 || op == MAC && est.Total.DSPs != 0 {
+					t.Errorf("%s %s %s: %d DSPs, want none (synth_ice40 and the -nodsp MAC design use none)", c.model, op, tg, est.Total.DSPs)
+				}
+			}
+		}
+	}
+}
+
+// TestMapMemory checks the memory mapping against what yosys 0.23 did
+// with LeNet-5 at 8 bits and P = 2 (yosys.log of the recorded run:
+// "mapping memory l0_conv1.fb via $__XILINX_BLOCKRAM_TDP_", ...).
+func TestMapMemory(t *testing.T) {
+	q := loadNetModel(t, "nets/lenet5_q8.json.gz")
+	est, err := EstimateNet(q, rtl.NetConfig{Parallel: 2}, L1, Xilinx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, e := range est.Engines {
+		for _, m := range e.Memories {
+			got[e.Layer+"."+m.Name] = fmt.Sprintf("%s %d", m.Map, m.Cells)
+		}
+	}
+	want := map[string]string{
+		"conv1.fb": "bram 1", "conv1.wrom": "logic 0",
+		"pool1.fb": "bram 3",
+		"conv2.fb": "bram 1", "conv2.wrom": "logic 0",
+		"pool2.fb": "bram 2",
+		"fc1.fb":   "lutram 22",
+		// 256 x 1500: yosys packs it into 11 RAMB36; the cheapest single
+		// shape (512 x 72) takes 12.
+		"fc1.wrom": "bram 12",
+		"fc2.fb":   "ff 0", "fc2.wrom": "logic 0", "fc2.ofifo": "lutram 112",
+		"fc3.fb": "ff 0", "fc3.wrom": "logic 0",
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: mapped %q, want %q", k, got[k], w)
+		}
+	}
+}
+
+func TestEstimateNetBadInput(t *testing.T) {
+	q := loadNetModel(t, "nets/tiny_q8.json")
+	if _, err := EstimateNet(q, rtl.NetConfig{}, Op("add"), Xilinx); err == nil {
+		t.Error("op add accepted")
+	}
+	if _, err := EstimateNet(q, rtl.NetConfig{}, L1, Target("ecp5")); err == nil {
+		t.Error("target ecp5 accepted")
+	}
+	if _, err := EstimateNet(q, rtl.NetConfig{Parallel: -1}, L1, Xilinx); err == nil {
+		t.Error("parallel -1 accepted")
+	}
+}
+
+// TestNetModelsFiles checks every recorded model file exists (the
+// measurements name them).
+func TestNetModelsFiles(t *testing.T) {
+	for _, m := range loadNetMeasurements(t) {
+		if _, err := os.Stat(filepath.Join("testdata", m.Model)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// fitNonNeg minimises the relative squared error sum_i ((x_i.c - y_i)/y_i)^2
+// over c >= 0 (an active set: the most negative coefficient is pinned to
+// zero until none is negative), with a ridge of weight lambda toward the
+// prior coefficients, scaled to each column, that settles the terms the
+// data do not tell apart. Columns that are zero in every row get 0.
+func fitNonNeg(x [][]float64, y, prior []float64, lambda float64, pinned map[int]float64) []float64 {
+	n := len(x[0])
+	fixed := make([]bool, n)
+	for j := 0; j < n; j++ {
+		fixed[j] = true
+		for _, row := range x {
+			if row[j] != 0 {
+				fixed[j] = false
+			}
+		}
+	}
+	// Pinned terms keep their value: take them out of the targets.
+	y = append([]float64(nil), y...)
+	for j, v := range pinned {
+		fixed[j] = true
+		for i, row := range x {
+			y[i] -= v * row[j]
+		}
+	}
+
+	for {
+		var free []int
+		for j := 0; j < n; j++ {
+			if !fixed[j] {
+				free = append(free, j)
+			}
+		}
+		out := make([]float64, n)
+		if len(free) == 0 {
+			for j, v := range pinned {
+				out[j] = v
+			}
+			return out
+		}
+		a := mat.NewDense(len(x)+len(free), len(free), nil)
+		b := mat.NewVecDense(len(x)+len(free), nil)
+		for i, row := range x {
+			w := 1 / math.Max(math.Abs(y[i]), 1)
+			for k, j := range free {
+				a.Set(i, k, row[j]*w)
+			}
+			b.SetVec(i, y[i]*w)
+		}
+		for k, j := range free {
+			s := 0.0
+			for i, row := range x {
+				v := row[j] / math.Max(math.Abs(y[i]), 1)
+				s += v * v
+			}
+			r := lambda * math.Sqrt(s/float64(len(x)))
+			a.Set(len(x)+k, k, r)
+			b.SetVec(len(x)+k, r*prior[j])
+		}
+		var c mat.VecDense
+		if err := c.SolveVec(a, b); err != nil {
+			panic(err)
+		}
+		worst, wj := 0.0, -1
+		for k, j := range free {
+			out[j] = c.AtVec(k)
+			if out[j] < worst {
+				worst, wj = out[j], j
+			}
+		}
+		if wj < 0 {
+			for j, v := range pinned {
+				out[j] = v
+			}
+			return out
+		}
+		fixed[wj] = true
+	}
+}
