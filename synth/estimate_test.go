@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/addergen/addergen/rtl"
+	"gonum.org/v1/gonum/mat"
 )
 
 var fit = flag.Bool("fit", false, "refit the estimate's LUT models to testdata/measurements.json and print them")
@@ -195,38 +196,22 @@ func refit(t *testing.T, ms []measurement) {
 				x = append(x, [3]float64{w * r[0], w * r[1], w * r[2]})
 				y = append(y, w*v)
 			}
-			c := solve3(x, y)
+			c := solve3(t, x, y)
 			fmt.Printf("%s %s: {%.4f, %.4f, %.4f}\n", op, tg, c[0], c[1], c[2])
 		}
 	}
 }
 
-// solve3 solves the normal equations of a 3-parameter least-squares fit.
-func solve3(x [][3]float64, y []float64) [3]float64 {
-	var a [3][4]float64
-	for i := range x {
-		for r := 0; r < 3; r++ {
-			for c := 0; c < 3; c++ {
-				a[r][c] += x[i][r] * x[i][c]
-			}
-			a[r][3] += x[i][r] * y[i]
-		}
+// solve3 is the least-squares solution of x·c = y (gonum's QR).
+func solve3(t *testing.T, x [][3]float64, y []float64) [3]float64 {
+	t.Helper()
+	a := mat.NewDense(len(x), 3, nil)
+	for i, r := range x {
+		a.SetRow(i, r[:])
 	}
-	for p := 0; p < 3; p++ {
-		for r := p + 1; r < 3; r++ {
-			f := a[r][p] / a[p][p]
-			for c := p; c < 4; c++ {
-				a[r][c] -= f * a[p][c]
-			}
-		}
+	var c mat.VecDense
+	if err := c.SolveVec(a, mat.NewVecDense(len(y), y)); err != nil {
+		t.Fatalf("least squares: %v", err)
 	}
-	var s [3]float64
-	for r := 2; r >= 0; r-- {
-		s[r] = a[r][3]
-		for c := r + 1; c < 3; c++ {
-			s[r] -= a[r][c] * s[c]
-		}
-		s[r] /= a[r][r]
-	}
-	return s
+	return [3]float64{c.AtVec(0), c.AtVec(1), c.AtVec(2)}
 }
