@@ -47,7 +47,7 @@ type sweepOpts struct {
 	calibLimit int
 	bits       string
 	parallel   string
-	lanes      int
+	lanes      string
 	balance    bool
 	target     string
 	synth      bool
@@ -116,7 +116,7 @@ better in one); pareto_3d also counts cycles per image.`,
 	fl.IntVar(&o.calibLimit, "calib-limit", 1000, "use the first N calibration samples (0 = all)")
 	fl.StringVar(&o.bits, "bits", "4,5,6,8", "operand widths to sweep, comma-separated (each 2..16)")
 	fl.StringVar(&o.parallel, "parallel", "1,2,4,8", "PEs per adder/conv engine to sweep, comma-separated (each 1..4096)")
-	fl.IntVar(&o.lanes, "lanes", 0, "lanes per PE of adder/conv engines, as emit-verilog --lanes (0: one window position per cycle)")
+	fl.StringVar(&o.lanes, "lanes", "0", "lanes per PE of adder/conv engines to sweep, comma-separated, as emit-verilog --lanes (0: one window position per cycle)")
 	fl.BoolVar(&o.balance, "balance", false, "as emit-verilog --balance: lower engines off the critical pair to the fewest PEs and lanes that keep the cycles per image")
 	fl.StringVar(&o.target, "target", string(synth.Xilinx), "FPGA family of the cost: xilinx or ice40")
 	fl.BoolVar(&o.synth, "synth", false, "synthesize every point with yosys instead of estimating (slow)")
@@ -177,7 +177,7 @@ type sweepReport struct {
 	CalibImages int          `json:"calib_images"`
 	Target      synth.Target `json:"target"`
 	Cost        string       `json:"cost"` // "estimate" or "yosys"
-	Lanes       int          `json:"lanes"`
+	Lanes       []int        `json:"lanes"`
 	Balance     bool         `json:"balance"`
 	Bits        []int        `json:"bits"`
 	Parallel    []int        `json:"parallel"`
@@ -214,6 +214,7 @@ func parseIntList(flag, s string, lo, hi int) ([]int, error) {
 // sweepInput is what run validates before any work.
 type sweepInput struct {
 	bits, parallel []int
+	lanes          []int
 	target         synth.Target
 	net            *model.Net
 	set            *dataset.Set
@@ -235,8 +236,8 @@ func (o *sweepOpts) validate() (*sweepInput, error) {
 	if in.parallel, err = parseIntList("parallel", o.parallel, 1, 4096); err != nil {
 		return nil, err
 	}
-	if o.lanes < 0 || o.lanes > 1<<16 {
-		return nil, usagef("--lanes %d out of range: must be 0..65536", o.lanes)
+	if in.lanes, err = parseIntList("lanes", o.lanes, 0, 1<<16); err != nil {
+		return nil, err
 	}
 	if o.limit < 0 {
 		return nil, usagef("--limit %d is negative", o.limit)
@@ -408,12 +409,12 @@ func (o *sweepOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 	rep := &sweepReport{Model: o.model, Weights: o.weights, Name: in.net.Spec.Name, Data: o.data, Images: in.set.X.Shape[0],
-		Calib: o.calib, CalibImages: in.calib.X.Shape[0], Target: in.target, Cost: "estimate", Lanes: o.lanes, Balance: o.balance,
+		Calib: o.calib, CalibImages: in.calib.X.Shape[0], Target: in.target, Cost: "estimate", Lanes: in.lanes, Balance: o.balance,
 		Bits: in.bits, Parallel: in.parallel}
 	if o.synth {
 		rep.Cost = "yosys"
 	}
-	bar := o.bar(stderr, 1+len(in.bits)+len(in.bits)*len(in.parallel))
+	bar := o.bar(stderr, 1+len(in.bits)+len(in.bits)*len(in.parallel)*len(in.lanes))
 	step := func() {
 		if bar != nil {
 			_ = bar.Add(1)
@@ -456,20 +457,21 @@ func (o *sweepOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	}
 
 	// Every point: the plan, the estimate, and yosys with --synth.
-	rep.Points = make([]sweepPoint, len(in.bits)*len(in.parallel))
+	np, nl := len(in.parallel), len(in.lanes)
+	rep.Points = make([]sweepPoint, len(in.bits)*np*nl)
 	err = forEach(len(rep.Points), func(k int) error {
-		i, j := k/len(in.parallel), k%len(in.parallel)
+		i, j, l := k/(np*nl), k/nl%np, k%nl
 		qz := qs[i]
-		cfg := rtl.NetConfig{Parallel: in.parallel[j], Lanes: o.lanes, Balance: o.balance}
+		cfg := rtl.NetConfig{Parallel: in.parallel[j], Lanes: in.lanes[l], Balance: o.balance}
 		n, err := rtl.PlanNet(qz.q, cfg)
 		if err != nil {
-			return usagef("--model %s at --bits %d --parallel %d: %v", o.model, in.bits[i], in.parallel[j], oneLineErr(err))
+			return usagef("--model %s at --bits %d --parallel %d --lanes %d: %v", o.model, in.bits[i], in.parallel[j], in.lanes[l], oneLineErr(err))
 		}
 		est, err := synth.EstimateNet(qz.q, cfg, synth.L1, in.target)
 		if err != nil {
-			return usagef("--model %s at --bits %d --parallel %d: %v", o.model, in.bits[i], in.parallel[j], oneLineErr(err))
+			return usagef("--model %s at --bits %d --parallel %d --lanes %d: %v", o.model, in.bits[i], in.parallel[j], in.lanes[l], oneLineErr(err))
 		}
-		p := sweepPoint{Bits: in.bits[i], Parallel: in.parallel[j], Lanes: o.lanes, Top1: qz.top1, Agreement: qz.agr,
+		p := sweepPoint{Bits: in.bits[i], Parallel: in.parallel[j], Lanes: in.lanes[l], Top1: qz.top1, Agreement: qz.agr,
 			Cost: rep.Cost, Estimate: countsOf(est.Total), CyclesPerImage: n.PredictedCyclesPerImage, LatencyCycles: n.LatencyCycles,
 			PEs: est.PEs, ROMBits: est.ROMBits, BufferBits: est.BufferBits}
 		p.sweepCounts = p.Estimate
@@ -481,7 +483,7 @@ func (o *sweepOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 				if errors.As(err, &mt) {
 					return usagef("%v", mt)
 				}
-				return fmt.Errorf("--bits %d --parallel %d: %v", in.bits[i], in.parallel[j], oneLineErr(err))
+				return fmt.Errorf("--bits %d --parallel %d --lanes %d: %v", in.bits[i], in.parallel[j], in.lanes[l], oneLineErr(err))
 			}
 			r := m.Reports[0]
 			c := countsOf(r.Counts)
@@ -587,7 +589,11 @@ func paretoPlot(r *sweepReport) ([]byte, error) {
 	for _, pt := range r.Points {
 		xy := plotter.XY{X: float64(max(pt.LUTs, 1)), Y: pt.Top1}
 		all = append(all, xy)
-		labels = append(labels, fmt.Sprintf("%db/P%d %s cyc", pt.Bits, pt.Parallel, cyclesShort(pt.CyclesPerImage)))
+		lab := fmt.Sprintf("%db/P%d", pt.Bits, pt.Parallel)
+		if len(r.Lanes) > 1 || pt.Lanes != 0 {
+			lab += fmt.Sprintf("/L%d", pt.Lanes)
+		}
+		labels = append(labels, lab+" "+cyclesShort(pt.CyclesPerImage)+" cyc")
 		if pt.Pareto {
 			front = append(front, xy)
 		}
@@ -725,16 +731,20 @@ func logTicks(lo, hi float64) []plot.Tick {
 
 func printSweep(w io.Writer, r *sweepReport, quiet bool) {
 	if !quiet {
-		fmt.Fprintf(w, "%s: %d images, float top-1 %.2f%%; cost: %s (%s), lanes %d\n", r.Name, r.Images, r.FloatTop1, r.Cost, r.Target, r.Lanes)
+		bal := ""
+		if r.Balance {
+			bal = ", balanced"
+		}
+		fmt.Fprintf(w, "%s: %d images, float top-1 %.2f%%; cost: %s (%s)%s\n", r.Name, r.Images, r.FloatTop1, r.Cost, r.Target, bal)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "bits\tP\ttop-1 %\tagree %\tLUTs\tFFs\tBRAMs\tDSPs\tcycles/image\tlatency\tPareto\t")
+	fmt.Fprintln(tw, "bits\tP\tlanes\ttop-1 %\tagree %\tLUTs\tFFs\tBRAMs\tDSPs\tcycles/image\tlatency\tPareto\t")
 	for _, p := range r.Points {
 		mark := ""
 		if p.Pareto {
 			mark = "*"
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t\n", p.Bits, p.Parallel, p.Top1, p.Agreement,
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t\n", p.Bits, p.Parallel, p.Lanes, p.Top1, p.Agreement,
 			p.LUTs, p.FFs, p.BRAMs, p.DSPs, p.CyclesPerImage, p.LatencyCycles, mark)
 	}
 	tw.Flush()
