@@ -192,12 +192,12 @@ func TestSweep(t *testing.T) {
 func TestSweepTable(t *testing.T) {
 	dir := t.TempDir()
 	code, out, errs := runCLI(t, "sweep", "--model", "lenet5-adder-mnist", "--limit", "50", "--calib-limit", "50",
-		"--bits", "6", "--parallel", "1,4", "--lanes", "25", "--balance", "--target", "ice40", "--out", dir)
+		"--bits", "6", "--parallel", "1,4", "--lanes", "0,25", "--balance", "--target", "ice40", "--out", dir)
 	if code != exitOK {
 		t.Fatalf("exit %d; stderr:\n%s", code, errs)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 1+1+2+1+3 || !strings.Contains(lines[0], "cost: estimate (ice40)") || !strings.Contains(lines[1], "cycles/image") {
+	if len(lines) != 1+1+4+1+3 || !strings.Contains(lines[0], "cost: estimate (ice40)") || !strings.Contains(lines[1], "cycles/image") {
 		t.Errorf("table:\n%s", out)
 	}
 	var rep sweepReport
@@ -212,8 +212,14 @@ func TestSweepTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range rep.Points {
-		hw := rtl.NetConfig{Parallel: p.Parallel, Lanes: 25, Balance: true}
+	if len(rep.Points) != 4 {
+		t.Fatalf("%d points, want 2 parallelisms x 2 lanes", len(rep.Points))
+	}
+	for i, p := range rep.Points {
+		if want := []int{0, 25}[i%2]; p.Lanes != want || p.Parallel != []int{1, 4}[i/2] {
+			t.Errorf("point %d: P %d lanes %d, want P %d lanes %d", i, p.Parallel, p.Lanes, []int{1, 4}[i/2], want)
+		}
+		hw := rtl.NetConfig{Parallel: p.Parallel, Lanes: p.Lanes, Balance: true}
 		n, err := rtl.PlanNet(q, hw)
 		if err != nil {
 			t.Fatal(err)
