@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -67,21 +66,9 @@ type ModelMeasurement struct {
 }
 
 // Ratio returns MAC LUTs / L1 LUTs when the measurement holds both.
-func (m *ModelMeasurement) Ratio() (float64, bool) {
-	var l1, mac *ModelReport
-	for _, r := range m.Reports {
-		switch r.Op {
-		case L1:
-			l1 = r
-		case MAC:
-			mac = r
-		}
-	}
-	if l1 == nil || mac == nil || l1.LUTs == 0 {
-		return 0, false
-	}
-	return float64(mac.LUTs) / float64(l1.LUTs), true
-}
+func (m *ModelMeasurement) Ratio() (float64, bool) { return macToL1(m.Reports) }
+
+func (r *ModelReport) opLUTs() (Op, int) { return r.Op, r.LUTs }
 
 // NetDesign renders the network for an op: the files of rtl.EmitNet (ROM
 // .hex files included, which $readmemh reads relative to the working
@@ -140,40 +127,16 @@ type ModelResult struct {
 // HX8K; a design that does not fit is reported in Fits and PnRErr, not as
 // an error.
 func RunDesign(ctx context.Context, d Design, o Options) (*ModelResult, error) {
-	if o.Target != Xilinx && o.Target != ICE40 {
-		return nil, fmt.Errorf("synth: target %q unknown", o.Target)
-	}
-	if o.Timeout == 0 {
-		o.Timeout = DefaultTimeout
-	}
-	for _, t := range Tools(o.Target, o.PnR) {
-		if _, err := LookTool(t); err != nil {
-			return nil, err
-		}
-	}
-	names := keys(d.Files)
-	for _, n := range names {
-		if err := os.WriteFile(filepath.Join(o.Dir, n), d.Files[n], 0o644); err != nil {
-			return nil, err
-		}
-	}
-	if err := os.WriteFile(filepath.Join(o.Dir, "synth.ys"), []byte(ModelScript(d, o)), 0o644); err != nil {
+	o, err := o.check()
+	if err != nil {
 		return nil, err
 	}
 	res := &ModelResult{SynthCmd: SynthCommand(o, d.Top)}
-	start := time.Now()
-	if err := tool(ctx, o.Dir, o.Timeout, "yosys.log", "yosys", "-q", "-l", "yosys.log", "-s", "synth.ys"); err != nil {
-		return nil, err
-	}
-	res.YosysTime = time.Since(start)
-	b, err := os.ReadFile(filepath.Join(o.Dir, "stat.json"))
-	if err != nil {
-		return nil, fmt.Errorf("yosys wrote no statistics: %w", err)
-	}
-	st, err := ParseStatJSON(b)
+	st, took, err := runYosys(ctx, d, o, ModelScript(d, o))
 	if err != nil {
 		return nil, err
 	}
+	res.YosysTime = took
 	res.Cells = st.Design
 	res.Counts, res.Other = Tally(o.Target, st.Design)
 	if o.Target != ICE40 {

@@ -101,20 +101,26 @@ type Measurement struct {
 }
 
 // Ratio returns MAC LUTs / L1 LUTs when the measurement holds both.
-func (m *Measurement) Ratio() (float64, bool) {
-	var l1, mac *PEReport
-	for _, r := range m.Reports {
-		switch r.Op {
+func (m *Measurement) Ratio() (float64, bool) { return macToL1(m.Reports) }
+
+func (r *PEReport) opLUTs() (Op, int) { return r.Op, r.LUTs }
+
+// macToL1 returns the MAC report's LUTs over the L1 report's, when both
+// are there.
+func macToL1[R interface{ opLUTs() (Op, int) }](reports []R) (float64, bool) {
+	l1, mac := -1, -1
+	for _, r := range reports {
+		switch op, luts := r.opLUTs(); op {
 		case L1:
-			l1 = r
+			l1 = luts
 		case MAC:
-			mac = r
+			mac = luts
 		}
 	}
-	if l1 == nil || mac == nil || l1.LUTs == 0 {
+	if l1 <= 0 || mac < 0 {
 		return 0, false
 	}
-	return float64(mac.LUTs) / float64(l1.LUTs), true
+	return float64(mac) / float64(l1), true
 }
 
 // design renders a job's PE and its wrapper.

@@ -123,44 +123,16 @@ func Script(d Design, o Options) string {
 // and routes it with nextpnr-ice40. A nextpnr failure (a design too large
 // for the device, say) is returned in Result.PnRErr, not as an error.
 func Run(ctx context.Context, d Design, o Options) (*Result, error) {
-	if o.Target != Xilinx && o.Target != ICE40 {
-		return nil, fmt.Errorf("synth: target %q unknown", o.Target)
-	}
-	if o.Timeout == 0 {
-		o.Timeout = DefaultTimeout
-	}
-	for _, tool := range Tools(o.Target, o.PnR) {
-		if _, err := LookTool(tool); err != nil {
-			return nil, err
-		}
-	}
-	names := make([]string, 0, len(d.Files))
-	for n := range d.Files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		if err := os.WriteFile(filepath.Join(o.Dir, n), d.Files[n], 0o644); err != nil {
-			return nil, err
-		}
-	}
-	if err := os.WriteFile(filepath.Join(o.Dir, "synth.ys"), []byte(Script(d, o)), 0o644); err != nil {
+	o, err := o.check()
+	if err != nil {
 		return nil, err
 	}
 	res := &Result{Target: o.Target, SynthCmd: SynthCommand(o, d.Top)}
-	start := time.Now()
-	if err := tool(ctx, o.Dir, o.Timeout, "yosys.log", "yosys", "-q", "-l", "yosys.log", "-s", "synth.ys"); err != nil {
-		return nil, err
-	}
-	res.YosysTime = time.Since(start)
-	b, err := os.ReadFile(filepath.Join(o.Dir, "stat.json"))
-	if err != nil {
-		return nil, fmt.Errorf("yosys wrote no statistics: %w", err)
-	}
-	st, err := ParseStatJSON(b)
+	st, took, err := runYosys(ctx, d, o, Script(d, o))
 	if err != nil {
 		return nil, err
 	}
+	res.YosysTime = took
 	pe, ok := st.Modules[d.PE]
 	if !ok {
 		return nil, fmt.Errorf("yosys statistics hold no module %s (modules: %s)", d.PE, strings.Join(keys(st.Modules), ", "))
@@ -295,4 +267,48 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " | ")
+}
+
+// check validates o's target, fills the default timeout, and checks that
+// the tools o needs are on PATH.
+func (o Options) check() (Options, error) {
+	if o.Target != Xilinx && o.Target != ICE40 {
+		return o, fmt.Errorf("synth: target %q unknown", o.Target)
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	for _, t := range Tools(o.Target, o.PnR) {
+		if _, err := LookTool(t); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
+
+// runYosys writes d's files and the script into o.Dir, runs yosys there and
+// parses the statistics the script writes to stat.json.
+func runYosys(ctx context.Context, d Design, o Options, script string) (*Stat, time.Duration, error) {
+	for _, n := range keys(d.Files) {
+		if err := os.WriteFile(filepath.Join(o.Dir, n), d.Files[n], 0o644); err != nil {
+			return nil, 0, err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(o.Dir, "synth.ys"), []byte(script), 0o644); err != nil {
+		return nil, 0, err
+	}
+	start := time.Now()
+	if err := tool(ctx, o.Dir, o.Timeout, "yosys.log", "yosys", "-q", "-l", "yosys.log", "-s", "synth.ys"); err != nil {
+		return nil, 0, err
+	}
+	took := time.Since(start)
+	b, err := os.ReadFile(filepath.Join(o.Dir, "stat.json"))
+	if err != nil {
+		return nil, 0, fmt.Errorf("yosys wrote no statistics: %w", err)
+	}
+	st, err := ParseStatJSON(b)
+	if err != nil {
+		return nil, 0, err
+	}
+	return st, took, nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/addergen/addergen/rtl"
 	"github.com/addergen/addergen/synth"
-	"github.com/addergen/addergen/testbench"
 )
 
 func newSynthCmd(g *globalOpts) *cobra.Command {
@@ -120,13 +118,6 @@ compare variants.`,
 	return cmd
 }
 
-// synthBoth is the JSON printed for --op both.
-type synthBoth struct {
-	L1    *synth.PEReport `json:"l1"`
-	MAC   *synth.PEReport `json:"mac"`
-	Ratio *float64        `json:"ratio"` // MAC LUTs / L1 LUTs
-}
-
 func (o *synthPEOpts) run(ctx context.Context, stdout, stderr io.Writer, nameSet bool) error {
 	if ctx == nil {
 		ctx = context.Background()
@@ -190,23 +181,11 @@ func (o *synthPEOpts) run(ctx context.Context, stdout, stderr io.Writer, nameSet
 	}
 	m, err := synth.Measure(ctx, req)
 	if err != nil {
-		var mt *testbench.MissingToolError
-		if errors.As(err, &mt) {
-			return usagef("%v", mt)
-		}
-		return err
+		return toolUsage(err)
 	}
 	if o.json {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if len(m.Reports) == 1 {
-			return enc.Encode(m.Reports[0])
-		}
-		b := synthBoth{L1: m.Reports[0], MAC: m.Reports[1]}
-		if r, ok := m.Ratio(); ok {
-			b.Ratio = &r
-		}
-		return enc.Encode(b)
+		r, ok := m.Ratio()
+		return writeSynthJSON(stdout, m.Reports, r, ok)
 	}
 	printSynth(stdout, m, o.g.quiet)
 	return nil

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -13,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/addergen/addergen/synth"
-	"github.com/addergen/addergen/testbench"
 )
 
 type synthModelOpts struct {
@@ -77,13 +74,6 @@ bounds each tool run.`,
 	return cmd
 }
 
-// synthModelBoth is the JSON printed for --op both.
-type synthModelBoth struct {
-	L1    *synth.ModelReport `json:"l1"`
-	MAC   *synth.ModelReport `json:"mac"`
-	Ratio *float64           `json:"ratio"` // MAC LUTs / L1 LUTs
-}
-
 func (o *synthModelOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
@@ -124,23 +114,11 @@ func (o *synthModelOpts) run(ctx context.Context, stdout, stderr io.Writer) erro
 	}
 	m, err := synth.MeasureModel(ctx, req)
 	if err != nil {
-		var mt *testbench.MissingToolError
-		if errors.As(err, &mt) {
-			return usagef("%v", mt)
-		}
-		return err
+		return toolUsage(err)
 	}
 	if o.json {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if len(m.Reports) == 1 {
-			return enc.Encode(m.Reports[0])
-		}
-		b := synthModelBoth{L1: m.Reports[0], MAC: m.Reports[1]}
-		if r, ok := m.Ratio(); ok {
-			b.Ratio = &r
-		}
-		return enc.Encode(b)
+		r, ok := m.Ratio()
+		return writeSynthJSON(stdout, m.Reports, r, ok)
 	}
 	printSynthModel(stdout, o.model, m, o.g.quiet)
 	return nil
