@@ -3,6 +3,7 @@ package rtl
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/bits"
 	"sort"
 	"strings"
@@ -100,6 +101,8 @@ type Engine struct {
 	XEffBits, XEMsb int // U*InBits: the PE input word
 	LanesPE         int // U*CIN
 	ODepth, OccW    int // output FIFO depth and the credit counter's width
+	LdW, LdPadC     int // the loaded-pixel counter (0..FBDepth) and its zero extension to CW
+	KLit            string
 
 	// Counter widths.
 	FBDepth, FBAW, FBAMsb int
@@ -421,35 +424,102 @@ func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
 	return n, nil
 }
 
-// predict fills the cycle model. Every engine alternates between loading a
-// whole input map (one beat per cycle while its producer emits) and
-// computing; so each engine is busy for its producer's compute time plus
-// its own, and in steady state the slowest adjacent pair bounds the
-// throughput.
+// predict fills the cycle model (see timing).
 func (n *Net) predict() {
+	n.PredictedCyclesPerImage, n.LatencyCycles = n.timing(nil)
+}
+
+// timing is the cycle model: per image, the cycles between images in steady
+// state and the latency of one image from its first pixel in to its last
+// class out. override, when set, gives an engine other compute figures
+// (for balancing).
+//
+// An engine loads its input map as its producer emits it and issues an
+// output row as soon as the input rows under its windows are loaded (the
+// last row waits for the whole map); it accepts the next map only after
+// the map's last issue. In steady state the engines upstream of the
+// slowest one wait on it with their next map loaded, so they emit at their
+// own issue rate r_p (G·T cycles per output pixel; one for the network
+// input), and for each engine e, from its first input beat:
+//
+//	first issue  F_e = beats of the input rows its first output row needs x r_p
+//	last issue   W_e = max(beats_p x r_p + the last row's issue cycles, F_e + C_e)
+//
+// with C_e = OH·OW·G·T issue cycles. An engine cannot take the next image
+// before W_e has passed: the slowest W_e plus the pipeline tail is the
+// period. The latency follows one image through an empty pipeline, each
+// engine emitting over its window W_e - F_e.
+func (n *Net) timing(override func(e *Engine) (g, t int, ok bool)) (period, latency int) {
 	inPixels := n.Model.Input.Shape[1] * n.Model.Input.Shape[2]
-	period, latency := 0, inPixels
+	type span struct {
+		rate     float64 // issue cycles per output beat, unblocked
+		beats    int     // output beats per image
+		window   float64 // first image: cycles from the first output beat to the last
+		firstOut float64 // first image: time of the first output beat
+	}
+	spans := map[int]span{-1: {rate: 1, beats: inPixels, window: float64(inPixels)}}
+	root := func(j int) int {
+		for j >= 0 && n.Model.Layers[j].Op == quant.OpFlatten {
+			j = n.Model.Layers[j].InputIndex()[0]
+		}
+		return j
+	}
+	worst, last := 0.0, span{}
 	for _, e := range n.Engines {
-		up := inPixels
-		l := n.Model.Layers[e.Index]
-		if j := l.InputIndex()[0]; j >= 0 {
-			// find the engine producing j (through flatten aliases)
-			for j >= 0 && n.Model.Layers[j].Op == quant.OpFlatten {
-				j = n.Model.Layers[j].InputIndex()[0]
-			}
-			if j >= 0 {
-				for _, pe := range n.Engines {
-					if pe.Index == j {
-						up = pe.ComputeCycles
-					}
+		up := spans[root(n.Model.Layers[e.Index].InputIndex()[0])]
+		if e.Add {
+			for _, j := range n.Model.Layers[e.Index].InputIndex() {
+				o := spans[root(j)]
+				up.rate = max(up.rate, o.rate)
+				if o.firstOut+o.window > up.firstOut+up.window {
+					up.firstOut, up.window = o.firstOut, o.window
 				}
 			}
 		}
-		period = max(period, up+e.ComputeCycles)
-		latency += e.ComputeCycles
+		g, t := e.G, e.T
+		if override != nil {
+			if og, ot, ok := override(e); ok {
+				g, t = og, ot
+			}
+		}
+		upBeats := float64(max(1, up.beats))
+		firstPerBeat := up.window / upBeats // first image: beats spread over the producer's window
+		var steady, first, firstSteady, gt float64
+		if e.Add {
+			// An add engine streams: one output per input pixel pair.
+			gt = 1
+			c := float64(e.ComputeCycles)
+			steady = max(upBeats*up.rate, c)
+			first, firstSteady = firstPerBeat, up.rate
+		} else {
+			gt = float64(g * t)
+			needRows := min(e.H, max(1, e.K-e.PAD))
+			if e.OH == 1 {
+				needRows = e.H // the only row waits for the whole map
+			}
+			need := float64(needRows * e.W)
+			c := float64(e.OH*e.OW) * gt
+			lastRow := float64(e.OW) * gt
+			firstSteady = need * up.rate
+			steady = max(upBeats*up.rate+lastRow, firstSteady+c)
+			first = need * firstPerBeat
+			_ = firstSteady
+		}
+		worst = max(worst, steady)
+		// First image: the window this engine emits over.
+		var w float64
+		if e.Add {
+			w = max(up.window, float64(e.ComputeCycles))
+		} else {
+			w = max(up.window+float64(e.OW)*gt, first+float64(e.OH*e.OW)*gt) - first
+		}
+		sp := span{rate: max(gt, 1), beats: e.OH * e.OW, window: w, firstOut: up.firstOut + first + gt + engineTail}
+		spans[e.Index] = sp
+		last = sp
 	}
-	n.PredictedCyclesPerImage = period
-	n.LatencyCycles = latency + n.OutCount
+	period = int(math.Ceil(worst)) + engineTail
+	latency = int(math.Ceil(last.firstOut+last.window)) + n.OutCount
+	return period, latency
 }
 
 // planEngine plans one layer's engine with par PEs of lanes lanes each
@@ -547,6 +617,12 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	e.SLit, e.PadLit = slit(e.CW, int64(e.S)), slit(e.CW, int64(e.PAD))
 	e.HLit, e.WLit, e.ZeroLit = slit(e.CW, int64(e.H)), slit(e.CW, int64(e.W)), slit(e.CW, 0)
 	e.KPadC = e.CW - e.KW
+	e.LdW = widthFor(e.FBDepth)
+	e.LdPadC = e.CW - e.LdW
+	e.KLit = slit(e.CW, int64(e.K))
+	if e.LdPadC < 1 {
+		return nil, fmt.Errorf("internal error: coordinate width %d does not hold the map size %d", e.CW, e.FBDepth)
+	}
 	e.FBLast = e.FBDepth - 1
 
 	// Accumulator range, by interval arithmetic over the input format.
@@ -955,22 +1031,14 @@ func balance(q *quant.Model, c NetConfig) (NetConfig, error) {
 		return c, err
 	}
 	period := n.PredictedCyclesPerImage
-	byIndex := map[int]*Engine{}
-	for _, e := range n.Engines {
-		byIndex[e.Index] = e
-	}
-	// up is the engine feeding e's first input, as the cycle model counts it.
-	up := func(e *Engine) *Engine {
-		j := q.Layers[e.Index].InputIndex()[0]
-		for j >= 0 && q.Layers[j].Op == quant.OpFlatten {
-			j = q.Layers[j].InputIndex()[0]
+	type pu struct{ p, u int }
+	chosen := map[*Engine]pu{}
+	override := func(e *Engine) (int, int, bool) {
+		c, ok := chosen[e]
+		if !ok {
+			return 0, 0, false
 		}
-		return byIndex[j] // nil for the network input
-	}
-	inPixels := q.Input.Shape[1] * q.Input.Shape[2]
-	compute := map[*Engine]int{}
-	for _, e := range n.Engines {
-		compute[e] = e.ComputeCycles
+		return (e.COUT + c.p - 1) / c.p, (e.KK + c.u - 1) / c.u, true
 	}
 	layers := map[string]LayerHW{}
 	for name, o := range c.Layers {
@@ -983,31 +1051,20 @@ func balance(q *quant.Model, c NetConfig) (NetConfig, error) {
 		if o, ok := c.Layers[e.Layer]; ok && (o.Parallel > 0 || o.Lanes > 0) {
 			continue
 		}
-		upCycles := inPixels
-		if u := up(e); u != nil {
-			upCycles = compute[u]
-		}
-		downCycles := 0
-		for _, d := range n.Engines {
-			if up(d) == e {
-				downCycles = max(downCycles, compute[d])
-			}
-		}
-		bestP, bestU, bestCost, bestCycles := e.P, e.U, e.P*e.U, compute[e]
+		best := pu{e.P, e.U}
 		for p := 1; p <= e.P; p++ {
 			for u := 1; u <= e.U; u++ {
-				g, t := (e.COUT+p-1)/p, (e.KK+u-1)/u
-				cc := e.OH*e.OW*g*t + engineTail
-				if upCycles+cc > period || cc+downCycles > period {
+				if p*u > best.p*best.u || p*u == best.p*best.u && p >= best.p {
 					continue
 				}
-				if cost := p * u; cost < bestCost || cost == bestCost && cc < bestCycles {
-					bestP, bestU, bestCost, bestCycles = p, u, cost, cc
+				chosen[e] = pu{p, u}
+				if got, _ := n.timing(override); got <= period {
+					best = pu{p, u}
 				}
 			}
 		}
-		compute[e] = bestCycles
-		layers[e.Layer] = LayerHW{Parallel: bestP, Lanes: bestU * e.CIN}
+		chosen[e] = best
+		layers[e.Layer] = LayerHW{Parallel: best.p, Lanes: best.u * e.CIN}
 	}
 	c.Layers = layers
 	return c, nil

@@ -90,17 +90,19 @@ func TestPlanNetCycleModel(t *testing.T) {
 			}
 		}
 	}
-	// conv1 (1 -> 6 channels, 5x5, 28x28 out) with its consumer pool1 (2x2
-	// windows over 6 channels at once, 14x14 out) is the slowest pair.
+	// conv1 (1 -> 6 channels, 5x5 pad 2, 28x28 out, 25 cycles a pixel) is
+	// the slowest engine: its first output row needs 3 input rows (84
+	// pixels at one a cycle), then it issues 784 pixels x 25 cycles.
 	n, _ := PlanNet(q, NetConfig{Parallel: 8})
-	if want := 28*28*25 + 3 + 14*14*4 + 3; n.PredictedCyclesPerImage != want {
+	if want := 3*28 + 28*28*25 + 3; n.PredictedCyclesPerImage != want {
 		t.Errorf("predicted %d cycles per image, want %d", n.PredictedCyclesPerImage, want)
 	}
 	// With the whole 5x5 window per cycle conv1 takes a cycle a pixel, and
-	// conv2 (6 -> 16 channels, 4 of its 25 positions a cycle, 10x10 out, 2
-	// groups of 8) after pool1 is the slowest pair.
+	// conv2 (6 -> 16 channels, 4 of its 25 positions a cycle: 7 steps, 2
+	// groups of 8, 10x10 out) is the slowest: its first row needs 5 rows of
+	// pool1's 14x14 output, which pool1 emits at 4 cycles a pixel.
 	n, _ = PlanNet(q, NetConfig{Parallel: 8, Lanes: 25})
-	if want := 14*14*4 + 3 + 10*10*2*7 + 3; n.PredictedCyclesPerImage != want {
+	if want := 5*14*4 + 10*10*2*7 + 3; n.PredictedCyclesPerImage != want {
 		t.Errorf("lanes 25: predicted %d cycles per image, want %d", n.PredictedCyclesPerImage, want)
 	}
 }
