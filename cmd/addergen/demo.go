@@ -95,8 +95,8 @@ report), 2 when a step cannot run (a missing tool, missing MNIST data).`,
 	fl.IntVar(&o.testImages, "test-images", 10000, "MNIST test images for float/simulator accuracy (0 = all)")
 	fl.IntVar(&o.calibImages, "calib-images", 1000, "MNIST training images for calibration")
 	fl.StringVar(&o.simulator, "simulator", testbench.Verilator, "RTL simulator: verilator or iverilog")
-	fl.IntVar(&o.parallel, "parallel", 8, "PEs per adder/conv engine")
-	fl.IntVar(&o.lanes, "lanes", 25, "lanes per PE of adder/conv engines (0: one window position per cycle; see emit-verilog --lanes)")
+	fl.IntVar(&o.parallel, "parallel", 16, "PEs per adder/conv engine (an upper bound with --balance)")
+	fl.IntVar(&o.lanes, "lanes", 150, "lanes per PE of adder/conv engines (0: one window position per cycle; see emit-verilog --lanes)")
 	fl.BoolVar(&o.balance, "balance", true, "lower engines off the critical pair to the fewest PEs and lanes that keep the cycles per image")
 	fl.IntVar(&o.peLanes, "pe-lanes", 0, "lanes of the synthesized PE (0 = the widest adder layer's, at most 64)")
 	fl.Uint64Var(&o.seed, "seed", 1, "seed of the RTL bench's random idle and stall cycles")
@@ -575,7 +575,8 @@ func demoRows(r *demoReport) [][2]string {
 		{"agreement", fmt.Sprintf("%.2f%%", r.Agreement)},
 		{"RTL (" + r.RTL.Simulator + ")", fmt.Sprintf("%d images, %d layer values, %d mismatches", r.RTL.Images, r.RTL.Values, r.RTL.Mismatches)},
 		{"RTL top-1", fmt.Sprintf("%.2f%% (simulator %.2f%% on the same images)", r.RTL.RTLTop1, r.RTL.SimTop1)},
-		{"cycles/image", fmt.Sprintf("%.0f measured, %d predicted (P≤%d, lanes≤%d%s)", r.RTL.CyclesPerImage, r.RTL.PredictedCyclesPerImage, r.RTL.Parallel, r.RTL.Lanes, map[bool]string{true: ", balanced"}[r.RTL.Balance])},
+		{"cycles/image", fmt.Sprintf("%.0f measured with %.0f%% idle input and %.0f%% output stalls; %d predicted without (P≤%d, lanes≤%d%s)",
+			r.RTL.CyclesPerImage, 100*r.RTL.Idle, 100*r.RTL.Stall, r.RTL.PredictedCyclesPerImage, r.RTL.Parallel, r.RTL.Lanes, map[bool]string{true: ", balanced"}[r.RTL.Balance])},
 	}
 	s := r.Synth
 	if s.L1 != nil && s.MAC != nil {
