@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"bytes"
 	"flag"
 	"math/rand/v2"
 	"os"
@@ -73,12 +74,11 @@ func netModelFile(name string, bits int) string {
 	return filepath.Join("testdata", "nets", name+"_q"+strconv.Itoa(bits)+".json")
 }
 
-// TestGenNets writes the quantized networks (random weights, calibrated on
-// 32 random inputs in [0, 1)) with -gen-nets.
+// TestGenNets rebuilds the quantized networks of testdata/nets (random
+// weights, calibrated on 32 random inputs in [0, 1)) and checks that they
+// are the committed files, so the recorded measurements stay tied to
+// reproducible models; with -gen-nets it rewrites them.
 func TestGenNets(t *testing.T) {
-	if !*genNets {
-		t.Skip("run with -gen-nets to rewrite testdata/nets")
-	}
 	for name, js := range netSpecs {
 		s, err := model.ParseSpec([]byte(js), name)
 		if err != nil {
@@ -105,8 +105,18 @@ func TestGenNets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(netModelFile(name, bits), b, 0o644); err != nil {
+			if *genNets {
+				if err := os.WriteFile(netModelFile(name, bits), b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			old, err := os.ReadFile(netModelFile(name, bits))
+			if err != nil {
 				t.Fatal(err)
+			}
+			if !bytes.Equal(old, b) {
+				t.Errorf("%s: the rebuilt %s at %d bits differs from the committed file (regenerate with -gen-nets and re-measure)", netModelFile(name, bits), name, bits)
 			}
 		}
 	}
