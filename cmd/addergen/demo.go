@@ -81,10 +81,7 @@ report), 2 when a step cannot run (a missing tool, missing MNIST data).`,
   addergen demo --parallel 8 --lanes 0 --balance=false`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
+			ctx := cmd.Context() // never nil under Execute
 			return o.run(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}

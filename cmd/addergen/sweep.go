@@ -98,10 +98,7 @@ better in one); pareto_3d also counts cycles per image.`,
   addergen sweep --model net.json --weights net.safetensors --data x.npy --calib calib.npy --bits 6,8 --parallel 4 --out out/net`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
+			ctx := cmd.Context() // never nil under Execute
 			return o.run(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}

@@ -88,10 +88,7 @@ gradients unscaled.`,
   addergen train --arch lenet5-adder --epochs 1 --grad sign --no-adaptive-lr --out /tmp/abl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
+			ctx := cmd.Context() // never nil under Execute
 			ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 			defer stop()
 			return o.run(ctx, cmd, cmd.OutOrStdout(), cmd.ErrOrStderr())

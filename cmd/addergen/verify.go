@@ -35,10 +35,7 @@ subcommand pe verifies one L1 processing element.`,
 			if o.model == "" {
 				return usagef("--model is required (or use the pe subcommand)")
 			}
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
+			ctx := cmd.Context() // never nil under Execute
 			return o.run(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
