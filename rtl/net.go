@@ -778,9 +778,9 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	return e, nil
 }
 
-// planAdd plans a residual add. The FIFO sits on the skip input: the one
-// read from a fork (an identity shortcut), whose beats arrive a whole map
-// ahead of the main path, so it holds a whole map.
+// planAdd plans a residual add. The FIFO sits on the skip input (the one
+// read from a fork for an identity shortcut, else the second) and holds a
+// whole map.
 func planAdd(q *quant.Model, idx int, l *quant.Layer, s0, s1 *netStream) (*Engine, error) {
 	a, b := q.InAct(l, 0), q.InAct(l, 1)
 	sh0, sh1 := q.InShape(l, 0), q.InShape(l, 1)
@@ -806,13 +806,11 @@ func planAdd(q *quant.Model, idx int, l *quant.Layer, s0, s1 *netStream) (*Engin
 		e.A0, e.A1 = e.A1, e.A0
 		ia, ib = ib, ia
 	}
-	e.FifoDepth = 2
-	if (e.swapped && s0.Fork != nil) || (!e.swapped && s1.Fork != nil) {
-		e.FifoDepth = 1 << clog2(e.OH*e.OW)
-		if e.FifoDepth < 2 {
-			e.FifoDepth = 2
-		}
-	}
+	// A whole map: an identity skip arrives a whole map ahead of the main
+	// path, and a downsample branch (one engine against the main path's
+	// two) would otherwise stall its engine and, through the fork both
+	// branches read, the main path's next map.
+	e.FifoDepth = max(2, 1<<clog2(e.OH*e.OW))
 	e.InBits, e.InMsb = e.COUT*e.BIN, e.COUT*e.BIN-1
 	e.In2Bits, e.In2Msb = e.COUT*e.BIN2, e.COUT*e.BIN2-1
 	e.OutBits, e.OutMsb = e.COUT*e.BOUT, e.COUT*e.BOUT-1
