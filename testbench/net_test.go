@@ -136,3 +136,23 @@ func TestNetResNet20(t *testing.T) {
 	}
 	t.Logf("ResNet-20: %d values, 0 mismatches, latency %d cycles", res.Values, res.LatencyCycles)
 }
+
+// TestNetResNet20Throughput streams three images through a wide, balanced
+// ResNet-20 without stalls: bit-exact at every layer, and the cycles
+// between images within 5% of the cycle model (residual blocks, forks and
+// both kinds of shortcut in steady state).
+func TestNetResNet20Throughput(t *testing.T) {
+	testutil.RequireTools(t, "verilator")
+	q, in := nettest.ResNet20(t, 3)
+	hw := rtl.NetConfig{Parallel: 16, Lanes: 144, Balance: true}
+	n, err := rtl.PlanNet(q, hw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := runNetCase(t, Verilator, q, in, hw, NetRunOptions{Seed: 3})
+	pred := float64(n.PredictedCyclesPerImage)
+	if d := (res.CyclesPerImage - pred) / pred; d > 0.05 || d < -0.05 {
+		t.Errorf("measured %.0f cycles per image, predicted %.0f (%.1f%% off)", res.CyclesPerImage, pred, 100*d)
+	}
+	t.Logf("ResNet-20 P=16 lanes 144 balanced: %d values, measured %.0f, predicted %.0f cycles per image", res.Values, res.CyclesPerImage, pred)
+}
