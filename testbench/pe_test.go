@@ -57,26 +57,7 @@ func TestPESweep(t *testing.T) {
 	if got := len(suite.PEs()); got != 300 {
 		t.Fatalf("sweep has %d PEs, want 300", got)
 	}
-	for _, s := range Simulators {
-		t.Run(s, func(t *testing.T) {
-			t.Parallel()
-			testutil.RequireTools(t, map[string][]string{Icarus: {"iverilog", "vvp"}, Verilator: {"verilator"}}[s]...)
-			res, err := suite.Run(context.Background(), s, t.TempDir(), false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Mismatches != 0 {
-				t.Fatalf("%d mismatches; first: %s", res.Mismatches, res.FirstMismatch)
-			}
-			// Every valid input but those dropped by the mid-stream reset
-			// must come out and be compared.
-			minOut := 300 * (vectors + len(EdgeVectors(sim.PEConfig{Lanes: 1, Width: 2})) - 64)
-			if res.Checked < minOut || res.Checked > res.Vectors {
-				t.Fatalf("the benches compared %d outputs of %d vectors, want at least %d", res.Checked, res.Vectors, minOut)
-			}
-			t.Logf("%s: %d PEs, %d vectors, 0 mismatches, %.0f vectors/s", s, len(suite.PEs()), res.Vectors, res.VectorsPerSecond)
-		})
-	}
+	runSuiteInBoth(t, suite, 300*(vectors+len(EdgeVectors(sim.PEConfig{Lanes: 1, Width: 2}))-64))
 }
 
 // speedSweepCases is the sweep of the iCE40 speed schedule (family ice40,
@@ -147,24 +128,7 @@ func TestPESweepICE40(t *testing.T) {
 			t.Fatalf("verilator -Wall on the sweep's PEs: %v\n%s", err, out)
 		}
 	})
-	for _, s := range Simulators {
-		t.Run(s, func(t *testing.T) {
-			t.Parallel()
-			testutil.RequireTools(t, map[string][]string{Icarus: {"iverilog", "vvp"}, Verilator: {"verilator"}}[s]...)
-			res, err := suite.Run(context.Background(), s, t.TempDir(), false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Mismatches != 0 {
-				t.Fatalf("%d mismatches; first: %s", res.Mismatches, res.FirstMismatch)
-			}
-			minOut := len(cases) * (vectors + len(EdgeVectors(sim.PEConfig{Lanes: 1, Width: 2})) - 64)
-			if res.Checked < minOut || res.Checked > res.Vectors {
-				t.Fatalf("the benches compared %d outputs of %d vectors, want at least %d", res.Checked, res.Vectors, minOut)
-			}
-			t.Logf("%s: %d PEs, %d vectors, 0 mismatches, %.0f vectors/s", s, len(suite.PEs()), res.Vectors, res.VectorsPerSecond)
-		})
-	}
+	runSuiteInBoth(t, suite, len(cases)*(vectors+len(EdgeVectors(sim.PEConfig{Lanes: 1, Width: 2}))-64))
 }
 
 // TestPEMismatchDetected proves the bench can fail: a corrupted expectation
@@ -374,5 +338,29 @@ func TestSuiteFilesCompileOrder(t *testing.T) {
 	}
 	if _, err := NewPESuite([]PECase{{Config: rtl.PEConfig{Name: "x", Lanes: 1, Width: 2}}, {Config: rtl.PEConfig{Name: "x", Lanes: 1, Width: 2}}}); err == nil {
 		t.Error("duplicate module names accepted")
+	}
+}
+
+// runSuiteInBoth runs a PE suite in Icarus and Verilator (in parallel):
+// zero mismatches, and at least minOut outputs compared (every valid input
+// but those dropped by the mid-stream reset) and no more than the vectors.
+func runSuiteInBoth(t *testing.T, suite *PESuite, minOut int) {
+	t.Helper()
+	for _, s := range Simulators {
+		t.Run(s, func(t *testing.T) {
+			t.Parallel()
+			testutil.RequireTools(t, map[string][]string{Icarus: {"iverilog", "vvp"}, Verilator: {"verilator"}}[s]...)
+			res, err := suite.Run(context.Background(), s, t.TempDir(), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Mismatches != 0 {
+				t.Fatalf("%d mismatches; first: %s", res.Mismatches, res.FirstMismatch)
+			}
+			if res.Checked < minOut || res.Checked > res.Vectors {
+				t.Fatalf("the benches compared %d outputs of %d vectors, want at least %d", res.Checked, res.Vectors, minOut)
+			}
+			t.Logf("%s: %d PEs, %d vectors, 0 mismatches, %.0f vectors/s", s, len(suite.PEs()), res.Vectors, res.VectorsPerSecond)
+		})
 	}
 }
