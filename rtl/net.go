@@ -29,6 +29,9 @@ type NetConfig struct {
 	Lanes int `json:"lanes,omitempty"`
 	// MACAdders plans adder layers as multiply-accumulate engines (cost baseline).
 	MACAdders bool `json:"mac_adders,omitempty"`
+	// Family is the FPGA family the PEs' pipeline is scheduled for
+	// (PEConfig.Family: "", "generic", "xilinx" or "ice40").
+	Family string `json:"family,omitempty"`
 	// Balance lowers the PEs and lanes of every adder/conv engine without a
 	// per-layer override to the fewest that keep the network's predicted
 	// cycles per image (Parallel and Lanes are then upper bounds).
@@ -92,14 +95,41 @@ type Engine struct {
 	InSigned, OutSigned                    bool
 	InBits, InMsb, OutBits, OutMsb         int
 
-	// Window unrolling: U window positions (U*CIN lanes) per cycle, in T
-	// steps per window; WinLanes says which position each lane covers at
-	// each step.
+	// Folding (FINN's MVAU terms): SIMD input channels per window position
+	// and CF = CIN/SIMD channel folds; U window positions per step (U > 1
+	// only when SIMD = CIN), TP = ceil(KK/U) position steps; T = TP*CF steps
+	// per output pixel and output-channel fold. WinLanes says which position
+	// each lane covers at each position step.
 	U, T            int
+	SIMD, CF, TP    int
+	PSW, PSMax      int // the position-step counter
+	CFW, CFMax      int // the channel-fold counter
 	StepW, StepMax  int
 	WinLanes        []winLane
-	XEffBits, XEMsb int // U*InBits: the PE input word
-	LanesPE         int // U*CIN
+	XEffBits, XEMsb int // U*SIMD*BIN: the PE input word
+	SB, SBMsb       int // SIMD*BIN: one lane group's slice of a pixel
+	LanesPE         int // U*SIMD
+
+	// Line buffer: a ring of RingRows input rows (RingDepth pixels), one
+	// copy per window-position lane. Addresses are counters and constant
+	// offsets (mod RingDepth), never multiplies.
+	RingRows, RingDepth, RingLast int
+	RAW, RAW1                     int // ring address width, and one more for the wrap compare
+	WCW, WMax, HRW, HRWm1, HMax   int // loader column/row counters; row counts 0..H
+	OHMaxM1                       int
+	Need0                         int // input rows the first output row needs
+	Top0Addr                      int // ring address of row -PAD of the first map
+	RowStepAddr                   int // (S*W) mod RingDepth
+	MapStepAddr                   int // (H*W) mod RingDepth
+	MapTopAddr                    int // ((H-PAD)*W) mod RingDepth
+
+	// Pipeline: PartLatency cycles of PE or products and tree, PostLatency
+	// cycles after the accumulator; IssueToCapture from a pixel's last issue
+	// to its entry into the output FIFO.
+	PartLatency, PostLatency, IssueToCapture int
+	TagW, PostTagW                           int
+	ZeroAccLit                               string
+	Family                                   string // PE schedule family
 	ODepth, OccW    int // output FIFO depth and the credit counter's width
 	LdW, LdPadC     int // the loaded-pixel counter (0..FBDepth) and its zero extension to CW
 	KLit            string
@@ -150,16 +180,26 @@ type Engine struct {
 
 	// Cycle model.
 	LoadCycles    int // beats in (one per input pixel)
-	ComputeCycles int // cycles of the RUN/WAIT/EMIT phases per image
+	ComputeCycles int // issue cycles per image plus the pipeline tail
+	Tail          int // cycles from the last issue to the last output beat on m_*
 
 	// ROM contents, rendered into files.
 	roms map[string]string
 }
 
-// engineTail is the cycles from an engine's last issue to its last output
-// beat on m_*: stage A, stage B, the capture, the FIFO.
+// engineTail is the cycles from an add engine's input to its output
+// beat; window engines have their own (Engine.Tail).
 const engineTail = 3
 
+// Stages of a window engine around its PE/product stage: A0 address, A1
+// read, A2 lane select; E accumulate; then F..J (rescale) or F, J; then the
+// output slot and the capture into the FIFO.
+const (
+	stagesBeforePart  = 3
+	postRescaleStages = 5
+	postPlainStages   = 2
+	stagesToCapture   = 2 // slot, capture
+)
 // winLane is one window-position lane of an engine: at step S it reads
 // kernel position (KI, KJ), or nothing at steps not listed.
 type winLane struct {
@@ -167,7 +207,9 @@ type winLane struct {
 	Cases []winCase
 }
 
-type winCase struct{ S, KI, KJ int }
+// winCase: at position step S the lane reads kernel position (KI, KJ),
+// whose row lies KO = (KI*W) mod RingDepth ring addresses after row ihb.
+type winCase struct{ S, KI, KJ, KO int }
 
 // Net is the plan of a whole-network design.
 type Net struct {
@@ -381,7 +423,7 @@ func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
 				lanes, exact = o.Lanes, true
 			}
 		}
-		e, err := planEngine(q, i, l, par, lanes, exact, c.MACAdders)
+		e, err := planEngine(q, i, l, par, lanes, exact, c.MACAdders, c.Family)
 		if err != nil {
 			return nil, fmt.Errorf("layer %s: %w", l.Name, err)
 		}
@@ -416,7 +458,13 @@ func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
 	}
 	n.OutTMsb = n.OutTData - 1
 	// Every window engine's output FIFO is a stream_fifo.
-	n.Prims = []string{"stream_serialize", "stream_fifo"}
+	n.Prims = []string{"stream_serialize", "stream_fifo", "pipe_delay"}
+	for _, e := range n.Engines {
+		if e.Conv {
+			n.Prims = append(n.Prims, "sum_tree")
+			break
+		}
+	}
 	if n.Forks > 0 {
 		n.Prims = append(n.Prims, "stream_fork")
 	}
@@ -513,7 +561,7 @@ func (n *Net) timing(override func(e *Engine) (g, t int, ok bool)) (period, late
 		} else {
 			w = max(up.window+float64(e.OW)*gt, first+float64(e.OH*e.OW)*gt) - first
 		}
-		sp := span{rate: max(gt, 1), beats: e.OH * e.OW, window: w, firstOut: up.firstOut + first + gt + engineTail}
+		sp := span{rate: max(gt, 1), beats: e.OH * e.OW, window: w, firstOut: up.firstOut + first + gt + float64(e.Tail)}
 		spans[e.Index] = sp
 		last = sp
 	}
@@ -525,11 +573,11 @@ func (n *Net) timing(override func(e *Engine) (g, t int, ok bool)) (period, late
 // planEngine plans one layer's engine with par PEs of lanes lanes each
 // (lanes 0: one window position per cycle). With exact, lanes must be a
 // whole number of window positions; otherwise it is rounded down to one.
-func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, macAdders bool) (*Engine, error) {
+func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, macAdders bool, family string) (*Engine, error) {
 	inAct := q.InAct(l, 0)
 	ish := q.InShape(l, 0)
 	e := &Engine{Module: "l" + fmt.Sprint(idx) + "_" + sanitize(l.Name), Layer: l.Name, Index: idx,
-		BIN: inAct.Bits, InSigned: inAct.Signed, BOUT: l.Out.Bits, OutSigned: l.Out.Signed, roms: map[string]string{}}
+		BIN: inAct.Bits, InSigned: inAct.Signed, BOUT: l.Out.Bits, OutSigned: l.Out.Signed, Family: family, roms: map[string]string{}}
 	switch len(ish) {
 	case 3:
 		e.CIN, e.H, e.W = ish[0], ish[1], ish[2]
@@ -581,49 +629,82 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	e.InBits, e.InMsb = e.CIN*e.BIN, e.CIN*e.BIN-1
 	e.OutBits, e.OutMsb = e.COUT*e.BOUT, e.COUT*e.BOUT-1
 
-	// Window unrolling: U positions per cycle (reducing engines only).
-	e.U = 1
+	// Folding: lanes below the input channels fold them (SIMD, the largest
+	// divisor of CIN that fits); lanes above unroll window positions (U).
+	e.U, e.SIMD = 1, e.CIN
 	if e.Reduce && lanes > 0 {
-		if exact && (lanes%e.CIN != 0 || lanes > e.KK*e.CIN) {
-			return nil, fmt.Errorf("lanes %d: must be a multiple of the %d input channels, at most %d (the whole %dx%d window)",
+		if exact && !ValidLanes(e.CIN, e.KK, lanes) {
+			return nil, fmt.Errorf("lanes %d: must divide the %d input channels or be a multiple of them, at most %d (the whole %dx%d window)",
 				lanes, e.CIN, e.KK*e.CIN, e.K, e.K)
 		}
-		e.U = min(e.KK, max(1, lanes/e.CIN))
+		if lanes < e.CIN {
+			e.SIMD = largestDivisorAtMost(e.CIN, lanes)
+		} else {
+			e.U = min(e.KK, max(1, lanes/e.CIN))
+		}
 	}
-	e.T = (e.KK + e.U - 1) / e.U
+	if !e.Reduce {
+		// Pooling and elementwise engines: one window position a step, all
+		// channels (one lane per channel).
+		e.U, e.SIMD = 1, e.CIN
+	}
+	e.CF = e.CIN / e.SIMD
+	e.TP = (e.KK + e.U - 1) / e.U
+	e.T = e.TP * e.CF
+	e.PSMax, e.CFMax = e.TP-1, e.CF-1
+	e.PSW, e.CFW = widthFor(e.PSMax), widthFor(e.CFMax)
 	e.StepMax = e.T - 1
 	e.StepW = widthFor(e.StepMax)
-	e.LanesPE = e.U * e.CIN
-	e.XEffBits = e.U * e.InBits
+	e.LanesPE = e.U * e.SIMD
+	e.SB, e.SBMsb = e.SIMD*e.BIN, e.SIMD*e.BIN-1
+	e.XEffBits = e.U * e.SB
 	e.XEMsb = e.XEffBits - 1
+
+	// Line buffer: K+S rows hold a window's rows and let the next S load
+	// while they are read (fewer when the map is shorter).
+	e.RingRows = min(e.H, e.K+e.S)
+	e.RingDepth = e.RingRows * e.W
+	e.RingLast = e.RingDepth - 1
+	e.RAW = clog2(e.RingDepth)
+	e.RAW1 = e.RAW + 1
+	mod := func(v int) int { return ((v % e.RingDepth) + e.RingDepth) % e.RingDepth }
 	for u := 0; u < e.U; u++ {
 		wl := winLane{U: u}
-		for st := 0; st < e.T; st++ {
+		for st := 0; st < e.TP; st++ {
 			if t := st*e.U + u; t < e.KK {
-				wl.Cases = append(wl.Cases, winCase{S: st, KI: t / e.K, KJ: t % e.K})
+				ki, kj := t/e.K, t%e.K
+				wl.Cases = append(wl.Cases, winCase{S: st, KI: ki, KJ: kj, KO: mod(ki * e.W)})
 			}
 		}
 		e.WinLanes = append(e.WinLanes, wl)
 	}
+	e.WMax, e.HMax = e.W-1, e.H-1
+	e.WCW = widthFor(e.WMax)
+	e.HRW = widthFor(e.H+e.K+e.S) + 1
+	e.HRWm1 = e.HRW - 1
+	e.Need0 = min(e.H, e.K-e.PAD)
+	if e.OH == 1 {
+		e.Need0 = e.H // the only output row waits for the whole map
+	}
+	e.Top0Addr = mod(-e.PAD * e.W)
+	e.RowStepAddr = mod(e.S * e.W)
+	e.MapStepAddr = mod(e.H * e.W)
+	e.MapTopAddr = mod((e.H - e.PAD) * e.W)
 
-	e.FBDepth = e.H * e.W
-	e.FBAW = clog2(e.FBDepth)
-	e.FBAMsb = e.FBAW - 1
+	e.FBDepth = e.RingDepth
 	maxCoord := (max(e.H, e.W) + e.K + e.S + e.PAD) * (e.W + 1)
 	e.CW = bits.Len(uint(maxCoord)) + 2
 	e.CMsb = e.CW - 1
 	e.OHMax, e.OWMax, e.GMax, e.KMax = e.OH-1, e.OW-1, e.G-1, e.K-1
+	e.OHMaxM1 = max(0, e.OHMax-1)
 	e.OHW, e.OWW, e.GW, e.KW = widthFor(e.OHMax), widthFor(e.OWMax), widthFor(e.GMax), widthFor(e.KMax)
 	e.SLit, e.PadLit = slit(e.CW, int64(e.S)), slit(e.CW, int64(e.PAD))
 	e.HLit, e.WLit, e.ZeroLit = slit(e.CW, int64(e.H)), slit(e.CW, int64(e.W)), slit(e.CW, 0)
 	e.KPadC = e.CW - e.KW
-	e.LdW = widthFor(e.FBDepth)
-	e.LdPadC = e.CW - e.LdW
 	e.KLit = slit(e.CW, int64(e.K))
-	if e.LdPadC < 1 {
-		return nil, fmt.Errorf("internal error: coordinate width %d does not hold the map size %d", e.CW, e.FBDepth)
+	if e.CW <= e.HRW || e.CW <= e.RAW {
+		return nil, fmt.Errorf("internal error: coordinate width %d below the row or ring address width", e.CW)
 	}
-	e.FBLast = e.FBDepth - 1
 
 	// Accumulator range, by interval arithmetic over the input format.
 	xiv := inAct.Interval()
@@ -716,23 +797,25 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 		var sb strings.Builder
 		wt := l.Weight.Data // [O, C, K, K] or [O, I]
 		for g := 0; g < e.G; g++ {
-			for st := 0; st < e.T; st++ {
-				vals := make([]int64, 0, e.P*e.LanesPE)
-				for p := 0; p < e.P; p++ {
-					o := g*e.P + p
-					for u := 0; u < e.U; u++ {
-						kk := st*e.U + u
-						for ch := 0; ch < e.CIN; ch++ {
-							v := int64(0) // past the window or the channels: w = 0 against x = 0
-							if o < e.COUT && kk < e.KK {
-								v = wt[(o*e.CIN+ch)*e.KK+kk]
+			for ps := 0; ps < e.TP; ps++ {
+				for cf := 0; cf < e.CF; cf++ {
+					vals := make([]int64, 0, e.P*e.LanesPE)
+					for p := 0; p < e.P; p++ {
+						o := g*e.P + p
+						for u := 0; u < e.U; u++ {
+							kk := ps*e.U + u
+							for ch := cf * e.SIMD; ch < (cf+1)*e.SIMD; ch++ {
+								v := int64(0) // past the window or the channels: w = 0 against x = 0
+								if o < e.COUT && kk < e.KK {
+									v = wt[(o*e.CIN+ch)*e.KK+kk]
+								}
+								vals = append(vals, v)
 							}
-							vals = append(vals, v)
 						}
 					}
+					sb.WriteString(packFields(vals, wb))
+					sb.WriteByte('\n')
 				}
-				sb.WriteString(packFields(vals, wb))
-				sb.WriteByte('\n')
 			}
 		}
 		e.roms[e.WRomFile] = sb.String()
@@ -763,19 +846,100 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 		e.CRomFile = perChannel(e.Module+"_c.hex", l.WeightConst, e.CWd)
 	}
 
-	// Output FIFO: deep enough for one pixel a cycle (a credit returns
-	// about four cycles after the last issue), two beats for one-pixel maps.
-	e.ODepth = 4
+	// Pipeline latencies (see the stage constants).
+	e.WAW = clog2(max(2, e.G*e.T))
+	switch {
+	case e.Adder:
+		pe, err := PlanPE(PEConfig{Name: e.PEModule, Lanes: e.LanesPE, Width: e.BIN, Signed: e.InSigned, Pipeline: PipelineAuto, Family: e.Family})
+		if err != nil {
+			return nil, err
+		}
+		e.PartLatency = pe.Latency
+	case e.Conv:
+		e.PartLatency = 1 + treeLevels(e.LanesPE) // products, then the tree
+	}
+	e.PostLatency = postPlainStages
+	if e.HasRescale {
+		e.PostLatency = postRescaleStages
+	}
+	e.TagW, e.PostTagW = 2+e.GW, 1+e.GW
+	e.ZeroAccLit = slit(e.AccW, 0)
+	// From a pixel's last issue: A0, A1, A2, the part, E, the post stages,
+	// the slot; the capture register then writes the FIFO.
+	e.IssueToCapture = stagesBeforePart + e.PartLatency + 1 + e.PostLatency + stagesToCapture
+	e.Tail = e.IssueToCapture + 1 // the FIFO shows a beat the cycle after its write
+
+	// Output FIFO: its credits cover the round trip from a pixel's last
+	// issue to its leaving the FIFO, so that a pixel every G*T cycles
+	// issues without waiting when the consumer keeps up.
+	gt := e.G * e.T
+	e.ODepth = max(2, 1<<clog2((e.Tail+1+gt-1)/gt+1))
 	if e.OH*e.OW == 1 {
 		e.ODepth = 2
 	}
 	e.OccW = widthFor(e.ODepth)
 
 	// Cycle model: G*T issue cycles per output pixel, back to back, and the
-	// last pixel's way through the datapath and the FIFO.
+	// last pixel's way through the pipeline and the FIFO.
 	e.LoadCycles = e.H * e.W
-	e.ComputeCycles = e.OH*e.OW*e.G*e.T + engineTail
+	e.ComputeCycles = e.OH*e.OW*gt + e.Tail
 	return e, nil
+}
+
+// treeLevels is the latency of sum_tree over n words: ceil(log2 n).
+func treeLevels(n int) int {
+	if n <= 1 {
+		return 0
+	}
+	return bits.Len(uint(n - 1))
+}
+
+// ValidLanes reports whether lanes is a legal lanes-per-PE value for a
+// layer with cin input channels and kk window positions: a divisor of cin
+// (SIMD folding) or a multiple of cin up to the whole window.
+func ValidLanes(cin, kk, lanes int) bool {
+	if lanes < 1 {
+		return false
+	}
+	if lanes < cin {
+		return cin%lanes == 0
+	}
+	return lanes%cin == 0 && lanes <= kk*cin
+}
+
+// laneChoices lists the legal lanes-per-PE values of a layer with cin
+// input channels and kk window positions, ascending (see ValidLanes).
+func laneChoices(cin, kk int) []int {
+	var out []int
+	for d := 1; d < cin; d++ {
+		if cin%d == 0 {
+			out = append(out, d)
+		}
+	}
+	for u := 1; u <= kk; u++ {
+		out = append(out, u*cin)
+	}
+	return out
+}
+
+// stepsFor is T, the issue cycles per output pixel and fold, of a layer
+// with cin input channels and kk window positions at lanes lanes per PE.
+func stepsFor(cin, kk, lanes int) int {
+	if lanes < cin {
+		return kk * (cin / largestDivisorAtMost(cin, lanes))
+	}
+	u := min(kk, lanes/cin)
+	return (kk + u - 1) / u
+}
+
+// largestDivisorAtMost is the largest divisor of n that is at most k (k >= 1).
+func largestDivisorAtMost(n, k int) int {
+	for d := min(n, k); d > 1; d-- {
+		if n%d == 0 {
+			return d
+		}
+	}
+	return 1
 }
 
 // planAdd plans a residual add. The FIFO sits on the skip input (the one
@@ -832,6 +996,7 @@ func planAdd(q *quant.Model, idx int, l *quant.Layer, s0, s1 *netStream) (*Engin
 	e.RemMsb = e.Shift - 1
 	e.OutLoLit, e.OutHiLit = slit(e.RW, outLo), slit(e.RW, outHi)
 	e.ComputeCycles = e.OH * e.OW
+	e.Tail = engineTail
 	return e, nil
 }
 
@@ -946,7 +1111,7 @@ func EmitNet(q *quant.Model, c NetConfig) (map[string][]byte, *Net, error) {
 		Generator: Generator}
 	for _, e := range n.Engines {
 		if e.Adder {
-			pf, _, err := EmitPE(PEConfig{Name: e.PEModule, Lanes: e.LanesPE, Width: e.BIN, Signed: e.InSigned, Pipeline: 0})
+			pf, _, err := EmitPE(PEConfig{Name: e.PEModule, Lanes: e.LanesPE, Width: e.BIN, Signed: e.InSigned, Pipeline: PipelineAuto, Family: e.Family})
 			if err != nil {
 				return nil, nil, fmt.Errorf("layer %s: %w", e.Layer, err)
 			}
@@ -1029,14 +1194,14 @@ func balance(q *quant.Model, c NetConfig) (NetConfig, error) {
 		return c, err
 	}
 	period := n.PredictedCyclesPerImage
-	type pu struct{ p, u int }
-	chosen := map[*Engine]pu{}
+	type pl struct{ p, lanes int }
+	chosen := map[*Engine]pl{}
 	override := func(e *Engine) (int, int, bool) {
 		c, ok := chosen[e]
 		if !ok {
 			return 0, 0, false
 		}
-		return (e.COUT + c.p - 1) / c.p, (e.KK + c.u - 1) / c.u, true
+		return (e.COUT + c.p - 1) / c.p, stepsFor(e.CIN, e.KK, c.lanes), true
 	}
 	layers := map[string]LayerHW{}
 	for name, o := range c.Layers {
@@ -1049,20 +1214,20 @@ func balance(q *quant.Model, c NetConfig) (NetConfig, error) {
 		if o, ok := c.Layers[e.Layer]; ok && (o.Parallel > 0 || o.Lanes > 0) {
 			continue
 		}
-		best := pu{e.P, e.U}
+		best := pl{e.P, e.LanesPE}
 		for p := 1; p <= e.P; p++ {
-			for u := 1; u <= e.U; u++ {
-				if p*u > best.p*best.u || p*u == best.p*best.u && p >= best.p {
+			for _, lanes := range laneChoices(e.CIN, e.KK) {
+				if lanes > e.LanesPE || p*lanes > best.p*best.lanes || p*lanes == best.p*best.lanes && p >= best.p {
 					continue
 				}
-				chosen[e] = pu{p, u}
+				chosen[e] = pl{p, lanes}
 				if got, _ := n.timing(override); got <= period {
-					best = pu{p, u}
+					best = pl{p, lanes}
 				}
 			}
 		}
 		chosen[e] = best
-		layers[e.Layer] = LayerHW{Parallel: best.p, Lanes: best.u * e.CIN}
+		layers[e.Layer] = LayerHW{Parallel: best.p, Lanes: best.lanes}
 	}
 	c.Layers = layers
 	return c, nil

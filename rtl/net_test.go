@@ -75,15 +75,26 @@ func TestPlanNetCycleModel(t *testing.T) {
 		}
 		prev = n.PredictedCyclesPerImage
 		for _, e := range n.Engines {
-			u := 1
-			if e.Reduce {
+			// Lanes below the channels fold them (SIMD, the largest divisor
+			// that fits); lanes above unroll whole window positions.
+			u, simd := 1, e.CIN
+			if e.Reduce && par*6 < e.CIN {
+				simd = 1
+				for d := 1; d <= par*6; d++ {
+					if e.CIN%d == 0 {
+						simd = d
+					}
+				}
+			} else if e.Reduce {
 				u = min(e.KK, max(1, par*6/e.CIN))
 			}
-			if e.U != u || e.LanesPE != u*e.CIN {
-				t.Errorf("%s: %d positions (%d lanes) per cycle for lanes %d over %d channels, want %d", e.Module, e.U, e.LanesPE, par*6, e.CIN, u)
+			if e.U != u || e.SIMD != simd || e.LanesPE != u*simd {
+				t.Errorf("%s: %d positions x SIMD %d (%d lanes) per cycle for lanes %d over %d channels, want %d x %d",
+					e.Module, e.U, e.SIMD, e.LanesPE, par*6, e.CIN, u, simd)
 			}
-			if want := e.OH*e.OW*e.G*((e.KK+u-1)/u) + 3; e.ComputeCycles != want {
-				t.Errorf("%s: compute cycles %d, want %d", e.Module, e.ComputeCycles, want)
+			steps := (e.KK + u - 1) / u * (e.CIN / simd)
+			if want := e.OH*e.OW*e.G*steps + e.Tail; e.ComputeCycles != want || e.T != steps {
+				t.Errorf("%s: compute cycles %d (T %d), want %d (T %d)", e.Module, e.ComputeCycles, e.T, want, steps)
 			}
 			if e.Reduce && e.G != (e.COUT+e.P-1)/e.P {
 				t.Errorf("%s: %d groups for %d channels over %d PEs", e.Module, e.G, e.COUT, e.P)
