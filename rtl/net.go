@@ -130,9 +130,9 @@ type Engine struct {
 	TagW, PostTagW                           int
 	ZeroAccLit                               string
 	Family                                   string // PE schedule family
-	ODepth, OccW    int // output FIFO depth and the credit counter's width
-	LdW, LdPadC     int // the loaded-pixel counter (0..FBDepth) and its zero extension to CW
-	KLit            string
+	ODepth, OccW                             int    // output FIFO depth and the credit counter's width
+	LdW, LdPadC                              int    // the loaded-pixel counter (0..FBDepth) and its zero extension to CW
+	KLit                                     string
 
 	// Counter widths.
 	FBDepth, FBAW, FBAMsb int
@@ -200,6 +200,7 @@ const (
 	postPlainStages   = 2
 	stagesToCapture   = 2 // slot, capture
 )
+
 // winLane is one window-position lane of an engine: at step S it reads
 // kernel position (KI, KJ), or nothing at steps not listed.
 type winLane struct {
