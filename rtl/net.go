@@ -129,6 +129,18 @@ type Engine struct {
 	PartLatency, PostLatency, IssueToCapture int
 	TagW, PostTagW                           int
 	ZeroAccLit                               string
+
+	// Constants instead of multipliers: ConstW when the weight ROM is one
+	// word (every product is by a constant: canonical signed digits summed
+	// in a registered tree of ConstN words per PE), ConstM when the rescale
+	// ROM is one row (G = 1: the same for x*m, ConstMN words, MLatency
+	// cycles of tree before the stage-G register).
+	ConstW, ConstM      bool
+	WeightROM, MROM     bool // the weight and m ROMs exist (not constants)
+	ConstN, ConstMN     int
+	ConstPEs, ConstMPEs []constPE
+	XLanes              []int
+	MLatency            int
 	Family                                   string // PE schedule family
 	ODepth, OccW                             int    // output FIFO depth and the credit counter's width
 	LdW, LdPadC                              int    // the loaded-pixel counter (0..FBDepth) and its zero extension to CW
@@ -206,6 +218,51 @@ const (
 type winLane struct {
 	U     int
 	Cases []winCase
+}
+
+// constPE is one PE's constant multiply as a sum of ConstN words (item K
+// of Items): lane C's operand shifted left S, inverted when Neg (the +1s
+// of the inversions gathered in one literal item), or a literal Lit.
+type constPE struct {
+	P     int
+	Items []constItem
+}
+
+type constItem struct {
+	K, C, S int
+	Neg     bool
+	Lit     string
+}
+
+// constSum lays out the digit terms of operand*v[c] summed over c (lane c
+// of terms uses operand c), padded to n words of w bits by plan.
+func constSum(p int, v []int64, w int) constPE {
+	pe := constPE{P: p}
+	nneg := 0
+	for c, x := range v {
+		for _, d := range csd(x) {
+			pe.Items = append(pe.Items, constItem{K: len(pe.Items), C: c, S: d.Shift, Neg: d.Neg})
+			if d.Neg {
+				nneg++
+			}
+		}
+	}
+	pe.Items = append(pe.Items, constItem{K: len(pe.Items), Lit: fmt.Sprintf("%d'd%d", w, nneg)})
+	return pe
+}
+
+// padConst pads every PE's items with zero words to the longest.
+func padConst(pes []constPE, w int) int {
+	n := 1
+	for _, pe := range pes {
+		n = max(n, len(pe.Items))
+	}
+	for i := range pes {
+		for len(pes[i].Items) < n {
+			pes[i].Items = append(pes[i].Items, constItem{K: len(pes[i].Items), Lit: fmt.Sprintf("%d'd0", w)})
+		}
+	}
+	return n
 }
 
 // winCase: at position step S the lane reads kernel position (KI, KJ),
@@ -550,7 +607,11 @@ func (n *Net) timing(override func(e *Engine) (g, t int, ok bool)) (period, late
 			c := float64(e.OH*e.OW) * gt
 			lastRow := float64(e.OW) * gt
 			firstSteady = need * up.rate
-			steady = max(upBeats*up.rate+lastRow, firstSteady+c)
+			// Consecutive maps overlap in the ring (K+S+Need0 rows), so in
+			// steady state an engine takes its input beats and issues its
+			// pixels at the same time.
+			steady = max(upBeats*up.rate, c)
+			_ = lastRow
 			first = need * firstPerBeat
 			_ = firstSteady
 		}
@@ -566,7 +627,7 @@ func (n *Net) timing(override func(e *Engine) (g, t int, ok bool)) (period, late
 		spans[e.Index] = sp
 		last = sp
 	}
-	period = int(math.Ceil(worst)) + engineTail
+	period = int(math.Ceil(worst))
 	latency = int(math.Ceil(last.firstOut+last.window)) + n.OutCount
 	return period, latency
 }
@@ -661,9 +722,14 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	e.XEffBits = e.U * e.SB
 	e.XEMsb = e.XEffBits - 1
 
-	// Line buffer: K+S rows hold a window's rows and let the next S load
-	// while they are read (fewer when the map is shorter).
-	e.RingRows = min(e.H, e.K+e.S)
+	// Line buffer: K rows under the window, S more loading while they are
+	// read, and the first Need0 rows of the next map, so that consecutive
+	// maps overlap (at most two whole maps).
+	e.Need0 = min(e.H, e.K-e.PAD)
+	if e.OH == 1 {
+		e.Need0 = e.H // the only output row waits for the whole map
+	}
+	e.RingRows = min(2*e.H, e.K+e.S+e.Need0)
 	e.RingDepth = e.RingRows * e.W
 	e.RingLast = e.RingDepth - 1
 	e.RAW = clog2(e.RingDepth)
@@ -681,12 +747,8 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	}
 	e.WMax, e.HMax = e.W-1, e.H-1
 	e.WCW = widthFor(e.WMax)
-	e.HRW = widthFor(e.H+e.K+e.S) + 1
+	e.HRW = widthFor(2*e.H+e.K+e.S) + 1
 	e.HRWm1 = e.HRW - 1
-	e.Need0 = min(e.H, e.K-e.PAD)
-	if e.OH == 1 {
-		e.Need0 = e.H // the only output row waits for the whole map
-	}
 	e.Top0Addr = mod(-e.PAD * e.W)
 	e.RowStepAddr = mod(e.S * e.W)
 	e.MapStepAddr = mod(e.H * e.W)
@@ -783,8 +845,43 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 		e.OutLoLit, e.OutHiLit = slit(e.AccW, outLo), slit(e.AccW, outHi)
 	}
 
+	// Constants instead of multipliers.
+	if e.Conv && e.G*e.T == 1 {
+		e.ConstW = true
+		wt := l.Weight.Data
+		for c := 0; c < e.LanesPE; c++ {
+			e.XLanes = append(e.XLanes, c)
+		}
+		for p := 0; p < e.P; p++ {
+			v := make([]int64, e.LanesPE)
+			for u := 0; u < e.U; u++ {
+				for ch := 0; ch < e.SIMD; ch++ {
+					if kk := u; p < e.COUT && kk < e.KK {
+						v[u*e.SIMD+ch] = wt[(p*e.CIN+ch)*e.KK+kk]
+					}
+				}
+			}
+			e.ConstPEs = append(e.ConstPEs, constSum(p, v, e.AccW))
+		}
+		e.ConstN = padConst(e.ConstPEs, e.AccW)
+	}
+	if e.HasRescale && e.G == 1 {
+		e.ConstM = true
+		for p := 0; p < e.P; p++ {
+			m := int64(0)
+			if p < len(l.Rescale.M) {
+				m = l.Rescale.M[p]
+			}
+			e.ConstMPEs = append(e.ConstMPEs, constSum(p, []int64{m}, e.RW))
+		}
+		e.ConstMN = padConst(e.ConstMPEs, e.RW)
+		e.MLatency = treeLevels(e.ConstMN)
+	}
+	e.WeightROM = e.Reduce && !e.ConstW
+	e.MROM = e.HasRescale && !e.ConstM
+
 	// ROMs.
-	if e.Reduce {
+	if e.WeightROM {
 		e.WRomFile = e.Module + "_w.hex"
 		wb := e.BIN
 		if e.Conv {
@@ -839,7 +936,9 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	if e.HasRescale {
 		e.MRomW, e.BRomW = e.P*e.MW, e.P*e.BW
 		e.MRomMsb, e.BRomMsb = e.MRomW-1, e.BRomW-1
-		e.MRomFile = perChannel(e.Module+"_m.hex", l.Rescale.M, e.MW)
+		if e.MROM {
+			e.MRomFile = perChannel(e.Module+"_m.hex", l.Rescale.M, e.MW)
+		}
 		e.BRomFile = perChannel(e.Module+"_b.hex", l.Rescale.B, e.BW)
 	}
 	if e.Adder {
@@ -856,12 +955,14 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 			return nil, err
 		}
 		e.PartLatency = pe.Latency
+	case e.ConstW:
+		e.PartLatency = treeLevels(e.ConstN) // digit terms are wires into the tree
 	case e.Conv:
 		e.PartLatency = 1 + treeLevels(e.LanesPE) // products, then the tree
 	}
 	e.PostLatency = postPlainStages
 	if e.HasRescale {
-		e.PostLatency = postRescaleStages
+		e.PostLatency = postRescaleStages + e.MLatency
 	}
 	e.TagW, e.PostTagW = 2+e.GW, 1+e.GW
 	e.ZeroAccLit = slit(e.AccW, 0)
@@ -1233,3 +1334,5 @@ func balance(q *quant.Model, c NetConfig) (NetConfig, error) {
 	c.Layers = layers
 	return c, nil
 }
+
+var ringExtra = 100

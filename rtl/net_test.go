@@ -102,19 +102,25 @@ func TestPlanNetCycleModel(t *testing.T) {
 		}
 	}
 	// conv1 (1 -> 6 channels, 5x5 pad 2, 28x28 out, 25 cycles a pixel) is
-	// the slowest engine: its first output row needs 3 input rows (84
-	// pixels at one a cycle), then it issues 784 pixels x 25 cycles.
+	// the slowest engine. Consecutive maps overlap in every engine's ring,
+	// so the period is its issue cycles: 784 pixels x 25 cycles (measured
+	// in Verilator: 19,600).
 	n, _ := PlanNet(q, NetConfig{Parallel: 8})
-	if want := 3*28 + 28*28*25 + 3; n.PredictedCyclesPerImage != want {
+	if want := 28 * 28 * 25; n.PredictedCyclesPerImage != want {
 		t.Errorf("predicted %d cycles per image, want %d", n.PredictedCyclesPerImage, want)
 	}
 	// With the whole 5x5 window per cycle conv1 takes a cycle a pixel, and
 	// conv2 (6 -> 16 channels, 4 of its 25 positions a cycle: 7 steps, 2
-	// groups of 8, 10x10 out) is the slowest: its first row needs 5 rows of
-	// pool1's 14x14 output, which pool1 emits at 4 cycles a pixel.
+	// folds of 8, 10x10 out) is the slowest (measured: 1,400).
 	n, _ = PlanNet(q, NetConfig{Parallel: 8, Lanes: 25})
-	if want := 5*14*4 + 10*10*2*7 + 3; n.PredictedCyclesPerImage != want {
+	if want := 10 * 10 * 2 * 7; n.PredictedCyclesPerImage != want {
 		t.Errorf("lanes 25: predicted %d cycles per image, want %d", n.PredictedCyclesPerImage, want)
+	}
+	// Enough PEs and lanes everywhere: the input (784 pixels) bounds it
+	// (measured: 784 at P=16 lanes 150 balanced).
+	n, _ = PlanNet(q, NetConfig{Parallel: 16, Lanes: 150, Balance: true})
+	if want := 28 * 28; n.PredictedCyclesPerImage != want {
+		t.Errorf("P=16 lanes 150 balanced: predicted %d cycles per image, want %d", n.PredictedCyclesPerImage, want)
 	}
 }
 
