@@ -83,6 +83,7 @@ type Engine struct {
 	InSigned2           bool
 	In2Bits, In2Msb     int
 	FifoDepth           int
+	SkipLeadRows        int // add: rows the skip branch may lead the main one (see sizeSkipFIFOs)
 	A0, A1              int
 	X2Pad               int
 	Reduce              bool
@@ -526,6 +527,7 @@ func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
 	if n.Forks > 0 {
 		n.Prims = append(n.Prims, "stream_fork")
 	}
+	n.sizeSkipFIFOs()
 	n.predict()
 	return n, nil
 }
