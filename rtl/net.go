@@ -142,10 +142,10 @@ type Engine struct {
 	ConstPEs, ConstMPEs []constPE
 	XLanes              []int
 	MLatency            int
-	Family                                   string // PE schedule family
-	ODepth, OccW                             int    // output FIFO depth and the credit counter's width
-	LdW, LdPadC                              int    // the loaded-pixel counter (0..FBDepth) and its zero extension to CW
-	KLit                                     string
+	Family              string // PE schedule family
+	ODepth, OccW        int    // output FIFO depth and the credit counter's width
+	LdW, LdPadC         int    // the loaded-pixel counter (0..FBDepth) and its zero extension to CW
+	KLit                string
 
 	// Counter widths.
 	FBDepth, FBAW, FBAMsb int
