@@ -29,6 +29,11 @@ type NetConfig struct {
 	Lanes int `json:"lanes,omitempty"`
 	// MACAdders plans adder layers as multiply-accumulate engines (cost baseline).
 	MACAdders bool `json:"mac_adders,omitempty"`
+	// TargetCycles, when positive, picks the PEs and lanes of every
+	// adder/conv engine without a per-layer override: the fewest lanes in
+	// all whose issue cycles per image meet it (FINN's target_fps folding).
+	// Parallel, Lanes and Balance are then ignored for those engines.
+	TargetCycles int `json:"target_cycles,omitempty"`
 	// Family is the FPGA family the PEs' pipeline is scheduled for
 	// (PEConfig.Family: "", "generic", "xilinx" or "ice40").
 	Family string `json:"family,omitempty"`
@@ -290,6 +295,7 @@ type Net struct {
 	Model                   *quant.Model
 	PredictedCyclesPerImage int
 	LatencyCycles           int
+	TargetCycles            int // the NetConfig.TargetCycles it was folded for
 }
 
 type netStream struct {
@@ -351,7 +357,14 @@ func sanitize(s string) string {
 
 // PlanNet plans the hardware for a quantized model.
 func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
-	if c.Balance {
+	target := c.TargetCycles
+	if c.TargetCycles > 0 {
+		t, err := fold(q, c)
+		if err != nil {
+			return nil, err
+		}
+		c = t
+	} else if c.Balance {
 		b, err := balance(q, c)
 		if err != nil {
 			return nil, err
@@ -384,7 +397,7 @@ func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
 			return nil, fmt.Errorf("hardware config: layer %q: lanes %d out of range", name, o.Lanes)
 		}
 	}
-	n := &Net{Top: c.Top, Model: q}
+	n := &Net{Top: c.Top, Model: q, TargetCycles: target}
 	in := q.Input
 	if len(in.Shape) != 3 {
 		return nil, fmt.Errorf("input shape %v: the RTL needs [C, H, W]", in.Shape)
@@ -1150,22 +1163,28 @@ func (n *Net) StreamInfo() []NetStreamInfo {
 
 // NetManifest is the JSON description of a network design.
 type NetManifest struct {
-	Top                     string          `json:"top"`
-	Modules                 []string        `json:"modules"`
-	Files                   []string        `json:"files"`
-	PredictedCyclesPerImage int             `json:"predicted_cycles_per_image"`
-	LatencyCycles           int             `json:"latency_cycles"`
-	InputBits               int             `json:"input_tdata_bits"`
-	OutputBits              int             `json:"output_tdata_bits"`
-	OutputCodeBits          int             `json:"output_code_bits"`
-	OutputSigned            bool            `json:"output_signed"`
-	Classes                 int             `json:"classes"`
-	PEs                     int             `json:"pes"`
-	Lanes                   int             `json:"lanes"`
-	ROMBits                 int             `json:"rom_bits"`
-	BufferBits              int             `json:"buffer_bits"`
-	Layers                  []LayerManifest `json:"layers"`
-	Generator               string          `json:"generator"`
+	Top                     string   `json:"top"`
+	Modules                 []string `json:"modules"`
+	Files                   []string `json:"files"`
+	PredictedCyclesPerImage int      `json:"predicted_cycles_per_image"`
+	LatencyCycles           int      `json:"latency_cycles"`
+	InputBits               int      `json:"input_tdata_bits"`
+	OutputBits              int      `json:"output_tdata_bits"`
+	OutputCodeBits          int      `json:"output_code_bits"`
+	OutputSigned            bool     `json:"output_signed"`
+	Classes                 int      `json:"classes"`
+	PEs                     int      `json:"pes"`
+	Lanes                   int      `json:"lanes"`
+	ROMBits                 int      `json:"rom_bits"`
+	// BufferBits is every activation memory with a write port: the line
+	// buffers (ring rows times copies), output FIFOs and skip FIFOs.
+	BufferBits int `json:"buffer_bits"`
+	// LaneUtilization is Net.LaneUtilization.
+	LaneUtilization float64 `json:"lane_utilization"`
+	// TargetCycles echoes the --target-cycles the design was folded for.
+	TargetCycles int             `json:"target_cycles,omitempty"`
+	Layers       []LayerManifest `json:"layers"`
+	Generator    string          `json:"generator"`
 	// Estimate is an analytical resource estimate of the design. rtl
 	// leaves it empty; the CLI fills it from synth.EstimateNet.
 	Estimate *NetCostEstimate `json:"estimate,omitempty"`
@@ -1191,7 +1210,14 @@ type LayerManifest struct {
 	ComputeCycles int    `json:"compute_cycles"`
 	LoadCycles    int    `json:"load_cycles"`
 	ROMBits       int    `json:"rom_bits"`
-	BufferBits    int    `json:"buffer_bits"`
+	SIMD          int    `json:"simd,omitempty"`
+	Positions     int    `json:"positions,omitempty"` // window positions per step (U)
+	RingRows      int    `json:"ring_rows,omitempty"`
+	RingCopies    int    `json:"ring_copies,omitempty"`
+	LineBufBits   int    `json:"line_buffer_bits"`
+	FIFOBits      int    `json:"fifo_bits"`
+	BufferBits    int    `json:"buffer_bits"`                       // LineBufBits + FIFOBits
+	Latency       int    `json:"pipeline_latency_cycles,omitempty"` // last issue to last output beat
 }
 
 // EmitNet renders the network design: one module per file, the ROM files,
@@ -1212,7 +1238,7 @@ func EmitNet(q *quant.Model, c NetConfig) (map[string][]byte, *Net, error) {
 	}
 	man := NetManifest{Top: n.Top, PredictedCyclesPerImage: n.PredictedCyclesPerImage, LatencyCycles: n.LatencyCycles,
 		InputBits: n.InBits, OutputBits: n.OutTData, OutputCodeBits: n.OutW, OutputSigned: n.OutSigned, Classes: n.OutCount,
-		Generator: Generator}
+		Generator: Generator, LaneUtilization: math.Round(n.LaneUtilization()*1e4) / 1e4, TargetCycles: n.TargetCycles}
 	for _, e := range n.Engines {
 		if e.Adder {
 			pf, _, err := EmitPE(PEConfig{Name: e.PEModule, Lanes: e.LanesPE, Width: e.BIN, Signed: e.InSigned, Pipeline: PipelineAuto, Family: e.Family})
@@ -1243,9 +1269,11 @@ func EmitNet(q *quant.Model, c NetConfig) (map[string][]byte, *Net, error) {
 			romBits += strings.Count(e.roms[f], "\n") * romWidth(e, f)
 		}
 		lm := LayerManifest{Layer: e.Layer, Module: e.Module, Kind: e.Kind, PEs: e.P, LanesPerPE: e.LanesPE,
-			ComputeCycles: e.ComputeCycles, LoadCycles: e.LoadCycles, ROMBits: romBits, BufferBits: e.FBDepth * e.InBits}
-		if e.Add {
-			lm.BufferBits = e.FifoDepth * e.In2Bits
+			ComputeCycles: e.ComputeCycles, LoadCycles: e.LoadCycles, ROMBits: romBits, Latency: e.Tail}
+		lm.LineBufBits, lm.FIFOBits = e.LineBufferBits(), e.FIFOBits()
+		lm.BufferBits = lm.LineBufBits + lm.FIFOBits
+		if !e.Add {
+			lm.SIMD, lm.Positions, lm.RingRows, lm.RingCopies = e.SIMD, e.U, e.RingRows, len(e.WinLanes)
 		}
 		if !e.Reduce {
 			lm.LanesPerPE = 1
@@ -1284,6 +1312,98 @@ func romWidth(e *Engine, f string) int {
 		return e.CRomW
 	}
 	return 0
+}
+
+// fold returns c with a per-layer override for every adder/conv engine
+// that has none: the PEs p and lanes per PE l (SIMD channels or window
+// positions, see ValidLanes) with the fewest lanes p*l whose issue cycles
+// per image, OH*OW*ceil(COUT/p)*T(l), meet c.TargetCycles; fewer PEs break
+// ties (fewer rescale units). It is an error when no choice meets the
+// target, or when an engine that cannot fold (pool, add, the input) needs
+// more cycles.
+func fold(q *quant.Model, c NetConfig) (NetConfig, error) {
+	target := c.TargetCycles
+	c.TargetCycles, c.Balance = 0, false
+	probe := c
+	probe.Parallel, probe.Lanes = 1, 1
+	n, err := PlanNet(q, probe)
+	if err != nil {
+		return c, err
+	}
+	if in := q.Input.Shape[1] * q.Input.Shape[2]; in > target {
+		return c, fmt.Errorf("target %d cycles per image: the input alone takes %d (one pixel a cycle)", target, in)
+	}
+	layers := map[string]LayerHW{}
+	for name, o := range c.Layers {
+		layers[name] = o
+	}
+	for _, e := range n.Engines {
+		if !e.Reduce {
+			if cyc := e.OH * e.OW * e.G * e.T; cyc > target {
+				return c, fmt.Errorf("target %d cycles per image: layer %s (%s) takes %d and does not fold", target, e.Layer, e.Kind, cyc)
+			}
+			continue
+		}
+		if o, ok := c.Layers[e.Layer]; ok && (o.Parallel > 0 || o.Lanes > 0) {
+			continue
+		}
+		best, bp, bl := 0, 0, 0
+		for p := 1; p <= e.COUT; p++ {
+			g := (e.COUT + p - 1) / p
+			for _, l := range laneChoices(e.CIN, e.KK) {
+				if e.OH*e.OW*g*stepsFor(e.CIN, e.KK, l) > target {
+					continue
+				}
+				if best == 0 || p*l < best || p*l == best && p < bp {
+					best, bp, bl = p*l, p, l
+				}
+				break // more lanes only cost more at this p
+			}
+		}
+		if best == 0 {
+			return c, fmt.Errorf("target %d cycles per image: layer %s needs %d at its widest", target, e.Layer, e.OH*e.OW)
+		}
+		layers[e.Layer] = LayerHW{Parallel: bp, Lanes: bl}
+	}
+	c.Layers = layers
+	return c, nil
+}
+
+// LineBufferBits is the bits of the engine's line buffer: RingDepth
+// pixels of InBits, once per window-position lane.
+func (e *Engine) LineBufferBits() int {
+	if e.Add {
+		return 0
+	}
+	return e.RingDepth * e.InBits * len(e.WinLanes)
+}
+
+// FIFOBits is the bits of the engine's FIFOs: the output FIFO of a window
+// engine, the skip FIFO of an add.
+func (e *Engine) FIFOBits() int {
+	if e.Add {
+		return e.FifoDepth * e.In2Bits
+	}
+	return e.ODepth * e.OutBits
+}
+
+// LaneUtilization is the fraction of the adder/conv lanes' cycles that do
+// useful work in steady state: the lane operations an image needs
+// (OH*OW*COUT*KK*CIN per layer) over the lanes times the predicted cycles
+// per image.
+func (n *Net) LaneUtilization() float64 {
+	useful, lanes := 0.0, 0.0
+	for _, e := range n.Engines {
+		if !e.Reduce {
+			continue
+		}
+		useful += float64(e.OH * e.OW * e.COUT * e.KK * e.CIN)
+		lanes += float64(e.P * e.LanesPE)
+	}
+	if lanes == 0 || n.PredictedCyclesPerImage == 0 {
+		return 0
+	}
+	return useful / (lanes * float64(n.PredictedCyclesPerImage))
 }
 
 // balance returns c with a per-layer override for every adder/conv engine

@@ -25,6 +25,8 @@ type netHWFlags struct {
 	lanes    int
 	parallel int
 	balance  bool
+	target   int
+	family   string
 	config   string
 	top      string
 }
@@ -34,6 +36,8 @@ func (f *netHWFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.lanes, "lanes", 0, "lanes per PE of adder/conv engines, rounded down to whole window positions (multiples of the input channels); 0 means one position (the input channels)")
 	fl.IntVar(&f.parallel, "parallel", rtl.DefaultParallel, "PEs per adder/conv engine (output channels computed at once)")
 	fl.BoolVar(&f.balance, "balance", false, "lower each adder/conv engine's PEs and lanes to the fewest that keep the predicted cycles per image (--parallel and --lanes become upper bounds)")
+	fl.IntVar(&f.target, "target-cycles", 0, "pick PEs and lanes (SIMD) of every adder/conv engine without a --config override: the fewest lanes that meet this many cycles per image (as FINN's target_fps); 0 keeps --parallel/--lanes")
+	fl.StringVar(&f.family, "family", "", "FPGA family the engines' PE pipelines are scheduled for: generic, xilinx or ice40")
 	fl.StringVar(&f.config, "config", "", "hardware config JSON with per-layer overrides, e.g. {\"layers\": {\"conv2\": {\"parallel\": 8}}}")
 	fl.StringVar(&f.top, "top", "addernet", "top module name")
 }
@@ -56,6 +60,18 @@ func (f *netHWFlags) netConfig() (rtl.NetConfig, error) {
 		c.Lanes = f.lanes
 	}
 	c.Balance = c.Balance || f.balance
+	if f.target < 0 {
+		return c, usagef("--target-cycles %d out of range: must be 0 or more", f.target)
+	}
+	if c.TargetCycles == 0 {
+		c.TargetCycles = f.target
+	}
+	if f.family != "" && !rtl.ValidFamily(f.family) {
+		return c, usagef("--family %q: want one of %s", f.family, strings.Join(rtl.Families, ", "))
+	}
+	if c.Family == "" {
+		c.Family = f.family
+	}
 	if f.parallel < 1 || f.parallel > 4096 {
 		return c, usagef("--parallel %d out of range: must be 1..4096", f.parallel)
 	}
@@ -148,10 +164,14 @@ func (o *emitNetOpts) run(stdout io.Writer) error {
 		return err
 	}
 	if !o.g.quiet {
-		fmt.Fprintf(stdout, "%s: %d engines, %d files in %s; predicted %d cycles per image, latency about %d cycles\n",
-			n.Top, len(n.Engines), len(files), o.out, n.PredictedCyclesPerImage, n.LatencyCycles)
+		bufBits := 0
 		for _, e := range n.Engines {
-			fmt.Fprintf(stdout, "  %-24s %-8s %3d PE(s) x %4d lanes  %7d cycles/image\n", e.Module, e.Kind, e.P, lanesOf(e), e.ComputeCycles)
+			bufBits += e.LineBufferBits() + e.FIFOBits()
+		}
+		fmt.Fprintf(stdout, "%s: %d engines, %d files in %s; predicted %d cycles per image, latency about %d cycles; lane utilisation %.1f%%; %d activation buffer bits\n",
+			n.Top, len(n.Engines), len(files), o.out, n.PredictedCyclesPerImage, n.LatencyCycles, 100*n.LaneUtilization(), bufBits)
+		for _, e := range n.Engines {
+			fmt.Fprintf(stdout, "  %-26s %-8s %3d PE(s) x %4d lanes  %7d cycles/image  %8d buffer bits\n", e.Module, e.Kind, e.P, lanesOf(e), e.ComputeCycles, e.LineBufferBits()+e.FIFOBits())
 		}
 	}
 	return nil
