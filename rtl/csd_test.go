@@ -37,3 +37,14 @@ func TestCSD(t *testing.T) {
 		t.Errorf("csd(-(2^40-1)) = %v, want two digits", got)
 	}
 }
+
+func TestCheckRounding(t *testing.T) {
+	for _, m := range roundingModes {
+		if err := checkRounding(m); err != nil {
+			t.Errorf("%s: %v", m, err)
+		}
+	}
+	if err := checkRounding("stochastic"); err == nil {
+		t.Error("an unknown rounding mode was accepted")
+	}
+}

@@ -1,0 +1,555 @@
+package rtl
+
+import (
+	"fmt"
+	"math/bits"
+	"slices"
+	"strings"
+
+	"github.com/addergen/addergen/fixedpoint"
+	"github.com/addergen/addergen/quant"
+)
+
+// winLane is one window-position lane of an engine: at step S it reads
+// kernel position (KI, KJ), or nothing at steps not listed.
+type winLane struct {
+	U     int
+	Cases []winCase
+}
+
+// constPE is one PE's constant multiply as a sum of ConstN words (item K
+// of Items): lane C's operand shifted left S, inverted when Neg (the +1s
+// of the inversions gathered in one literal item), or a literal Lit.
+type constPE struct {
+	P     int
+	Items []constItem
+}
+
+type constItem struct {
+	K, C, S int
+	Neg     bool
+	Lit     string
+}
+
+// constSum lays out the digit terms of operand*v[c] summed over c (lane c
+// of terms uses operand c), padded to n words of w bits by plan.
+func constSum(p int, v []int64, w int) constPE {
+	pe := constPE{P: p}
+	nneg := 0
+	for c, x := range v {
+		for _, d := range csd(x) {
+			pe.Items = append(pe.Items, constItem{K: len(pe.Items), C: c, S: d.Shift, Neg: d.Neg})
+			if d.Neg {
+				nneg++
+			}
+		}
+	}
+	pe.Items = append(pe.Items, constItem{K: len(pe.Items), Lit: fmt.Sprintf("%d'd%d", w, nneg)})
+	return pe
+}
+
+// padConst pads every PE's items with zero words to the longest.
+func padConst(pes []constPE, w int) int {
+	n := 1
+	for _, pe := range pes {
+		n = max(n, len(pe.Items))
+	}
+	for i := range pes {
+		for len(pes[i].Items) < n {
+			pes[i].Items = append(pes[i].Items, constItem{K: len(pes[i].Items), Lit: fmt.Sprintf("%d'd0", w)})
+		}
+	}
+	return n
+}
+
+// winCase: at position step S the lane reads kernel position (KI, KJ),
+// whose row lies KO = (KI*W) mod RingDepth ring addresses after row ihb.
+type winCase struct{ S, KI, KJ, KO int }
+
+// planEngine plans one layer's engine with par PEs of lanes lanes each
+// (lanes 0: one window position per cycle). With exact, lanes must be a
+// whole number of window positions; otherwise it is rounded down to one.
+func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, macAdders bool, family string) (*Engine, error) {
+	inAct := q.InAct(l, 0)
+	ish := q.InShape(l, 0)
+	e := &Engine{Module: "l" + fmt.Sprint(idx) + "_" + sanitize(l.Name), Layer: l.Name, Index: idx,
+		BIN: inAct.Bits, InSigned: inAct.Signed, BOUT: l.Out.Bits, OutSigned: l.Out.Signed, Family: family, roms: map[string]string{}}
+	switch len(ish) {
+	case 3:
+		e.CIN, e.H, e.W = ish[0], ish[1], ish[2]
+	case 1:
+		e.CIN, e.H, e.W = ish[0], 1, 1
+	default:
+		return nil, fmt.Errorf("input shape %v not supported", ish)
+	}
+	osh := l.OutShape
+	e.COUT, e.OH, e.OW = osh[0], 1, 1
+	if len(osh) == 3 {
+		e.OH, e.OW = osh[1], osh[2]
+	}
+	e.K, e.S, e.PAD = max(1, l.Kernel), max(1, l.Stride), l.Padding
+	switch l.Op {
+	case quant.OpAdder2d:
+		e.Kind, e.Reduce, e.Adder = kindAdder, true, true
+		if macAdders { // the cost baseline: the same layer as a conv engine
+			e.Kind, e.Adder, e.Conv = kindConv, false, true
+		}
+	case quant.OpConv2d, quant.OpLinear:
+		e.Kind, e.Reduce, e.Conv = kindConv, true, true
+		if l.Op == quant.OpLinear {
+			e.K, e.S, e.PAD = 1, 1, 0
+		}
+	case quant.OpMaxPool2d:
+		e.Kind, e.Max = kindMax, true
+	case quant.OpAvgPool2d:
+		e.Kind, e.Avg = kindAvg, true
+	case quant.OpBatchNorm2d:
+		e.Kind = kindScale
+		e.K, e.S, e.PAD = 1, 1, 0
+	case quant.OpReLU:
+		e.Kind, e.ReLUOnly = kindReLU, true
+		e.K, e.S, e.PAD = 1, 1, 0
+	default:
+		return nil, fmt.Errorf("op %s is not supported by the RTL generator yet", l.Op)
+	}
+	e.KK = e.K * e.K
+	if e.Reduce {
+		e.P = min(par, e.COUT)
+		e.G = (e.COUT + e.P - 1) / e.P
+	} else {
+		if e.CIN != e.COUT {
+			return nil, fmt.Errorf("elementwise op with %d in, %d out channels", e.CIN, e.COUT)
+		}
+		e.P, e.G = e.COUT, 1
+	}
+	e.InBits, e.InMsb = e.CIN*e.BIN, e.CIN*e.BIN-1
+	e.OutBits, e.OutMsb = e.COUT*e.BOUT, e.COUT*e.BOUT-1
+
+	// Folding: lanes below the input channels fold them (SIMD, the largest
+	// divisor of CIN that fits); lanes above unroll window positions (U).
+	e.U, e.SIMD = 1, e.CIN
+	if e.Reduce && lanes > 0 {
+		if exact && !ValidLanes(e.CIN, e.KK, lanes) {
+			return nil, fmt.Errorf("lanes %d: must divide the %d input channels or be a multiple of them, at most %d (the whole %dx%d window)",
+				lanes, e.CIN, e.KK*e.CIN, e.K, e.K)
+		}
+		if lanes < e.CIN {
+			e.SIMD = largestDivisorAtMost(e.CIN, lanes)
+		} else {
+			e.U = min(e.KK, max(1, lanes/e.CIN))
+		}
+	}
+	if !e.Reduce {
+		// Pooling and elementwise engines: one window position a step, all
+		// channels (one lane per channel).
+		e.U, e.SIMD = 1, e.CIN
+	}
+	e.CF = e.CIN / e.SIMD
+	e.TP = (e.KK + e.U - 1) / e.U
+	e.T = e.TP * e.CF
+	e.PSMax, e.CFMax = e.TP-1, e.CF-1
+	e.PSW, e.CFW = widthFor(e.PSMax), widthFor(e.CFMax)
+	e.StepMax = e.T - 1
+	e.StepW = widthFor(e.StepMax)
+	e.LanesPE = e.U * e.SIMD
+	e.SB, e.SBMsb = e.SIMD*e.BIN, e.SIMD*e.BIN-1
+	e.XEffBits = e.U * e.SB
+	e.XEMsb = e.XEffBits - 1
+
+	// Line buffer: K rows under the window, S more loading while they are
+	// read, and the first Need0 rows of the next map, so that consecutive
+	// maps overlap (at most two whole maps).
+	e.Need0 = min(e.H, e.K-e.PAD)
+	if e.OH == 1 {
+		e.Need0 = e.H // the only output row waits for the whole map
+	}
+	e.setRing(e.fullRingRows())
+	e.WMax, e.HMax = e.W-1, e.H-1
+	e.WCW = widthFor(e.WMax)
+	e.HRW = widthFor(2*e.H+e.K+e.S) + 1
+	e.HRWm1 = e.HRW - 1
+	maxCoord := (max(e.H, e.W) + e.K + e.S + e.PAD) * (e.W + 1)
+	e.CW = bits.Len(uint(maxCoord)) + 2
+	e.CMsb = e.CW - 1
+	e.OHMax, e.OWMax, e.GMax, e.KMax = e.OH-1, e.OW-1, e.G-1, e.K-1
+	e.OHMaxM1 = max(0, e.OHMax-1)
+	e.OHW, e.OWW, e.GW, e.KW = widthFor(e.OHMax), widthFor(e.OWMax), widthFor(e.GMax), widthFor(e.KMax)
+	e.SLit, e.PadLit = slit(e.CW, int64(e.S)), slit(e.CW, int64(e.PAD))
+	e.HLit, e.WLit, e.ZeroLit = slit(e.CW, int64(e.H)), slit(e.CW, int64(e.W)), slit(e.CW, 0)
+	e.KPadC = e.CW - e.KW
+	e.KLit = slit(e.CW, int64(e.K))
+	if e.CW <= e.HRW || e.CW <= e.RAW {
+		return nil, fmt.Errorf("internal error: coordinate width %d below the row or ring address width", e.CW)
+	}
+
+	// Accumulator range, by interval arithmetic over the input format.
+	xiv := inAct.Interval()
+	var acc fixedpoint.Interval
+	switch {
+	case e.Adder:
+		if inAct.Signed {
+			return nil, fmt.Errorf("adder layer with a signed input is not supported by the RTL generator yet")
+		}
+		e.PEModule = e.Module + "_pe"
+		e.PEW = SumWidth(e.LanesPE, e.BIN)
+		if e.BIN < MinWidth || e.BIN > MaxWidth {
+			return nil, fmt.Errorf("adder lanes of %d bits: the PE needs %d..%d", e.BIN, MinWidth, MaxWidth)
+		}
+		e.LaneBits = e.LanesPE * e.BIN
+		// Exactly KK*CIN terms of at most 2^BIN-1 (lanes past the window
+		// read x = w = 0).
+		lanes := fixedpoint.Interval{Lo: 0, Hi: int64(e.KK*e.CIN) * (int64(1)<<e.BIN - 1)}
+		cmin, cmax := minMax(l.WeightConst)
+		acc = lanes.Add(fixedpoint.Interval{Lo: cmin, Hi: cmax})
+		e.CWd = fixedpoint.SignedWidth(min(cmin, 0), max(cmax, 0))
+	case e.Conv:
+		e.WB = l.WeightBits
+		if l.Op == quant.OpAdder2d { // adder codes lie in the input's range: signed one bit wider
+			e.WB = e.BIN + 1
+		}
+		e.LaneBits = e.LanesPE * e.WB
+		wiv := fixedpoint.Interval{Lo: -(int64(1) << (e.WB - 1)), Hi: int64(1)<<(e.WB-1) - 1}
+		acc = fixedpoint.SumInterval(e.KK*e.CIN, xiv.Mul(wiv))
+	case e.Avg:
+		acc = fixedpoint.SumInterval(e.KK, xiv)
+	default:
+		acc = xiv
+	}
+	acc = acc.Union(fixedpoint.Interval{Lo: 0, Hi: 0})
+	e.AccW = max(fixedpoint.SignedWidth(acc.Lo, acc.Hi), e.BIN, e.WB, e.CWd) + 1
+	e.AccMsb = e.AccW - 1
+	e.XPad = e.AccW - e.BIN
+	e.WPad = e.AccW - e.WB
+	e.CPad = e.AccW - e.CWd
+	if e.Adder {
+		e.AccPadPE = e.AccW - e.PEW
+	}
+	outLo, outHi := l.Out.Min(), l.Out.Max()
+	if l.Rescale != nil && len(l.Rescale.M) > 0 {
+		e.HasRescale = true
+		mlo, mhi := minMax(l.Rescale.M)
+		blo, bhi := minMax(l.Rescale.B)
+		e.MW = fixedpoint.SignedWidth(min(mlo, 0), max(mhi, 0))
+		e.BW = fixedpoint.SignedWidth(min(blo, 0), max(bhi, 0))
+		prod := acc.Mul(fixedpoint.Interval{Lo: mlo, Hi: mhi}.Union(fixedpoint.Interval{})).Add(fixedpoint.Interval{Lo: blo, Hi: bhi})
+		half := int64(0)
+		if l.Rescale.Shift > 0 {
+			half = int64(1) << (l.Rescale.Shift - 1)
+		}
+		prod = prod.Add(fixedpoint.Interval{Lo: 0, Hi: half}).Union(fixedpoint.Interval{Lo: outLo, Hi: outHi})
+		e.RW = max(fixedpoint.SignedWidth(prod.Lo, prod.Hi), e.AccW, e.MW, e.BW) + 1
+		if e.RW > 64 {
+			return nil, fmt.Errorf("rescale needs %d bits (more than 64)", e.RW)
+		}
+		e.RMsb = e.RW - 1
+		e.TPad, e.MPad, e.BPad = e.RW-e.AccW, e.RW-e.MW, e.RW-e.BW
+		e.Shift = l.Rescale.Shift
+		e.HalfLit = slit(e.RW, half)
+		e.RemMsb = e.Shift - 1
+		e.Rounding = l.Rescale.Rounding.String()
+		if err := checkRounding(e.Rounding); err != nil {
+			return nil, err
+		}
+		if l.Rescale.Overflow != fixedpoint.Saturate {
+			return nil, fmt.Errorf("overflow mode %s is not supported by the RTL generator yet", l.Rescale.Overflow)
+		}
+		e.OutLoLit, e.OutHiLit = slit(e.RW, outLo), slit(e.RW, outHi)
+	} else if e.Reduce || e.Avg || e.Kind == kindScale {
+		return nil, fmt.Errorf("op %s without a rescale", l.Op)
+	} else {
+		e.RW, e.RMsb = e.AccW, e.AccMsb
+		e.OutLoLit, e.OutHiLit = slit(e.AccW, outLo), slit(e.AccW, outHi)
+	}
+
+	// Constants instead of multipliers.
+	if e.Conv && e.G*e.T == 1 {
+		e.ConstW = true
+		wt := l.Weight.Data
+		for c := 0; c < e.LanesPE; c++ {
+			e.XLanes = append(e.XLanes, c)
+		}
+		for p := 0; p < e.P; p++ {
+			v := make([]int64, e.LanesPE)
+			for u := 0; u < e.U; u++ {
+				for ch := 0; ch < e.SIMD; ch++ {
+					if kk := u; p < e.COUT && kk < e.KK {
+						v[u*e.SIMD+ch] = wt[(p*e.CIN+ch)*e.KK+kk]
+					}
+				}
+			}
+			e.ConstPEs = append(e.ConstPEs, constSum(p, v, e.AccW))
+		}
+		e.ConstN = padConst(e.ConstPEs, e.AccW)
+	}
+	if e.HasRescale && e.G == 1 {
+		e.ConstM = true
+		for p := 0; p < e.P; p++ {
+			m := int64(0)
+			if p < len(l.Rescale.M) {
+				m = l.Rescale.M[p]
+			}
+			e.ConstMPEs = append(e.ConstMPEs, constSum(p, []int64{m}, e.RW))
+		}
+		e.ConstMN = padConst(e.ConstMPEs, e.RW)
+		e.MLatency = treeLevels(e.ConstMN)
+	}
+	e.WeightROM = e.Reduce && !e.ConstW
+	e.MROM = e.HasRescale && !e.ConstM
+
+	// ROMs.
+	if e.WeightROM {
+		e.WRomFile = e.Module + "_w.hex"
+		wb := e.BIN
+		if e.Conv {
+			wb = e.WB
+		}
+		e.WRomW = e.P * e.LanesPE * wb
+		e.WRomMsb = e.WRomW - 1
+		e.WRomD = e.G * e.T
+		e.WAW = clog2(e.WRomD)
+		e.GPad32, e.KPad32 = 32-e.GW, 32-e.StepW
+		var sb strings.Builder
+		wt := l.Weight.Data // [O, C, K, K] or [O, I]
+		for g := 0; g < e.G; g++ {
+			for ps := 0; ps < e.TP; ps++ {
+				for cf := 0; cf < e.CF; cf++ {
+					vals := make([]int64, 0, e.P*e.LanesPE)
+					for p := 0; p < e.P; p++ {
+						o := g*e.P + p
+						for u := 0; u < e.U; u++ {
+							kk := ps*e.U + u
+							for ch := cf * e.SIMD; ch < (cf+1)*e.SIMD; ch++ {
+								v := int64(0) // past the window or the channels: w = 0 against x = 0
+								if o < e.COUT && kk < e.KK {
+									v = wt[(o*e.CIN+ch)*e.KK+kk]
+								}
+								vals = append(vals, v)
+							}
+						}
+					}
+					sb.WriteString(packFields(vals, wb))
+					sb.WriteByte('\n')
+				}
+			}
+		}
+		e.roms[e.WRomFile] = sb.String()
+	}
+	perChannel := func(file string, src []int64, w int) string {
+		var sb strings.Builder
+		for g := 0; g < e.G; g++ {
+			vals := make([]int64, e.P)
+			for p := 0; p < e.P; p++ {
+				if o := g*e.P + p; o < len(src) {
+					vals[p] = src[o]
+				}
+			}
+			sb.WriteString(packFields(vals, w))
+			sb.WriteByte('\n')
+		}
+		e.roms[file] = sb.String()
+		return file
+	}
+	if e.HasRescale {
+		e.MRomW, e.BRomW = e.P*e.MW, e.P*e.BW
+		e.MRomMsb, e.BRomMsb = e.MRomW-1, e.BRomW-1
+		if e.MROM {
+			e.MRomFile = perChannel(e.Module+"_m.hex", l.Rescale.M, e.MW)
+		}
+		e.BRomFile = perChannel(e.Module+"_b.hex", l.Rescale.B, e.BW)
+	}
+	if e.Adder {
+		e.CRomW, e.CRomMsb = e.P*e.CWd, e.P*e.CWd-1
+		e.CRomFile = perChannel(e.Module+"_c.hex", l.WeightConst, e.CWd)
+	}
+
+	// Pipeline latencies (see the stage constants).
+	e.WAW = clog2(max(2, e.G*e.T))
+	switch {
+	case e.Adder:
+		pe, err := PlanPE(PEConfig{Name: e.PEModule, Lanes: e.LanesPE, Width: e.BIN, Signed: e.InSigned, Pipeline: PipelineAuto, Family: e.Family})
+		if err != nil {
+			return nil, err
+		}
+		e.PartLatency = pe.Latency
+	case e.ConstW:
+		e.PartLatency = treeLevels(e.ConstN) // digit terms are wires into the tree
+	case e.Conv:
+		e.PartLatency = 1 + treeLevels(e.LanesPE) // products, then the tree
+	}
+	e.PostLatency = postPlainStages
+	if e.HasRescale {
+		e.PostLatency = postRescaleStages + e.MLatency
+	}
+	e.TagW, e.PostTagW = 2+e.GW, 1+e.GW
+	e.ZeroAccLit = slit(e.AccW, 0)
+	// From a pixel's last issue: A0, A1, A2, the part, E, the post stages,
+	// the slot; the capture register then writes the FIFO.
+	e.IssueToCapture = stagesBeforePart + e.PartLatency + 1 + e.PostLatency + stagesToCapture
+	e.Tail = e.IssueToCapture + 1 // the FIFO shows a beat the cycle after its write
+
+	// Output FIFO: its credits cover the round trip from a pixel's last
+	// issue to its leaving the FIFO, so that a pixel every G*T cycles
+	// issues without waiting when the consumer keeps up.
+	gt := e.G * e.T
+	e.ODepth = max(2, 1<<clog2((e.Tail+1+gt-1)/gt+1))
+	if e.OH*e.OW == 1 {
+		e.ODepth = 2
+	}
+	e.OccW = widthFor(e.ODepth)
+
+	// Cycle model: G*T issue cycles per output pixel, back to back, and the
+	// last pixel's way through the pipeline and the FIFO.
+	e.LoadCycles = e.H * e.W
+	e.ComputeCycles = e.OH*e.OW*gt + e.Tail
+	return e, nil
+}
+
+// fullRingRows is the ring that lets consecutive maps overlap: K rows
+// under the window, S loading while they are read, and the Need0 first
+// rows of the next map (at most two whole maps).
+func (e *Engine) fullRingRows() int { return min(2*e.H, e.K+e.S+e.Need0) }
+
+// minRingRows is the smallest ring that streams within a map: K rows
+// under the window and the next S loading.
+func (e *Engine) minRingRows() int { return min(2*e.H, e.K+e.S) }
+
+// setRing sizes the line buffer at rows ring rows and derives its
+// addresses: every constant is taken mod RingDepth.
+func (e *Engine) setRing(rows int) {
+	e.RingRows = rows
+	e.RingDepth = e.RingRows * e.W
+	e.RingLast = e.RingDepth - 1
+	e.RAW = clog2(e.RingDepth)
+	e.RAW1 = e.RAW + 1
+	mod := func(v int) int { return ((v % e.RingDepth) + e.RingDepth) % e.RingDepth }
+	e.WinLanes = nil
+	for u := 0; u < e.U; u++ {
+		wl := winLane{U: u}
+		for st := 0; st < e.TP; st++ {
+			if t := st*e.U + u; t < e.KK {
+				ki, kj := t/e.K, t%e.K
+				wl.Cases = append(wl.Cases, winCase{S: st, KI: ki, KJ: kj, KO: mod(ki * e.W)})
+			}
+		}
+		e.WinLanes = append(e.WinLanes, wl)
+	}
+	e.Top0Addr = mod(-e.PAD * e.W)
+	e.RowStepAddr = mod(e.S * e.W)
+	e.MapStepAddr = mod(e.H * e.W)
+	e.MapTopAddr = mod((e.H - e.PAD) * e.W)
+	e.FBDepth = e.RingDepth
+}
+
+// treeLevels is the latency of sum_tree over n words: ceil(log2 n).
+func treeLevels(n int) int {
+	if n <= 1 {
+		return 0
+	}
+	return bits.Len(uint(n - 1))
+}
+
+// planAdd plans a residual add. The FIFO sits on the skip input (the one
+// read from a fork for an identity shortcut, else the second) and holds a
+// whole map.
+func planAdd(q *quant.Model, idx int, l *quant.Layer, s0, s1 *netStream) (*Engine, error) {
+	a, b := q.InAct(l, 0), q.InAct(l, 1)
+	sh0, sh1 := q.InShape(l, 0), q.InShape(l, 1)
+	if len(sh0) != 3 || len(sh1) != 3 || sh0[0] != sh1[0] || sh0[1] != sh1[1] || sh0[2] != sh1[2] {
+		return nil, fmt.Errorf("add of shapes %v and %v", sh0, sh1)
+	}
+	if len(l.Align) != 2 || l.Rescale == nil {
+		return nil, fmt.Errorf("add without align shifts or rescale")
+	}
+	if l.Rescale.Overflow != fixedpoint.Saturate {
+		return nil, fmt.Errorf("overflow mode %s is not supported by the RTL generator yet", l.Rescale.Overflow)
+	}
+	e := &Engine{Module: "l" + fmt.Sprint(idx) + "_" + sanitize(l.Name), Layer: l.Name, Index: idx, Kind: "add", Add: true,
+		COUT: sh0[0], CIN: sh0[0], OH: sh0[1], OW: sh0[2], H: sh0[1], W: sh0[2], K: 1, S: 1,
+		BIN: a.Bits, InSigned: a.Signed, BIN2: b.Bits, InSigned2: b.Signed, A0: l.Align[0], A1: l.Align[1],
+		BOUT: l.Out.Bits, OutSigned: l.Out.Signed, roms: map[string]string{}}
+	ia, ib := a.Interval(), b.Interval()
+	if s0.Fork != nil && s1.Fork == nil {
+		// Keep the FIFO on the skip input: swap the operands (the sum is
+		// commutative, each keeps its own shift).
+		e.swapped = true
+		e.BIN, e.BIN2, e.InSigned, e.InSigned2 = e.BIN2, e.BIN, e.InSigned2, e.InSigned
+		e.A0, e.A1 = e.A1, e.A0
+		ia, ib = ib, ia
+	}
+	// A whole map: an identity skip arrives a whole map ahead of the main
+	// path, and a downsample branch (one engine against the main path's
+	// two) would otherwise stall its engine and, through the fork both
+	// branches read, the main path's next map.
+	e.FifoDepth = max(2, 1<<clog2(e.OH*e.OW))
+	e.InBits, e.InMsb = e.COUT*e.BIN, e.COUT*e.BIN-1
+	e.In2Bits, e.In2Msb = e.COUT*e.BIN2, e.COUT*e.BIN2-1
+	e.OutBits, e.OutMsb = e.COUT*e.BOUT, e.COUT*e.BOUT-1
+	e.Shift = l.Rescale.Shift
+	e.Rounding = l.Rescale.Rounding.String()
+	if err := checkRounding(e.Rounding); err != nil {
+		return nil, err
+	}
+	half := int64(0)
+	if e.Shift > 0 {
+		half = int64(1) << (e.Shift - 1)
+	}
+	outLo, outHi := l.Out.Min(), l.Out.Max()
+	sum := ia.Shl(uint(e.A0)).Add(ib.Shl(uint(e.A1))).Add(fixedpoint.Interval{Lo: 0, Hi: half}).Union(fixedpoint.Interval{Lo: outLo, Hi: outHi})
+	e.RW = max(fixedpoint.SignedWidth(sum.Lo, sum.Hi), e.BIN, e.BIN2, e.BOUT) + 1
+	if e.RW > 64 {
+		return nil, fmt.Errorf("add needs %d bits (more than 64)", e.RW)
+	}
+	e.RMsb = e.RW - 1
+	e.XPad, e.X2Pad = e.RW-e.BIN, e.RW-e.BIN2
+	e.HalfLit = slit(e.RW, half)
+	e.RemMsb = e.Shift - 1
+	e.OutLoLit, e.OutHiLit = slit(e.RW, outLo), slit(e.RW, outHi)
+	e.ComputeCycles = e.OH * e.OW
+	e.Tail = engineTail
+	return e, nil
+}
+
+func minMax(v []int64) (int64, int64) {
+	if len(v) == 0 {
+		return 0, 0
+	}
+	lo, hi := v[0], v[0]
+	for _, x := range v {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	return lo, hi
+}
+
+// packFields packs integers (two's complement) into one hex word, field k
+// at bits [k*w +: w].
+func packFields(v []int64, w int) string {
+	nbits := len(v) * w
+	nib := make([]byte, (nbits+3)/4)
+	for k, x := range v {
+		u := uint64(x)
+		for b := 0; b < w; b++ {
+			if u>>b&1 == 1 {
+				pos := k*w + b
+				nib[pos/4] |= 1 << (pos % 4)
+			}
+		}
+	}
+	out := make([]byte, len(nib))
+	for i, x := range nib {
+		out[len(nib)-1-i] = "0123456789abcdef"[x]
+	}
+	return string(out)
+}
+
+// roundingModes are the rescale rounding modes templates/round.v.tmpl
+// implements (quant/FORMAT.md).
+var roundingModes = []string{"half-up", "half-even", "floor", "toward-zero"}
+
+// checkRounding refuses a rounding mode the RTL does not implement, rather
+// than letting a template fall back to another.
+func checkRounding(mode string) error {
+	if slices.Contains(roundingModes, mode) {
+		return nil
+	}
+	return fmt.Errorf("rounding mode %q is not supported by the RTL generator (want one of %s)", mode, strings.Join(roundingModes, ", "))
+}

@@ -1,0 +1,195 @@
+package rtl
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/addergen/addergen/quant"
+	"github.com/addergen/addergen/templates"
+)
+
+// StreamInfo lists every layer output stream the top exposes for checking,
+// in model order (flatten aliases excluded).
+func (n *Net) StreamInfo() []NetStreamInfo {
+	var out []NetStreamInfo
+	for _, e := range n.Engines {
+		l := n.Model.Layers[e.Index]
+		out = append(out, NetStreamInfo{Layer: l.Name, Index: e.Index, Instance: "u_" + e.Module,
+			Channels: e.COUT, Pixels: e.OH * e.OW, Bits: e.BOUT, Signed: e.OutSigned})
+	}
+	return out
+}
+
+// NetManifest is the JSON description of a network design.
+type NetManifest struct {
+	Top                     string   `json:"top"`
+	Modules                 []string `json:"modules"`
+	Files                   []string `json:"files"`
+	PredictedCyclesPerImage int      `json:"predicted_cycles_per_image"`
+	LatencyCycles           int      `json:"latency_cycles"`
+	InputBits               int      `json:"input_tdata_bits"`
+	OutputBits              int      `json:"output_tdata_bits"`
+	OutputCodeBits          int      `json:"output_code_bits"`
+	OutputSigned            bool     `json:"output_signed"`
+	Classes                 int      `json:"classes"`
+	PEs                     int      `json:"pes"`
+	Lanes                   int      `json:"lanes"`
+	ROMBits                 int      `json:"rom_bits"`
+	// BufferBits is every activation memory with a write port: the line
+	// buffers (ring rows times copies), output FIFOs and skip FIFOs.
+	BufferBits int `json:"buffer_bits"`
+	// LaneUtilization is Net.LaneUtilization.
+	LaneUtilization float64 `json:"lane_utilization"`
+	// TargetCycles echoes the --target-cycles the design was folded for.
+	TargetCycles int             `json:"target_cycles,omitempty"`
+	Layers       []LayerManifest `json:"layers"`
+	Generator    string          `json:"generator"`
+	// Estimate is an analytical resource estimate of the design. rtl
+	// leaves it empty; the CLI fills it from synth.EstimateNet.
+	Estimate *NetCostEstimate `json:"estimate,omitempty"`
+}
+
+// NetCostEstimate is a predicted resource count of a network design for
+// one FPGA family.
+type NetCostEstimate struct {
+	Target string `json:"target"`
+	LUTs   int    `json:"luts"`
+	FFs    int    `json:"ffs"`
+	BRAMs  int    `json:"brams"`
+	DSPs   int    `json:"dsps"`
+}
+
+// LayerManifest describes one engine.
+type LayerManifest struct {
+	Layer         string `json:"layer"`
+	Module        string `json:"module"`
+	Kind          string `json:"kind"`
+	PEs           int    `json:"pes"`
+	LanesPerPE    int    `json:"lanes_per_pe"`
+	ComputeCycles int    `json:"compute_cycles"`
+	LoadCycles    int    `json:"load_cycles"`
+	ROMBits       int    `json:"rom_bits"`
+	SIMD          int    `json:"simd,omitempty"`
+	Positions     int    `json:"positions,omitempty"` // window positions per step (U)
+	RingRows      int    `json:"ring_rows,omitempty"`
+	RingCopies    int    `json:"ring_copies,omitempty"`
+	LineBufBits   int    `json:"line_buffer_bits"`
+	FIFOBits      int    `json:"fifo_bits"`
+	BufferBits    int    `json:"buffer_bits"`                       // LineBufBits + FIFOBits
+	Latency       int    `json:"pipeline_latency_cycles,omitempty"` // last issue to last output beat
+}
+
+// EmitNet renders the network design: one module per file, the ROM files,
+// filelist.f and manifest.json. It writes nothing.
+func EmitNet(q *quant.Model, c NetConfig) (map[string][]byte, *Net, error) {
+	n, err := PlanNet(q, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	files := map[string][]byte{}
+	var order []string
+	add := func(name string, data []byte) {
+		files[name] = data
+		order = append(order, name)
+	}
+	for _, p := range n.Prims {
+		add(p+".v", templates.Primitive(p))
+	}
+	man := NetManifest{Top: n.Top, PredictedCyclesPerImage: n.PredictedCyclesPerImage, LatencyCycles: n.LatencyCycles,
+		InputBits: n.InBits, OutputBits: n.OutTData, OutputCodeBits: n.OutW, OutputSigned: n.OutSigned, Classes: n.OutCount,
+		Generator: Generator, LaneUtilization: math.Round(n.LaneUtilization()*1e4) / 1e4, TargetCycles: n.TargetCycles}
+	for _, e := range n.Engines {
+		if e.Adder {
+			pf, _, err := EmitPE(PEConfig{Name: e.PEModule, Lanes: e.LanesPE, Width: e.BIN, Signed: e.InSigned, Pipeline: PipelineAuto, Family: e.Family})
+			if err != nil {
+				return nil, nil, fmt.Errorf("layer %s: %w", e.Layer, err)
+			}
+			add(e.PEModule+".v", pf[e.PEModule+".v"])
+			man.Modules = append(man.Modules, e.PEModule)
+		}
+		tmplName := "engine.v.tmpl"
+		if e.Add {
+			tmplName = "engine_add.v.tmpl"
+		}
+		v, err := Render(tmplName, e)
+		if err != nil {
+			return nil, nil, err
+		}
+		add(e.Module+".v", v)
+		man.Modules = append(man.Modules, e.Module)
+		romBits := 0
+		names := make([]string, 0, len(e.roms))
+		for f := range e.roms {
+			names = append(names, f)
+		}
+		sort.Strings(names)
+		for _, f := range names {
+			files[f] = []byte(e.roms[f])
+			romBits += strings.Count(e.roms[f], "\n") * romWidth(e, f)
+		}
+		lm := LayerManifest{Layer: e.Layer, Module: e.Module, Kind: e.Kind, PEs: e.P, LanesPerPE: e.LanesPE,
+			ComputeCycles: e.ComputeCycles, LoadCycles: e.LoadCycles, ROMBits: romBits, Latency: e.Tail}
+		lm.LineBufBits, lm.FIFOBits = e.LineBufferBits(), e.FIFOBits()
+		lm.BufferBits = lm.LineBufBits + lm.FIFOBits
+		if !e.Add {
+			lm.SIMD, lm.Positions, lm.RingRows, lm.RingCopies = e.SIMD, e.U, e.RingRows, len(e.WinLanes)
+		}
+		if !e.Reduce {
+			lm.LanesPerPE = 1
+		}
+		man.Layers = append(man.Layers, lm)
+		man.PEs += lm.PEs
+		man.Lanes += lm.PEs * lm.LanesPerPE
+		man.ROMBits += romBits
+		man.BufferBits += lm.BufferBits
+	}
+	top, err := Render("net_top.v.tmpl", n)
+	if err != nil {
+		return nil, nil, err
+	}
+	add(n.Top+".v", top)
+	man.Modules = append(man.Modules, n.Top)
+	man.Files = append([]string(nil), order...)
+	files["filelist.f"] = []byte(strings.Join(order, "\n") + "\n")
+	j, err := json.MarshalIndent(man, "", "  ")
+	if err != nil {
+		return nil, nil, err
+	}
+	files["manifest.json"] = append(j, '\n')
+	return files, n, nil
+}
+
+func romWidth(e *Engine, f string) int {
+	switch f {
+	case e.WRomFile:
+		return e.WRomW
+	case e.MRomFile:
+		return e.MRomW
+	case e.BRomFile:
+		return e.BRomW
+	case e.CRomFile:
+		return e.CRomW
+	}
+	return 0
+}
+
+// LineBufferBits is the bits of the engine's line buffer: RingDepth
+// pixels of InBits, once per window-position lane.
+func (e *Engine) LineBufferBits() int {
+	if e.Add {
+		return 0
+	}
+	return e.RingDepth * e.InBits * len(e.WinLanes)
+}
+
+// FIFOBits is the bits of the engine's FIFOs: the output FIFO of a window
+// engine, the skip FIFO of an add.
+func (e *Engine) FIFOBits() int {
+	if e.Add {
+		return e.FifoDepth * e.In2Bits
+	}
+	return e.ODepth * e.OutBits
+}

@@ -1,0 +1,152 @@
+package rtl
+
+import (
+	"math"
+
+	"github.com/addergen/addergen/quant"
+)
+
+// engineTail is the cycles from an add engine's input to its output
+// beat; window engines have their own (Engine.Tail).
+const engineTail = 3
+
+// Stages of a window engine around its PE/product stage: A0 address, A1
+// read, A2 lane select; E accumulate; then F..J (rescale) or F, J; then the
+// output slot and the capture into the FIFO.
+const (
+	stagesBeforePart  = 3
+	postRescaleStages = 5
+	postPlainStages   = 2
+	stagesToCapture   = 2 // slot, capture
+)
+
+// predict fills the cycle model (see timing).
+func (n *Net) predict() {
+	n.PredictedCyclesPerImage, n.LatencyCycles = n.timing(nil)
+}
+
+// timing is the cycle model: per image, the cycles between images in steady
+// state and the latency of one image from its first pixel in to its last
+// class out. override, when set, gives an engine other compute figures
+// (for balancing).
+//
+// An engine loads its input map as its producer emits it and issues an
+// output row as soon as the input rows under its windows are loaded (the
+// last row waits for the whole map); it accepts the next map only after
+// the map's last issue. In steady state the engines upstream of the
+// slowest one wait on it with their next map loaded, so they emit at their
+// own issue rate r_p (G·T cycles per output pixel; one for the network
+// input), and for each engine e, from its first input beat:
+//
+//	first issue  F_e = beats of the input rows its first output row needs x r_p
+//	last issue   W_e = max(beats_p x r_p + the last row's issue cycles, F_e + C_e)
+//
+// with C_e = OH·OW·G·T issue cycles. An engine cannot take the next image
+// before W_e has passed: the slowest W_e plus the pipeline tail is the
+// period. The latency follows one image through an empty pipeline, each
+// engine emitting over its window W_e - F_e.
+func (n *Net) timing(override func(e *Engine) (g, t int, ok bool)) (period, latency int) {
+	inPixels := n.Model.Input.Shape[1] * n.Model.Input.Shape[2]
+	type span struct {
+		rate     float64 // issue cycles per output beat, unblocked
+		beats    int     // output beats per image
+		window   float64 // first image: cycles from the first output beat to the last
+		firstOut float64 // first image: time of the first output beat
+	}
+	spans := map[int]span{-1: {rate: 1, beats: inPixels, window: float64(inPixels)}}
+	root := func(j int) int {
+		for j >= 0 && n.Model.Layers[j].Op == quant.OpFlatten {
+			j = n.Model.Layers[j].InputIndex()[0]
+		}
+		return j
+	}
+	worst, last := 0.0, span{}
+	for _, e := range n.Engines {
+		up := spans[root(n.Model.Layers[e.Index].InputIndex()[0])]
+		if e.Add {
+			for _, j := range n.Model.Layers[e.Index].InputIndex() {
+				o := spans[root(j)]
+				up.rate = max(up.rate, o.rate)
+				if o.firstOut+o.window > up.firstOut+up.window {
+					up.firstOut, up.window = o.firstOut, o.window
+				}
+			}
+		}
+		g, t := e.G, e.T
+		if override != nil {
+			if og, ot, ok := override(e); ok {
+				g, t = og, ot
+			}
+		}
+		upBeats := float64(max(1, up.beats))
+		firstPerBeat := up.window / upBeats // first image: beats spread over the producer's window
+		var steady, first, firstSteady, gt float64
+		if e.Add {
+			// An add engine streams: one output per input pixel pair.
+			gt = 1
+			c := float64(e.ComputeCycles)
+			steady = max(upBeats*up.rate, c+e.fillStall(up.rate))
+			first, firstSteady = firstPerBeat, up.rate
+		} else {
+			gt = float64(g * t)
+			needRows := min(e.H, max(1, e.K-e.PAD))
+			if e.OH == 1 {
+				needRows = e.H // the only row waits for the whole map
+			}
+			need := float64(needRows * e.W)
+			c := float64(e.OH*e.OW) * gt
+			lastRow := float64(e.OW) * gt
+			firstSteady = need * up.rate
+			// Consecutive maps overlap in the ring (K+S+Need0 rows), so in
+			// steady state an engine takes its input beats and issues its
+			// pixels at the same time.
+			steady = max(upBeats*up.rate, c+e.fillStall(up.rate))
+			_ = lastRow
+			first = need * firstPerBeat
+			_ = firstSteady
+		}
+		worst = max(worst, steady)
+		// First image: the window this engine emits over.
+		var w float64
+		if e.Add {
+			w = max(up.window, float64(e.ComputeCycles))
+		} else {
+			w = max(up.window+float64(e.OW)*gt, first+float64(e.OH*e.OW)*gt) - first
+		}
+		sp := span{rate: max(gt, 1), beats: e.OH * e.OW, window: w, firstOut: up.firstOut + first + gt + float64(e.Tail)}
+		spans[e.Index] = sp
+		last = sp
+	}
+	period = int(math.Ceil(worst))
+	latency = int(math.Ceil(last.firstOut+last.window)) + n.OutCount
+	return period, latency
+}
+
+// fillStall is the cycles per image the engine's reader waits at a map's
+// start when its ring cannot hold the next map's first Need0 rows beside
+// the rows the current map's last output row holds: the rows missing,
+// W beats each, at rate cycles a beat from the producer.
+func (e *Engine) fillStall(rate float64) float64 {
+	if e.Add {
+		return 0
+	}
+	heldEnd := e.H - max(0, (e.OH-1)*e.S-e.PAD)
+	missing := max(0, e.Need0-max(0, e.RingRows-heldEnd))
+	return float64(missing*e.W) * rate
+}
+
+// sizeRings shrinks every window engine's ring to the streaming minimum
+// where the fill stall that costs keeps the predicted period at or below
+// limit (the full-ring period, or a looser target).
+func (n *Net) sizeRings(limit int) {
+	for _, e := range n.Engines {
+		if e.Add || e.RingRows == e.minRingRows() {
+			continue
+		}
+		full := e.RingRows
+		e.setRing(e.minRingRows())
+		if p, _ := n.timing(nil); p > limit {
+			e.setRing(full)
+		}
+	}
+}
