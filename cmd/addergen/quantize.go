@@ -228,6 +228,7 @@ func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
 		// --bits and nets the IR cannot express.
 		return usageError{oneLineErr(err)}
 	}
+	printWarnings(stderr, q.Calibration.Warnings)
 	b, err := q.MarshalFile()
 	if err != nil {
 		return err
@@ -286,6 +287,14 @@ func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "wrote %s\n", p)
 	}
 	return nil
+}
+
+// printWarnings prints each warning on its own line of stderr (never
+// stdout, which --json keeps for one JSON object).
+func printWarnings(stderr io.Writer, warnings []string) {
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", strings.ReplaceAll(w, "\n", " "))
+	}
 }
 
 func actString(a quant.Act) string {
