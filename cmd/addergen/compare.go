@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"image/color"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/internal/report"
 	"github.com/addergen/addergen/quant"
 	"github.com/addergen/addergen/sim"
 )
@@ -85,9 +85,9 @@ type compareReport struct {
 	Name      string       `json:"name"`
 	Config    quant.Config `json:"config"`
 	*sim.Comparison
-	Top1Drop *float64 `json:"top1_drop,omitempty"`
-	Pass     *bool    `json:"pass,omitempty"`
-	Files    []string `json:"files,omitempty"`
+	Top1Drop *report.Num `json:"top1_drop,omitempty"`
+	Pass     *bool       `json:"pass,omitempty"`
+	Files    []string    `json:"files,omitempty"`
 }
 
 func (o *compareOpts) run(stdout io.Writer) error {
@@ -133,7 +133,7 @@ func (o *compareOpts) run(stdout io.Writer) error {
 		drop := cmp.FloatTop1 - cmp.SimTop1
 		rep.Top1Drop = &drop
 		if o.maxDrop >= 0 {
-			pass := drop <= o.maxDrop+1e-9
+			pass := float64(drop) <= o.maxDrop+1e-9
 			rep.Pass = &pass
 			if !pass {
 				failed = checkFailed{fmt.Sprintf("quantized top-1 %.2f%% is %.2f points below float %.2f%% (limit %v)", cmp.SimTop1, drop, cmp.FloatTop1, o.maxDrop)}
@@ -188,11 +188,16 @@ func sortStrings(s []string) {
 	}
 }
 
-func sqnrString(s *float64) string {
-	if s == nil {
+// sqnrString prints a layer's SQNR in dB for text and Markdown: "exact"
+// when there is no error, "−Inf (float output is all zero)" and the like
+// for another non-finite value (the note without the layer name, which
+// the row already gives).
+func sqnrString(l sim.LayerComparison) string {
+	if math.IsInf(float64(l.SQNR), 1) {
 		return "exact"
 	}
-	return fmt.Sprintf("%.1f", *s)
+	_, note, _ := strings.Cut(l.SQNRNote, ": ")
+	return report.Text(l.SQNR, 1, note)
 }
 
 func top1Lines(r *compareReport) []string {
@@ -218,7 +223,7 @@ func textSummary(r *compareReport) string {
 	}
 	fmt.Fprintf(&b, "  %-24s %-11s %-6s %9s %12s %10s\n", "layer", "op", "codes", "SQNR dB", "max |err|", "saturated")
 	for _, l := range r.Layers {
-		fmt.Fprintf(&b, "  %-24s %-11s %-6s %9s %12.4g %10d\n", l.Name, l.Op, codeFmt(l), sqnrString(l.SQNR), l.MaxAbsErr, l.SatHigh+l.SatLow)
+		fmt.Fprintf(&b, "  %-24s %-11s %-6s %9s %12.4g %10d\n", l.Name, l.Op, codeFmt(l), sqnrString(l), l.MaxAbsErr, l.SatHigh+l.SatLow)
 	}
 	return b.String()
 }
@@ -260,7 +265,7 @@ func markdownReport(r *compareReport) []byte {
 			acc = fmt.Sprint(l.AccWidth)
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.4g | %s | %.4g | %.4g | %d / %d | %.3f | %s | [%.4g, %.4g] | [%.4g, %.4g] |\n",
-			l.Name, l.Op, l.Ref, codeFmt(l), l.Scale, sqnrString(l.SQNR), l.MaxAbsErr, l.RMSErr, l.SatHigh, l.SatLow, 100*l.SatRate, acc, l.FloatMin, l.FloatMax, l.RepMin, l.RepMax)
+			l.Name, l.Op, l.Ref, codeFmt(l), l.Scale, sqnrString(l), l.MaxAbsErr, l.RMSErr, l.SatHigh, l.SatLow, 100*l.SatRate, acc, l.FloatMin, l.FloatMax, l.RepMin, l.RepMax)
 	}
 	fmt.Fprintf(&b, "\n## Weights\n\nAdder weights outside their input's code range are clamped with an exact per-channel constant (no error); conv/linear weights use per-channel scales.\n\n")
 	fmt.Fprintf(&b, "| layer | float range | representable | clamped (exact) |\n|---|---|---|---|\n")
@@ -309,24 +314,31 @@ func layerNames(p *plot.Plot, names []string) {
 	p.X.Tick.Label.YAlign = draw.YCenter
 }
 
-// errorPlot draws per-layer SQNR and maximum absolute error.
+// errorPlot draws per-layer SQNR. A layer without error (+Inf) or with
+// another non-finite SQNR gets no bar (a plotter cannot draw an infinite
+// point); the title says which layers and why.
 func errorPlot(c *sim.Comparison) ([]byte, error) {
-	var names []string
+	var names, exact, other []string
 	sq := make(plotter.Values, len(c.Layers))
-	exact := 0
 	for i, l := range c.Layers {
 		names = append(names, l.Name)
-		if l.SQNR == nil {
-			exact++
-			sq[i] = 0
-		} else {
-			sq[i] = *l.SQNR
+		switch v, ok := l.SQNR.Value(); {
+		case ok:
+			sq[i] = v
+		case math.IsInf(v, 1):
+			exact = append(exact, l.Name)
+		default:
+			_, why, _ := strings.Cut(l.SQNRNote, ": ")
+			other = append(other, fmt.Sprintf("%s %v (%s)", l.Name, l.SQNR, why))
 		}
 	}
 	p := plot.New()
 	p.Title.Text = "SQNR of the dequantized simulator output vs float, per layer"
-	if exact > 0 {
-		p.Title.Text += fmt.Sprintf(" (%d exact layers at 0)", exact)
+	if len(exact) > 0 {
+		p.Title.Text += fmt.Sprintf("\nexact, no bar: %s", strings.Join(exact, ", "))
+	}
+	if len(other) > 0 {
+		p.Title.Text += fmt.Sprintf("\nnot finite, no bar: %s", strings.Join(other, "; "))
 	}
 	p.Y.Label.Text = "SQNR (dB)"
 	bars, err := plotter.NewBarChart(sq, vg.Points(8))
@@ -344,11 +356,11 @@ func errorPlot(c *sim.Comparison) ([]byte, error) {
 func rangesPlot(c *sim.Comparison) ([]byte, error) {
 	light := color.RGBA{R: 190, G: 190, B: 190, A: 255}
 	dark := color.RGBA{R: 200, G: 40, B: 40, A: 255}
-	seg := func(p *plot.Plot, x, lo, hi float64, col color.Color, w vg.Length) error {
-		if math.IsInf(lo, 0) || math.IsInf(hi, 0) || math.IsNaN(lo) || math.IsNaN(hi) {
-			return nil
+	seg := func(p *plot.Plot, x float64, lo, hi report.Num, col color.Color, w vg.Length) error {
+		if !lo.Finite() || !hi.Finite() {
+			return nil // not drawable; the report's tables print it
 		}
-		l, err := plotter.NewLine(plotter.XYs{{X: x, Y: lo}, {X: x, Y: hi}})
+		l, err := plotter.NewLine(plotter.XYs{{X: x, Y: float64(lo)}, {X: x, Y: float64(hi)}})
 		if err != nil {
 			return err
 		}
@@ -387,10 +399,11 @@ func rangesPlot(c *sim.Comparison) ([]byte, error) {
 			return nil, err
 		}
 	}
+	width := vg.Points(max(640, 22*float64(len(names))))
 	if len(wnames) == 0 {
-		return nil, errors.New("no weights to plot")
+		return pngOf(width, vg.Points(320), act) // no layer has weights
 	}
 	wts.Add(plotter.NewGrid())
 	layerNames(wts, wnames)
-	return pngOf(vg.Points(max(640, 22*float64(len(names)))), vg.Points(320), act, wts)
+	return pngOf(width, vg.Points(320), act, wts)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/internal/report"
 	"github.com/addergen/addergen/quant"
 	"github.com/addergen/addergen/rtl"
 	"github.com/addergen/addergen/sim"
@@ -184,18 +185,20 @@ type verifyNetOpts struct {
 
 // verifyNetReport is the JSON printed by verify --model --json.
 type verifyNetReport struct {
-	Images                  int                    `json:"images"`
-	Mismatches              int                    `json:"mismatches"`
-	FirstMismatch           *testbench.NetMismatch `json:"first_mismatch"`
-	CyclesPerImage          float64                `json:"cycles_per_image"`
-	PredictedCyclesPerImage int                    `json:"predicted_cycles_per_image"`
-	LatencyCycles           int                    `json:"latency_cycles"`
-	RTLTop1                 *float64               `json:"rtl_top1"`
-	SimTop1                 *float64               `json:"sim_top1"`
-	Simulator               string                 `json:"simulator"`
-	Values                  int                    `json:"values"`
-	ImagesPerSecond         float64                `json:"images_per_second"`
-	VCD                     string                 `json:"vcd,omitempty"`
+	Images        int                    `json:"images"`
+	Mismatches    int                    `json:"mismatches"`
+	FirstMismatch *testbench.NetMismatch `json:"first_mismatch"`
+	// CyclesPerImage is measured from the spacing of the images' outputs:
+	// null with fewer than two images (it cannot be measured).
+	CyclesPerImage          report.Num  `json:"cycles_per_image"`
+	PredictedCyclesPerImage int         `json:"predicted_cycles_per_image"`
+	LatencyCycles           int         `json:"latency_cycles"`
+	RTLTop1                 *report.Num `json:"rtl_top1"`
+	SimTop1                 *report.Num `json:"sim_top1"`
+	Simulator               string      `json:"simulator"`
+	Values                  int         `json:"values"`
+	ImagesPerSecond         report.Num  `json:"images_per_second"`
+	VCD                     string      `json:"vcd,omitempty"`
 }
 
 func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
@@ -322,8 +325,8 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 		}
 	} else if !o.g.quiet {
 		fmt.Fprintf(stdout, "%s: %d images, %d layer values compared, %d mismatches\n", o.simulator, n, res.Values, res.Mismatches)
-		fmt.Fprintf(stdout, "cycles per image: %.0f measured, %d predicted; latency %d cycles; %.1f images/s simulated\n",
-			res.CyclesPerImage, design.PredictedCyclesPerImage, res.LatencyCycles, res.ImagesPerSec)
+		fmt.Fprintf(stdout, "cycles per image: %s, %d predicted; latency %d cycles; %s images/s simulated\n",
+			measuredCycles(res.CyclesPerImage, n), design.PredictedCyclesPerImage, res.LatencyCycles, report.Text(res.ImagesPerSec, 1, "not measured"))
 		if rep.RTLTop1 != nil {
 			fmt.Fprintf(stdout, "top-1: RTL %.2f%%, simulator %.2f%%\n", 100**rep.RTLTop1, 100**rep.SimTop1)
 		}
@@ -339,14 +342,26 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 	return nil
 }
 
-func accuracy(pred, labels []int) float64 {
+func accuracy(pred, labels []int) report.Num {
 	ok := 0
 	for i, p := range pred {
 		if p == labels[i] {
 			ok++
 		}
 	}
-	return float64(ok) / float64(len(pred))
+	return report.Ratio(float64(ok), float64(len(pred)))
+}
+
+// measuredCycles prints a measured cycles-per-image figure for text
+// output: "1741 measured", or why it was not measured.
+func measuredCycles(c report.Num, images int) string {
+	if c.Finite() {
+		return fmt.Sprintf("%.0f measured", c)
+	}
+	if images < 2 {
+		return "not measured (needs at least 2 images)"
+	}
+	return "not measured"
 }
 
 // rtlDirDesign plans the design that emit-verilog wrote into dir: the

@@ -27,6 +27,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/internal/report"
 	"github.com/addergen/addergen/model"
 	"github.com/addergen/addergen/quant"
 	"github.com/addergen/addergen/rtl"
@@ -143,8 +144,8 @@ type sweepPoint struct {
 	Lanes    int `json:"lanes"`
 	// Top1 is the simulator's top-1 on the data; Agreement its top-1
 	// agreement with the float model.
-	Top1      float64 `json:"top1"`
-	Agreement float64 `json:"agreement"`
+	Top1      report.Num `json:"top1"`
+	Agreement report.Num `json:"agreement"`
 	// The cost the point is ranked by: the estimate, or yosys with --synth.
 	sweepCounts
 	Cost     string       `json:"cost"`
@@ -178,7 +179,7 @@ type sweepReport struct {
 	Balance     bool         `json:"balance"`
 	Bits        []int        `json:"bits"`
 	Parallel    []int        `json:"parallel"`
-	FloatTop1   float64      `json:"float_top1"`
+	FloatTop1   report.Num   `json:"float_top1"`
 	Points      []sweepPoint `json:"points"`
 	Seconds     float64      `json:"seconds"`
 	Files       []string     `json:"files"`
@@ -365,14 +366,16 @@ func simPredictions(q *quant.Model, x dataset.Tensor) ([]int, error) {
 	return testbench.Top1(res.Output), nil
 }
 
-func percentEqual(a, b []int) float64 {
+// percentEqual returns the percentage of positions where a and b agree
+// (not measured, null, for empty slices).
+func percentEqual(a, b []int) report.Num {
 	n := 0
 	for i := range a {
 		if a[i] == b[i] {
 			n++
 		}
 	}
-	return 100 * float64(n) / float64(len(a))
+	return report.Ratio(100*float64(n), float64(len(a)))
 }
 
 // markPareto sets Pareto and Pareto3D on every point.
@@ -431,7 +434,7 @@ func (o *sweepOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	step()
 	type quantized struct {
 		q         *quant.Model
-		top1, agr float64
+		top1, agr report.Num
 	}
 	qs := make([]quantized, len(in.bits))
 	err = forEach(len(in.bits), func(i int) error {
@@ -451,6 +454,13 @@ func (o *sweepOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	})
 	if err != nil {
 		return err
+	}
+	for i, qz := range qs {
+		ws := make([]string, len(qz.q.Calibration.Warnings))
+		for k, w := range qz.q.Calibration.Warnings {
+			ws[k] = fmt.Sprintf("--bits %d: %s", in.bits[i], w)
+		}
+		printWarnings(stderr, ws)
 	}
 
 	// Every point: the plan, the estimate, and yosys with --synth.
@@ -547,7 +557,7 @@ func sweepCSV(r *sweepReport) ([]byte, error) {
 			fmax = strconv.FormatFloat(*p.FmaxMHz, 'f', 1, 64)
 		}
 		row := []string{itoa(p.Bits), itoa(p.Parallel), itoa(p.Lanes),
-			strconv.FormatFloat(p.Top1, 'f', 2, 64), strconv.FormatFloat(p.Agreement, 'f', 2, 64),
+			report.CSV(p.Top1, 2), report.CSV(p.Agreement, 2),
 			itoa(p.LUTs), itoa(p.FFs), itoa(p.BRAMs), itoa(p.DSPs), p.Cost,
 			itoa(p.Estimate.LUTs), itoa(p.Estimate.FFs), itoa(p.Estimate.BRAMs), itoa(p.Estimate.DSPs), fmax,
 			itoa(p.CyclesPerImage), itoa(p.LatencyCycles), itoa(p.PEs), itoa(p.ROMBits), itoa(p.BufferBits),
@@ -582,9 +592,14 @@ func paretoPlot(r *sweepReport) ([]byte, error) {
 	p.Y.Label.Text = fmt.Sprintf("top-1 %% (bit-exact simulator, %d images)", r.Images)
 	p.X.Scale = plot.LogScale{}
 	var all, front plotter.XYs
-	var labels []string
+	var labels, skipped []string
 	for _, pt := range r.Points {
-		xy := plotter.XY{X: float64(max(pt.LUTs, 1)), Y: pt.Top1}
+		if !pt.Top1.Finite() {
+			// A plotter cannot draw it; the title names it.
+			skipped = append(skipped, fmt.Sprintf("%db/P%d/L%d", pt.Bits, pt.Parallel, pt.Lanes))
+			continue
+		}
+		xy := plotter.XY{X: float64(max(pt.LUTs, 1)), Y: float64(pt.Top1)}
 		all = append(all, xy)
 		lab := fmt.Sprintf("%db/P%d", pt.Bits, pt.Parallel)
 		if len(r.Lanes) > 1 || pt.Lanes != 0 {
@@ -594,6 +609,15 @@ func paretoPlot(r *sweepReport) ([]byte, error) {
 		if pt.Pareto {
 			front = append(front, xy)
 		}
+	}
+	if len(skipped) > 0 {
+		p.Title.Text += "\nnot drawn (top-1 not measured): " + strings.Join(skipped, ", ")
+	}
+	if len(all) == 0 {
+		p.Y.Min, p.Y.Max = 0, 100
+		p.X.Scale, p.X.Min, p.X.Max = plot.LinearScale{}, 1, 10
+		p.Add(plotter.NewGrid())
+		return pngOf(vg.Points(720), vg.Points(480), p)
 	}
 	slices.SortFunc(front, func(a, b plotter.XY) int {
 		if a.X != b.X {

@@ -89,7 +89,7 @@ func TestSweep(t *testing.T) {
 		for name, want := range map[string]string{
 			"bits": strconv.Itoa(p.Bits), "parallel": strconv.Itoa(p.Parallel), "luts": strconv.Itoa(p.LUTs),
 			"ffs": strconv.Itoa(p.FFs), "brams": strconv.Itoa(p.BRAMs), "dsps": strconv.Itoa(p.DSPs),
-			"top1": strconv.FormatFloat(p.Top1, 'f', 2, 64), "agreement": strconv.FormatFloat(p.Agreement, 'f', 2, 64),
+			"top1": strconv.FormatFloat(float64(p.Top1), 'f', 2, 64), "agreement": strconv.FormatFloat(float64(p.Agreement), 'f', 2, 64),
 			"cycles_per_image": strconv.Itoa(p.CyclesPerImage), "latency_cycles": strconv.Itoa(p.LatencyCycles),
 			"pareto": strconv.FormatBool(p.Pareto), "cost": "estimate",
 		} {
