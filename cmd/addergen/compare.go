@@ -97,6 +97,11 @@ func (o *compareOpts) run(stdout io.Writer) error {
 	if o.split != dataset.SplitTest && o.split != dataset.SplitTrain {
 		return usagef("--split %q: want test or train", o.split)
 	}
+	if o.out != "" {
+		if err := checkOutDir("--out", o.out); err != nil {
+			return err
+		}
+	}
 	if !quant.IsQuantized(o.quantized) {
 		return usagef("--quantized %s: not a quantized model file (no \"format\": %q)", o.quantized, quant.FormatName)
 	}
@@ -159,7 +164,7 @@ func (o *compareOpts) run(stdout io.Writer) error {
 			return err
 		}
 		files["report.json"] = append(j, '\n')
-		if paths, err = writeFilesAtomic(o.out, files); err != nil {
+		if paths, err = writeOutDir("--out", o.out, "compare", files); err != nil {
 			return err
 		}
 	}

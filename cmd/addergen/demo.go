@@ -240,6 +240,9 @@ func (o *demoOpts) validate() error {
 	if o.out == "" {
 		return usagef("--out must name a directory")
 	}
+	if err := checkOutDir("--out", o.out); err != nil {
+		return err
+	}
 	if o.bits < quant.MinBits || o.bits > 16 {
 		return usagef("--bits %d out of range: must be %d..16", o.bits, quant.MinBits)
 	}
@@ -332,9 +335,6 @@ func (o *demoOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 	qname := fmt.Sprintf("q%d.json", o.bits)
-	if _, err := writeFilesAtomic(o.out, map[string][]byte{qname: qb}); err != nil {
-		return err
-	}
 	r.Quantized = qname
 	d.end("quantize")
 
@@ -354,7 +354,8 @@ func (o *demoOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	crep.Top1Drop = &drop
 	crep.Files = []string{"error.png", "ranges.png", "report.json", "report.md"}
 	r.Compare, r.SimTop1, r.Agreement = crep, cmp.SimTop1, cmp.Agreement
-	files := map[string][]byte{}
+	// Every file of the report folder, written as one set at the end.
+	files := map[string][]byte{qname: qb}
 	if files["error.png"], err = errorPlot(cmp); err != nil {
 		return err
 	}
@@ -369,9 +370,8 @@ func (o *demoOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{oneLineErr(err)}
 	}
-	rtlDir := filepath.Join(o.out, "rtl")
-	if _, err := writeFilesAtomic(rtlDir, rtlFiles); err != nil {
-		return err
+	for n, b := range rtlFiles {
+		files["rtl/"+n] = b
 	}
 	r.RTL = demoRTL{Dir: "rtl", Top: design.Top, Engines: len(design.Engines), Files: len(rtlFiles), Parallel: o.parallel, Lanes: o.lanes, Balance: o.balance,
 		Simulator: o.simulator, PredictedCyclesPerImage: design.PredictedCyclesPerImage, Idle: 0.2, Stall: 0.2}
@@ -401,7 +401,7 @@ func (o *demoOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 	files["report.json"] = append(j, '\n')
-	if _, err := writeFilesAtomic(o.out, files); err != nil {
+	if _, err := writeOutDir("--out", o.out, "demo", files); err != nil {
 		return err
 	}
 	if o.json {

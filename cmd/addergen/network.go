@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/internal/outdir"
 	"github.com/addergen/addergen/quant"
 	"github.com/addergen/addergen/rtl"
 	"github.com/addergen/addergen/sim"
@@ -140,7 +141,7 @@ func (o *emitNetOpts) run(stdout io.Writer) error {
 	if o.out == "" {
 		return usagef("--out is required")
 	}
-	if _, err := writeFilesAtomic(o.out, files); err != nil {
+	if _, err := writeOutDir("--out", o.out, "emit-verilog", files); err != nil {
 		return err
 	}
 	if o.json {
@@ -268,7 +269,7 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 			return usagef("--rtl %s: %v", o.rtlDir, err)
 		}
 		for _, e := range entries {
-			if e.IsDir() {
+			if e.IsDir() || e.Name() == outdir.Marker {
 				continue
 			}
 			b, err := os.ReadFile(filepath.Join(o.rtlDir, e.Name()))

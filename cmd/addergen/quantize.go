@@ -232,14 +232,10 @@ func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dir, base := filepath.Split(o.out)
-	if dir == "" {
-		dir = "."
+	if err := writeFileAtomic(o.out, b); err != nil {
+		return usagef("--out %s: %v", o.out, err)
 	}
-	paths, err := writeFilesAtomic(dir, map[string][]byte{base: b})
-	if err != nil {
-		return err
-	}
+	paths := []string{o.out}
 	rep := quantizeReport{Model: o.model, Weights: o.weights, Out: o.out, Name: q.Name, Config: q.Config, Calibration: q.Calibration, Input: q.Input.Act}
 	for _, l := range q.Layers {
 		br := quantizeLayerBrief{Name: l.Name, Op: l.Op, Fused: l.Fused, InBits: q.InAct(l, 0).Bits, Out: l.Out}

@@ -227,6 +227,9 @@ func (o *sweepOpts) validate() (*sweepInput, error) {
 	if o.out == "" {
 		return nil, usagef("--out is required: the directory for sweep.csv, sweep.json and pareto.png")
 	}
+	if err := checkOutDir("--out", o.out); err != nil {
+		return nil, err
+	}
 	if in.bits, err = parseIntList("bits", o.bits, quant.MinBits, quant.MaxBits); err != nil {
 		return nil, err
 	}
@@ -512,7 +515,7 @@ func (o *sweepOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 	files["sweep.json"] = append(j, '\n')
-	paths, err := writeFilesAtomic(o.out, files)
+	paths, err := writeOutDir("--out", o.out, "sweep", files)
 	if err != nil {
 		return err
 	}

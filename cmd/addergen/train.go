@@ -163,6 +163,9 @@ func (o *trainOpts) run(ctx context.Context, cmd *cobra.Command, stdout, stderr 
 	if o.dtype != train.DTypeF32 && o.dtype != train.DTypeF64 {
 		return usagef("--dtype %q: want f32 or f64", o.dtype)
 	}
+	if err := checkOutDir("--out", o.out); err != nil {
+		return err
+	}
 	spec, err := model.LoadSpec(o.arch)
 	if err != nil {
 		return usagef("--arch: %v", err)
@@ -250,7 +253,7 @@ func (o *trainOpts) run(ctx context.Context, cmd *cobra.Command, stdout, stderr 
 		if err != nil {
 			return err
 		}
-		if written, err = writeFilesAtomic(o.out, files); err != nil {
+		if written, err = writeOutDir("--out", o.out, "train", files); err != nil {
 			return err
 		}
 		if o.stopAfter > 0 && r.Done-startDone >= o.stopAfter && r.Done < r.Opts.Epochs {
@@ -293,7 +296,7 @@ func (o *trainOpts) run(ctx context.Context, cmd *cobra.Command, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	if written, err = writeFilesAtomic(o.out, files); err != nil {
+	if written, err = writeOutDir("--out", o.out, "train", files); err != nil {
 		return err
 	}
 	rep.Files = written
