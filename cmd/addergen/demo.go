@@ -301,6 +301,9 @@ func (o *demoOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if test.Labels == nil {
 		return usagef("MNIST test set in %s has no labels", mnist)
 	}
+	if err := checkLabels("MNIST", test, shapeLen(net.Output())); err != nil {
+		return err
+	}
 	acc := test.Limit(o.testImages)
 	r.TestImages = acc.X.Shape[0]
 
@@ -428,7 +431,7 @@ func demoLoad(dir, split string, input []int) (*dataset.Set, error) {
 	if err != nil {
 		return nil, usagef("MNIST %s set in %s: %v", split, dir, oneLineErr(err))
 	}
-	x, _, err := toNCHW(set.X, input)
+	x, _, err := toNCHW(set.X, input, io.Discard, "MNIST") // [1 28 28]: never ambiguous
 	if err != nil {
 		return nil, usagef("MNIST %s set in %s: %v", split, dir, err)
 	}

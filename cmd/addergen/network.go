@@ -228,6 +228,9 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 		return usagef("--data %s: %v", o.data, err)
 	}
 	set = set.Limit(o.images)
+	if err := checkLabels("--data", set, shapeLen(q.Output().OutShape)); err != nil {
+		return err
+	}
 	n := set.X.Shape[0]
 	codes, _, err := q.EncodeInput(set.X)
 	if err != nil {

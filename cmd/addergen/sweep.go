@@ -54,6 +54,7 @@ type sweepOpts struct {
 	timeout    time.Duration
 	seed       int
 	out        string
+	stderr     io.Writer // warnings
 	json       bool
 }
 
@@ -272,14 +273,17 @@ func (o *sweepOpts) validate() (*sweepInput, error) {
 	if set.X.Shape[0] < 1 {
 		return nil, usagef("--data %s holds no samples", o.data)
 	}
-	if set.X, _, err = toNCHW(set.X, in.net.Input); err != nil {
+	if set.X, _, err = toNCHW(set.X, in.net.Input, o.stderr, "--data "+o.data); err != nil {
 		return nil, usagef("--data %s: %v", o.data, err)
 	}
 	if set.Labels == nil {
 		return nil, usagef("--data %s has no labels: sweep ranks points by top-1 accuracy (give --labels)", o.data)
 	}
+	if err := checkLabels("--data", set, shapeLen(in.net.Output())); err != nil {
+		return nil, err
+	}
 	in.set = set
-	if in.calib, err = loadData("--calib", o.calib, o.calibSplit, o.calibLimit, in.net.Input); err != nil {
+	if in.calib, err = loadData("--calib", o.calib, o.calibSplit, o.calibLimit, in.net.Input, o.stderr); err != nil {
 		return nil, err
 	}
 	return in, nil
@@ -404,6 +408,7 @@ func markPareto(ps []sweepPoint) {
 
 func (o *sweepOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	start := time.Now()
+	o.stderr = stderr
 	in, err := o.validate()
 	if err != nil {
 		return err

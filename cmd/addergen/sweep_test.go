@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -111,7 +112,7 @@ func TestSweep(t *testing.T) {
 			t.Fatal(err)
 		}
 		s = s.Limit(n)
-		if s.X, _, err = toNCHW(s.X, net.Input); err != nil {
+		if s.X, _, err = toNCHW(s.X, net.Input, io.Discard, "test"); err != nil {
 			t.Fatal(err)
 		}
 		return s

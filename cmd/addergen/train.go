@@ -437,7 +437,14 @@ func loadTrainData(dir string, spec *model.Spec, limit, testLimit int) (*dataset
 		return nil, nil, err
 	}
 	tr, te = tr.Limit(limit), te.Limit(testLimit)
+	built, err := model.Build(spec)
+	if err != nil {
+		return nil, nil, err
+	}
 	for _, s := range []*dataset.Set{tr, te} {
+		if err := s.CheckClasses(shapeLen(built.Output())); err != nil {
+			return nil, nil, err
+		}
 		if s.Labels == nil {
 			return nil, nil, fmt.Errorf("%s: no labels", dir)
 		}
