@@ -72,6 +72,16 @@ func (f *netHWFlags) netConfig() (rtl.NetConfig, error) {
 	return c, nil
 }
 
+// designErr blames the right input for an error planning the design of
+// model: the --config file for a fault in its per-layer overrides (such
+// errors start "hardware config:"), --model otherwise.
+func (f *netHWFlags) designErr(model string, err error) error {
+	if rest, ok := strings.CutPrefix(err.Error(), "hardware config: "); ok && f.config != "" {
+		return usagef("--config %s: %s (model %s)", f.config, rest, model)
+	}
+	return usagef("--model %s: %v", model, err)
+}
+
 // loadQuantized loads --model as a quantized model file.
 func loadQuantized(path string) (*quant.Model, error) {
 	if path == "" {
@@ -136,7 +146,7 @@ func (o *emitNetOpts) run(stdout io.Writer) error {
 	}
 	files, n, err := emitNet(q, c)
 	if err != nil {
-		return usagef("--model %s: %v", o.model, err)
+		return o.hw.designErr(o.model, err)
 	}
 	if o.out == "" {
 		return usagef("--out is required")
@@ -245,7 +255,7 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 	var design *rtl.Net
 	files, design, err = rtl.EmitNet(q, c)
 	if err != nil {
-		return usagef("--model %s: %v", o.model, err)
+		return o.hw.designErr(o.model, err)
 	}
 	dir, keepDir := o.keep, o.keep != ""
 	if keepDir {

@@ -148,6 +148,21 @@ func (o *trainOpts) run(ctx context.Context, cmd *cobra.Command, stdout, stderr 
 		return usagef("--grad: %v", err)
 	}
 	o.opts.Grad = gm
+	// Name the flag at fault; train.Options.Validate backs this up.
+	switch {
+	case o.opts.Epochs < 1:
+		return usagef("--epochs %d must be at least 1", o.opts.Epochs)
+	case o.opts.Batch < 2:
+		return usagef("--batch %d must be at least 2 (batch norm needs two samples)", o.opts.Batch)
+	case !(o.opts.LR > 0):
+		return usagef("--lr %v must be positive", o.opts.LR)
+	case !(o.opts.Eta > 0):
+		return usagef("--eta %v must be positive", o.opts.Eta)
+	case !(o.opts.Momentum >= 0 && o.opts.Momentum < 1):
+		return usagef("--momentum %v outside [0, 1)", o.opts.Momentum)
+	case !(o.opts.WeightDecay >= 0):
+		return usagef("--wd %v must not be negative", o.opts.WeightDecay)
+	}
 	if err := o.opts.Validate(); err != nil {
 		return usagef("%v", err)
 	}
