@@ -229,6 +229,10 @@ func badFixtures(t *testing.T, dir string) {
 	w("hw_layer.json", []byte(`{"layers": {"nope": {"parallel": 2}}}`))
 	w("hw_neg.json", []byte(`{"layers": {"a1": {"parallel": -3}}}`))
 	w("hw_key.json", []byte(`{"paralel": 4}`))
+	w("hw_globalneg.json", []byte(`{"parallel": -3}`))
+	w("hw_lanes.json", []byte(`{"lanes": -1}`))
+	w("hw_trailing.json", []byte(`{"parallel": 2} {"lanes": 3}`))
+	w("hw_top.json", []byte(`{"top": "bad top"}`))
 
 	// A folder addergen did not write.
 	os.MkdirAll(filepath.Join(dir, "mine"), 0o755)
@@ -337,6 +341,10 @@ func TestBadInput(t *testing.T) {
 		{"config unknown layer", emit(P("q.json"), "--config", P("hw_layer.json")), "--config " + P("hw_layer.json") + `: layer "nope"`},
 		{"config negative parallel", emit(P("q.json"), "--config", P("hw_neg.json")), "--config " + P("hw_neg.json") + `: layer "a1": parallel -3`},
 		{"config unknown key", emit(P("q.json"), "--config", P("hw_key.json")), "paralel"},
+		{"config negative global parallel", emit(P("q.json"), "--config", P("hw_globalneg.json")), "--config " + P("hw_globalneg.json") + ": parallel -3"},
+		{"config negative global lanes", emit(P("q.json"), "--config", P("hw_lanes.json")), "--config " + P("hw_lanes.json") + ": lanes -1"},
+		{"config trailing data", emit(P("q.json"), "--config", P("hw_trailing.json")), "--config " + P("hw_trailing.json") + ": trailing data"},
+		{"config bad top name", emit(P("q.json"), "--config", P("hw_top.json")), `"bad top"`},
 		{"config missing", emit(P("q.json"), "--config", P("hw_nowhere.json")), "hw_nowhere.json"},
 
 		// Flags of every command.
