@@ -143,3 +143,24 @@ func TestEmitOverOldDesign(t *testing.T) {
 		t.Errorf("emit into an empty folder: %v", treeNames(got))
 	}
 }
+
+// TestVerifyReadsEmittedFolder: verify --rtl reads back a folder written
+// by emit-verilog (with its .addergen marker) and passes, after the folder
+// was replaced by a second emit.
+func TestVerifyReadsEmittedFolder(t *testing.T) {
+	testutil.RequireTools(t, "iverilog", "vvp")
+	qpath, xpath := netFiles(t, 1)
+	out := filepath.Join(t.TempDir(), "rtl")
+	for _, p := range []string{"4", "8"} {
+		if code, _, errs := runCLI(t, "emit-verilog", "--model", qpath, "--out", out, "--parallel", p, "-q"); code != 0 {
+			t.Fatalf("emit --parallel %s: exit %d: %s", p, code, errs)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, ".addergen")); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runCLI(t, "verify", "--model", qpath, "--rtl", out, "--data", xpath, "--images", "1", "--simulator", "iverilog", "-q")
+	if code != 0 {
+		t.Fatalf("verify --rtl %s: exit %d: %s", out, code, errs)
+	}
+}
