@@ -57,7 +57,7 @@ than P points below the float top-1.`,
   # CI gate: at most 0.1 point lost, machine-readable
   addergen compare --model lenet5-adder --weights lenet.pth --quantized lenet8.json --data mnist --max-drop 0.1 --json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.OutOrStdout()) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.OutOrStdout(), cmd.ErrOrStderr()) },
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.model, "model", "", "float model: built-in name, spec JSON file, or training folder")
@@ -90,12 +90,17 @@ type compareReport struct {
 	Files    []string    `json:"files,omitempty"`
 }
 
-func (o *compareOpts) run(stdout io.Writer) error {
+func (o *compareOpts) run(stdout, stderr io.Writer) error {
 	if o.limit < 0 {
 		return usagef("--limit %d is negative", o.limit)
 	}
 	if o.split != dataset.SplitTest && o.split != dataset.SplitTrain {
 		return usagef("--split %q: want test or train", o.split)
+	}
+	if o.out != "" {
+		if err := checkOutDir("--out", o.out); err != nil {
+			return err
+		}
 	}
 	if !quant.IsQuantized(o.quantized) {
 		return usagef("--quantized %s: not a quantized model file (no \"format\": %q)", o.quantized, quant.FormatName)
@@ -116,9 +121,12 @@ func (o *compareOpts) run(stdout io.Writer) error {
 		return usagef("--data: %v", oneLineErr(err))
 	}
 	set = set.Limit(o.limit)
-	x, _, err := toNCHW(set.X, net.Input)
+	x, _, err := toNCHW(set.X, net.Input, stderr, "--data "+o.data)
 	if err != nil {
 		return usagef("--data %s: %v", o.data, err)
+	}
+	if err := checkLabels("--data", set, shapeLen(net.Output())); err != nil {
+		return err
 	}
 	if o.maxDrop >= 0 && set.Labels == nil {
 		return usagef("--max-drop needs labels; --data %s has none", o.data)
@@ -159,7 +167,7 @@ func (o *compareOpts) run(stdout io.Writer) error {
 			return err
 		}
 		files["report.json"] = append(j, '\n')
-		if paths, err = writeFilesAtomic(o.out, files); err != nil {
+		if paths, err = writeOutDir("--out", o.out, "compare", files); err != nil {
 			return err
 		}
 	}

@@ -242,6 +242,9 @@ func (o *demoOpts) validate() error {
 	if o.out == "" {
 		return usagef("--out must name a directory")
 	}
+	if err := checkOutDir("--out", o.out); err != nil {
+		return err
+	}
 	if o.bits < quant.MinBits || o.bits > 16 {
 		return usagef("--bits %d out of range: must be %d..16", o.bits, quant.MinBits)
 	}
@@ -300,6 +303,9 @@ func (o *demoOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if test.Labels == nil {
 		return usagef("MNIST test set in %s has no labels", mnist)
 	}
+	if err := checkLabels("MNIST", test, shapeLen(net.Output())); err != nil {
+		return err
+	}
 	acc := test.Limit(o.testImages)
 	r.TestImages = acc.X.Shape[0]
 
@@ -335,9 +341,6 @@ func (o *demoOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 	qname := fmt.Sprintf("q%d.json", o.bits)
-	if _, err := writeFilesAtomic(o.out, map[string][]byte{qname: qb}); err != nil {
-		return err
-	}
 	r.Quantized = qname
 	d.end("quantize")
 
@@ -357,7 +360,8 @@ func (o *demoOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	crep.Top1Drop = &drop
 	crep.Files = []string{"error.png", "ranges.png", "report.json", "report.md"}
 	r.Compare, r.SimTop1, r.Agreement = crep, cmp.SimTop1, cmp.Agreement
-	files := map[string][]byte{}
+	// Every file of the report folder, written as one set at the end.
+	files := map[string][]byte{qname: qb}
 	if files["error.png"], err = errorPlot(cmp); err != nil {
 		return err
 	}
@@ -372,9 +376,8 @@ func (o *demoOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{oneLineErr(err)}
 	}
-	rtlDir := filepath.Join(o.out, "rtl")
-	if _, err := writeFilesAtomic(rtlDir, rtlFiles); err != nil {
-		return err
+	for n, b := range rtlFiles {
+		files["rtl/"+n] = b
 	}
 	r.RTL = demoRTL{Dir: "rtl", Top: design.Top, Engines: len(design.Engines), Files: len(rtlFiles), Parallel: o.parallel, Lanes: o.lanes, Balance: o.balance,
 		Simulator: o.simulator, PredictedCyclesPerImage: design.PredictedCyclesPerImage, Idle: 0.2, Stall: 0.2}
@@ -404,7 +407,7 @@ func (o *demoOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 	files["report.json"] = append(j, '\n')
-	if _, err := writeFilesAtomic(o.out, files); err != nil {
+	if _, err := writeOutDir("--out", o.out, "demo", files); err != nil {
 		return err
 	}
 	if o.json {
@@ -431,7 +434,7 @@ func demoLoad(dir, split string, input []int) (*dataset.Set, error) {
 	if err != nil {
 		return nil, usagef("MNIST %s set in %s: %v", split, dir, oneLineErr(err))
 	}
-	x, _, err := toNCHW(set.X, input)
+	x, _, err := toNCHW(set.X, input, io.Discard, "MNIST") // [1 28 28]: never ambiguous
 	if err != nil {
 		return nil, usagef("MNIST %s set in %s: %v", split, dir, err)
 	}

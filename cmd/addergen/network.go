@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/internal/outdir"
 	"github.com/addergen/addergen/internal/report"
 	"github.com/addergen/addergen/quant"
 	"github.com/addergen/addergen/rtl"
@@ -70,6 +71,16 @@ func (f *netHWFlags) netConfig() (rtl.NetConfig, error) {
 		return c, usagef("--top %q is not a legal Verilog module name", c.Top)
 	}
 	return c, nil
+}
+
+// designErr blames the right input for an error planning the design of
+// model: the --config file for a fault in its per-layer overrides (such
+// errors start "hardware config:"), --model otherwise.
+func (f *netHWFlags) designErr(model string, err error) error {
+	if rest, ok := strings.CutPrefix(err.Error(), "hardware config: "); ok && f.config != "" {
+		return usagef("--config %s: %s (model %s)", f.config, rest, model)
+	}
+	return usagef("--model %s: %v", model, err)
 }
 
 // loadQuantized loads --model as a quantized model file.
@@ -136,12 +147,12 @@ func (o *emitNetOpts) run(stdout io.Writer) error {
 	}
 	files, n, err := emitNet(q, c)
 	if err != nil {
-		return usagef("--model %s: %v", o.model, err)
+		return o.hw.designErr(o.model, err)
 	}
 	if o.out == "" {
 		return usagef("--out is required")
 	}
-	if _, err := writeFilesAtomic(o.out, files); err != nil {
+	if _, err := writeOutDir("--out", o.out, "emit-verilog", files); err != nil {
 		return err
 	}
 	if o.json {
@@ -230,6 +241,9 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 		return usagef("--data %s: %v", o.data, err)
 	}
 	set = set.Limit(o.images)
+	if err := checkLabels("--data", set, shapeLen(q.Output().OutShape)); err != nil {
+		return err
+	}
 	n := set.X.Shape[0]
 	codes, _, err := q.EncodeInput(set.X)
 	if err != nil {
@@ -244,7 +258,7 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 	var design *rtl.Net
 	files, design, err = rtl.EmitNet(q, c)
 	if err != nil {
-		return usagef("--model %s: %v", o.model, err)
+		return o.hw.designErr(o.model, err)
 	}
 	dir, keepDir := o.keep, o.keep != ""
 	if keepDir {
@@ -271,7 +285,7 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 			return usagef("--rtl %s: %v", o.rtlDir, err)
 		}
 		for _, e := range entries {
-			if e.IsDir() {
+			if e.IsDir() || e.Name() == outdir.Marker {
 				continue
 			}
 			b, err := os.ReadFile(filepath.Join(o.rtlDir, e.Name()))

@@ -164,17 +164,16 @@ func loadFloatNet(m, weights string) (*model.Net, error) {
 }
 
 // loadData reads a data argument and checks it against the model input.
-func loadData(flag, path, split string, limit int, input []int) (*dataset.Set, error) {
+func loadData(flag, path, split string, limit int, input []int, warn io.Writer) (*dataset.Set, error) {
 	set, err := dataset.Load(path, "", split)
 	if err != nil {
 		return nil, usagef("%s: %v", flag, oneLineErr(err))
 	}
 	set = set.Limit(limit)
-	x, note, err := toNCHW(set.X, input)
+	x, _, err := toNCHW(set.X, input, warn, flag+" "+path)
 	if err != nil {
 		return nil, usagef("%s %s: %v", flag, path, err)
 	}
-	_ = note
 	set.X = x
 	return set, nil
 }
@@ -215,7 +214,7 @@ func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	set, err := loadData("--calib", o.calib, o.calibSplit, o.calibLimit, net.Input)
+	set, err := loadData("--calib", o.calib, o.calibSplit, o.calibLimit, net.Input, stderr)
 	if err != nil {
 		return err
 	}
@@ -233,14 +232,10 @@ func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dir, base := filepath.Split(o.out)
-	if dir == "" {
-		dir = "."
+	if err := writeFileAtomic(o.out, b); err != nil {
+		return usagef("--out %s: %v", o.out, err)
 	}
-	paths, err := writeFilesAtomic(dir, map[string][]byte{base: b})
-	if err != nil {
-		return err
-	}
+	paths := []string{o.out}
 	rep := quantizeReport{Model: o.model, Weights: o.weights, Out: o.out, Name: q.Name, Config: q.Config, Calibration: q.Calibration, Input: q.Input.Act}
 	for _, l := range q.Layers {
 		br := quantizeLayerBrief{Name: l.Name, Op: l.Op, Fused: l.Fused, InBits: q.InAct(l, 0).Bits, Out: l.Out}

@@ -55,6 +55,7 @@ type sweepOpts struct {
 	timeout    time.Duration
 	seed       int
 	out        string
+	stderr     io.Writer // warnings
 	json       bool
 }
 
@@ -228,6 +229,9 @@ func (o *sweepOpts) validate() (*sweepInput, error) {
 	if o.out == "" {
 		return nil, usagef("--out is required: the directory for sweep.csv, sweep.json and pareto.png")
 	}
+	if err := checkOutDir("--out", o.out); err != nil {
+		return nil, err
+	}
 	if in.bits, err = parseIntList("bits", o.bits, quant.MinBits, quant.MaxBits); err != nil {
 		return nil, err
 	}
@@ -270,14 +274,17 @@ func (o *sweepOpts) validate() (*sweepInput, error) {
 	if set.X.Shape[0] < 1 {
 		return nil, usagef("--data %s holds no samples", o.data)
 	}
-	if set.X, _, err = toNCHW(set.X, in.net.Input); err != nil {
+	if set.X, _, err = toNCHW(set.X, in.net.Input, o.stderr, "--data "+o.data); err != nil {
 		return nil, usagef("--data %s: %v", o.data, err)
 	}
 	if set.Labels == nil {
 		return nil, usagef("--data %s has no labels: sweep ranks points by top-1 accuracy (give --labels)", o.data)
 	}
+	if err := checkLabels("--data", set, shapeLen(in.net.Output())); err != nil {
+		return nil, err
+	}
 	in.set = set
-	if in.calib, err = loadData("--calib", o.calib, o.calibSplit, o.calibLimit, in.net.Input); err != nil {
+	if in.calib, err = loadData("--calib", o.calib, o.calibSplit, o.calibLimit, in.net.Input, o.stderr); err != nil {
 		return nil, err
 	}
 	return in, nil
@@ -404,6 +411,7 @@ func markPareto(ps []sweepPoint) {
 
 func (o *sweepOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	start := time.Now()
+	o.stderr = stderr
 	in, err := o.validate()
 	if err != nil {
 		return err
@@ -522,7 +530,7 @@ func (o *sweepOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 	files["sweep.json"] = append(j, '\n')
-	paths, err := writeFilesAtomic(o.out, files)
+	paths, err := writeOutDir("--out", o.out, "sweep", files)
 	if err != nil {
 		return err
 	}
