@@ -1,6 +1,7 @@
 package model
 
 import (
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -84,6 +85,50 @@ func TestDetectFormat(t *testing.T) {
 		if _, err := DetectFormat(b); err == nil {
 			t.Errorf("DetectFormat(%q) accepted", b[:min(len(b), 8)])
 		}
+	}
+}
+
+// TestDetectFormatLookalikes: files whose first bytes look like another
+// format are told apart by their whole structure.
+func TestDetectFormatLookalikes(t *testing.T) {
+	sd := ptOrderedDict{{"w", &ptTensor{class: "FloatStorage", shape: []int{1}, data: make([]byte, 4)}}}
+	st := func(hdr string) []byte {
+		b := binary.LittleEndian.AppendUint64(nil, uint64(len(hdr)))
+		return append(b, hdr...)
+	}
+	// A header of exactly 0x580 bytes: its length reads 80 05, a pickle's PROTO 5.
+	hdr580 := `{"__metadata__":{"pad":"` + strings.Repeat("x", 0x580-27) + `"}}`
+	npz := npzBytes(t, map[string][]byte{"w": npyBytes("<f4", []int{1}, false, make([]byte, 4))})
+	for _, c := range []struct {
+		name string
+		data []byte
+		want Format
+		err  string
+	}{
+		{"safetensors, header 0x580", st(hdr580), FormatSafetensors, ""},
+		{"safetensors, header 0x280", st(`{"__metadata__":{"pad":"` + strings.Repeat("y", 0x280-27) + `"}}`), FormatSafetensors, ""},
+		{"legacy protocol 1", torchLegacy(1, sd), FormatTorchLegacy, ""},
+		{"legacy protocol 2", torchLegacy(2, sd), FormatTorchLegacy, ""},
+		{"zip", torchZip(sd), FormatTorchZip, ""},
+		{"npz", npz, FormatNPZ, ""},
+		{"pickle without the magic", []byte("\x80\x02}q\x00."), "", "a pickle, but not a PyTorch checkpoint"},
+		{"protocol-1 pickle without the magic", []byte("(dp0\n."), "", "a pickle, but not a PyTorch checkpoint"},
+		{"safetensors, bad JSON", st(`{"a": [1, 2}   `), "", "safetensors: header of 15 bytes is not a JSON object"},
+		{"safetensors, header longer than the file", st(hdr580)[:0x400], "", "unknown weight file format"},
+		{"zip magic, no directory", []byte("PK\x03\x04 not really a zip archive"), "", "corrupt zip archive"},
+		{"truncated zip", torchZip(sd)[:100], "", "corrupt zip archive"},
+		{"truncated legacy", torchLegacy(2, sd)[:10], "", "unknown weight file format"},
+	} {
+		f, err := DetectFormat(c.data)
+		if c.err == "" && (f != c.want || err != nil) {
+			t.Errorf("%s: %q, %v; want %q", c.name, f, err, c.want)
+		}
+		if c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)) {
+			t.Errorf("%s: %q, %v; want an error containing %q", c.name, f, err, c.err)
+		}
+	}
+	if b := st(hdr580); b[0] != 0x80 || b[1] != 0x05 {
+		t.Fatalf("header length bytes % x, want 80 05", b[:2])
 	}
 }
 
