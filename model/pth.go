@@ -525,7 +525,7 @@ func asStateDict(obj any) (StateDict, bool, error) {
 			return nil, false, nil
 		}
 		for _, e := range es {
-			if _, ok := e.value.(*torchTensor); !ok {
+			if _, ok := e.value.(*torchTensor); !ok || !e.str {
 				return nil, false, nil
 			}
 		}
@@ -567,6 +567,9 @@ func searchStateDicts(obj any, prefix string, depth int, seen map[any]bool, cand
 		default:
 			continue
 		}
+		if !e.str {
+			continue // optimizer state {0: {"momentum_buffer": ...}}: not weights
+		}
 		p := prefix + e.key
 		if _, ok, _ := asStateDict(e.value); ok {
 			*cands = append(*cands, p)
@@ -606,6 +609,7 @@ func stateDictAt(obj any, p string) (StateDict, error) {
 type dictEntry struct {
 	key   string
 	value any
+	str   bool // the key is a string (optimizer states use ints)
 }
 
 // dictEntries lists a dict's entries with string keys (nil for a
@@ -616,13 +620,13 @@ func dictEntries(d any) []dictEntry {
 	case *types.OrderedDict:
 		for e := v.List.Front(); e != nil; e = e.Next() {
 			oe := e.Value.(*types.OrderedDictEntry)
-			k, _ := oe.Key.(string)
-			es = append(es, dictEntry{k, oe.Value})
+			k, ok := oe.Key.(string)
+			es = append(es, dictEntry{k, oe.Value, ok})
 		}
 	case *types.Dict:
 		for _, e := range *v {
-			k, _ := e.Key.(string)
-			es = append(es, dictEntry{k, e.Value})
+			k, ok := e.Key.(string)
+			es = append(es, dictEntry{k, e.Value, ok})
 		}
 	default:
 		return nil
