@@ -46,7 +46,7 @@ func ReadPyTorchWith(file string, opt LoadOptions) (StateDict, error) {
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("model: %s: %w", file, err)
+		return nil, oneLine(fmt.Errorf("model: %s: %w", file, err))
 	}
 	return sd, nil
 }

@@ -26,7 +26,7 @@ func ReadSafetensors(file string) (StateDict, error) {
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("model: %s: %w", file, err)
+		return nil, oneLine(fmt.Errorf("model: %s: %w", file, err))
 	}
 	return sd, nil
 }

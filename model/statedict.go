@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/addergen/addergen/dataset"
 )
@@ -143,7 +144,7 @@ func ReadStateDictWith(file string, opt LoadOptions) (StateDict, error) {
 	}
 	f, err := DetectFormat(data)
 	if err != nil {
-		return nil, fmt.Errorf("model: %s: %w", file, err)
+		return nil, oneLine(fmt.Errorf("model: %s: %w", file, err))
 	}
 	var sd StateDict
 	err = safely(func() (err error) {
@@ -162,7 +163,7 @@ func ReadStateDictWith(file string, opt LoadOptions) (StateDict, error) {
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("model: %s: %w", file, err)
+		return nil, oneLine(fmt.Errorf("model: %s: %w", file, err))
 	}
 	return stripPrefix(sd), nil
 }
@@ -361,4 +362,39 @@ func safely(f func() error) (err error) {
 		}
 	}()
 	return f()
+}
+
+// oneLineError is an error whose message has its control characters
+// escaped and its length bounded, so that a value quoted from a corrupt
+// file cannot break the one-line error convention.
+type oneLineError struct {
+	msg string
+	err error
+}
+
+func (e *oneLineError) Error() string { return e.msg }
+func (e *oneLineError) Unwrap() error { return e.err }
+
+// oneLine returns err with a message of one line (at most about 400
+// bytes); nil stays nil.
+func oneLine(err error) error {
+	if err == nil {
+		return nil
+	}
+	var b strings.Builder
+	for _, r := range err.Error() {
+		if b.Len() >= 400 {
+			b.WriteString("…")
+			break
+		}
+		switch {
+		case r == utf8.RuneError:
+			b.WriteString(`\ufffd`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return &oneLineError{msg: b.String(), err: err}
 }
