@@ -111,6 +111,9 @@ func readNPZEntry(f *zip.File) (t dataset.Tensor, err error) {
 	if len(typ) < 3 {
 		return t, fmt.Errorf("unsupported dtype %q", typ)
 	}
+	if len(typ) != 3 {
+		return t, fmt.Errorf("unsupported dtype %q", typ)
+	}
 	size := int(typ[2] - '0')
 	if len(typ) != 3 || size < 1 || size > 8 || n*size > len(raw)-start-hlen {
 		return t, fmt.Errorf("dtype %q with shape %v does not fit %d data bytes", typ, shape, len(raw)-start-hlen)

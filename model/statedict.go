@@ -108,8 +108,11 @@ func sniffSafetensors(data []byte) error {
 		return errNotSafetensors
 	}
 	n := binary.LittleEndian.Uint64(data)
-	if n < 2 || n > uint64(len(data)-8) || data[8] != '{' {
+	if n < 2 || data[8] != '{' {
 		return errNotSafetensors
+	}
+	if n > uint64(len(data)-8) {
+		return fmt.Errorf("safetensors: header length %d exceeds the %d bytes after it (truncated file?)", n, len(data)-8)
 	}
 	var hdr map[string]json.RawMessage
 	if err := json.Unmarshal(data[8:8+n], &hdr); err != nil {

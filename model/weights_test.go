@@ -114,7 +114,7 @@ func TestDetectFormatLookalikes(t *testing.T) {
 		{"pickle without the magic", []byte("\x80\x02}q\x00."), "", "a pickle, but not a PyTorch checkpoint"},
 		{"protocol-1 pickle without the magic", []byte("(dp0\n."), "", "a pickle, but not a PyTorch checkpoint"},
 		{"safetensors, bad JSON", st(`{"a": [1, 2}   `), "", "safetensors: header of 15 bytes is not a JSON object"},
-		{"safetensors, header longer than the file", st(hdr580)[:0x400], "", "unknown weight file format"},
+		{"safetensors, header longer than the file", st(hdr580)[:0x400], "", "safetensors: header length 1408 exceeds the 1016 bytes after it"},
 		{"zip magic, no directory", []byte("PK\x03\x04 not really a zip archive"), "", "corrupt zip archive"},
 		{"truncated zip", torchZip(sd)[:100], "", "corrupt zip archive"},
 		{"truncated legacy", torchLegacy(2, sd)[:10], "", "unknown weight file format"},
