@@ -23,17 +23,18 @@ import (
 )
 
 type compareOpts struct {
-	g         *globalOpts
-	model     string
-	weights   string
-	quantized string
-	data      string
-	labels    string
-	split     string
-	limit     int
-	maxDrop   float64
-	out       string
-	json      bool
+	g          *globalOpts
+	model      string
+	weights    string
+	weightsKey string
+	quantized  string
+	data       string
+	labels     string
+	split      string
+	limit      int
+	maxDrop    float64
+	out        string
+	json       bool
 }
 
 func newCompareCmd(g *globalOpts) *cobra.Command {
@@ -62,6 +63,7 @@ than P points below the float top-1.`,
 	fl := cmd.Flags()
 	fl.StringVar(&o.model, "model", "", "float model: built-in name, spec JSON file, or training folder")
 	fl.StringVar(&o.weights, "weights", "", "weights file (.pth, .pt, .safetensors, .npz)")
+	fl.StringVar(&o.weightsKey, "weights-key", "", "entry of a checkpoint dict that holds the state_dict (net, model, state_dict, ...), when the checkpoint holds several")
 	fl.StringVar(&o.quantized, "quantized", "", "quantized model written by addergen quantize")
 	fl.StringVar(&o.data, "data", "", "data: .npy [N,C,H,W], MNIST IDX file, a folder of IDX files, or mnist (the GoMNIST module's)")
 	fl.StringVar(&o.labels, "labels", "", "labels .npy for .npy data (default X.labels.npy beside X.npy)")
@@ -109,7 +111,7 @@ func (o *compareOpts) run(stdout, stderr io.Writer) error {
 	if err != nil {
 		return usagef("--quantized: %v", oneLineErr(err))
 	}
-	net, err := loadFloatNet(o.model, o.weights)
+	net, err := loadFloatNet(o.model, o.weights, o.weightsKey)
 	if err != nil {
 		return err
 	}

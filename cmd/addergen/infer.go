@@ -18,6 +18,7 @@ type inferOpts struct {
 	g          *globalOpts
 	model      string
 	weights    string
+	weightsKey string
 	input      string
 	output     string
 	limit      int
@@ -63,6 +64,7 @@ printed too.`,
 	fl := cmd.Flags()
 	fl.StringVar(&o.model, "model", "", "built-in model name or spec JSON file")
 	fl.StringVar(&o.weights, "weights", "", "weights file (.pth, .pt, .safetensors, .npz)")
+	fl.StringVar(&o.weightsKey, "weights-key", "", "entry of a checkpoint dict that holds the state_dict (net, model, state_dict, ...), when the checkpoint holds several")
 	fl.StringVar(&o.input, "input", "", "input samples: .npy, MNIST IDX file or folder, or mnist (the GoMNIST module's test split)")
 	fl.IntVar(&o.limit, "limit", 0, "use only the first N samples (0: all)")
 	fl.StringVar(&o.output, "output", "", "output logits (.npy, float64 [N, classes])")
@@ -88,7 +90,10 @@ type inferReport struct {
 }
 
 func (o *inferOpts) run(stdout, stderr io.Writer) error {
-	r, err := model.Resolve(o.model, o.weights)
+	if o.weightsKey != "" && o.weights == "" {
+		return usagef("--weights-key %s needs --weights", o.weightsKey)
+	}
+	r, err := model.ResolveWith(o.model, o.weights, model.LoadOptions{WeightsKey: o.weightsKey})
 	if err != nil {
 		if errors.Is(err, model.ErrNoWeights) {
 			return usagef("--weights is required with --model %s", o.model)

@@ -21,6 +21,7 @@ type quantizeOpts struct {
 	g             *globalOpts
 	model         string
 	weights       string
+	weightsKey    string
 	calib         string
 	calibSplit    string
 	calibLimit    int
@@ -68,6 +69,7 @@ overrides it for one layer (any float layer of a fused group names the group;
 	fl := cmd.Flags()
 	fl.StringVar(&o.model, "model", "", "float model: built-in name, spec JSON file, or training folder")
 	fl.StringVar(&o.weights, "weights", "", "weights file (.pth, .pt, .safetensors, .npz)")
+	fl.StringVar(&o.weightsKey, "weights-key", "", "entry of a checkpoint dict that holds the state_dict (net, model, state_dict, ...), when the checkpoint holds several")
 	fl.StringVar(&o.calib, "calib", "", "calibration data: .npy [N,C,H,W], MNIST IDX file, a folder of IDX files, or mnist (the GoMNIST module's)")
 	fl.StringVar(&o.calibSplit, "calib-split", "train", "split of a --calib folder: train or test")
 	fl.IntVar(&o.calibLimit, "calib-limit", 1000, "use the first N calibration samples (0 = all)")
@@ -145,11 +147,14 @@ func (o *quantizeOpts) config() (quant.Config, error) {
 
 // loadFloatNet resolves --model/--weights to a float net, with errors that
 // name the flag at fault.
-func loadFloatNet(m, weights string) (*model.Net, error) {
+func loadFloatNet(m, weights, weightsKey string) (*model.Net, error) {
+	if weightsKey != "" && weights == "" {
+		return nil, usagef("--weights-key %s needs --weights", weightsKey)
+	}
 	if quant.IsQuantized(m) {
 		return nil, usagef("--model %s is already quantized; give the float model", m)
 	}
-	r, err := model.Resolve(m, weights)
+	r, err := model.ResolveWith(m, weights, model.LoadOptions{WeightsKey: weightsKey})
 	if err != nil {
 		if errors.Is(err, model.ErrNoWeights) {
 			return nil, usagef("--weights is required with --model %s", m)
@@ -210,7 +215,7 @@ func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
 	if !strings.HasSuffix(strings.ToLower(o.out), ".json") {
 		return usagef("--out %s: the quantized model is a .json file", o.out)
 	}
-	net, err := loadFloatNet(o.model, o.weights)
+	net, err := loadFloatNet(o.model, o.weights, o.weightsKey)
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,7 @@ type sweepOpts struct {
 	g          *globalOpts
 	model      string
 	weights    string
+	weightsKey string
 	data       string
 	labels     string
 	limit      int
@@ -107,6 +108,7 @@ better in one); pareto_3d also counts cycles per image.`,
 	fl := cmd.Flags()
 	fl.StringVar(&o.model, "model", "", "float model: built-in name, spec JSON file (with --weights), or training folder")
 	fl.StringVar(&o.weights, "weights", "", "weights file (.pth, .pt, .safetensors, .npz)")
+	fl.StringVar(&o.weightsKey, "weights-key", "", "entry of a checkpoint dict that holds the state_dict (net, model, state_dict, ...), when the checkpoint holds several")
 	fl.StringVar(&o.data, "data", dataset.BuiltinMNIST, "labelled data for accuracy: .npy [N,C,H,W], MNIST IDX file or folder (test split), or mnist (the GoMNIST module's)")
 	fl.StringVar(&o.labels, "labels", "", "labels .npy for .npy --data (default X.labels.npy beside X.npy)")
 	fl.IntVar(&o.limit, "limit", 0, "use the first N samples of --data (0 = all)")
@@ -263,7 +265,7 @@ func (o *sweepOpts) validate() (*sweepInput, error) {
 			}
 		}
 	}
-	if in.net, err = loadFloatNet(o.model, o.weights); err != nil {
+	if in.net, err = loadFloatNet(o.model, o.weights, o.weightsKey); err != nil {
 		return nil, err
 	}
 	set, err := dataset.Load(o.data, o.labels, dataset.SplitTest)
