@@ -2,6 +2,10 @@ package rtl
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
 	"strings"
 )
 
@@ -54,6 +58,38 @@ func ParseNetConfig(data []byte) (NetConfig, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
 		return c, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return c, errors.New("trailing data after the JSON object")
+	}
+	if c.Top != "" && !LegalName(c.Top) {
+		return c, fmt.Errorf("top %q is not a legal Verilog module name", c.Top)
+	}
+	if c.Parallel < 0 || c.Parallel > 4096 {
+		return c, fmt.Errorf("parallel %d out of range: must be 1..4096 (or absent)", c.Parallel)
+	}
+	if c.Lanes < 0 || c.Lanes > 1<<16 {
+		return c, fmt.Errorf("lanes %d out of range: must be 0..65536", c.Lanes)
+	}
+	if c.TargetCycles < 0 {
+		return c, fmt.Errorf("target_cycles %d out of range: must be 0 or more", c.TargetCycles)
+	}
+	if c.Family != "" && !ValidFamily(c.Family) {
+		return c, fmt.Errorf("family %q: want one of %s", c.Family, strings.Join(Families, ", "))
+	}
+	names := make([]string, 0, len(c.Layers))
+	for n := range c.Layers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		l := c.Layers[n]
+		if l.Parallel < 0 || l.Parallel > 4096 {
+			return c, fmt.Errorf("layer %q: parallel %d out of range: must be 1..4096 (or absent)", n, l.Parallel)
+		}
+		if l.Lanes < 0 || l.Lanes > 1<<16 {
+			return c, fmt.Errorf("layer %q: lanes %d out of range: must be 0..65536", n, l.Lanes)
+		}
 	}
 	return c, nil
 }
