@@ -19,9 +19,10 @@ type NetConfig struct {
 	// Layers overrides settings per layer, by quantized layer name.
 	Layers map[string]LayerHW `json:"layers,omitempty"`
 	// Lanes is the lanes per PE of every adder/conv engine: 0 means one
-	// input pixel's channels (one window position per cycle); otherwise it is
-	// rounded down to whole window positions (a multiple of the input
-	// channels), at least one position and at most the whole window.
+	// input pixel's channels (one window position per cycle). Below the
+	// input channels it folds them: SIMD is the largest divisor of the
+	// channels that fits. Above, it is rounded down to whole window
+	// positions (a multiple of the channels), at most the whole window.
 	Lanes int `json:"lanes,omitempty"`
 	// MACAdders plans adder layers as multiply-accumulate engines (cost baseline).
 	MACAdders bool `json:"mac_adders,omitempty"`
@@ -42,8 +43,9 @@ type NetConfig struct {
 // LayerHW is a per-layer override of the hardware options.
 type LayerHW struct {
 	Parallel int `json:"parallel,omitempty"`
-	// Lanes per PE: a multiple of the layer's input channels, at most
-	// kernel*kernel*channels (0: the network's setting).
+	// Lanes per PE: a divisor of the layer's input channels (SIMD) or a
+	// multiple of them, at most kernel*kernel*channels (0: the network's
+	// setting); see ValidLanes.
 	Lanes int `json:"lanes,omitempty"`
 }
 
