@@ -16,8 +16,9 @@
 //
 // Latency and handshake
 //   Valid/ready streams, one beat per pixel. A pair (a, b) is consumed
-//   when both are valid and the output register is free; the result is
-//   registered (latency 1, one pixel per cycle). Backpressure is safe.
+//   when both are valid and a credit is free; three registered stages
+//   later it enters the output FIFO (visible on m_* one cycle after: latency
+//   4, one pixel per cycle). Backpressure is safe.
 //   rst_i is synchronous, active high, and resets the control state only.
 `resetall
 `timescale 1ns / 1ps
@@ -54,12 +55,39 @@ module l2_add (
         .m_data_o  (b_data)
     );
 
-    reg              out_valid_q;
-    reg [31:0] out_q;
-    wire free = !out_valid_q || m_ready_i;
-    wire fire = s0_valid_i && b_valid && free;
-    assign s0_ready_o = b_valid && free;
-    assign b_ready = s0_valid_i && free;
+    // Three registered stages (S: the aligned sum, Q: the rounding, Y: the
+    // clamp) into a 8-deep output FIFO. A pair is consumed only
+    // with a free credit (beats in the stages or the FIFO), so the stages
+    // never stall.
+    reg [4-1:0] occ_q;
+    wire credit = (occ_q != 4'd8);
+    wire fire = s0_valid_i && b_valid && credit;
+    assign s0_ready_o = b_valid && credit;
+    assign b_ready = s0_valid_i && credit;
+    wire m_fire = m_valid_o && m_ready_i;
+    always @(posedge clk_i) begin
+        if (rst_i) begin
+            occ_q <= 4'd0;
+        end else if (fire && !m_fire) begin
+            occ_q <= occ_q + 4'd1;
+        end else if (!fire && m_fire) begin
+            occ_q <= occ_q - 4'd1;
+        end
+    end
+    reg v_s_q;
+    reg v_q_q;
+    reg v_y_q;
+    always @(posedge clk_i) begin
+        if (rst_i) begin
+            v_s_q <= 1'b0;
+            v_q_q <= 1'b0;
+            v_y_q <= 1'b0;
+        end else begin
+            v_s_q <= fire;
+            v_q_q <= v_s_q;
+            v_y_q <= v_q_q;
+        end
+    end
 
     wire [31:0] y_all;
     genvar p;
@@ -67,29 +95,36 @@ module l2_add (
         for (p = 0; p < 4; p = p + 1) begin : g_ch
             wire signed [13:0] a = $signed({{6{s0_data_i[p*8 + 8 - 1]}}, s0_data_i[p*8 +: 8]});
             wire signed [13:0] b = $signed({6'd0, b_data[p*8 +: 8]});
-            wire signed [13:0] prod = (a <<< 4) + (b <<< 0);
+            reg signed [13:0] sum_q;
+            reg signed [13:0] q_q;
+            reg [8-1:0] y_q;
+            wire signed [13:0] prod = sum_q;
             wire signed [13:0] q = prod;
-            wire signed [13:0] y = (q > 14'sd255) ? 14'sd255 : ((q < 14'sd0) ? 14'sd0 : q);
+            wire signed [13:0] y = (q_q > 14'sd255) ? 14'sd255 : ((q_q < 14'sd0) ? 14'sd0 : q_q);
             wire unused_y = ^y[13:8];
-            assign y_all[p*8 +: 8] = y[8-1:0];
+            always @(posedge clk_i) begin
+                sum_q <= (a <<< 4) + (b <<< 0);
+                q_q <= q;
+                y_q <= y[8-1:0];
+            end
+            assign y_all[p*8 +: 8] = y_q;
         end
     endgenerate
 
-    always @(posedge clk_i) begin
-        if (rst_i) begin
-            out_valid_q <= 1'b0;
-        end else if (free) begin
-            out_valid_q <= fire;
-        end
-    end
-    always @(posedge clk_i) begin
-        if (fire) begin
-            out_q <= y_all;
-        end
-    end
-
-    assign m_valid_o = out_valid_q;
-    assign m_data_o = out_q;
+    wire unused_ofifo_ready;
+    stream_fifo #(
+        .DATA_W (32),
+        .DEPTH  (8)
+    ) u_ofifo (
+        .clk_i     (clk_i),
+        .rst_i     (rst_i),
+        .s_valid_i (v_y_q),
+        .s_ready_o (unused_ofifo_ready),
+        .s_data_i  (y_all),
+        .m_valid_o (m_valid_o),
+        .m_ready_i (m_ready_i),
+        .m_data_o  (m_data_o)
+    );
 endmodule
 
 `resetall
