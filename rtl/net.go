@@ -79,8 +79,18 @@ type Engine struct {
 	// in a registered tree of ConstN words per PE), ConstM when the rescale
 	// ROM is one row (G = 1: the same for x*m, ConstMN words, MLatency
 	// cycles of tree before the stage-G register).
-	ConstW, ConstM      bool
-	WeightROM, MROM     bool // the weight and m ROMs exist (not constants)
+	ConstW, ConstM  bool
+	WeightROM, MROM bool // the weight and m ROMs exist (not constants)
+	// ShiftM: every M has at most two signed digits (quant's NoMultipliers),
+	// so the m ROM holds two [en, neg, shift] terms of MTW bits per PE and
+	// the rescale is two barrel shifts and an add: no multiplier.
+	ShiftM   bool
+	SHW, MTW int
+	// Stream: one window over the whole map (global pooling, or a
+	// classifier with every output channel at once): each position issues
+	// as its pixel arrives, so the ring holds a few pixels, not the map.
+	Stream              bool
+	PSPad               int
 	ConstN, ConstMN     int
 	ConstPEs, ConstMPEs []constPE
 	XLanes              []int

@@ -14,8 +14,8 @@
 //   SIMD = 6 input channel(s) per window position (1 fold(s)), 1 window
 //   position(s) per cycle: 6 lanes per PE, 9 step(s) per output pixel and fold;
 //   accumulators 13 bits signed, rescale 27 bits signed.
-//   Line buffer: a ring of 14 input pixels of 48 bits: (K-1) rows and K pixels under a window plus
-//   5 pixel(s) of slack that let loading run ahead.
+//   Line buffer: a ring of 4 input pixels of 48 bits: (K-1) rows and K pixels under a window plus
+//   3 pixel(s) of slack that let loading run ahead.
 //
 // Latency and handshake
 //   Valid/ready streams, one beat per pixel in raster order, channel c at
@@ -48,15 +48,15 @@ module l5_avg (
     // ------------------------------------------------------------------
     // Loader: input pixels into the ring while it has a free slot.
     // ------------------------------------------------------------------
-    reg [4-1:0] wpa_q;   // ring write address, 0..13
+    reg [2-1:0] wpa_q;   // ring write address, 0..3
     reg [7-1:0] wp_q;    // pixel being loaded in its map, 0..8
-    reg [7-1:0] held_q;  // ring slots in use, 0..14
+    reg [7-1:0] held_q;  // ring slots in use, 0..4
     reg [7-1:0] lpix_q;  // pixels of the reader's map loaded, 0..9
     reg [7-1:0] apix_q;  // pixels of the next map loaded
     reg               ahead_q; // the loader is in the map after the reader's
     reg [7-1:0] rel_q;   // ring slots the reader released last cycle
     // A second map may wait whole in the ring, not a third.
-    wire room = (held_q != 7'd14) && !(ahead_q && (apix_q == 7'd9));
+    wire room = (held_q != 7'd4) && !(ahead_q && (apix_q == 7'd9));
     assign s_ready_o = room;
     wire load_fire = s_valid_i && room;
     wire map_loaded = load_fire && (wp_q == 7'd8);
@@ -77,9 +77,9 @@ module l5_avg (
     reg [7-1:0] nrw_q;   // (rows the output row needs - 1) * W
     reg [7-1:0] fp_q;    // first pixel of the map still needed
     reg signed [7:0] ihbw_q;  // ihb * W
-    reg [4-1:0] rb_q;    // ring address of the reader map's pixel 0
-    reg [4-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
-    reg [4-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
+    reg [2-1:0] rb_q;    // ring address of the reader map's pixel 0
+    reg [2-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
+    reg [2-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
     wire last_ow = (ow_q == 1'd0);
     wire last_oh = (oh_q == 1'd0);
     wire last_ps = (ps_q == 4'd8);
@@ -90,8 +90,11 @@ module l5_avg (
     // the last output row waits for the whole map.
     wire signed [7:0] colr = iwb_q + 8'sd3;
     wire [7-1:0] coln = (colr > 8'sd3) ? 7'd3 : colr[7-1:0];
-    wire [7-1:0] needp = last_oh ? 7'd9 : nrw_q + coln;
-    wire rows_ok = (lpix_q >= needp);
+    // One window covers the whole map in raster order and one fold: each
+    // window position issues as soon as its pixel is in, and leaves the
+    // ring after its last channel fold.
+    wire rows_ok = (lpix_q > {3'd0, ps_q});
+    wire unused_need = ^{nrw_q, colr, coln, last_oh};
     // Output credits: pixels whose last step has issued and that have not
     // left the output FIFO yet. A pixel's last step issues only with a free
     // slot, so the FIFO never refuses a finished pixel.
@@ -124,19 +127,19 @@ module l5_avg (
     wire [7-1:0] cl_now = (iwb_q > 8'sd0) ? iwb_q[7-1:0] : 7'd0;
     wire [7-1:0] cl_nx = (iwb_nx > 8'sd0) ? iwb_nx[7-1:0] : 7'd0;
     wire [7-1:0] fp_col = (ihb_nx > 8'sd0) ? fp_q + (cl_nx - cl_now) : fp_q;
-    wire [4:0] cur_s = {1'b0, cur_q} + 5'd3;
-    wire [4:0] rta_s = {1'b0, rta_q} + 5'd9;
-    wire [4:0] rb_s = {1'b0, rb_q} + 5'd9;
-    wire [4:0] cur_w = (cur_s >= 5'd14) ? cur_s - 5'd14 : cur_s;
-    wire [4:0] rta_w = (rta_s >= 5'd14) ? rta_s - 5'd14 : rta_s;
-    wire [4:0] rb_w = (rb_s >= 5'd14) ? rb_s - 5'd14 : rb_s;
-    wire [4:0] rt0_s = rb_w + 5'd0;
-    wire [4:0] rt0_w = (rt0_s >= 5'd14) ? rt0_s - 5'd14 : rt0_s;
-    wire unused_nx = ^{colr, iwb_nx, ihb_nx, ihbw_nx[7], cur_w[4], rta_w[4], rt0_w[4]};
+    wire [2:0] cur_s = {1'b0, cur_q} + 3'd3;
+    wire [2:0] rta_s = {1'b0, rta_q} + 3'd1;
+    wire [2:0] rb_s = {1'b0, rb_q} + 3'd1;
+    wire [2:0] cur_w = (cur_s >= 3'd4) ? cur_s - 3'd4 : cur_s;
+    wire [2:0] rta_w = (rta_s >= 3'd4) ? rta_s - 3'd4 : rta_s;
+    wire [2:0] rb_w = (rb_s >= 3'd4) ? rb_s - 3'd4 : rb_s;
+    wire [2:0] rt0_s = rb_w + 3'd0;
+    wire [2:0] rt0_w = (rt0_s >= 3'd4) ? rt0_s - 3'd4 : rt0_s;
+    wire unused_nx = ^{colr, iwb_nx, ihb_nx, ihbw_nx[7], cur_w[2], rta_w[2], rt0_w[2]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
-            wpa_q <= 4'd0;
+            wpa_q <= 2'd0;
             wp_q <= 7'd0;
             held_q <= 7'd0;
             lpix_q <= 7'd0;
@@ -154,13 +157,13 @@ module l5_avg (
             nrw_q <= 7'd6;
             fp_q <= 7'd0;
             ihbw_q <= -8'sd0;
-            rb_q <= 4'd0;
-            rta_q <= 4'd0;
-            cur_q <= 4'd0;
+            rb_q <= 2'd0;
+            rta_q <= 2'd0;
+            cur_q <= 2'd0;
         end else begin
             // Loader.
             if (load_fire) begin
-                wpa_q <= (wpa_q == 4'd13) ? 4'd0 : wpa_q + 4'd1;
+                wpa_q <= (wpa_q == 2'd3) ? 2'd0 : wpa_q + 2'd1;
                 wp_q <= (wp_q == 7'd8) ? 7'd0 : wp_q + 7'd1;
             end
             // Ring slots: taken by every pixel loaded, released by the reader
@@ -212,9 +215,9 @@ module l5_avg (
                                     ihbw_q <= -8'sd0;
                                     fp_q <= 7'd0;
                                     rel_q <= 7'd9 - fp_q;
-                                    rb_q <= rb_w[4-1:0];
-                                    rta_q <= rt0_w[4-1:0];
-                                    cur_q <= rt0_w[4-1:0];
+                                    rb_q <= rb_w[2-1:0];
+                                    rta_q <= rt0_w[2-1:0];
+                                    cur_q <= rt0_w[2-1:0];
                                 end else begin
                                     oh_q <= oh_q + 1'd1;
                                     ihb_q <= ihb_nx;
@@ -222,21 +225,23 @@ module l5_avg (
                                     ihbw_q <= ihbw_nx;
                                     fp_q <= fp_row;
                                     rel_q <= fp_row - fp_q;
-                                    rta_q <= rta_w[4-1:0];
-                                    cur_q <= rta_w[4-1:0];
+                                    rta_q <= rta_w[2-1:0];
+                                    cur_q <= rta_w[2-1:0];
                                 end
                             end else begin
                                 ow_q <= ow_q + 1'd1;
                                 iwb_q <= iwb_nx;
                                 fp_q <= fp_col;
                                 rel_q <= fp_col - fp_q;
-                                cur_q <= cur_w[4-1:0];
+                                cur_q <= cur_w[2-1:0];
                             end
                         end else begin
                             g_q <= g_q + 1'd1;
                         end
                     end else begin
                         ps_q <= ps_q + 4'd1;
+                        fp_q <= fp_q + 7'd1;
+                        rel_q <= 7'd1;
                     end
                 end else begin
                     cf_q <= cf_q + 1'd1;
@@ -247,7 +252,7 @@ module l5_avg (
 
     // Ring storage: one word per input pixel, one write and one registered
     // read port per copy (simple dual-port RAM).
-    reg [47:0] ring_0 [0:14-1];
+    reg [47:0] ring_0 [0:4-1];
     always @(posedge clk_i) begin
         if (load_fire) begin
             ring_0[wpa_q] <= s_data_i;
@@ -264,30 +269,30 @@ module l5_avg (
     reg [4-1:0] wa_a_q;
     reg [2-1:0] ki_0;
     reg [2-1:0] kj_0;
-    reg [4-1:0] ko_0;  // (ki * 3 + kj) mod 14: the position's offset in the ring
+    reg [2-1:0] ko_0;  // (ki * 3 + kj) mod 4: the position's offset in the ring
     reg pv_0;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
-            4'd0: begin ki_0 = 2'd0; kj_0 = 2'd0; ko_0 = 4'd0; pv_0 = 1'b1; end
-            4'd1: begin ki_0 = 2'd0; kj_0 = 2'd1; ko_0 = 4'd1; pv_0 = 1'b1; end
-            4'd2: begin ki_0 = 2'd0; kj_0 = 2'd2; ko_0 = 4'd2; pv_0 = 1'b1; end
-            4'd3: begin ki_0 = 2'd1; kj_0 = 2'd0; ko_0 = 4'd3; pv_0 = 1'b1; end
-            4'd4: begin ki_0 = 2'd1; kj_0 = 2'd1; ko_0 = 4'd4; pv_0 = 1'b1; end
-            4'd5: begin ki_0 = 2'd1; kj_0 = 2'd2; ko_0 = 4'd5; pv_0 = 1'b1; end
-            4'd6: begin ki_0 = 2'd2; kj_0 = 2'd0; ko_0 = 4'd6; pv_0 = 1'b1; end
-            4'd7: begin ki_0 = 2'd2; kj_0 = 2'd1; ko_0 = 4'd7; pv_0 = 1'b1; end
-            4'd8: begin ki_0 = 2'd2; kj_0 = 2'd2; ko_0 = 4'd8; pv_0 = 1'b1; end
-            default: begin ki_0 = 2'd0; kj_0 = 2'd0; ko_0 = 4'd0; pv_0 = 1'b0; end
+            4'd0: begin ki_0 = 2'd0; kj_0 = 2'd0; ko_0 = 2'd0; pv_0 = 1'b1; end
+            4'd1: begin ki_0 = 2'd0; kj_0 = 2'd1; ko_0 = 2'd1; pv_0 = 1'b1; end
+            4'd2: begin ki_0 = 2'd0; kj_0 = 2'd2; ko_0 = 2'd2; pv_0 = 1'b1; end
+            4'd3: begin ki_0 = 2'd1; kj_0 = 2'd0; ko_0 = 2'd3; pv_0 = 1'b1; end
+            4'd4: begin ki_0 = 2'd1; kj_0 = 2'd1; ko_0 = 2'd0; pv_0 = 1'b1; end
+            4'd5: begin ki_0 = 2'd1; kj_0 = 2'd2; ko_0 = 2'd1; pv_0 = 1'b1; end
+            4'd6: begin ki_0 = 2'd2; kj_0 = 2'd0; ko_0 = 2'd2; pv_0 = 1'b1; end
+            4'd7: begin ki_0 = 2'd2; kj_0 = 2'd1; ko_0 = 2'd3; pv_0 = 1'b1; end
+            4'd8: begin ki_0 = 2'd2; kj_0 = 2'd2; ko_0 = 2'd0; pv_0 = 1'b1; end
+            default: begin ki_0 = 2'd0; kj_0 = 2'd0; ko_0 = 2'd0; pv_0 = 1'b0; end
         endcase
     end
     wire signed [7:0] ih_0 = ihb_q + $signed({6'd0, ki_0});
     wire signed [7:0] iw_0 = iwb_q + $signed({6'd0, kj_0});
     wire inb_0 = pv_0 && (ih_0 >= 8'sd0) && (ih_0 < 8'sd3) && (iw_0 >= 8'sd0) && (iw_0 < 8'sd3);
-    wire [4:0] rs_0 = {1'b0, cur_q} + {1'b0, ko_0};
-    wire [4:0] rr_0 = (rs_0 >= 5'd14) ? rs_0 - 5'd14 : rs_0;
-    wire [4-1:0] addr_0 = rr_0[4-1:0];
-    wire unused_rr_0 = rr_0[4];
-    reg [4-1:0] addr_a_q_0;
+    wire [2:0] rs_0 = {1'b0, cur_q} + {1'b0, ko_0};
+    wire [2:0] rr_0 = (rs_0 >= 3'd4) ? rs_0 - 3'd4 : rs_0;
+    wire [2-1:0] addr_0 = rr_0[2-1:0];
+    wire unused_rr_0 = rr_0[2];
+    reg [2-1:0] addr_a_q_0;
     reg inb_a_q_0;
     reg [47:0] x_b_q_0;
     reg inb_b_q_0;

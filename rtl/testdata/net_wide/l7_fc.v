@@ -90,8 +90,11 @@ module l7_fc (
     // the last output row waits for the whole map.
     wire signed [4:0] colr = iwb_q + 5'sd1;
     wire [4-1:0] coln = (colr > 5'sd1) ? 4'd1 : colr[4-1:0];
-    wire [4-1:0] needp = last_oh ? 4'd1 : nrw_q + coln;
-    wire rows_ok = (lpix_q >= needp);
+    // One window covers the whole map in raster order and one fold: each
+    // window position issues as soon as its pixel is in, and leaves the
+    // ring after its last channel fold.
+    wire rows_ok = (lpix_q > {3'd0, ps_q});
+    wire unused_need = ^{nrw_q, colr, coln, last_oh};
     // Output credits: pixels whose last step has issued and that have not
     // left the output FIFO yet. A pixel's last step issues only with a free
     // slot, so the FIFO never refuses a finished pixel.
@@ -237,6 +240,8 @@ module l7_fc (
                         end
                     end else begin
                         ps_q <= ps_q + 1'd1;
+                        fp_q <= fp_q + 4'd1;
+                        rel_q <= 4'd1;
                     end
                 end else begin
                     cf_q <= cf_q + 1'd1;
