@@ -432,6 +432,9 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 		e.CRomFile = perChannel(e.Module+"_c.hex", l.WeightConst, e.CWd)
 	}
 
+	e.DSPProducts = e.Conv && !e.ConstW
+	e.DSPRescale = e.MROM && !e.ShiftM
+
 	// Pipeline latencies (see the stage constants).
 	e.WAW = clog2(max(2, e.G*e.T))
 	switch {

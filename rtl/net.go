@@ -89,16 +89,20 @@ type Engine struct {
 	// Stream: one window over the whole map (global pooling, or a
 	// classifier with every output channel at once): each position issues
 	// as its pixel arrives, so the ring holds a few pixels, not the map.
-	Stream              bool
-	PSPad               int
-	ConstN, ConstMN     int
-	ConstPEs, ConstMPEs []constPE
-	XLanes              []int
-	MLatency            int
-	Family              string // PE schedule family
-	ODepth, OccW        int    // output FIFO depth and the credit counter's width
-	LdW, LdPadC         int    // the loaded-pixel counter (0..FBDepth) and its zero extension to CW
-	KLit                string
+	Stream bool
+	PSPad  int
+	// DSPProducts and DSPRescale mark the multiplies yosys maps to DSPs
+	// (conv products with a weight ROM; rescales that are neither constant
+	// nor shift-adds): their input registers stay in the fabric.
+	DSPProducts, DSPRescale bool
+	ConstN, ConstMN         int
+	ConstPEs, ConstMPEs     []constPE
+	XLanes                  []int
+	MLatency                int
+	Family                  string // PE schedule family
+	ODepth, OccW            int    // output FIFO depth and the credit counter's width
+	LdW, LdPadC             int    // the loaded-pixel counter (0..FBDepth) and its zero extension to CW
+	KLit                    string
 
 	// Counter widths.
 	FBDepth, FBAW, FBAMsb int
