@@ -294,7 +294,11 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 		}
 		e.ConstN = padConst(e.ConstPEs, e.AccW)
 	}
-	if e.HasRescale && e.G == 1 {
+	// A one-row rescale multiplies by constants: a shift-add tree where M
+	// has at most two signed digits (one adder); a wider M costs more LUTs
+	// and flip-flops in its tree than the DSP it saves (measured on LeNet:
+	// 18-bit M, 6-9 digits), so it keeps the multiplier.
+	if e.HasRescale && e.G == 1 && maxDigits(l.Rescale.M) <= 2 {
 		e.ConstM = true
 		for p := 0; p < e.P; p++ {
 			m := int64(0)
@@ -656,4 +660,13 @@ func checkRounding(mode string) error {
 		return nil
 	}
 	return fmt.Errorf("rounding mode %q is not supported by the RTL generator (want one of %s)", mode, strings.Join(roundingModes, ", "))
+}
+
+// maxDigits is the most canonical signed digits of any value in v.
+func maxDigits(v []int64) int {
+	n := 0
+	for _, x := range v {
+		n = max(n, len(csd(x)))
+	}
+	return n
 }

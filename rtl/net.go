@@ -414,7 +414,7 @@ func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
 	// Every window engine's output FIFO is a stream_fifo.
 	n.Prims = []string{"stream_serialize", "stream_fifo", "pipe_delay"}
 	for _, e := range n.Engines {
-		if e.Conv {
+		if e.Conv || e.ConstM {
 			n.Prims = append(n.Prims, "sum_tree")
 			break
 		}

@@ -26,8 +26,8 @@
 //   overlap: the next map's pixels enter as the current map's leave. Each output pixel issues in
 //   1*9 cycles, back to back; the datapath is registered at every
 //   stage (address, read, lane select, 0 PE/product stage(s),
-//   accumulate, 8 rescale stage(s)), so a pixel enters the
-//   2-deep output FIFO 14 cycles after its last issue.
+//   accumulate, 5 rescale stage(s)), so a pixel enters the
+//   2-deep output FIFO 11 cycles after its last issue.
 //   Issue pauses only while the FIFO's credits are used up (backpressure),
 //   so the pipeline never stalls and backpressure anywhere is safe.
 //   rst_i is synchronous, active high, and resets the control state only.
@@ -394,6 +394,13 @@ module l5_avg (
         grp_e_q <= grp_d;
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
+    reg [95:0] mrom [0:0];
+    initial $readmemh("l5_avg_m.hex", mrom);
+    reg [95:0] m_f_q;
+    always @(posedge clk_i) begin
+        m_f_q <= mrom[grp_e_q];
+    end
+    (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
     reg [5:0] brom [0:0];
     initial $readmemh("l5_avg_b.hex", brom);
     reg [5:0] b_f_q;
@@ -401,13 +408,13 @@ module l5_avg (
         b_f_q <= brom[grp_e_q];
     end
 
-    // The tags beside the 8 stage(s) after the accumulator.
+    // The tags beside the 5 stage(s) after the accumulator.
     wire              v_j;
     wire              last_j;
     wire [1-1:0] grp_j;
     pipe_delay #(
         .DATA_W (2),
-        .DEPTH  (8)
+        .DEPTH  (5)
     ) u_tag_j (
         .clk_i   (clk_i),
         .rst_i   (rst_i),
@@ -419,150 +426,6 @@ module l5_avg (
 
     wire [6*8-1:0] y_all;
     wire [47:0] out_word;
-
-    // One rescale row (G = 1): each PE's multiply by its constant m is a
-    // sum of m's canonical signed digits, tot shifted, in a registered tree
-    // of 7 words (3 cycle(s)), then the stage-G register.
-    wire [6*13-1:0] tot_all;
-    wire [6*27-1:0] mul_all;
-    wire signed [26:0] totx_0 = $signed({ {14{tot_all[0*13 + 12]}}, tot_all[0*13 +: 13]});
-    wire [7*27-1:0] mterms_0;
-    assign mterms_0[0*27 +: 27] = ~(totx_0 <<< 0);
-    assign mterms_0[1*27 +: 27] = (totx_0 <<< 3);
-    assign mterms_0[2*27 +: 27] = ~(totx_0 <<< 6);
-    assign mterms_0[3*27 +: 27] = (totx_0 <<< 9);
-    assign mterms_0[4*27 +: 27] = ~(totx_0 <<< 12);
-    assign mterms_0[5*27 +: 27] = (totx_0 <<< 15);
-    assign mterms_0[6*27 +: 27] = 27'd3;
-    wire [26:0] msum_0;
-    sum_tree #(
-        .N (7),
-        .W (27)
-    ) u_m_0 (
-        .clk_i (clk_i),
-        .x_i   (mterms_0),
-        .sum_o (msum_0)
-    );
-    reg [26:0] mul_c_q_0;
-    always @(posedge clk_i) begin
-        mul_c_q_0 <= msum_0;
-    end
-    assign mul_all[0*27 +: 27] = mul_c_q_0;
-    wire signed [26:0] totx_1 = $signed({ {14{tot_all[1*13 + 12]}}, tot_all[1*13 +: 13]});
-    wire [7*27-1:0] mterms_1;
-    assign mterms_1[0*27 +: 27] = ~(totx_1 <<< 0);
-    assign mterms_1[1*27 +: 27] = (totx_1 <<< 3);
-    assign mterms_1[2*27 +: 27] = ~(totx_1 <<< 6);
-    assign mterms_1[3*27 +: 27] = (totx_1 <<< 9);
-    assign mterms_1[4*27 +: 27] = ~(totx_1 <<< 12);
-    assign mterms_1[5*27 +: 27] = (totx_1 <<< 15);
-    assign mterms_1[6*27 +: 27] = 27'd3;
-    wire [26:0] msum_1;
-    sum_tree #(
-        .N (7),
-        .W (27)
-    ) u_m_1 (
-        .clk_i (clk_i),
-        .x_i   (mterms_1),
-        .sum_o (msum_1)
-    );
-    reg [26:0] mul_c_q_1;
-    always @(posedge clk_i) begin
-        mul_c_q_1 <= msum_1;
-    end
-    assign mul_all[1*27 +: 27] = mul_c_q_1;
-    wire signed [26:0] totx_2 = $signed({ {14{tot_all[2*13 + 12]}}, tot_all[2*13 +: 13]});
-    wire [7*27-1:0] mterms_2;
-    assign mterms_2[0*27 +: 27] = ~(totx_2 <<< 0);
-    assign mterms_2[1*27 +: 27] = (totx_2 <<< 3);
-    assign mterms_2[2*27 +: 27] = ~(totx_2 <<< 6);
-    assign mterms_2[3*27 +: 27] = (totx_2 <<< 9);
-    assign mterms_2[4*27 +: 27] = ~(totx_2 <<< 12);
-    assign mterms_2[5*27 +: 27] = (totx_2 <<< 15);
-    assign mterms_2[6*27 +: 27] = 27'd3;
-    wire [26:0] msum_2;
-    sum_tree #(
-        .N (7),
-        .W (27)
-    ) u_m_2 (
-        .clk_i (clk_i),
-        .x_i   (mterms_2),
-        .sum_o (msum_2)
-    );
-    reg [26:0] mul_c_q_2;
-    always @(posedge clk_i) begin
-        mul_c_q_2 <= msum_2;
-    end
-    assign mul_all[2*27 +: 27] = mul_c_q_2;
-    wire signed [26:0] totx_3 = $signed({ {14{tot_all[3*13 + 12]}}, tot_all[3*13 +: 13]});
-    wire [7*27-1:0] mterms_3;
-    assign mterms_3[0*27 +: 27] = ~(totx_3 <<< 0);
-    assign mterms_3[1*27 +: 27] = (totx_3 <<< 3);
-    assign mterms_3[2*27 +: 27] = ~(totx_3 <<< 6);
-    assign mterms_3[3*27 +: 27] = (totx_3 <<< 9);
-    assign mterms_3[4*27 +: 27] = ~(totx_3 <<< 12);
-    assign mterms_3[5*27 +: 27] = (totx_3 <<< 15);
-    assign mterms_3[6*27 +: 27] = 27'd3;
-    wire [26:0] msum_3;
-    sum_tree #(
-        .N (7),
-        .W (27)
-    ) u_m_3 (
-        .clk_i (clk_i),
-        .x_i   (mterms_3),
-        .sum_o (msum_3)
-    );
-    reg [26:0] mul_c_q_3;
-    always @(posedge clk_i) begin
-        mul_c_q_3 <= msum_3;
-    end
-    assign mul_all[3*27 +: 27] = mul_c_q_3;
-    wire signed [26:0] totx_4 = $signed({ {14{tot_all[4*13 + 12]}}, tot_all[4*13 +: 13]});
-    wire [7*27-1:0] mterms_4;
-    assign mterms_4[0*27 +: 27] = ~(totx_4 <<< 0);
-    assign mterms_4[1*27 +: 27] = (totx_4 <<< 3);
-    assign mterms_4[2*27 +: 27] = ~(totx_4 <<< 6);
-    assign mterms_4[3*27 +: 27] = (totx_4 <<< 9);
-    assign mterms_4[4*27 +: 27] = ~(totx_4 <<< 12);
-    assign mterms_4[5*27 +: 27] = (totx_4 <<< 15);
-    assign mterms_4[6*27 +: 27] = 27'd3;
-    wire [26:0] msum_4;
-    sum_tree #(
-        .N (7),
-        .W (27)
-    ) u_m_4 (
-        .clk_i (clk_i),
-        .x_i   (mterms_4),
-        .sum_o (msum_4)
-    );
-    reg [26:0] mul_c_q_4;
-    always @(posedge clk_i) begin
-        mul_c_q_4 <= msum_4;
-    end
-    assign mul_all[4*27 +: 27] = mul_c_q_4;
-    wire signed [26:0] totx_5 = $signed({ {14{tot_all[5*13 + 12]}}, tot_all[5*13 +: 13]});
-    wire [7*27-1:0] mterms_5;
-    assign mterms_5[0*27 +: 27] = ~(totx_5 <<< 0);
-    assign mterms_5[1*27 +: 27] = (totx_5 <<< 3);
-    assign mterms_5[2*27 +: 27] = ~(totx_5 <<< 6);
-    assign mterms_5[3*27 +: 27] = (totx_5 <<< 9);
-    assign mterms_5[4*27 +: 27] = ~(totx_5 <<< 12);
-    assign mterms_5[5*27 +: 27] = (totx_5 <<< 15);
-    assign mterms_5[6*27 +: 27] = 27'd3;
-    wire [26:0] msum_5;
-    sum_tree #(
-        .N (7),
-        .W (27)
-    ) u_m_5 (
-        .clk_i (clk_i),
-        .x_i   (mterms_5),
-        .sum_o (msum_5)
-    );
-    reg [26:0] mul_c_q_5;
-    always @(posedge clk_i) begin
-        mul_c_q_5 <= msum_5;
-    end
-    assign mul_all[5*27 +: 27] = mul_c_q_5;
 
     genvar p;
     generate
@@ -577,9 +440,9 @@ module l5_avg (
             end
             // Stage F: + constant; G: multiply (DSP M register); H: + b (P register);
             // I: round; J: saturate.
-            reg signed [12:0] tot_f_q;
-            wire signed [26:0] mul_g_q = $signed(mul_all[p*27 +: 27]);
-            assign tot_all[p*13 +: 13] = tot_f_q;
+            // Kept out of the DSP (no AREG): the +c adder ends here.
+            (* keep *) reg signed [12:0] tot_f_q;
+            reg signed [26:0] mul_g_q;
             reg signed [26:0] b_g_q;
             reg signed [26:0] prod_h_q;
             reg signed [26:0] q_i_q;
@@ -588,6 +451,7 @@ module l5_avg (
             wire signed [26:0] q = (prod + 27'sd131072) >>> 18;
             always @(posedge clk_i) begin
                 tot_f_q <= acc_q;
+                mul_g_q <= $signed({ {14{tot_f_q[12]}}, tot_f_q}) * $signed({ {11{m_f_q[p*16 + 16 - 1]}}, m_f_q[p*16 +: 16]});
                 b_g_q <= $signed({ {26{b_f_q[p*1 + 1 - 1]}}, b_f_q[p*1 +: 1]});
                 prod_h_q <= mul_g_q + b_g_q;
                 q_i_q <= q;
