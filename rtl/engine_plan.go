@@ -174,6 +174,7 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 		e.NeedP0 = (e.Need0-1)*e.W + min(e.W, e.K-e.PAD)
 	}
 	e.SW, e.PadW = e.S*e.W, e.PAD*e.W
+	e.Coln0 = min(e.W, e.K-e.PAD)
 	e.Nrw0 = (e.Need0 - 1) * e.W
 	e.NrwCap = (e.H - 1) * e.W
 	e.NrwCapMinusSW = max(0, e.NrwCap-e.SW)

@@ -62,6 +62,7 @@ type Engine struct {
 	NeedP0                         int // input pixels the first output pixel needs
 	Nrw0, NrwCap, NrwCapMinusSW    int // (rows needed - 1)*W: first row, cap, cap - S*W
 	SW, PadW                       int // S*W and PAD*W
+	Coln0                          int // min(W, K-PAD): the columns a row's first window needs
 	Top0Addr                       int // ring offset of pixel (-PAD, -PAD) from the map's pixel 0
 	ColStepAddr                    int // S mod RingDepth
 	RowStepAddr                    int // (S*W) mod RingDepth

@@ -90,10 +90,11 @@ module l1_a2 (
     wire last_g = (g_q == 1'd0);
     // The pixel's windows need input up to (row ihb+K-1, column iwb+K-1);
     // the last output row waits for the whole map.
-    wire signed [8:0] colr = iwb_q + 9'sd3;
-    wire [8-1:0] coln = (colr > 9'sd6) ? 8'd6 : colr[8-1:0];
-    wire [8-1:0] needp = last_oh ? 8'd36 : nrw_q + coln;
-    wire rows_ok = (lpix_q >= needp);
+    // needp_q: the input pixels the current output pixel needs, kept in a
+    // register (computed with the reader's next state), so that issue is
+    // one compare.
+    reg [8-1:0] needp_q;
+    wire rows_ok = (lpix_q >= needp_q);
     // Output credits: pixels whose last step has issued and that have not
     // left the output FIFO yet. A pixel's last step issues only with a free
     // slot, so the FIFO never refuses a finished pixel.
@@ -134,7 +135,11 @@ module l1_a2 (
     wire [5:0] rb_w = (rb_s >= 6'd26) ? rb_s - 6'd26 : rb_s;
     wire [5:0] rt0_s = rb_w + 6'd19;
     wire [5:0] rt0_w = (rt0_s >= 6'd26) ? rt0_s - 6'd26 : rt0_s;
-    wire unused_nx = ^{colr, iwb_nx, ihb_nx, ihbw_nx[8], cur_w[5], rta_w[5], rt0_w[5]};
+    wire signed [8:0] colr_nx = iwb_nx + 9'sd3;
+    wire [8-1:0] coln_nx = (colr_nx > 9'sd6) ? 8'd6 : colr_nx[8-1:0];
+    wire [8-1:0] needp_col = last_oh ? 8'd36 : nrw_q + coln_nx;
+    wire [8-1:0] needp_row = (oh_q == 3'd4) ? 8'd36 : nrw_nx + 8'd2;
+    wire unused_nx = ^{colr_nx, iwb_nx, ihb_nx, ihbw_nx[8], cur_w[5], rta_w[5], rt0_w[5]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
@@ -154,6 +159,7 @@ module l1_a2 (
             ihb_q <= -9'sd1;
             iwb_q <= -9'sd1;
             nrw_q <= 8'd6;
+            needp_q <= 8'd8;
             fp_q <= 8'd0;
             ihbw_q <= -9'sd6;
             rb_q <= 5'd0;
@@ -211,6 +217,7 @@ module l1_a2 (
                                     oh_q <= 3'd0;
                                     ihb_q <= -9'sd1;
                                     nrw_q <= 8'd6;
+                                    needp_q <= 8'd8;
                                     ihbw_q <= -9'sd6;
                                     fp_q <= 8'd0;
                                     rel_q <= 8'd36 - fp_q;
@@ -221,6 +228,7 @@ module l1_a2 (
                                     oh_q <= oh_q + 3'd1;
                                     ihb_q <= ihb_nx;
                                     nrw_q <= nrw_nx;
+                                    needp_q <= needp_row;
                                     ihbw_q <= ihbw_nx;
                                     fp_q <= fp_row;
                                     rel_q <= fp_row - fp_q;
@@ -230,6 +238,7 @@ module l1_a2 (
                             end else begin
                                 ow_q <= ow_q + 3'd1;
                                 iwb_q <= iwb_nx;
+                                needp_q <= needp_col;
                                 fp_q <= fp_col;
                                 rel_q <= fp_col - fp_q;
                                 cur_q <= cur_w[5-1:0];

@@ -88,13 +88,15 @@ module l7_fc (
     wire last_g = (g_q == 1'd0);
     // The pixel's windows need input up to (row ihb+K-1, column iwb+K-1);
     // the last output row waits for the whole map.
-    wire signed [4:0] colr = iwb_q + 5'sd1;
-    wire [4-1:0] coln = (colr > 5'sd1) ? 4'd1 : colr[4-1:0];
+    // needp_q: the input pixels the current output pixel needs, kept in a
+    // register (computed with the reader's next state), so that issue is
+    // one compare.
+    reg [4-1:0] needp_q;
     // One window covers the whole map in raster order and one fold: each
     // window position issues as soon as its pixel is in, and leaves the
     // ring after its last channel fold.
     wire rows_ok = (lpix_q > {3'd0, ps_q});
-    wire unused_need = ^{nrw_q, colr, coln, last_oh};
+    wire unused_need = ^{nrw_q, needp_q, last_oh};
     // Output credits: pixels whose last step has issued and that have not
     // left the output FIFO yet. A pixel's last step issues only with a free
     // slot, so the FIFO never refuses a finished pixel.
@@ -135,7 +137,11 @@ module l7_fc (
     wire [1:0] rb_w = (rb_s >= 2'd2) ? rb_s - 2'd2 : rb_s;
     wire [1:0] rt0_s = rb_w + 2'd0;
     wire [1:0] rt0_w = (rt0_s >= 2'd2) ? rt0_s - 2'd2 : rt0_s;
-    wire unused_nx = ^{colr, iwb_nx, ihb_nx, ihbw_nx[4], cur_w[1], rta_w[1], rt0_w[1]};
+    wire signed [4:0] colr_nx = iwb_nx + 5'sd1;
+    wire [4-1:0] coln_nx = (colr_nx > 5'sd1) ? 4'd1 : colr_nx[4-1:0];
+    wire [4-1:0] needp_col = last_oh ? 4'd1 : nrw_q + coln_nx;
+    wire [4-1:0] needp_row = (oh_q == 1'd0) ? 4'd1 : nrw_nx + 4'd1;
+    wire unused_nx = ^{colr_nx, iwb_nx, ihb_nx, ihbw_nx[4], cur_w[1], rta_w[1], rt0_w[1]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
@@ -155,6 +161,7 @@ module l7_fc (
             ihb_q <= -5'sd0;
             iwb_q <= -5'sd0;
             nrw_q <= 4'd0;
+            needp_q <= 4'd1;
             fp_q <= 4'd0;
             ihbw_q <= -5'sd0;
             rb_q <= 1'd0;
@@ -212,6 +219,7 @@ module l7_fc (
                                     oh_q <= 1'd0;
                                     ihb_q <= -5'sd0;
                                     nrw_q <= 4'd0;
+                                    needp_q <= 4'd1;
                                     ihbw_q <= -5'sd0;
                                     fp_q <= 4'd0;
                                     rel_q <= 4'd1 - fp_q;
@@ -222,6 +230,7 @@ module l7_fc (
                                     oh_q <= oh_q + 1'd1;
                                     ihb_q <= ihb_nx;
                                     nrw_q <= nrw_nx;
+                                    needp_q <= needp_row;
                                     ihbw_q <= ihbw_nx;
                                     fp_q <= fp_row;
                                     rel_q <= fp_row - fp_q;
@@ -231,6 +240,7 @@ module l7_fc (
                             end else begin
                                 ow_q <= ow_q + 1'd1;
                                 iwb_q <= iwb_nx;
+                                needp_q <= needp_col;
                                 fp_q <= fp_col;
                                 rel_q <= fp_col - fp_q;
                                 cur_q <= cur_w[1-1:0];
