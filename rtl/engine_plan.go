@@ -175,9 +175,9 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	}
 	e.SW, e.PadW = e.S*e.W, e.PAD*e.W
 	e.Coln0 = min(e.W, e.K-e.PAD)
-	e.Nrw0 = (e.Need0 - 1) * e.W
-	e.NrwCap = (e.H - 1) * e.W
-	e.NrwCapMinusSW = max(0, e.NrwCap-e.SW)
+	e.RowEnd0 = min(e.H, e.K-e.PAD) * e.W
+	e.Nrwc1 = (min(e.H, e.S-e.PAD+e.K)-1)*e.W + e.Coln0
+	e.NrwcCap = (e.H-1)*e.W + e.Coln0
 	e.PXW = widthFor(3*e.HW+e.K+e.S) + 1
 	e.PXWm1, e.PXW1 = e.PXW-1, e.PXW+1
 	e.PSPad = e.PXW - e.PSW

@@ -60,7 +60,7 @@ type Engine struct {
 	OHMaxM1                        int
 	Need0                          int // input rows the first output row needs
 	NeedP0                         int // input pixels the first output pixel needs
-	Nrw0, NrwCap, NrwCapMinusSW    int // (rows needed - 1)*W: first row, cap, cap - S*W
+	RowEnd0, Nrwc1, NrwcCap        int // rows needed*W of row 0; what row 1's first pixel needs; its cap
 	SW, PadW                       int // S*W and PAD*W
 	Coln0                          int // min(W, K-PAD): the columns a row's first window needs
 	Top0Addr                       int // ring offset of pixel (-PAD, -PAD) from the map's pixel 0

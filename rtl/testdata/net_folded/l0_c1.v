@@ -74,7 +74,8 @@ module l0_c1 (
     reg [5-1:0] wa_q;    // weight ROM address: (g, ps, cf) in issue order
     reg signed [8:0] ihb_q;  // oh*S - PAD
     reg signed [8:0] iwb_q;  // ow*S - PAD
-    reg [8-1:0] nrw_q;   // (rows the output row needs - 1) * W
+    reg [8-1:0] rowend_q;  // (rows the output row needs) * W: its last window's column bound
+    reg [8-1:0] nrwc_q;    // what the next output row's first pixel needs, before the last row
     reg [8-1:0] fp_q;    // first pixel of the map still needed
     reg signed [8:0] ihbw_q;  // ihb * W
     reg [5-1:0] rb_q;    // ring address of the reader map's pixel 0
@@ -120,7 +121,13 @@ module l0_c1 (
     wire signed [8:0] ihb_nx = ihb_q + 9'sd1;
     wire signed [8:0] iwb_nx = iwb_q + 9'sd1;
     wire signed [8:0] ihbw_nx = ihbw_q + 9'sd6;
-    wire [8-1:0] nrw_nx = (oh_q == 3'd4) ? nrw_q : ((nrw_q >= 8'd24) ? 8'd30 : nrw_q + 8'd6);
+    // Each register steps by S*W a row (or S a pixel) and saturates:
+    // one adder, a compare and a multiplexer on any path.
+    wire [8:0] rowend_s = {1'b0, rowend_q} + 9'd6;
+    wire [8:0] nrwc_s = {1'b0, nrwc_q} + 9'd6;
+    wire [8:0] needp_s = {1'b0, needp_q} + 9'd1;
+    wire [8-1:0] rowend_nx = (rowend_s > 9'd36) ? 8'd36 : rowend_s[8-1:0];
+    wire [8-1:0] nrwc_nx = (nrwc_s > 9'd32) ? 8'd32 : nrwc_s[8-1:0];
     wire [8-1:0] fp_row = (ihbw_nx > 9'sd0) ? ihbw_nx[8-1:0] : 8'd0;
     wire [8-1:0] cl_now = (iwb_q > 9'sd0) ? iwb_q[8-1:0] : 8'd0;
     wire [8-1:0] cl_nx = (iwb_nx > 9'sd0) ? iwb_nx[8-1:0] : 8'd0;
@@ -133,11 +140,9 @@ module l0_c1 (
     wire [5:0] rb_w = (rb_s >= 6'd18) ? rb_s - 6'd18 : rb_s;
     wire [5:0] rt0_s = rb_w + 6'd11;
     wire [5:0] rt0_w = (rt0_s >= 6'd18) ? rt0_s - 6'd18 : rt0_s;
-    wire signed [8:0] colr_nx = iwb_nx + 9'sd3;
-    wire [8-1:0] coln_nx = (colr_nx > 9'sd6) ? 8'd6 : colr_nx[8-1:0];
-    wire [8-1:0] needp_col = last_oh ? 8'd36 : nrw_q + coln_nx;
-    wire [8-1:0] needp_row = (oh_q == 3'd4) ? 8'd36 : nrw_nx + 8'd2;
-    wire unused_nx = ^{colr_nx, iwb_nx, ihb_nx, ihbw_nx[8], cur_w[5], rta_w[5], rt0_w[5]};
+    wire [8-1:0] needp_col = (last_oh || (needp_s > {1'b0, rowend_q})) ? (last_oh ? 8'd36 : rowend_q) : needp_s[8-1:0];
+    wire [8-1:0] needp_row = (oh_q == 3'd4) ? 8'd36 : nrwc_q;
+    wire unused_nx = ^{iwb_nx, ihb_nx, ihbw_nx[8], cur_w[5], rta_w[5], rt0_w[5]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
@@ -156,7 +161,8 @@ module l0_c1 (
             wa_q <= 5'd0;
             ihb_q <= -9'sd1;
             iwb_q <= -9'sd1;
-            nrw_q <= 8'd6;
+            rowend_q <= 8'd12;
+            nrwc_q <= 8'd14;
             needp_q <= 8'd8;
             fp_q <= 8'd0;
             ihbw_q <= -9'sd6;
@@ -214,7 +220,8 @@ module l0_c1 (
                                 if (last_oh) begin
                                     oh_q <= 3'd0;
                                     ihb_q <= -9'sd1;
-                                    nrw_q <= 8'd6;
+                                    rowend_q <= 8'd12;
+                                    nrwc_q <= 8'd14;
                                     needp_q <= 8'd8;
                                     ihbw_q <= -9'sd6;
                                     fp_q <= 8'd0;
@@ -225,7 +232,8 @@ module l0_c1 (
                                 end else begin
                                     oh_q <= oh_q + 3'd1;
                                     ihb_q <= ihb_nx;
-                                    nrw_q <= nrw_nx;
+                                    rowend_q <= rowend_nx;
+                                    nrwc_q <= nrwc_nx;
                                     needp_q <= needp_row;
                                     ihbw_q <= ihbw_nx;
                                     fp_q <= fp_row;

@@ -74,7 +74,8 @@ module l7_fc (
     reg [3-1:0] wa_q;    // weight ROM address: (g, ps, cf) in issue order
     reg signed [4:0] ihb_q;  // oh*S - PAD
     reg signed [4:0] iwb_q;  // ow*S - PAD
-    reg [4-1:0] nrw_q;   // (rows the output row needs - 1) * W
+    reg [4-1:0] rowend_q;  // (rows the output row needs) * W: its last window's column bound
+    reg [4-1:0] nrwc_q;    // what the next output row's first pixel needs, before the last row
     reg [4-1:0] fp_q;    // first pixel of the map still needed
     reg signed [4:0] ihbw_q;  // ihb * W
     reg [1-1:0] rb_q;    // ring address of the reader map's pixel 0
@@ -120,7 +121,13 @@ module l7_fc (
     wire signed [4:0] ihb_nx = ihb_q + 5'sd1;
     wire signed [4:0] iwb_nx = iwb_q + 5'sd1;
     wire signed [4:0] ihbw_nx = ihbw_q + 5'sd1;
-    wire [4-1:0] nrw_nx = (oh_q == 1'd0) ? nrw_q : 4'd0;
+    // Each register steps by S*W a row (or S a pixel) and saturates:
+    // one adder, a compare and a multiplexer on any path.
+    wire [4:0] rowend_s = {1'b0, rowend_q} + 5'd1;
+    wire [4:0] nrwc_s = {1'b0, nrwc_q} + 5'd1;
+    wire [4:0] needp_s = {1'b0, needp_q} + 5'd1;
+    wire [4-1:0] rowend_nx = (rowend_s > 5'd1) ? 4'd1 : rowend_s[4-1:0];
+    wire [4-1:0] nrwc_nx = (nrwc_s > 5'd1) ? 4'd1 : nrwc_s[4-1:0];
     wire [4-1:0] fp_row = (ihbw_nx > 5'sd0) ? ihbw_nx[4-1:0] : 4'd0;
     wire [4-1:0] cl_now = (iwb_q > 5'sd0) ? iwb_q[4-1:0] : 4'd0;
     wire [4-1:0] cl_nx = (iwb_nx > 5'sd0) ? iwb_nx[4-1:0] : 4'd0;
@@ -133,11 +140,9 @@ module l7_fc (
     wire [1:0] rb_w = (rb_s >= 2'd2) ? rb_s - 2'd2 : rb_s;
     wire [1:0] rt0_s = rb_w + 2'd0;
     wire [1:0] rt0_w = (rt0_s >= 2'd2) ? rt0_s - 2'd2 : rt0_s;
-    wire signed [4:0] colr_nx = iwb_nx + 5'sd1;
-    wire [4-1:0] coln_nx = (colr_nx > 5'sd1) ? 4'd1 : colr_nx[4-1:0];
-    wire [4-1:0] needp_col = last_oh ? 4'd1 : nrw_q + coln_nx;
-    wire [4-1:0] needp_row = (oh_q == 1'd0) ? 4'd1 : nrw_nx + 4'd1;
-    wire unused_nx = ^{colr_nx, iwb_nx, ihb_nx, ihbw_nx[4], cur_w[1], rta_w[1], rt0_w[1]};
+    wire [4-1:0] needp_col = (last_oh || (needp_s > {1'b0, rowend_q})) ? (last_oh ? 4'd1 : rowend_q) : needp_s[4-1:0];
+    wire [4-1:0] needp_row = (oh_q == 1'd0) ? 4'd1 : nrwc_q;
+    wire unused_nx = ^{iwb_nx, ihb_nx, ihbw_nx[4], cur_w[1], rta_w[1], rt0_w[1]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
@@ -156,7 +161,8 @@ module l7_fc (
             wa_q <= 3'd0;
             ihb_q <= -5'sd0;
             iwb_q <= -5'sd0;
-            nrw_q <= 4'd0;
+            rowend_q <= 4'd1;
+            nrwc_q <= 4'd1;
             needp_q <= 4'd1;
             fp_q <= 4'd0;
             ihbw_q <= -5'sd0;
@@ -214,7 +220,8 @@ module l7_fc (
                                 if (last_oh) begin
                                     oh_q <= 1'd0;
                                     ihb_q <= -5'sd0;
-                                    nrw_q <= 4'd0;
+                                    rowend_q <= 4'd1;
+                                    nrwc_q <= 4'd1;
                                     needp_q <= 4'd1;
                                     ihbw_q <= -5'sd0;
                                     fp_q <= 4'd0;
@@ -225,7 +232,8 @@ module l7_fc (
                                 end else begin
                                     oh_q <= oh_q + 1'd1;
                                     ihb_q <= ihb_nx;
-                                    nrw_q <= nrw_nx;
+                                    rowend_q <= rowend_nx;
+                                    nrwc_q <= nrwc_nx;
                                     needp_q <= needp_row;
                                     ihbw_q <= ihbw_nx;
                                     fp_q <= fp_row;

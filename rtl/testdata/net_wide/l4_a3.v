@@ -76,7 +76,8 @@ module l4_a3 (
     reg [1-1:0] wa_q;    // weight ROM address: (g, ps, cf) in issue order
     reg signed [7:0] ihb_q;  // oh*S - PAD
     reg signed [7:0] iwb_q;  // ow*S - PAD
-    reg [6-1:0] nrw_q;   // (rows the output row needs - 1) * W
+    reg [6-1:0] rowend_q;  // (rows the output row needs) * W: its last window's column bound
+    reg [6-1:0] nrwc_q;    // what the next output row's first pixel needs, before the last row
     reg [6-1:0] fp_q;    // first pixel of the map still needed
     reg signed [6:0] ihbw_q;  // ihb * W
     reg [4-1:0] rb_q;    // ring address of the reader map's pixel 0
@@ -122,7 +123,13 @@ module l4_a3 (
     wire signed [7:0] ihb_nx = ihb_q + 8'sd1;
     wire signed [7:0] iwb_nx = iwb_q + 8'sd1;
     wire signed [6:0] ihbw_nx = ihbw_q + 7'sd3;
-    wire [6-1:0] nrw_nx = (oh_q == 2'd1) ? nrw_q : ((nrw_q >= 6'd3) ? 6'd6 : nrw_q + 6'd3);
+    // Each register steps by S*W a row (or S a pixel) and saturates:
+    // one adder, a compare and a multiplexer on any path.
+    wire [6:0] rowend_s = {1'b0, rowend_q} + 7'd3;
+    wire [6:0] nrwc_s = {1'b0, nrwc_q} + 7'd3;
+    wire [6:0] needp_s = {1'b0, needp_q} + 7'd1;
+    wire [6-1:0] rowend_nx = (rowend_s > 7'd9) ? 6'd9 : rowend_s[6-1:0];
+    wire [6-1:0] nrwc_nx = (nrwc_s > 7'd8) ? 6'd8 : nrwc_s[6-1:0];
     wire [6-1:0] fp_row = (ihbw_nx > 7'sd0) ? ihbw_nx[6-1:0] : 6'd0;
     wire [6-1:0] cl_now = (iwb_q > 8'sd0) ? iwb_q[6-1:0] : 6'd0;
     wire [6-1:0] cl_nx = (iwb_nx > 8'sd0) ? iwb_nx[6-1:0] : 6'd0;
@@ -135,11 +142,9 @@ module l4_a3 (
     wire [4:0] rb_w = (rb_s >= 5'd12) ? rb_s - 5'd12 : rb_s;
     wire [4:0] rt0_s = rb_w + 5'd8;
     wire [4:0] rt0_w = (rt0_s >= 5'd12) ? rt0_s - 5'd12 : rt0_s;
-    wire signed [7:0] colr_nx = iwb_nx + 8'sd3;
-    wire [6-1:0] coln_nx = (colr_nx > 8'sd3) ? 6'd3 : colr_nx[6-1:0];
-    wire [6-1:0] needp_col = last_oh ? 6'd9 : nrw_q + coln_nx;
-    wire [6-1:0] needp_row = (oh_q == 2'd1) ? 6'd9 : nrw_nx + 6'd2;
-    wire unused_nx = ^{colr_nx, iwb_nx, ihb_nx, ihbw_nx[6], cur_w[4], rta_w[4], rt0_w[4]};
+    wire [6-1:0] needp_col = (last_oh || (needp_s > {1'b0, rowend_q})) ? (last_oh ? 6'd9 : rowend_q) : needp_s[6-1:0];
+    wire [6-1:0] needp_row = (oh_q == 2'd1) ? 6'd9 : nrwc_q;
+    wire unused_nx = ^{iwb_nx, ihb_nx, ihbw_nx[6], cur_w[4], rta_w[4], rt0_w[4]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
@@ -158,7 +163,8 @@ module l4_a3 (
             wa_q <= 1'd0;
             ihb_q <= -8'sd1;
             iwb_q <= -8'sd1;
-            nrw_q <= 6'd3;
+            rowend_q <= 6'd6;
+            nrwc_q <= 6'd8;
             needp_q <= 6'd5;
             fp_q <= 6'd0;
             ihbw_q <= -7'sd3;
@@ -216,7 +222,8 @@ module l4_a3 (
                                 if (last_oh) begin
                                     oh_q <= 2'd0;
                                     ihb_q <= -8'sd1;
-                                    nrw_q <= 6'd3;
+                                    rowend_q <= 6'd6;
+                                    nrwc_q <= 6'd8;
                                     needp_q <= 6'd5;
                                     ihbw_q <= -7'sd3;
                                     fp_q <= 6'd0;
@@ -227,7 +234,8 @@ module l4_a3 (
                                 end else begin
                                     oh_q <= oh_q + 2'd1;
                                     ihb_q <= ihb_nx;
-                                    nrw_q <= nrw_nx;
+                                    rowend_q <= rowend_nx;
+                                    nrwc_q <= nrwc_nx;
                                     needp_q <= needp_row;
                                     ihbw_q <= ihbw_nx;
                                     fp_q <= fp_row;

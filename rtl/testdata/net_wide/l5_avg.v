@@ -74,7 +74,8 @@ module l5_avg (
     reg [4-1:0] wa_q;    // weight ROM address: (g, ps, cf) in issue order
     reg signed [7:0] ihb_q;  // oh*S - PAD
     reg signed [7:0] iwb_q;  // ow*S - PAD
-    reg [7-1:0] nrw_q;   // (rows the output row needs - 1) * W
+    reg [7-1:0] rowend_q;  // (rows the output row needs) * W: its last window's column bound
+    reg [7-1:0] nrwc_q;    // what the next output row's first pixel needs, before the last row
     reg [7-1:0] fp_q;    // first pixel of the map still needed
     reg signed [7:0] ihbw_q;  // ihb * W
     reg [2-1:0] rb_q;    // ring address of the reader map's pixel 0
@@ -96,7 +97,7 @@ module l5_avg (
     // window position issues as soon as its pixel is in, and leaves the
     // ring after its last channel fold.
     wire rows_ok = (lpix_q > {3'd0, ps_q});
-    wire unused_need = ^{nrw_q, needp_q, last_oh};
+    wire unused_need = ^{rowend_q, nrwc_q, needp_q, last_oh};
     // Output credits: pixels whose last step has issued and that have not
     // left the output FIFO yet. A pixel's last step issues only with a free
     // slot, so the FIFO never refuses a finished pixel.
@@ -124,7 +125,13 @@ module l5_avg (
     wire signed [7:0] ihb_nx = ihb_q + 8'sd3;
     wire signed [7:0] iwb_nx = iwb_q + 8'sd3;
     wire signed [7:0] ihbw_nx = ihbw_q + 8'sd9;
-    wire [7-1:0] nrw_nx = (oh_q == 1'd0) ? nrw_q : 7'd6;
+    // Each register steps by S*W a row (or S a pixel) and saturates:
+    // one adder, a compare and a multiplexer on any path.
+    wire [7:0] rowend_s = {1'b0, rowend_q} + 8'd9;
+    wire [7:0] nrwc_s = {1'b0, nrwc_q} + 8'd9;
+    wire [7:0] needp_s = {1'b0, needp_q} + 8'd3;
+    wire [7-1:0] rowend_nx = (rowend_s > 8'd9) ? 7'd9 : rowend_s[7-1:0];
+    wire [7-1:0] nrwc_nx = (nrwc_s > 8'd9) ? 7'd9 : nrwc_s[7-1:0];
     wire [7-1:0] fp_row = (ihbw_nx > 8'sd0) ? ihbw_nx[7-1:0] : 7'd0;
     wire [7-1:0] cl_now = (iwb_q > 8'sd0) ? iwb_q[7-1:0] : 7'd0;
     wire [7-1:0] cl_nx = (iwb_nx > 8'sd0) ? iwb_nx[7-1:0] : 7'd0;
@@ -137,11 +144,9 @@ module l5_avg (
     wire [2:0] rb_w = (rb_s >= 3'd4) ? rb_s - 3'd4 : rb_s;
     wire [2:0] rt0_s = rb_w + 3'd0;
     wire [2:0] rt0_w = (rt0_s >= 3'd4) ? rt0_s - 3'd4 : rt0_s;
-    wire signed [7:0] colr_nx = iwb_nx + 8'sd3;
-    wire [7-1:0] coln_nx = (colr_nx > 8'sd3) ? 7'd3 : colr_nx[7-1:0];
-    wire [7-1:0] needp_col = last_oh ? 7'd9 : nrw_q + coln_nx;
-    wire [7-1:0] needp_row = (oh_q == 1'd0) ? 7'd9 : nrw_nx + 7'd3;
-    wire unused_nx = ^{colr_nx, iwb_nx, ihb_nx, ihbw_nx[7], cur_w[2], rta_w[2], rt0_w[2]};
+    wire [7-1:0] needp_col = (last_oh || (needp_s > {1'b0, rowend_q})) ? (last_oh ? 7'd9 : rowend_q) : needp_s[7-1:0];
+    wire [7-1:0] needp_row = (oh_q == 1'd0) ? 7'd9 : nrwc_q;
+    wire unused_nx = ^{iwb_nx, ihb_nx, ihbw_nx[7], cur_w[2], rta_w[2], rt0_w[2]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
@@ -160,7 +165,8 @@ module l5_avg (
             wa_q <= 4'd0;
             ihb_q <= -8'sd0;
             iwb_q <= -8'sd0;
-            nrw_q <= 7'd6;
+            rowend_q <= 7'd9;
+            nrwc_q <= 7'd9;
             needp_q <= 7'd1;
             fp_q <= 7'd0;
             ihbw_q <= -8'sd0;
@@ -218,7 +224,8 @@ module l5_avg (
                                 if (last_oh) begin
                                     oh_q <= 1'd0;
                                     ihb_q <= -8'sd0;
-                                    nrw_q <= 7'd6;
+                                    rowend_q <= 7'd9;
+                                    nrwc_q <= 7'd9;
                                     needp_q <= 7'd1;
                                     ihbw_q <= -8'sd0;
                                     fp_q <= 7'd0;
@@ -229,7 +236,8 @@ module l5_avg (
                                 end else begin
                                     oh_q <= oh_q + 1'd1;
                                     ihb_q <= ihb_nx;
-                                    nrw_q <= nrw_nx;
+                                    rowend_q <= rowend_nx;
+                                    nrwc_q <= nrwc_nx;
                                     needp_q <= needp_row;
                                     ihbw_q <= ihbw_nx;
                                     fp_q <= fp_row;
