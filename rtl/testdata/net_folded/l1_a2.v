@@ -75,10 +75,12 @@ module l1_a2 (
     reg [6-1:0] wa_q;    // weight ROM address: (g, ps, cf) in issue order
     reg signed [8:0] ihb_q;  // oh*S - PAD
     reg signed [8:0] iwb_q;  // ow*S - PAD
+    reg signed [8:0] iwbn_q; // iwb + S: the next pixel's
     reg [8-1:0] rowend_q;  // (rows the output row needs) * W: its last window's column bound
     reg [8-1:0] nrwc_q;    // what the next output row's first pixel needs, before the last row
     reg [8-1:0] fp_q;    // first pixel of the map still needed
     reg signed [8:0] ihbw_q;  // ihb * W
+    reg signed [8:0] ihbwn_q; // (ihb + S) * W: the next row's
     reg [5-1:0] rb_q;    // ring address of the reader map's pixel 0
     reg [5-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
     reg [5-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
@@ -120,8 +122,8 @@ module l1_a2 (
     // else the start of the top row: it advances by the columns the window
     // leaves, and jumps at row ends.
     wire signed [8:0] ihb_nx = ihb_q + 9'sd1;
-    wire signed [8:0] iwb_nx = iwb_q + 9'sd1;
-    wire signed [8:0] ihbw_nx = ihbw_q + 9'sd6;
+    wire signed [8:0] iwbn_nx = iwbn_q + 9'sd1;
+    wire signed [8:0] ihbwn_nx = ihbwn_q + 9'sd6;
     // Each register steps by S*W a row (or S a pixel) and saturates:
     // one adder, a compare and a multiplexer on any path.
     wire [8:0] rowend_s = {1'b0, rowend_q} + 9'd6;
@@ -129,10 +131,13 @@ module l1_a2 (
     wire [8:0] needp_s = {1'b0, needp_q} + 9'd1;
     wire [8-1:0] rowend_nx = (rowend_s > 9'd36) ? 8'd36 : rowend_s[8-1:0];
     wire [8-1:0] nrwc_nx = (nrwc_s > 9'd32) ? 8'd32 : nrwc_s[8-1:0];
-    wire [8-1:0] fp_row = (ihbw_nx > 9'sd0) ? ihbw_nx[8-1:0] : 8'd0;
-    wire [8-1:0] cl_now = (iwb_q > 9'sd0) ? iwb_q[8-1:0] : 8'd0;
-    wire [8-1:0] cl_nx = (iwb_nx > 9'sd0) ? iwb_nx[8-1:0] : 8'd0;
-    wire [8-1:0] fp_col = (ihb_nx > 9'sd0) ? fp_q + (cl_nx - cl_now) : fp_q;
+    // The columns the window leaves in the top row: max(0, iwb+S) - max(0, iwb).
+    wire rowfree = !ihbwn_q[8] && (ihbwn_q != 9'sd0);  // the next row starts lower
+    wire nx_pos = !iwbn_q[8] && (iwbn_q != 9'sd0);
+    wire [8-1:0] dcol = !nx_pos ? 8'd0 : (iwb_q[8] ? iwbn_q[8-1:0] : 8'd1);
+    wire [8-1:0] rel_col = rowfree ? dcol : 8'd0;
+    wire [8-1:0] fp_col = fp_q + rel_col;
+    wire [8-1:0] fp_row = ihbwn_q[8] ? 8'd0 : ihbwn_q[8-1:0];
     wire [5:0] cur_s = {1'b0, cur_q} + 6'd1;
     wire [5:0] rta_s = {1'b0, rta_q} + 6'd6;
     wire [5:0] rb_s = {1'b0, rb_q} + 6'd10;
@@ -143,7 +148,7 @@ module l1_a2 (
     wire [5:0] rt0_w = (rt0_s >= 6'd26) ? rt0_s - 6'd26 : rt0_s;
     wire [8-1:0] needp_col = (last_oh || (needp_s > {1'b0, rowend_q})) ? (last_oh ? 8'd36 : rowend_q) : needp_s[8-1:0];
     wire [8-1:0] needp_row = (oh_q == 3'd4) ? 8'd36 : nrwc_q;
-    wire unused_nx = ^{iwb_nx, ihb_nx, ihbw_nx[8], cur_w[5], rta_w[5], rt0_w[5]};
+    wire unused_nx = ^{iwbn_nx, ihb_nx, ihbw_q, ihbwn_nx[8], cur_w[5], rta_w[5], rt0_w[5]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
@@ -162,11 +167,13 @@ module l1_a2 (
             wa_q <= 6'd0;
             ihb_q <= -9'sd1;
             iwb_q <= -9'sd1;
+            iwbn_q <= 9'sd1 - 9'sd1;
             rowend_q <= 8'd12;
             nrwc_q <= 8'd14;
             needp_q <= 8'd8;
             fp_q <= 8'd0;
             ihbw_q <= -9'sd6;
+            ihbwn_q <= 9'sd6 - 9'sd6;
             rb_q <= 5'd0;
             rta_q <= 5'd19;
             cur_q <= 5'd19;
@@ -218,6 +225,7 @@ module l1_a2 (
                             if (last_ow) begin
                                 ow_q <= 3'd0;
                                 iwb_q <= -9'sd1;
+                                iwbn_q <= 9'sd1 - 9'sd1;
                                 if (last_oh) begin
                                     oh_q <= 3'd0;
                                     ihb_q <= -9'sd1;
@@ -225,6 +233,7 @@ module l1_a2 (
                                     nrwc_q <= 8'd14;
                                     needp_q <= 8'd8;
                                     ihbw_q <= -9'sd6;
+                                    ihbwn_q <= 9'sd6 - 9'sd6;
                                     fp_q <= 8'd0;
                                     rel_q <= 8'd36 - fp_q;
                                     rb_q <= rb_w[5-1:0];
@@ -236,7 +245,8 @@ module l1_a2 (
                                     rowend_q <= rowend_nx;
                                     nrwc_q <= nrwc_nx;
                                     needp_q <= needp_row;
-                                    ihbw_q <= ihbw_nx;
+                                    ihbw_q <= ihbwn_q;
+                                    ihbwn_q <= ihbwn_nx;
                                     fp_q <= fp_row;
                                     rel_q <= fp_row - fp_q;
                                     rta_q <= rta_w[5-1:0];
@@ -244,10 +254,11 @@ module l1_a2 (
                                 end
                             end else begin
                                 ow_q <= ow_q + 3'd1;
-                                iwb_q <= iwb_nx;
+                                iwb_q <= iwbn_q;
+                                iwbn_q <= iwbn_nx;
                                 needp_q <= needp_col;
                                 fp_q <= fp_col;
-                                rel_q <= fp_col - fp_q;
+                                rel_q <= rel_col;
                                 cur_q <= cur_w[5-1:0];
                             end
                         end else begin

@@ -75,10 +75,12 @@ module l4_a3 (
     reg [6-1:0] wa_q;    // weight ROM address: (g, ps, cf) in issue order
     reg signed [7:0] ihb_q;  // oh*S - PAD
     reg signed [7:0] iwb_q;  // ow*S - PAD
+    reg signed [7:0] iwbn_q; // iwb + S: the next pixel's
     reg [6-1:0] rowend_q;  // (rows the output row needs) * W: its last window's column bound
     reg [6-1:0] nrwc_q;    // what the next output row's first pixel needs, before the last row
     reg [6-1:0] fp_q;    // first pixel of the map still needed
     reg signed [6:0] ihbw_q;  // ihb * W
+    reg signed [6:0] ihbwn_q; // (ihb + S) * W: the next row's
     reg [4-1:0] rb_q;    // ring address of the reader map's pixel 0
     reg [4-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
     reg [4-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
@@ -120,8 +122,8 @@ module l4_a3 (
     // else the start of the top row: it advances by the columns the window
     // leaves, and jumps at row ends.
     wire signed [7:0] ihb_nx = ihb_q + 8'sd1;
-    wire signed [7:0] iwb_nx = iwb_q + 8'sd1;
-    wire signed [6:0] ihbw_nx = ihbw_q + 7'sd3;
+    wire signed [7:0] iwbn_nx = iwbn_q + 8'sd1;
+    wire signed [6:0] ihbwn_nx = ihbwn_q + 7'sd3;
     // Each register steps by S*W a row (or S a pixel) and saturates:
     // one adder, a compare and a multiplexer on any path.
     wire [6:0] rowend_s = {1'b0, rowend_q} + 7'd3;
@@ -129,10 +131,13 @@ module l4_a3 (
     wire [6:0] needp_s = {1'b0, needp_q} + 7'd1;
     wire [6-1:0] rowend_nx = (rowend_s > 7'd9) ? 6'd9 : rowend_s[6-1:0];
     wire [6-1:0] nrwc_nx = (nrwc_s > 7'd8) ? 6'd8 : nrwc_s[6-1:0];
-    wire [6-1:0] fp_row = (ihbw_nx > 7'sd0) ? ihbw_nx[6-1:0] : 6'd0;
-    wire [6-1:0] cl_now = (iwb_q > 8'sd0) ? iwb_q[6-1:0] : 6'd0;
-    wire [6-1:0] cl_nx = (iwb_nx > 8'sd0) ? iwb_nx[6-1:0] : 6'd0;
-    wire [6-1:0] fp_col = (ihb_nx > 8'sd0) ? fp_q + (cl_nx - cl_now) : fp_q;
+    // The columns the window leaves in the top row: max(0, iwb+S) - max(0, iwb).
+    wire rowfree = !ihbwn_q[6] && (ihbwn_q != 7'sd0);  // the next row starts lower
+    wire nx_pos = !iwbn_q[7] && (iwbn_q != 8'sd0);
+    wire [6-1:0] dcol = !nx_pos ? 6'd0 : (iwb_q[7] ? iwbn_q[6-1:0] : 6'd1);
+    wire [6-1:0] rel_col = rowfree ? dcol : 6'd0;
+    wire [6-1:0] fp_col = fp_q + rel_col;
+    wire [6-1:0] fp_row = ihbwn_q[6] ? 6'd0 : ihbwn_q[6-1:0];
     wire [4:0] cur_s = {1'b0, cur_q} + 5'd1;
     wire [4:0] rta_s = {1'b0, rta_q} + 5'd3;
     wire [4:0] rb_s = {1'b0, rb_q} + 5'd9;
@@ -143,7 +148,7 @@ module l4_a3 (
     wire [4:0] rt0_w = (rt0_s >= 5'd12) ? rt0_s - 5'd12 : rt0_s;
     wire [6-1:0] needp_col = (last_oh || (needp_s > {1'b0, rowend_q})) ? (last_oh ? 6'd9 : rowend_q) : needp_s[6-1:0];
     wire [6-1:0] needp_row = (oh_q == 2'd1) ? 6'd9 : nrwc_q;
-    wire unused_nx = ^{iwb_nx, ihb_nx, ihbw_nx[6], cur_w[4], rta_w[4], rt0_w[4]};
+    wire unused_nx = ^{iwbn_nx, ihb_nx, ihbw_q, ihbwn_nx[6], cur_w[4], rta_w[4], rt0_w[4]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
@@ -162,11 +167,13 @@ module l4_a3 (
             wa_q <= 6'd0;
             ihb_q <= -8'sd1;
             iwb_q <= -8'sd1;
+            iwbn_q <= 8'sd1 - 8'sd1;
             rowend_q <= 6'd6;
             nrwc_q <= 6'd8;
             needp_q <= 6'd5;
             fp_q <= 6'd0;
             ihbw_q <= -7'sd3;
+            ihbwn_q <= 7'sd3 - 7'sd3;
             rb_q <= 4'd0;
             rta_q <= 4'd8;
             cur_q <= 4'd8;
@@ -218,6 +225,7 @@ module l4_a3 (
                             if (last_ow) begin
                                 ow_q <= 2'd0;
                                 iwb_q <= -8'sd1;
+                                iwbn_q <= 8'sd1 - 8'sd1;
                                 if (last_oh) begin
                                     oh_q <= 2'd0;
                                     ihb_q <= -8'sd1;
@@ -225,6 +233,7 @@ module l4_a3 (
                                     nrwc_q <= 6'd8;
                                     needp_q <= 6'd5;
                                     ihbw_q <= -7'sd3;
+                                    ihbwn_q <= 7'sd3 - 7'sd3;
                                     fp_q <= 6'd0;
                                     rel_q <= 6'd9 - fp_q;
                                     rb_q <= rb_w[4-1:0];
@@ -236,7 +245,8 @@ module l4_a3 (
                                     rowend_q <= rowend_nx;
                                     nrwc_q <= nrwc_nx;
                                     needp_q <= needp_row;
-                                    ihbw_q <= ihbw_nx;
+                                    ihbw_q <= ihbwn_q;
+                                    ihbwn_q <= ihbwn_nx;
                                     fp_q <= fp_row;
                                     rel_q <= fp_row - fp_q;
                                     rta_q <= rta_w[4-1:0];
@@ -244,10 +254,11 @@ module l4_a3 (
                                 end
                             end else begin
                                 ow_q <= ow_q + 2'd1;
-                                iwb_q <= iwb_nx;
+                                iwb_q <= iwbn_q;
+                                iwbn_q <= iwbn_nx;
                                 needp_q <= needp_col;
                                 fp_q <= fp_col;
-                                rel_q <= fp_col - fp_q;
+                                rel_q <= rel_col;
                                 cur_q <= cur_w[4-1:0];
                             end
                         end else begin

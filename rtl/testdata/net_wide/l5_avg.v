@@ -74,10 +74,12 @@ module l5_avg (
     reg [4-1:0] wa_q;    // weight ROM address: (g, ps, cf) in issue order
     reg signed [7:0] ihb_q;  // oh*S - PAD
     reg signed [7:0] iwb_q;  // ow*S - PAD
+    reg signed [7:0] iwbn_q; // iwb + S: the next pixel's
     reg [7-1:0] rowend_q;  // (rows the output row needs) * W: its last window's column bound
     reg [7-1:0] nrwc_q;    // what the next output row's first pixel needs, before the last row
     reg [7-1:0] fp_q;    // first pixel of the map still needed
     reg signed [7:0] ihbw_q;  // ihb * W
+    reg signed [7:0] ihbwn_q; // (ihb + S) * W: the next row's
     reg [2-1:0] rb_q;    // ring address of the reader map's pixel 0
     reg [2-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
     reg [2-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
@@ -123,8 +125,8 @@ module l5_avg (
     // else the start of the top row: it advances by the columns the window
     // leaves, and jumps at row ends.
     wire signed [7:0] ihb_nx = ihb_q + 8'sd3;
-    wire signed [7:0] iwb_nx = iwb_q + 8'sd3;
-    wire signed [7:0] ihbw_nx = ihbw_q + 8'sd9;
+    wire signed [7:0] iwbn_nx = iwbn_q + 8'sd3;
+    wire signed [7:0] ihbwn_nx = ihbwn_q + 8'sd9;
     // Each register steps by S*W a row (or S a pixel) and saturates:
     // one adder, a compare and a multiplexer on any path.
     wire [7:0] rowend_s = {1'b0, rowend_q} + 8'd9;
@@ -132,10 +134,13 @@ module l5_avg (
     wire [7:0] needp_s = {1'b0, needp_q} + 8'd3;
     wire [7-1:0] rowend_nx = (rowend_s > 8'd9) ? 7'd9 : rowend_s[7-1:0];
     wire [7-1:0] nrwc_nx = (nrwc_s > 8'd9) ? 7'd9 : nrwc_s[7-1:0];
-    wire [7-1:0] fp_row = (ihbw_nx > 8'sd0) ? ihbw_nx[7-1:0] : 7'd0;
-    wire [7-1:0] cl_now = (iwb_q > 8'sd0) ? iwb_q[7-1:0] : 7'd0;
-    wire [7-1:0] cl_nx = (iwb_nx > 8'sd0) ? iwb_nx[7-1:0] : 7'd0;
-    wire [7-1:0] fp_col = (ihb_nx > 8'sd0) ? fp_q + (cl_nx - cl_now) : fp_q;
+    // The columns the window leaves in the top row: max(0, iwb+S) - max(0, iwb).
+    wire rowfree = !ihbwn_q[7] && (ihbwn_q != 8'sd0);  // the next row starts lower
+    wire nx_pos = !iwbn_q[7] && (iwbn_q != 8'sd0);
+    wire [7-1:0] dcol = !nx_pos ? 7'd0 : (iwb_q[7] ? iwbn_q[7-1:0] : 7'd3);
+    wire [7-1:0] rel_col = rowfree ? dcol : 7'd0;
+    wire [7-1:0] fp_col = fp_q + rel_col;
+    wire [7-1:0] fp_row = ihbwn_q[7] ? 7'd0 : ihbwn_q[7-1:0];
     wire [2:0] cur_s = {1'b0, cur_q} + 3'd3;
     wire [2:0] rta_s = {1'b0, rta_q} + 3'd1;
     wire [2:0] rb_s = {1'b0, rb_q} + 3'd1;
@@ -146,7 +151,7 @@ module l5_avg (
     wire [2:0] rt0_w = (rt0_s >= 3'd4) ? rt0_s - 3'd4 : rt0_s;
     wire [7-1:0] needp_col = (last_oh || (needp_s > {1'b0, rowend_q})) ? (last_oh ? 7'd9 : rowend_q) : needp_s[7-1:0];
     wire [7-1:0] needp_row = (oh_q == 1'd0) ? 7'd9 : nrwc_q;
-    wire unused_nx = ^{iwb_nx, ihb_nx, ihbw_nx[7], cur_w[2], rta_w[2], rt0_w[2]};
+    wire unused_nx = ^{iwbn_nx, ihb_nx, ihbw_q, ihbwn_nx[7], cur_w[2], rta_w[2], rt0_w[2]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
@@ -165,11 +170,13 @@ module l5_avg (
             wa_q <= 4'd0;
             ihb_q <= -8'sd0;
             iwb_q <= -8'sd0;
+            iwbn_q <= 8'sd3 - 8'sd0;
             rowend_q <= 7'd9;
             nrwc_q <= 7'd9;
             needp_q <= 7'd1;
             fp_q <= 7'd0;
             ihbw_q <= -8'sd0;
+            ihbwn_q <= 8'sd9 - 8'sd0;
             rb_q <= 2'd0;
             rta_q <= 2'd0;
             cur_q <= 2'd0;
@@ -221,6 +228,7 @@ module l5_avg (
                             if (last_ow) begin
                                 ow_q <= 1'd0;
                                 iwb_q <= -8'sd0;
+                                iwbn_q <= 8'sd3 - 8'sd0;
                                 if (last_oh) begin
                                     oh_q <= 1'd0;
                                     ihb_q <= -8'sd0;
@@ -228,6 +236,7 @@ module l5_avg (
                                     nrwc_q <= 7'd9;
                                     needp_q <= 7'd1;
                                     ihbw_q <= -8'sd0;
+                                    ihbwn_q <= 8'sd9 - 8'sd0;
                                     fp_q <= 7'd0;
                                     rel_q <= 7'd9 - fp_q;
                                     rb_q <= rb_w[2-1:0];
@@ -239,7 +248,8 @@ module l5_avg (
                                     rowend_q <= rowend_nx;
                                     nrwc_q <= nrwc_nx;
                                     needp_q <= needp_row;
-                                    ihbw_q <= ihbw_nx;
+                                    ihbw_q <= ihbwn_q;
+                                    ihbwn_q <= ihbwn_nx;
                                     fp_q <= fp_row;
                                     rel_q <= fp_row - fp_q;
                                     rta_q <= rta_w[2-1:0];
@@ -247,10 +257,11 @@ module l5_avg (
                                 end
                             end else begin
                                 ow_q <= ow_q + 1'd1;
-                                iwb_q <= iwb_nx;
+                                iwb_q <= iwbn_q;
+                                iwbn_q <= iwbn_nx;
                                 needp_q <= needp_col;
                                 fp_q <= fp_col;
-                                rel_q <= fp_col - fp_q;
+                                rel_q <= rel_col;
                                 cur_q <= cur_w[2-1:0];
                             end
                         end else begin

@@ -74,10 +74,12 @@ module l7_fc (
     reg [1-1:0] wa_q;    // weight ROM address: (g, ps, cf) in issue order
     reg signed [4:0] ihb_q;  // oh*S - PAD
     reg signed [4:0] iwb_q;  // ow*S - PAD
+    reg signed [4:0] iwbn_q; // iwb + S: the next pixel's
     reg [4-1:0] rowend_q;  // (rows the output row needs) * W: its last window's column bound
     reg [4-1:0] nrwc_q;    // what the next output row's first pixel needs, before the last row
     reg [4-1:0] fp_q;    // first pixel of the map still needed
     reg signed [4:0] ihbw_q;  // ihb * W
+    reg signed [4:0] ihbwn_q; // (ihb + S) * W: the next row's
     reg [1-1:0] rb_q;    // ring address of the reader map's pixel 0
     reg [1-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
     reg [1-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
@@ -123,8 +125,8 @@ module l7_fc (
     // else the start of the top row: it advances by the columns the window
     // leaves, and jumps at row ends.
     wire signed [4:0] ihb_nx = ihb_q + 5'sd1;
-    wire signed [4:0] iwb_nx = iwb_q + 5'sd1;
-    wire signed [4:0] ihbw_nx = ihbw_q + 5'sd1;
+    wire signed [4:0] iwbn_nx = iwbn_q + 5'sd1;
+    wire signed [4:0] ihbwn_nx = ihbwn_q + 5'sd1;
     // Each register steps by S*W a row (or S a pixel) and saturates:
     // one adder, a compare and a multiplexer on any path.
     wire [4:0] rowend_s = {1'b0, rowend_q} + 5'd1;
@@ -132,10 +134,13 @@ module l7_fc (
     wire [4:0] needp_s = {1'b0, needp_q} + 5'd1;
     wire [4-1:0] rowend_nx = (rowend_s > 5'd1) ? 4'd1 : rowend_s[4-1:0];
     wire [4-1:0] nrwc_nx = (nrwc_s > 5'd1) ? 4'd1 : nrwc_s[4-1:0];
-    wire [4-1:0] fp_row = (ihbw_nx > 5'sd0) ? ihbw_nx[4-1:0] : 4'd0;
-    wire [4-1:0] cl_now = (iwb_q > 5'sd0) ? iwb_q[4-1:0] : 4'd0;
-    wire [4-1:0] cl_nx = (iwb_nx > 5'sd0) ? iwb_nx[4-1:0] : 4'd0;
-    wire [4-1:0] fp_col = (ihb_nx > 5'sd0) ? fp_q + (cl_nx - cl_now) : fp_q;
+    // The columns the window leaves in the top row: max(0, iwb+S) - max(0, iwb).
+    wire rowfree = !ihbwn_q[4] && (ihbwn_q != 5'sd0);  // the next row starts lower
+    wire nx_pos = !iwbn_q[4] && (iwbn_q != 5'sd0);
+    wire [4-1:0] dcol = !nx_pos ? 4'd0 : (iwb_q[4] ? iwbn_q[4-1:0] : 4'd1);
+    wire [4-1:0] rel_col = rowfree ? dcol : 4'd0;
+    wire [4-1:0] fp_col = fp_q + rel_col;
+    wire [4-1:0] fp_row = ihbwn_q[4] ? 4'd0 : ihbwn_q[4-1:0];
     wire [1:0] cur_s = {1'b0, cur_q} + 2'd1;
     wire [1:0] rta_s = {1'b0, rta_q} + 2'd1;
     wire [1:0] rb_s = {1'b0, rb_q} + 2'd1;
@@ -146,7 +151,7 @@ module l7_fc (
     wire [1:0] rt0_w = (rt0_s >= 2'd2) ? rt0_s - 2'd2 : rt0_s;
     wire [4-1:0] needp_col = (last_oh || (needp_s > {1'b0, rowend_q})) ? (last_oh ? 4'd1 : rowend_q) : needp_s[4-1:0];
     wire [4-1:0] needp_row = (oh_q == 1'd0) ? 4'd1 : nrwc_q;
-    wire unused_nx = ^{iwb_nx, ihb_nx, ihbw_nx[4], cur_w[1], rta_w[1], rt0_w[1]};
+    wire unused_nx = ^{iwbn_nx, ihb_nx, ihbw_q, ihbwn_nx[4], cur_w[1], rta_w[1], rt0_w[1]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
@@ -165,11 +170,13 @@ module l7_fc (
             wa_q <= 1'd0;
             ihb_q <= -5'sd0;
             iwb_q <= -5'sd0;
+            iwbn_q <= 5'sd1 - 5'sd0;
             rowend_q <= 4'd1;
             nrwc_q <= 4'd1;
             needp_q <= 4'd1;
             fp_q <= 4'd0;
             ihbw_q <= -5'sd0;
+            ihbwn_q <= 5'sd1 - 5'sd0;
             rb_q <= 1'd0;
             rta_q <= 1'd0;
             cur_q <= 1'd0;
@@ -221,6 +228,7 @@ module l7_fc (
                             if (last_ow) begin
                                 ow_q <= 1'd0;
                                 iwb_q <= -5'sd0;
+                                iwbn_q <= 5'sd1 - 5'sd0;
                                 if (last_oh) begin
                                     oh_q <= 1'd0;
                                     ihb_q <= -5'sd0;
@@ -228,6 +236,7 @@ module l7_fc (
                                     nrwc_q <= 4'd1;
                                     needp_q <= 4'd1;
                                     ihbw_q <= -5'sd0;
+                                    ihbwn_q <= 5'sd1 - 5'sd0;
                                     fp_q <= 4'd0;
                                     rel_q <= 4'd1 - fp_q;
                                     rb_q <= rb_w[1-1:0];
@@ -239,7 +248,8 @@ module l7_fc (
                                     rowend_q <= rowend_nx;
                                     nrwc_q <= nrwc_nx;
                                     needp_q <= needp_row;
-                                    ihbw_q <= ihbw_nx;
+                                    ihbw_q <= ihbwn_q;
+                                    ihbwn_q <= ihbwn_nx;
                                     fp_q <= fp_row;
                                     rel_q <= fp_row - fp_q;
                                     rta_q <= rta_w[1-1:0];
@@ -247,10 +257,11 @@ module l7_fc (
                                 end
                             end else begin
                                 ow_q <= ow_q + 1'd1;
-                                iwb_q <= iwb_nx;
+                                iwb_q <= iwbn_q;
+                                iwbn_q <= iwbn_nx;
                                 needp_q <= needp_col;
                                 fp_q <= fp_col;
-                                rel_q <= fp_col - fp_q;
+                                rel_q <= rel_col;
                                 cur_q <= cur_w[1-1:0];
                             end
                         end else begin
