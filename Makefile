@@ -20,9 +20,12 @@ build:
 demo: tools build
 	./addergen demo --out out/demo
 
+# After the tests, every fuzz target runs a few seconds past its seed
+# corpus (scripts/fuzz-smoke.sh finds them all; FUZZTIME sets the time).
 test: tools
 	$(GO) vet ./...
 	$(GO) test -timeout 60m ./...
+	GO=$(GO) scripts/fuzz-smoke.sh
 
 bench:
 	$(GO) test -run '^$$' -bench . ./...

@@ -69,6 +69,28 @@ func (t Tensor) Sample(i int) Tensor {
 type Set struct {
 	X      Tensor
 	Labels []int
+	// LabelsFile names the file the labels were read from ("" when
+	// Labels is nil or the set was built in memory).
+	LabelsFile string
+}
+
+// CheckClasses refuses labels outside [0, classes): a label the model
+// cannot predict would silently count as a wrong prediction. The error
+// names the labels file, the first bad index and its value.
+func (s *Set) CheckClasses(classes int) error {
+	if s == nil {
+		return nil
+	}
+	name := s.LabelsFile
+	if name == "" {
+		name = "labels"
+	}
+	for i, l := range s.Labels {
+		if l < 0 || l >= classes {
+			return fmt.Errorf("dataset: %s: label out of range at index %d: %d (the model has %d classes: want 0..%d)", name, i, l, classes, classes-1)
+		}
+	}
+	return nil
 }
 
 // Limit returns a Set holding the first n samples of s, sharing memory with
@@ -79,7 +101,7 @@ func (s *Set) Limit(n int) *Set {
 	}
 	shape := append([]int(nil), s.X.Shape...)
 	shape[0] = n
-	out := &Set{X: Tensor{Shape: shape}}
+	out := &Set{X: Tensor{Shape: shape}, LabelsFile: s.LabelsFile}
 	k := Tensor{Shape: shape}.Len()
 	out.X.Data = s.X.Data[:k:k]
 	if s.Labels != nil {
@@ -167,7 +189,7 @@ func Load(path, labelsPath, split string) (*Set, error) {
 			return nil, fmt.Errorf("dataset: %s: label out of range at index %d: %d (class indices must be >= 0)", labelsPath, i, l)
 		}
 	}
-	set.Labels = labels
+	set.Labels, set.LabelsFile = labels, labelsPath
 	return set, nil
 }
 

@@ -3,6 +3,7 @@ package dataset
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -261,5 +262,44 @@ func TestLoadBuiltinMNIST(t *testing.T) {
 	}
 	if local.X.Shape[0] != 3 {
 		t.Errorf("local ./mnist: %d samples, want its 3", local.X.Shape[0])
+	}
+}
+
+// TestCheckClasses: labels outside [0, classes) are refused, naming the
+// labels file, the first bad index and its value, for .npy and IDX labels.
+func TestCheckClasses(t *testing.T) {
+	dir := t.TempDir()
+	x := Tensor{Shape: []int{3, 1, 2, 2}, Data: make([]float64, 12)}
+	if err := WriteNPY(filepath.Join(dir, "x.npy"), x); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteNPY(filepath.Join(dir, "x.labels.npy"), Tensor{Shape: []int{3}, Data: []float64{1, 10, 12}}); err != nil {
+		t.Fatal(err)
+	}
+	set, err := Load(filepath.Join(dir, "x.npy"), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := set.CheckClasses(11); err == nil || !strings.Contains(err.Error(), "x.labels.npy") || !strings.Contains(err.Error(), "index 2: 12") {
+		t.Errorf("npy, 11 classes: %v; want the file, index 2 and value 12", err)
+	}
+	if err := set.Limit(2).CheckClasses(10); err == nil || !strings.Contains(err.Error(), "x.labels.npy: label out of range at index 1: 10 (the model has 10 classes") {
+		t.Errorf("limited npy, 10 classes: %v", err)
+	}
+	if err := set.CheckClasses(13); err != nil {
+		t.Errorf("13 classes: %v", err)
+	}
+	// IDX labels: magic 0x801, 3 labels.
+	idx := []byte{0, 0, 8, 1, 0, 0, 0, 3, 0, 9, 4}
+	lp := filepath.Join(dir, "y-labels-idx1-ubyte")
+	if err := os.WriteFile(lp, idx, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set, err = Load(filepath.Join(dir, "x.npy"), lp, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := set.CheckClasses(4); err == nil || !strings.Contains(err.Error(), lp+": label out of range at index 1: 9") {
+		t.Errorf("IDX, 4 classes: %v", err)
 	}
 }

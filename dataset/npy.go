@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"codeberg.org/sbinet/npyio"
 )
@@ -175,6 +176,15 @@ func decodeNPY(name string, b []byte) (a npyArray, err error) {
 	if len(b) >= 12 && b[6] >= 2 && uint64(binary.LittleEndian.Uint32(b[8:12])) > uint64(len(b)-12) {
 		return a, fmt.Errorf("dataset: %s: truncated file: .npy header length %d exceeds file size %d",
 			name, binary.LittleEndian.Uint32(b[8:12]), len(b))
+	}
+	if len(b) >= 12 && b[6] == 3 {
+		// Version 3.0 is version 2.0 with a UTF-8 header (numpy writes it
+		// for field names that are not latin-1); npyio knows only 1 and 2.
+		if n := binary.LittleEndian.Uint32(b[8:12]); !utf8.Valid(b[12 : 12+uint64(n)]) {
+			return a, fmt.Errorf("dataset: %s: invalid .npy header: version 3.0 header is not UTF-8", name)
+		}
+		b = append([]byte(nil), b...)
+		b[6] = 2
 	}
 	br := bytes.NewReader(b)
 	r, err := npyio.NewReader(br)

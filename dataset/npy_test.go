@@ -301,3 +301,46 @@ func TestWriteNPYErrorsLeaveNoFile(t *testing.T) {
 		t.Errorf("dir holds %v, want only x.npy", entries)
 	}
 }
+
+// npyV3 returns a version 3.0 .npy file (the version 2.0 layout with a
+// UTF-8 header) holding data under header, padded as numpy pads it.
+func npyV3(header string, data []byte) []byte {
+	h := header
+	for (12+len(h)+1)%64 != 0 {
+		h += " "
+	}
+	h += "\n"
+	b := append([]byte("\x93NUMPY\x03\x00"), binary.LittleEndian.AppendUint32(nil, uint32(len(h)))...)
+	b = append(b, h...)
+	return append(b, data...)
+}
+
+// TestReadNPYVersion3: format version 3.0 loads like 2.0; a header that is
+// not UTF-8 is refused, naming the file.
+func TestReadNPYVersion3(t *testing.T) {
+	dir := t.TempDir()
+	var data []byte
+	for _, v := range []float32{1.5, -2, 0.25, 8} {
+		data = binary.LittleEndian.AppendUint32(data, math.Float32bits(v))
+	}
+	p := writeFile(t, dir, "v3.npy", npyV3("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", data))
+	got, err := ReadNPY(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(Tensor{Shape: []int{2, 2}, Data: []float64{1.5, -2, 0.25, 8}}, got); diff != "" {
+		t.Errorf("v3 (-want +got):\n%s", diff)
+	}
+	p = writeFile(t, dir, "v3ints.npy", npyV3("{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }", binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, 3), 7)))
+	if ints, err := ReadNPYInts(p); err != nil || !cmp.Equal(ints, []int{3, 7}) {
+		t.Errorf("v3 ints = %v, %v; want [3 7]", ints, err)
+	}
+	p = writeFile(t, dir, "v3bad.npy", npyV3("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }\xff", data))
+	_, err = ReadNPY(p)
+	wantErr(t, err, p, "version 3.0 header is not UTF-8")
+	b := npyV3("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", data)
+	b[6] = 4
+	p = writeFile(t, dir, "v4.npy", b)
+	_, err = ReadNPY(p)
+	wantErr(t, err, p, "version")
+}

@@ -89,21 +89,29 @@
 // detected from its content ([DetectFormat]):
 //
 //   - PyTorch checkpoints written by torch.save, in the zip format
-//     (torch ≥ 1.6) or the legacy format, read with gopickle. The file
-//     may hold a state_dict, a dict with a "state_dict" or "model" entry,
-//     or a whole pickled nn.Module. Storages saved on a GPU are read as
-//     CPU data; strided views and storage offsets are honoured.
+//     (torch ≥ 1.6) or the legacy format (pickle protocols 1 to 5). Pickles
+//     are decoded with gopickle's unpickler; storages are read and
+//     converted by this package, exactly (fp16 with x448/float16, bf16 as
+//     the top half of a float32). The file may hold a state_dict, a dict
+//     with one entry that holds a state_dict (searched a few levels down;
+//     [LoadOptions].WeightsKey picks one when there are several), or a
+//     whole pickled nn.Module. Storages saved on a GPU are read as CPU
+//     data; strided views and storage offsets are honoured.
 //   - .safetensors ([ReadSafetensors]; written by [SaveSafetensors] and
-//     [WriteSafetensors] as F64, atomically).
-//   - NumPy .npz archives whose array names are the keys ([ReadNPZ]).
+//     [WriteSafetensors] as F64, atomically). F16 and BF16 are exact.
+//   - NumPy .npz archives whose array names are the keys ([ReadNPZ]),
+//     float16 included.
 //
+// [DetectFormat] checks each format's whole structure (a safetensors
+// header length may begin with bytes that look like a pickle).
 // A "module." prefix on every key (nn.DataParallel) is removed.
 // [Net.SetStateDict] is strict: a missing or unexpected key, a shape
 // that differs from the spec, or a NaN or infinite value is an error
-// naming the file and the key. Before gopickle sees a file, its pickle
-// opcodes and storage sizes are checked against the file size, so a
-// corrupt file cannot make it allocate without bound; panics in the
-// third-party decoders are turned into errors.
+// naming the file and the key. Before gopickle sees a pickle, its
+// opcodes are checked against the file size, and no storage is allocated
+// beyond the bytes the file holds, so a corrupt file cannot make a reader
+// allocate without bound; panics in the third-party decoders are turned
+// into errors, and errors are one line (control characters escaped).
 //
 // [New] makes a net with PyTorch-like initial weights for training.
 //

@@ -16,7 +16,8 @@ import (
 
 // ReadNPZ reads a NumPy .npz archive (as written by numpy.savez or
 // savez_compressed) whose array names are state_dict keys. Float and
-// integer dtypes of either byte order are converted to float64;
+// integer dtypes of either byte order (float16 included) are converted
+// exactly to float64;
 // Fortran-ordered arrays are converted to row-major.
 func ReadNPZ(file string) (StateDict, error) {
 	data, err := readFileLimited(file)
@@ -29,7 +30,7 @@ func ReadNPZ(file string) (StateDict, error) {
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("model: %s: %w", file, err)
+		return nil, oneLine(fmt.Errorf("model: %s: %w", file, err))
 	}
 	return sd, nil
 }
@@ -110,12 +111,25 @@ func readNPZEntry(f *zip.File) (t dataset.Tensor, err error) {
 	if len(typ) < 3 {
 		return t, fmt.Errorf("unsupported dtype %q", typ)
 	}
+	if len(typ) != 3 {
+		return t, fmt.Errorf("unsupported dtype %q", typ)
+	}
 	size := int(typ[2] - '0')
 	if len(typ) != 3 || size < 1 || size > 8 || n*size > len(raw)-start-hlen {
 		return t, fmt.Errorf("dtype %q with shape %v does not fit %d data bytes", typ, shape, len(raw)-start-hlen)
 	}
 	var vals []float64
 	switch typ[1:] {
+	case "f2": // npyio has no float16; decode the bytes here.
+		vals = make([]float64, n)
+		data := raw[start+hlen:]
+		for i := range vals {
+			h := binary.LittleEndian.Uint16(data[2*i:])
+			if typ[0] == '>' {
+				h = binary.BigEndian.Uint16(data[2*i:])
+			}
+			vals[i] = Half(h)
+		}
 	case "f8":
 		vals, err = readTyped[float64](nr, n)
 	case "f4":

@@ -7,90 +7,158 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/big"
 	"path"
 	"slices"
 	"strings"
 
 	"github.com/nlpodyssey/gopickle/pickle"
-	"github.com/nlpodyssey/gopickle/pytorch"
 	"github.com/nlpodyssey/gopickle/types"
+	"github.com/x448/float16"
 
 	"github.com/addergen/addergen/dataset"
 )
 
 // ReadPyTorch reads a state_dict from a PyTorch checkpoint written by
-// torch.save, in the zip format (torch >= 1.6) or the legacy format. The
-// file may hold a state_dict, a dict with a "state_dict" or "model" entry,
-// or a whole pickled nn.Module (its parameters and buffers are collected
-// recursively). Storages saved on a GPU ("cuda:0") are read as CPU data.
-// Keys are returned as stored; ReadStateDict also strips a "module."
-// prefix.
+// torch.save, in the zip format (torch >= 1.6) or the legacy format
+// (pickle protocol 1 to 5). The file may hold a state_dict, a dict that
+// holds one state_dict among other entries (for example {"net": ...,
+// "epoch": 3, "acc": 91.2}), or a whole pickled nn.Module (its parameters
+// and buffers are collected recursively). Storages saved on a GPU
+// ("cuda:0") are read as CPU data. Values are converted exactly to
+// float64 (fp16 and bf16 included). Keys are returned as stored;
+// ReadStateDict also strips a "module." prefix. Errors name the file.
 func ReadPyTorch(file string) (StateDict, error) {
+	return ReadPyTorchWith(file, LoadOptions{})
+}
+
+// ReadPyTorchWith is ReadPyTorch with options: opt.WeightsKey names the
+// entry that holds the state_dict when the checkpoint holds several.
+func ReadPyTorchWith(file string, opt LoadOptions) (StateDict, error) {
 	data, err := readFileLimited(file)
 	if err != nil {
 		return nil, err
 	}
 	var sd StateDict
 	err = safely(func() (err error) {
-		sd, err = readPyTorch(file, data)
+		sd, err = readPyTorch(data, opt)
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("model: %s: %w", file, err)
+		return nil, oneLine(fmt.Errorf("model: %s: %w", file, err))
 	}
 	return sd, nil
 }
 
-// readPyTorch loads file, whose content is data. gopickle reads the file
-// itself; data is used to check the file first so that gopickle never
-// sees a length or a storage size larger than the file (it would allocate
-// it) nor a shape it cannot handle.
-func readPyTorch(file string, data []byte) (StateDict, error) {
+// readPyTorch decodes a checkpoint held in data. Every pickle is checked
+// by scanPickle before gopickle sees it, and storages are read by this
+// package (never allocated beyond the bytes the file holds).
+func readPyTorch(data []byte, opt LoadOptions) (StateDict, error) {
 	f, err := DetectFormat(data)
 	if err != nil {
 		return nil, err
 	}
+	var obj any
 	switch f {
 	case FormatTorchZip:
-		err = checkTorchZip(data)
+		obj, err = loadTorchZip(data)
 	case FormatTorchLegacy:
-		err = checkTorchLegacy(data)
+		obj, err = loadTorchLegacy(data)
 	default:
 		return nil, fmt.Errorf("not a PyTorch checkpoint (%s)", f)
 	}
 	if err != nil {
 		return nil, err
 	}
-	obj, err := loadTorch(file)
-	if err != nil {
-		return nil, err
-	}
-	return stateDictFrom(obj, 0)
+	return findStateDict(obj, opt.WeightsKey)
 }
 
-// loadTorch runs gopickle's loader. Callers recover from its panics
-// (see safely).
-func loadTorch(file string) (any, error) {
-	obj, err := pytorch.LoadWithUnpickler(file, func(r io.Reader) pickle.Unpickler {
-		u := pickle.NewUnpickler(r)
-		u.FindClass = findClass
-		return u
-	})
-	if err != nil {
-		return nil, fmt.Errorf("unreadable checkpoint: %w", err)
-	}
-	return obj, nil
+// torchStorage is one storage of a checkpoint: its element type and its
+// raw little-endian bytes.
+type torchStorage struct {
+	key   string
+	class string // "HalfStorage", "FloatStorage", ...
+	elem  int    // bytes per element
+	size  int    // declared number of elements
+	data  []byte // size*elem bytes once loaded
 }
 
-// findClass resolves the classes that gopickle's pytorch loader leaves to
-// its fallback: parameters are unwrapped to their tensors, and any other
-// class (a pickled nn.Module, say) becomes a pyObject that records its
+// torchTensor is a strided view of a storage, as _rebuild_tensor_v2
+// describes it (offset, size and stride in elements).
+type torchTensor struct {
+	storage *torchStorage
+	offset  int
+	size    []int
+	stride  []int
+}
+
+// storageClasses maps the storage classes torch.save names to their
+// element sizes.
+var storageClasses = map[string]int{
+	"HalfStorage": 2, "BFloat16Storage": 2, "FloatStorage": 4, "DoubleStorage": 8,
+	"CharStorage": 1, "ByteStorage": 1, "BoolStorage": 1, "ShortStorage": 2,
+	"IntStorage": 4, "LongStorage": 8,
+}
+
+type storageClass struct{ name string }
+
+type rebuildTensor struct{}
+
+// Call implements torch._utils._rebuild_tensor_v2(storage, offset, size,
+// stride, requires_grad, backward_hooks, ...) and _rebuild_tensor(storage,
+// offset, size, stride).
+func (rebuildTensor) Call(args ...any) (any, error) {
+	if len(args) < 4 {
+		return nil, fmt.Errorf("_rebuild_tensor: %d arguments, want at least 4", len(args))
+	}
+	st, ok := args[0].(*torchStorage)
+	if !ok {
+		return nil, fmt.Errorf("_rebuild_tensor: storage is a %s", pyTypeName(args[0]))
+	}
+	off, ok := args[1].(int)
+	if !ok {
+		return nil, fmt.Errorf("_rebuild_tensor: storage offset is a %s", pyTypeName(args[1]))
+	}
+	size, err1 := intTuple(args[2])
+	stride, err2 := intTuple(args[3])
+	if err1 != nil || err2 != nil {
+		return nil, fmt.Errorf("_rebuild_tensor: size %v or stride %v is not a tuple of ints", args[2], args[3])
+	}
+	return &torchTensor{storage: st, offset: off, size: size, stride: stride}, nil
+}
+
+func intTuple(v any) ([]int, error) {
+	t, ok := v.(*types.Tuple)
+	if !ok {
+		return nil, errors.New("not a tuple")
+	}
+	out := make([]int, t.Len())
+	for i := range out {
+		n, ok := t.Get(i).(int)
+		if !ok {
+			return nil, errors.New("not an int")
+		}
+		out[i] = n
+	}
+	return out, nil
+}
+
+// findClass resolves the classes a checkpoint names: storages, tensor
+// rebuilders, parameters (unwrapped to their tensors), and any other class
+// (a pickled nn.Module, say) as a pyClass whose instances record their
 // attributes.
 func findClass(module, name string) (any, error) {
 	switch module + "." + name {
+	case "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor":
+		return rebuildTensor{}, nil
 	case "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state":
 		return rebuildParameter{}, nil
+	}
+	if module == "torch" {
+		if _, ok := storageClasses[name]; ok {
+			return storageClass{name}, nil
+		}
 	}
 	return &pyClass{module: module, name: name}, nil
 }
@@ -135,64 +203,433 @@ func (o *pyObject) PySetState(state any) error {
 	return nil
 }
 
-// stateDictFrom finds the state_dict in an unpickled checkpoint. depth
-// bounds the unwrapping of nested dicts, which a pickle can make cyclic.
-func stateDictFrom(obj any, depth int) (StateDict, error) {
-	if depth > 8 {
-		return nil, errors.New("no state_dict found: \"state_dict\"/\"model\" entries nested too deep")
+// unpickle loads the single pickle b with the checkpoint's classes;
+// persistent ids ("storage" and "module") are resolved by storage.
+// gopickle panics on some malformed pickles; that is returned as an error.
+func unpickle(b []byte, storage func(key, class string, size int) (*torchStorage, error)) (obj any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			obj, err = nil, fmt.Errorf("malformed pickle: %v", r)
+		}
+	}()
+	if _, err := scanPickle(b); err != nil {
+		return nil, err
 	}
-	sd := StateDict{}
+	u := pickle.NewUnpickler(bytes.NewReader(b))
+	u.FindClass = findClass
+	u.PersistentLoad = func(id any) (any, error) {
+		t, ok := id.(*types.Tuple)
+		if !ok || t.Len() < 2 {
+			return nil, fmt.Errorf("persistent id %v is not a tuple", id)
+		}
+		switch t.Get(0) {
+		case "module":
+			return t.Get(1), nil
+		case "storage":
+		default:
+			return nil, fmt.Errorf("persistent id of unknown kind %v", t.Get(0))
+		}
+		if storage == nil || t.Len() < 5 {
+			return nil, fmt.Errorf("unexpected storage persistent id %v", id)
+		}
+		cls, ok1 := t.Get(1).(storageClass)
+		key, ok2 := t.Get(2).(string)
+		size, ok3 := t.Get(4).(int)
+		if !ok1 || !ok2 || !ok3 || size < 0 {
+			return nil, fmt.Errorf("unsupported storage persistent id %v", id)
+		}
+		if t.Len() >= 6 && t.Get(5) != nil {
+			return nil, fmt.Errorf("storage %s: views of storages (legacy view metadata) are not supported", key)
+		}
+		return storage(key, cls.name, size)
+	}
+	return u.Load()
+}
+
+const torchMagic = "1950a86a20f9469cfc6c"
+
+// legacyMagic reports whether the pickle b is the legacy format's magic
+// number, 0x1950a86a20f9469cfc6c (in any pickle protocol).
+func legacyMagic(b []byte) bool {
+	m, err := unpickle(b, nil)
+	bi, ok := m.(*big.Int)
+	return err == nil && ok && bi.Text(16) == torchMagic
+}
+
+// loadTorchLegacy reads a legacy checkpoint: magic number, protocol
+// version and system info pickles, the object pickle, the list of storage
+// keys, then for each key an 8-byte element count and the data.
+func loadTorchLegacy(data []byte) (any, error) {
+	off := 0
+	next := func(what string) ([]byte, error) {
+		n, err := scanPickle(data[off:])
+		if err != nil {
+			return nil, fmt.Errorf("legacy checkpoint: %s at byte %d: %w", what, off, err)
+		}
+		b := data[off : off+n]
+		off += n
+		return b, nil
+	}
+	b, err := next("magic number")
+	if err != nil {
+		return nil, err
+	}
+	if !legacyMagic(b) {
+		return nil, errors.New("not a PyTorch checkpoint (bad magic number)")
+	}
+	if b, err = next("protocol version"); err != nil {
+		return nil, err
+	}
+	if v, err := unpickle(b, nil); err != nil || v != 1001 {
+		return nil, fmt.Errorf("legacy checkpoint: protocol version %v (%v), want 1001", v, err)
+	}
+	if b, err = next("system info"); err != nil {
+		return nil, err
+	}
+	info, err := unpickle(b, nil)
+	if err != nil {
+		return nil, fmt.Errorf("legacy checkpoint: system info: %w", err)
+	}
+	for _, e := range dictEntries(info) {
+		if e.key == "little_endian" && e.value == false {
+			return nil, errors.New("legacy checkpoint: written on a big-endian machine (not supported)")
+		}
+	}
+	if b, err = next("object"); err != nil {
+		return nil, err
+	}
+	storages := map[string]*torchStorage{}
+	obj, err := unpickle(b, func(key, class string, size int) (*torchStorage, error) {
+		if s, ok := storages[key]; ok {
+			if s.class != class {
+				return nil, fmt.Errorf("storage %s: %s and %s", key, s.class, class)
+			}
+			return s, nil
+		}
+		s := &torchStorage{key: key, class: class, elem: storageClasses[class], size: size}
+		storages[key] = s
+		return s, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("legacy checkpoint: object: %w", err)
+	}
+	if b, err = next("storage keys"); err != nil {
+		return nil, err
+	}
+	kobj, err := unpickle(b, nil)
+	if err != nil {
+		return nil, fmt.Errorf("legacy checkpoint: storage keys: %w", err)
+	}
+	list, ok := kobj.(*types.List)
+	if !ok {
+		return nil, errors.New("legacy checkpoint: storage keys are not a list")
+	}
+	for _, k := range *list {
+		key, _ := k.(string)
+		s, ok := storages[key]
+		if !ok {
+			return nil, fmt.Errorf("legacy checkpoint: storage %v is not referenced", k)
+		}
+		if s.data != nil {
+			return nil, fmt.Errorf("legacy checkpoint: storage %s listed twice", key)
+		}
+		if len(data)-off < 8 {
+			return nil, fmt.Errorf("legacy checkpoint: truncated before storage %s", key)
+		}
+		cnt := binary.LittleEndian.Uint64(data[off:])
+		off += 8
+		if cnt > uint64(len(data)-off)/uint64(s.elem) {
+			return nil, fmt.Errorf("legacy checkpoint: storage %s: %d elements of %d bytes, only %d bytes left", key, cnt, s.elem, len(data)-off)
+		}
+		if cnt < uint64(s.size) {
+			return nil, fmt.Errorf("legacy checkpoint: storage %s holds %d elements, %d declared", key, cnt, s.size)
+		}
+		s.data = data[off : off+s.size*s.elem]
+		off += int(cnt) * s.elem
+	}
+	for key, s := range storages {
+		if s.data == nil {
+			return nil, fmt.Errorf("legacy checkpoint: storage %s has no data", key)
+		}
+	}
+	return obj, nil
+}
+
+// loadTorchZip reads a zip checkpoint: ARCHIVE/data.pkl and, for every
+// storage it references, the record ARCHIVE/data/KEY.
+func loadTorchZip(data []byte) (any, error) {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range zr.File {
+		// Deflate expands at most ~1032:1; anything claiming more lies.
+		if f.UncompressedSize64 > maxFileSize || (f.Method == zip.Store && f.UncompressedSize64 != f.CompressedSize64) ||
+			f.UncompressedSize64 > 1100*f.CompressedSize64+1024 {
+			return nil, fmt.Errorf("zip record %s: implausible size %d", f.Name, f.UncompressedSize64)
+		}
+	}
+	var pkl *zip.File
+	byName := map[string]*zip.File{}
+	for _, f := range zr.File {
+		byName[f.Name] = f
+		switch path.Base(f.Name) {
+		case "constants.pkl":
+			return nil, errors.New("TorchScript archives are not supported; save the state_dict instead")
+		case "data.pkl":
+			if pkl != nil {
+				return nil, fmt.Errorf("zip checkpoint with two data.pkl records (%s, %s)", pkl.Name, f.Name)
+			}
+			pkl = f
+		}
+	}
+	if pkl == nil {
+		return nil, errors.New("zip checkpoint without data.pkl")
+	}
+	dir := path.Dir(pkl.Name)
+	if dir == "." {
+		dir = ""
+	} else {
+		dir += "/"
+	}
+	if bo, ok := byName[dir+"byteorder"]; ok {
+		b, err := readZipFile(bo)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", bo.Name, err)
+		}
+		if s := strings.TrimSpace(string(b)); s != "little" {
+			return nil, fmt.Errorf("%s: byte order %q (only little-endian checkpoints are supported)", bo.Name, s)
+		}
+	}
+	b, err := readZipFile(pkl)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", pkl.Name, err)
+	}
+	storages := map[string]*torchStorage{}
+	obj, err := unpickle(b, func(key, class string, size int) (*torchStorage, error) {
+		if s, ok := storages[key]; ok {
+			if s.class != class {
+				return nil, fmt.Errorf("storage %s: %s and %s", key, s.class, class)
+			}
+			return s, nil
+		}
+		rec, ok := byName[dir+"data/"+key]
+		if !ok {
+			return nil, fmt.Errorf("storage record %q is missing", dir+"data/"+key)
+		}
+		elem := storageClasses[class]
+		if uint64(size) > rec.UncompressedSize64/uint64(elem) {
+			return nil, fmt.Errorf("storage record %q holds %d bytes, %d elements of %d bytes declared", rec.Name, rec.UncompressedSize64, size, elem)
+		}
+		raw, err := readZipFile(rec)
+		if err != nil {
+			return nil, fmt.Errorf("storage record %q: %w", rec.Name, err)
+		}
+		if len(raw) < size*elem {
+			return nil, fmt.Errorf("storage record %q holds %d bytes, %d elements of %d bytes declared", rec.Name, len(raw), size, elem)
+		}
+		s := &torchStorage{key: key, class: class, elem: elem, size: size, data: raw[:size*elem]}
+		storages[key] = s
+		return s, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", pkl.Name, err)
+	}
+	return obj, nil
+}
+
+func readZipFile(f *zip.File) ([]byte, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, int64(f.UncompressedSize64)+1))
+	if err != nil {
+		return nil, err
+	}
+	if uint64(len(b)) != f.UncompressedSize64 {
+		return nil, fmt.Errorf("%d bytes, %d declared", len(b), f.UncompressedSize64)
+	}
+	return b, nil
+}
+
+// findStateDict finds the state_dict in an unpickled checkpoint: the
+// object itself when it is a dict of tensors or a pickled module, else the
+// one entry (searched a few levels down) that holds one, or the entry
+// named key.
+func findStateDict(obj any, key string) (StateDict, error) {
+	if key != "" {
+		es := dictEntries(obj)
+		if es == nil {
+			return nil, fmt.Errorf("weights key %q: the checkpoint holds a %s, not a dict", key, pyTypeName(obj))
+		}
+		for _, e := range es {
+			if e.key == key {
+				sd, err := findStateDict(e.value, "")
+				if err != nil {
+					return nil, fmt.Errorf("weights key %q: %w", key, err)
+				}
+				return sd, nil
+			}
+		}
+		// A nested path found by the search ("checkpoint.model").
+		var cands []string
+		searchStateDicts(obj, "", 0, map[any]bool{}, &cands)
+		for _, c := range cands {
+			if c == key {
+				return stateDictAt(obj, key)
+			}
+		}
+		return nil, fmt.Errorf("weights key %q not found (top-level keys: %s; state dicts under: %s)", key, keyList(es), quoteList(cands))
+	}
+	if sd, ok, err := asStateDict(obj); ok || err != nil {
+		return sd, err
+	}
+	var cands []string
+	searchStateDicts(obj, "", 0, map[any]bool{}, &cands)
+	switch len(cands) {
+	case 1:
+		return stateDictAt(obj, cands[0])
+	case 0:
+		es := dictEntries(obj)
+		if es == nil {
+			return nil, fmt.Errorf("no state_dict found: the checkpoint holds a %s", pyTypeName(obj))
+		}
+		for _, e := range es {
+			if _, ok := e.value.(*torchTensor); !ok && hasTensor(es) {
+				return nil, fmt.Errorf("no state_dict found: entry %q is a %s, not a tensor (top-level keys: %s)", e.key, pyTypeName(e.value), keyList(es))
+			}
+		}
+		return nil, fmt.Errorf("no state_dict found: no entry holds tensors (top-level keys: %s)", keyList(es))
+	}
+	return nil, fmt.Errorf("ambiguous checkpoint: state dicts under %s; choose one with --weights-key", quoteList(cands))
+}
+
+func hasTensor(es []dictEntry) bool {
+	for _, e := range es {
+		if _, ok := e.value.(*torchTensor); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// asStateDict converts obj when it is itself a state_dict: a non-empty
+// dict whose values are all tensors, or a module with parameters.
+func asStateDict(obj any) (StateDict, bool, error) {
 	switch v := obj.(type) {
 	case *types.OrderedDict, *types.Dict:
-		entries := dictEntries(v)
-		for _, wrap := range []string{"state_dict", "model"} {
-			for _, e := range entries {
-				if e.key == wrap {
-					return stateDictFrom(e.value, depth+1)
-				}
+		es := dictEntries(v)
+		if len(es) == 0 {
+			return nil, false, nil
+		}
+		for _, e := range es {
+			if _, ok := e.value.(*torchTensor); !ok || !e.str {
+				return nil, false, nil
 			}
 		}
-		for _, e := range entries {
-			t, ok := e.value.(*pytorch.Tensor)
-			if !ok {
-				return nil, fmt.Errorf("no state_dict found: entry %q is a %s, not a tensor (top-level keys: %s)", e.key, pyTypeName(e.value), keyList(entries))
-			}
-			if err := addTensor(sd, e.key, t); err != nil {
-				return nil, err
+		sd := StateDict{}
+		for _, e := range es {
+			if err := addTensor(sd, e.key, e.value.(*torchTensor)); err != nil {
+				return nil, true, err
 			}
 		}
-		return sd, nil
+		return sd, true, nil
 	case *pyObject:
+		sd := StateDict{}
 		if err := collectModule(sd, v, "", 0, map[*pyObject]bool{}); err != nil {
-			return nil, err
+			return nil, true, err
 		}
 		if len(sd) == 0 {
-			return nil, fmt.Errorf("pickled object %s.%s has no parameters or buffers", v.class.module, v.class.name)
+			return nil, false, nil
 		}
-		return sd, nil
+		return sd, true, nil
 	}
-	return nil, fmt.Errorf("no state_dict found: the checkpoint holds a %s", pyTypeName(obj))
+	return nil, false, nil
+}
+
+// searchStateDicts appends to cands the dotted paths of the entries below
+// obj (not obj itself) that are state_dicts, down to a few levels.
+func searchStateDicts(obj any, prefix string, depth int, seen map[any]bool, cands *[]string) {
+	switch obj.(type) {
+	case *types.OrderedDict, *types.Dict:
+	default:
+		return
+	}
+	if depth >= 4 || seen[obj] {
+		return
+	}
+	seen[obj] = true
+	for _, e := range dictEntries(obj) {
+		switch e.value.(type) {
+		case *types.OrderedDict, *types.Dict, *pyObject:
+		default:
+			continue
+		}
+		if !e.str {
+			continue // optimizer state {0: {"momentum_buffer": ...}}: not weights
+		}
+		p := prefix + e.key
+		if _, ok, _ := asStateDict(e.value); ok {
+			*cands = append(*cands, p)
+			continue
+		}
+		searchStateDicts(e.value, p+".", depth+1, seen, cands)
+	}
+}
+
+// stateDictAt converts the state_dict at a path found by searchStateDicts.
+func stateDictAt(obj any, p string) (StateDict, error) {
+	cur := obj
+	for rest := p; ; {
+		var found bool
+		for _, e := range dictEntries(cur) {
+			if e.key == rest {
+				sd, ok, err := asStateDict(e.value)
+				if !ok && err == nil {
+					err = errors.New("not a state_dict")
+				}
+				if err != nil {
+					return nil, fmt.Errorf("entry %q: %w", p, err)
+				}
+				return sd, nil
+			}
+			if strings.HasPrefix(rest, e.key+".") {
+				cur, rest, found = e.value, rest[len(e.key)+1:], true
+				break
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("entry %q not found", p)
+		}
+	}
 }
 
 type dictEntry struct {
 	key   string
 	value any
+	str   bool // the key is a string (optimizer states use ints)
 }
 
+// dictEntries lists a dict's entries with string keys (nil for a
+// non-dict).
 func dictEntries(d any) []dictEntry {
-	var es []dictEntry
+	es := []dictEntry{}
 	switch v := d.(type) {
 	case *types.OrderedDict:
 		for e := v.List.Front(); e != nil; e = e.Next() {
 			oe := e.Value.(*types.OrderedDictEntry)
-			k, _ := oe.Key.(string)
-			es = append(es, dictEntry{k, oe.Value})
+			k, ok := oe.Key.(string)
+			es = append(es, dictEntry{k, oe.Value, ok})
 		}
 	case *types.Dict:
 		for _, e := range *v {
-			k, _ := e.Key.(string)
-			es = append(es, dictEntry{k, e.Value})
+			k, ok := e.Key.(string)
+			es = append(es, dictEntry{k, e.Value, ok})
 		}
+	default:
+		return nil
 	}
 	return es
 }
@@ -206,7 +643,21 @@ func keyList(es []dictEntry) string {
 		}
 		ks = append(ks, fmt.Sprintf("%q", e.key))
 	}
+	if len(ks) == 0 {
+		return "none"
+	}
 	return strings.Join(ks, ", ")
+}
+
+func quoteList(ss []string) string {
+	if len(ss) == 0 {
+		return "none"
+	}
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
 }
 
 func pyTypeName(v any) string {
@@ -215,10 +666,22 @@ func pyTypeName(v any) string {
 		return "None"
 	case *pyObject:
 		return x.class.module + "." + x.class.name
-	case *pytorch.Tensor:
+	case *torchTensor:
 		return "tensor"
 	case *types.OrderedDict, *types.Dict:
 		return "dict"
+	case *types.List:
+		return "list"
+	case *types.Tuple:
+		return "tuple"
+	case int, *big.Int:
+		return "int"
+	case float64:
+		return "float"
+	case string:
+		return "str"
+	case bool:
+		return "bool"
 	}
 	return fmt.Sprintf("%T", v)
 }
@@ -235,7 +698,7 @@ func collectModule(sd StateDict, m *pyObject, prefix string, depth int, seen map
 			if e.value == nil {
 				continue
 			}
-			t, ok := e.value.(*pytorch.Tensor)
+			t, ok := e.value.(*torchTensor)
 			if !ok {
 				return fmt.Errorf("module %q: %s entry %q is a %s, not a tensor", prefix, attr, e.key, pyTypeName(e.value))
 			}
@@ -256,11 +719,11 @@ func collectModule(sd StateDict, m *pyObject, prefix string, depth int, seen map
 	return nil
 }
 
-func addTensor(sd StateDict, key string, t *pytorch.Tensor) error {
+func addTensor(sd StateDict, key string, t *torchTensor) error {
 	if _, dup := sd[key]; dup {
 		return fmt.Errorf("duplicate key %q", key)
 	}
-	dt, err := torchTensor(t)
+	dt, err := t.float64s()
 	if err != nil {
 		return fmt.Errorf("key %q: %w", key, err)
 	}
@@ -268,269 +731,97 @@ func addTensor(sd StateDict, key string, t *pytorch.Tensor) error {
 	return nil
 }
 
-// torchTensor copies a (possibly strided) tensor view into a row-major
-// float64 tensor.
-func torchTensor(t *pytorch.Tensor) (dataset.Tensor, error) {
-	var at func(int) float64
-	var n int
-	switch s := t.Source.(type) {
-	case *pytorch.FloatStorage:
-		n, at = len(s.Data), func(i int) float64 { return float64(s.Data[i]) }
-	case *pytorch.DoubleStorage:
-		n, at = len(s.Data), func(i int) float64 { return s.Data[i] }
-	case *pytorch.HalfStorage:
-		n, at = len(s.Data), func(i int) float64 { return float64(s.Data[i]) }
-	case *pytorch.BFloat16Storage:
-		n, at = len(s.Data), func(i int) float64 { return float64(s.Data[i]) }
-	case *pytorch.LongStorage:
-		n, at = len(s.Data), func(i int) float64 { return float64(s.Data[i]) }
-	case *pytorch.IntStorage:
-		n, at = len(s.Data), func(i int) float64 { return float64(s.Data[i]) }
-	case *pytorch.ShortStorage:
-		n, at = len(s.Data), func(i int) float64 { return float64(s.Data[i]) }
-	case *pytorch.CharStorage:
-		n, at = len(s.Data), func(i int) float64 { return float64(s.Data[i]) }
-	case *pytorch.ByteStorage:
-		n, at = len(s.Data), func(i int) float64 { return float64(s.Data[i]) }
-	case *pytorch.BoolStorage:
-		n, at = len(s.Data), func(i int) float64 {
-			if s.Data[i] {
+// Half returns the exact value of the IEEE 754 binary16 number with bits h
+// (subnormals, ±0, ±Inf and NaN included).
+func Half(h uint16) float64 { return float64(float16.Frombits(h).Float32()) }
+
+// BFloat16 returns the exact value of the bfloat16 number with bits b: the
+// top 16 bits of a float32.
+func BFloat16(b uint16) float64 { return float64(math.Float32frombits(uint32(b) << 16)) }
+
+// elemDecoder returns the converter of one little-endian element of a
+// storage class to float64 (exact for every class).
+func elemDecoder(class string) func([]byte) float64 {
+	le := binary.LittleEndian
+	switch class {
+	case "HalfStorage":
+		return func(p []byte) float64 { return Half(le.Uint16(p)) }
+	case "BFloat16Storage":
+		return func(p []byte) float64 { return BFloat16(le.Uint16(p)) }
+	case "FloatStorage":
+		return func(p []byte) float64 { return float64(math.Float32frombits(le.Uint32(p))) }
+	case "DoubleStorage":
+		return func(p []byte) float64 { return math.Float64frombits(le.Uint64(p)) }
+	case "LongStorage":
+		return func(p []byte) float64 { return float64(int64(le.Uint64(p))) }
+	case "IntStorage":
+		return func(p []byte) float64 { return float64(int32(le.Uint32(p))) }
+	case "ShortStorage":
+		return func(p []byte) float64 { return float64(int16(le.Uint16(p))) }
+	case "CharStorage":
+		return func(p []byte) float64 { return float64(int8(p[0])) }
+	case "ByteStorage":
+		return func(p []byte) float64 { return float64(p[0]) }
+	case "BoolStorage":
+		return func(p []byte) float64 {
+			if p[0] != 0 {
 				return 1
 			}
 			return 0
 		}
-	default:
-		return dataset.Tensor{}, fmt.Errorf("unsupported storage type %T", t.Source)
 	}
-	if len(t.Size) != len(t.Stride) {
-		return dataset.Tensor{}, fmt.Errorf("size %v and stride %v differ in rank", t.Size, t.Stride)
+	return nil
+}
+
+// float64s copies a (possibly strided) tensor view into a row-major
+// float64 tensor.
+func (t *torchTensor) float64s() (dataset.Tensor, error) {
+	s := t.storage
+	at := elemDecoder(s.class)
+	if at == nil || s.elem == 0 {
+		return dataset.Tensor{}, fmt.Errorf("unsupported storage type %s", s.class)
 	}
-	total, last := 1, t.StorageOffset
+	n := len(s.data) / s.elem
+	if len(t.size) != len(t.stride) {
+		return dataset.Tensor{}, fmt.Errorf("size %v and stride %v differ in rank", t.size, t.stride)
+	}
+	total, last := 1, t.offset
 	if last < 0 {
 		return dataset.Tensor{}, fmt.Errorf("negative storage offset %d", last)
 	}
-	for i, d := range t.Size {
-		if d < 0 || t.Stride[i] < 0 || d > maxElems || t.Stride[i] > maxElems {
-			return dataset.Tensor{}, fmt.Errorf("invalid size %v or stride %v", t.Size, t.Stride)
+	for i, d := range t.size {
+		if d < 0 || t.stride[i] < 0 || d > maxElems || t.stride[i] > maxElems {
+			return dataset.Tensor{}, fmt.Errorf("invalid size %v or stride %v", t.size, t.stride)
 		}
 		total = numel([]int{total, d})
 		if total > maxElems {
-			return dataset.Tensor{}, fmt.Errorf("size %v is too large", t.Size)
+			return dataset.Tensor{}, fmt.Errorf("size %v is too large", t.size)
 		}
 		if d > 0 {
-			last += (d - 1) * t.Stride[i]
+			last += (d - 1) * t.stride[i]
 		}
 	}
 	if total > 0 && last >= n {
-		return dataset.Tensor{}, fmt.Errorf("view (offset %d, size %v, stride %v) exceeds its storage of %d elements", t.StorageOffset, t.Size, t.Stride, n)
+		return dataset.Tensor{}, fmt.Errorf("view (offset %d, size %v, stride %v) exceeds its storage of %d elements", t.offset, t.size, t.stride, n)
 	}
-	out := dataset.Tensor{Shape: slices.Clone(t.Size), Data: make([]float64, total)}
+	out := dataset.Tensor{Shape: slices.Clone(t.size), Data: make([]float64, total)}
 	if out.Shape == nil {
 		out.Shape = []int{}
 	}
-	idx := make([]int, len(t.Size))
+	idx := make([]int, len(t.size))
 	for j := range out.Data {
-		off := t.StorageOffset
+		off := t.offset
 		for d, v := range idx {
-			off += v * t.Stride[d]
+			off += v * t.stride[d]
 		}
-		out.Data[j] = at(off)
+		out.Data[j] = at(s.data[off*s.elem:])
 		for d := len(idx) - 1; d >= 0; d-- {
 			idx[d]++
-			if idx[d] < t.Size[d] {
+			if idx[d] < t.size[d] {
 				break
 			}
 			idx[d] = 0
 		}
 	}
 	return out, nil
-}
-
-// Element sizes of the storage classes gopickle knows.
-var storageElemSize = map[string]uint64{
-	"torch.HalfStorage": 2, "torch.FloatStorage": 4, "torch.DoubleStorage": 8,
-	"torch.CharStorage": 1, "torch.ShortStorage": 2, "torch.IntStorage": 4,
-	"torch.LongStorage": 8, "torch.ByteStorage": 1, "torch.BoolStorage": 1,
-	"torch.BFloat16Storage": 2,
-}
-
-type storageClassStub struct{ elem uint64 }
-
-type callStub struct{}
-
-func (callStub) Call(...any) (any, error) { return nil, nil }
-
-type storageRec struct {
-	elem, size uint64
-}
-
-// prepass unpickles b without reading any storage, recording the type and
-// declared size of every storage it references.
-func prepass(b []byte, recs map[string]storageRec) error {
-	if _, err := scanPickle(b); err != nil {
-		return err
-	}
-	u := pickle.NewUnpickler(bytes.NewReader(b))
-	u.FindClass = func(module, name string) (any, error) {
-		if es, ok := storageElemSize[module+"."+name]; ok {
-			return storageClassStub{es}, nil
-		}
-		if module+"."+name == "torch._utils._rebuild_tensor_v2" {
-			return callStub{}, nil
-		}
-		return findClass(module, name)
-	}
-	u.PersistentLoad = func(id any) (any, error) {
-		t, ok := id.(*types.Tuple)
-		if !ok || t.Len() < 2 {
-			return nil, fmt.Errorf("persistent id %v is not a tuple", id)
-		}
-		switch t.Get(0) {
-		case "module":
-			return t.Get(1), nil
-		case "storage":
-		default:
-			return nil, fmt.Errorf("persistent id of unknown kind %v", t.Get(0))
-		}
-		if t.Len() < 5 {
-			return nil, errors.New("short storage persistent id")
-		}
-		cls, ok1 := t.Get(1).(storageClassStub)
-		key, ok2 := t.Get(2).(string)
-		size, ok3 := t.Get(4).(int)
-		if !ok1 || !ok2 || !ok3 || size < 0 {
-			return nil, fmt.Errorf("unsupported storage persistent id %v", id)
-		}
-		if t.Len() >= 6 && t.Get(5) != nil {
-			return nil, fmt.Errorf("storage %s: views of storages (legacy view metadata) are not supported", key)
-		}
-		r := recs[key]
-		recs[key] = storageRec{elem: max(r.elem, cls.elem), size: max(r.size, uint64(size))}
-		return nil, nil
-	}
-	_, err := u.Load()
-	return err
-}
-
-const torchMagic = "1950a86a20f9469cfc6c"
-
-// checkTorchLegacy checks the layout of a legacy checkpoint: magic number,
-// protocol version and system info pickles, the object pickle, the list
-// of storage keys, then for each key an 8-byte element count and the data.
-func checkTorchLegacy(data []byte) error {
-	off := 0
-	next := func(what string) ([]byte, error) {
-		n, err := scanPickle(data[off:])
-		if err != nil {
-			return nil, fmt.Errorf("legacy checkpoint: %s: %w", what, err)
-		}
-		b := data[off : off+n]
-		off += n
-		return b, nil
-	}
-	b, err := next("magic number")
-	if err != nil {
-		return err
-	}
-	u := pickle.NewUnpickler(bytes.NewReader(b))
-	if m, err := u.Load(); err != nil {
-		return fmt.Errorf("legacy checkpoint: magic number: %w", err)
-	} else if bi, ok := m.(*big.Int); !ok || bi.Text(16) != torchMagic {
-		return errors.New("not a PyTorch checkpoint (bad magic number)")
-	}
-	if _, err := next("protocol version"); err != nil {
-		return err
-	}
-	if _, err := next("system info"); err != nil {
-		return err
-	}
-	main, err := next("object")
-	if err != nil {
-		return err
-	}
-	recs := map[string]storageRec{}
-	if err := prepass(main, recs); err != nil {
-		return fmt.Errorf("legacy checkpoint: %w", err)
-	}
-	kb, err := next("storage keys")
-	if err != nil {
-		return err
-	}
-	u = pickle.NewUnpickler(bytes.NewReader(kb))
-	kobj, err := u.Load()
-	if err != nil {
-		return fmt.Errorf("legacy checkpoint: storage keys: %w", err)
-	}
-	list, ok := kobj.(*types.List)
-	if !ok {
-		return errors.New("legacy checkpoint: storage keys are not a list")
-	}
-	for _, k := range *list {
-		key, _ := k.(string)
-		r, ok := recs[key]
-		if !ok {
-			return fmt.Errorf("legacy checkpoint: storage %v is not referenced", k)
-		}
-		if len(data)-off < 8 {
-			return fmt.Errorf("legacy checkpoint: truncated before storage %s", key)
-		}
-		cnt := binary.LittleEndian.Uint64(data[off:])
-		off += 8
-		if cnt > uint64(len(data)-off)/r.elem {
-			return fmt.Errorf("legacy checkpoint: storage %s: %d elements of %d bytes, only %d bytes left", key, cnt, r.elem, len(data)-off)
-		}
-		off += int(cnt * r.elem)
-	}
-	return nil
-}
-
-// checkTorchZip checks a zip checkpoint: data.pkl and, for every storage
-// it references, a record large enough for the declared size.
-func checkTorchZip(data []byte) error {
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		return err
-	}
-	// gopickle looks records up by base name; the last one wins.
-	files := map[string]*zip.File{}
-	for _, f := range zr.File {
-		files[path.Base(f.Name)] = f
-	}
-	for _, f := range files {
-		// Deflate expands at most ~1032:1; anything claiming more lies.
-		if f.UncompressedSize64 > maxFileSize || (f.Method == zip.Store && f.UncompressedSize64 != f.CompressedSize64) ||
-			f.UncompressedSize64 > 1100*f.CompressedSize64+1024 {
-			return fmt.Errorf("zip record %s: implausible size %d", f.Name, f.UncompressedSize64)
-		}
-	}
-	if _, ok := files["constants.pkl"]; ok {
-		return errors.New("TorchScript archives are not supported; save the state_dict instead")
-	}
-	pf, ok := files["data.pkl"]
-	if !ok {
-		return errors.New("zip checkpoint without data.pkl")
-	}
-	rc, err := pf.Open()
-	if err != nil {
-		return fmt.Errorf("data.pkl: %w", err)
-	}
-	pkl, err := io.ReadAll(io.LimitReader(rc, int64(pf.UncompressedSize64)+1))
-	rc.Close()
-	if err != nil {
-		return fmt.Errorf("data.pkl: %w", err)
-	}
-	recs := map[string]storageRec{}
-	if err := prepass(pkl, recs); err != nil {
-		return fmt.Errorf("data.pkl: %w", err)
-	}
-	for key, r := range recs {
-		f, ok := files[key]
-		if !ok {
-			return fmt.Errorf("storage record %q is missing", key)
-		}
-		if r.size > f.UncompressedSize64/r.elem {
-			return fmt.Errorf("storage record %q holds %d bytes, %d elements of %d bytes declared", key, f.UncompressedSize64, r.size, r.elem)
-		}
-	}
-	return nil
 }

@@ -55,6 +55,15 @@ var ErrNoWeights = errors.New("a weights file is required for this model")
 // first; otherwise m is a built-in spec name or a spec JSON file, and
 // weights is the file to load into it (see Load).
 func Resolve(m, weights string) (Runner, error) {
+	return ResolveWith(m, weights, LoadOptions{})
+}
+
+// ResolveWith is Resolve with options for the weights file (see
+// LoadOptions). A weights key without a weights file is an error.
+func ResolveWith(m, weights string, opt LoadOptions) (Runner, error) {
+	if opt.WeightsKey != "" && weights == "" {
+		return nil, fmt.Errorf("model %s: a weights key (%q) needs a weights file", m, opt.WeightsKey)
+	}
 	resolvers.Lock()
 	list := append([]namedResolver(nil), resolvers.list...)
 	resolvers.Unlock()
@@ -73,7 +82,7 @@ func Resolve(m, weights string) (Runner, error) {
 		}
 		return nil, fmt.Errorf("model %s: %w", m, ErrNoWeights)
 	}
-	return Load(m, weights)
+	return LoadWith(m, weights, opt)
 }
 
 // Preprocess applies the spec's preprocessing to a batch of raw images

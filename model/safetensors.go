@@ -7,14 +7,14 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/nlpodyssey/gopickle/pytorch"
 	"github.com/nlpodyssey/safetensors"
 
 	"github.com/addergen/addergen/dataset"
 )
 
 // ReadSafetensors reads every tensor of a .safetensors file as float64.
-// Supported dtypes are F64, F32, F16, BF16 and the integer types.
+// Supported dtypes are F64, F32, F16, BF16 and the integer types; every
+// value converts to float64 exactly. Errors name the file and the key.
 func ReadSafetensors(file string) (StateDict, error) {
 	data, err := readFileLimited(file)
 	if err != nil {
@@ -26,7 +26,7 @@ func ReadSafetensors(file string) (StateDict, error) {
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("model: %s: %w", file, err)
+		return nil, oneLine(fmt.Errorf("model: %s: %w", file, err))
 	}
 	return sd, nil
 }
@@ -73,9 +73,9 @@ func decodeRaw(dt safetensors.DType, b []byte, n int) ([]float64, error) {
 		case safetensors.F32:
 			out[i] = float64(math.Float32frombits(le.Uint32(p)))
 		case safetensors.F16:
-			out[i] = float64(math.Float32frombits(pytorch.FloatBits16to32(le.Uint16(p))))
+			out[i] = Half(le.Uint16(p))
 		case safetensors.BF16:
-			out[i] = float64(math.Float32frombits(uint32(le.Uint16(p)) << 16))
+			out[i] = BFloat16(le.Uint16(p))
 		case safetensors.I64:
 			out[i] = float64(int64(le.Uint64(p)))
 		case safetensors.U64:

@@ -237,7 +237,10 @@ func TestLoadSpecFile(t *testing.T) {
 }
 
 // FuzzParseSpec checks that no spec makes ParseSpec or Build panic or
-// allocate without bound.
+// allocate without bound, and that its errors are one line naming the
+// file. The seed corpus (testdata/fuzz/FuzzParseSpec) holds malformed
+// specs: truncated, unknown fields, wrong types, negative or huge sizes,
+// cycles, duplicate names, trailing data.
 func FuzzParseSpec(f *testing.F) {
 	for _, name := range BuiltinSpecs() {
 		b, _ := builtinFS.ReadFile("specs/" + name + ".json")
@@ -248,8 +251,11 @@ func FuzzParseSpec(f *testing.F) {
 	}
 	f.Add([]byte(`{"name":"t","input":[1,8,8],"layers":[{"name":"a","op":"add","inputs":["input","input"]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := ParseSpec(data, "fuzz")
+		s, err := ParseSpec(data, "fuzz.json")
 		if err != nil {
+			if !strings.Contains(err.Error(), "fuzz.json") || strings.Contains(err.Error(), "\n") {
+				t.Errorf("error is not one line naming the file: %q", err)
+			}
 			return
 		}
 		params := 0

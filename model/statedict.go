@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/addergen/addergen/dataset"
 )
@@ -45,9 +47,27 @@ const (
 )
 
 // DetectFormat tells the format of a weight file from its content (not its
-// name).
+// name), checking each format's whole structure so that no valid file is
+// taken for another format:
+//
+//   - safetensors: an 8-byte little-endian header length n with 2 <= n <=
+//     len-8, followed by n bytes of JSON that parse as an object (the
+//     length's bytes may look like anything, a pickle header included);
+//   - zip ("PK" magic and a central directory that parses): a PyTorch zip
+//     checkpoint when it holds a data.pkl record, an .npz when every
+//     member is an .npy array;
+//   - legacy PyTorch: a first pickle (any protocol, 1 to 5) that is the
+//     magic number 0x1950a86a20f9469cfc6c.
+//
+// The error for an unrecognised file says which format it resembles and
+// why it is not one.
 func DetectFormat(data []byte) (Format, error) {
-	if len(data) >= 4 && string(data[:4]) == "PK\x03\x04" || len(data) >= 4 && string(data[:4]) == "PK\x05\x06" {
+	stErr := sniffSafetensors(data)
+	if stErr == nil {
+		return FormatSafetensors, nil
+	}
+	isZip := len(data) >= 4 && (string(data[:4]) == "PK\x03\x04" || string(data[:4]) == "PK\x05\x06")
+	if isZip {
 		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
 			return "", fmt.Errorf("corrupt zip archive: %v", err)
@@ -66,46 +86,116 @@ func DetectFormat(data []byte) (Format, error) {
 		}
 		return "", errors.New("zip archive is neither a PyTorch checkpoint (no data.pkl) nor an .npz (entries not all .npy)")
 	}
-	if len(data) >= 2 && data[0] == 0x80 && data[1] >= 2 && data[1] <= 5 {
-		return FormatTorchLegacy, nil
-	}
-	if len(data) >= 9 {
-		n := binary.LittleEndian.Uint64(data)
-		if n > 0 && n <= uint64(len(data)-8) && data[8] == '{' {
-			return FormatSafetensors, nil
+	if n, err := scanPickle(data); err == nil {
+		if legacyMagic(data[:n]) {
+			return FormatTorchLegacy, nil
 		}
+		return "", errors.New("a pickle, but not a PyTorch checkpoint (no legacy magic number; a zip checkpoint or a state_dict pickled on its own?)")
+	}
+	if len(data) >= 8 && stErr != errNotSafetensors {
+		return "", stErr
 	}
 	return "", errors.New("unknown weight file format (want a PyTorch .pth/.pt, .safetensors or .npz)")
+}
+
+var errNotSafetensors = errors.New("not safetensors")
+
+// sniffSafetensors checks the safetensors framing: the header length fits
+// the file and the header is a JSON object. It returns errNotSafetensors
+// when the file does not even start like one.
+func sniffSafetensors(data []byte) error {
+	if len(data) < 10 {
+		return errNotSafetensors
+	}
+	n := binary.LittleEndian.Uint64(data)
+	if n < 2 || data[8] != '{' {
+		return errNotSafetensors
+	}
+	if n > uint64(len(data)-8) {
+		return fmt.Errorf("safetensors: header length %d exceeds the %d bytes after it (truncated file?)", n, len(data)-8)
+	}
+	var hdr map[string]json.RawMessage
+	if err := json.Unmarshal(data[8:8+n], &hdr); err != nil {
+		return fmt.Errorf("safetensors: header of %d bytes is not a JSON object: %v", n, err)
+	}
+	return nil
+}
+
+// LoadOptions tune how a weight file is read.
+type LoadOptions struct {
+	// WeightsKey names the entry of a PyTorch checkpoint dict that holds
+	// the state_dict ("net", "model", "state_dict", or a dotted path such
+	// as "checkpoint.model"), for checkpoints that hold several; empty
+	// means find the single one. For safetensors and .npz files it selects
+	// the keys that start with WeightsKey + "." and strips that prefix.
+	WeightsKey string
 }
 
 // ReadStateDict reads a weight file in any supported format, detected from
 // its content. A "module." prefix (nn.DataParallel) on every key is
 // removed.
 func ReadStateDict(file string) (StateDict, error) {
+	return ReadStateDictWith(file, LoadOptions{})
+}
+
+// ReadStateDictWith is ReadStateDict with options (see LoadOptions).
+// Errors are one line naming the file and the key at fault.
+func ReadStateDictWith(file string, opt LoadOptions) (StateDict, error) {
 	data, err := readFileLimited(file)
 	if err != nil {
 		return nil, err
 	}
 	f, err := DetectFormat(data)
 	if err != nil {
-		return nil, fmt.Errorf("model: %s: %w", file, err)
+		return nil, oneLine(fmt.Errorf("model: %s: %w", file, err))
 	}
 	var sd StateDict
 	err = safely(func() (err error) {
 		switch f {
 		case FormatTorchZip, FormatTorchLegacy:
-			sd, err = readPyTorch(file, data)
+			sd, err = readPyTorch(data, opt)
 		case FormatSafetensors:
-			sd, err = decodeSafetensors(data)
+			if sd, err = decodeSafetensors(data); err == nil {
+				sd, err = selectPrefix(sd, opt.WeightsKey)
+			}
 		case FormatNPZ:
-			sd, err = decodeNPZ(data)
+			if sd, err = decodeNPZ(data); err == nil {
+				sd, err = selectPrefix(sd, opt.WeightsKey)
+			}
 		}
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("model: %s: %w", file, err)
+		return nil, oneLine(fmt.Errorf("model: %s: %w", file, err))
 	}
 	return stripPrefix(sd), nil
+}
+
+// selectPrefix keeps the keys under "key." with that prefix removed (all
+// keys for an empty key).
+func selectPrefix(sd StateDict, key string) (StateDict, error) {
+	if key == "" {
+		return sd, nil
+	}
+	out := StateDict{}
+	tops := map[string]bool{}
+	for k, v := range sd {
+		if rest, ok := strings.CutPrefix(k, key+"."); ok {
+			out[rest] = v
+		}
+		if i := strings.IndexByte(k, '.'); i > 0 {
+			tops[k[:i]] = true
+		}
+	}
+	if len(out) == 0 {
+		var ts []string
+		for t := range tops {
+			ts = append(ts, t)
+		}
+		sort.Strings(ts)
+		return nil, fmt.Errorf("weights key %q: no key starts with %q (key prefixes: %s)", key, key+".", quoteList(ts))
+	}
+	return out, nil
 }
 
 func readFileLimited(file string) ([]byte, error) {
@@ -242,6 +332,11 @@ func (n *Net) StateDict() StateDict {
 // spec JSON file) and loads its weights from weightsPath (PyTorch .pth or
 // .pt in the zip or legacy format, .safetensors, or .npz).
 func Load(specNameOrPath, weightsPath string) (*Net, error) {
+	return LoadWith(specNameOrPath, weightsPath, LoadOptions{})
+}
+
+// LoadWith is Load with options (see LoadOptions).
+func LoadWith(specNameOrPath, weightsPath string, opt LoadOptions) (*Net, error) {
 	s, err := LoadSpec(specNameOrPath)
 	if err != nil {
 		return nil, err
@@ -250,7 +345,7 @@ func Load(specNameOrPath, weightsPath string) (*Net, error) {
 	if err != nil {
 		return nil, err
 	}
-	sd, err := ReadStateDict(weightsPath)
+	sd, err := ReadStateDictWith(weightsPath, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -270,4 +365,39 @@ func safely(f func() error) (err error) {
 		}
 	}()
 	return f()
+}
+
+// oneLineError is an error whose message has its control characters
+// escaped and its length bounded, so that a value quoted from a corrupt
+// file cannot break the one-line error convention.
+type oneLineError struct {
+	msg string
+	err error
+}
+
+func (e *oneLineError) Error() string { return e.msg }
+func (e *oneLineError) Unwrap() error { return e.err }
+
+// oneLine returns err with a message of one line (at most about 400
+// bytes); nil stays nil.
+func oneLine(err error) error {
+	if err == nil {
+		return nil
+	}
+	var b strings.Builder
+	for _, r := range err.Error() {
+		if b.Len() >= 400 {
+			b.WriteString("…")
+			break
+		}
+		switch {
+		case r == utf8.RuneError:
+			b.WriteString(`\ufffd`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return &oneLineError{msg: b.String(), err: err}
 }

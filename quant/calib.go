@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 
 	"github.com/addergen/addergen/dataset"
 	"github.com/addergen/addergen/model"
@@ -125,9 +126,78 @@ func (q *quantizer) outSigned(name string) bool {
 	return !g.hasReLU()
 }
 
+// unitFallback is the magnitude a degenerate tensor's format covers when
+// no weights give one: [0, 1] unsigned, [−1, 1] signed.
+const unitFallback = 1.0
+
+// calibRange returns the magnitude a tensor's format must cover, from its
+// calibration values with the configured method, or, when that range is
+// degenerate (zero: the tensor is zero on every calibration sample, as
+// behind a dead ReLU or an all-zero filter), from a documented fallback:
+//
+//   - a tensor read by adder layers shares its scale with their weights,
+//     so it covers their largest weight magnitude (the weights then need no
+//     clamp and are rounded at the tensor's resolution, which halves with
+//     every added bit);
+//   - otherwise (or when those weights are zero too) it covers
+//     unitFallback.
+//
+// A percentile of zero on a tensor that is not all zero (a sparse tensor)
+// falls back to the largest magnitude. Each fallback adds a warning that
+// names the tensor and the layers reading it.
+func (q *quantizer) calibRange(t *tensor) float64 {
+	st := t.stats
+	amax := st.amax()
+	if q.cfg.Calibration == MethodPercentile {
+		p := st.percentile(q.cfg.Percentile)
+		if p > 0 || !(amax > 0) {
+			amax = p
+		} else {
+			q.warnf("%s: the %v-th percentile of its magnitudes on %d calibration values is 0; its scale covers the largest magnitude, %.4g, instead",
+				q.tensorDesc(t), q.cfg.Percentile, st.seen, amax)
+		}
+	}
+	if amax > 0 && !math.IsInf(amax, 0) {
+		return amax
+	}
+	what := "zero on every calibration sample"
+	if math.IsNaN(amax) || math.IsInf(amax, 0) || math.IsNaN(st.min) {
+		what = fmt.Sprintf("not finite on the calibration data (range [%v, %v])", st.min, st.max)
+	}
+	var wmax float64
+	for _, name := range t.adderUse {
+		for _, v := range q.net.Layer(name).W.Value.Data {
+			if a := math.Abs(v); a > wmax && !math.IsInf(a, 0) {
+				wmax = a
+			}
+		}
+	}
+	if wmax > 0 {
+		q.warnf("%s is %s; its scale comes from the weights of %s (largest |w| %.4g) instead of the calibration range",
+			q.tensorDesc(t), what, strings.Join(t.adderUse, ", "), wmax)
+		return wmax
+	}
+	q.warnf("%s is %s; its scale is the fallback that covers magnitude %v",
+		q.tensorDesc(t), what, unitFallback)
+	return unitFallback
+}
+
+// tensorDesc names a tensor for a warning: the layer that produces it
+// and the adder layers that read it.
+func (q *quantizer) tensorDesc(t *tensor) string {
+	s := fmt.Sprintf("the output of layer %s", t.name)
+	if t.name == InputName {
+		s = "the network input"
+	}
+	if len(t.adderUse) > 0 {
+		s = fmt.Sprintf("layer %s's input (%s)", strings.Join(t.adderUse, ", "), s)
+	}
+	return s
+}
+
 // chooseScale picks a tensor's scale with the configured method: a power
 // of two unless the tensor's scale is free (the network input feeding only
-// layers with a multiplier).
+// layers with a multiplier). The range it covers comes from calibRange.
 func (q *quantizer) chooseScale(t *tensor) float64 {
 	qmax := math.Ldexp(1, t.bits) - 1
 	qmin := 0.0
@@ -136,13 +206,7 @@ func (q *quantizer) chooseScale(t *tensor) float64 {
 		qmin = -qmax - 1
 	}
 	st := t.stats
-	amax := st.amax()
-	if q.cfg.Calibration == MethodPercentile {
-		amax = st.percentile(q.cfg.Percentile)
-	}
-	if !(amax > 0) {
-		return 1 // an all-zero tensor: any scale is exact
-	}
+	amax := q.calibRange(t)
 	if t.freeScl {
 		s := amax / qmax
 		if q.cfg.Calibration != MethodSearch {

@@ -80,6 +80,11 @@ type CalibInfo struct {
 	Percentile float64 `json:"percentile,omitempty"`
 	Samples    int     `json:"samples"`
 	Source     string  `json:"source,omitempty"`
+	// Warnings are one-line messages, each naming a layer, about scales
+	// that did not come from the calibration range (a degenerate range:
+	// a tensor that is zero on every calibration sample). Commands print
+	// them on stderr.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Act is the format of an activation tensor: integer codes of Bits bits

@@ -188,7 +188,7 @@ func Quantize(net *model.Net, calib dataset.Tensor, cfg Config, source string) (
 	if err != nil {
 		return nil, err
 	}
-	m.Calibration = CalibInfo{Method: string(cfg.Calibration), Samples: calib.Shape[0], Source: source}
+	m.Calibration = CalibInfo{Method: string(cfg.Calibration), Samples: calib.Shape[0], Source: source, Warnings: q.warns}
 	if cfg.Calibration == MethodPercentile {
 		m.Calibration.Percentile = cfg.Percentile
 	}
@@ -304,6 +304,12 @@ type quantizer struct {
 	alias   map[string]*group
 	tensors map[string]*tensor // by group name or InputName
 	order   []*tensor
+	warns   []string
+}
+
+// warnf records a warning for CalibInfo.Warnings.
+func (q *quantizer) warnf(format string, args ...any) {
+	q.warns = append(q.warns, "quant: "+fmt.Sprintf(format, args...))
 }
 
 // source returns the tensor that a group (or the input) passes on: pass-

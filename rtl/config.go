@@ -2,6 +2,10 @@ package rtl
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
 	"strings"
 )
 
@@ -15,9 +19,10 @@ type NetConfig struct {
 	// Layers overrides settings per layer, by quantized layer name.
 	Layers map[string]LayerHW `json:"layers,omitempty"`
 	// Lanes is the lanes per PE of every adder/conv engine: 0 means one
-	// input pixel's channels (one window position per cycle); otherwise it is
-	// rounded down to whole window positions (a multiple of the input
-	// channels), at least one position and at most the whole window.
+	// input pixel's channels (one window position per cycle). Below the
+	// input channels it folds them: SIMD is the largest divisor of the
+	// channels that fits. Above, it is rounded down to whole window
+	// positions (a multiple of the channels), at most the whole window.
 	Lanes int `json:"lanes,omitempty"`
 	// MACAdders plans adder layers as multiply-accumulate engines (cost baseline).
 	MACAdders bool `json:"mac_adders,omitempty"`
@@ -38,8 +43,9 @@ type NetConfig struct {
 // LayerHW is a per-layer override of the hardware options.
 type LayerHW struct {
 	Parallel int `json:"parallel,omitempty"`
-	// Lanes per PE: a multiple of the layer's input channels, at most
-	// kernel*kernel*channels (0: the network's setting).
+	// Lanes per PE: a divisor of the layer's input channels (SIMD) or a
+	// multiple of them, at most kernel*kernel*channels (0: the network's
+	// setting); see ValidLanes.
 	Lanes int `json:"lanes,omitempty"`
 }
 
@@ -54,6 +60,38 @@ func ParseNetConfig(data []byte) (NetConfig, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
 		return c, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return c, errors.New("trailing data after the JSON object")
+	}
+	if c.Top != "" && !LegalName(c.Top) {
+		return c, fmt.Errorf("top %q is not a legal Verilog module name", c.Top)
+	}
+	if c.Parallel < 0 || c.Parallel > 4096 {
+		return c, fmt.Errorf("parallel %d out of range: must be 1..4096 (or absent)", c.Parallel)
+	}
+	if c.Lanes < 0 || c.Lanes > 1<<16 {
+		return c, fmt.Errorf("lanes %d out of range: must be 0..65536", c.Lanes)
+	}
+	if c.TargetCycles < 0 {
+		return c, fmt.Errorf("target_cycles %d out of range: must be 0 or more", c.TargetCycles)
+	}
+	if c.Family != "" && !ValidFamily(c.Family) {
+		return c, fmt.Errorf("family %q: want one of %s", c.Family, strings.Join(Families, ", "))
+	}
+	names := make([]string, 0, len(c.Layers))
+	for n := range c.Layers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		l := c.Layers[n]
+		if l.Parallel < 0 || l.Parallel > 4096 {
+			return c, fmt.Errorf("layer %q: parallel %d out of range: must be 1..4096 (or absent)", n, l.Parallel)
+		}
+		if l.Lanes < 0 || l.Lanes > 1<<16 {
+			return c, fmt.Errorf("layer %q: lanes %d out of range: must be 0..65536", n, l.Lanes)
+		}
 	}
 	return c, nil
 }

@@ -506,6 +506,9 @@ func planAdd(q *quant.Model, idx int, l *quant.Layer, s0, s1 *netStream) (*Engin
 	e.OutLoLit, e.OutHiLit = slit(e.RW, outLo), slit(e.RW, outHi)
 	e.ComputeCycles = e.OH * e.OW
 	e.Tail = engineTail
+	// Credits cover the stages and the FIFO's round trip at a pixel a cycle.
+	e.ODepth = 1 << clog2(e.Tail+2)
+	e.OccW = widthFor(e.ODepth)
 	return e, nil
 }
 

@@ -185,11 +185,11 @@ func (e *Engine) LineBufferBits() int {
 	return e.RingDepth * e.InBits * len(e.WinLanes)
 }
 
-// FIFOBits is the bits of the engine's FIFOs: the output FIFO of a window
-// engine, the skip FIFO of an add.
+// FIFOBits is the bits of the engine's FIFOs: its output FIFO, and the
+// skip FIFO of an add.
 func (e *Engine) FIFOBits() int {
 	if e.Add {
-		return e.FifoDepth * e.In2Bits
+		return e.FifoDepth*e.In2Bits + e.ODepth*e.OutBits
 	}
 	return e.ODepth * e.OutBits
 }

@@ -8,7 +8,7 @@ import (
 
 // engineTail is the cycles from an add engine's input to its output
 // beat; window engines have their own (Engine.Tail).
-const engineTail = 3
+const engineTail = 4 // S, Q, Y registers, then the output FIFO
 
 // Stages of a window engine around its PE/product stage: A0 address, A1
 // read, A2 lane select; E accumulate; then F..J (rescale) or F, J; then the

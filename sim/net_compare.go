@@ -7,12 +7,16 @@ import (
 	"time"
 
 	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/internal/report"
 	"github.com/addergen/addergen/model"
 	"github.com/addergen/addergen/quant"
 )
 
 // Comparison is the float reference against the bit-exact simulator of
-// its quantized model on one data set.
+// its quantized model on one data set. Every float figure is a
+// report.Num: a value that cannot be computed (an SQNR of ±Inf, a rate
+// over no measurable time) is written to JSON as null, and the layer's
+// note field says why.
 type Comparison struct {
 	Samples int `json:"samples"`
 	// Labeled tells whether top-1 accuracies were computed.
@@ -20,12 +24,13 @@ type Comparison struct {
 	// FloatTop1 and SimTop1 are accuracies in percent (0 without labels);
 	// Agreement is the percentage of samples whose predicted class is the
 	// same.
-	FloatTop1 float64 `json:"float_top1"`
-	SimTop1   float64 `json:"sim_top1"`
-	Agreement float64 `json:"agreement"`
-	// Throughput of each, in images per second, measured on this run.
-	FloatImagesPerSec float64 `json:"float_images_per_sec"`
-	SimImagesPerSec   float64 `json:"sim_images_per_sec"`
+	FloatTop1 report.Num `json:"float_top1"`
+	SimTop1   report.Num `json:"sim_top1"`
+	Agreement report.Num `json:"agreement"`
+	// Throughput of each, in images per second, measured on this run
+	// (null when the time was too short to measure).
+	FloatImagesPerSec report.Num `json:"float_images_per_sec"`
+	SimImagesPerSec   report.Num `json:"sim_images_per_sec"`
 	// InputSaturated counts input values clipped by the input encoding.
 	InputSaturated int64             `json:"input_saturated"`
 	Layers         []LayerComparison `json:"layers"`
@@ -41,36 +46,60 @@ type LayerComparison struct {
 	Bits   int     `json:"bits"`
 	Signed bool    `json:"signed"`
 	Scale  float64 `json:"scale"`
-	// SQNR is 10·log10(Σ f² / Σ (f − q)²) in dB; nil when the outputs
-	// are equal (no error).
-	SQNR      *float64 `json:"sqnr_db"`
-	MaxAbsErr float64  `json:"max_abs_err"`
-	RMSErr    float64  `json:"rms_err"`
+	// SQNR is 10·log10(Σ f² / Σ (f − q)²) in dB, f the float output and
+	// q the dequantized simulator output. It is +Inf when the outputs
+	// are equal (no error) and −Inf when the float output is all zero but
+	// the quantized one is not; JSON writes either as null, and SQNRNote
+	// (empty when SQNR is finite) names the layer and says which.
+	SQNR      report.Num `json:"sqnr_db"`
+	SQNRNote  string     `json:"sqnr_note,omitempty"`
+	MaxAbsErr report.Num `json:"max_abs_err"`
+	RMSErr    report.Num `json:"rms_err"`
 	// Outputs, SatHigh, SatLow and ReLUZero are the simulator's counts
 	// (see LayerStats); SatRate = (SatHigh+SatLow)/Outputs.
-	Outputs  int64   `json:"outputs"`
-	SatHigh  int64   `json:"saturated_high"`
-	SatLow   int64   `json:"saturated_low"`
-	ReLUZero int64   `json:"relu_zero"`
-	SatRate  float64 `json:"saturation_rate"`
+	Outputs  int64      `json:"outputs"`
+	SatHigh  int64      `json:"saturated_high"`
+	SatLow   int64      `json:"saturated_low"`
+	ReLUZero int64      `json:"relu_zero"`
+	SatRate  report.Num `json:"saturation_rate"`
 	// FloatMin and FloatMax are the float outputs' range on the data;
 	// RepMin and RepMax the range the codes can represent.
-	FloatMin float64 `json:"float_min"`
-	FloatMax float64 `json:"float_max"`
-	RepMin   float64 `json:"representable_min"`
-	RepMax   float64 `json:"representable_max"`
+	FloatMin report.Num `json:"float_min"`
+	FloatMax report.Num `json:"float_max"`
+	RepMin   report.Num `json:"representable_min"`
+	RepMax   report.Num `json:"representable_max"`
 	// Weight ranges (layers with weights): the float weights, the range
 	// the weight codes represent, and (adder) how many weights lie outside
 	// it and are carried exactly by the per-channel constant.
-	WeightMin      *float64 `json:"weight_min,omitempty"`
-	WeightMax      *float64 `json:"weight_max,omitempty"`
-	WeightRepMin   *float64 `json:"weight_representable_min,omitempty"`
-	WeightRepMax   *float64 `json:"weight_representable_max,omitempty"`
-	WeightsClamped int      `json:"weights_clamped,omitempty"`
+	WeightMin      *report.Num `json:"weight_min,omitempty"`
+	WeightMax      *report.Num `json:"weight_max,omitempty"`
+	WeightRepMin   *report.Num `json:"weight_representable_min,omitempty"`
+	WeightRepMax   *report.Num `json:"weight_representable_max,omitempty"`
+	WeightsClamped int         `json:"weights_clamped,omitempty"`
 	// AccWidth is the declared accumulator width (0 if none).
 	AccWidth int `json:"acc_width,omitempty"`
 
-	sumF2, sumE2 float64
+	sumF2, sumE2       float64
+	maxErr, fmin, fmax float64
+	nonFinite          int64 // float outputs that are NaN or ±Inf
+}
+
+// sqnr returns the layer's SQNR in dB from Σ f² and Σ (f − q)², and, when
+// it is not finite, a note that names the layer and the reason.
+func sqnr(layer string, sumF2, sumE2 float64, nonFinite int64) (report.Num, string) {
+	switch {
+	case nonFinite > 0:
+		return report.Unmeasured(), fmt.Sprintf("layer %s: %d float outputs are not finite", layer, nonFinite)
+	case sumE2 == 0:
+		return report.Num(math.Inf(1)), fmt.Sprintf("layer %s: no error, the quantized output equals the float output", layer)
+	case sumF2 == 0:
+		return report.Num(math.Inf(-1)), fmt.Sprintf("layer %s: float output is all zero, the quantized output is not", layer)
+	}
+	s := report.Num(10 * math.Log10(sumF2/sumE2))
+	if !s.Finite() {
+		return s, fmt.Sprintf("layer %s: signal or error power out of float64 range (%g / %g)", layer, sumF2, sumE2)
+	}
+	return s, ""
 }
 
 // compareBatch is the number of images compared at once.
@@ -107,14 +136,14 @@ func Compare(net *model.Net, q *quant.Model, x dataset.Tensor, labels []int) (*C
 		}
 		lc := LayerComparison{
 			Name: l.Name, Op: l.Op, Ref: l.Ref(), Bits: l.Out.Bits, Signed: l.Out.Signed, Scale: l.Out.Scale,
-			FloatMin: math.Inf(1), FloatMax: math.Inf(-1),
-			RepMin: l.Out.Decode(l.Out.Min()), RepMax: l.Out.Decode(l.Out.Max()),
+			RepMin: report.Num(l.Out.Decode(l.Out.Min())), RepMax: report.Num(l.Out.Decode(l.Out.Max())),
+			fmin: math.Inf(1), fmax: math.Inf(-1),
 		}
 		if l.Ranges.Acc != nil {
 			lc.AccWidth = l.Ranges.Acc.Width
 		}
 		if fl := net.Layer(l.Name); fl != nil && l.Weight != nil {
-			wmin, wmax := slices.Min(fl.W.Value.Data), slices.Max(fl.W.Value.Data)
+			wmin, wmax := report.Num(slices.Min(fl.W.Value.Data)), report.Num(slices.Max(fl.W.Value.Data))
 			lc.WeightMin, lc.WeightMax = &wmin, &wmax
 			var rmin, rmax float64
 			if l.Op == quant.OpAdder2d {
@@ -132,7 +161,8 @@ func Compare(net *model.Net, q *quant.Model, x dataset.Tensor, labels []int) (*C
 				}
 				rmin = -rmax
 			}
-			lc.WeightRepMin, lc.WeightRepMax = &rmin, &rmax
+			lo, hi := report.Num(rmin), report.Num(rmax)
+			lc.WeightRepMin, lc.WeightRepMax = &lo, &hi
 		}
 		c.Layers = append(c.Layers, lc)
 	}
@@ -166,12 +196,16 @@ func Compare(net *model.Net, q *quant.Model, x dataset.Tensor, labels []int) (*C
 			lc := &c.Layers[i]
 			f := fo[refs[i]].Data
 			for j, code := range res.Layers[i].Data {
+				if math.IsNaN(f[j]) || math.IsInf(f[j], 0) {
+					lc.nonFinite++
+					continue
+				}
 				v := l.Out.Decode(int64(code))
 				e := math.Abs(f[j] - v)
 				lc.sumF2 += f[j] * f[j]
 				lc.sumE2 += e * e
-				lc.MaxAbsErr = max(lc.MaxAbsErr, e)
-				lc.FloatMin, lc.FloatMax = min(lc.FloatMin, f[j]), max(lc.FloatMax, f[j])
+				lc.maxErr = max(lc.maxErr, e)
+				lc.fmin, lc.fmax = min(lc.fmin, f[j]), max(lc.fmax, f[j])
 			}
 		}
 		fl, sl := fo[len(fo)-1].Data, res.Output.Data
@@ -191,25 +225,28 @@ func Compare(net *model.Net, q *quant.Model, x dataset.Tensor, labels []int) (*C
 			}
 		}
 	}
-	pct := func(k int) float64 { return 100 * float64(k) / float64(N) }
+	pct := func(k int) report.Num { return report.Ratio(100*float64(k), float64(N)) }
 	c.Agreement = pct(agree)
 	if labels != nil {
 		c.FloatTop1, c.SimTop1 = pct(fCorrect), pct(sCorrect)
 	}
-	c.FloatImagesPerSec = float64(N) / floatTime.Seconds()
-	c.SimImagesPerSec = float64(N) / simTime.Seconds()
+	c.FloatImagesPerSec = report.Ratio(float64(N), floatTime.Seconds())
+	c.SimImagesPerSec = report.Ratio(float64(N), simTime.Seconds())
 	for i := range c.Layers {
 		lc, st := &c.Layers[i], &stats[i]
 		lc.Outputs = int64(N) * int64(numel(q.Layers[i].OutShape))
 		lc.SatHigh, lc.SatLow, lc.ReLUZero = st.SatHigh, st.SatLow, st.ReLUZero
-		if st.Outputs > 0 {
-			lc.SatRate = float64(st.SatHigh+st.SatLow) / float64(st.Outputs)
+		if st.Outputs > 0 { // layers that cannot saturate (flatten) count none: rate 0
+			lc.SatRate = report.Ratio(float64(st.SatHigh+st.SatLow), float64(st.Outputs))
 		}
-		lc.RMSErr = math.Sqrt(lc.sumE2 / float64(lc.Outputs))
-		if lc.sumE2 > 0 {
-			s := 10 * math.Log10(lc.sumF2/lc.sumE2)
-			lc.SQNR = &s
+		finite := lc.Outputs - lc.nonFinite
+		lc.RMSErr = report.Unmeasured()
+		lc.MaxAbsErr, lc.FloatMin, lc.FloatMax = lc.RMSErr, lc.RMSErr, lc.RMSErr
+		if finite > 0 {
+			lc.RMSErr = report.Num(math.Sqrt(lc.sumE2 / float64(finite)))
+			lc.MaxAbsErr, lc.FloatMin, lc.FloatMax = report.Num(lc.maxErr), report.Num(lc.fmin), report.Num(lc.fmax)
 		}
+		lc.SQNR, lc.SQNRNote = sqnr(lc.Name, lc.sumF2, lc.sumE2, lc.nonFinite)
 	}
 	return c, nil
 }

@@ -39,6 +39,23 @@ var engineCases = []struct {
 		{"name": "r2", "op": "relu"},
 		{"name": "avg", "op": "avgpool2d", "kernel": 3},
 		{"name": "f", "op": "flatten"}]}`},
+	// Every template branch at once (the rtl package's golden network):
+	// constant-weight conv, SIMD folding, one-row rescales, a residual add,
+	// max and average pooling, a linear classifier.
+	{"golden_all_kinds", false, `{"name": "e4", "input": [2, 6, 6], "layers": [
+		{"name": "c1", "op": "conv2d", "in": 2, "out": 4, "kernel": 3, "padding": 1},
+		{"name": "bn1", "op": "batchnorm2d", "channels": 4},
+		{"name": "r1", "op": "relu"},
+		{"name": "a2", "op": "adder2d", "in": 4, "out": 4, "kernel": 3, "padding": 1},
+		{"name": "bn2", "op": "batchnorm2d", "channels": 4},
+		{"name": "add", "op": "add", "inputs": ["bn2", "r1"]},
+		{"name": "r2", "op": "relu"},
+		{"name": "p2", "op": "maxpool2d", "kernel": 2},
+		{"name": "a3", "op": "adder2d", "in": 4, "out": 6, "kernel": 3, "padding": 1},
+		{"name": "bn3", "op": "batchnorm2d", "channels": 6},
+		{"name": "avg", "op": "avgpool2d", "kernel": 3},
+		{"name": "f", "op": "flatten"},
+		{"name": "fc", "op": "linear", "in": 6, "out": 3}]}`},
 	{"residual_identity", false, `{"name": "e3", "input": [4, 5, 5], "layers": [
 		{"name": "c1", "op": "conv2d", "in": 4, "out": 4, "kernel": 3, "padding": 1},
 		{"name": "bn1", "op": "batchnorm2d", "channels": 4},
@@ -138,10 +155,12 @@ func TestEngineSweep(t *testing.T) {
 		t.Run(s, func(t *testing.T) {
 			testutil.RequireTools(t, map[string][]string{Icarus: {"iverilog", "vvp"}, Verilator: {"verilator"}}[s]...)
 			for ci, c := range engineCases {
-				// lanes: 0 is one window position per cycle; 7 rounds down to
-				// 1..3 positions by the layer's channels (windows of 4, 9 and
-				// 25 positions folded in uneven steps); 4096 is the whole window.
-				for _, v := range []struct{ bits, par, lanes int }{{4, 1, 0}, {6, 3, 7}, {8, 8, 4096}} {
+				// lanes: 0 is one window position per cycle; 2 folds the input
+				// channels (SIMD 2 or 1); 7 rounds down to 1..3 positions by the
+				// layer's channels (windows of 4, 9 and 25 positions folded in
+				// uneven steps) or folds channels above 7; 4096 is the whole
+				// window (balanced: constant-weight convs, one-row rescales).
+				for _, v := range []struct{ bits, par, lanes int }{{4, 1, 0}, {5, 2, 2}, {6, 3, 7}, {8, 8, 4096}} {
 					if s == Verilator && v.par != 3 { // one Verilator build per case keeps the suite short
 						continue
 					}

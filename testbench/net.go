@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/addergen/addergen/internal/report"
 	"github.com/addergen/addergen/rtl"
 	"github.com/addergen/addergen/sim"
 )
@@ -46,17 +47,22 @@ func (m *NetMismatch) String() string {
 
 // NetResult is the outcome of a network RTL run.
 type NetResult struct {
-	Simulator      string       `json:"simulator"`
-	Images         int          `json:"images"`
-	Values         int          `json:"values"` // layer output values compared
-	Mismatches     int          `json:"mismatches"`
-	FirstMismatch  *NetMismatch `json:"first_mismatch"`
-	Cycles         int          `json:"cycles"`
-	CyclesPerImage float64      `json:"cycles_per_image"`
-	LatencyCycles  int          `json:"latency_cycles"`
-	Seconds        float64      `json:"seconds"`
-	ImagesPerSec   float64      `json:"images_per_second"`
-	VCD            string       `json:"vcd,omitempty"`
+	Simulator     string       `json:"simulator"`
+	Images        int          `json:"images"`
+	Values        int          `json:"values"` // layer output values compared
+	Mismatches    int          `json:"mismatches"`
+	FirstMismatch *NetMismatch `json:"first_mismatch"`
+	Cycles        int          `json:"cycles"`
+	// CyclesPerImage is the mean spacing of the images' last outputs in
+	// clock cycles: the steady-state throughput. It needs two images; with
+	// one it is not measured (NaN, JSON null), never 0.
+	CyclesPerImage report.Num `json:"cycles_per_image"`
+	LatencyCycles  int        `json:"latency_cycles"`
+	Seconds        float64    `json:"seconds"`
+	// ImagesPerSec is simulated images per wall-clock second (null when
+	// the run took no measurable time).
+	ImagesPerSec report.Num `json:"images_per_second"`
+	VCD          string     `json:"vcd,omitempty"`
 	// Logits are the RTL's output codes, [Images, classes].
 	Logits sim.Codes `json:"-"`
 }
@@ -140,9 +146,7 @@ func RunNet(ctx context.Context, simulator, dir string, n *rtl.Net, sources []st
 	}
 	res.Simulator = simulator
 	res.Seconds = elapsed.Seconds()
-	if res.Seconds > 0 {
-		res.ImagesPerSec = float64(N) / res.Seconds
-	}
+	res.ImagesPerSec = report.Ratio(float64(N), res.Seconds)
 	if o.VCD {
 		res.VCD = filepath.Join(dir, "waves.vcd")
 	}
@@ -263,8 +267,9 @@ func judgeNet(n *rtl.Net, want *sim.NetResult, log string, N int) (*NetResult, e
 		}
 		res.Logits.Data[i] = int32(codes[0])
 	}
+	res.CyclesPerImage = report.Unmeasured()
 	if len(lasts) > 1 {
-		res.CyclesPerImage = float64(lasts[len(lasts)-1]-lasts[0]) / float64(len(lasts)-1)
+		res.CyclesPerImage = report.Num(float64(lasts[len(lasts)-1]-lasts[0]) / float64(len(lasts)-1))
 	}
 	if len(lasts) > 0 {
 		res.LatencyCycles = lasts[0] - 4

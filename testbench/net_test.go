@@ -116,7 +116,7 @@ func TestNetCycleModel(t *testing.T) {
 		}
 		res := runNetCase(t, Verilator, q, in, hw, NetRunOptions{Seed: 1})
 		pred := float64(n.PredictedCyclesPerImage)
-		if d := (res.CyclesPerImage - pred) / pred; d > 0.05 || d < -0.05 {
+		if d := (float64(res.CyclesPerImage) - pred) / pred; !(d <= 0.05) || d < -0.05 {
 			t.Errorf("parallel %d lanes %d: measured %.0f cycles per image, predicted %.0f (%.1f%% off)", hw.Parallel, hw.Lanes, res.CyclesPerImage, pred, 100*d)
 		}
 		t.Logf("parallel %d lanes %d: measured %.0f, predicted %.0f cycles per image", hw.Parallel, hw.Lanes, res.CyclesPerImage, pred)
@@ -151,7 +151,7 @@ func TestNetResNet20Throughput(t *testing.T) {
 	}
 	res := runNetCase(t, Verilator, q, in, hw, NetRunOptions{Seed: 3})
 	pred := float64(n.PredictedCyclesPerImage)
-	if d := (res.CyclesPerImage - pred) / pred; d > 0.05 || d < -0.05 {
+	if d := (float64(res.CyclesPerImage) - pred) / pred; !(d <= 0.05) || d < -0.05 {
 		t.Errorf("measured %.0f cycles per image, predicted %.0f (%.1f%% off)", res.CyclesPerImage, pred, 100*d)
 	}
 	t.Logf("ResNet-20 P=16 lanes 144 balanced: %d values, measured %.0f, predicted %.0f cycles per image", res.Values, res.CyclesPerImage, pred)

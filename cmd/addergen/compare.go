@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"image/color"
 	"io"
@@ -18,22 +17,24 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/internal/report"
 	"github.com/addergen/addergen/quant"
 	"github.com/addergen/addergen/sim"
 )
 
 type compareOpts struct {
-	g         *globalOpts
-	model     string
-	weights   string
-	quantized string
-	data      string
-	labels    string
-	split     string
-	limit     int
-	maxDrop   float64
-	out       string
-	json      bool
+	g          *globalOpts
+	model      string
+	weights    string
+	weightsKey string
+	quantized  string
+	data       string
+	labels     string
+	split      string
+	limit      int
+	maxDrop    float64
+	out        string
+	json       bool
 }
 
 func newCompareCmd(g *globalOpts) *cobra.Command {
@@ -57,11 +58,12 @@ than P points below the float top-1.`,
   # CI gate: at most 0.1 point lost, machine-readable
   addergen compare --model lenet5-adder --weights lenet.pth --quantized lenet8.json --data mnist --max-drop 0.1 --json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.OutOrStdout()) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.OutOrStdout(), cmd.ErrOrStderr()) },
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.model, "model", "", "float model: built-in name, spec JSON file, or training folder")
 	fl.StringVar(&o.weights, "weights", "", "weights file (.pth, .pt, .safetensors, .npz)")
+	fl.StringVar(&o.weightsKey, "weights-key", "", "entry of a checkpoint dict that holds the state_dict (net, model, state_dict, ...), when the checkpoint holds several")
 	fl.StringVar(&o.quantized, "quantized", "", "quantized model written by addergen quantize")
 	fl.StringVar(&o.data, "data", "", "data: .npy [N,C,H,W], MNIST IDX file, a folder of IDX files, or mnist (the GoMNIST module's)")
 	fl.StringVar(&o.labels, "labels", "", "labels .npy for .npy data (default X.labels.npy beside X.npy)")
@@ -85,17 +87,22 @@ type compareReport struct {
 	Name      string       `json:"name"`
 	Config    quant.Config `json:"config"`
 	*sim.Comparison
-	Top1Drop *float64 `json:"top1_drop,omitempty"`
-	Pass     *bool    `json:"pass,omitempty"`
-	Files    []string `json:"files,omitempty"`
+	Top1Drop *report.Num `json:"top1_drop,omitempty"`
+	Pass     *bool       `json:"pass,omitempty"`
+	Files    []string    `json:"files,omitempty"`
 }
 
-func (o *compareOpts) run(stdout io.Writer) error {
+func (o *compareOpts) run(stdout, stderr io.Writer) error {
 	if o.limit < 0 {
 		return usagef("--limit %d is negative", o.limit)
 	}
 	if o.split != dataset.SplitTest && o.split != dataset.SplitTrain {
 		return usagef("--split %q: want test or train", o.split)
+	}
+	if o.out != "" {
+		if err := checkOutDir("--out", o.out); err != nil {
+			return err
+		}
 	}
 	if !quant.IsQuantized(o.quantized) {
 		return usagef("--quantized %s: not a quantized model file (no \"format\": %q)", o.quantized, quant.FormatName)
@@ -104,7 +111,7 @@ func (o *compareOpts) run(stdout io.Writer) error {
 	if err != nil {
 		return usagef("--quantized: %v", oneLineErr(err))
 	}
-	net, err := loadFloatNet(o.model, o.weights)
+	net, err := loadFloatNet(o.model, o.weights, o.weightsKey)
 	if err != nil {
 		return err
 	}
@@ -116,9 +123,12 @@ func (o *compareOpts) run(stdout io.Writer) error {
 		return usagef("--data: %v", oneLineErr(err))
 	}
 	set = set.Limit(o.limit)
-	x, _, err := toNCHW(set.X, net.Input)
+	x, _, err := toNCHW(set.X, net.Input, stderr, "--data "+o.data)
 	if err != nil {
 		return usagef("--data %s: %v", o.data, err)
+	}
+	if err := checkLabels("--data", set, shapeLen(net.Output())); err != nil {
+		return err
 	}
 	if o.maxDrop >= 0 && set.Labels == nil {
 		return usagef("--max-drop needs labels; --data %s has none", o.data)
@@ -133,7 +143,7 @@ func (o *compareOpts) run(stdout io.Writer) error {
 		drop := cmp.FloatTop1 - cmp.SimTop1
 		rep.Top1Drop = &drop
 		if o.maxDrop >= 0 {
-			pass := drop <= o.maxDrop+1e-9
+			pass := float64(drop) <= o.maxDrop+1e-9
 			rep.Pass = &pass
 			if !pass {
 				failed = checkFailed{fmt.Sprintf("quantized top-1 %.2f%% is %.2f points below float %.2f%% (limit %v)", cmp.SimTop1, drop, cmp.FloatTop1, o.maxDrop)}
@@ -159,7 +169,7 @@ func (o *compareOpts) run(stdout io.Writer) error {
 			return err
 		}
 		files["report.json"] = append(j, '\n')
-		if paths, err = writeFilesAtomic(o.out, files); err != nil {
+		if paths, err = writeOutDir("--out", o.out, "compare", files); err != nil {
 			return err
 		}
 	}
@@ -188,11 +198,16 @@ func sortStrings(s []string) {
 	}
 }
 
-func sqnrString(s *float64) string {
-	if s == nil {
+// sqnrString prints a layer's SQNR in dB for text and Markdown: "exact"
+// when there is no error, "−Inf (float output is all zero)" and the like
+// for another non-finite value (the note without the layer name, which
+// the row already gives).
+func sqnrString(l sim.LayerComparison) string {
+	if math.IsInf(float64(l.SQNR), 1) {
 		return "exact"
 	}
-	return fmt.Sprintf("%.1f", *s)
+	_, note, _ := strings.Cut(l.SQNRNote, ": ")
+	return report.Text(l.SQNR, 1, note)
 }
 
 func top1Lines(r *compareReport) []string {
@@ -218,7 +233,7 @@ func textSummary(r *compareReport) string {
 	}
 	fmt.Fprintf(&b, "  %-24s %-11s %-6s %9s %12s %10s\n", "layer", "op", "codes", "SQNR dB", "max |err|", "saturated")
 	for _, l := range r.Layers {
-		fmt.Fprintf(&b, "  %-24s %-11s %-6s %9s %12.4g %10d\n", l.Name, l.Op, codeFmt(l), sqnrString(l.SQNR), l.MaxAbsErr, l.SatHigh+l.SatLow)
+		fmt.Fprintf(&b, "  %-24s %-11s %-6s %9s %12.4g %10d\n", l.Name, l.Op, codeFmt(l), sqnrString(l), l.MaxAbsErr, l.SatHigh+l.SatLow)
 	}
 	return b.String()
 }
@@ -260,7 +275,7 @@ func markdownReport(r *compareReport) []byte {
 			acc = fmt.Sprint(l.AccWidth)
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.4g | %s | %.4g | %.4g | %d / %d | %.3f | %s | [%.4g, %.4g] | [%.4g, %.4g] |\n",
-			l.Name, l.Op, l.Ref, codeFmt(l), l.Scale, sqnrString(l.SQNR), l.MaxAbsErr, l.RMSErr, l.SatHigh, l.SatLow, 100*l.SatRate, acc, l.FloatMin, l.FloatMax, l.RepMin, l.RepMax)
+			l.Name, l.Op, l.Ref, codeFmt(l), l.Scale, sqnrString(l), l.MaxAbsErr, l.RMSErr, l.SatHigh, l.SatLow, 100*l.SatRate, acc, l.FloatMin, l.FloatMax, l.RepMin, l.RepMax)
 	}
 	fmt.Fprintf(&b, "\n## Weights\n\nAdder weights outside their input's code range are clamped with an exact per-channel constant (no error); conv/linear weights use per-channel scales.\n\n")
 	fmt.Fprintf(&b, "| layer | float range | representable | clamped (exact) |\n|---|---|---|---|\n")
@@ -309,24 +324,31 @@ func layerNames(p *plot.Plot, names []string) {
 	p.X.Tick.Label.YAlign = draw.YCenter
 }
 
-// errorPlot draws per-layer SQNR and maximum absolute error.
+// errorPlot draws per-layer SQNR. A layer without error (+Inf) or with
+// another non-finite SQNR gets no bar (a plotter cannot draw an infinite
+// point); the title says which layers and why.
 func errorPlot(c *sim.Comparison) ([]byte, error) {
-	var names []string
+	var names, exact, other []string
 	sq := make(plotter.Values, len(c.Layers))
-	exact := 0
 	for i, l := range c.Layers {
 		names = append(names, l.Name)
-		if l.SQNR == nil {
-			exact++
-			sq[i] = 0
-		} else {
-			sq[i] = *l.SQNR
+		switch v, ok := l.SQNR.Value(); {
+		case ok:
+			sq[i] = v
+		case math.IsInf(v, 1):
+			exact = append(exact, l.Name)
+		default:
+			_, why, _ := strings.Cut(l.SQNRNote, ": ")
+			other = append(other, fmt.Sprintf("%s %v (%s)", l.Name, l.SQNR, why))
 		}
 	}
 	p := plot.New()
 	p.Title.Text = "SQNR of the dequantized simulator output vs float, per layer"
-	if exact > 0 {
-		p.Title.Text += fmt.Sprintf(" (%d exact layers at 0)", exact)
+	if len(exact) > 0 {
+		p.Title.Text += fmt.Sprintf("\nexact, no bar: %s", strings.Join(exact, ", "))
+	}
+	if len(other) > 0 {
+		p.Title.Text += fmt.Sprintf("\nnot finite, no bar: %s", strings.Join(other, "; "))
 	}
 	p.Y.Label.Text = "SQNR (dB)"
 	bars, err := plotter.NewBarChart(sq, vg.Points(8))
@@ -344,11 +366,11 @@ func errorPlot(c *sim.Comparison) ([]byte, error) {
 func rangesPlot(c *sim.Comparison) ([]byte, error) {
 	light := color.RGBA{R: 190, G: 190, B: 190, A: 255}
 	dark := color.RGBA{R: 200, G: 40, B: 40, A: 255}
-	seg := func(p *plot.Plot, x, lo, hi float64, col color.Color, w vg.Length) error {
-		if math.IsInf(lo, 0) || math.IsInf(hi, 0) || math.IsNaN(lo) || math.IsNaN(hi) {
-			return nil
+	seg := func(p *plot.Plot, x float64, lo, hi report.Num, col color.Color, w vg.Length) error {
+		if !lo.Finite() || !hi.Finite() {
+			return nil // not drawable; the report's tables print it
 		}
-		l, err := plotter.NewLine(plotter.XYs{{X: x, Y: lo}, {X: x, Y: hi}})
+		l, err := plotter.NewLine(plotter.XYs{{X: x, Y: float64(lo)}, {X: x, Y: float64(hi)}})
 		if err != nil {
 			return err
 		}
@@ -387,10 +409,11 @@ func rangesPlot(c *sim.Comparison) ([]byte, error) {
 			return nil, err
 		}
 	}
+	width := vg.Points(max(640, 22*float64(len(names))))
 	if len(wnames) == 0 {
-		return nil, errors.New("no weights to plot")
+		return pngOf(width, vg.Points(320), act) // no layer has weights
 	}
 	wts.Add(plotter.NewGrid())
 	layerNames(wts, wnames)
-	return pngOf(vg.Points(max(640, 22*float64(len(names)))), vg.Points(320), act, wts)
+	return pngOf(width, vg.Points(320), act, wts)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/internal/report"
 	"github.com/addergen/addergen/model"
 	"github.com/addergen/addergen/quant"
 	"github.com/addergen/addergen/rtl"
@@ -109,29 +110,30 @@ type demoStep struct {
 
 // demoRTL is the RTL verification part of the demo report.
 type demoRTL struct {
-	Dir                     string                 `json:"dir"`
-	Top                     string                 `json:"top"`
-	Engines                 int                    `json:"engines"`
-	Files                   int                    `json:"files"`
-	Parallel                int                    `json:"parallel"`
-	Lanes                   int                    `json:"lanes"`
-	Balance                 bool                   `json:"balance"`
-	Simulator               string                 `json:"simulator"`
-	Images                  int                    `json:"images"`
-	Values                  int                    `json:"values"`
-	Mismatches              int                    `json:"mismatches"`
-	FirstMismatch           *testbench.NetMismatch `json:"first_mismatch"`
-	CyclesPerImage          float64                `json:"cycles_per_image"`
-	PredictedCyclesPerImage int                    `json:"predicted_cycles_per_image"`
-	LatencyCycles           int                    `json:"latency_cycles"`
-	ImagesPerSecond         float64                `json:"images_per_second"`
-	Idle                    float64                `json:"idle"`
-	Stall                   float64                `json:"stall"`
+	Dir           string                 `json:"dir"`
+	Top           string                 `json:"top"`
+	Engines       int                    `json:"engines"`
+	Files         int                    `json:"files"`
+	Parallel      int                    `json:"parallel"`
+	Lanes         int                    `json:"lanes"`
+	Balance       bool                   `json:"balance"`
+	Simulator     string                 `json:"simulator"`
+	Images        int                    `json:"images"`
+	Values        int                    `json:"values"`
+	Mismatches    int                    `json:"mismatches"`
+	FirstMismatch *testbench.NetMismatch `json:"first_mismatch"`
+	// CyclesPerImage is null when it cannot be measured (one image).
+	CyclesPerImage          report.Num `json:"cycles_per_image"`
+	PredictedCyclesPerImage int        `json:"predicted_cycles_per_image"`
+	LatencyCycles           int        `json:"latency_cycles"`
+	ImagesPerSecond         report.Num `json:"images_per_second"`
+	Idle                    float64    `json:"idle"`
+	Stall                   float64    `json:"stall"`
 	// RTLTop1 and SimTop1 are top-1 accuracies in percent on these images.
-	RTLTop1 float64 `json:"rtl_top1"`
-	SimTop1 float64 `json:"sim_top1"`
-	WorkDir string  `json:"work_dir,omitempty"` // kept on a mismatch
-	VCD     string  `json:"vcd,omitempty"`
+	RTLTop1 report.Num `json:"rtl_top1"`
+	SimTop1 report.Num `json:"sim_top1"`
+	WorkDir string     `json:"work_dir,omitempty"` // kept on a mismatch
+	VCD     string     `json:"vcd,omitempty"`
 }
 
 // demoSynth is the hardware cost part of the demo report.
@@ -155,9 +157,9 @@ type demoReport struct {
 	TestImages  int            `json:"test_images"`
 	CalibImages int            `json:"calib_images"`
 	Quantized   string         `json:"quantized"`
-	FloatTop1   float64        `json:"float_top1"`
-	SimTop1     float64        `json:"sim_top1"`
-	Agreement   float64        `json:"agreement"`
+	FloatTop1   report.Num     `json:"float_top1"`
+	SimTop1     report.Num     `json:"sim_top1"`
+	Agreement   report.Num     `json:"agreement"`
 	Compare     *compareReport `json:"compare"`
 	RTL         demoRTL        `json:"rtl"`
 	Synth       demoSynth      `json:"synth"`
@@ -240,6 +242,9 @@ func (o *demoOpts) validate() error {
 	if o.out == "" {
 		return usagef("--out must name a directory")
 	}
+	if err := checkOutDir("--out", o.out); err != nil {
+		return err
+	}
 	if o.bits < quant.MinBits || o.bits > 16 {
 		return usagef("--bits %d out of range: must be %d..16", o.bits, quant.MinBits)
 	}
@@ -298,6 +303,9 @@ func (o *demoOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if test.Labels == nil {
 		return usagef("MNIST test set in %s has no labels", mnist)
 	}
+	if err := checkLabels("MNIST", test, shapeLen(net.Output())); err != nil {
+		return err
+	}
 	acc := test.Limit(o.testImages)
 	r.TestImages = acc.X.Shape[0]
 
@@ -327,14 +335,12 @@ func (o *demoOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{oneLineErr(err)}
 	}
+	printWarnings(stderr, q.Calibration.Warnings)
 	qb, err := q.MarshalFile()
 	if err != nil {
 		return err
 	}
 	qname := fmt.Sprintf("q%d.json", o.bits)
-	if _, err := writeFilesAtomic(o.out, map[string][]byte{qname: qb}); err != nil {
-		return err
-	}
 	r.Quantized = qname
 	d.end("quantize")
 
@@ -354,7 +360,8 @@ func (o *demoOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	crep.Top1Drop = &drop
 	crep.Files = []string{"error.png", "ranges.png", "report.json", "report.md"}
 	r.Compare, r.SimTop1, r.Agreement = crep, cmp.SimTop1, cmp.Agreement
-	files := map[string][]byte{}
+	// Every file of the report folder, written as one set at the end.
+	files := map[string][]byte{qname: qb}
 	if files["error.png"], err = errorPlot(cmp); err != nil {
 		return err
 	}
@@ -369,9 +376,8 @@ func (o *demoOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{oneLineErr(err)}
 	}
-	rtlDir := filepath.Join(o.out, "rtl")
-	if _, err := writeFilesAtomic(rtlDir, rtlFiles); err != nil {
-		return err
+	for n, b := range rtlFiles {
+		files["rtl/"+n] = b
 	}
 	r.RTL = demoRTL{Dir: "rtl", Top: design.Top, Engines: len(design.Engines), Files: len(rtlFiles), Parallel: o.parallel, Lanes: o.lanes, Balance: o.balance,
 		Simulator: o.simulator, PredictedCyclesPerImage: design.PredictedCyclesPerImage, Idle: 0.2, Stall: 0.2}
@@ -401,7 +407,7 @@ func (o *demoOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 	files["report.json"] = append(j, '\n')
-	if _, err := writeFilesAtomic(o.out, files); err != nil {
+	if _, err := writeOutDir("--out", o.out, "demo", files); err != nil {
 		return err
 	}
 	if o.json {
@@ -428,7 +434,7 @@ func demoLoad(dir, split string, input []int) (*dataset.Set, error) {
 	if err != nil {
 		return nil, usagef("MNIST %s set in %s: %v", split, dir, oneLineErr(err))
 	}
-	x, _, err := toNCHW(set.X, input)
+	x, _, err := toNCHW(set.X, input, io.Discard, "MNIST") // [1 28 28]: never ambiguous
 	if err != nil {
 		return nil, usagef("MNIST %s set in %s: %v", split, dir, err)
 	}
@@ -438,7 +444,7 @@ func demoLoad(dir, split string, input []int) (*dataset.Set, error) {
 
 // floatTop1 runs the float reference over set in batches, with a progress
 // bar, and returns its top-1 accuracy in percent.
-func (d *demoRun) floatTop1(net *model.Net, set *dataset.Set) (float64, error) {
+func (d *demoRun) floatTop1(net *model.Net, set *dataset.Set) (report.Num, error) {
 	n := set.X.Shape[0]
 	per := set.X.Len() / max(n, 1)
 	bar := d.bar(n, "float reference")
@@ -471,7 +477,7 @@ func (d *demoRun) floatTop1(net *model.Net, set *dataset.Set) (float64, error) {
 	if bar != nil {
 		_ = bar.Finish()
 	}
-	return 100 * float64(correct) / float64(n), nil
+	return report.Ratio(100*float64(correct), float64(n)), nil
 }
 
 // verify streams set through the emitted design and compares every layer
@@ -572,8 +578,8 @@ func demoRows(r *demoReport) [][2]string {
 		{"agreement", fmt.Sprintf("%.2f%%", r.Agreement)},
 		{"RTL (" + r.RTL.Simulator + ")", fmt.Sprintf("%d images, %d layer values, %d mismatches", r.RTL.Images, r.RTL.Values, r.RTL.Mismatches)},
 		{"RTL top-1", fmt.Sprintf("%.2f%% (simulator %.2f%% on the same images)", r.RTL.RTLTop1, r.RTL.SimTop1)},
-		{"cycles/image", fmt.Sprintf("%.0f measured with %.0f%% idle input and %.0f%% output stalls; %d predicted without (P≤%d, lanes≤%d%s)",
-			r.RTL.CyclesPerImage, 100*r.RTL.Idle, 100*r.RTL.Stall, r.RTL.PredictedCyclesPerImage, r.RTL.Parallel, r.RTL.Lanes, map[bool]string{true: ", balanced"}[r.RTL.Balance])},
+		{"cycles/image", fmt.Sprintf("%s with %.0f%% idle input and %.0f%% output stalls; %d predicted without (P≤%d, lanes≤%d%s)",
+			measuredCycles(r.RTL.CyclesPerImage, r.RTL.Images), 100*r.RTL.Idle, 100*r.RTL.Stall, r.RTL.PredictedCyclesPerImage, r.RTL.Parallel, r.RTL.Lanes, map[bool]string{true: ", balanced"}[r.RTL.Balance])},
 	}
 	s := r.Synth
 	if s.L1 != nil && s.MAC != nil {
@@ -619,8 +625,8 @@ func demoMarkdown(r *demoReport) []byte {
 
 	rt := r.RTL
 	fmt.Fprintf(&b, "\n## RTL verification\n\n%s on the first %d test images, random idle input cycles (p = %.1f) and output backpressure (p = %.1f): "+
-		"%d layer output values compared, %d mismatches. %.0f cycles per image measured against %d predicted; latency %d cycles; %.1f images/s simulated.\n",
-		rt.Simulator, rt.Images, rt.Idle, rt.Stall, rt.Values, rt.Mismatches, rt.CyclesPerImage, rt.PredictedCyclesPerImage, rt.LatencyCycles, rt.ImagesPerSecond)
+		"%d layer output values compared, %d mismatches. Cycles per image: %s against %d predicted; latency %d cycles; %s images/s simulated.\n",
+		rt.Simulator, rt.Images, rt.Idle, rt.Stall, rt.Values, rt.Mismatches, measuredCycles(rt.CyclesPerImage, rt.Images), rt.PredictedCyclesPerImage, rt.LatencyCycles, report.Text(rt.ImagesPerSecond, 1, "not measured"))
 
 	s := r.Synth
 	if s.L1 != nil && s.MAC != nil {

@@ -82,7 +82,7 @@ func (o *emitPEOpts) run(stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	paths, err := writeFilesAtomic(o.out, files)
+	paths, err := writeOutDir("--out", o.out, "emit-verilog pe", files)
 	if err != nil {
 		return err
 	}

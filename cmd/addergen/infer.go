@@ -18,6 +18,7 @@ type inferOpts struct {
 	g          *globalOpts
 	model      string
 	weights    string
+	weightsKey string
 	input      string
 	output     string
 	limit      int
@@ -63,6 +64,7 @@ printed too.`,
 	fl := cmd.Flags()
 	fl.StringVar(&o.model, "model", "", "built-in model name or spec JSON file")
 	fl.StringVar(&o.weights, "weights", "", "weights file (.pth, .pt, .safetensors, .npz)")
+	fl.StringVar(&o.weightsKey, "weights-key", "", "entry of a checkpoint dict that holds the state_dict (net, model, state_dict, ...), when the checkpoint holds several")
 	fl.StringVar(&o.input, "input", "", "input samples: .npy, MNIST IDX file or folder, or mnist (the GoMNIST module's test split)")
 	fl.IntVar(&o.limit, "limit", 0, "use only the first N samples (0: all)")
 	fl.StringVar(&o.output, "output", "", "output logits (.npy, float64 [N, classes])")
@@ -88,7 +90,10 @@ type inferReport struct {
 }
 
 func (o *inferOpts) run(stdout, stderr io.Writer) error {
-	r, err := model.Resolve(o.model, o.weights)
+	if o.weightsKey != "" && o.weights == "" {
+		return usagef("--weights-key %s needs --weights", o.weightsKey)
+	}
+	r, err := model.ResolveWith(o.model, o.weights, model.LoadOptions{WeightsKey: o.weightsKey})
 	if err != nil {
 		if errors.Is(err, model.ErrNoWeights) {
 			return usagef("--weights is required with --model %s", o.model)
@@ -105,7 +110,7 @@ func (o *inferOpts) run(stdout, stderr io.Writer) error {
 	if o.limit > 0 {
 		set = set.Limit(o.limit)
 	}
-	x, note, err := toNCHW(set.X, r.InputShape())
+	x, note, err := toNCHW(set.X, r.InputShape(), stderr, "--input "+o.input)
 	if err != nil {
 		return usagef("--input %s: %v", o.input, err)
 	}
@@ -131,6 +136,9 @@ func (o *inferOpts) run(stdout, stderr io.Writer) error {
 		classes *= d
 	}
 	y.Shape = []int{n, classes}
+	if err := checkLabels("--input", set, classes); err != nil {
+		return err
+	}
 	if err := dataset.WriteNPY(o.output, y); err != nil {
 		return usagef("--output: %v", oneLineErr(err))
 	}
@@ -170,12 +178,20 @@ func (o *inferOpts) run(stdout, stderr io.Writer) error {
 // accepts [N, C, H, W]; [N, H, W, C] when that differs from [N, C, H, W];
 // [N, H, W] when C is 1; and a single sample [C, H, W]. The note says
 // what was converted.
-func toNCHW(x dataset.Tensor, want []int) (dataset.Tensor, string, error) {
+//
+// When C = H = W (> 1), a [N, C, H, W] batch fits as NCHW and as NHWC and
+// its layout cannot be told from its shape: it is taken as NCHW (the
+// documented layout) and a warning naming what (the flag and file) is
+// printed on warn.
+func toNCHW(x dataset.Tensor, want []int, warn io.Writer, what string) (dataset.Tensor, string, error) {
 	c, h, w := want[0], want[1], want[2]
 	s := x.Shape
 	var note string
 	switch {
 	case len(s) == 4 && slices.Equal(s[1:], want):
+		if c == h && h == w && c > 1 && warn != nil {
+			fmt.Fprintf(warn, "addergen: warning: %s: shape %v fits the model input [C H W] = %v both as NCHW and as NHWC (C = H = W); taken as NCHW, the documented layout\n", what, s, want)
+		}
 	case len(s) == 4 && slices.Equal(s[1:], []int{h, w, c}):
 		n := s[0]
 		out := make([]float64, len(x.Data))

@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/internal/outdir"
+	"github.com/addergen/addergen/internal/report"
 	"github.com/addergen/addergen/quant"
 	"github.com/addergen/addergen/rtl"
 	"github.com/addergen/addergen/sim"
@@ -33,7 +35,7 @@ type netHWFlags struct {
 
 func (f *netHWFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.IntVar(&f.lanes, "lanes", 0, "lanes per PE of adder/conv engines, rounded down to whole window positions (multiples of the input channels); 0 means one position (the input channels)")
+	fl.IntVar(&f.lanes, "lanes", 0, "lanes per PE of adder/conv engines: below the input channels they fold them (SIMD, the largest divisor that fits), above they are rounded down to whole window positions; 0 means one position (all input channels)")
 	fl.IntVar(&f.parallel, "parallel", rtl.DefaultParallel, "PEs per adder/conv engine (output channels computed at once)")
 	fl.BoolVar(&f.balance, "balance", false, "lower each adder/conv engine's PEs and lanes to the fewest that keep the predicted cycles per image (--parallel and --lanes become upper bounds)")
 	fl.IntVar(&f.target, "target-cycles", 0, "pick PEs and lanes (SIMD) of every adder/conv engine without a --config override: the fewest lanes that meet this many cycles per image (as FINN's target_fps); 0 keeps --parallel/--lanes")
@@ -85,6 +87,16 @@ func (f *netHWFlags) netConfig() (rtl.NetConfig, error) {
 		return c, usagef("--top %q is not a legal Verilog module name", c.Top)
 	}
 	return c, nil
+}
+
+// designErr blames the right input for an error planning the design of
+// model: the --config file for a fault in its per-layer overrides (such
+// errors start "hardware config:"), --model otherwise.
+func (f *netHWFlags) designErr(model string, err error) error {
+	if rest, ok := strings.CutPrefix(err.Error(), "hardware config: "); ok && f.config != "" {
+		return usagef("--config %s: %s (model %s)", f.config, rest, model)
+	}
+	return usagef("--model %s: %v", model, err)
 }
 
 // loadQuantized loads --model as a quantized model file.
@@ -151,12 +163,12 @@ func (o *emitNetOpts) run(stdout io.Writer) error {
 	}
 	files, n, err := emitNet(q, c)
 	if err != nil {
-		return usagef("--model %s: %v", o.model, err)
+		return o.hw.designErr(o.model, err)
 	}
 	if o.out == "" {
 		return usagef("--out is required")
 	}
-	if _, err := writeFilesAtomic(o.out, files); err != nil {
+	if _, err := writeOutDir("--out", o.out, "emit-verilog", files); err != nil {
 		return err
 	}
 	if o.json {
@@ -204,18 +216,20 @@ type verifyNetOpts struct {
 
 // verifyNetReport is the JSON printed by verify --model --json.
 type verifyNetReport struct {
-	Images                  int                    `json:"images"`
-	Mismatches              int                    `json:"mismatches"`
-	FirstMismatch           *testbench.NetMismatch `json:"first_mismatch"`
-	CyclesPerImage          float64                `json:"cycles_per_image"`
-	PredictedCyclesPerImage int                    `json:"predicted_cycles_per_image"`
-	LatencyCycles           int                    `json:"latency_cycles"`
-	RTLTop1                 *float64               `json:"rtl_top1"`
-	SimTop1                 *float64               `json:"sim_top1"`
-	Simulator               string                 `json:"simulator"`
-	Values                  int                    `json:"values"`
-	ImagesPerSecond         float64                `json:"images_per_second"`
-	VCD                     string                 `json:"vcd,omitempty"`
+	Images        int                    `json:"images"`
+	Mismatches    int                    `json:"mismatches"`
+	FirstMismatch *testbench.NetMismatch `json:"first_mismatch"`
+	// CyclesPerImage is measured from the spacing of the images' outputs:
+	// null with fewer than two images (it cannot be measured).
+	CyclesPerImage          report.Num  `json:"cycles_per_image"`
+	PredictedCyclesPerImage int         `json:"predicted_cycles_per_image"`
+	LatencyCycles           int         `json:"latency_cycles"`
+	RTLTop1                 *report.Num `json:"rtl_top1"`
+	SimTop1                 *report.Num `json:"sim_top1"`
+	Simulator               string      `json:"simulator"`
+	Values                  int         `json:"values"`
+	ImagesPerSecond         report.Num  `json:"images_per_second"`
+	VCD                     string      `json:"vcd,omitempty"`
 }
 
 func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
@@ -247,6 +261,9 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 		return usagef("--data %s: %v", o.data, err)
 	}
 	set = set.Limit(o.images)
+	if err := checkLabels("--data", set, shapeLen(q.Output().OutShape)); err != nil {
+		return err
+	}
 	n := set.X.Shape[0]
 	codes, _, err := q.EncodeInput(set.X)
 	if err != nil {
@@ -261,7 +278,7 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 	var design *rtl.Net
 	files, design, err = rtl.EmitNet(q, c)
 	if err != nil {
-		return usagef("--model %s: %v", o.model, err)
+		return o.hw.designErr(o.model, err)
 	}
 	dir, keepDir := o.keep, o.keep != ""
 	if keepDir {
@@ -288,7 +305,7 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 			return usagef("--rtl %s: %v", o.rtlDir, err)
 		}
 		for _, e := range entries {
-			if e.IsDir() {
+			if e.IsDir() || e.Name() == outdir.Marker {
 				continue
 			}
 			b, err := os.ReadFile(filepath.Join(o.rtlDir, e.Name()))
@@ -342,8 +359,8 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 		}
 	} else if !o.g.quiet {
 		fmt.Fprintf(stdout, "%s: %d images, %d layer values compared, %d mismatches\n", o.simulator, n, res.Values, res.Mismatches)
-		fmt.Fprintf(stdout, "cycles per image: %.0f measured, %d predicted; latency %d cycles; %.1f images/s simulated\n",
-			res.CyclesPerImage, design.PredictedCyclesPerImage, res.LatencyCycles, res.ImagesPerSec)
+		fmt.Fprintf(stdout, "cycles per image: %s, %d predicted; latency %d cycles; %s images/s simulated\n",
+			measuredCycles(res.CyclesPerImage, n), design.PredictedCyclesPerImage, res.LatencyCycles, report.Text(res.ImagesPerSec, 1, "not measured"))
 		if rep.RTLTop1 != nil {
 			fmt.Fprintf(stdout, "top-1: RTL %.2f%%, simulator %.2f%%\n", 100**rep.RTLTop1, 100**rep.SimTop1)
 		}
@@ -359,14 +376,26 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 	return nil
 }
 
-func accuracy(pred, labels []int) float64 {
+func accuracy(pred, labels []int) report.Num {
 	ok := 0
 	for i, p := range pred {
 		if p == labels[i] {
 			ok++
 		}
 	}
-	return float64(ok) / float64(len(pred))
+	return report.Ratio(float64(ok), float64(len(pred)))
+}
+
+// measuredCycles prints a measured cycles-per-image figure for text
+// output: "1741 measured", or why it was not measured.
+func measuredCycles(c report.Num, images int) string {
+	if c.Finite() {
+		return fmt.Sprintf("%.0f measured", c)
+	}
+	if images < 2 {
+		return "not measured (needs at least 2 images)"
+	}
+	return "not measured"
 }
 
 // rtlDirDesign plans the design that emit-verilog wrote into dir: the

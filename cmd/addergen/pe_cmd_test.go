@@ -42,8 +42,11 @@ func TestEmitPE(t *testing.T) {
 		}
 	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 2 {
-		t.Errorf("out dir holds %d entries, want 2 (no temporaries left)", len(entries))
+	if len(entries) != 3 {
+		t.Errorf("out dir holds %d entries, want 3 (the files and the .addergen marker, no temporaries)", len(entries))
+	}
+	if sib, _ := os.ReadDir(filepath.Dir(dir)); len(sib) != 1 {
+		t.Errorf("%d entries beside the out dir, want 1 (no temporary folder left)", len(sib))
 	}
 }
 

@@ -21,6 +21,7 @@ type quantizeOpts struct {
 	g             *globalOpts
 	model         string
 	weights       string
+	weightsKey    string
 	calib         string
 	calibSplit    string
 	calibLimit    int
@@ -68,6 +69,7 @@ overrides it for one layer (any float layer of a fused group names the group;
 	fl := cmd.Flags()
 	fl.StringVar(&o.model, "model", "", "float model: built-in name, spec JSON file, or training folder")
 	fl.StringVar(&o.weights, "weights", "", "weights file (.pth, .pt, .safetensors, .npz)")
+	fl.StringVar(&o.weightsKey, "weights-key", "", "entry of a checkpoint dict that holds the state_dict (net, model, state_dict, ...), when the checkpoint holds several")
 	fl.StringVar(&o.calib, "calib", "", "calibration data: .npy [N,C,H,W], MNIST IDX file, a folder of IDX files, or mnist (the GoMNIST module's)")
 	fl.StringVar(&o.calibSplit, "calib-split", "train", "split of a --calib folder: train or test")
 	fl.IntVar(&o.calibLimit, "calib-limit", 1000, "use the first N calibration samples (0 = all)")
@@ -145,11 +147,14 @@ func (o *quantizeOpts) config() (quant.Config, error) {
 
 // loadFloatNet resolves --model/--weights to a float net, with errors that
 // name the flag at fault.
-func loadFloatNet(m, weights string) (*model.Net, error) {
+func loadFloatNet(m, weights, weightsKey string) (*model.Net, error) {
+	if weightsKey != "" && weights == "" {
+		return nil, usagef("--weights-key %s needs --weights", weightsKey)
+	}
 	if quant.IsQuantized(m) {
 		return nil, usagef("--model %s is already quantized; give the float model", m)
 	}
-	r, err := model.Resolve(m, weights)
+	r, err := model.ResolveWith(m, weights, model.LoadOptions{WeightsKey: weightsKey})
 	if err != nil {
 		if errors.Is(err, model.ErrNoWeights) {
 			return nil, usagef("--weights is required with --model %s", m)
@@ -164,17 +169,16 @@ func loadFloatNet(m, weights string) (*model.Net, error) {
 }
 
 // loadData reads a data argument and checks it against the model input.
-func loadData(flag, path, split string, limit int, input []int) (*dataset.Set, error) {
+func loadData(flag, path, split string, limit int, input []int, warn io.Writer) (*dataset.Set, error) {
 	set, err := dataset.Load(path, "", split)
 	if err != nil {
 		return nil, usagef("%s: %v", flag, oneLineErr(err))
 	}
 	set = set.Limit(limit)
-	x, note, err := toNCHW(set.X, input)
+	x, _, err := toNCHW(set.X, input, warn, flag+" "+path)
 	if err != nil {
 		return nil, usagef("%s %s: %v", flag, path, err)
 	}
-	_ = note
 	set.X = x
 	return set, nil
 }
@@ -211,11 +215,11 @@ func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
 	if !strings.HasSuffix(strings.ToLower(o.out), ".json") {
 		return usagef("--out %s: the quantized model is a .json file", o.out)
 	}
-	net, err := loadFloatNet(o.model, o.weights)
+	net, err := loadFloatNet(o.model, o.weights, o.weightsKey)
 	if err != nil {
 		return err
 	}
-	set, err := loadData("--calib", o.calib, o.calibSplit, o.calibLimit, net.Input)
+	set, err := loadData("--calib", o.calib, o.calibSplit, o.calibLimit, net.Input, stderr)
 	if err != nil {
 		return err
 	}
@@ -228,18 +232,15 @@ func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
 		// --bits and nets the IR cannot express.
 		return usageError{oneLineErr(err)}
 	}
+	printWarnings(stderr, q.Calibration.Warnings)
 	b, err := q.MarshalFile()
 	if err != nil {
 		return err
 	}
-	dir, base := filepath.Split(o.out)
-	if dir == "" {
-		dir = "."
+	if err := writeFileAtomic(o.out, b); err != nil {
+		return usagef("--out %s: %v", o.out, err)
 	}
-	paths, err := writeFilesAtomic(dir, map[string][]byte{base: b})
-	if err != nil {
-		return err
-	}
+	paths := []string{o.out}
 	rep := quantizeReport{Model: o.model, Weights: o.weights, Out: o.out, Name: q.Name, Config: q.Config, Calibration: q.Calibration, Input: q.Input.Act}
 	for _, l := range q.Layers {
 		br := quantizeLayerBrief{Name: l.Name, Op: l.Op, Fused: l.Fused, InBits: q.InAct(l, 0).Bits, Out: l.Out}
@@ -286,6 +287,14 @@ func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "wrote %s\n", p)
 	}
 	return nil
+}
+
+// printWarnings prints each warning on its own line of stderr (never
+// stdout, which --json keeps for one JSON object).
+func printWarnings(stderr io.Writer, warnings []string) {
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", strings.ReplaceAll(w, "\n", " "))
+	}
 }
 
 func actString(a quant.Act) string {

@@ -27,6 +27,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/internal/report"
 	"github.com/addergen/addergen/model"
 	"github.com/addergen/addergen/quant"
 	"github.com/addergen/addergen/rtl"
@@ -39,6 +40,7 @@ type sweepOpts struct {
 	g          *globalOpts
 	model      string
 	weights    string
+	weightsKey string
 	data       string
 	labels     string
 	limit      int
@@ -54,6 +56,7 @@ type sweepOpts struct {
 	timeout    time.Duration
 	seed       int
 	out        string
+	stderr     io.Writer // warnings
 	json       bool
 }
 
@@ -105,6 +108,7 @@ better in one); pareto_3d also counts cycles per image.`,
 	fl := cmd.Flags()
 	fl.StringVar(&o.model, "model", "", "float model: built-in name, spec JSON file (with --weights), or training folder")
 	fl.StringVar(&o.weights, "weights", "", "weights file (.pth, .pt, .safetensors, .npz)")
+	fl.StringVar(&o.weightsKey, "weights-key", "", "entry of a checkpoint dict that holds the state_dict (net, model, state_dict, ...), when the checkpoint holds several")
 	fl.StringVar(&o.data, "data", dataset.BuiltinMNIST, "labelled data for accuracy: .npy [N,C,H,W], MNIST IDX file or folder (test split), or mnist (the GoMNIST module's)")
 	fl.StringVar(&o.labels, "labels", "", "labels .npy for .npy --data (default X.labels.npy beside X.npy)")
 	fl.IntVar(&o.limit, "limit", 0, "use the first N samples of --data (0 = all)")
@@ -143,8 +147,8 @@ type sweepPoint struct {
 	Lanes    int `json:"lanes"`
 	// Top1 is the simulator's top-1 on the data; Agreement its top-1
 	// agreement with the float model.
-	Top1      float64 `json:"top1"`
-	Agreement float64 `json:"agreement"`
+	Top1      report.Num `json:"top1"`
+	Agreement report.Num `json:"agreement"`
 	// The cost the point is ranked by: the estimate, or yosys with --synth.
 	sweepCounts
 	Cost     string       `json:"cost"`
@@ -178,7 +182,7 @@ type sweepReport struct {
 	Balance     bool         `json:"balance"`
 	Bits        []int        `json:"bits"`
 	Parallel    []int        `json:"parallel"`
-	FloatTop1   float64      `json:"float_top1"`
+	FloatTop1   report.Num   `json:"float_top1"`
 	Points      []sweepPoint `json:"points"`
 	Seconds     float64      `json:"seconds"`
 	Files       []string     `json:"files"`
@@ -227,6 +231,9 @@ func (o *sweepOpts) validate() (*sweepInput, error) {
 	if o.out == "" {
 		return nil, usagef("--out is required: the directory for sweep.csv, sweep.json and pareto.png")
 	}
+	if err := checkOutDir("--out", o.out); err != nil {
+		return nil, err
+	}
 	if in.bits, err = parseIntList("bits", o.bits, quant.MinBits, quant.MaxBits); err != nil {
 		return nil, err
 	}
@@ -258,7 +265,7 @@ func (o *sweepOpts) validate() (*sweepInput, error) {
 			}
 		}
 	}
-	if in.net, err = loadFloatNet(o.model, o.weights); err != nil {
+	if in.net, err = loadFloatNet(o.model, o.weights, o.weightsKey); err != nil {
 		return nil, err
 	}
 	set, err := dataset.Load(o.data, o.labels, dataset.SplitTest)
@@ -269,14 +276,17 @@ func (o *sweepOpts) validate() (*sweepInput, error) {
 	if set.X.Shape[0] < 1 {
 		return nil, usagef("--data %s holds no samples", o.data)
 	}
-	if set.X, _, err = toNCHW(set.X, in.net.Input); err != nil {
+	if set.X, _, err = toNCHW(set.X, in.net.Input, o.stderr, "--data "+o.data); err != nil {
 		return nil, usagef("--data %s: %v", o.data, err)
 	}
 	if set.Labels == nil {
 		return nil, usagef("--data %s has no labels: sweep ranks points by top-1 accuracy (give --labels)", o.data)
 	}
+	if err := checkLabels("--data", set, shapeLen(in.net.Output())); err != nil {
+		return nil, err
+	}
 	in.set = set
-	if in.calib, err = loadData("--calib", o.calib, o.calibSplit, o.calibLimit, in.net.Input); err != nil {
+	if in.calib, err = loadData("--calib", o.calib, o.calibSplit, o.calibLimit, in.net.Input, o.stderr); err != nil {
 		return nil, err
 	}
 	return in, nil
@@ -365,14 +375,16 @@ func simPredictions(q *quant.Model, x dataset.Tensor) ([]int, error) {
 	return testbench.Top1(res.Output), nil
 }
 
-func percentEqual(a, b []int) float64 {
+// percentEqual returns the percentage of positions where a and b agree
+// (not measured, null, for empty slices).
+func percentEqual(a, b []int) report.Num {
 	n := 0
 	for i := range a {
 		if a[i] == b[i] {
 			n++
 		}
 	}
-	return 100 * float64(n) / float64(len(a))
+	return report.Ratio(100*float64(n), float64(len(a)))
 }
 
 // markPareto sets Pareto and Pareto3D on every point.
@@ -401,6 +413,7 @@ func markPareto(ps []sweepPoint) {
 
 func (o *sweepOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	start := time.Now()
+	o.stderr = stderr
 	in, err := o.validate()
 	if err != nil {
 		return err
@@ -431,7 +444,7 @@ func (o *sweepOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	step()
 	type quantized struct {
 		q         *quant.Model
-		top1, agr float64
+		top1, agr report.Num
 	}
 	qs := make([]quantized, len(in.bits))
 	err = forEach(len(in.bits), func(i int) error {
@@ -451,6 +464,13 @@ func (o *sweepOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	})
 	if err != nil {
 		return err
+	}
+	for i, qz := range qs {
+		ws := make([]string, len(qz.q.Calibration.Warnings))
+		for k, w := range qz.q.Calibration.Warnings {
+			ws[k] = fmt.Sprintf("--bits %d: %s", in.bits[i], w)
+		}
+		printWarnings(stderr, ws)
 	}
 
 	// Every point: the plan, the estimate, and yosys with --synth.
@@ -512,7 +532,7 @@ func (o *sweepOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 	files["sweep.json"] = append(j, '\n')
-	paths, err := writeFilesAtomic(o.out, files)
+	paths, err := writeOutDir("--out", o.out, "sweep", files)
 	if err != nil {
 		return err
 	}
@@ -547,7 +567,7 @@ func sweepCSV(r *sweepReport) ([]byte, error) {
 			fmax = strconv.FormatFloat(*p.FmaxMHz, 'f', 1, 64)
 		}
 		row := []string{itoa(p.Bits), itoa(p.Parallel), itoa(p.Lanes),
-			strconv.FormatFloat(p.Top1, 'f', 2, 64), strconv.FormatFloat(p.Agreement, 'f', 2, 64),
+			report.CSV(p.Top1, 2), report.CSV(p.Agreement, 2),
 			itoa(p.LUTs), itoa(p.FFs), itoa(p.BRAMs), itoa(p.DSPs), p.Cost,
 			itoa(p.Estimate.LUTs), itoa(p.Estimate.FFs), itoa(p.Estimate.BRAMs), itoa(p.Estimate.DSPs), fmax,
 			itoa(p.CyclesPerImage), itoa(p.LatencyCycles), itoa(p.PEs), itoa(p.ROMBits), itoa(p.BufferBits),
@@ -582,9 +602,14 @@ func paretoPlot(r *sweepReport) ([]byte, error) {
 	p.Y.Label.Text = fmt.Sprintf("top-1 %% (bit-exact simulator, %d images)", r.Images)
 	p.X.Scale = plot.LogScale{}
 	var all, front plotter.XYs
-	var labels []string
+	var labels, skipped []string
 	for _, pt := range r.Points {
-		xy := plotter.XY{X: float64(max(pt.LUTs, 1)), Y: pt.Top1}
+		if !pt.Top1.Finite() {
+			// A plotter cannot draw it; the title names it.
+			skipped = append(skipped, fmt.Sprintf("%db/P%d/L%d", pt.Bits, pt.Parallel, pt.Lanes))
+			continue
+		}
+		xy := plotter.XY{X: float64(max(pt.LUTs, 1)), Y: float64(pt.Top1)}
 		all = append(all, xy)
 		lab := fmt.Sprintf("%db/P%d", pt.Bits, pt.Parallel)
 		if len(r.Lanes) > 1 || pt.Lanes != 0 {
@@ -594,6 +619,15 @@ func paretoPlot(r *sweepReport) ([]byte, error) {
 		if pt.Pareto {
 			front = append(front, xy)
 		}
+	}
+	if len(skipped) > 0 {
+		p.Title.Text += "\nnot drawn (top-1 not measured): " + strings.Join(skipped, ", ")
+	}
+	if len(all) == 0 {
+		p.Y.Min, p.Y.Max = 0, 100
+		p.X.Scale, p.X.Min, p.X.Max = plot.LinearScale{}, 1, 10
+		p.Add(plotter.NewGrid())
+		return pngOf(vg.Points(720), vg.Points(480), p)
 	}
 	slices.SortFunc(front, func(a, b plotter.XY) int {
 		if a.X != b.X {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -57,8 +58,8 @@ func TestSweep(t *testing.T) {
 		t.Errorf("pareto.png missing or not a plot (%d bytes): %v", len(png), err)
 	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 3 {
-		t.Errorf("%d entries in the output folder, want sweep.csv, sweep.json, pareto.png", len(entries))
+	if len(entries) != 4 {
+		t.Errorf("%d entries in the output folder, want sweep.csv, sweep.json, pareto.png and .addergen", len(entries))
 	}
 	if rep.Images != images || rep.CalibImages != calibImages || rep.Cost != "estimate" || rep.Target != synth.Xilinx || rep.Name != "lenet5-adder" {
 		t.Errorf("report header %+v", rep)
@@ -89,7 +90,7 @@ func TestSweep(t *testing.T) {
 		for name, want := range map[string]string{
 			"bits": strconv.Itoa(p.Bits), "parallel": strconv.Itoa(p.Parallel), "luts": strconv.Itoa(p.LUTs),
 			"ffs": strconv.Itoa(p.FFs), "brams": strconv.Itoa(p.BRAMs), "dsps": strconv.Itoa(p.DSPs),
-			"top1": strconv.FormatFloat(p.Top1, 'f', 2, 64), "agreement": strconv.FormatFloat(p.Agreement, 'f', 2, 64),
+			"top1": strconv.FormatFloat(float64(p.Top1), 'f', 2, 64), "agreement": strconv.FormatFloat(float64(p.Agreement), 'f', 2, 64),
 			"cycles_per_image": strconv.Itoa(p.CyclesPerImage), "latency_cycles": strconv.Itoa(p.LatencyCycles),
 			"pareto": strconv.FormatBool(p.Pareto), "cost": "estimate",
 		} {
@@ -111,7 +112,7 @@ func TestSweep(t *testing.T) {
 			t.Fatal(err)
 		}
 		s = s.Limit(n)
-		if s.X, _, err = toNCHW(s.X, net.Input); err != nil {
+		if s.X, _, err = toNCHW(s.X, net.Input, io.Discard, "test"); err != nil {
 			t.Fatal(err)
 		}
 		return s

@@ -104,7 +104,7 @@ func (o *synthModelOpts) run(ctx context.Context, stdout, stderr io.Writer) erro
 	// usage error before any tool runs.
 	for _, op := range ops {
 		if _, _, err := synth.NetDesign(q, c, op); err != nil {
-			return usagef("--model %s: %v", o.model, err)
+			return o.hw.designErr(o.model, err)
 		}
 	}
 	req := synth.ModelRequest{Model: q, Config: c, Ops: ops, Target: target, PnR: target == synth.ICE40 && !o.noPnR,

@@ -148,6 +148,21 @@ func (o *trainOpts) run(ctx context.Context, cmd *cobra.Command, stdout, stderr 
 		return usagef("--grad: %v", err)
 	}
 	o.opts.Grad = gm
+	// Name the flag at fault; train.Options.Validate backs this up.
+	switch {
+	case o.opts.Epochs < 1:
+		return usagef("--epochs %d must be at least 1", o.opts.Epochs)
+	case o.opts.Batch < 2:
+		return usagef("--batch %d must be at least 2 (batch norm needs two samples)", o.opts.Batch)
+	case !(o.opts.LR > 0):
+		return usagef("--lr %v must be positive", o.opts.LR)
+	case !(o.opts.Eta > 0):
+		return usagef("--eta %v must be positive", o.opts.Eta)
+	case !(o.opts.Momentum >= 0 && o.opts.Momentum < 1):
+		return usagef("--momentum %v outside [0, 1)", o.opts.Momentum)
+	case !(o.opts.WeightDecay >= 0):
+		return usagef("--wd %v must not be negative", o.opts.WeightDecay)
+	}
 	if err := o.opts.Validate(); err != nil {
 		return usagef("%v", err)
 	}
@@ -162,6 +177,9 @@ func (o *trainOpts) run(ctx context.Context, cmd *cobra.Command, stdout, stderr 
 	}
 	if o.dtype != train.DTypeF32 && o.dtype != train.DTypeF64 {
 		return usagef("--dtype %q: want f32 or f64", o.dtype)
+	}
+	if err := checkOutDir("--out", o.out); err != nil {
+		return err
 	}
 	spec, err := model.LoadSpec(o.arch)
 	if err != nil {
@@ -250,7 +268,7 @@ func (o *trainOpts) run(ctx context.Context, cmd *cobra.Command, stdout, stderr 
 		if err != nil {
 			return err
 		}
-		if written, err = writeFilesAtomic(o.out, files); err != nil {
+		if written, err = writeOutDir("--out", o.out, "train", files); err != nil {
 			return err
 		}
 		if o.stopAfter > 0 && r.Done-startDone >= o.stopAfter && r.Done < r.Opts.Epochs {
@@ -293,7 +311,7 @@ func (o *trainOpts) run(ctx context.Context, cmd *cobra.Command, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	if written, err = writeFilesAtomic(o.out, files); err != nil {
+	if written, err = writeOutDir("--out", o.out, "train", files); err != nil {
 		return err
 	}
 	rep.Files = written
@@ -434,7 +452,14 @@ func loadTrainData(dir string, spec *model.Spec, limit, testLimit int) (*dataset
 		return nil, nil, err
 	}
 	tr, te = tr.Limit(limit), te.Limit(testLimit)
+	built, err := model.Build(spec)
+	if err != nil {
+		return nil, nil, err
+	}
 	for _, s := range []*dataset.Set{tr, te} {
+		if err := s.CheckClasses(shapeLen(built.Output())); err != nil {
+			return nil, nil, err
+		}
 		if s.Labels == nil {
 			return nil, nil, fmt.Errorf("%s: no labels", dir)
 		}

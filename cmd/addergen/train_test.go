@@ -133,9 +133,9 @@ func TestTrainUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"--arch", "lenet5-adder", "--out", out, "--grad", "half"}, "--grad"},
-		{[]string{"--arch", "lenet5-adder", "--out", out, "--epochs", "0"}, "epochs"},
-		{[]string{"--arch", "lenet5-adder", "--out", out, "--batch", "1"}, "batch"},
-		{[]string{"--arch", "lenet5-adder", "--out", out, "--lr", "-1"}, "learning rate"},
+		{[]string{"--arch", "lenet5-adder", "--out", out, "--epochs", "0"}, "--epochs 0"},
+		{[]string{"--arch", "lenet5-adder", "--out", out, "--batch", "1"}, "--batch 1"},
+		{[]string{"--arch", "lenet5-adder", "--out", out, "--lr", "-1"}, "--lr -1"},
 		{[]string{"--arch", "nonet", "--out", out}, "--arch"},
 		{[]string{"--arch", "lenet5-adder", "--out", out, "--data", filepath.Join(out, "missing")}, "--data"},
 		{[]string{"--arch", "lenet5-adder", "--out", out, "--resume"}, "--resume"},

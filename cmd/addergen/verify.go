@@ -245,6 +245,5 @@ func copyFileAtomic(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	_, err = writeFilesAtomic(filepath.Dir(dst), map[string][]byte{filepath.Base(dst): data})
-	return err
+	return writeFileAtomic(dst, data)
 }

@@ -1,0 +1,74 @@
+// Hand-written addergen primitive.
+//
+// sum_tree: pipelined two's-complement adder tree.
+//
+// Purpose
+//   Sums N words of W bits, x_i[k*W +: W], in a binary tree with a
+//   register after every level, so that no path holds more than one W-bit
+//   adder. The sum is taken modulo 2^W: the caller sizes W to hold the
+//   exact sum (interval arithmetic in Go), and then it is exact.
+// Parameters
+//   N  number of words (>= 1)
+//   W  word width, of the inputs and of the sum (>= 1)
+// Latency and handshake
+//   sum_o holds the sum of the x_i presented LATENCY = ceil(log2 N) rising
+//   edges earlier (0 for N = 1: a wire). A new input may come every cycle
+//   (II = 1). No valid or stall: the caller delays its own tags by
+//   LATENCY. The registers are not reset (datapath only).
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module sum_tree #(
+    parameter integer N = 2,  // words to sum
+    parameter integer W = 16  // width of every word and of the sum
+) (
+    input  wire           clk_i,
+    input  wire [N*W-1:0] x_i,
+    output wire [W-1:0]   sum_o
+);
+    localparam integer LEVELS = (N <= 1) ? 0 : $clog2(N);
+
+    initial begin
+        if (N < 1 || W < 1) begin
+            $display("sum_tree %m: N %0d and W %0d must be >= 1", N, W);
+            $finish;
+        end
+    end
+
+    genvar l, i;
+    generate
+        if (LEVELS == 0) begin : g_wire
+            assign sum_o = x_i[W-1:0];
+            wire unused_clk = clk_i;
+        end else begin : g_tree
+            for (l = 0; l < LEVELS; l = l + 1) begin : g_lvl
+                localparam integer NIN  = ((N - 1) >> l) + 1;        // ceil(N / 2^l)
+                localparam integer NOUT = ((N - 1) >> (l + 1)) + 1;  // ceil(N / 2^(l+1))
+                wire [NIN*W-1:0]  in_w;
+                wire [NOUT*W-1:0] out_w;
+                if (l == 0) begin : g_first
+                    assign in_w = x_i;
+                end else begin : g_next
+                    assign in_w = g_lvl[l-1].out_w;
+                end
+                for (i = 0; i < NOUT; i = i + 1) begin : g_node
+                    reg [W-1:0] s_q;
+                    if (2*i + 1 < NIN) begin : g_add
+                        always @(posedge clk_i) begin
+                            s_q <= in_w[2*i*W +: W] + in_w[(2*i+1)*W +: W];
+                        end
+                    end else begin : g_carry
+                        always @(posedge clk_i) begin
+                            s_q <= in_w[2*i*W +: W];
+                        end
+                    end
+                    assign out_w[i*W +: W] = s_q;
+                end
+            end
+            assign sum_o = g_lvl[LEVELS-1].out_w[W-1:0];
+        end
+    endgenerate
+endmodule
+
+`resetall

@@ -1,0 +1,15 @@
+stream_serialize.v
+stream_fifo.v
+pipe_delay.v
+sum_tree.v
+stream_fork.v
+l0_c1.v
+l1_a2_pe.v
+l1_a2.v
+l2_add.v
+l3_p2.v
+l4_a3_pe.v
+l4_a3.v
+l5_avg.v
+l7_fc.v
+golden_wide.v

@@ -1,0 +1,76 @@
+// Hand-written addergen primitive.
+//
+// stream_fifo: synchronous first-word-fall-through FIFO for valid/ready
+// streams.
+//
+// Purpose
+//   Buffers up to DEPTH beats between a producer and a consumer, e.g. the
+//   skip path of a residual block.
+// Parameters
+//   DATA_W  width of the data word (>= 1)
+//   DEPTH   capacity in beats; a power of two >= 2
+// Latency and handshake
+//   A beat written at a rising edge is visible on m_* in the next cycle
+//   (latency 1). s_ready_o is high while fewer than DEPTH beats are held;
+//   m_valid_o is high while at least one is. Both depend only on state.
+//   One beat per cycle in and out is sustained. rst_i is synchronous,
+//   active high, and empties the FIFO; the storage is not reset.
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module stream_fifo #(
+    parameter integer DATA_W = 8,  // data word width
+    parameter integer DEPTH  = 16  // capacity in beats, a power of two
+) (
+    input  wire              clk_i,
+    input  wire              rst_i,
+    input  wire              s_valid_i,
+    output wire              s_ready_o,
+    input  wire [DATA_W-1:0] s_data_i,
+    output wire              m_valid_o,
+    input  wire              m_ready_i,
+    output wire [DATA_W-1:0] m_data_o
+);
+    localparam integer AW = $clog2(DEPTH);
+
+    initial begin
+        if (DEPTH < 2 || (DEPTH & (DEPTH - 1)) != 0) begin
+            $display("stream_fifo %m: DEPTH %0d must be a power of two >= 2", DEPTH);
+            $finish;
+        end
+    end
+
+    reg [DATA_W-1:0] mem [0:DEPTH-1];
+    reg [AW:0]       wr_q;
+    reg [AW:0]       rd_q;
+
+    wire empty = (wr_q == rd_q);
+    wire full  = (wr_q[AW-1:0] == rd_q[AW-1:0]) && (wr_q[AW] != rd_q[AW]);
+
+    assign s_ready_o = !full;
+    assign m_valid_o = !empty;
+    assign m_data_o  = mem[rd_q[AW-1:0]];
+
+    always @(posedge clk_i) begin
+        if (s_valid_i && !full) begin
+            mem[wr_q[AW-1:0]] <= s_data_i;
+        end
+    end
+
+    always @(posedge clk_i) begin
+        if (rst_i) begin
+            wr_q <= {(AW+1){1'b0}};
+            rd_q <= {(AW+1){1'b0}};
+        end else begin
+            if (s_valid_i && !full) begin
+                wr_q <= wr_q + 1'b1;
+            end
+            if (m_ready_i && !empty) begin
+                rd_q <= rd_q + 1'b1;
+            end
+        end
+    end
+endmodule
+
+`resetall
