@@ -56,7 +56,7 @@ type MemEstimate struct {
 // Memory kinds as yosys sees them.
 const (
 	memRAM  = iota // one synchronous write port, one registered read (the line-buffer ring)
-	memFIFO        // one synchronous write port, an asynchronous read (stream_fifo)
+	memFIFO        // one synchronous write port, an asynchronous read by a pointer register (stream_fifo)
 	memROM         // constant contents, registered read (weight and per-channel ROMs)
 )
 
@@ -79,6 +79,7 @@ type memory struct {
 	kind          int
 	depth, width  int
 	copies        int
+	logic         bool // (* rom_style = "logic" *): never a block RAM
 	cols, nonzero int
 	// fieldBits is, per field (a lane's weight, a PE's multiplier), the
 	// bits that are not zero in every word: the partial products a
@@ -202,21 +203,30 @@ func mapMemory(t Target, m memory) mapped {
 			}
 		}
 	}
-	// Block RAM: registered reads only.
-	if m.kind == memRAM || m.kind == memROM {
-		switch t {
-		case Xilinx:
-			n18, c18 := bestBRAM(m.depth, width, ramb18Shapes, ramb18Cost)
-			n36, c36 := bestBRAM(m.depth, width, ramb36Shapes, ramb36Cost)
-			if float64(c18) < bestCost && c18 <= c36 {
-				best = mapped{how: mapBRAM, cells: n18}
-			} else if float64(c36) < bestCost {
-				best = mapped{how: mapBRAM, cells: n36}
-			}
-		case ICE40:
-			if n, c := bestBRAM(m.depth, width, ice40Shapes, ice40BRAMCost); float64(c) < bestCost {
-				best = mapped{how: mapBRAM, cells: n}
-			}
+	// Block RAM. A FIFO's asynchronous read becomes a registered one
+	// (yosys moves the read-pointer register into the port) at the price
+	// of emulating transparency, a multiplexer per data bit: about 2 per
+	// bit (an iCE40 FIFO of 32 x 4 bits stays in flip-flops, 32 x 8 goes
+	// to a block RAM).
+	extra := 0
+	if m.kind == memFIFO {
+		extra = 2 * m.width
+	}
+	if m.logic {
+		return best
+	}
+	switch t {
+	case Xilinx:
+		n18, c18 := bestBRAM(m.depth, width, ramb18Shapes, ramb18Cost)
+		n36, c36 := bestBRAM(m.depth, width, ramb36Shapes, ramb36Cost)
+		if float64(c18+extra) < bestCost && c18 <= c36 {
+			best = mapped{how: mapBRAM, cells: n18}
+		} else if float64(c36+extra) < bestCost {
+			best = mapped{how: mapBRAM, cells: n36}
+		}
+	case ICE40:
+		if n, c := bestBRAM(m.depth, width, ice40Shapes, ice40BRAMCost); float64(c+extra) < bestCost {
+			best = mapped{how: mapBRAM, cells: n}
 		}
 	}
 	return best
@@ -297,12 +307,12 @@ type netModel struct {
 // ./synth -run TestNetEstimate -fitnet` refits them.
 var netModels = map[Target]netModel{
 	Xilinx: {
-		lut: [nLUTTerms]float64{30 /* engine */, 1 /* ctl */, 1 /* lane */, 0.5 /* sel */, 1 /* lutram */, 1 /* srl */, 1 /* rom */, 0.25 /* mux */, 8 /* fifo */,
+		lut: [nLUTTerms]float64{30 /* engine */, 1 /* ctl */, 1 /* lane */, 0.5 /* sel */, 1 /* lutram */, 1 /* srl */, 1 /* rom */, 0.25 /* mux */, 8, /* fifo */
 			1 /* pe */, 1 /* tree */, 1 /* inv */, 1.5 /* mult */, 1 /* mult_const */, 1 /* acc */, 1 /* const */, 1 /* round */, 0.5 /* out */, 2 /* add */, 0.5 /* serial */, 5 /* fork */},
 		ff: [nFFTerms]float64{1 /* ctl */, 1 /* lane */, 1 /* rom */, 1 /* pe */, 1 /* tree */, 1 /* data */, 1 /* slots */, 1 /* delay */, 1 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */},
 	},
 	ICE40: {
-		lut: [nLUTTerms]float64{30 /* engine */, 1 /* ctl */, 1 /* lane */, 0.5 /* sel */, 1 /* lutram */, 1 /* srl */, 1 /* rom */, 0.25 /* mux */, 8 /* fifo */,
+		lut: [nLUTTerms]float64{30 /* engine */, 1 /* ctl */, 1 /* lane */, 0.5 /* sel */, 1 /* lutram */, 1 /* srl */, 1 /* rom */, 0.25 /* mux */, 8, /* fifo */
 			1 /* pe */, 1 /* tree */, 1 /* inv */, 1.5 /* mult */, 1 /* mult_const */, 1 /* acc */, 1 /* const */, 1 /* round */, 0.5 /* out */, 2 /* add */, 0.5 /* serial */, 5 /* fork */},
 		ff: [nFFTerms]float64{1 /* ctl */, 1 /* lane */, 1 /* rom */, 1 /* pe */, 1 /* tree */, 1 /* data */, 1 /* slots */, 1 /* delay */, 1 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */},
 	},
@@ -415,7 +425,8 @@ func constField(depth, f int, val func(r, f int) int64) (int64, bool) {
 }
 
 // engineROMs returns the ROMs a planned engine has (a one-word weight ROM
-// and a one-row rescale ROM are constants in the RTL, not ROMs) with their
+// and a one-row rescale ROM are constants in the RTL, not ROMs; the
+// per-channel ROMs are marked rom_style "logic") with their
 // contents' column statistics, laid out as rtl.PlanNet writes them: the
 // weight word of group g, position step ps and channel fold cf holds, per
 // PE p, window-position lane u and SIMD channel c, the weight of output
@@ -442,7 +453,7 @@ func engineROMs(l *quant.Layer, e *rtl.Engine) []memory {
 		out = append(out, m)
 	}
 	perChannel := func(name string, src []int64, w int) {
-		m := memory{name: name, kind: memROM, depth: e.G, width: e.P * w, copies: 1}
+		m := memory{name: name, kind: memROM, depth: e.G, width: e.P * w, copies: 1, logic: true}
 		m.cols, m.nonzero, m.fieldBits, m.fieldConst = romColumns(e.G, e.P, w, func(g, p int) int64 {
 			if o := g*e.P + p; o < len(src) {
 				return src[o]
@@ -529,7 +540,7 @@ func windowTerms(l *quant.Layer, op Op, t Target, e *rtl.Engine, et *engineTerms
 	ctl := e.RAW + regBits(e.WCW, e.WMax) + 7*e.HRW + 1 + regBits(e.OHW, e.OHMax) + regBits(e.OWW, e.OWMax) +
 		gw + regBits(e.PSW, e.PSMax) + cfw + waw + 2*e.CW + 2*e.RAW + e.OccW
 	et.lut[lutCtl] += float64(ctl)
-	et.ff[ffCtl] += float64(ctl + 14 + 4*gw + 2*cfw + waw)
+	et.ff[ffCtl] += float64(ctl + 14 + 4*gw + 2*cfw + 2*waw) // wa_a_q and wa_b_q beside wa_q
 
 	// Lanes: address and bounds, the registered read, the SIMD slice.
 	et.lut[lutLane] += float64(copies * (e.CW + e.RAW))
@@ -632,13 +643,17 @@ func windowTerms(l *quant.Layer, op Op, t Target, e *rtl.Engine, et *engineTerms
 	return nil
 }
 
-// addTerms measures a residual add engine: the skip FIFO, a shifted
-// add, rounding and clamp per channel, one output register.
+// addTerms measures a residual add engine: the skip FIFO, per channel
+// three registered stages (the aligned sum, the rounding, the clamp), the
+// output credits and the output FIFO.
 func addTerms(t Target, e *rtl.Engine, et *engineTerms) {
 	et.memory(t, memory{name: "skip_fifo", kind: memFIFO, depth: e.FifoDepth, width: e.In2Bits, copies: 1})
+	et.memory(t, memory{name: "ofifo", kind: memFIFO, depth: e.ODepth, width: e.OutBits, copies: 1})
 	et.lut[lutAdd] += float64(e.COUT * e.RW)
 	et.lut[lutOut] += float64(e.COUT * e.BOUT)
-	et.ff[ffSlots] += float64(e.OutBits + 1)
+	et.lut[lutCtl] += float64(e.OccW)
+	et.ff[ffCtl] += float64(e.OccW + 3)
+	et.ff[ffData] += float64(e.COUT * (2*e.RW + e.BOUT))
 	et.pes = 0
 }
 
@@ -675,20 +690,11 @@ func (et *engineTerms) memory(t Target, m memory) {
 			et.ff[ffLane] += c * float64(m.width) // the read word
 		}
 	case memROM:
-		// The read register and its copy one stage on (the weight word's
-		// w_b_q and w_c_q; one register for the per-channel ROMs): one
-		// flip-flop per distinct column in logic, per nonzero column after
-		// a block RAM.
-		regs := 1
-		if m.name == "wrom" {
-			regs = 2
-		}
-		switch {
-		case m.depth <= 1:
-		case mp.how == mapBRAM:
-			et.ff[ffROM] += float64((regs - 1) * m.nonzero)
-		default:
-			et.ff[ffROM] += float64(regs * m.cols)
+		// The read register (the weight word's w_c_q, a per-channel ROM's
+		// stage register): one flip-flop per distinct column in logic; a
+		// block RAM holds its own.
+		if m.depth > 1 && mp.how != mapBRAM {
+			et.ff[ffROM] += c * float64(m.cols)
 		}
 	}
 }
@@ -822,4 +828,3 @@ func romBits(e *rtl.Engine) int {
 	}
 	return n
 }
-

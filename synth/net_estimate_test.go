@@ -379,54 +379,90 @@ func refitNet(t *testing.T, ms []netMeasurement) {
 	}
 }
 
-// TestEstimateNetStructure checks the structural totals of the estimate
-// against the manifest emit-verilog writes for the same design.
+// TestEstimateNetStructure checks the structure of the estimate against
+// the design emit-verilog writes for the same plan: totals (PEs, lanes,
+// ROM and buffer bits) and, per engine, the line buffer (ring depth,
+// width and copies), the FIFO and exactly the ROMs that have a .hex file
+// (a one-word weight ROM and a one-row rescale ROM are constants, not
+// ROMs); the engines and the top sum to the total, and only xilinx L1
+// designs use DSPs.
 func TestEstimateNetStructure(t *testing.T) {
+	romFile := map[string]string{"wrom": "_w.hex", "crom": "_c.hex", "mrom": "_m.hex", "brom": "_b.hex"}
 	for _, c := range []struct {
 		model string
 		cfg   rtl.NetConfig
 	}{
 		{"nets/tiny_q8.json", rtl.NetConfig{Parallel: 2}},
 		{"nets/minilenet_q4.json", rtl.NetConfig{Parallel: 3, Lanes: 9}},
+		{"nets/minilenet_q8.json", rtl.NetConfig{Parallel: 8}},      // constant weights and rescales
+		{"nets/wide_q8.json", rtl.NetConfig{Parallel: 4, Lanes: 4}}, // SIMD folding
 		{"nets/lenet5_q8.json.gz", rtl.NetConfig{Parallel: 8}},
+		{"nets/lenet5_q8.json.gz", rtl.NetConfig{Parallel: 16, Lanes: 150, Balance: true}}, // 25 ring copies
 	} {
 		q := loadNetModel(t, c.model)
-		files, _, err := rtl.EmitNet(q, c.cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var man rtl.NetManifest
-		if err := json.Unmarshal(files["manifest.json"], &man); err != nil {
-			t.Fatal(err)
-		}
 		for _, op := range []Op{L1, MAC} {
+			cfg := c.cfg
+			cfg.MACAdders = op == MAC
+			files, _, err := rtl.EmitNet(q, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var man rtl.NetManifest
+			if err := json.Unmarshal(files["manifest.json"], &man); err != nil {
+				t.Fatal(err)
+			}
 			for _, tg := range []Target{Xilinx, ICE40} {
 				est, err := EstimateNet(q, c.cfg, op, tg)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if op == L1 && (est.PEs != man.PEs || est.Lanes != man.Lanes || est.ROMBits != man.ROMBits || est.BufferBits != man.BufferBits) {
-					t.Errorf("%s %+v: estimate PEs %d lanes %d ROM %d buffer %d; manifest %d %d %d %d", c.model, c.cfg,
+				where := fmt.Sprintf("%s %+v %s %s", c.model, c.cfg, op, tg)
+				if est.PEs != man.PEs || est.Lanes != man.Lanes || est.ROMBits != man.ROMBits || est.BufferBits != man.BufferBits {
+					t.Errorf("%s: estimate PEs %d lanes %d ROM %d buffer %d; manifest %d %d %d %d", where,
 						est.PEs, est.Lanes, est.ROMBits, est.BufferBits, man.PEs, man.Lanes, man.ROMBits, man.BufferBits)
 				}
 				if len(est.Engines) != len(man.Layers) {
-					t.Fatalf("%d engine estimates, %d layers in the manifest", len(est.Engines), len(man.Layers))
+					t.Fatalf("%s: %d engine estimates, %d layers in the manifest", where, len(est.Engines), len(man.Layers))
 				}
 				sum := est.Top
-				for _, e := range est.Engines {
+				for i, e := range est.Engines {
 					sum.LUTs += e.LUTs
 					sum.FFs += e.FFs
 					sum.BRAMs += e.BRAMs
 					sum.DSPs += e.DSPs
+					lm := man.Layers[i]
+					romBits, fifoBits, lineBits, copies := 0, 0, 0, 0
+					roms := map[string]bool{}
+					for _, m := range e.Memories {
+						switch m.Name {
+						case "ring":
+							lineBits += m.Depth * m.Width * m.Copies
+							copies = m.Copies
+						case "ofifo", "skip_fifo":
+							fifoBits += m.Depth * m.Width * m.Copies
+						default:
+							roms[m.Name] = true
+							romBits += m.Depth * m.Width * m.Copies
+						}
+					}
+					if e.Module != lm.Module || romBits != lm.ROMBits || fifoBits != lm.FIFOBits || lineBits != lm.LineBufBits || copies != lm.RingCopies {
+						t.Errorf("%s: %s: estimate ROM %d FIFO %d line buffer %d bits (%d copies); manifest %s %d %d %d (%d)", where, e.Module,
+							romBits, fifoBits, lineBits, copies, lm.Module, lm.ROMBits, lm.FIFOBits, lm.LineBufBits, lm.RingCopies)
+					}
+					for name, suffix := range romFile {
+						if _, ok := files[e.Module+suffix]; ok != roms[name] {
+							t.Errorf("%s: %s: ROM file %s%s exists %v, estimate's %s %v", where, e.Module, e.Module, suffix, ok, name, roms[name])
+						}
+					}
 				}
 				if sum != est.Total {
-					t.Errorf("%s %s %s: engines and top sum to %+v, total %+v", c.model, op, tg, sum, est.Total)
+					t.Errorf("%s: engines and top sum to %+v, total %+v", where, sum, est.Total)
 				}
 				if est.Total.LUTs <= 0 || est.Total.FFs <= 0 {
-					t.Errorf("%s %s %s: total %+v", c.model, op, tg, est.Total)
+					t.Errorf("%s: total %+v", where, est.Total)
 				}
 				if tg == ICE40 && est.Total.DSPs != 0 || op == MAC && est.Total.DSPs != 0 {
-					t.Errorf("%s %s %s: %d DSPs, want none (synth_ice40 and the -nodsp MAC design use none)", c.model, op, tg, est.Total.DSPs)
+					t.Errorf("%s: %d DSPs, want none (synth_ice40 and the -nodsp MAC design use none)", where, est.Total.DSPs)
 				}
 			}
 		}
