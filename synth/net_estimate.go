@@ -138,13 +138,21 @@ func bestBRAM(depth, width int, shapes []bramShape, cost int) (cells, total int)
 	return cells, total
 }
 
-// lutramCells is the LUTRAM cells (RAM32M: 32 x 6, RAM64M: 64 x 3) of a
-// depth x width memory with one read port on xilinx.
-func lutramCells(depth, width int) int {
-	if depth <= 32 {
-		return ceilDiv(width, 6)
+// lutram is the cheapest LUTRAM tiling of a depth x width memory with
+// one read port on xilinx, as memory_libmap weighs it: RAM32M (32 x 6)
+// or RAM64M (64 x 3) cells, 8 each, stacked in address with a read
+// multiplexer over the stack (half a point per input). A 72 x 48 ring
+// takes 24 RAM32M (192 + 48), not 32 RAM64M (256 + 24).
+func lutram(depth, width int) (cells, muxInput int, cost float64) {
+	cost = math.Inf(1)
+	for _, g := range []struct{ depth, width int }{{32, 6}, {64, 3}} {
+		rows := ceilDiv(depth, g.depth)
+		n, mux := rows*ceilDiv(width, g.width), (rows-1)*width
+		if c := float64(n*lutramCost) + 0.5*float64(mux); c < cost {
+			cells, muxInput, cost = n, mux, c
+		}
 	}
-	return ceilDiv(depth, 64) * ceilDiv(width, 3)
+	return cells, muxInput, cost
 }
 
 // romLeaves is the LUTs of a constant table of depth words, per output
@@ -195,12 +203,8 @@ func mapMemory(t Target, m memory) mapped {
 	}
 	// LUTRAM (xilinx; RAMs only: ROMs are pruned from distributed RAM).
 	if t == Xilinx && !rom {
-		n := lutramCells(m.depth, m.width)
-		if c := float64(n * lutramCost); c < bestCost {
-			best, bestCost = mapped{how: mapLUTRAM, cells: n}, c
-			if m.depth > 64 {
-				best.muxInput = m.width * (ceilDiv(m.depth, 64) - 1)
-			}
+		if n, mux, c := lutram(m.depth, m.width); c < bestCost {
+			best, bestCost = mapped{how: mapLUTRAM, cells: n, muxInput: mux}, c
 		}
 	}
 	// Block RAM. A FIFO's asynchronous read becomes a registered one
@@ -301,20 +305,21 @@ type netModel struct {
 }
 
 // netModels were fitted by least squares (relative, non-negative, pulled
-// lightly toward structural priors) to the measurements in
-// testdata/net_measurements.json (yosys 0.23; see RESULTS.md), the engine
-// terms to the engines' cells and the top terms to the rest; `go test
-// ./synth -run TestNetEstimate -fitnet` refits them.
+// toward structural priors; terms no measurement has keep their prior;
+// LUTRAM cells and SRLs pinned at one LUT, memories in flip-flops at one
+// per bit, and on iCE40 the sum trees at one LUT and one flip-flop per
+// node bit) to the measurements in testdata/net_measurements.json (yosys
+// 0.23; see RESULTS.md), the engine terms to each engine's subtree of
+// cells and the top terms to the rest; `go test ./synth -run
+// TestNetEstimate -fitnet` refits them.
 var netModels = map[Target]netModel{
 	Xilinx: {
-		lut: [nLUTTerms]float64{30 /* engine */, 1 /* ctl */, 1 /* lane */, 0.5 /* sel */, 1 /* lutram */, 1 /* srl */, 1 /* rom */, 0.25 /* mux */, 8, /* fifo */
-			1 /* pe */, 1 /* tree */, 1 /* inv */, 1.5 /* mult */, 1 /* mult_const */, 1 /* acc */, 1 /* const */, 1 /* round */, 0.5 /* out */, 2 /* add */, 0.5 /* serial */, 5 /* fork */},
-		ff: [nFFTerms]float64{1 /* ctl */, 1 /* lane */, 1 /* rom */, 1 /* pe */, 1 /* tree */, 1 /* data */, 1 /* slots */, 1 /* delay */, 1 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */},
+		lut: [nLUTTerms]float64{1.031 /* engine */, 1.506 /* ctl */, 1.603 /* lane */, 0.4183 /* sel */, 1 /* lutram */, 1 /* srl */, 1.212 /* rom */, 0.9143 /* mux */, 0 /* fifo */, 0.996 /* pe */, 0.9926 /* tree */, 0.3164 /* inv */, 2.071 /* mult */, 1.291 /* mult_const */, 0.1959 /* acc */, 0.916 /* const */, 0.6395 /* round */, 0 /* out */, 2 /* add */, 0.4658 /* serial */, 5 /* fork */},
+		ff:  [nFFTerms]float64{0.711 /* ctl */, 1.054 /* lane */, 0.9072 /* rom */, 0.8359 /* pe */, 0.7979 /* tree */, 0.676 /* data */, 0.9292 /* slots */, 0 /* delay */, 5.039 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */},
 	},
 	ICE40: {
-		lut: [nLUTTerms]float64{30 /* engine */, 1 /* ctl */, 1 /* lane */, 0.5 /* sel */, 1 /* lutram */, 1 /* srl */, 1 /* rom */, 0.25 /* mux */, 8, /* fifo */
-			1 /* pe */, 1 /* tree */, 1 /* inv */, 1.5 /* mult */, 1 /* mult_const */, 1 /* acc */, 1 /* const */, 1 /* round */, 0.5 /* out */, 2 /* add */, 0.5 /* serial */, 5 /* fork */},
-		ff: [nFFTerms]float64{1 /* ctl */, 1 /* lane */, 1 /* rom */, 1 /* pe */, 1 /* tree */, 1 /* data */, 1 /* slots */, 1 /* delay */, 1 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */},
+		lut: [nLUTTerms]float64{71.57 /* engine */, 2.139 /* ctl */, 2.204 /* lane */, 0.01113 /* sel */, 1 /* lutram */, 1 /* srl */, 0.8134 /* rom */, 0.03659 /* mux */, 49.57 /* fifo */, 1.116 /* pe */, 1 /* tree */, 0.2599 /* inv */, 1.827 /* mult */, 7.745 /* mult_const */, 0.6705 /* acc */, 1.848 /* const */, 0.5319 /* round */, 0.6933 /* out */, 2 /* add */, 0.6865 /* serial */, 5 /* fork */},
+		ff:  [nFFTerms]float64{1.379 /* ctl */, 0.7737 /* lane */, 0 /* rom */, 1.115 /* pe */, 1 /* tree */, 0.5117 /* data */, 1.215 /* slots */, 0 /* delay */, 1.343 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */},
 	},
 }
 
