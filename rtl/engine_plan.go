@@ -163,13 +163,20 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	if e.OH == 1 {
 		e.Need0 = e.H // the only output row waits for the whole map
 	}
-	e.setRing(e.fullRingRows())
-	e.WMax, e.HMax = e.W-1, e.H-1
-	e.WCW = widthFor(e.WMax)
-	e.HRW = widthFor(2*e.H+e.K+e.S) + 1
-	e.HRWm1 = e.HRW - 1
+	e.HW, e.HWMax = e.H*e.W, e.H*e.W-1
+	e.NeedP0 = e.HW
+	if e.OH > 1 {
+		e.NeedP0 = (e.Need0-1)*e.W + min(e.W, e.K-e.PAD)
+	}
+	e.SW, e.PadW = e.S*e.W, e.PAD*e.W
+	e.Nrw0 = (e.Need0 - 1) * e.W
+	e.NrwCap = (e.H - 1) * e.W
+	e.NrwCapMinusSW = max(0, e.NrwCap-e.SW)
+	e.PXW = widthFor(3*e.HW+e.K+e.S) + 1
+	e.PXWm1, e.PXW1 = e.PXW-1, e.PXW+1
+	e.setRing(e.fullRing())
 	maxCoord := (max(e.H, e.W) + e.K + e.S + e.PAD) * (e.W + 1)
-	e.CW = bits.Len(uint(maxCoord)) + 2
+	e.CW = max(bits.Len(uint(maxCoord))+2, e.PXW+1)
 	e.CMsb = e.CW - 1
 	e.OHMax, e.OWMax, e.GMax, e.KMax = e.OH-1, e.OW-1, e.G-1, e.K-1
 	e.OHMaxM1 = max(0, e.OHMax-1)
@@ -178,7 +185,7 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	e.HLit, e.WLit, e.ZeroLit = slit(e.CW, int64(e.H)), slit(e.CW, int64(e.W)), slit(e.CW, 0)
 	e.KPadC = e.CW - e.KW
 	e.KLit = slit(e.CW, int64(e.K))
-	if e.CW <= e.HRW || e.CW <= e.RAW {
+	if e.CW <= e.PXW || e.CW <= e.RAW {
 		return nil, fmt.Errorf("internal error: coordinate width %d below the row or ring address width", e.CW)
 	}
 
@@ -391,7 +398,7 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	// issue to its leaving the FIFO, so that a pixel every G*T cycles
 	// issues without waiting when the consumer keeps up.
 	gt := e.G * e.T
-	e.ODepth = max(2, 1<<clog2((e.Tail+1+gt-1)/gt+1))
+	e.ODepth = max(2, (e.Tail+1+gt-1)/gt+1)
 	if e.OH*e.OW == 1 {
 		e.ODepth = 2
 	}
@@ -404,39 +411,56 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	return e, nil
 }
 
-// fullRingRows is the ring that lets consecutive maps overlap: K rows
-// under the window, S loading while they are read, and the Need0 first
-// rows of the next map (at most two whole maps).
-func (e *Engine) fullRingRows() int { return min(2*e.H, e.K+e.S+e.Need0) }
+// windowSpan is the most input pixels the engine holds for one output
+// pixel: from the first pixel still needed to the last its windows read,
+// (K-1) rows and K pixels, or for the last output row the rest of the map
+// (which it waits for whole).
+func (e *Engine) windowSpan() int {
+	topLast := max(0, (e.OH-1)*e.S-e.PAD)
+	return max((e.K-1)*e.W+e.K, (e.H-topLast)*e.W)
+}
 
-// minRingRows is the smallest ring that streams within a map: K rows
-// under the window and the next S loading.
-func (e *Engine) minRingRows() int { return min(2*e.H, e.K+e.S) }
+// ringSlack is the slack of a ring beyond the window span: an output
+// pixel's S new input pixels, and the releaseLatency cycles a freed slot
+// takes to reach the loader, so that loading keeps a pixel a cycle.
+func (e *Engine) ringSlack() int { return e.S + releaseLatency }
 
-// setRing sizes the line buffer at rows ring rows and derives its
-// addresses: every constant is taken mod RingDepth.
-func (e *Engine) setRing(rows int) {
-	e.RingRows = rows
-	e.RingDepth = e.RingRows * e.W
-	e.RingLast = e.RingDepth - 1
-	e.RAW = clog2(e.RingDepth)
+// releaseLatency is the cycles from a pixel's last issue to the loader
+// seeing its slot free (the registered release, then the held count).
+const releaseLatency = 2
+
+// minRing is the smallest ring that streams within a map: the window span
+// and the slack.
+func (e *Engine) minRing() int { return min(2*e.HW, e.windowSpan()+e.ringSlack()) }
+
+// fullRing also holds the pixels the next map's first output pixel needs,
+// so that consecutive maps overlap without a stall (at most two maps).
+func (e *Engine) fullRing() int { return min(2*e.HW, e.windowSpan()+e.ringSlack()+e.NeedP0) }
+
+// setRing sizes the line buffer at depth pixels and derives its address
+// constants, each taken mod the depth.
+func (e *Engine) setRing(depth int) {
+	e.RingDepth = depth
+	e.RingLast = depth - 1
+	e.RingSlack = depth - min(depth, e.windowSpan())
+	e.RAW = clog2(depth)
 	e.RAW1 = e.RAW + 1
-	mod := func(v int) int { return ((v % e.RingDepth) + e.RingDepth) % e.RingDepth }
+	mod := func(v int) int { return ((v % depth) + depth) % depth }
 	e.WinLanes = nil
 	for u := 0; u < e.U; u++ {
 		wl := winLane{U: u}
 		for st := 0; st < e.TP; st++ {
 			if t := st*e.U + u; t < e.KK {
 				ki, kj := t/e.K, t%e.K
-				wl.Cases = append(wl.Cases, winCase{S: st, KI: ki, KJ: kj, KO: mod(ki * e.W)})
+				wl.Cases = append(wl.Cases, winCase{S: st, KI: ki, KJ: kj, KO: mod(ki*e.W + kj)})
 			}
 		}
 		e.WinLanes = append(e.WinLanes, wl)
 	}
-	e.Top0Addr = mod(-e.PAD * e.W)
+	e.Top0Addr = mod(-e.PAD*e.W - e.PAD)
+	e.ColStepAddr = mod(e.S)
 	e.RowStepAddr = mod(e.S * e.W)
-	e.MapStepAddr = mod(e.H * e.W)
-	e.MapTopAddr = mod((e.H - e.PAD) * e.W)
+	e.MapStepAddr = mod(e.HW)
 	e.FBDepth = e.RingDepth
 }
 
@@ -507,7 +531,7 @@ func planAdd(q *quant.Model, idx int, l *quant.Layer, s0, s1 *netStream) (*Engin
 	e.ComputeCycles = e.OH * e.OW
 	e.Tail = engineTail
 	// Credits cover the stages and the FIFO's round trip at a pixel a cycle.
-	e.ODepth = 1 << clog2(e.Tail+2)
+	e.ODepth = e.Tail + 2
 	e.OccW = widthFor(e.ODepth)
 	return e, nil
 }

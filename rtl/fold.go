@@ -139,7 +139,14 @@ func balance(q *quant.Model, c NetConfig) (NetConfig, error) {
 	if err != nil {
 		return c, err
 	}
-	period := n.PredictedCyclesPerImage
+	// Search with every ring full (no fill stalls); PlanNet sizes the
+	// rings of the balanced design afterwards.
+	for _, e := range n.Engines {
+		if !e.Add {
+			e.setRing(e.fullRing())
+		}
+	}
+	period, _ := n.timing(nil)
 	type pl struct{ p, lanes int }
 	chosen := map[*Engine]pl{}
 	override := func(e *Engine) (int, int, bool) {

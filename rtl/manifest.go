@@ -74,7 +74,7 @@ type LayerManifest struct {
 	ROMBits       int    `json:"rom_bits"`
 	SIMD          int    `json:"simd,omitempty"`
 	Positions     int    `json:"positions,omitempty"` // window positions per step (U)
-	RingRows      int    `json:"ring_rows,omitempty"`
+	RingPixels    int    `json:"ring_pixels,omitempty"`
 	RingCopies    int    `json:"ring_copies,omitempty"`
 	LineBufBits   int    `json:"line_buffer_bits"`
 	FIFOBits      int    `json:"fifo_bits"`
@@ -135,7 +135,7 @@ func EmitNet(q *quant.Model, c NetConfig) (map[string][]byte, *Net, error) {
 		lm.LineBufBits, lm.FIFOBits = e.LineBufferBits(), e.FIFOBits()
 		lm.BufferBits = lm.LineBufBits + lm.FIFOBits
 		if !e.Add {
-			lm.SIMD, lm.Positions, lm.RingRows, lm.RingCopies = e.SIMD, e.U, e.RingRows, len(e.WinLanes)
+			lm.SIMD, lm.Positions, lm.RingPixels, lm.RingCopies = e.SIMD, e.U, e.RingDepth, len(e.WinLanes)
 		}
 		if !e.Reduce {
 			lm.LanesPerPE = 1

@@ -20,7 +20,7 @@ type Engine struct {
 	InSigned2           bool
 	In2Bits, In2Msb     int
 	FifoDepth           int
-	SkipLeadRows        int // add: rows the skip branch may lead the main one (see sizeSkipFIFOs)
+	SkipLead            int // add: beats the skip branch may lead the main one (see sizeSkipFIFOs)
 	A0, A1              int
 	X2Pad               int
 	Reduce              bool
@@ -48,18 +48,24 @@ type Engine struct {
 	SB, SBMsb       int // SIMD*BIN: one lane group's slice of a pixel
 	LanesPE         int // U*SIMD
 
-	// Line buffer: a ring of RingRows input rows (RingDepth pixels), one
-	// copy per window-position lane. Addresses are counters and constant
-	// offsets (mod RingDepth), never multiplies.
-	RingRows, RingDepth, RingLast int
-	RAW, RAW1                     int // ring address width, and one more for the wrap compare
-	WCW, WMax, HRW, HRWm1, HMax   int // loader column/row counters; row counts 0..H
-	OHMaxM1                       int
-	Need0                         int // input rows the first output row needs
-	Top0Addr                      int // ring address of row -PAD of the first map
-	RowStepAddr                   int // (S*W) mod RingDepth
-	MapStepAddr                   int // (H*W) mod RingDepth
-	MapTopAddr                    int // ((H-PAD)*W) mod RingDepth
+	// Line buffer: a ring of RingDepth input pixels, one copy per
+	// window-position lane, with pixel-granular flow control (FINN's
+	// sliding-window buffer: (K-1) rows and K pixels under a window, plus
+	// RingSlack). Addresses are counters and constants mod RingDepth,
+	// never multiplies.
+	RingDepth, RingLast, RingSlack int
+	RAW, RAW1                      int // ring address width, and one more for the wrap compare
+	PXW, PXWm1, PXW1               int // pixel-count width (0..2*H*W), minus and plus one
+	HW, HWMax                      int // pixels per input map, and minus one
+	OHMaxM1                        int
+	Need0                          int // input rows the first output row needs
+	NeedP0                         int // input pixels the first output pixel needs
+	Nrw0, NrwCap, NrwCapMinusSW    int // (rows needed - 1)*W: first row, cap, cap - S*W
+	SW, PadW                       int // S*W and PAD*W
+	Top0Addr                       int // ring offset of pixel (-PAD, -PAD) from the map's pixel 0
+	ColStepAddr                    int // S mod RingDepth
+	RowStepAddr                    int // (S*W) mod RingDepth
+	MapStepAddr                    int // (H*W) mod RingDepth
 
 	// Pipeline: PartLatency cycles of PE or products and tree, PostLatency
 	// cycles after the accumulator; IssueToCapture from a pixel's last issue

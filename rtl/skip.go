@@ -2,47 +2,60 @@ package rtl
 
 import "github.com/addergen/addergen/quant"
 
-// needRows is the number of input rows (from row 0) an engine must hold to
-// emit output rows 0..m-1: an output row issues once the input rows under
-// its windows are in, and the last waits for the whole map. Add engines
-// are row for row.
-func needRows(e *Engine, m int) int {
+// needPixels is the number of input pixels (from pixel 0, raster order)
+// an engine must hold to emit its output pixels 0..n-1: output pixel
+// (oh, ow) issues once the input pixels under its windows are in, up to
+// (oh*S-PAD+K-1, ow*S-PAD+K-1), and the last output row waits for the
+// whole map. Add engines are pixel for pixel.
+func needPixels(e *Engine, n int) int {
 	switch {
-	case m <= 0:
+	case n <= 0:
 		return 0
 	case e.Add:
-		return m
-	case m >= e.OH:
-		return e.H
+		return n
 	}
-	return min(e.H, (m-1)*e.S-e.PAD+e.K)
+	oh, ow := (n-1)/e.OW, (n-1)%e.OW
+	if oh >= e.OH-1 {
+		return e.H * e.W
+	}
+	rows := min(e.H, oh*e.S-e.PAD+e.K)
+	return (rows-1)*e.W + min(e.W, ow*e.S-e.PAD+e.K)
 }
 
-// availRows is the number of output rows an engine can emit holding f
-// input rows: the largest m with needRows(e, m) <= f.
-func availRows(e *Engine, f int) int {
-	m := 0
-	for m < e.OH && needRows(e, m+1) <= f {
-		m++
+// availPixels is the number of output pixels an engine can emit holding f
+// input pixels: the largest n with needPixels(e, n) <= f.
+func availPixels(e *Engine, f int) int {
+	lo, hi := 0, e.OH*e.OW // needPixels is monotone: binary search
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if needPixels(e, mid) <= f {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
 	}
-	return m
+	return lo
 }
+
+// skipSlack is the FIFO depth beyond the lead: the beats in flight in the
+// main branch's last engine and the add's own input, so that the fork
+// does not wait in steady state.
+const skipSlack = 8
 
 // sizeSkipFIFOs sets every add engine's skip FIFO depth from the two
 // branches between the fork and the add (FINN sizes its FIFOs from the
 // same kind of branch analysis). The fork moves both branches in lock
 // step, so the skip FIFO must hold what the skip branch has delivered
-// while the main branch still waits for fork rows to emit its next
-// output row:
+// while the main branch still waits for fork pixels to emit its next
+// output pixel:
 //
-//	lead = max over output rows r of availSkip(needMain(r+1)) - r   rows
+//	lead = max over output pixels p of availSkip(needMain(p+1)) - p
 //
-// where needMain composes needRows along the main branch (rows of the
-// fork's stream for r+1 output rows) and availSkip composes availRows
-// along the skip branch. The depth is (lead + 1) rows of the add's map
-// (one row of slack so that the fork does not wait in steady state),
-// rounded up to a power of two. An identity shortcut around two 3x3
-// stride-1 engines leads by 3 rows: 4*W beats, where a whole map was H*W.
+// where needMain composes needPixels along the main branch (pixels of the
+// fork's stream for p+1 output pixels) and availSkip composes availPixels
+// along the skip branch. The depth is lead + skipSlack beats. An identity
+// shortcut around two 3x3 stride-1 engines leads by about 2W+4 beats,
+// where a whole map was H*W.
 func (n *Net) sizeSkipFIFOs() {
 	byLayer := map[int]*Engine{}
 	for _, e := range n.Engines {
@@ -88,21 +101,21 @@ func (n *Net) sizeSkipFIFOs() {
 		skipPath := cs[:si]
 		needMain := func(m int) int {
 			for _, j := range mainPath {
-				m = needRows(byLayer[j], m)
+				m = needPixels(byLayer[j], m)
 			}
 			return m
 		}
 		availSkip := func(f int) int {
 			for i := len(skipPath) - 1; i >= 0; i-- {
-				f = availRows(byLayer[skipPath[i]], f)
+				f = availPixels(byLayer[skipPath[i]], f)
 			}
 			return f
 		}
 		lead := 1
-		for r := 0; r < e.OH; r++ {
-			lead = max(lead, availSkip(needMain(r+1))-r)
+		for p := 0; p < e.OH*e.OW; p++ {
+			lead = max(lead, availSkip(needMain(p+1))-p)
 		}
-		e.SkipLeadRows = lead
-		e.FifoDepth = max(2, 1<<clog2(min(lead+1, e.OH)*e.OW))
+		e.SkipLead = lead
+		e.FifoDepth = min(lead+skipSlack, e.OH*e.OW+skipSlack)
 	}
 }

@@ -60,6 +60,19 @@ func (n *Net) timing(override func(e *Engine) (g, t int, ok bool)) (period, late
 		}
 		return j
 	}
+	// The period without fill stalls: the input, or the slowest engine's
+	// issue cycles. A producer spreads its beats over it, so a consumer
+	// waiting for the next map's first pixels waits for them at that pace.
+	base := float64(inPixels)
+	for _, e := range n.Engines {
+		g, t := e.G, e.T
+		if override != nil {
+			if og, ot, ok := override(e); ok {
+				g, t = og, ot
+			}
+		}
+		base = max(base, float64(e.OH*e.OW*g*t))
+	}
 	worst, last := 0.0, span{}
 	for _, e := range n.Engines {
 		up := spans[root(n.Model.Layers[e.Index].InputIndex()[0])]
@@ -80,13 +93,13 @@ func (n *Net) timing(override func(e *Engine) (g, t int, ok bool)) (period, late
 		}
 		upBeats := float64(max(1, up.beats))
 		firstPerBeat := up.window / upBeats // first image: beats spread over the producer's window
-		var steady, first, firstSteady, gt float64
+		var steady, first, gt float64
 		if e.Add {
 			// An add engine streams: one output per input pixel pair.
 			gt = 1
 			c := float64(e.ComputeCycles)
-			steady = max(upBeats*up.rate, c+e.fillStall(up.rate))
-			first, firstSteady = firstPerBeat, up.rate
+			steady = max(upBeats*up.rate, c)
+			first = firstPerBeat
 		} else {
 			gt = float64(g * t)
 			needRows := min(e.H, max(1, e.K-e.PAD))
@@ -95,15 +108,12 @@ func (n *Net) timing(override func(e *Engine) (g, t int, ok bool)) (period, late
 			}
 			need := float64(needRows * e.W)
 			c := float64(e.OH*e.OW) * gt
-			lastRow := float64(e.OW) * gt
-			firstSteady = need * up.rate
-			// Consecutive maps overlap in the ring (K+S+Need0 rows), so in
-			// steady state an engine takes its input beats and issues its
-			// pixels at the same time.
-			steady = max(upBeats*up.rate, c+e.fillStall(up.rate))
-			_ = lastRow
+			// Consecutive maps overlap in the ring, so in steady state an
+			// engine takes its input beats and issues its pixels at once,
+			// plus the wait for the next map's first pixels when its ring
+			// is too small to take them early (fillStall).
+			steady = max(upBeats*up.rate, c+e.fillStall(max(up.rate, base/upBeats)))
 			first = need * firstPerBeat
-			_ = firstSteady
 		}
 		worst = max(worst, steady)
 		// First image: the window this engine emits over.
@@ -130,9 +140,9 @@ func (e *Engine) fillStall(rate float64) float64 {
 	if e.Add {
 		return 0
 	}
-	heldEnd := e.H - max(0, (e.OH-1)*e.S-e.PAD)
-	missing := max(0, e.Need0-max(0, e.RingRows-heldEnd))
-	return float64(missing*e.W) * rate
+	heldEnd := e.windowSpan()
+	missing := max(0, e.NeedP0-max(0, e.RingDepth-heldEnd))
+	return float64(missing) * rate
 }
 
 // sizeRings shrinks every window engine's ring to the streaming minimum
@@ -140,11 +150,11 @@ func (e *Engine) fillStall(rate float64) float64 {
 // limit (the full-ring period, or a looser target).
 func (n *Net) sizeRings(limit int) {
 	for _, e := range n.Engines {
-		if e.Add || e.RingRows == e.minRingRows() {
+		if e.Add || e.RingDepth == e.minRing() {
 			continue
 		}
-		full := e.RingRows
-		e.setRing(e.minRingRows())
+		full := e.RingDepth
+		e.setRing(e.minRing())
 		if p, _ := n.timing(nil); p > limit {
 			e.setRing(full)
 		}

@@ -8,7 +8,7 @@
 //   skip path of a residual block.
 // Parameters
 //   DATA_W  width of the data word (>= 1)
-//   DEPTH   capacity in beats; a power of two >= 2
+//   DEPTH   capacity in beats, >= 2 (any value: the pointers wrap at DEPTH)
 // Latency and handshake
 //   A beat written at a rising edge is visible on m_* in the next cycle
 //   (latency 1). s_ready_o is high while fewer than DEPTH beats are held;
@@ -21,7 +21,7 @@
 
 module stream_fifo #(
     parameter integer DATA_W = 8,  // data word width
-    parameter integer DEPTH  = 16  // capacity in beats, a power of two
+    parameter integer DEPTH  = 16  // capacity in beats, >= 2
 ) (
     input  wire              clk_i,
     input  wire              rst_i,
@@ -33,41 +33,54 @@ module stream_fifo #(
     output wire [DATA_W-1:0] m_data_o
 );
     localparam integer AW = $clog2(DEPTH);
+    localparam integer CW = $clog2(DEPTH + 1);
+    localparam integer LAST_I = DEPTH - 1;
+    localparam [AW-1:0] LAST = LAST_I[AW-1:0];
+    localparam [CW-1:0] FULL = DEPTH[CW-1:0];
 
     initial begin
-        if (DEPTH < 2 || (DEPTH & (DEPTH - 1)) != 0) begin
-            $display("stream_fifo %m: DEPTH %0d must be a power of two >= 2", DEPTH);
+        if (DEPTH < 2) begin
+            $display("stream_fifo %m: DEPTH %0d must be >= 2", DEPTH);
             $finish;
         end
     end
 
     reg [DATA_W-1:0] mem [0:DEPTH-1];
-    reg [AW:0]       wr_q;
-    reg [AW:0]       rd_q;
+    reg [AW-1:0]     wr_q;
+    reg [AW-1:0]     rd_q;
+    reg [CW-1:0]     cnt_q;
 
-    wire empty = (wr_q == rd_q);
-    wire full  = (wr_q[AW-1:0] == rd_q[AW-1:0]) && (wr_q[AW] != rd_q[AW]);
+    wire empty = (cnt_q == {CW{1'b0}});
+    wire full  = (cnt_q == FULL);
+    wire push  = s_valid_i && !full;
+    wire pop   = m_ready_i && !empty;
 
     assign s_ready_o = !full;
     assign m_valid_o = !empty;
-    assign m_data_o  = mem[rd_q[AW-1:0]];
+    assign m_data_o  = mem[rd_q];
 
     always @(posedge clk_i) begin
-        if (s_valid_i && !full) begin
-            mem[wr_q[AW-1:0]] <= s_data_i;
+        if (push) begin
+            mem[wr_q] <= s_data_i;
         end
     end
 
     always @(posedge clk_i) begin
         if (rst_i) begin
-            wr_q <= {(AW+1){1'b0}};
-            rd_q <= {(AW+1){1'b0}};
+            wr_q  <= {AW{1'b0}};
+            rd_q  <= {AW{1'b0}};
+            cnt_q <= {CW{1'b0}};
         end else begin
-            if (s_valid_i && !full) begin
-                wr_q <= wr_q + 1'b1;
+            if (push) begin
+                wr_q <= (wr_q == LAST) ? {AW{1'b0}} : wr_q + 1'b1;
             end
-            if (m_ready_i && !empty) begin
-                rd_q <= rd_q + 1'b1;
+            if (pop) begin
+                rd_q <= (rd_q == LAST) ? {AW{1'b0}} : rd_q + 1'b1;
+            end
+            if (push && !pop) begin
+                cnt_q <= cnt_q + 1'b1;
+            end else if (pop && !push) begin
+                cnt_q <= cnt_q - 1'b1;
             end
         end
     end

@@ -14,15 +14,16 @@
 //   SIMD = 2 input channel(s) per window position (1 fold(s)), 1 window
 //   position(s) per cycle: 2 lanes per PE, 9 step(s) per output pixel and fold;
 //   accumulators 22 bits signed, rescale 39 bits signed.
-//   Line buffer: a ring of 4 input rows (24 pixels of 16 bits).
+//   Line buffer: a ring of 18 input pixels of 16 bits: (K-1) rows and K pixels under a window plus
+//   3 pixel(s) of slack that let loading run ahead.
 //
 // Latency and handshake
 //   Valid/ready streams, one beat per pixel in raster order, channel c at
-//   bits [c*B +: B]. Input rows enter the ring while it has a free row;
-//   an output row issues once the input rows under its windows are in
-//   (the last output row waits for the whole map, whose rows then leave
-//   the ring). Consecutive maps overlap: the next map's rows enter as the
-//   current map's rows are released. Each output pixel issues in
+//   bits [c*B +: B]. Input pixels enter the ring while it has a free slot;
+//   an output pixel issues once the input pixels under its windows are in
+//   (the last output row waits for the whole map), and input pixels leave
+//   the ring as soon as no later window needs them. Consecutive maps
+//   overlap: the next map's pixels enter as the current map's leave. Each output pixel issues in
 //   2*9 cycles, back to back; the datapath is registered at every
 //   stage (address, read, lane select, 2 PE/product stage(s),
 //   accumulate, 5 rescale stage(s)), so a pixel enters the
@@ -45,24 +46,21 @@ module l0_c1 (
     output wire [31:0] m_data_o
 );
     // ------------------------------------------------------------------
-    // Loader: input pixels into the ring, one ring row per input row.
+    // Loader: input pixels into the ring while it has a free slot.
     // ------------------------------------------------------------------
-    reg [5-1:0] wpa_q;   // ring write address, 0..23
-    reg [3-1:0] wc_q;    // column being loaded, 0..5
-    reg [6-1:0] wr_q;    // row being loaded, 0..5
-    reg [6-1:0] held_q;  // ring rows in use, 0..4
-    reg [6-1:0] lrow_q;  // rows of the reader's map fully loaded, 0..6
-    reg [6-1:0] arow_q;  // rows of the next map fully loaded
+    reg [5-1:0] wpa_q;   // ring write address, 0..17
+    reg [8-1:0] wp_q;    // pixel being loaded in its map, 0..35
+    reg [8-1:0] held_q;  // ring slots in use, 0..18
+    reg [8-1:0] lpix_q;  // pixels of the reader's map loaded, 0..36
+    reg [8-1:0] apix_q;  // pixels of the next map loaded
     reg               ahead_q; // the loader is in the map after the reader's
-    reg [6-1:0] rel_q;   // ring rows the reader released last cycle
-    wire row_start = (wc_q == 3'd0);
+    reg [8-1:0] rel_q;   // ring slots the reader released last cycle
     // A second map may wait whole in the ring, not a third.
-    wire room = (!row_start || (held_q != 6'd4)) && !(ahead_q && (arow_q == 6'd6));
+    wire room = (held_q != 8'd18) && !(ahead_q && (apix_q == 8'd36));
     assign s_ready_o = room;
     wire load_fire = s_valid_i && room;
-    wire row_done = load_fire && (wc_q == 3'd5);
-    wire map_loaded = row_done && (wr_q == 6'd5);
-    wire [6-1:0] alloc = {5'd0, load_fire && row_start};
+    wire map_loaded = load_fire && (wp_q == 8'd35);
+    wire [8-1:0] fire_w = {7'd0, load_fire};
 
     // ------------------------------------------------------------------
     // Reader: output pixel (oh, ow), output-channel fold g, window step ps,
@@ -76,17 +74,24 @@ module l0_c1 (
     reg [5-1:0] wa_q;    // weight ROM address: (g, ps, cf) in issue order
     reg signed [8:0] ihb_q;  // oh*S - PAD
     reg signed [8:0] iwb_q;  // ow*S - PAD
-    reg [6-1:0] needr_q; // input rows the current output row needs
-    reg [6-1:0] top_q;   // first input row still needed: max(0, ihb)
-    reg [5-1:0] rb_q;    // ring address of the reader map's row 0
-    reg [5-1:0] rta_q;   // ring address of row ihb (mod the ring)
+    reg [8-1:0] nrw_q;   // (rows the output row needs - 1) * W
+    reg [8-1:0] fp_q;    // first pixel of the map still needed
+    reg signed [8:0] ihbw_q;  // ihb * W
+    reg [5-1:0] rb_q;    // ring address of the reader map's pixel 0
+    reg [5-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
+    reg [5-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
     wire last_ow = (ow_q == 3'd5);
     wire last_oh = (oh_q == 3'd5);
     wire last_ps = (ps_q == 4'd8);
     wire last_cf = (cf_q == 1'd0);
     wire last_k = last_ps && last_cf;
     wire last_g = (g_q == 1'd1);
-    wire rows_ok = (lrow_q >= needr_q);
+    // The pixel's windows need input up to (row ihb+K-1, column iwb+K-1);
+    // the last output row waits for the whole map.
+    wire signed [8:0] colr = iwb_q + 9'sd3;
+    wire [8-1:0] coln = (colr > 9'sd6) ? 8'd6 : colr[8-1:0];
+    wire [8-1:0] needp = last_oh ? 8'd36 : nrw_q + coln;
+    wire rows_ok = (lpix_q >= needp);
     // Output credits: pixels whose last step has issued and that have not
     // left the output FIFO yet. A pixel's last step issues only with a free
     // slot, so the FIFO never refuses a finished pixel.
@@ -107,29 +112,37 @@ module l0_c1 (
         end
     end
 
-    // Next-row values of the reader's row state.
+    // Next values of the reader's state. The first pixel still needed is
+    // (max(0, ihb), max(0, iwb)) while the next output row starts lower,
+    // else the start of the top row: it advances by the columns the window
+    // leaves, and jumps at row ends.
     wire signed [8:0] ihb_nx = ihb_q + 9'sd1;
-    wire signed [8:0] need_nx = ihb_nx + 9'sd3;
-    wire [6-1:0] needr_nx = ((oh_q == 3'd4) || (need_nx > 9'sd6)) ? 6'd6 : need_nx[6-1:0];
-    wire [6-1:0] top_nx = (ihb_nx > 9'sd0) ? ihb_nx[6-1:0] : 6'd0;
-    wire [5:0] rta_step = {1'b0, rta_q} + 6'd6;
-    wire [5:0] rb_step = {1'b0, rb_q} + 6'd12;
-    wire [5:0] rta_map = {1'b0, rb_q} + 6'd6;
-    wire [5:0] rta_step_w = (rta_step >= 6'd24) ? rta_step - 6'd24 : rta_step;
-    wire [5:0] rb_step_w = (rb_step >= 6'd24) ? rb_step - 6'd24 : rb_step;
-    wire [5:0] rta_map_w = (rta_map >= 6'd24) ? rta_map - 6'd24 : rta_map;
-    wire unused_nx = ^{need_nx[8:6], ihb_nx[8:6], rta_step_w[5], rb_step_w[5], rta_map_w[5]};
+    wire signed [8:0] iwb_nx = iwb_q + 9'sd1;
+    wire signed [8:0] ihbw_nx = ihbw_q + 9'sd6;
+    wire [8-1:0] nrw_nx = (oh_q == 3'd4) ? nrw_q : ((nrw_q >= 8'd24) ? 8'd30 : nrw_q + 8'd6);
+    wire [8-1:0] fp_row = (ihbw_nx > 9'sd0) ? ihbw_nx[8-1:0] : 8'd0;
+    wire [8-1:0] cl_now = (iwb_q > 9'sd0) ? iwb_q[8-1:0] : 8'd0;
+    wire [8-1:0] cl_nx = (iwb_nx > 9'sd0) ? iwb_nx[8-1:0] : 8'd0;
+    wire [8-1:0] fp_col = (ihb_nx > 9'sd0) ? fp_q + (cl_nx - cl_now) : fp_q;
+    wire [5:0] cur_s = {1'b0, cur_q} + 6'd1;
+    wire [5:0] rta_s = {1'b0, rta_q} + 6'd6;
+    wire [5:0] rb_s = {1'b0, rb_q} + 6'd0;
+    wire [5:0] cur_w = (cur_s >= 6'd18) ? cur_s - 6'd18 : cur_s;
+    wire [5:0] rta_w = (rta_s >= 6'd18) ? rta_s - 6'd18 : rta_s;
+    wire [5:0] rb_w = (rb_s >= 6'd18) ? rb_s - 6'd18 : rb_s;
+    wire [5:0] rt0_s = rb_w + 6'd11;
+    wire [5:0] rt0_w = (rt0_s >= 6'd18) ? rt0_s - 6'd18 : rt0_s;
+    wire unused_nx = ^{colr, iwb_nx, ihb_nx, ihbw_nx[8], cur_w[5], rta_w[5], rt0_w[5]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
             wpa_q <= 5'd0;
-            wc_q <= 3'd0;
-            wr_q <= 6'd0;
-            held_q <= 6'd0;
-            lrow_q <= 6'd0;
-            arow_q <= 6'd0;
+            wp_q <= 8'd0;
+            held_q <= 8'd0;
+            lpix_q <= 8'd0;
+            apix_q <= 8'd0;
             ahead_q <= 1'b0;
-            rel_q <= 6'd0;
+            rel_q <= 8'd0;
             oh_q <= 3'd0;
             ow_q <= 3'd0;
             g_q <= 1'd0;
@@ -138,47 +151,44 @@ module l0_c1 (
             wa_q <= 5'd0;
             ihb_q <= -9'sd1;
             iwb_q <= -9'sd1;
-            needr_q <= 6'd2;
-            top_q <= 6'd0;
+            nrw_q <= 8'd6;
+            fp_q <= 8'd0;
+            ihbw_q <= -9'sd6;
             rb_q <= 5'd0;
-            rta_q <= 5'd18;
+            rta_q <= 5'd11;
+            cur_q <= 5'd11;
         end else begin
             // Loader.
             if (load_fire) begin
-                wpa_q <= (wpa_q == 5'd23) ? 5'd0 : wpa_q + 5'd1;
-                if (wc_q == 3'd5) begin
-                    wc_q <= 3'd0;
-                    wr_q <= (wr_q == 6'd5) ? 6'd0 : wr_q + 6'd1;
-                end else begin
-                    wc_q <= wc_q + 3'd1;
-                end
+                wpa_q <= (wpa_q == 5'd17) ? 5'd0 : wpa_q + 5'd1;
+                wp_q <= (wp_q == 8'd35) ? 8'd0 : wp_q + 8'd1;
             end
-            // Ring rows: allocated as a row starts, released by the reader a
-            // cycle after its last read of them was addressed.
-            held_q <= held_q + alloc - rel_q;
+            // Ring slots: taken by every pixel loaded, released by the reader
+            // a cycle after its last read of them was addressed.
+            held_q <= held_q + fire_w - rel_q;
             if (map_done) begin
-                // The reader moves to the next map: its rows loaded so far
-                // (all of them when the loader has moved on again).
-                arow_q <= 6'd0;
-                if (arow_q == 6'd6) begin
-                    lrow_q <= 6'd6;
+                // The reader moves to the next map (the loader has finished
+                // this one): that map's pixels loaded so far.
+                apix_q <= 8'd0;
+                if (apix_q == 8'd36) begin
+                    lpix_q <= 8'd36;
                     ahead_q <= 1'b1;
                 end else begin
-                    lrow_q <= arow_q + {5'd0, row_done};
+                    lpix_q <= apix_q + fire_w;
                     ahead_q <= map_loaded;
                 end
             end else begin
-                if (row_done && ahead_q) begin
-                    arow_q <= arow_q + 6'd1;
+                if (load_fire && ahead_q) begin
+                    apix_q <= apix_q + 8'd1;
                 end
-                if (row_done && !ahead_q) begin
-                    lrow_q <= lrow_q + 6'd1;
+                if (load_fire && !ahead_q) begin
+                    lpix_q <= lpix_q + 8'd1;
                 end
                 if (map_loaded && !ahead_q) begin
                     ahead_q <= 1'b1;
                 end
             end
-            rel_q <= 6'd0;
+            rel_q <= 8'd0;
             // Reader.
             if (issue) begin
                 if (pix_done) begin
@@ -198,22 +208,29 @@ module l0_c1 (
                                 if (last_oh) begin
                                     oh_q <= 3'd0;
                                     ihb_q <= -9'sd1;
-                                    needr_q <= 6'd2;
-                                    top_q <= 6'd0;
-                                    rel_q <= 6'd6 - top_q;
-                                    rb_q <= rb_step_w[5-1:0];
-                                    rta_q <= rta_map_w[5-1:0];
+                                    nrw_q <= 8'd6;
+                                    ihbw_q <= -9'sd6;
+                                    fp_q <= 8'd0;
+                                    rel_q <= 8'd36 - fp_q;
+                                    rb_q <= rb_w[5-1:0];
+                                    rta_q <= rt0_w[5-1:0];
+                                    cur_q <= rt0_w[5-1:0];
                                 end else begin
                                     oh_q <= oh_q + 3'd1;
                                     ihb_q <= ihb_nx;
-                                    needr_q <= needr_nx;
-                                    top_q <= top_nx;
-                                    rel_q <= top_nx - top_q;
-                                    rta_q <= rta_step_w[5-1:0];
+                                    nrw_q <= nrw_nx;
+                                    ihbw_q <= ihbw_nx;
+                                    fp_q <= fp_row;
+                                    rel_q <= fp_row - fp_q;
+                                    rta_q <= rta_w[5-1:0];
+                                    cur_q <= rta_w[5-1:0];
                                 end
                             end else begin
                                 ow_q <= ow_q + 3'd1;
-                                iwb_q <= iwb_q + 9'sd1;
+                                iwb_q <= iwb_nx;
+                                fp_q <= fp_col;
+                                rel_q <= fp_col - fp_q;
+                                cur_q <= cur_w[5-1:0];
                             end
                         end else begin
                             g_q <= g_q + 1'd1;
@@ -230,7 +247,7 @@ module l0_c1 (
 
     // Ring storage: one word per input pixel, one write and one registered
     // read port per copy (simple dual-port RAM).
-    reg [15:0] ring_0 [0:24-1];
+    reg [15:0] ring_0 [0:18-1];
     always @(posedge clk_i) begin
         if (load_fire) begin
             ring_0[wpa_q] <= s_data_i;
@@ -247,29 +264,29 @@ module l0_c1 (
     reg [5-1:0] wa_a_q;
     reg [2-1:0] ki_0;
     reg [2-1:0] kj_0;
-    reg [5-1:0] ko_0;  // ki * 6: the row's offset in the ring
+    reg [5-1:0] ko_0;  // (ki * 6 + kj) mod 18: the position's offset in the ring
     reg pv_0;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
             4'd0: begin ki_0 = 2'd0; kj_0 = 2'd0; ko_0 = 5'd0; pv_0 = 1'b1; end
-            4'd1: begin ki_0 = 2'd0; kj_0 = 2'd1; ko_0 = 5'd0; pv_0 = 1'b1; end
-            4'd2: begin ki_0 = 2'd0; kj_0 = 2'd2; ko_0 = 5'd0; pv_0 = 1'b1; end
+            4'd1: begin ki_0 = 2'd0; kj_0 = 2'd1; ko_0 = 5'd1; pv_0 = 1'b1; end
+            4'd2: begin ki_0 = 2'd0; kj_0 = 2'd2; ko_0 = 5'd2; pv_0 = 1'b1; end
             4'd3: begin ki_0 = 2'd1; kj_0 = 2'd0; ko_0 = 5'd6; pv_0 = 1'b1; end
-            4'd4: begin ki_0 = 2'd1; kj_0 = 2'd1; ko_0 = 5'd6; pv_0 = 1'b1; end
-            4'd5: begin ki_0 = 2'd1; kj_0 = 2'd2; ko_0 = 5'd6; pv_0 = 1'b1; end
+            4'd4: begin ki_0 = 2'd1; kj_0 = 2'd1; ko_0 = 5'd7; pv_0 = 1'b1; end
+            4'd5: begin ki_0 = 2'd1; kj_0 = 2'd2; ko_0 = 5'd8; pv_0 = 1'b1; end
             4'd6: begin ki_0 = 2'd2; kj_0 = 2'd0; ko_0 = 5'd12; pv_0 = 1'b1; end
-            4'd7: begin ki_0 = 2'd2; kj_0 = 2'd1; ko_0 = 5'd12; pv_0 = 1'b1; end
-            4'd8: begin ki_0 = 2'd2; kj_0 = 2'd2; ko_0 = 5'd12; pv_0 = 1'b1; end
+            4'd7: begin ki_0 = 2'd2; kj_0 = 2'd1; ko_0 = 5'd13; pv_0 = 1'b1; end
+            4'd8: begin ki_0 = 2'd2; kj_0 = 2'd2; ko_0 = 5'd14; pv_0 = 1'b1; end
             default: begin ki_0 = 2'd0; kj_0 = 2'd0; ko_0 = 5'd0; pv_0 = 1'b0; end
         endcase
     end
     wire signed [8:0] ih_0 = ihb_q + $signed({7'd0, ki_0});
     wire signed [8:0] iw_0 = iwb_q + $signed({7'd0, kj_0});
     wire inb_0 = pv_0 && (ih_0 >= 9'sd0) && (ih_0 < 9'sd6) && (iw_0 >= 9'sd0) && (iw_0 < 9'sd6);
-    wire [5:0] rs_0 = {1'b0, rta_q} + {1'b0, ko_0};
-    wire [5:0] rr_0 = (rs_0 >= 6'd24) ? rs_0 - 6'd24 : rs_0;
-    wire [5-1:0] addr_0 = rr_0[5-1:0] + iw_0[5-1:0];
-    wire unused_iw_0 = ^{iw_0, rr_0[5]};
+    wire [5:0] rs_0 = {1'b0, cur_q} + {1'b0, ko_0};
+    wire [5:0] rr_0 = (rs_0 >= 6'd18) ? rs_0 - 6'd18 : rs_0;
+    wire [5-1:0] addr_0 = rr_0[5-1:0];
+    wire unused_rr_0 = rr_0[5];
     reg [5-1:0] addr_a_q_0;
     reg inb_a_q_0;
     reg [15:0] x_b_q_0;

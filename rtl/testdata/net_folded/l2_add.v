@@ -10,9 +10,9 @@
 //   y: 8-bit unsigned codes.
 //
 // Parameters (fixed at generation time)
-//   skip FIFO depth 32 beats: the 2 row(s) of the 6 x 6 map the
-//   skip branch may lead the main branch by, plus one row of slack, so that
-//   the fork before the block never deadlocks; working width 14 bits.
+//   skip FIFO depth 16 beats: the 8 pixel(s) of the 6 x 6 map the
+//   skip branch may lead the main branch by, plus slack, so that the fork
+//   before the block never deadlocks; working width 14 bits.
 //
 // Latency and handshake
 //   Valid/ready streams, one beat per pixel. A pair (a, b) is consumed
@@ -43,7 +43,7 @@ module l2_add (
 
     stream_fifo #(
         .DATA_W (32),
-        .DEPTH  (32)
+        .DEPTH  (16)
     ) u_skip (
         .clk_i     (clk_i),
         .rst_i     (rst_i),
@@ -56,22 +56,22 @@ module l2_add (
     );
 
     // Three registered stages (S: the aligned sum, Q: the rounding, Y: the
-    // clamp) into a 8-deep output FIFO. A pair is consumed only
+    // clamp) into a 6-deep output FIFO. A pair is consumed only
     // with a free credit (beats in the stages or the FIFO), so the stages
     // never stall.
-    reg [4-1:0] occ_q;
-    wire credit = (occ_q != 4'd8);
+    reg [3-1:0] occ_q;
+    wire credit = (occ_q != 3'd6);
     wire fire = s0_valid_i && b_valid && credit;
     assign s0_ready_o = b_valid && credit;
     assign b_ready = s0_valid_i && credit;
     wire m_fire = m_valid_o && m_ready_i;
     always @(posedge clk_i) begin
         if (rst_i) begin
-            occ_q <= 4'd0;
+            occ_q <= 3'd0;
         end else if (fire && !m_fire) begin
-            occ_q <= occ_q + 4'd1;
+            occ_q <= occ_q + 3'd1;
         end else if (!fire && m_fire) begin
-            occ_q <= occ_q - 4'd1;
+            occ_q <= occ_q - 3'd1;
         end
     end
     reg v_s_q;
@@ -114,7 +114,7 @@ module l2_add (
     wire unused_ofifo_ready;
     stream_fifo #(
         .DATA_W (32),
-        .DEPTH  (8)
+        .DEPTH  (6)
     ) u_ofifo (
         .clk_i     (clk_i),
         .rst_i     (rst_i),

@@ -14,15 +14,16 @@
 //   SIMD = 2 input channel(s) per window position (3 fold(s)), 1 window
 //   position(s) per cycle: 2 lanes per PE, 3 step(s) per output pixel and fold;
 //   accumulators 19 bits signed, rescale 35 bits signed.
-//   Line buffer: a ring of 2 input rows (2 pixels of 48 bits).
+//   Line buffer: a ring of 2 input pixels of 48 bits: (K-1) rows and K pixels under a window plus
+//   1 pixel(s) of slack that let loading run ahead.
 //
 // Latency and handshake
 //   Valid/ready streams, one beat per pixel in raster order, channel c at
-//   bits [c*B +: B]. Input rows enter the ring while it has a free row;
-//   an output row issues once the input rows under its windows are in
-//   (the last output row waits for the whole map, whose rows then leave
-//   the ring). Consecutive maps overlap: the next map's rows enter as the
-//   current map's rows are released. Each output pixel issues in
+//   bits [c*B +: B]. Input pixels enter the ring while it has a free slot;
+//   an output pixel issues once the input pixels under its windows are in
+//   (the last output row waits for the whole map), and input pixels leave
+//   the ring as soon as no later window needs them. Consecutive maps
+//   overlap: the next map's pixels enter as the current map's leave. Each output pixel issues in
 //   2*3 cycles, back to back; the datapath is registered at every
 //   stage (address, read, lane select, 2 PE/product stage(s),
 //   accumulate, 5 rescale stage(s)), so a pixel enters the
@@ -45,24 +46,21 @@ module l7_fc (
     output wire [47:0] m_data_o
 );
     // ------------------------------------------------------------------
-    // Loader: input pixels into the ring, one ring row per input row.
+    // Loader: input pixels into the ring while it has a free slot.
     // ------------------------------------------------------------------
     reg [1-1:0] wpa_q;   // ring write address, 0..1
-    reg [1-1:0] wc_q;    // column being loaded, 0..0
-    reg [4-1:0] wr_q;    // row being loaded, 0..0
-    reg [4-1:0] held_q;  // ring rows in use, 0..2
-    reg [4-1:0] lrow_q;  // rows of the reader's map fully loaded, 0..1
-    reg [4-1:0] arow_q;  // rows of the next map fully loaded
+    reg [4-1:0] wp_q;    // pixel being loaded in its map, 0..0
+    reg [4-1:0] held_q;  // ring slots in use, 0..2
+    reg [4-1:0] lpix_q;  // pixels of the reader's map loaded, 0..1
+    reg [4-1:0] apix_q;  // pixels of the next map loaded
     reg               ahead_q; // the loader is in the map after the reader's
-    reg [4-1:0] rel_q;   // ring rows the reader released last cycle
-    wire row_start = (wc_q == 1'd0);
+    reg [4-1:0] rel_q;   // ring slots the reader released last cycle
     // A second map may wait whole in the ring, not a third.
-    wire room = (!row_start || (held_q != 4'd2)) && !(ahead_q && (arow_q == 4'd1));
+    wire room = (held_q != 4'd2) && !(ahead_q && (apix_q == 4'd1));
     assign s_ready_o = room;
     wire load_fire = s_valid_i && room;
-    wire row_done = load_fire && (wc_q == 1'd0);
-    wire map_loaded = row_done && (wr_q == 4'd0);
-    wire [4-1:0] alloc = {3'd0, load_fire && row_start};
+    wire map_loaded = load_fire && (wp_q == 4'd0);
+    wire [4-1:0] fire_w = {3'd0, load_fire};
 
     // ------------------------------------------------------------------
     // Reader: output pixel (oh, ow), output-channel fold g, window step ps,
@@ -76,17 +74,24 @@ module l7_fc (
     reg [3-1:0] wa_q;    // weight ROM address: (g, ps, cf) in issue order
     reg signed [4:0] ihb_q;  // oh*S - PAD
     reg signed [4:0] iwb_q;  // ow*S - PAD
-    reg [4-1:0] needr_q; // input rows the current output row needs
-    reg [4-1:0] top_q;   // first input row still needed: max(0, ihb)
-    reg [1-1:0] rb_q;    // ring address of the reader map's row 0
-    reg [1-1:0] rta_q;   // ring address of row ihb (mod the ring)
+    reg [4-1:0] nrw_q;   // (rows the output row needs - 1) * W
+    reg [4-1:0] fp_q;    // first pixel of the map still needed
+    reg signed [4:0] ihbw_q;  // ihb * W
+    reg [1-1:0] rb_q;    // ring address of the reader map's pixel 0
+    reg [1-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
+    reg [1-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
     wire last_ow = (ow_q == 1'd0);
     wire last_oh = (oh_q == 1'd0);
     wire last_ps = (ps_q == 1'd0);
     wire last_cf = (cf_q == 2'd2);
     wire last_k = last_ps && last_cf;
     wire last_g = (g_q == 1'd1);
-    wire rows_ok = (lrow_q >= needr_q);
+    // The pixel's windows need input up to (row ihb+K-1, column iwb+K-1);
+    // the last output row waits for the whole map.
+    wire signed [4:0] colr = iwb_q + 5'sd1;
+    wire [4-1:0] coln = (colr > 5'sd1) ? 4'd1 : colr[4-1:0];
+    wire [4-1:0] needp = last_oh ? 4'd1 : nrw_q + coln;
+    wire rows_ok = (lpix_q >= needp);
     // Output credits: pixels whose last step has issued and that have not
     // left the output FIFO yet. A pixel's last step issues only with a free
     // slot, so the FIFO never refuses a finished pixel.
@@ -107,27 +112,35 @@ module l7_fc (
         end
     end
 
-    // Next-row values of the reader's row state.
+    // Next values of the reader's state. The first pixel still needed is
+    // (max(0, ihb), max(0, iwb)) while the next output row starts lower,
+    // else the start of the top row: it advances by the columns the window
+    // leaves, and jumps at row ends.
     wire signed [4:0] ihb_nx = ihb_q + 5'sd1;
-    wire signed [4:0] need_nx = ihb_nx + 5'sd1;
-    wire [4-1:0] needr_nx = ((oh_q == 1'd0) || (need_nx > 5'sd1)) ? 4'd1 : need_nx[4-1:0];
-    wire [4-1:0] top_nx = (ihb_nx > 5'sd0) ? ihb_nx[4-1:0] : 4'd0;
-    wire [1:0] rta_step = {1'b0, rta_q} + 2'd1;
-    wire [1:0] rb_step = {1'b0, rb_q} + 2'd1;
-    wire [1:0] rta_map = {1'b0, rb_q} + 2'd1;
-    wire [1:0] rta_step_w = (rta_step >= 2'd2) ? rta_step - 2'd2 : rta_step;
-    wire [1:0] rb_step_w = (rb_step >= 2'd2) ? rb_step - 2'd2 : rb_step;
-    wire [1:0] rta_map_w = (rta_map >= 2'd2) ? rta_map - 2'd2 : rta_map;
-    wire unused_nx = ^{need_nx[4:4], ihb_nx[4:4], rta_step_w[1], rb_step_w[1], rta_map_w[1]};
+    wire signed [4:0] iwb_nx = iwb_q + 5'sd1;
+    wire signed [4:0] ihbw_nx = ihbw_q + 5'sd1;
+    wire [4-1:0] nrw_nx = (oh_q == 1'd0) ? nrw_q : 4'd0;
+    wire [4-1:0] fp_row = (ihbw_nx > 5'sd0) ? ihbw_nx[4-1:0] : 4'd0;
+    wire [4-1:0] cl_now = (iwb_q > 5'sd0) ? iwb_q[4-1:0] : 4'd0;
+    wire [4-1:0] cl_nx = (iwb_nx > 5'sd0) ? iwb_nx[4-1:0] : 4'd0;
+    wire [4-1:0] fp_col = (ihb_nx > 5'sd0) ? fp_q + (cl_nx - cl_now) : fp_q;
+    wire [1:0] cur_s = {1'b0, cur_q} + 2'd1;
+    wire [1:0] rta_s = {1'b0, rta_q} + 2'd1;
+    wire [1:0] rb_s = {1'b0, rb_q} + 2'd1;
+    wire [1:0] cur_w = (cur_s >= 2'd2) ? cur_s - 2'd2 : cur_s;
+    wire [1:0] rta_w = (rta_s >= 2'd2) ? rta_s - 2'd2 : rta_s;
+    wire [1:0] rb_w = (rb_s >= 2'd2) ? rb_s - 2'd2 : rb_s;
+    wire [1:0] rt0_s = rb_w + 2'd0;
+    wire [1:0] rt0_w = (rt0_s >= 2'd2) ? rt0_s - 2'd2 : rt0_s;
+    wire unused_nx = ^{colr, iwb_nx, ihb_nx, ihbw_nx[4], cur_w[1], rta_w[1], rt0_w[1]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
             wpa_q <= 1'd0;
-            wc_q <= 1'd0;
-            wr_q <= 4'd0;
+            wp_q <= 4'd0;
             held_q <= 4'd0;
-            lrow_q <= 4'd0;
-            arow_q <= 4'd0;
+            lpix_q <= 4'd0;
+            apix_q <= 4'd0;
             ahead_q <= 1'b0;
             rel_q <= 4'd0;
             oh_q <= 1'd0;
@@ -138,41 +151,38 @@ module l7_fc (
             wa_q <= 3'd0;
             ihb_q <= -5'sd0;
             iwb_q <= -5'sd0;
-            needr_q <= 4'd1;
-            top_q <= 4'd0;
+            nrw_q <= 4'd0;
+            fp_q <= 4'd0;
+            ihbw_q <= -5'sd0;
             rb_q <= 1'd0;
             rta_q <= 1'd0;
+            cur_q <= 1'd0;
         end else begin
             // Loader.
             if (load_fire) begin
                 wpa_q <= (wpa_q == 1'd1) ? 1'd0 : wpa_q + 1'd1;
-                if (wc_q == 1'd0) begin
-                    wc_q <= 1'd0;
-                    wr_q <= (wr_q == 4'd0) ? 4'd0 : wr_q + 4'd1;
-                end else begin
-                    wc_q <= wc_q + 1'd1;
-                end
+                wp_q <= (wp_q == 4'd0) ? 4'd0 : wp_q + 4'd1;
             end
-            // Ring rows: allocated as a row starts, released by the reader a
-            // cycle after its last read of them was addressed.
-            held_q <= held_q + alloc - rel_q;
+            // Ring slots: taken by every pixel loaded, released by the reader
+            // a cycle after its last read of them was addressed.
+            held_q <= held_q + fire_w - rel_q;
             if (map_done) begin
-                // The reader moves to the next map: its rows loaded so far
-                // (all of them when the loader has moved on again).
-                arow_q <= 4'd0;
-                if (arow_q == 4'd1) begin
-                    lrow_q <= 4'd1;
+                // The reader moves to the next map (the loader has finished
+                // this one): that map's pixels loaded so far.
+                apix_q <= 4'd0;
+                if (apix_q == 4'd1) begin
+                    lpix_q <= 4'd1;
                     ahead_q <= 1'b1;
                 end else begin
-                    lrow_q <= arow_q + {3'd0, row_done};
+                    lpix_q <= apix_q + fire_w;
                     ahead_q <= map_loaded;
                 end
             end else begin
-                if (row_done && ahead_q) begin
-                    arow_q <= arow_q + 4'd1;
+                if (load_fire && ahead_q) begin
+                    apix_q <= apix_q + 4'd1;
                 end
-                if (row_done && !ahead_q) begin
-                    lrow_q <= lrow_q + 4'd1;
+                if (load_fire && !ahead_q) begin
+                    lpix_q <= lpix_q + 4'd1;
                 end
                 if (map_loaded && !ahead_q) begin
                     ahead_q <= 1'b1;
@@ -198,22 +208,29 @@ module l7_fc (
                                 if (last_oh) begin
                                     oh_q <= 1'd0;
                                     ihb_q <= -5'sd0;
-                                    needr_q <= 4'd1;
-                                    top_q <= 4'd0;
-                                    rel_q <= 4'd1 - top_q;
-                                    rb_q <= rb_step_w[1-1:0];
-                                    rta_q <= rta_map_w[1-1:0];
+                                    nrw_q <= 4'd0;
+                                    ihbw_q <= -5'sd0;
+                                    fp_q <= 4'd0;
+                                    rel_q <= 4'd1 - fp_q;
+                                    rb_q <= rb_w[1-1:0];
+                                    rta_q <= rt0_w[1-1:0];
+                                    cur_q <= rt0_w[1-1:0];
                                 end else begin
                                     oh_q <= oh_q + 1'd1;
                                     ihb_q <= ihb_nx;
-                                    needr_q <= needr_nx;
-                                    top_q <= top_nx;
-                                    rel_q <= top_nx - top_q;
-                                    rta_q <= rta_step_w[1-1:0];
+                                    nrw_q <= nrw_nx;
+                                    ihbw_q <= ihbw_nx;
+                                    fp_q <= fp_row;
+                                    rel_q <= fp_row - fp_q;
+                                    rta_q <= rta_w[1-1:0];
+                                    cur_q <= rta_w[1-1:0];
                                 end
                             end else begin
                                 ow_q <= ow_q + 1'd1;
-                                iwb_q <= iwb_q + 5'sd1;
+                                iwb_q <= iwb_nx;
+                                fp_q <= fp_col;
+                                rel_q <= fp_col - fp_q;
+                                cur_q <= cur_w[1-1:0];
                             end
                         end else begin
                             g_q <= g_q + 1'd1;
@@ -247,7 +264,7 @@ module l7_fc (
     reg [3-1:0] wa_a_q;
     reg [1-1:0] ki_0;
     reg [1-1:0] kj_0;
-    reg [1-1:0] ko_0;  // ki * 1: the row's offset in the ring
+    reg [1-1:0] ko_0;  // (ki * 1 + kj) mod 2: the position's offset in the ring
     reg pv_0;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
@@ -258,10 +275,10 @@ module l7_fc (
     wire signed [4:0] ih_0 = ihb_q + $signed({4'd0, ki_0});
     wire signed [4:0] iw_0 = iwb_q + $signed({4'd0, kj_0});
     wire inb_0 = pv_0 && (ih_0 >= 5'sd0) && (ih_0 < 5'sd1) && (iw_0 >= 5'sd0) && (iw_0 < 5'sd1);
-    wire [1:0] rs_0 = {1'b0, rta_q} + {1'b0, ko_0};
+    wire [1:0] rs_0 = {1'b0, cur_q} + {1'b0, ko_0};
     wire [1:0] rr_0 = (rs_0 >= 2'd2) ? rs_0 - 2'd2 : rs_0;
-    wire [1-1:0] addr_0 = rr_0[1-1:0] + iw_0[1-1:0];
-    wire unused_iw_0 = ^{iw_0, rr_0[1]};
+    wire [1-1:0] addr_0 = rr_0[1-1:0];
+    wire unused_rr_0 = rr_0[1];
     reg [1-1:0] addr_a_q_0;
     reg inb_a_q_0;
     reg [47:0] x_b_q_0;

@@ -14,20 +14,21 @@
 //   SIMD = 2 input channel(s) per window position (1 fold(s)), 9 window
 //   position(s) per cycle: 18 lanes per PE, 1 step(s) per output pixel and fold;
 //   accumulators 22 bits signed, rescale 39 bits signed.
-//   Line buffer: a ring of 4 input rows (24 pixels of 16 bits),
-//   one copy per window-position lane (9).
+//   Line buffer: a ring of 26 input pixels of 16 bits, one copy per
+//   window-position lane (9): (K-1) rows and K pixels under a window plus
+//   11 pixel(s) of slack that let loading run ahead.
 //
 // Latency and handshake
 //   Valid/ready streams, one beat per pixel in raster order, channel c at
-//   bits [c*B +: B]. Input rows enter the ring while it has a free row;
-//   an output row issues once the input rows under its windows are in
-//   (the last output row waits for the whole map, whose rows then leave
-//   the ring). Consecutive maps overlap: the next map's rows enter as the
-//   current map's rows are released. Each output pixel issues in
+//   bits [c*B +: B]. Input pixels enter the ring while it has a free slot;
+//   an output pixel issues once the input pixels under its windows are in
+//   (the last output row waits for the whole map), and input pixels leave
+//   the ring as soon as no later window needs them. Consecutive maps
+//   overlap: the next map's pixels enter as the current map's leave. Each output pixel issues in
 //   1*1 cycles, back to back; the datapath is registered at every
 //   stage (address, read, lane select, 6 PE/product stage(s),
 //   accumulate, 9 rescale stage(s)), so a pixel enters the
-//   32-deep output FIFO 21 cycles after its last issue.
+//   24-deep output FIFO 21 cycles after its last issue.
 //   Issue pauses only while the FIFO's credits are used up (backpressure),
 //   so the pipeline never stalls and backpressure anywhere is safe.
 //   rst_i is synchronous, active high, and resets the control state only.
@@ -46,24 +47,21 @@ module l0_c1 (
     output wire [31:0] m_data_o
 );
     // ------------------------------------------------------------------
-    // Loader: input pixels into the ring, one ring row per input row.
+    // Loader: input pixels into the ring while it has a free slot.
     // ------------------------------------------------------------------
-    reg [5-1:0] wpa_q;   // ring write address, 0..23
-    reg [3-1:0] wc_q;    // column being loaded, 0..5
-    reg [6-1:0] wr_q;    // row being loaded, 0..5
-    reg [6-1:0] held_q;  // ring rows in use, 0..4
-    reg [6-1:0] lrow_q;  // rows of the reader's map fully loaded, 0..6
-    reg [6-1:0] arow_q;  // rows of the next map fully loaded
+    reg [5-1:0] wpa_q;   // ring write address, 0..25
+    reg [8-1:0] wp_q;    // pixel being loaded in its map, 0..35
+    reg [8-1:0] held_q;  // ring slots in use, 0..26
+    reg [8-1:0] lpix_q;  // pixels of the reader's map loaded, 0..36
+    reg [8-1:0] apix_q;  // pixels of the next map loaded
     reg               ahead_q; // the loader is in the map after the reader's
-    reg [6-1:0] rel_q;   // ring rows the reader released last cycle
-    wire row_start = (wc_q == 3'd0);
+    reg [8-1:0] rel_q;   // ring slots the reader released last cycle
     // A second map may wait whole in the ring, not a third.
-    wire room = (!row_start || (held_q != 6'd4)) && !(ahead_q && (arow_q == 6'd6));
+    wire room = (held_q != 8'd26) && !(ahead_q && (apix_q == 8'd36));
     assign s_ready_o = room;
     wire load_fire = s_valid_i && room;
-    wire row_done = load_fire && (wc_q == 3'd5);
-    wire map_loaded = row_done && (wr_q == 6'd5);
-    wire [6-1:0] alloc = {5'd0, load_fire && row_start};
+    wire map_loaded = load_fire && (wp_q == 8'd35);
+    wire [8-1:0] fire_w = {7'd0, load_fire};
 
     // ------------------------------------------------------------------
     // Reader: output pixel (oh, ow), output-channel fold g, window step ps,
@@ -77,22 +75,29 @@ module l0_c1 (
     reg [1-1:0] wa_q;    // weight ROM address: (g, ps, cf) in issue order
     reg signed [8:0] ihb_q;  // oh*S - PAD
     reg signed [8:0] iwb_q;  // ow*S - PAD
-    reg [6-1:0] needr_q; // input rows the current output row needs
-    reg [6-1:0] top_q;   // first input row still needed: max(0, ihb)
-    reg [5-1:0] rb_q;    // ring address of the reader map's row 0
-    reg [5-1:0] rta_q;   // ring address of row ihb (mod the ring)
+    reg [8-1:0] nrw_q;   // (rows the output row needs - 1) * W
+    reg [8-1:0] fp_q;    // first pixel of the map still needed
+    reg signed [8:0] ihbw_q;  // ihb * W
+    reg [5-1:0] rb_q;    // ring address of the reader map's pixel 0
+    reg [5-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
+    reg [5-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
     wire last_ow = (ow_q == 3'd5);
     wire last_oh = (oh_q == 3'd5);
     wire last_ps = (ps_q == 1'd0);
     wire last_cf = (cf_q == 1'd0);
     wire last_k = last_ps && last_cf;
     wire last_g = (g_q == 1'd0);
-    wire rows_ok = (lrow_q >= needr_q);
+    // The pixel's windows need input up to (row ihb+K-1, column iwb+K-1);
+    // the last output row waits for the whole map.
+    wire signed [8:0] colr = iwb_q + 9'sd3;
+    wire [8-1:0] coln = (colr > 9'sd6) ? 8'd6 : colr[8-1:0];
+    wire [8-1:0] needp = last_oh ? 8'd36 : nrw_q + coln;
+    wire rows_ok = (lpix_q >= needp);
     // Output credits: pixels whose last step has issued and that have not
     // left the output FIFO yet. A pixel's last step issues only with a free
     // slot, so the FIFO never refuses a finished pixel.
-    reg [6-1:0] occ_q;
-    wire credit = (occ_q != 6'd32);
+    reg [5-1:0] occ_q;
+    wire credit = (occ_q != 5'd24);
     wire issue = rows_ok && (credit || !(last_k && last_g));
     wire pix_done = issue && last_k && last_g;
     wire row_end = pix_done && last_ow;
@@ -100,37 +105,45 @@ module l0_c1 (
     wire m_fire = m_valid_o && m_ready_i;
     always @(posedge clk_i) begin
         if (rst_i) begin
-            occ_q <= 6'd0;
+            occ_q <= 5'd0;
         end else if (pix_done && !m_fire) begin
-            occ_q <= occ_q + 6'd1;
+            occ_q <= occ_q + 5'd1;
         end else if (!pix_done && m_fire) begin
-            occ_q <= occ_q - 6'd1;
+            occ_q <= occ_q - 5'd1;
         end
     end
 
-    // Next-row values of the reader's row state.
+    // Next values of the reader's state. The first pixel still needed is
+    // (max(0, ihb), max(0, iwb)) while the next output row starts lower,
+    // else the start of the top row: it advances by the columns the window
+    // leaves, and jumps at row ends.
     wire signed [8:0] ihb_nx = ihb_q + 9'sd1;
-    wire signed [8:0] need_nx = ihb_nx + 9'sd3;
-    wire [6-1:0] needr_nx = ((oh_q == 3'd4) || (need_nx > 9'sd6)) ? 6'd6 : need_nx[6-1:0];
-    wire [6-1:0] top_nx = (ihb_nx > 9'sd0) ? ihb_nx[6-1:0] : 6'd0;
-    wire [5:0] rta_step = {1'b0, rta_q} + 6'd6;
-    wire [5:0] rb_step = {1'b0, rb_q} + 6'd12;
-    wire [5:0] rta_map = {1'b0, rb_q} + 6'd6;
-    wire [5:0] rta_step_w = (rta_step >= 6'd24) ? rta_step - 6'd24 : rta_step;
-    wire [5:0] rb_step_w = (rb_step >= 6'd24) ? rb_step - 6'd24 : rb_step;
-    wire [5:0] rta_map_w = (rta_map >= 6'd24) ? rta_map - 6'd24 : rta_map;
-    wire unused_nx = ^{need_nx[8:6], ihb_nx[8:6], rta_step_w[5], rb_step_w[5], rta_map_w[5]};
+    wire signed [8:0] iwb_nx = iwb_q + 9'sd1;
+    wire signed [8:0] ihbw_nx = ihbw_q + 9'sd6;
+    wire [8-1:0] nrw_nx = (oh_q == 3'd4) ? nrw_q : ((nrw_q >= 8'd24) ? 8'd30 : nrw_q + 8'd6);
+    wire [8-1:0] fp_row = (ihbw_nx > 9'sd0) ? ihbw_nx[8-1:0] : 8'd0;
+    wire [8-1:0] cl_now = (iwb_q > 9'sd0) ? iwb_q[8-1:0] : 8'd0;
+    wire [8-1:0] cl_nx = (iwb_nx > 9'sd0) ? iwb_nx[8-1:0] : 8'd0;
+    wire [8-1:0] fp_col = (ihb_nx > 9'sd0) ? fp_q + (cl_nx - cl_now) : fp_q;
+    wire [5:0] cur_s = {1'b0, cur_q} + 6'd1;
+    wire [5:0] rta_s = {1'b0, rta_q} + 6'd6;
+    wire [5:0] rb_s = {1'b0, rb_q} + 6'd10;
+    wire [5:0] cur_w = (cur_s >= 6'd26) ? cur_s - 6'd26 : cur_s;
+    wire [5:0] rta_w = (rta_s >= 6'd26) ? rta_s - 6'd26 : rta_s;
+    wire [5:0] rb_w = (rb_s >= 6'd26) ? rb_s - 6'd26 : rb_s;
+    wire [5:0] rt0_s = rb_w + 6'd19;
+    wire [5:0] rt0_w = (rt0_s >= 6'd26) ? rt0_s - 6'd26 : rt0_s;
+    wire unused_nx = ^{colr, iwb_nx, ihb_nx, ihbw_nx[8], cur_w[5], rta_w[5], rt0_w[5]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
             wpa_q <= 5'd0;
-            wc_q <= 3'd0;
-            wr_q <= 6'd0;
-            held_q <= 6'd0;
-            lrow_q <= 6'd0;
-            arow_q <= 6'd0;
+            wp_q <= 8'd0;
+            held_q <= 8'd0;
+            lpix_q <= 8'd0;
+            apix_q <= 8'd0;
             ahead_q <= 1'b0;
-            rel_q <= 6'd0;
+            rel_q <= 8'd0;
             oh_q <= 3'd0;
             ow_q <= 3'd0;
             g_q <= 1'd0;
@@ -139,47 +152,44 @@ module l0_c1 (
             wa_q <= 1'd0;
             ihb_q <= -9'sd1;
             iwb_q <= -9'sd1;
-            needr_q <= 6'd2;
-            top_q <= 6'd0;
+            nrw_q <= 8'd6;
+            fp_q <= 8'd0;
+            ihbw_q <= -9'sd6;
             rb_q <= 5'd0;
-            rta_q <= 5'd18;
+            rta_q <= 5'd19;
+            cur_q <= 5'd19;
         end else begin
             // Loader.
             if (load_fire) begin
-                wpa_q <= (wpa_q == 5'd23) ? 5'd0 : wpa_q + 5'd1;
-                if (wc_q == 3'd5) begin
-                    wc_q <= 3'd0;
-                    wr_q <= (wr_q == 6'd5) ? 6'd0 : wr_q + 6'd1;
-                end else begin
-                    wc_q <= wc_q + 3'd1;
-                end
+                wpa_q <= (wpa_q == 5'd25) ? 5'd0 : wpa_q + 5'd1;
+                wp_q <= (wp_q == 8'd35) ? 8'd0 : wp_q + 8'd1;
             end
-            // Ring rows: allocated as a row starts, released by the reader a
-            // cycle after its last read of them was addressed.
-            held_q <= held_q + alloc - rel_q;
+            // Ring slots: taken by every pixel loaded, released by the reader
+            // a cycle after its last read of them was addressed.
+            held_q <= held_q + fire_w - rel_q;
             if (map_done) begin
-                // The reader moves to the next map: its rows loaded so far
-                // (all of them when the loader has moved on again).
-                arow_q <= 6'd0;
-                if (arow_q == 6'd6) begin
-                    lrow_q <= 6'd6;
+                // The reader moves to the next map (the loader has finished
+                // this one): that map's pixels loaded so far.
+                apix_q <= 8'd0;
+                if (apix_q == 8'd36) begin
+                    lpix_q <= 8'd36;
                     ahead_q <= 1'b1;
                 end else begin
-                    lrow_q <= arow_q + {5'd0, row_done};
+                    lpix_q <= apix_q + fire_w;
                     ahead_q <= map_loaded;
                 end
             end else begin
-                if (row_done && ahead_q) begin
-                    arow_q <= arow_q + 6'd1;
+                if (load_fire && ahead_q) begin
+                    apix_q <= apix_q + 8'd1;
                 end
-                if (row_done && !ahead_q) begin
-                    lrow_q <= lrow_q + 6'd1;
+                if (load_fire && !ahead_q) begin
+                    lpix_q <= lpix_q + 8'd1;
                 end
                 if (map_loaded && !ahead_q) begin
                     ahead_q <= 1'b1;
                 end
             end
-            rel_q <= 6'd0;
+            rel_q <= 8'd0;
             // Reader.
             if (issue) begin
                 if (pix_done) begin
@@ -199,22 +209,29 @@ module l0_c1 (
                                 if (last_oh) begin
                                     oh_q <= 3'd0;
                                     ihb_q <= -9'sd1;
-                                    needr_q <= 6'd2;
-                                    top_q <= 6'd0;
-                                    rel_q <= 6'd6 - top_q;
-                                    rb_q <= rb_step_w[5-1:0];
-                                    rta_q <= rta_map_w[5-1:0];
+                                    nrw_q <= 8'd6;
+                                    ihbw_q <= -9'sd6;
+                                    fp_q <= 8'd0;
+                                    rel_q <= 8'd36 - fp_q;
+                                    rb_q <= rb_w[5-1:0];
+                                    rta_q <= rt0_w[5-1:0];
+                                    cur_q <= rt0_w[5-1:0];
                                 end else begin
                                     oh_q <= oh_q + 3'd1;
                                     ihb_q <= ihb_nx;
-                                    needr_q <= needr_nx;
-                                    top_q <= top_nx;
-                                    rel_q <= top_nx - top_q;
-                                    rta_q <= rta_step_w[5-1:0];
+                                    nrw_q <= nrw_nx;
+                                    ihbw_q <= ihbw_nx;
+                                    fp_q <= fp_row;
+                                    rel_q <= fp_row - fp_q;
+                                    rta_q <= rta_w[5-1:0];
+                                    cur_q <= rta_w[5-1:0];
                                 end
                             end else begin
                                 ow_q <= ow_q + 3'd1;
-                                iwb_q <= iwb_q + 9'sd1;
+                                iwb_q <= iwb_nx;
+                                fp_q <= fp_col;
+                                rel_q <= fp_col - fp_q;
+                                cur_q <= cur_w[5-1:0];
                             end
                         end else begin
                             g_q <= g_q + 1'd1;
@@ -231,15 +248,15 @@ module l0_c1 (
 
     // Ring storage: one word per input pixel, one write and one registered
     // read port per copy (simple dual-port RAM).
-    reg [15:0] ring_0 [0:24-1];
-    reg [15:0] ring_1 [0:24-1];
-    reg [15:0] ring_2 [0:24-1];
-    reg [15:0] ring_3 [0:24-1];
-    reg [15:0] ring_4 [0:24-1];
-    reg [15:0] ring_5 [0:24-1];
-    reg [15:0] ring_6 [0:24-1];
-    reg [15:0] ring_7 [0:24-1];
-    reg [15:0] ring_8 [0:24-1];
+    reg [15:0] ring_0 [0:26-1];
+    reg [15:0] ring_1 [0:26-1];
+    reg [15:0] ring_2 [0:26-1];
+    reg [15:0] ring_3 [0:26-1];
+    reg [15:0] ring_4 [0:26-1];
+    reg [15:0] ring_5 [0:26-1];
+    reg [15:0] ring_6 [0:26-1];
+    reg [15:0] ring_7 [0:26-1];
+    reg [15:0] ring_8 [0:26-1];
     always @(posedge clk_i) begin
         if (load_fire) begin
             ring_0[wpa_q] <= s_data_i;
@@ -264,7 +281,7 @@ module l0_c1 (
     reg [1-1:0] wa_a_q;
     reg [2-1:0] ki_0;
     reg [2-1:0] kj_0;
-    reg [5-1:0] ko_0;  // ki * 6: the row's offset in the ring
+    reg [5-1:0] ko_0;  // (ki * 6 + kj) mod 26: the position's offset in the ring
     reg pv_0;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
@@ -275,10 +292,10 @@ module l0_c1 (
     wire signed [8:0] ih_0 = ihb_q + $signed({7'd0, ki_0});
     wire signed [8:0] iw_0 = iwb_q + $signed({7'd0, kj_0});
     wire inb_0 = pv_0 && (ih_0 >= 9'sd0) && (ih_0 < 9'sd6) && (iw_0 >= 9'sd0) && (iw_0 < 9'sd6);
-    wire [5:0] rs_0 = {1'b0, rta_q} + {1'b0, ko_0};
-    wire [5:0] rr_0 = (rs_0 >= 6'd24) ? rs_0 - 6'd24 : rs_0;
-    wire [5-1:0] addr_0 = rr_0[5-1:0] + iw_0[5-1:0];
-    wire unused_iw_0 = ^{iw_0, rr_0[5]};
+    wire [5:0] rs_0 = {1'b0, cur_q} + {1'b0, ko_0};
+    wire [5:0] rr_0 = (rs_0 >= 6'd26) ? rs_0 - 6'd26 : rs_0;
+    wire [5-1:0] addr_0 = rr_0[5-1:0];
+    wire unused_rr_0 = rr_0[5];
     reg [5-1:0] addr_a_q_0;
     reg inb_a_q_0;
     reg [15:0] x_b_q_0;
@@ -286,21 +303,21 @@ module l0_c1 (
     reg [15:0] x_c_q_0;
     reg [2-1:0] ki_1;
     reg [2-1:0] kj_1;
-    reg [5-1:0] ko_1;  // ki * 6: the row's offset in the ring
+    reg [5-1:0] ko_1;  // (ki * 6 + kj) mod 26: the position's offset in the ring
     reg pv_1;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
-            1'd0: begin ki_1 = 2'd0; kj_1 = 2'd1; ko_1 = 5'd0; pv_1 = 1'b1; end
+            1'd0: begin ki_1 = 2'd0; kj_1 = 2'd1; ko_1 = 5'd1; pv_1 = 1'b1; end
             default: begin ki_1 = 2'd0; kj_1 = 2'd0; ko_1 = 5'd0; pv_1 = 1'b0; end
         endcase
     end
     wire signed [8:0] ih_1 = ihb_q + $signed({7'd0, ki_1});
     wire signed [8:0] iw_1 = iwb_q + $signed({7'd0, kj_1});
     wire inb_1 = pv_1 && (ih_1 >= 9'sd0) && (ih_1 < 9'sd6) && (iw_1 >= 9'sd0) && (iw_1 < 9'sd6);
-    wire [5:0] rs_1 = {1'b0, rta_q} + {1'b0, ko_1};
-    wire [5:0] rr_1 = (rs_1 >= 6'd24) ? rs_1 - 6'd24 : rs_1;
-    wire [5-1:0] addr_1 = rr_1[5-1:0] + iw_1[5-1:0];
-    wire unused_iw_1 = ^{iw_1, rr_1[5]};
+    wire [5:0] rs_1 = {1'b0, cur_q} + {1'b0, ko_1};
+    wire [5:0] rr_1 = (rs_1 >= 6'd26) ? rs_1 - 6'd26 : rs_1;
+    wire [5-1:0] addr_1 = rr_1[5-1:0];
+    wire unused_rr_1 = rr_1[5];
     reg [5-1:0] addr_a_q_1;
     reg inb_a_q_1;
     reg [15:0] x_b_q_1;
@@ -308,21 +325,21 @@ module l0_c1 (
     reg [15:0] x_c_q_1;
     reg [2-1:0] ki_2;
     reg [2-1:0] kj_2;
-    reg [5-1:0] ko_2;  // ki * 6: the row's offset in the ring
+    reg [5-1:0] ko_2;  // (ki * 6 + kj) mod 26: the position's offset in the ring
     reg pv_2;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
-            1'd0: begin ki_2 = 2'd0; kj_2 = 2'd2; ko_2 = 5'd0; pv_2 = 1'b1; end
+            1'd0: begin ki_2 = 2'd0; kj_2 = 2'd2; ko_2 = 5'd2; pv_2 = 1'b1; end
             default: begin ki_2 = 2'd0; kj_2 = 2'd0; ko_2 = 5'd0; pv_2 = 1'b0; end
         endcase
     end
     wire signed [8:0] ih_2 = ihb_q + $signed({7'd0, ki_2});
     wire signed [8:0] iw_2 = iwb_q + $signed({7'd0, kj_2});
     wire inb_2 = pv_2 && (ih_2 >= 9'sd0) && (ih_2 < 9'sd6) && (iw_2 >= 9'sd0) && (iw_2 < 9'sd6);
-    wire [5:0] rs_2 = {1'b0, rta_q} + {1'b0, ko_2};
-    wire [5:0] rr_2 = (rs_2 >= 6'd24) ? rs_2 - 6'd24 : rs_2;
-    wire [5-1:0] addr_2 = rr_2[5-1:0] + iw_2[5-1:0];
-    wire unused_iw_2 = ^{iw_2, rr_2[5]};
+    wire [5:0] rs_2 = {1'b0, cur_q} + {1'b0, ko_2};
+    wire [5:0] rr_2 = (rs_2 >= 6'd26) ? rs_2 - 6'd26 : rs_2;
+    wire [5-1:0] addr_2 = rr_2[5-1:0];
+    wire unused_rr_2 = rr_2[5];
     reg [5-1:0] addr_a_q_2;
     reg inb_a_q_2;
     reg [15:0] x_b_q_2;
@@ -330,7 +347,7 @@ module l0_c1 (
     reg [15:0] x_c_q_2;
     reg [2-1:0] ki_3;
     reg [2-1:0] kj_3;
-    reg [5-1:0] ko_3;  // ki * 6: the row's offset in the ring
+    reg [5-1:0] ko_3;  // (ki * 6 + kj) mod 26: the position's offset in the ring
     reg pv_3;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
@@ -341,10 +358,10 @@ module l0_c1 (
     wire signed [8:0] ih_3 = ihb_q + $signed({7'd0, ki_3});
     wire signed [8:0] iw_3 = iwb_q + $signed({7'd0, kj_3});
     wire inb_3 = pv_3 && (ih_3 >= 9'sd0) && (ih_3 < 9'sd6) && (iw_3 >= 9'sd0) && (iw_3 < 9'sd6);
-    wire [5:0] rs_3 = {1'b0, rta_q} + {1'b0, ko_3};
-    wire [5:0] rr_3 = (rs_3 >= 6'd24) ? rs_3 - 6'd24 : rs_3;
-    wire [5-1:0] addr_3 = rr_3[5-1:0] + iw_3[5-1:0];
-    wire unused_iw_3 = ^{iw_3, rr_3[5]};
+    wire [5:0] rs_3 = {1'b0, cur_q} + {1'b0, ko_3};
+    wire [5:0] rr_3 = (rs_3 >= 6'd26) ? rs_3 - 6'd26 : rs_3;
+    wire [5-1:0] addr_3 = rr_3[5-1:0];
+    wire unused_rr_3 = rr_3[5];
     reg [5-1:0] addr_a_q_3;
     reg inb_a_q_3;
     reg [15:0] x_b_q_3;
@@ -352,21 +369,21 @@ module l0_c1 (
     reg [15:0] x_c_q_3;
     reg [2-1:0] ki_4;
     reg [2-1:0] kj_4;
-    reg [5-1:0] ko_4;  // ki * 6: the row's offset in the ring
+    reg [5-1:0] ko_4;  // (ki * 6 + kj) mod 26: the position's offset in the ring
     reg pv_4;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
-            1'd0: begin ki_4 = 2'd1; kj_4 = 2'd1; ko_4 = 5'd6; pv_4 = 1'b1; end
+            1'd0: begin ki_4 = 2'd1; kj_4 = 2'd1; ko_4 = 5'd7; pv_4 = 1'b1; end
             default: begin ki_4 = 2'd0; kj_4 = 2'd0; ko_4 = 5'd0; pv_4 = 1'b0; end
         endcase
     end
     wire signed [8:0] ih_4 = ihb_q + $signed({7'd0, ki_4});
     wire signed [8:0] iw_4 = iwb_q + $signed({7'd0, kj_4});
     wire inb_4 = pv_4 && (ih_4 >= 9'sd0) && (ih_4 < 9'sd6) && (iw_4 >= 9'sd0) && (iw_4 < 9'sd6);
-    wire [5:0] rs_4 = {1'b0, rta_q} + {1'b0, ko_4};
-    wire [5:0] rr_4 = (rs_4 >= 6'd24) ? rs_4 - 6'd24 : rs_4;
-    wire [5-1:0] addr_4 = rr_4[5-1:0] + iw_4[5-1:0];
-    wire unused_iw_4 = ^{iw_4, rr_4[5]};
+    wire [5:0] rs_4 = {1'b0, cur_q} + {1'b0, ko_4};
+    wire [5:0] rr_4 = (rs_4 >= 6'd26) ? rs_4 - 6'd26 : rs_4;
+    wire [5-1:0] addr_4 = rr_4[5-1:0];
+    wire unused_rr_4 = rr_4[5];
     reg [5-1:0] addr_a_q_4;
     reg inb_a_q_4;
     reg [15:0] x_b_q_4;
@@ -374,21 +391,21 @@ module l0_c1 (
     reg [15:0] x_c_q_4;
     reg [2-1:0] ki_5;
     reg [2-1:0] kj_5;
-    reg [5-1:0] ko_5;  // ki * 6: the row's offset in the ring
+    reg [5-1:0] ko_5;  // (ki * 6 + kj) mod 26: the position's offset in the ring
     reg pv_5;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
-            1'd0: begin ki_5 = 2'd1; kj_5 = 2'd2; ko_5 = 5'd6; pv_5 = 1'b1; end
+            1'd0: begin ki_5 = 2'd1; kj_5 = 2'd2; ko_5 = 5'd8; pv_5 = 1'b1; end
             default: begin ki_5 = 2'd0; kj_5 = 2'd0; ko_5 = 5'd0; pv_5 = 1'b0; end
         endcase
     end
     wire signed [8:0] ih_5 = ihb_q + $signed({7'd0, ki_5});
     wire signed [8:0] iw_5 = iwb_q + $signed({7'd0, kj_5});
     wire inb_5 = pv_5 && (ih_5 >= 9'sd0) && (ih_5 < 9'sd6) && (iw_5 >= 9'sd0) && (iw_5 < 9'sd6);
-    wire [5:0] rs_5 = {1'b0, rta_q} + {1'b0, ko_5};
-    wire [5:0] rr_5 = (rs_5 >= 6'd24) ? rs_5 - 6'd24 : rs_5;
-    wire [5-1:0] addr_5 = rr_5[5-1:0] + iw_5[5-1:0];
-    wire unused_iw_5 = ^{iw_5, rr_5[5]};
+    wire [5:0] rs_5 = {1'b0, cur_q} + {1'b0, ko_5};
+    wire [5:0] rr_5 = (rs_5 >= 6'd26) ? rs_5 - 6'd26 : rs_5;
+    wire [5-1:0] addr_5 = rr_5[5-1:0];
+    wire unused_rr_5 = rr_5[5];
     reg [5-1:0] addr_a_q_5;
     reg inb_a_q_5;
     reg [15:0] x_b_q_5;
@@ -396,7 +413,7 @@ module l0_c1 (
     reg [15:0] x_c_q_5;
     reg [2-1:0] ki_6;
     reg [2-1:0] kj_6;
-    reg [5-1:0] ko_6;  // ki * 6: the row's offset in the ring
+    reg [5-1:0] ko_6;  // (ki * 6 + kj) mod 26: the position's offset in the ring
     reg pv_6;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
@@ -407,10 +424,10 @@ module l0_c1 (
     wire signed [8:0] ih_6 = ihb_q + $signed({7'd0, ki_6});
     wire signed [8:0] iw_6 = iwb_q + $signed({7'd0, kj_6});
     wire inb_6 = pv_6 && (ih_6 >= 9'sd0) && (ih_6 < 9'sd6) && (iw_6 >= 9'sd0) && (iw_6 < 9'sd6);
-    wire [5:0] rs_6 = {1'b0, rta_q} + {1'b0, ko_6};
-    wire [5:0] rr_6 = (rs_6 >= 6'd24) ? rs_6 - 6'd24 : rs_6;
-    wire [5-1:0] addr_6 = rr_6[5-1:0] + iw_6[5-1:0];
-    wire unused_iw_6 = ^{iw_6, rr_6[5]};
+    wire [5:0] rs_6 = {1'b0, cur_q} + {1'b0, ko_6};
+    wire [5:0] rr_6 = (rs_6 >= 6'd26) ? rs_6 - 6'd26 : rs_6;
+    wire [5-1:0] addr_6 = rr_6[5-1:0];
+    wire unused_rr_6 = rr_6[5];
     reg [5-1:0] addr_a_q_6;
     reg inb_a_q_6;
     reg [15:0] x_b_q_6;
@@ -418,21 +435,21 @@ module l0_c1 (
     reg [15:0] x_c_q_6;
     reg [2-1:0] ki_7;
     reg [2-1:0] kj_7;
-    reg [5-1:0] ko_7;  // ki * 6: the row's offset in the ring
+    reg [5-1:0] ko_7;  // (ki * 6 + kj) mod 26: the position's offset in the ring
     reg pv_7;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
-            1'd0: begin ki_7 = 2'd2; kj_7 = 2'd1; ko_7 = 5'd12; pv_7 = 1'b1; end
+            1'd0: begin ki_7 = 2'd2; kj_7 = 2'd1; ko_7 = 5'd13; pv_7 = 1'b1; end
             default: begin ki_7 = 2'd0; kj_7 = 2'd0; ko_7 = 5'd0; pv_7 = 1'b0; end
         endcase
     end
     wire signed [8:0] ih_7 = ihb_q + $signed({7'd0, ki_7});
     wire signed [8:0] iw_7 = iwb_q + $signed({7'd0, kj_7});
     wire inb_7 = pv_7 && (ih_7 >= 9'sd0) && (ih_7 < 9'sd6) && (iw_7 >= 9'sd0) && (iw_7 < 9'sd6);
-    wire [5:0] rs_7 = {1'b0, rta_q} + {1'b0, ko_7};
-    wire [5:0] rr_7 = (rs_7 >= 6'd24) ? rs_7 - 6'd24 : rs_7;
-    wire [5-1:0] addr_7 = rr_7[5-1:0] + iw_7[5-1:0];
-    wire unused_iw_7 = ^{iw_7, rr_7[5]};
+    wire [5:0] rs_7 = {1'b0, cur_q} + {1'b0, ko_7};
+    wire [5:0] rr_7 = (rs_7 >= 6'd26) ? rs_7 - 6'd26 : rs_7;
+    wire [5-1:0] addr_7 = rr_7[5-1:0];
+    wire unused_rr_7 = rr_7[5];
     reg [5-1:0] addr_a_q_7;
     reg inb_a_q_7;
     reg [15:0] x_b_q_7;
@@ -440,21 +457,21 @@ module l0_c1 (
     reg [15:0] x_c_q_7;
     reg [2-1:0] ki_8;
     reg [2-1:0] kj_8;
-    reg [5-1:0] ko_8;  // ki * 6: the row's offset in the ring
+    reg [5-1:0] ko_8;  // (ki * 6 + kj) mod 26: the position's offset in the ring
     reg pv_8;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
-            1'd0: begin ki_8 = 2'd2; kj_8 = 2'd2; ko_8 = 5'd12; pv_8 = 1'b1; end
+            1'd0: begin ki_8 = 2'd2; kj_8 = 2'd2; ko_8 = 5'd14; pv_8 = 1'b1; end
             default: begin ki_8 = 2'd0; kj_8 = 2'd0; ko_8 = 5'd0; pv_8 = 1'b0; end
         endcase
     end
     wire signed [8:0] ih_8 = ihb_q + $signed({7'd0, ki_8});
     wire signed [8:0] iw_8 = iwb_q + $signed({7'd0, kj_8});
     wire inb_8 = pv_8 && (ih_8 >= 9'sd0) && (ih_8 < 9'sd6) && (iw_8 >= 9'sd0) && (iw_8 < 9'sd6);
-    wire [5:0] rs_8 = {1'b0, rta_q} + {1'b0, ko_8};
-    wire [5:0] rr_8 = (rs_8 >= 6'd24) ? rs_8 - 6'd24 : rs_8;
-    wire [5-1:0] addr_8 = rr_8[5-1:0] + iw_8[5-1:0];
-    wire unused_iw_8 = ^{iw_8, rr_8[5]};
+    wire [5:0] rs_8 = {1'b0, cur_q} + {1'b0, ko_8};
+    wire [5:0] rr_8 = (rs_8 >= 6'd26) ? rs_8 - 6'd26 : rs_8;
+    wire [5-1:0] addr_8 = rr_8[5-1:0];
+    wire unused_rr_8 = rr_8[5];
     reg [5-1:0] addr_a_q_8;
     reg inb_a_q_8;
     reg [15:0] x_b_q_8;
@@ -1078,7 +1095,7 @@ module l0_c1 (
     wire unused_ofifo_ready;
     stream_fifo #(
         .DATA_W (32),
-        .DEPTH  (32)
+        .DEPTH  (24)
     ) u_ofifo (
         .clk_i     (clk_i),
         .rst_i     (rst_i),

@@ -14,15 +14,16 @@
 //   SIMD = 6 input channel(s) per window position (1 fold(s)), 1 window
 //   position(s) per cycle: 6 lanes per PE, 9 step(s) per output pixel and fold;
 //   accumulators 13 bits signed, rescale 27 bits signed.
-//   Line buffer: a ring of 6 input rows (18 pixels of 48 bits).
+//   Line buffer: a ring of 14 input pixels of 48 bits: (K-1) rows and K pixels under a window plus
+//   5 pixel(s) of slack that let loading run ahead.
 //
 // Latency and handshake
 //   Valid/ready streams, one beat per pixel in raster order, channel c at
-//   bits [c*B +: B]. Input rows enter the ring while it has a free row;
-//   an output row issues once the input rows under its windows are in
-//   (the last output row waits for the whole map, whose rows then leave
-//   the ring). Consecutive maps overlap: the next map's rows enter as the
-//   current map's rows are released. Each output pixel issues in
+//   bits [c*B +: B]. Input pixels enter the ring while it has a free slot;
+//   an output pixel issues once the input pixels under its windows are in
+//   (the last output row waits for the whole map), and input pixels leave
+//   the ring as soon as no later window needs them. Consecutive maps
+//   overlap: the next map's pixels enter as the current map's leave. Each output pixel issues in
 //   1*9 cycles, back to back; the datapath is registered at every
 //   stage (address, read, lane select, 0 PE/product stage(s),
 //   accumulate, 8 rescale stage(s)), so a pixel enters the
@@ -45,24 +46,21 @@ module l5_avg (
     output wire [47:0] m_data_o
 );
     // ------------------------------------------------------------------
-    // Loader: input pixels into the ring, one ring row per input row.
+    // Loader: input pixels into the ring while it has a free slot.
     // ------------------------------------------------------------------
-    reg [5-1:0] wpa_q;   // ring write address, 0..17
-    reg [2-1:0] wc_q;    // column being loaded, 0..2
-    reg [5-1:0] wr_q;    // row being loaded, 0..2
-    reg [5-1:0] held_q;  // ring rows in use, 0..6
-    reg [5-1:0] lrow_q;  // rows of the reader's map fully loaded, 0..3
-    reg [5-1:0] arow_q;  // rows of the next map fully loaded
+    reg [4-1:0] wpa_q;   // ring write address, 0..13
+    reg [7-1:0] wp_q;    // pixel being loaded in its map, 0..8
+    reg [7-1:0] held_q;  // ring slots in use, 0..14
+    reg [7-1:0] lpix_q;  // pixels of the reader's map loaded, 0..9
+    reg [7-1:0] apix_q;  // pixels of the next map loaded
     reg               ahead_q; // the loader is in the map after the reader's
-    reg [5-1:0] rel_q;   // ring rows the reader released last cycle
-    wire row_start = (wc_q == 2'd0);
+    reg [7-1:0] rel_q;   // ring slots the reader released last cycle
     // A second map may wait whole in the ring, not a third.
-    wire room = (!row_start || (held_q != 5'd6)) && !(ahead_q && (arow_q == 5'd3));
+    wire room = (held_q != 7'd14) && !(ahead_q && (apix_q == 7'd9));
     assign s_ready_o = room;
     wire load_fire = s_valid_i && room;
-    wire row_done = load_fire && (wc_q == 2'd2);
-    wire map_loaded = row_done && (wr_q == 5'd2);
-    wire [5-1:0] alloc = {4'd0, load_fire && row_start};
+    wire map_loaded = load_fire && (wp_q == 7'd8);
+    wire [7-1:0] fire_w = {6'd0, load_fire};
 
     // ------------------------------------------------------------------
     // Reader: output pixel (oh, ow), output-channel fold g, window step ps,
@@ -76,17 +74,24 @@ module l5_avg (
     reg [4-1:0] wa_q;    // weight ROM address: (g, ps, cf) in issue order
     reg signed [7:0] ihb_q;  // oh*S - PAD
     reg signed [7:0] iwb_q;  // ow*S - PAD
-    reg [5-1:0] needr_q; // input rows the current output row needs
-    reg [5-1:0] top_q;   // first input row still needed: max(0, ihb)
-    reg [5-1:0] rb_q;    // ring address of the reader map's row 0
-    reg [5-1:0] rta_q;   // ring address of row ihb (mod the ring)
+    reg [7-1:0] nrw_q;   // (rows the output row needs - 1) * W
+    reg [7-1:0] fp_q;    // first pixel of the map still needed
+    reg signed [7:0] ihbw_q;  // ihb * W
+    reg [4-1:0] rb_q;    // ring address of the reader map's pixel 0
+    reg [4-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
+    reg [4-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
     wire last_ow = (ow_q == 1'd0);
     wire last_oh = (oh_q == 1'd0);
     wire last_ps = (ps_q == 4'd8);
     wire last_cf = (cf_q == 1'd0);
     wire last_k = last_ps && last_cf;
     wire last_g = (g_q == 1'd0);
-    wire rows_ok = (lrow_q >= needr_q);
+    // The pixel's windows need input up to (row ihb+K-1, column iwb+K-1);
+    // the last output row waits for the whole map.
+    wire signed [7:0] colr = iwb_q + 8'sd3;
+    wire [7-1:0] coln = (colr > 8'sd3) ? 7'd3 : colr[7-1:0];
+    wire [7-1:0] needp = last_oh ? 7'd9 : nrw_q + coln;
+    wire rows_ok = (lpix_q >= needp);
     // Output credits: pixels whose last step has issued and that have not
     // left the output FIFO yet. A pixel's last step issues only with a free
     // slot, so the FIFO never refuses a finished pixel.
@@ -107,29 +112,37 @@ module l5_avg (
         end
     end
 
-    // Next-row values of the reader's row state.
+    // Next values of the reader's state. The first pixel still needed is
+    // (max(0, ihb), max(0, iwb)) while the next output row starts lower,
+    // else the start of the top row: it advances by the columns the window
+    // leaves, and jumps at row ends.
     wire signed [7:0] ihb_nx = ihb_q + 8'sd3;
-    wire signed [7:0] need_nx = ihb_nx + 8'sd3;
-    wire [5-1:0] needr_nx = ((oh_q == 1'd0) || (need_nx > 8'sd3)) ? 5'd3 : need_nx[5-1:0];
-    wire [5-1:0] top_nx = (ihb_nx > 8'sd0) ? ihb_nx[5-1:0] : 5'd0;
-    wire [5:0] rta_step = {1'b0, rta_q} + 6'd9;
-    wire [5:0] rb_step = {1'b0, rb_q} + 6'd9;
-    wire [5:0] rta_map = {1'b0, rb_q} + 6'd9;
-    wire [5:0] rta_step_w = (rta_step >= 6'd18) ? rta_step - 6'd18 : rta_step;
-    wire [5:0] rb_step_w = (rb_step >= 6'd18) ? rb_step - 6'd18 : rb_step;
-    wire [5:0] rta_map_w = (rta_map >= 6'd18) ? rta_map - 6'd18 : rta_map;
-    wire unused_nx = ^{need_nx[7:5], ihb_nx[7:5], rta_step_w[5], rb_step_w[5], rta_map_w[5]};
+    wire signed [7:0] iwb_nx = iwb_q + 8'sd3;
+    wire signed [7:0] ihbw_nx = ihbw_q + 8'sd9;
+    wire [7-1:0] nrw_nx = (oh_q == 1'd0) ? nrw_q : 7'd6;
+    wire [7-1:0] fp_row = (ihbw_nx > 8'sd0) ? ihbw_nx[7-1:0] : 7'd0;
+    wire [7-1:0] cl_now = (iwb_q > 8'sd0) ? iwb_q[7-1:0] : 7'd0;
+    wire [7-1:0] cl_nx = (iwb_nx > 8'sd0) ? iwb_nx[7-1:0] : 7'd0;
+    wire [7-1:0] fp_col = (ihb_nx > 8'sd0) ? fp_q + (cl_nx - cl_now) : fp_q;
+    wire [4:0] cur_s = {1'b0, cur_q} + 5'd3;
+    wire [4:0] rta_s = {1'b0, rta_q} + 5'd9;
+    wire [4:0] rb_s = {1'b0, rb_q} + 5'd9;
+    wire [4:0] cur_w = (cur_s >= 5'd14) ? cur_s - 5'd14 : cur_s;
+    wire [4:0] rta_w = (rta_s >= 5'd14) ? rta_s - 5'd14 : rta_s;
+    wire [4:0] rb_w = (rb_s >= 5'd14) ? rb_s - 5'd14 : rb_s;
+    wire [4:0] rt0_s = rb_w + 5'd0;
+    wire [4:0] rt0_w = (rt0_s >= 5'd14) ? rt0_s - 5'd14 : rt0_s;
+    wire unused_nx = ^{colr, iwb_nx, ihb_nx, ihbw_nx[7], cur_w[4], rta_w[4], rt0_w[4]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
-            wpa_q <= 5'd0;
-            wc_q <= 2'd0;
-            wr_q <= 5'd0;
-            held_q <= 5'd0;
-            lrow_q <= 5'd0;
-            arow_q <= 5'd0;
+            wpa_q <= 4'd0;
+            wp_q <= 7'd0;
+            held_q <= 7'd0;
+            lpix_q <= 7'd0;
+            apix_q <= 7'd0;
             ahead_q <= 1'b0;
-            rel_q <= 5'd0;
+            rel_q <= 7'd0;
             oh_q <= 1'd0;
             ow_q <= 1'd0;
             g_q <= 1'd0;
@@ -138,47 +151,44 @@ module l5_avg (
             wa_q <= 4'd0;
             ihb_q <= -8'sd0;
             iwb_q <= -8'sd0;
-            needr_q <= 5'd3;
-            top_q <= 5'd0;
-            rb_q <= 5'd0;
-            rta_q <= 5'd0;
+            nrw_q <= 7'd6;
+            fp_q <= 7'd0;
+            ihbw_q <= -8'sd0;
+            rb_q <= 4'd0;
+            rta_q <= 4'd0;
+            cur_q <= 4'd0;
         end else begin
             // Loader.
             if (load_fire) begin
-                wpa_q <= (wpa_q == 5'd17) ? 5'd0 : wpa_q + 5'd1;
-                if (wc_q == 2'd2) begin
-                    wc_q <= 2'd0;
-                    wr_q <= (wr_q == 5'd2) ? 5'd0 : wr_q + 5'd1;
-                end else begin
-                    wc_q <= wc_q + 2'd1;
-                end
+                wpa_q <= (wpa_q == 4'd13) ? 4'd0 : wpa_q + 4'd1;
+                wp_q <= (wp_q == 7'd8) ? 7'd0 : wp_q + 7'd1;
             end
-            // Ring rows: allocated as a row starts, released by the reader a
-            // cycle after its last read of them was addressed.
-            held_q <= held_q + alloc - rel_q;
+            // Ring slots: taken by every pixel loaded, released by the reader
+            // a cycle after its last read of them was addressed.
+            held_q <= held_q + fire_w - rel_q;
             if (map_done) begin
-                // The reader moves to the next map: its rows loaded so far
-                // (all of them when the loader has moved on again).
-                arow_q <= 5'd0;
-                if (arow_q == 5'd3) begin
-                    lrow_q <= 5'd3;
+                // The reader moves to the next map (the loader has finished
+                // this one): that map's pixels loaded so far.
+                apix_q <= 7'd0;
+                if (apix_q == 7'd9) begin
+                    lpix_q <= 7'd9;
                     ahead_q <= 1'b1;
                 end else begin
-                    lrow_q <= arow_q + {4'd0, row_done};
+                    lpix_q <= apix_q + fire_w;
                     ahead_q <= map_loaded;
                 end
             end else begin
-                if (row_done && ahead_q) begin
-                    arow_q <= arow_q + 5'd1;
+                if (load_fire && ahead_q) begin
+                    apix_q <= apix_q + 7'd1;
                 end
-                if (row_done && !ahead_q) begin
-                    lrow_q <= lrow_q + 5'd1;
+                if (load_fire && !ahead_q) begin
+                    lpix_q <= lpix_q + 7'd1;
                 end
                 if (map_loaded && !ahead_q) begin
                     ahead_q <= 1'b1;
                 end
             end
-            rel_q <= 5'd0;
+            rel_q <= 7'd0;
             // Reader.
             if (issue) begin
                 if (pix_done) begin
@@ -198,22 +208,29 @@ module l5_avg (
                                 if (last_oh) begin
                                     oh_q <= 1'd0;
                                     ihb_q <= -8'sd0;
-                                    needr_q <= 5'd3;
-                                    top_q <= 5'd0;
-                                    rel_q <= 5'd3 - top_q;
-                                    rb_q <= rb_step_w[5-1:0];
-                                    rta_q <= rta_map_w[5-1:0];
+                                    nrw_q <= 7'd6;
+                                    ihbw_q <= -8'sd0;
+                                    fp_q <= 7'd0;
+                                    rel_q <= 7'd9 - fp_q;
+                                    rb_q <= rb_w[4-1:0];
+                                    rta_q <= rt0_w[4-1:0];
+                                    cur_q <= rt0_w[4-1:0];
                                 end else begin
                                     oh_q <= oh_q + 1'd1;
                                     ihb_q <= ihb_nx;
-                                    needr_q <= needr_nx;
-                                    top_q <= top_nx;
-                                    rel_q <= top_nx - top_q;
-                                    rta_q <= rta_step_w[5-1:0];
+                                    nrw_q <= nrw_nx;
+                                    ihbw_q <= ihbw_nx;
+                                    fp_q <= fp_row;
+                                    rel_q <= fp_row - fp_q;
+                                    rta_q <= rta_w[4-1:0];
+                                    cur_q <= rta_w[4-1:0];
                                 end
                             end else begin
                                 ow_q <= ow_q + 1'd1;
-                                iwb_q <= iwb_q + 8'sd3;
+                                iwb_q <= iwb_nx;
+                                fp_q <= fp_col;
+                                rel_q <= fp_col - fp_q;
+                                cur_q <= cur_w[4-1:0];
                             end
                         end else begin
                             g_q <= g_q + 1'd1;
@@ -230,7 +247,7 @@ module l5_avg (
 
     // Ring storage: one word per input pixel, one write and one registered
     // read port per copy (simple dual-port RAM).
-    reg [47:0] ring_0 [0:18-1];
+    reg [47:0] ring_0 [0:14-1];
     always @(posedge clk_i) begin
         if (load_fire) begin
             ring_0[wpa_q] <= s_data_i;
@@ -247,30 +264,30 @@ module l5_avg (
     reg [4-1:0] wa_a_q;
     reg [2-1:0] ki_0;
     reg [2-1:0] kj_0;
-    reg [5-1:0] ko_0;  // ki * 3: the row's offset in the ring
+    reg [4-1:0] ko_0;  // (ki * 3 + kj) mod 14: the position's offset in the ring
     reg pv_0;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
-            4'd0: begin ki_0 = 2'd0; kj_0 = 2'd0; ko_0 = 5'd0; pv_0 = 1'b1; end
-            4'd1: begin ki_0 = 2'd0; kj_0 = 2'd1; ko_0 = 5'd0; pv_0 = 1'b1; end
-            4'd2: begin ki_0 = 2'd0; kj_0 = 2'd2; ko_0 = 5'd0; pv_0 = 1'b1; end
-            4'd3: begin ki_0 = 2'd1; kj_0 = 2'd0; ko_0 = 5'd3; pv_0 = 1'b1; end
-            4'd4: begin ki_0 = 2'd1; kj_0 = 2'd1; ko_0 = 5'd3; pv_0 = 1'b1; end
-            4'd5: begin ki_0 = 2'd1; kj_0 = 2'd2; ko_0 = 5'd3; pv_0 = 1'b1; end
-            4'd6: begin ki_0 = 2'd2; kj_0 = 2'd0; ko_0 = 5'd6; pv_0 = 1'b1; end
-            4'd7: begin ki_0 = 2'd2; kj_0 = 2'd1; ko_0 = 5'd6; pv_0 = 1'b1; end
-            4'd8: begin ki_0 = 2'd2; kj_0 = 2'd2; ko_0 = 5'd6; pv_0 = 1'b1; end
-            default: begin ki_0 = 2'd0; kj_0 = 2'd0; ko_0 = 5'd0; pv_0 = 1'b0; end
+            4'd0: begin ki_0 = 2'd0; kj_0 = 2'd0; ko_0 = 4'd0; pv_0 = 1'b1; end
+            4'd1: begin ki_0 = 2'd0; kj_0 = 2'd1; ko_0 = 4'd1; pv_0 = 1'b1; end
+            4'd2: begin ki_0 = 2'd0; kj_0 = 2'd2; ko_0 = 4'd2; pv_0 = 1'b1; end
+            4'd3: begin ki_0 = 2'd1; kj_0 = 2'd0; ko_0 = 4'd3; pv_0 = 1'b1; end
+            4'd4: begin ki_0 = 2'd1; kj_0 = 2'd1; ko_0 = 4'd4; pv_0 = 1'b1; end
+            4'd5: begin ki_0 = 2'd1; kj_0 = 2'd2; ko_0 = 4'd5; pv_0 = 1'b1; end
+            4'd6: begin ki_0 = 2'd2; kj_0 = 2'd0; ko_0 = 4'd6; pv_0 = 1'b1; end
+            4'd7: begin ki_0 = 2'd2; kj_0 = 2'd1; ko_0 = 4'd7; pv_0 = 1'b1; end
+            4'd8: begin ki_0 = 2'd2; kj_0 = 2'd2; ko_0 = 4'd8; pv_0 = 1'b1; end
+            default: begin ki_0 = 2'd0; kj_0 = 2'd0; ko_0 = 4'd0; pv_0 = 1'b0; end
         endcase
     end
     wire signed [7:0] ih_0 = ihb_q + $signed({6'd0, ki_0});
     wire signed [7:0] iw_0 = iwb_q + $signed({6'd0, kj_0});
     wire inb_0 = pv_0 && (ih_0 >= 8'sd0) && (ih_0 < 8'sd3) && (iw_0 >= 8'sd0) && (iw_0 < 8'sd3);
-    wire [5:0] rs_0 = {1'b0, rta_q} + {1'b0, ko_0};
-    wire [5:0] rr_0 = (rs_0 >= 6'd18) ? rs_0 - 6'd18 : rs_0;
-    wire [5-1:0] addr_0 = rr_0[5-1:0] + iw_0[5-1:0];
-    wire unused_iw_0 = ^{iw_0, rr_0[5]};
-    reg [5-1:0] addr_a_q_0;
+    wire [4:0] rs_0 = {1'b0, cur_q} + {1'b0, ko_0};
+    wire [4:0] rr_0 = (rs_0 >= 5'd14) ? rs_0 - 5'd14 : rs_0;
+    wire [4-1:0] addr_0 = rr_0[4-1:0];
+    wire unused_rr_0 = rr_0[4];
+    reg [4-1:0] addr_a_q_0;
     reg inb_a_q_0;
     reg [47:0] x_b_q_0;
     reg inb_b_q_0;
