@@ -539,11 +539,12 @@ func windowTerms(l *quant.Layer, op Op, t Target, e *rtl.Engine, et *engineTerms
 	}
 	et.lut[lutEngine]++
 
-	// Control: the loader's and reader's counters, the stage tags (A0..A2,
-	// E), the output credits and the capture flag.
+	// Control: the loader's and reader's counters (pixel counts of PXW
+	// bits, ring addresses of RAW, coordinates of CW), the stage tags
+	// (A0..A2, E), the output credits and the capture flag.
 	gw, cfw, waw := regBits(e.GW, e.GMax), regBits(e.CFW, e.CFMax), regBits(e.WAW, e.G*e.T-1)
-	ctl := e.RAW + regBits(e.WCW, e.WMax) + 7*e.HRW + 1 + regBits(e.OHW, e.OHMax) + regBits(e.OWW, e.OWMax) +
-		gw + regBits(e.PSW, e.PSMax) + cfw + waw + 2*e.CW + 2*e.RAW + e.OccW
+	ctl := 4*e.RAW + 8*e.PXW + 1 + 1 + regBits(e.OHW, e.OHMax) + regBits(e.OWW, e.OWMax) +
+		gw + regBits(e.PSW, e.PSMax) + cfw + waw + 2*e.CW + e.OccW
 	et.lut[lutCtl] += float64(ctl)
 	et.ff[ffCtl] += float64(ctl + 14 + 4*gw + 2*cfw + 2*waw) // wa_a_q and wa_b_q beside wa_q
 
