@@ -314,12 +314,12 @@ type netModel struct {
 // TestNetEstimate -fitnet` refits them.
 var netModels = map[Target]netModel{
 	Xilinx: {
-		lut: [nLUTTerms]float64{1.031 /* engine */, 1.506 /* ctl */, 1.603 /* lane */, 0.4183 /* sel */, 1 /* lutram */, 1 /* srl */, 1.212 /* rom */, 0.9143 /* mux */, 0 /* fifo */, 0.996 /* pe */, 0.9926 /* tree */, 0.3164 /* inv */, 2.071 /* mult */, 1.291 /* mult_const */, 0.1959 /* acc */, 0.916 /* const */, 0.6395 /* round */, 0 /* out */, 2 /* add */, 0.4658 /* serial */, 5 /* fork */},
-		ff:  [nFFTerms]float64{0.711 /* ctl */, 1.054 /* lane */, 0.9072 /* rom */, 0.8359 /* pe */, 0.7979 /* tree */, 0.676 /* data */, 0.9292 /* slots */, 0 /* delay */, 5.039 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */},
+		lut: [nLUTTerms]float64{5.71 /* engine */, 1.672 /* ctl */, 2.442 /* lane */, 0.1628 /* sel */, 1 /* lutram */, 1 /* srl */, 2.33 /* rom */, 0.2495 /* mux */, 4.679 /* fifo */, 0.9005 /* pe */, 0.8493 /* tree */, 0.3164 /* inv */, 2.042 /* mult */, 0.9597 /* mult_const */, 0.2818 /* acc */, 1.078 /* const */, 0.4003 /* round */, 0 /* out */, 2 /* add */, 0.4593 /* serial */, 5 /* fork */},
+		ff:  [nFFTerms]float64{0.712 /* ctl */, 1.091 /* lane */, 1.1 /* rom */, 0.7345 /* pe */, 0.5971 /* tree */, 0.6907 /* data */, 0.8768 /* slots */, 0 /* delay */, 5.333 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */},
 	},
 	ICE40: {
-		lut: [nLUTTerms]float64{71.57 /* engine */, 2.139 /* ctl */, 2.204 /* lane */, 0.01113 /* sel */, 1 /* lutram */, 1 /* srl */, 0.8134 /* rom */, 0.03659 /* mux */, 49.57 /* fifo */, 1.116 /* pe */, 1 /* tree */, 0.2599 /* inv */, 1.827 /* mult */, 7.745 /* mult_const */, 0.6705 /* acc */, 1.848 /* const */, 0.5319 /* round */, 0.6933 /* out */, 2 /* add */, 0.6865 /* serial */, 5 /* fork */},
-		ff:  [nFFTerms]float64{1.379 /* ctl */, 0.7737 /* lane */, 0 /* rom */, 1.115 /* pe */, 1 /* tree */, 0.5117 /* data */, 1.215 /* slots */, 0 /* delay */, 1.343 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */},
+		lut: [nLUTTerms]float64{83.11 /* engine */, 2.295 /* ctl */, 2.699 /* lane */, 1.095 /* sel */, 1 /* lutram */, 1 /* srl */, 1.191 /* rom */, 0.3204 /* mux */, 61.11 /* fifo */, 1.1 /* pe */, 1 /* tree */, 0 /* inv */, 1.64 /* mult */, 9.564 /* mult_const */, 1.289 /* acc */, 3.094 /* const */, 0.4731 /* round */, 0.6017 /* out */, 2 /* add */, 0.7157 /* serial */, 5 /* fork */},
+		ff:  [nFFTerms]float64{1.371 /* ctl */, 0.764 /* lane */, 0.04376 /* rom */, 1.026 /* pe */, 1 /* tree */, 0.5433 /* data */, 1.294 /* slots */, 0.1082 /* delay */, 1.36 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */},
 	},
 }
 
