@@ -27,8 +27,9 @@ type NetConfig struct {
 	// MACAdders plans adder layers as multiply-accumulate engines (cost baseline).
 	MACAdders bool `json:"mac_adders,omitempty"`
 	// TargetCycles, when positive, picks the PEs and lanes of every
-	// adder/conv engine without a per-layer override: the fewest lanes in
-	// all whose issue cycles per image meet it (FINN's target_fps folding).
+	// adder/conv engine without a per-layer override: the cheapest (lanes,
+	// PEs and ring copies, see Engine.foldCost) whose issue cycles per image
+	// meet it (FINN's target_fps folding).
 	// Parallel, Lanes and Balance are then ignored for those engines.
 	TargetCycles int `json:"target_cycles,omitempty"`
 	// Family is the FPGA family the PEs' pipeline is scheduled for

@@ -164,8 +164,13 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 		e.Need0 = e.H // the only output row waits for the whole map
 	}
 	e.HW, e.HWMax = e.H*e.W, e.H*e.W-1
+	// A window over the whole map, in one fold and one position a step
+	// (global pooling, a classifier with all its PEs): it streams.
+	e.Stream = !e.Add && e.OH == 1 && e.OW == 1 && e.PAD == 0 && e.K == e.H && e.K == e.W && e.G == 1 && e.U == 1
 	e.NeedP0 = e.HW
-	if e.OH > 1 {
+	if e.Stream {
+		e.NeedP0 = 1
+	} else if e.OH > 1 {
 		e.NeedP0 = (e.Need0-1)*e.W + min(e.W, e.K-e.PAD)
 	}
 	e.SW, e.PadW = e.S*e.W, e.PAD*e.W
@@ -174,6 +179,7 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	e.NrwCapMinusSW = max(0, e.NrwCap-e.SW)
 	e.PXW = widthFor(3*e.HW+e.K+e.S) + 1
 	e.PXWm1, e.PXW1 = e.PXW-1, e.PXW+1
+	e.PSPad = e.PXW - e.PSW
 	e.setRing(e.fullRing())
 	maxCoord := (max(e.H, e.W) + e.K + e.S + e.PAD) * (e.W + 1)
 	e.CW = max(bits.Len(uint(maxCoord))+2, e.PXW+1)
@@ -288,7 +294,11 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 		}
 		e.ConstN = padConst(e.ConstPEs, e.AccW)
 	}
-	if e.HasRescale && e.G == 1 {
+	// A one-row rescale multiplies by constants: a shift-add tree where M
+	// has at most two signed digits (one adder); a wider M costs more LUTs
+	// and flip-flops in its tree than the DSP it saves (measured on LeNet:
+	// 18-bit M, 6-9 digits), so it keeps the multiplier.
+	if e.HasRescale && e.G == 1 && maxDigits(l.Rescale.M) <= 2 {
 		e.ConstM = true
 		for p := 0; p < e.P; p++ {
 			m := int64(0)
@@ -302,6 +312,23 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	}
 	e.WeightROM = e.Reduce && !e.ConstW
 	e.MROM = e.HasRescale && !e.ConstM
+	// Multipliers of at most two signed digits (all of them under
+	// quant's NoMultipliers): the rescale is two shifts and an add.
+	if e.MROM {
+		e.ShiftM = true
+		maxSh := 0
+		for _, m := range l.Rescale.M {
+			d := csd(m)
+			if len(d) > 2 {
+				e.ShiftM = false
+			}
+			for _, t := range d {
+				maxSh = max(maxSh, t.Shift)
+			}
+		}
+		e.SHW = widthFor(maxSh)
+		e.MTW = 2 + e.SHW
+	}
 
 	// ROMs.
 	if e.WeightROM {
@@ -357,17 +384,60 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 		return file
 	}
 	if e.HasRescale {
-		e.MRomW, e.BRomW = e.P*e.MW, e.P*e.BW
-		e.MRomMsb, e.BRomMsb = e.MRomW-1, e.BRomW-1
-		if e.MROM {
-			e.MRomFile = perChannel(e.Module+"_m.hex", l.Rescale.M, e.MW)
+		bvals := l.Rescale.B
+		if e.ShiftM {
+			// Each term is en ? (neg ? ~(tot<<sh) : tot<<sh) : 0, fields
+			// [en, neg, sh] from bit 0; the +1 of every inverted term is
+			// folded into b, which is per channel too.
+			terms := make([]int64, 2*len(l.Rescale.M))
+			bvals = append([]int64(nil), l.Rescale.B...)
+			for o, m := range l.Rescale.M {
+				for k, t := range csd(m) {
+					v := int64(1) | int64(t.Shift)<<2
+					if t.Neg {
+						v |= 2
+						bvals[o]++
+					}
+					terms[2*o+k] = v
+				}
+			}
+			blo, bhi := minMax(bvals)
+			e.BW = fixedpoint.SignedWidth(min(blo, 0), max(bhi, 0))
+			e.BPad = e.RW - e.BW
+			if e.BPad < 0 {
+				return nil, fmt.Errorf("internal error: shift-add rescale b of %d bits in %d", e.BW, e.RW)
+			}
+			e.MRomW = e.P * 2 * e.MTW
+			var sb strings.Builder
+			for g := 0; g < e.G; g++ {
+				vals := make([]int64, 2*e.P)
+				for p := 0; p < e.P; p++ {
+					if o := g*e.P + p; o < len(l.Rescale.M) {
+						vals[2*p], vals[2*p+1] = terms[2*o], terms[2*o+1]
+					}
+				}
+				sb.WriteString(packFields(vals, e.MTW))
+				sb.WriteByte('\n')
+			}
+			e.MRomFile = e.Module + "_m.hex"
+			e.roms[e.MRomFile] = sb.String()
+		} else {
+			e.MRomW = e.P * e.MW
+			if e.MROM {
+				e.MRomFile = perChannel(e.Module+"_m.hex", l.Rescale.M, e.MW)
+			}
 		}
-		e.BRomFile = perChannel(e.Module+"_b.hex", l.Rescale.B, e.BW)
+		e.BRomW = e.P * e.BW
+		e.MRomMsb, e.BRomMsb = e.MRomW-1, e.BRomW-1
+		e.BRomFile = perChannel(e.Module+"_b.hex", bvals, e.BW)
 	}
 	if e.Adder {
 		e.CRomW, e.CRomMsb = e.P*e.CWd, e.P*e.CWd-1
 		e.CRomFile = perChannel(e.Module+"_c.hex", l.WeightConst, e.CWd)
 	}
+
+	e.DSPProducts = e.Conv && !e.ConstW
+	e.DSPRescale = e.MROM && !e.ShiftM
 
 	// Pipeline latencies (see the stage constants).
 	e.WAW = clog2(max(2, e.G*e.T))
@@ -386,6 +456,9 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	e.PostLatency = postPlainStages
 	if e.HasRescale {
 		e.PostLatency = postRescaleStages + e.MLatency
+		if e.ShiftM {
+			e.PostLatency++ // the shifted terms, then their sum
+		}
 	}
 	e.TagW, e.PostTagW = 2+e.GW, 1+e.GW
 	e.ZeroAccLit = slit(e.AccW, 0)
@@ -416,6 +489,9 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 // (K-1) rows and K pixels, or for the last output row the rest of the map
 // (which it waits for whole).
 func (e *Engine) windowSpan() int {
+	if e.Stream {
+		return 1
+	}
 	topLast := max(0, (e.OH-1)*e.S-e.PAD)
 	return max((e.K-1)*e.W+e.K, (e.H-topLast)*e.W)
 }
@@ -423,7 +499,12 @@ func (e *Engine) windowSpan() int {
 // ringSlack is the slack of a ring beyond the window span: an output
 // pixel's S new input pixels, and the releaseLatency cycles a freed slot
 // takes to reach the loader, so that loading keeps a pixel a cycle.
-func (e *Engine) ringSlack() int { return e.S + releaseLatency }
+func (e *Engine) ringSlack() int {
+	if e.Stream {
+		return 1 + releaseLatency
+	}
+	return e.S + releaseLatency
+}
 
 // releaseLatency is the cycles from a pixel's last issue to the loader
 // seeing its slot free (the registered release, then the held count).
@@ -579,4 +660,13 @@ func checkRounding(mode string) error {
 		return nil
 	}
 	return fmt.Errorf("rounding mode %q is not supported by the RTL generator (want one of %s)", mode, strings.Join(roundingModes, ", "))
+}
+
+// maxDigits is the most canonical signed digits of any value in v.
+func maxDigits(v []int64) int {
+	n := 0
+	for _, x := range v {
+		n = max(n, len(csd(x)))
+	}
+	return n
 }

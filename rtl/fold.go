@@ -56,7 +56,7 @@ func largestDivisorAtMost(n, k int) int {
 
 // fold returns c with a per-layer override for every adder/conv engine
 // that has none: the PEs p and lanes per PE l (SIMD channels or window
-// positions, see ValidLanes) with the fewest lanes p*l whose issue cycles
+// positions, see ValidLanes) of least foldCost whose issue cycles
 // per image, OH*OW*ceil(COUT/p)*T(l), meet c.TargetCycles; fewer PEs break
 // ties (fewer rescale units). It is an error when no choice meets the
 // target, or when an engine that cannot fold (pool, add, the input) needs
@@ -94,8 +94,8 @@ func fold(q *quant.Model, c NetConfig) (NetConfig, error) {
 				if e.OH*e.OW*g*stepsFor(e.CIN, e.KK, l) > target {
 					continue
 				}
-				if best == 0 || p*l < best || p*l == best && p < bp {
-					best, bp, bl = p*l, p, l
+				if c := e.foldCost(p, l); best == 0 || c < best || c == best && p < bp {
+					best, bp, bl = c, p, l
 				}
 				break // more lanes only cost more at this p
 			}
@@ -170,7 +170,7 @@ func balance(q *quant.Model, c NetConfig) (NetConfig, error) {
 		best := pl{e.P, e.LanesPE}
 		for p := 1; p <= e.P; p++ {
 			for _, lanes := range laneChoices(e.CIN, e.KK) {
-				if lanes > e.LanesPE || p*lanes > best.p*best.lanes || p*lanes == best.p*best.lanes && p >= best.p {
+				if c, bc := e.foldCost(p, lanes), e.foldCost(best.p, best.lanes); lanes > e.LanesPE || c > bc || c == bc && p >= best.p {
 					continue
 				}
 				chosen[e] = pl{p, lanes}
@@ -184,4 +184,27 @@ func balance(q *quant.Model, c NetConfig) (NetConfig, error) {
 	}
 	c.Layers = layers
 	return c, nil
+}
+
+// Folding weighs a choice of p PEs of l lanes in lanes: p*(l+peOverhead)
+// plus the ring copies that unrolling U window positions costs. A PE's
+// accumulator, rescale (one DSP48 unless constant or shifts) and output
+// stage cost about peOverhead lanes (an 8-bit L1 lane is about 20 LUTs,
+// synth pe). Activation memory is the scarcest resource of these designs
+// (the network-hardware review), so every bitsPerCopyLane bits of a ring
+// copy weigh a lane: window positions are unrolled only where folding the
+// channels cannot meet the period, as FINN's sliding-window generator
+// goes parallel only when SIMD is exhausted.
+const (
+	peOverhead      = 8
+	bitsPerCopyLane = 8
+)
+
+// foldCost is the cost folding minimizes for the engine at p PEs of l lanes.
+func (e *Engine) foldCost(p, l int) int {
+	u := 1
+	if l >= e.CIN {
+		u = min(e.KK, l/e.CIN)
+	}
+	return p*(l+peOverhead) + (u-1)*e.fullRing()*e.InBits/bitsPerCopyLane
 }

@@ -79,16 +79,30 @@ type Engine struct {
 	// in a registered tree of ConstN words per PE), ConstM when the rescale
 	// ROM is one row (G = 1: the same for x*m, ConstMN words, MLatency
 	// cycles of tree before the stage-G register).
-	ConstW, ConstM      bool
-	WeightROM, MROM     bool // the weight and m ROMs exist (not constants)
-	ConstN, ConstMN     int
-	ConstPEs, ConstMPEs []constPE
-	XLanes              []int
-	MLatency            int
-	Family              string // PE schedule family
-	ODepth, OccW        int    // output FIFO depth and the credit counter's width
-	LdW, LdPadC         int    // the loaded-pixel counter (0..FBDepth) and its zero extension to CW
-	KLit                string
+	ConstW, ConstM  bool
+	WeightROM, MROM bool // the weight and m ROMs exist (not constants)
+	// ShiftM: every M has at most two signed digits (quant's NoMultipliers),
+	// so the m ROM holds two [en, neg, shift] terms of MTW bits per PE and
+	// the rescale is two barrel shifts and an add: no multiplier.
+	ShiftM   bool
+	SHW, MTW int
+	// Stream: one window over the whole map (global pooling, or a
+	// classifier with every output channel at once): each position issues
+	// as its pixel arrives, so the ring holds a few pixels, not the map.
+	Stream bool
+	PSPad  int
+	// DSPProducts and DSPRescale mark the multiplies yosys maps to DSPs
+	// (conv products with a weight ROM; rescales that are neither constant
+	// nor shift-adds): their input registers stay in the fabric.
+	DSPProducts, DSPRescale bool
+	ConstN, ConstMN         int
+	ConstPEs, ConstMPEs     []constPE
+	XLanes                  []int
+	MLatency                int
+	Family                  string // PE schedule family
+	ODepth, OccW            int    // output FIFO depth and the credit counter's width
+	LdW, LdPadC             int    // the loaded-pixel counter (0..FBDepth) and its zero extension to CW
+	KLit                    string
 
 	// Counter widths.
 	FBDepth, FBAW, FBAMsb int
@@ -400,7 +414,7 @@ func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
 	// Every window engine's output FIFO is a stream_fifo.
 	n.Prims = []string{"stream_serialize", "stream_fifo", "pipe_delay"}
 	for _, e := range n.Engines {
-		if e.Conv {
+		if e.Conv || e.ConstM {
 			n.Prims = append(n.Prims, "sum_tree")
 			break
 		}

@@ -128,3 +128,48 @@ func TestNetGolden(t *testing.T) {
 		}
 	}
 }
+
+// TestNoMultipliersRescale: a model quantized without multipliers has no
+// multiply on any rescale (two-term shift-adds, or constant trees).
+func TestNoMultipliersRescale(t *testing.T) {
+	s, err := model.ParseSpec([]byte(goldenNetSpec), "golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	net, err := model.New(s, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := dataset.Tensor{Shape: []int{8, 2, 6, 6}, Data: make([]float64, 8*72)}
+	for i := range x.Data {
+		x.Data[i] = rng.Float64()
+	}
+	cfg := quant.DefaultConfig()
+	cfg.NoMultipliers = true
+	q, err := quant.Quantize(net, x, cfg, "golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, n, err := EmitNet(q, NetConfig{Parallel: 2, Lanes: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shift := 0
+	for _, e := range n.Engines {
+		if e.MROM && !e.ShiftM {
+			t.Errorf("%s: an m ROM without the shift-add form under NoMultipliers", e.Module)
+		}
+		if e.ShiftM {
+			shift++
+		}
+		for _, line := range strings.Split(string(files[e.Module+".v"]), "\n") {
+			if strings.Contains(line, "mul_g_q <=") && strings.Contains(line, "*") {
+				t.Errorf("%s: a rescale multiply: %s", e.Module, strings.TrimSpace(line))
+			}
+		}
+	}
+	if shift == 0 {
+		t.Error("no engine has a shift-add rescale")
+	}
+}

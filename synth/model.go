@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +21,16 @@ import (
 const (
 	HX8KLCs  = 7680
 	HX8KRAMs = 32
+)
+
+// XC7Z020 resources (Zynq-7020 datasheet DS190: 53,200 LUTs, 106,400
+// flip-flops, 140 RAMB36 = 280 RAMB18, 220 DSP48E1), the Xilinx part the
+// README compares designs on, for the Xilinx fit check.
+const (
+	XC7Z020LUTs    = 53200
+	XC7Z020FFs     = 106400
+	XC7Z020RAMB18s = 280
+	XC7Z020DSPs    = 220
 )
 
 // ModelRequest is a measurement of a whole network design: the network is
@@ -48,16 +61,20 @@ type ModelReport struct {
 	Engines  int    `json:"engines"`
 	PEs      int    `json:"pes"` // processing elements of the reducing engines
 	Counts
-	FmaxMHz   *float64       `json:"fmax_mhz"`
-	Fits      *bool          `json:"fits,omitempty"` // ice40: whether the design fits an HX8K
-	FmaxError string         `json:"fmax_error,omitempty"`
-	ICE40LCs  int            `json:"ice40_lcs,omitempty"`
-	Cells     map[string]int `json:"cells"`
-	Other     []string       `json:"other_cells,omitempty"` // cells that are no resource of the family
-	Synth     string         `json:"synth"`
-	PnR       string         `json:"pnr,omitempty"`
-	YosysSec  float64        `json:"yosys_seconds"`
-	Dir       string         `json:"dir,omitempty"`
+	FmaxMHz *float64 `json:"fmax_mhz"`
+	Fits    *bool    `json:"fits,omitempty"` // whether the design fits an HX8K (ice40, by place and route when run) or an xc7z020 (xilinx: LUTs, FFs, RAMB18s, DSPs)
+	FitNote string   `json:"fit_note,omitempty"`
+	// LogicDepth is the longest register-to-register path in cells after
+	// synth_xilinx -flatten (xilinx only).
+	LogicDepth int            `json:"logic_depth_cells,omitempty"`
+	FmaxError  string         `json:"fmax_error,omitempty"`
+	ICE40LCs   int            `json:"ice40_lcs,omitempty"`
+	Cells      map[string]int `json:"cells"`
+	Other      []string       `json:"other_cells,omitempty"` // cells that are no resource of the family
+	Synth      string         `json:"synth"`
+	PnR        string         `json:"pnr,omitempty"`
+	YosysSec   float64        `json:"yosys_seconds"`
+	Dir        string         `json:"dir,omitempty"`
 }
 
 // ModelMeasurement holds one report per op, in request order.
@@ -104,20 +121,49 @@ func NetDesign(q *quant.Model, c rtl.NetConfig, op Op) (Design, *rtl.Net, error)
 // totals are what a network measurement reports. The per-module figures
 // (each engine, each PE module once) are written as text to
 // stat_modules.txt first, for a kept work directory.
+//
+// For xilinx it then measures the logic depth: the flip-flops, block RAMs
+// and SRLs are deleted and yosys ltp finds the longest path in cells
+// (ltp.txt), the register-to-register depth the network-hardware review
+// measured (a DSP48E1 counts as one cell, its internal registers as none).
 func ModelScript(d Design, o Options) string {
-	return strings.Replace(Script(d, o), "tee -q -o stat.json", "tee -q -o stat_modules.txt stat\nflatten\ntee -q -o stat.json", 1)
+	s := strings.Replace(Script(d, o), "tee -q -o stat.json", "tee -q -o stat_modules.txt stat\nflatten\ntee -q -o stat.json", 1)
+	if o.Target == Xilinx {
+		s += "delete t:FD* t:RAMB* t:SRL*\ntee -q -o ltp.txt ltp -noff\n"
+	}
+	return s
+}
+
+var ltpRe = regexp.MustCompile(`Longest topological path in \S+ \(length=(\d+)\)`)
+
+// readLTP returns the path length ltp.txt in dir reports.
+func readLTP(dir string) (int, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "ltp.txt"))
+	if err != nil {
+		return 0, err
+	}
+	sm := ltpRe.FindSubmatch(b)
+	if sm == nil {
+		return 0, fmt.Errorf("%s: no longest path in yosys ltp output", filepath.Join(dir, "ltp.txt"))
+	}
+	return strconv.Atoi(string(sm[1]))
 }
 
 // ModelResult is one network synthesis run's outcome.
 type ModelResult struct {
-	Counts    Counts
-	Cells     map[string]int
-	Other     []string
-	SynthCmd  string
-	PnR       *PnR
-	PnRErr    error
-	PnRCmd    string
-	Fits      *bool
+	Counts   Counts
+	Cells    map[string]int
+	Other    []string
+	SynthCmd string
+	PnR      *PnR
+	PnRErr   error
+	PnRCmd   string
+	Fits     *bool
+	// LogicDepth is the longest register-to-register path in cells
+	// (xilinx, see ModelScript); 0 when not measured.
+	LogicDepth int
+	// FitNote says why a design does not fit its device, "" when it does.
+	FitNote   string
 	YosysTime time.Duration
 }
 
@@ -139,7 +185,18 @@ func RunDesign(ctx context.Context, d Design, o Options) (*ModelResult, error) {
 	res.YosysTime = took
 	res.Cells = st.Design
 	res.Counts, res.Other = Tally(o.Target, st.Design)
-	if o.Target != ICE40 {
+	if o.Target == Xilinx {
+		if res.LogicDepth, err = readLTP(o.Dir); err != nil {
+			return nil, err
+		}
+		c := res.Counts
+		ramb18 := res.Cells["RAMB18E1"] + 2*res.Cells["RAMB36E1"]
+		fits := c.LUTs <= XC7Z020LUTs && c.FFs <= XC7Z020FFs && ramb18 <= XC7Z020RAMB18s && c.DSPs <= XC7Z020DSPs
+		res.Fits = &fits
+		if !fits {
+			res.FitNote = fmt.Sprintf("does not fit an xc7z020: %d LUTs, %d FFs, %d RAMB18 (a RAMB36 is two), %d DSP48E1; the device has %d, %d, %d and %d",
+				c.LUTs, c.FFs, ramb18, c.DSPs, XC7Z020LUTs, XC7Z020FFs, XC7Z020RAMB18s, XC7Z020DSPs)
+		}
 		return res, nil
 	}
 	fits := res.Counts.LUTs <= HX8KLCs && res.Counts.FFs <= HX8KLCs && res.Counts.BRAMs <= HX8KRAMs
@@ -267,6 +324,7 @@ func MeasureModel(ctx context.Context, req ModelRequest) (*ModelMeasurement, err
 		res, rep := results[i], m.Reports[i]
 		rep.Counts, rep.Cells, rep.Other, rep.Synth = res.Counts, res.Cells, res.Other, res.SynthCmd
 		rep.Fits, rep.PnR, rep.YosysSec = res.Fits, res.PnRCmd, res.YosysTime.Seconds()
+		rep.LogicDepth, rep.FitNote = res.LogicDepth, res.FitNote
 		if res.PnR != nil {
 			f := res.PnR.FmaxMHz
 			rep.FmaxMHz, rep.ICE40LCs = &f, res.PnR.LCs

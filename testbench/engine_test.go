@@ -71,7 +71,7 @@ var engineCases = []struct {
 
 // engineNet builds a case with random weights and random BN statistics and
 // quantizes it at the given bits.
-func engineNet(t *testing.T, spec string, signed bool, bits int, seed uint64) (*quant.Model, sim.Codes) {
+func engineNet(t *testing.T, spec string, signed bool, bits int, seed uint64, noMult ...bool) (*quant.Model, sim.Codes) {
 	t.Helper()
 	s, err := model.ParseSpec([]byte(spec), "engine case")
 	if err != nil {
@@ -136,6 +136,7 @@ func engineNet(t *testing.T, spec string, signed bool, bits int, seed uint64) (*
 	}
 	cfg := quant.DefaultConfig()
 	cfg.Bits = bits
+	cfg.NoMultipliers = len(noMult) > 0 && noMult[0]
 	q, err := quant.Quantize(net, calib, cfg, "engine case")
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +166,9 @@ func TestEngineSweep(t *testing.T) {
 						continue
 					}
 					t.Run(fmt.Sprintf("%s/bits%d/par%d/lanes%d", c.name, v.bits, v.par, v.lanes), func(t *testing.T) {
-						q, in := engineNet(t, c.spec, c.signed, v.bits, uint64(ci*10+v.bits))
+						// The lanes-2 point is quantized without multipliers: its
+						// rescales are two-term shift-adds.
+						q, in := engineNet(t, c.spec, c.signed, v.bits, uint64(ci*10+v.bits), v.lanes == 2)
 						// The whole-window case is balanced too (engines off the
 						// critical pair get fewer PEs and positions).
 						hw := rtl.NetConfig{Parallel: v.par, Lanes: v.lanes, Balance: v.lanes == 4096}

@@ -38,7 +38,7 @@ func (f *netHWFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.lanes, "lanes", 0, "lanes per PE of adder/conv engines: below the input channels they fold them (SIMD, the largest divisor that fits), above they are rounded down to whole window positions; 0 means one position (all input channels)")
 	fl.IntVar(&f.parallel, "parallel", rtl.DefaultParallel, "PEs per adder/conv engine (output channels computed at once)")
 	fl.BoolVar(&f.balance, "balance", false, "lower each adder/conv engine's PEs and lanes to the fewest that keep the predicted cycles per image (--parallel and --lanes become upper bounds)")
-	fl.IntVar(&f.target, "target-cycles", 0, "pick PEs and lanes (SIMD) of every adder/conv engine without a --config override: the fewest lanes that meet this many cycles per image (as FINN's target_fps); 0 keeps --parallel/--lanes")
+	fl.IntVar(&f.target, "target-cycles", 0, "pick PEs and lanes (SIMD) of every adder/conv engine without a --config override: the cheapest (lanes, PEs, ring copies) that meet this many cycles per image (as FINN's target_fps); 0 keeps --parallel/--lanes")
 	fl.StringVar(&f.family, "family", "", "FPGA family the engines' PE pipelines are scheduled for: generic, xilinx or ice40")
 	fl.StringVar(&f.config, "config", "", "hardware config JSON with per-layer overrides, e.g. {\"layers\": {\"conv2\": {\"parallel\": 8}}}")
 	fl.StringVar(&f.top, "top", "addernet", "top module name")

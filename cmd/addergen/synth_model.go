@@ -177,6 +177,15 @@ func printSynthModel(w io.Writer, model string, m *synth.ModelMeasurement, quiet
 			return fmt.Sprintf("%.1f", *r.FmaxMHz)
 		}, "")
 	}
+	if r0.Target == synth.Xilinx {
+		row("logic depth (cells)", num(func(r *synth.ModelReport) int { return r.LogicDepth }), "")
+		row("fits xc7z020", func(r *synth.ModelReport) string {
+			if r.Fits != nil && !*r.Fits {
+				return "no"
+			}
+			return "yes"
+		}, "")
+	}
 	row("yosys time", func(r *synth.ModelReport) string { return (time.Duration(r.YosysSec) * time.Second).String() }, "")
 	tw.Flush()
 	for _, r := range m.Reports {
@@ -190,7 +199,12 @@ func printSynthModel(w io.Writer, model string, m *synth.ModelMeasurement, quiet
 			fmt.Fprintf(w, "%s: kept %s\n", strings.ToUpper(string(r.Op)), r.Dir)
 		}
 	}
+	for _, r := range m.Reports {
+		if r.FitNote != "" {
+			fmt.Fprintf(w, "%s: %s\n", strings.ToUpper(string(r.Op)), r.FitNote)
+		}
+	}
 	if r0.Target == synth.Xilinx && !quiet {
-		fmt.Fprintln(w, "Fmax: n/a for xilinx (no open place and route); use --target ice40")
+		fmt.Fprintln(w, "Fmax: n/a for xilinx (no open place and route); the logic depth is the longest register-to-register path in cells after synth_xilinx -flatten (flip-flops, block RAMs and SRLs deleted, yosys ltp); use --target ice40 for a routed Fmax")
 	}
 }

@@ -94,6 +94,14 @@ func TestSynthModelJSON(t *testing.T) {
 		if r["fmax_mhz"] != nil {
 			t.Errorf("%s: fmax_mhz %v for xilinx, want null", op, r["fmax_mhz"])
 		}
+		// The logic depth is measured (yosys ltp after deleting the
+		// registers): a registered pipeline keeps it to a few cells, never 0.
+		if d, _ := r["logic_depth_cells"].(float64); d < 2 || d > 40 {
+			t.Errorf("%s: logic_depth_cells %v", op, r["logic_depth_cells"])
+		}
+		if f, ok := r["fits"].(bool); !ok || !f {
+			t.Errorf("%s: fits %v, want true for a tiny net on an xc7z020", op, r["fits"])
+		}
 		reps[op] = r
 	}
 	if l, m := reps["l1"]["luts"].(float64), reps["mac"]["luts"].(float64); m <= l {

@@ -2,8 +2,10 @@
 // network of the hardware issue (12x12 input: conv 3x3, adder 3x3,
 // maxpool, adder head; random weights, calibrated on random inputs):
 //
-//	go run ./scripts/small12 OUT.json
+//	go run ./scripts/small12 OUT.json [nomult]
 //
+// With nomult the rescales are quantized without multipliers
+// (quant.Config.NoMultipliers), as an iCE40 without DSPs wants.
 // The README's iCE40 Fmax figure is measured on it.
 package main
 
@@ -43,6 +45,7 @@ func main() {
 		x.Data[i] = rng.Float64()
 	}
 	cfg := quant.DefaultConfig()
+	cfg.NoMultipliers = len(os.Args) > 2 && os.Args[2] == "nomult"
 	q, err := quant.Quantize(net, x, cfg, "small12")
 	if err != nil {
 		panic(err)

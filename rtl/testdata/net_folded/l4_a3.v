@@ -27,8 +27,8 @@
 //   overlap: the next map's pixels enter as the current map's leave. Each output pixel issues in
 //   3*18 cycles, back to back; the datapath is registered at every
 //   stage (address, read, lane select, 1 PE/product stage(s),
-//   accumulate, 5 rescale stage(s)), so a pixel enters the
-//   2-deep output FIFO 12 cycles after its last issue.
+//   accumulate, 6 rescale stage(s)), so a pixel enters the
+//   2-deep output FIFO 13 cycles after its last issue.
 //   Issue pauses only while the FIFO's credits are used up (backpressure),
 //   so the pipeline never stalls and backpressure anywhere is safe.
 //   rst_i is synchronous, active high, and resets the control state only.
@@ -405,27 +405,27 @@ module l4_a3 (
         c_e_q <= crom[grp_d];
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
-    reg [35:0] mrom [0:2];
+    reg [27:0] mrom [0:2];
     initial $readmemh("l4_a3_m.hex", mrom);
-    reg [35:0] m_f_q;
+    reg [27:0] m_f_q;
     always @(posedge clk_i) begin
         m_f_q <= mrom[grp_e_q];
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
-    reg [1:0] brom [0:2];
+    reg [3:0] brom [0:2];
     initial $readmemh("l4_a3_b.hex", brom);
-    reg [1:0] b_f_q;
+    reg [3:0] b_f_q;
     always @(posedge clk_i) begin
         b_f_q <= brom[grp_e_q];
     end
 
-    // The tags beside the 5 stage(s) after the accumulator.
+    // The tags beside the 6 stage(s) after the accumulator.
     wire              v_j;
     wire              last_j;
     wire [2-1:0] grp_j;
     pipe_delay #(
         .DATA_W (3),
-        .DEPTH  (5)
+        .DEPTH  (6)
     ) u_tag_j (
         .clk_i   (clk_i),
         .rst_i   (rst_i),
@@ -460,11 +460,19 @@ module l4_a3 (
                     acc_q <= first_d ? part : acc_q + part;
                 end
             end
-            // Stage F: + constant; G: multiply (DSP M register); H: + b (P register);
+            // Stage F: + constant; G: multiply (DSP M register; here two
+            // shifted terms and their sum, no multiplier); H: + b (P register);
             // I: round; J: saturate.
             reg signed [15:0] tot_f_q;
             reg signed [32:0] mul_g_q;
             reg signed [32:0] b_g_q;
+            // Stage G: the two shifted (inverted) terms; G2: their sum.
+            wire signed [32:0] totx = $signed({ {17{tot_f_q[15]}}, tot_f_q});
+            wire [5-1:0] sh1 = m_f_q[2*p*7 + 2 +: 5];
+            wire [5-1:0] sh2 = m_f_q[(2*p+1)*7 + 2 +: 5];
+            reg signed [32:0] t1_g_q;
+            reg signed [32:0] t2_g_q;
+            reg signed [32:0] b_g0_q;
             reg signed [32:0] prod_h_q;
             reg signed [32:0] q_i_q;
             reg signed [32:0] y_j_q;
@@ -472,8 +480,11 @@ module l4_a3 (
             wire signed [32:0] q = (prod + 33'sd524288) >>> 20;
             always @(posedge clk_i) begin
                 tot_f_q <= acc_q + $signed({ {5{c_e_q[p*11 + 11 - 1]}}, c_e_q[p*11 +: 11]});
-                mul_g_q <= $signed({ {17{tot_f_q[15]}}, tot_f_q}) * $signed({ {15{m_f_q[p*18 + 18 - 1]}}, m_f_q[p*18 +: 18]});
-                b_g_q <= $signed({ {32{b_f_q[p*1 + 1 - 1]}}, b_f_q[p*1 +: 1]});
+                t1_g_q <= m_f_q[2*p*7] ? (m_f_q[2*p*7 + 1] ? ~(totx <<< sh1) : (totx <<< sh1)) : 33'sd0;
+                t2_g_q <= m_f_q[(2*p+1)*7] ? (m_f_q[(2*p+1)*7 + 1] ? ~(totx <<< sh2) : (totx <<< sh2)) : 33'sd0;
+                b_g0_q <= $signed({ {31{b_f_q[p*2 + 2 - 1]}}, b_f_q[p*2 +: 2]});
+                mul_g_q <= t1_g_q + t2_g_q;
+                b_g_q <= b_g0_q;
                 prod_h_q <= mul_g_q + b_g_q;
                 q_i_q <= q;
                 y_j_q <= (q_i_q > 33'sd127) ? 33'sd127 : ((q_i_q < -33'sd128) ? -33'sd128 : q_i_q);

@@ -14,8 +14,8 @@
 //   SIMD = 6 input channel(s) per window position (1 fold(s)), 1 window
 //   position(s) per cycle: 6 lanes per PE, 9 step(s) per output pixel and fold;
 //   accumulators 13 bits signed, rescale 27 bits signed.
-//   Line buffer: a ring of 14 input pixels of 48 bits: (K-1) rows and K pixels under a window plus
-//   5 pixel(s) of slack that let loading run ahead.
+//   Line buffer: a ring of 4 input pixels of 48 bits: (K-1) rows and K pixels under a window plus
+//   3 pixel(s) of slack that let loading run ahead.
 //
 // Latency and handshake
 //   Valid/ready streams, one beat per pixel in raster order, channel c at
@@ -26,8 +26,8 @@
 //   overlap: the next map's pixels enter as the current map's leave. Each output pixel issues in
 //   1*9 cycles, back to back; the datapath is registered at every
 //   stage (address, read, lane select, 0 PE/product stage(s),
-//   accumulate, 8 rescale stage(s)), so a pixel enters the
-//   2-deep output FIFO 14 cycles after its last issue.
+//   accumulate, 5 rescale stage(s)), so a pixel enters the
+//   2-deep output FIFO 11 cycles after its last issue.
 //   Issue pauses only while the FIFO's credits are used up (backpressure),
 //   so the pipeline never stalls and backpressure anywhere is safe.
 //   rst_i is synchronous, active high, and resets the control state only.
@@ -48,15 +48,15 @@ module l5_avg (
     // ------------------------------------------------------------------
     // Loader: input pixels into the ring while it has a free slot.
     // ------------------------------------------------------------------
-    reg [4-1:0] wpa_q;   // ring write address, 0..13
+    reg [2-1:0] wpa_q;   // ring write address, 0..3
     reg [7-1:0] wp_q;    // pixel being loaded in its map, 0..8
-    reg [7-1:0] held_q;  // ring slots in use, 0..14
+    reg [7-1:0] held_q;  // ring slots in use, 0..4
     reg [7-1:0] lpix_q;  // pixels of the reader's map loaded, 0..9
     reg [7-1:0] apix_q;  // pixels of the next map loaded
     reg               ahead_q; // the loader is in the map after the reader's
     reg [7-1:0] rel_q;   // ring slots the reader released last cycle
     // A second map may wait whole in the ring, not a third.
-    wire room = (held_q != 7'd14) && !(ahead_q && (apix_q == 7'd9));
+    wire room = (held_q != 7'd4) && !(ahead_q && (apix_q == 7'd9));
     assign s_ready_o = room;
     wire load_fire = s_valid_i && room;
     wire map_loaded = load_fire && (wp_q == 7'd8);
@@ -77,9 +77,9 @@ module l5_avg (
     reg [7-1:0] nrw_q;   // (rows the output row needs - 1) * W
     reg [7-1:0] fp_q;    // first pixel of the map still needed
     reg signed [7:0] ihbw_q;  // ihb * W
-    reg [4-1:0] rb_q;    // ring address of the reader map's pixel 0
-    reg [4-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
-    reg [4-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
+    reg [2-1:0] rb_q;    // ring address of the reader map's pixel 0
+    reg [2-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
+    reg [2-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
     wire last_ow = (ow_q == 1'd0);
     wire last_oh = (oh_q == 1'd0);
     wire last_ps = (ps_q == 4'd8);
@@ -90,8 +90,11 @@ module l5_avg (
     // the last output row waits for the whole map.
     wire signed [7:0] colr = iwb_q + 8'sd3;
     wire [7-1:0] coln = (colr > 8'sd3) ? 7'd3 : colr[7-1:0];
-    wire [7-1:0] needp = last_oh ? 7'd9 : nrw_q + coln;
-    wire rows_ok = (lpix_q >= needp);
+    // One window covers the whole map in raster order and one fold: each
+    // window position issues as soon as its pixel is in, and leaves the
+    // ring after its last channel fold.
+    wire rows_ok = (lpix_q > {3'd0, ps_q});
+    wire unused_need = ^{nrw_q, colr, coln, last_oh};
     // Output credits: pixels whose last step has issued and that have not
     // left the output FIFO yet. A pixel's last step issues only with a free
     // slot, so the FIFO never refuses a finished pixel.
@@ -124,19 +127,19 @@ module l5_avg (
     wire [7-1:0] cl_now = (iwb_q > 8'sd0) ? iwb_q[7-1:0] : 7'd0;
     wire [7-1:0] cl_nx = (iwb_nx > 8'sd0) ? iwb_nx[7-1:0] : 7'd0;
     wire [7-1:0] fp_col = (ihb_nx > 8'sd0) ? fp_q + (cl_nx - cl_now) : fp_q;
-    wire [4:0] cur_s = {1'b0, cur_q} + 5'd3;
-    wire [4:0] rta_s = {1'b0, rta_q} + 5'd9;
-    wire [4:0] rb_s = {1'b0, rb_q} + 5'd9;
-    wire [4:0] cur_w = (cur_s >= 5'd14) ? cur_s - 5'd14 : cur_s;
-    wire [4:0] rta_w = (rta_s >= 5'd14) ? rta_s - 5'd14 : rta_s;
-    wire [4:0] rb_w = (rb_s >= 5'd14) ? rb_s - 5'd14 : rb_s;
-    wire [4:0] rt0_s = rb_w + 5'd0;
-    wire [4:0] rt0_w = (rt0_s >= 5'd14) ? rt0_s - 5'd14 : rt0_s;
-    wire unused_nx = ^{colr, iwb_nx, ihb_nx, ihbw_nx[7], cur_w[4], rta_w[4], rt0_w[4]};
+    wire [2:0] cur_s = {1'b0, cur_q} + 3'd3;
+    wire [2:0] rta_s = {1'b0, rta_q} + 3'd1;
+    wire [2:0] rb_s = {1'b0, rb_q} + 3'd1;
+    wire [2:0] cur_w = (cur_s >= 3'd4) ? cur_s - 3'd4 : cur_s;
+    wire [2:0] rta_w = (rta_s >= 3'd4) ? rta_s - 3'd4 : rta_s;
+    wire [2:0] rb_w = (rb_s >= 3'd4) ? rb_s - 3'd4 : rb_s;
+    wire [2:0] rt0_s = rb_w + 3'd0;
+    wire [2:0] rt0_w = (rt0_s >= 3'd4) ? rt0_s - 3'd4 : rt0_s;
+    wire unused_nx = ^{colr, iwb_nx, ihb_nx, ihbw_nx[7], cur_w[2], rta_w[2], rt0_w[2]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
-            wpa_q <= 4'd0;
+            wpa_q <= 2'd0;
             wp_q <= 7'd0;
             held_q <= 7'd0;
             lpix_q <= 7'd0;
@@ -154,13 +157,13 @@ module l5_avg (
             nrw_q <= 7'd6;
             fp_q <= 7'd0;
             ihbw_q <= -8'sd0;
-            rb_q <= 4'd0;
-            rta_q <= 4'd0;
-            cur_q <= 4'd0;
+            rb_q <= 2'd0;
+            rta_q <= 2'd0;
+            cur_q <= 2'd0;
         end else begin
             // Loader.
             if (load_fire) begin
-                wpa_q <= (wpa_q == 4'd13) ? 4'd0 : wpa_q + 4'd1;
+                wpa_q <= (wpa_q == 2'd3) ? 2'd0 : wpa_q + 2'd1;
                 wp_q <= (wp_q == 7'd8) ? 7'd0 : wp_q + 7'd1;
             end
             // Ring slots: taken by every pixel loaded, released by the reader
@@ -212,9 +215,9 @@ module l5_avg (
                                     ihbw_q <= -8'sd0;
                                     fp_q <= 7'd0;
                                     rel_q <= 7'd9 - fp_q;
-                                    rb_q <= rb_w[4-1:0];
-                                    rta_q <= rt0_w[4-1:0];
-                                    cur_q <= rt0_w[4-1:0];
+                                    rb_q <= rb_w[2-1:0];
+                                    rta_q <= rt0_w[2-1:0];
+                                    cur_q <= rt0_w[2-1:0];
                                 end else begin
                                     oh_q <= oh_q + 1'd1;
                                     ihb_q <= ihb_nx;
@@ -222,21 +225,23 @@ module l5_avg (
                                     ihbw_q <= ihbw_nx;
                                     fp_q <= fp_row;
                                     rel_q <= fp_row - fp_q;
-                                    rta_q <= rta_w[4-1:0];
-                                    cur_q <= rta_w[4-1:0];
+                                    rta_q <= rta_w[2-1:0];
+                                    cur_q <= rta_w[2-1:0];
                                 end
                             end else begin
                                 ow_q <= ow_q + 1'd1;
                                 iwb_q <= iwb_nx;
                                 fp_q <= fp_col;
                                 rel_q <= fp_col - fp_q;
-                                cur_q <= cur_w[4-1:0];
+                                cur_q <= cur_w[2-1:0];
                             end
                         end else begin
                             g_q <= g_q + 1'd1;
                         end
                     end else begin
                         ps_q <= ps_q + 4'd1;
+                        fp_q <= fp_q + 7'd1;
+                        rel_q <= 7'd1;
                     end
                 end else begin
                     cf_q <= cf_q + 1'd1;
@@ -247,7 +252,7 @@ module l5_avg (
 
     // Ring storage: one word per input pixel, one write and one registered
     // read port per copy (simple dual-port RAM).
-    reg [47:0] ring_0 [0:14-1];
+    reg [47:0] ring_0 [0:4-1];
     always @(posedge clk_i) begin
         if (load_fire) begin
             ring_0[wpa_q] <= s_data_i;
@@ -264,30 +269,30 @@ module l5_avg (
     reg [4-1:0] wa_a_q;
     reg [2-1:0] ki_0;
     reg [2-1:0] kj_0;
-    reg [4-1:0] ko_0;  // (ki * 3 + kj) mod 14: the position's offset in the ring
+    reg [2-1:0] ko_0;  // (ki * 3 + kj) mod 4: the position's offset in the ring
     reg pv_0;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
-            4'd0: begin ki_0 = 2'd0; kj_0 = 2'd0; ko_0 = 4'd0; pv_0 = 1'b1; end
-            4'd1: begin ki_0 = 2'd0; kj_0 = 2'd1; ko_0 = 4'd1; pv_0 = 1'b1; end
-            4'd2: begin ki_0 = 2'd0; kj_0 = 2'd2; ko_0 = 4'd2; pv_0 = 1'b1; end
-            4'd3: begin ki_0 = 2'd1; kj_0 = 2'd0; ko_0 = 4'd3; pv_0 = 1'b1; end
-            4'd4: begin ki_0 = 2'd1; kj_0 = 2'd1; ko_0 = 4'd4; pv_0 = 1'b1; end
-            4'd5: begin ki_0 = 2'd1; kj_0 = 2'd2; ko_0 = 4'd5; pv_0 = 1'b1; end
-            4'd6: begin ki_0 = 2'd2; kj_0 = 2'd0; ko_0 = 4'd6; pv_0 = 1'b1; end
-            4'd7: begin ki_0 = 2'd2; kj_0 = 2'd1; ko_0 = 4'd7; pv_0 = 1'b1; end
-            4'd8: begin ki_0 = 2'd2; kj_0 = 2'd2; ko_0 = 4'd8; pv_0 = 1'b1; end
-            default: begin ki_0 = 2'd0; kj_0 = 2'd0; ko_0 = 4'd0; pv_0 = 1'b0; end
+            4'd0: begin ki_0 = 2'd0; kj_0 = 2'd0; ko_0 = 2'd0; pv_0 = 1'b1; end
+            4'd1: begin ki_0 = 2'd0; kj_0 = 2'd1; ko_0 = 2'd1; pv_0 = 1'b1; end
+            4'd2: begin ki_0 = 2'd0; kj_0 = 2'd2; ko_0 = 2'd2; pv_0 = 1'b1; end
+            4'd3: begin ki_0 = 2'd1; kj_0 = 2'd0; ko_0 = 2'd3; pv_0 = 1'b1; end
+            4'd4: begin ki_0 = 2'd1; kj_0 = 2'd1; ko_0 = 2'd0; pv_0 = 1'b1; end
+            4'd5: begin ki_0 = 2'd1; kj_0 = 2'd2; ko_0 = 2'd1; pv_0 = 1'b1; end
+            4'd6: begin ki_0 = 2'd2; kj_0 = 2'd0; ko_0 = 2'd2; pv_0 = 1'b1; end
+            4'd7: begin ki_0 = 2'd2; kj_0 = 2'd1; ko_0 = 2'd3; pv_0 = 1'b1; end
+            4'd8: begin ki_0 = 2'd2; kj_0 = 2'd2; ko_0 = 2'd0; pv_0 = 1'b1; end
+            default: begin ki_0 = 2'd0; kj_0 = 2'd0; ko_0 = 2'd0; pv_0 = 1'b0; end
         endcase
     end
     wire signed [7:0] ih_0 = ihb_q + $signed({6'd0, ki_0});
     wire signed [7:0] iw_0 = iwb_q + $signed({6'd0, kj_0});
     wire inb_0 = pv_0 && (ih_0 >= 8'sd0) && (ih_0 < 8'sd3) && (iw_0 >= 8'sd0) && (iw_0 < 8'sd3);
-    wire [4:0] rs_0 = {1'b0, cur_q} + {1'b0, ko_0};
-    wire [4:0] rr_0 = (rs_0 >= 5'd14) ? rs_0 - 5'd14 : rs_0;
-    wire [4-1:0] addr_0 = rr_0[4-1:0];
-    wire unused_rr_0 = rr_0[4];
-    reg [4-1:0] addr_a_q_0;
+    wire [2:0] rs_0 = {1'b0, cur_q} + {1'b0, ko_0};
+    wire [2:0] rr_0 = (rs_0 >= 3'd4) ? rs_0 - 3'd4 : rs_0;
+    wire [2-1:0] addr_0 = rr_0[2-1:0];
+    wire unused_rr_0 = rr_0[2];
+    reg [2-1:0] addr_a_q_0;
     reg inb_a_q_0;
     reg [47:0] x_b_q_0;
     reg inb_b_q_0;
@@ -389,6 +394,13 @@ module l5_avg (
         grp_e_q <= grp_d;
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
+    reg [95:0] mrom [0:0];
+    initial $readmemh("l5_avg_m.hex", mrom);
+    reg [95:0] m_f_q;
+    always @(posedge clk_i) begin
+        m_f_q <= mrom[grp_e_q];
+    end
+    (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
     reg [5:0] brom [0:0];
     initial $readmemh("l5_avg_b.hex", brom);
     reg [5:0] b_f_q;
@@ -396,13 +408,13 @@ module l5_avg (
         b_f_q <= brom[grp_e_q];
     end
 
-    // The tags beside the 8 stage(s) after the accumulator.
+    // The tags beside the 5 stage(s) after the accumulator.
     wire              v_j;
     wire              last_j;
     wire [1-1:0] grp_j;
     pipe_delay #(
         .DATA_W (2),
-        .DEPTH  (8)
+        .DEPTH  (5)
     ) u_tag_j (
         .clk_i   (clk_i),
         .rst_i   (rst_i),
@@ -414,150 +426,6 @@ module l5_avg (
 
     wire [6*8-1:0] y_all;
     wire [47:0] out_word;
-
-    // One rescale row (G = 1): each PE's multiply by its constant m is a
-    // sum of m's canonical signed digits, tot shifted, in a registered tree
-    // of 7 words (3 cycle(s)), then the stage-G register.
-    wire [6*13-1:0] tot_all;
-    wire [6*27-1:0] mul_all;
-    wire signed [26:0] totx_0 = $signed({ {14{tot_all[0*13 + 12]}}, tot_all[0*13 +: 13]});
-    wire [7*27-1:0] mterms_0;
-    assign mterms_0[0*27 +: 27] = ~(totx_0 <<< 0);
-    assign mterms_0[1*27 +: 27] = (totx_0 <<< 3);
-    assign mterms_0[2*27 +: 27] = ~(totx_0 <<< 6);
-    assign mterms_0[3*27 +: 27] = (totx_0 <<< 9);
-    assign mterms_0[4*27 +: 27] = ~(totx_0 <<< 12);
-    assign mterms_0[5*27 +: 27] = (totx_0 <<< 15);
-    assign mterms_0[6*27 +: 27] = 27'd3;
-    wire [26:0] msum_0;
-    sum_tree #(
-        .N (7),
-        .W (27)
-    ) u_m_0 (
-        .clk_i (clk_i),
-        .x_i   (mterms_0),
-        .sum_o (msum_0)
-    );
-    reg [26:0] mul_c_q_0;
-    always @(posedge clk_i) begin
-        mul_c_q_0 <= msum_0;
-    end
-    assign mul_all[0*27 +: 27] = mul_c_q_0;
-    wire signed [26:0] totx_1 = $signed({ {14{tot_all[1*13 + 12]}}, tot_all[1*13 +: 13]});
-    wire [7*27-1:0] mterms_1;
-    assign mterms_1[0*27 +: 27] = ~(totx_1 <<< 0);
-    assign mterms_1[1*27 +: 27] = (totx_1 <<< 3);
-    assign mterms_1[2*27 +: 27] = ~(totx_1 <<< 6);
-    assign mterms_1[3*27 +: 27] = (totx_1 <<< 9);
-    assign mterms_1[4*27 +: 27] = ~(totx_1 <<< 12);
-    assign mterms_1[5*27 +: 27] = (totx_1 <<< 15);
-    assign mterms_1[6*27 +: 27] = 27'd3;
-    wire [26:0] msum_1;
-    sum_tree #(
-        .N (7),
-        .W (27)
-    ) u_m_1 (
-        .clk_i (clk_i),
-        .x_i   (mterms_1),
-        .sum_o (msum_1)
-    );
-    reg [26:0] mul_c_q_1;
-    always @(posedge clk_i) begin
-        mul_c_q_1 <= msum_1;
-    end
-    assign mul_all[1*27 +: 27] = mul_c_q_1;
-    wire signed [26:0] totx_2 = $signed({ {14{tot_all[2*13 + 12]}}, tot_all[2*13 +: 13]});
-    wire [7*27-1:0] mterms_2;
-    assign mterms_2[0*27 +: 27] = ~(totx_2 <<< 0);
-    assign mterms_2[1*27 +: 27] = (totx_2 <<< 3);
-    assign mterms_2[2*27 +: 27] = ~(totx_2 <<< 6);
-    assign mterms_2[3*27 +: 27] = (totx_2 <<< 9);
-    assign mterms_2[4*27 +: 27] = ~(totx_2 <<< 12);
-    assign mterms_2[5*27 +: 27] = (totx_2 <<< 15);
-    assign mterms_2[6*27 +: 27] = 27'd3;
-    wire [26:0] msum_2;
-    sum_tree #(
-        .N (7),
-        .W (27)
-    ) u_m_2 (
-        .clk_i (clk_i),
-        .x_i   (mterms_2),
-        .sum_o (msum_2)
-    );
-    reg [26:0] mul_c_q_2;
-    always @(posedge clk_i) begin
-        mul_c_q_2 <= msum_2;
-    end
-    assign mul_all[2*27 +: 27] = mul_c_q_2;
-    wire signed [26:0] totx_3 = $signed({ {14{tot_all[3*13 + 12]}}, tot_all[3*13 +: 13]});
-    wire [7*27-1:0] mterms_3;
-    assign mterms_3[0*27 +: 27] = ~(totx_3 <<< 0);
-    assign mterms_3[1*27 +: 27] = (totx_3 <<< 3);
-    assign mterms_3[2*27 +: 27] = ~(totx_3 <<< 6);
-    assign mterms_3[3*27 +: 27] = (totx_3 <<< 9);
-    assign mterms_3[4*27 +: 27] = ~(totx_3 <<< 12);
-    assign mterms_3[5*27 +: 27] = (totx_3 <<< 15);
-    assign mterms_3[6*27 +: 27] = 27'd3;
-    wire [26:0] msum_3;
-    sum_tree #(
-        .N (7),
-        .W (27)
-    ) u_m_3 (
-        .clk_i (clk_i),
-        .x_i   (mterms_3),
-        .sum_o (msum_3)
-    );
-    reg [26:0] mul_c_q_3;
-    always @(posedge clk_i) begin
-        mul_c_q_3 <= msum_3;
-    end
-    assign mul_all[3*27 +: 27] = mul_c_q_3;
-    wire signed [26:0] totx_4 = $signed({ {14{tot_all[4*13 + 12]}}, tot_all[4*13 +: 13]});
-    wire [7*27-1:0] mterms_4;
-    assign mterms_4[0*27 +: 27] = ~(totx_4 <<< 0);
-    assign mterms_4[1*27 +: 27] = (totx_4 <<< 3);
-    assign mterms_4[2*27 +: 27] = ~(totx_4 <<< 6);
-    assign mterms_4[3*27 +: 27] = (totx_4 <<< 9);
-    assign mterms_4[4*27 +: 27] = ~(totx_4 <<< 12);
-    assign mterms_4[5*27 +: 27] = (totx_4 <<< 15);
-    assign mterms_4[6*27 +: 27] = 27'd3;
-    wire [26:0] msum_4;
-    sum_tree #(
-        .N (7),
-        .W (27)
-    ) u_m_4 (
-        .clk_i (clk_i),
-        .x_i   (mterms_4),
-        .sum_o (msum_4)
-    );
-    reg [26:0] mul_c_q_4;
-    always @(posedge clk_i) begin
-        mul_c_q_4 <= msum_4;
-    end
-    assign mul_all[4*27 +: 27] = mul_c_q_4;
-    wire signed [26:0] totx_5 = $signed({ {14{tot_all[5*13 + 12]}}, tot_all[5*13 +: 13]});
-    wire [7*27-1:0] mterms_5;
-    assign mterms_5[0*27 +: 27] = ~(totx_5 <<< 0);
-    assign mterms_5[1*27 +: 27] = (totx_5 <<< 3);
-    assign mterms_5[2*27 +: 27] = ~(totx_5 <<< 6);
-    assign mterms_5[3*27 +: 27] = (totx_5 <<< 9);
-    assign mterms_5[4*27 +: 27] = ~(totx_5 <<< 12);
-    assign mterms_5[5*27 +: 27] = (totx_5 <<< 15);
-    assign mterms_5[6*27 +: 27] = 27'd3;
-    wire [26:0] msum_5;
-    sum_tree #(
-        .N (7),
-        .W (27)
-    ) u_m_5 (
-        .clk_i (clk_i),
-        .x_i   (mterms_5),
-        .sum_o (msum_5)
-    );
-    reg [26:0] mul_c_q_5;
-    always @(posedge clk_i) begin
-        mul_c_q_5 <= msum_5;
-    end
-    assign mul_all[5*27 +: 27] = mul_c_q_5;
 
     genvar p;
     generate
@@ -572,9 +440,9 @@ module l5_avg (
             end
             // Stage F: + constant; G: multiply (DSP M register); H: + b (P register);
             // I: round; J: saturate.
-            reg signed [12:0] tot_f_q;
-            wire signed [26:0] mul_g_q = $signed(mul_all[p*27 +: 27]);
-            assign tot_all[p*13 +: 13] = tot_f_q;
+            // Kept out of the DSP (no AREG): the +c adder ends here.
+            (* keep *) reg signed [12:0] tot_f_q;
+            reg signed [26:0] mul_g_q;
             reg signed [26:0] b_g_q;
             reg signed [26:0] prod_h_q;
             reg signed [26:0] q_i_q;
@@ -583,6 +451,7 @@ module l5_avg (
             wire signed [26:0] q = (prod + 27'sd131072) >>> 18;
             always @(posedge clk_i) begin
                 tot_f_q <= acc_q;
+                mul_g_q <= $signed({ {14{tot_f_q[12]}}, tot_f_q}) * $signed({ {11{m_f_q[p*16 + 16 - 1]}}, m_f_q[p*16 +: 16]});
                 b_g_q <= $signed({ {26{b_f_q[p*1 + 1 - 1]}}, b_f_q[p*1 +: 1]});
                 prod_h_q <= mul_g_q + b_g_q;
                 q_i_q <= q;

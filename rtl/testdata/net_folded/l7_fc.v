@@ -283,7 +283,9 @@ module l7_fc (
     reg inb_a_q_0;
     reg [47:0] x_b_q_0;
     reg inb_b_q_0;
-    reg [15:0] x_c_q_0;
+    // Kept out of the product's DSP (no AREG): the lane select ends here,
+    // so no path runs from the select through the DSP into the tree.
+    (* keep *) reg [15:0] x_c_q_0;
     always @(posedge clk_i) begin
         if (rst_i) begin
             v_a_q <= 1'b0;
@@ -456,7 +458,8 @@ module l7_fc (
             end
             // Stage F: + constant; G: multiply (DSP M register); H: + b (P register);
             // I: round; J: saturate.
-            reg signed [18:0] tot_f_q;
+            // Kept out of the DSP (no AREG): the +c adder ends here.
+            (* keep *) reg signed [18:0] tot_f_q;
             reg signed [34:0] mul_g_q;
             reg signed [34:0] b_g_q;
             reg signed [34:0] prod_h_q;

@@ -27,8 +27,8 @@
 //   overlap: the next map's pixels enter as the current map's leave. Each output pixel issues in
 //   1*1 cycles, back to back; the datapath is registered at every
 //   stage (address, read, lane select, 6 PE/product stage(s),
-//   accumulate, 9 rescale stage(s)), so a pixel enters the
-//   24-deep output FIFO 21 cycles after its last issue.
+//   accumulate, 5 rescale stage(s)), so a pixel enters the
+//   20-deep output FIFO 17 cycles after its last issue.
 //   Issue pauses only while the FIFO's credits are used up (backpressure),
 //   so the pipeline never stalls and backpressure anywhere is safe.
 //   rst_i is synchronous, active high, and resets the control state only.
@@ -97,7 +97,7 @@ module l0_c1 (
     // left the output FIFO yet. A pixel's last step issues only with a free
     // slot, so the FIFO never refuses a finished pixel.
     reg [5-1:0] occ_q;
-    wire credit = (occ_q != 5'd24);
+    wire credit = (occ_q != 5'd20);
     wire issue = rows_ok && (credit || !(last_k && last_g));
     wire pix_done = issue && last_k && last_g;
     wire row_end = pix_done && last_ow;
@@ -622,6 +622,13 @@ module l0_c1 (
         grp_e_q <= grp_d;
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
+    reg [71:0] mrom [0:0];
+    initial $readmemh("l0_c1_m.hex", mrom);
+    reg [71:0] m_f_q;
+    always @(posedge clk_i) begin
+        m_f_q <= mrom[grp_e_q];
+    end
+    (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
     reg [3:0] brom [0:0];
     initial $readmemh("l0_c1_b.hex", brom);
     reg [3:0] b_f_q;
@@ -629,13 +636,13 @@ module l0_c1 (
         b_f_q <= brom[grp_e_q];
     end
 
-    // The tags beside the 9 stage(s) after the accumulator.
+    // The tags beside the 5 stage(s) after the accumulator.
     wire              v_j;
     wire              last_j;
     wire [1-1:0] grp_j;
     pipe_delay #(
         .DATA_W (2),
-        .DEPTH  (9)
+        .DEPTH  (5)
     ) u_tag_j (
         .clk_i   (clk_i),
         .rst_i   (rst_i),
@@ -920,116 +927,6 @@ module l0_c1 (
         .sum_o (parts_all[3*22 +: 22])
     );
 
-    // One rescale row (G = 1): each PE's multiply by its constant m is a
-    // sum of m's canonical signed digits, tot shifted, in a registered tree
-    // of 10 words (4 cycle(s)), then the stage-G register.
-    wire [4*22-1:0] tot_all;
-    wire [4*39-1:0] mul_all;
-    wire signed [38:0] totx_0 = $signed({ {17{tot_all[0*22 + 21]}}, tot_all[0*22 +: 22]});
-    wire [10*39-1:0] mterms_0;
-    assign mterms_0[0*39 +: 39] = ~(totx_0 <<< 0);
-    assign mterms_0[1*39 +: 39] = (totx_0 <<< 2);
-    assign mterms_0[2*39 +: 39] = (totx_0 <<< 4);
-    assign mterms_0[3*39 +: 39] = ~(totx_0 <<< 6);
-    assign mterms_0[4*39 +: 39] = (totx_0 <<< 8);
-    assign mterms_0[5*39 +: 39] = (totx_0 <<< 10);
-    assign mterms_0[6*39 +: 39] = (totx_0 <<< 12);
-    assign mterms_0[7*39 +: 39] = ~(totx_0 <<< 14);
-    assign mterms_0[8*39 +: 39] = (totx_0 <<< 17);
-    assign mterms_0[9*39 +: 39] = 39'd3;
-    wire [38:0] msum_0;
-    sum_tree #(
-        .N (10),
-        .W (39)
-    ) u_m_0 (
-        .clk_i (clk_i),
-        .x_i   (mterms_0),
-        .sum_o (msum_0)
-    );
-    reg [38:0] mul_c_q_0;
-    always @(posedge clk_i) begin
-        mul_c_q_0 <= msum_0;
-    end
-    assign mul_all[0*39 +: 39] = mul_c_q_0;
-    wire signed [38:0] totx_1 = $signed({ {17{tot_all[1*22 + 21]}}, tot_all[1*22 +: 22]});
-    wire [10*39-1:0] mterms_1;
-    assign mterms_1[0*39 +: 39] = (totx_1 <<< 0);
-    assign mterms_1[1*39 +: 39] = ~(totx_1 <<< 3);
-    assign mterms_1[2*39 +: 39] = ~(totx_1 <<< 6);
-    assign mterms_1[3*39 +: 39] = ~(totx_1 <<< 10);
-    assign mterms_1[4*39 +: 39] = (totx_1 <<< 12);
-    assign mterms_1[5*39 +: 39] = ~(totx_1 <<< 14);
-    assign mterms_1[6*39 +: 39] = (totx_1 <<< 17);
-    assign mterms_1[7*39 +: 39] = 39'd4;
-    assign mterms_1[8*39 +: 39] = 39'd0;
-    assign mterms_1[9*39 +: 39] = 39'd0;
-    wire [38:0] msum_1;
-    sum_tree #(
-        .N (10),
-        .W (39)
-    ) u_m_1 (
-        .clk_i (clk_i),
-        .x_i   (mterms_1),
-        .sum_o (msum_1)
-    );
-    reg [38:0] mul_c_q_1;
-    always @(posedge clk_i) begin
-        mul_c_q_1 <= msum_1;
-    end
-    assign mul_all[1*39 +: 39] = mul_c_q_1;
-    wire signed [38:0] totx_2 = $signed({ {17{tot_all[2*22 + 21]}}, tot_all[2*22 +: 22]});
-    wire [10*39-1:0] mterms_2;
-    assign mterms_2[0*39 +: 39] = (totx_2 <<< 0);
-    assign mterms_2[1*39 +: 39] = ~(totx_2 <<< 3);
-    assign mterms_2[2*39 +: 39] = (totx_2 <<< 6);
-    assign mterms_2[3*39 +: 39] = (totx_2 <<< 10);
-    assign mterms_2[4*39 +: 39] = ~(totx_2 <<< 13);
-    assign mterms_2[5*39 +: 39] = (totx_2 <<< 17);
-    assign mterms_2[6*39 +: 39] = 39'd2;
-    assign mterms_2[7*39 +: 39] = 39'd0;
-    assign mterms_2[8*39 +: 39] = 39'd0;
-    assign mterms_2[9*39 +: 39] = 39'd0;
-    wire [38:0] msum_2;
-    sum_tree #(
-        .N (10),
-        .W (39)
-    ) u_m_2 (
-        .clk_i (clk_i),
-        .x_i   (mterms_2),
-        .sum_o (msum_2)
-    );
-    reg [38:0] mul_c_q_2;
-    always @(posedge clk_i) begin
-        mul_c_q_2 <= msum_2;
-    end
-    assign mul_all[2*39 +: 39] = mul_c_q_2;
-    wire signed [38:0] totx_3 = $signed({ {17{tot_all[3*22 + 21]}}, tot_all[3*22 +: 22]});
-    wire [10*39-1:0] mterms_3;
-    assign mterms_3[0*39 +: 39] = (totx_3 <<< 0);
-    assign mterms_3[1*39 +: 39] = ~(totx_3 <<< 2);
-    assign mterms_3[2*39 +: 39] = (totx_3 <<< 4);
-    assign mterms_3[3*39 +: 39] = (totx_3 <<< 8);
-    assign mterms_3[4*39 +: 39] = ~(totx_3 <<< 11);
-    assign mterms_3[5*39 +: 39] = ~(totx_3 <<< 13);
-    assign mterms_3[6*39 +: 39] = (totx_3 <<< 17);
-    assign mterms_3[7*39 +: 39] = 39'd3;
-    assign mterms_3[8*39 +: 39] = 39'd0;
-    assign mterms_3[9*39 +: 39] = 39'd0;
-    wire [38:0] msum_3;
-    sum_tree #(
-        .N (10),
-        .W (39)
-    ) u_m_3 (
-        .clk_i (clk_i),
-        .x_i   (mterms_3),
-        .sum_o (msum_3)
-    );
-    reg [38:0] mul_c_q_3;
-    always @(posedge clk_i) begin
-        mul_c_q_3 <= msum_3;
-    end
-    assign mul_all[3*39 +: 39] = mul_c_q_3;
-
     genvar p;
     generate
         for (p = 0; p < 4; p = p + 1) begin : g_pe
@@ -1043,9 +940,9 @@ module l0_c1 (
             end
             // Stage F: + constant; G: multiply (DSP M register); H: + b (P register);
             // I: round; J: saturate.
-            reg signed [21:0] tot_f_q;
-            wire signed [38:0] mul_g_q = $signed(mul_all[p*39 +: 39]);
-            assign tot_all[p*22 +: 22] = tot_f_q;
+            // Kept out of the DSP (no AREG): the +c adder ends here.
+            (* keep *) reg signed [21:0] tot_f_q;
+            reg signed [38:0] mul_g_q;
             reg signed [38:0] b_g_q;
             reg signed [38:0] prod_h_q;
             reg signed [38:0] q_i_q;
@@ -1054,6 +951,7 @@ module l0_c1 (
             wire signed [38:0] q = (prod + 39'sd33554432) >>> 26;
             always @(posedge clk_i) begin
                 tot_f_q <= acc_q;
+                mul_g_q <= $signed({ {17{tot_f_q[21]}}, tot_f_q}) * $signed({ {21{m_f_q[p*18 + 18 - 1]}}, m_f_q[p*18 +: 18]});
                 b_g_q <= $signed({ {38{b_f_q[p*1 + 1 - 1]}}, b_f_q[p*1 +: 1]});
                 prod_h_q <= mul_g_q + b_g_q;
                 q_i_q <= q;
@@ -1095,7 +993,7 @@ module l0_c1 (
     wire unused_ofifo_ready;
     stream_fifo #(
         .DATA_W (32),
-        .DEPTH  (24)
+        .DEPTH  (20)
     ) u_ofifo (
         .clk_i     (clk_i),
         .rst_i     (rst_i),

@@ -26,8 +26,8 @@
 //   overlap: the next map's pixels enter as the current map's leave. Each output pixel issues in
 //   1*1 cycles, back to back; the datapath is registered at every
 //   stage (address, read, lane select, 5 PE/product stage(s),
-//   accumulate, 9 rescale stage(s)), so a pixel enters the
-//   2-deep output FIFO 20 cycles after its last issue.
+//   accumulate, 5 rescale stage(s)), so a pixel enters the
+//   2-deep output FIFO 16 cycles after its last issue.
 //   Issue pauses only while the FIFO's credits are used up (backpressure),
 //   so the pipeline never stalls and backpressure anywhere is safe.
 //   rst_i is synchronous, active high, and resets the control state only.
@@ -90,8 +90,11 @@ module l7_fc (
     // the last output row waits for the whole map.
     wire signed [4:0] colr = iwb_q + 5'sd1;
     wire [4-1:0] coln = (colr > 5'sd1) ? 4'd1 : colr[4-1:0];
-    wire [4-1:0] needp = last_oh ? 4'd1 : nrw_q + coln;
-    wire rows_ok = (lpix_q >= needp);
+    // One window covers the whole map in raster order and one fold: each
+    // window position issues as soon as its pixel is in, and leaves the
+    // ring after its last channel fold.
+    wire rows_ok = (lpix_q > {3'd0, ps_q});
+    wire unused_need = ^{nrw_q, colr, coln, last_oh};
     // Output credits: pixels whose last step has issued and that have not
     // left the output FIFO yet. A pixel's last step issues only with a free
     // slot, so the FIFO never refuses a finished pixel.
@@ -237,6 +240,8 @@ module l7_fc (
                         end
                     end else begin
                         ps_q <= ps_q + 1'd1;
+                        fp_q <= fp_q + 4'd1;
+                        rel_q <= 4'd1;
                     end
                 end else begin
                     cf_q <= cf_q + 1'd1;
@@ -381,6 +386,13 @@ module l7_fc (
         grp_e_q <= grp_d;
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
+    reg [50:0] mrom [0:0];
+    initial $readmemh("l7_fc_m.hex", mrom);
+    reg [50:0] m_f_q;
+    always @(posedge clk_i) begin
+        m_f_q <= mrom[grp_e_q];
+    end
+    (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
     reg [2:0] brom [0:0];
     initial $readmemh("l7_fc_b.hex", brom);
     reg [2:0] b_f_q;
@@ -388,13 +400,13 @@ module l7_fc (
         b_f_q <= brom[grp_e_q];
     end
 
-    // The tags beside the 9 stage(s) after the accumulator.
+    // The tags beside the 5 stage(s) after the accumulator.
     wire              v_j;
     wire              last_j;
     wire [1-1:0] grp_j;
     pipe_delay #(
         .DATA_W (2),
-        .DEPTH  (9)
+        .DEPTH  (5)
     ) u_tag_j (
         .clk_i   (clk_i),
         .rst_i   (rst_i),
@@ -512,87 +524,6 @@ module l7_fc (
         .sum_o (parts_all[2*19 +: 19])
     );
 
-    // One rescale row (G = 1): each PE's multiply by its constant m is a
-    // sum of m's canonical signed digits, tot shifted, in a registered tree
-    // of 9 words (4 cycle(s)), then the stage-G register.
-    wire [3*19-1:0] tot_all;
-    wire [3*35-1:0] mul_all;
-    wire signed [34:0] totx_0 = $signed({ {16{tot_all[0*19 + 18]}}, tot_all[0*19 +: 19]});
-    wire [9*35-1:0] mterms_0;
-    assign mterms_0[0*35 +: 35] = (totx_0 <<< 0);
-    assign mterms_0[1*35 +: 35] = (totx_0 <<< 3);
-    assign mterms_0[2*35 +: 35] = (totx_0 <<< 5);
-    assign mterms_0[3*35 +: 35] = ~(totx_0 <<< 7);
-    assign mterms_0[4*35 +: 35] = (totx_0 <<< 9);
-    assign mterms_0[5*35 +: 35] = ~(totx_0 <<< 12);
-    assign mterms_0[6*35 +: 35] = ~(totx_0 <<< 14);
-    assign mterms_0[7*35 +: 35] = (totx_0 <<< 16);
-    assign mterms_0[8*35 +: 35] = 35'd3;
-    wire [34:0] msum_0;
-    sum_tree #(
-        .N (9),
-        .W (35)
-    ) u_m_0 (
-        .clk_i (clk_i),
-        .x_i   (mterms_0),
-        .sum_o (msum_0)
-    );
-    reg [34:0] mul_c_q_0;
-    always @(posedge clk_i) begin
-        mul_c_q_0 <= msum_0;
-    end
-    assign mul_all[0*35 +: 35] = mul_c_q_0;
-    wire signed [34:0] totx_1 = $signed({ {16{tot_all[1*19 + 18]}}, tot_all[1*19 +: 19]});
-    wire [9*35-1:0] mterms_1;
-    assign mterms_1[0*35 +: 35] = ~(totx_1 <<< 0);
-    assign mterms_1[1*35 +: 35] = (totx_1 <<< 2);
-    assign mterms_1[2*35 +: 35] = ~(totx_1 <<< 4);
-    assign mterms_1[3*35 +: 35] = (totx_1 <<< 10);
-    assign mterms_1[4*35 +: 35] = (totx_1 <<< 12);
-    assign mterms_1[5*35 +: 35] = (totx_1 <<< 15);
-    assign mterms_1[6*35 +: 35] = 35'd2;
-    assign mterms_1[7*35 +: 35] = 35'd0;
-    assign mterms_1[8*35 +: 35] = 35'd0;
-    wire [34:0] msum_1;
-    sum_tree #(
-        .N (9),
-        .W (35)
-    ) u_m_1 (
-        .clk_i (clk_i),
-        .x_i   (mterms_1),
-        .sum_o (msum_1)
-    );
-    reg [34:0] mul_c_q_1;
-    always @(posedge clk_i) begin
-        mul_c_q_1 <= msum_1;
-    end
-    assign mul_all[1*35 +: 35] = mul_c_q_1;
-    wire signed [34:0] totx_2 = $signed({ {16{tot_all[2*19 + 18]}}, tot_all[2*19 +: 19]});
-    wire [9*35-1:0] mterms_2;
-    assign mterms_2[0*35 +: 35] = ~(totx_2 <<< 1);
-    assign mterms_2[1*35 +: 35] = (totx_2 <<< 4);
-    assign mterms_2[2*35 +: 35] = (totx_2 <<< 6);
-    assign mterms_2[3*35 +: 35] = ~(totx_2 <<< 14);
-    assign mterms_2[4*35 +: 35] = (totx_2 <<< 16);
-    assign mterms_2[5*35 +: 35] = 35'd2;
-    assign mterms_2[6*35 +: 35] = 35'd0;
-    assign mterms_2[7*35 +: 35] = 35'd0;
-    assign mterms_2[8*35 +: 35] = 35'd0;
-    wire [34:0] msum_2;
-    sum_tree #(
-        .N (9),
-        .W (35)
-    ) u_m_2 (
-        .clk_i (clk_i),
-        .x_i   (mterms_2),
-        .sum_o (msum_2)
-    );
-    reg [34:0] mul_c_q_2;
-    always @(posedge clk_i) begin
-        mul_c_q_2 <= msum_2;
-    end
-    assign mul_all[2*35 +: 35] = mul_c_q_2;
-
     genvar p;
     generate
         for (p = 0; p < 3; p = p + 1) begin : g_pe
@@ -606,9 +537,9 @@ module l7_fc (
             end
             // Stage F: + constant; G: multiply (DSP M register); H: + b (P register);
             // I: round; J: saturate.
-            reg signed [18:0] tot_f_q;
-            wire signed [34:0] mul_g_q = $signed(mul_all[p*35 +: 35]);
-            assign tot_all[p*19 +: 19] = tot_f_q;
+            // Kept out of the DSP (no AREG): the +c adder ends here.
+            (* keep *) reg signed [18:0] tot_f_q;
+            reg signed [34:0] mul_g_q;
             reg signed [34:0] b_g_q;
             reg signed [34:0] prod_h_q;
             reg signed [34:0] q_i_q;
@@ -617,6 +548,7 @@ module l7_fc (
             wire signed [34:0] q = (prod + 35'sd32768) >>> 16;
             always @(posedge clk_i) begin
                 tot_f_q <= acc_q;
+                mul_g_q <= $signed({ {16{tot_f_q[18]}}, tot_f_q}) * $signed({ {18{m_f_q[p*17 + 17 - 1]}}, m_f_q[p*17 +: 17]});
                 b_g_q <= $signed({ {34{b_f_q[p*1 + 1 - 1]}}, b_f_q[p*1 +: 1]});
                 prod_h_q <= mul_g_q + b_g_q;
                 q_i_q <= q;
