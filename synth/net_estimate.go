@@ -259,6 +259,7 @@ const (
 	lutInv    // inverted CSD terms (digit -1): operand bits
 	lutMult   // partial-product bits of multipliers in LUTs
 	lutMultK  // adders of multipliers by a constant ROM field in LUTs
+	lutShift  // shift-add rescales: RW-bit multiplexer levels of the barrel shifters, one per m ROM field bit that varies
 	lutAcc    // accumulators (or max comparators): P x AccW
 	lutConst  // adder engines' + weight constant: P x AccW
 	lutRound  // rescale: + b (without a DSP), rounding and clamp compare: P x RW
@@ -295,7 +296,7 @@ var lutTermPart = [nLUTTerms]int{lutSerial: partTop, lutFork: partTop}
 var ffTermPart = [nFFTerms]int{ffSerial: partTop, ffFork: partTop}
 
 var lutTermNames = [nLUTTerms]string{"engine", "ctl", "lane", "sel", "lutram", "srl", "rom", "mux", "fifo",
-	"pe", "tree", "inv", "mult", "mult_const", "acc", "const", "round", "out", "add", "serial", "fork"}
+	"pe", "tree", "inv", "mult", "mult_const", "shift", "acc", "const", "round", "out", "add", "serial", "fork"}
 var ffTermNames = [nFFTerms]string{"ctl", "lane", "rom", "pe", "tree", "data", "slots", "delay", "fifo", "mem", "serial", "fork"}
 
 // netModel weighs the terms for one target.
@@ -314,11 +315,11 @@ type netModel struct {
 // TestNetEstimate -fitnet` refits them.
 var netModels = map[Target]netModel{
 	Xilinx: {
-		lut: [nLUTTerms]float64{5.71 /* engine */, 1.672 /* ctl */, 2.442 /* lane */, 0.1628 /* sel */, 1 /* lutram */, 1 /* srl */, 2.33 /* rom */, 0.2495 /* mux */, 4.679 /* fifo */, 0.9005 /* pe */, 0.8493 /* tree */, 0.3164 /* inv */, 2.042 /* mult */, 0.9597 /* mult_const */, 0.2818 /* acc */, 1.078 /* const */, 0.4003 /* round */, 0 /* out */, 2 /* add */, 0.4593 /* serial */, 5 /* fork */},
+		lut: [nLUTTerms]float64{5.71 /* engine */, 1.672 /* ctl */, 2.442 /* lane */, 0.1628 /* sel */, 1 /* lutram */, 1 /* srl */, 2.33 /* rom */, 0.2495 /* mux */, 4.679 /* fifo */, 0.9005 /* pe */, 0.8493 /* tree */, 0.3164 /* inv */, 2.042 /* mult */, 0.9597 /* mult_const */, 0.5 /* shift */, 0.2818 /* acc */, 1.078 /* const */, 0.4003 /* round */, 0 /* out */, 2 /* add */, 0.4593 /* serial */, 5 /* fork */},
 		ff:  [nFFTerms]float64{0.712 /* ctl */, 1.091 /* lane */, 1.1 /* rom */, 0.7345 /* pe */, 0.5971 /* tree */, 0.6907 /* data */, 0.8768 /* slots */, 0 /* delay */, 5.333 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */},
 	},
 	ICE40: {
-		lut: [nLUTTerms]float64{83.11 /* engine */, 2.295 /* ctl */, 2.699 /* lane */, 1.095 /* sel */, 1 /* lutram */, 1 /* srl */, 1.191 /* rom */, 0.3204 /* mux */, 61.11 /* fifo */, 1.1 /* pe */, 1 /* tree */, 0 /* inv */, 1.64 /* mult */, 9.564 /* mult_const */, 1.289 /* acc */, 3.094 /* const */, 0.4731 /* round */, 0.6017 /* out */, 2 /* add */, 0.7157 /* serial */, 5 /* fork */},
+		lut: [nLUTTerms]float64{83.11 /* engine */, 2.295 /* ctl */, 2.699 /* lane */, 1.095 /* sel */, 1 /* lutram */, 1 /* srl */, 1.191 /* rom */, 0.3204 /* mux */, 61.11 /* fifo */, 1.1 /* pe */, 1 /* tree */, 0 /* inv */, 1.64 /* mult */, 9.564 /* mult_const */, 1 /* shift */, 1.289 /* acc */, 3.094 /* const */, 0.4731 /* round */, 0.6017 /* out */, 2 /* add */, 0.7157 /* serial */, 5 /* fork */},
 		ff:  [nFFTerms]float64{1.371 /* ctl */, 0.764 /* lane */, 0.04376 /* rom */, 1.026 /* pe */, 1 /* tree */, 0.5433 /* data */, 1.294 /* slots */, 0.1082 /* delay */, 1.36 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */},
 	},
 }
@@ -470,11 +471,75 @@ func engineROMs(l *quant.Layer, e *rtl.Engine) []memory {
 	if e.Adder {
 		perChannel("crom", l.WeightConst, e.CWd)
 	}
-	if e.MROM {
+	var bvals []int64
+	if e.HasRescale {
+		bvals = l.Rescale.B
+	}
+	if e.ShiftM {
+		var terms []int64
+		terms, bvals = shiftTerms(l)
+		m := memory{name: "mrom", kind: memROM, depth: e.G, width: e.MRomW, copies: 1, logic: true}
+		m.cols, m.nonzero, m.fieldBits, m.fieldConst = romColumns(e.G, 2*e.P, e.MTW, func(g, f int) int64 {
+			if o := g*e.P + f/2; o < len(l.Rescale.M) {
+				return terms[2*o+f%2]
+			}
+			return 0
+		})
+		out = append(out, m)
+	} else if e.MROM {
 		perChannel("mrom", l.Rescale.M, e.MW)
 	}
 	if e.HasRescale {
-		perChannel("brom", l.Rescale.B, e.BW)
+		perChannel("brom", bvals, e.BW)
+	}
+	return out
+}
+
+// shiftTerms returns a shift-add rescale's m ROM fields as rtl writes
+// them, two [en, neg, shift] terms per output channel (en at bit 0), and
+// the b values with the +1 of every inverted term folded in.
+func shiftTerms(l *quant.Layer) (terms, bvals []int64) {
+	terms = make([]int64, 2*len(l.Rescale.M))
+	bvals = append([]int64(nil), l.Rescale.B...)
+	for o, m := range l.Rescale.M {
+		for k, t := range csdDigits(m) {
+			v := int64(1) | int64(t.shift)<<2
+			if t.neg {
+				v |= 2
+				bvals[o]++
+			}
+			terms[2*o+k] = v
+		}
+	}
+	return terms, bvals
+}
+
+// csdDigit is one nonzero canonical signed digit: ±2^shift.
+type csdDigit struct {
+	shift int
+	neg   bool
+}
+
+// csdDigits returns the canonical signed digits of v, lowest first, as
+// rtl plans its shift-add rescales (the non-adjacent form).
+func csdDigits(v int64) []csdDigit {
+	var out []csdDigit
+	neg := v < 0
+	u := uint64(v)
+	if neg {
+		u = uint64(-v)
+	}
+	for s := 0; u != 0; s++ {
+		if u&1 == 1 {
+			if u&3 == 3 {
+				out = append(out, csdDigit{shift: s, neg: !neg})
+				u++
+			} else {
+				out = append(out, csdDigit{shift: s, neg: neg})
+				u--
+			}
+		}
+		u >>= 1
 	}
 	return out
 }
@@ -623,6 +688,8 @@ func windowTerms(l *quant.Layer, op Op, t Target, e *rtl.Engine, et *engineTerms
 				}
 			}
 			et.ff[ffData] += float64(e.P * e.RW) // the stage-G register after the tree
+		} else if e.ShiftM {
+			et.shiftRescale(l, e)
 		} else {
 			mr := rom["mrom"]
 			for p := 0; p < e.P; p++ {
@@ -647,6 +714,46 @@ func windowTerms(l *quant.Layer, op Op, t Target, e *rtl.Engine, et *engineTerms
 	et.pipeDelay(t, e.TagW, e.PartLatency)
 	et.pipeDelay(t, e.PostTagW, e.PostLatency)
 	return nil
+}
+
+// shiftRescale measures a shift-add rescale: per PE two terms, each a
+// barrel shift of the RW-bit total by a ROM field, optionally inverted or
+// zeroed, registered (t1_g_q, t2_g_q), b beside them (b_g0_q), then the
+// terms' sum (mul_g_q); no multiplier. A term whose ROM field is zero in
+// every fold (an M of one digit) is a constant zero register that yosys
+// removes with its adder; a field bit that holds one value in every fold
+// is a constant select, so a term costs a multiplexer level of RW bits per
+// field bit that varies (shift bits, and the enable and inversion).
+func (et *engineTerms) shiftRescale(l *quant.Layer, e *rtl.Engine) {
+	terms, _ := shiftTerms(l)
+	for p := 0; p < e.P; p++ {
+		live := 0
+		for k := 0; k < 2; k++ {
+			var v0, vary int64
+			nonzero := false
+			for g := 0; g < e.G; g++ {
+				v := int64(0)
+				if o := g*e.P + p; o < len(l.Rescale.M) {
+					v = terms[2*o+k]
+				}
+				if g == 0 {
+					v0 = v
+				}
+				vary |= v ^ v0
+				nonzero = nonzero || v != 0
+			}
+			if !nonzero {
+				continue
+			}
+			live++
+			et.lut[lutShift] += float64(e.RW * bits.OnesCount64(uint64(vary)))
+			et.ff[ffData] += float64(e.RW)
+		}
+		if live == 2 {
+			et.lut[lutRound] += float64(e.RW) // t1 + t2
+		}
+		et.ff[ffData] += float64(e.BW) // b_g0_q
+	}
 }
 
 // addTerms measures a residual add engine: the skip FIFO, per channel
@@ -690,7 +797,10 @@ func (et *engineTerms) memory(t Target, m memory) {
 	switch m.kind {
 	case memFIFO:
 		et.lut[lutFIFO] += c
-		et.ff[ffFIFO] += c * float64(2*(bits.Len(uint(max(m.depth, 2)-1))+1))
+		// Read and write pointers of clog2(depth) bits, a count of
+		// clog2(depth+1).
+		d := max(m.depth, 2)
+		et.ff[ffFIFO] += c * float64(2*bits.Len(uint(d-1))+bits.Len(uint(d)))
 	case memRAM:
 		if mp.how != mapBRAM {
 			et.ff[ffLane] += c * float64(m.width) // the read word
