@@ -247,7 +247,7 @@ const (
 	lutEngine = iota // one per window engine
 	lutCtl           // loader and reader counters: their bits
 	lutLane          // per window-position lane: ring address and bounds, U x (CW + RAW)
-	lutSel           // per lane: the SIMD slice select and padding gate, U x SB x CF
+	lutSel           // per lane: the SIMD slice select's 2:1 multiplexers (selectMux)
 	lutLUTRAM        // LUTRAM cells (ring copies, FIFOs), one LUT each
 	lutSRL           // SRLs of the tag delay lines, one LUT each
 	lutROM           // leaves of the ROMs in soft logic
@@ -315,12 +315,12 @@ type netModel struct {
 // TestNetEstimate -fitnet` refits them.
 var netModels = map[Target]netModel{
 	Xilinx: {
-		lut: [nLUTTerms]float64{5.71 /* engine */, 1.672 /* ctl */, 2.442 /* lane */, 0.1628 /* sel */, 1 /* lutram */, 1 /* srl */, 2.33 /* rom */, 0.2495 /* mux */, 4.679 /* fifo */, 0.9005 /* pe */, 0.8493 /* tree */, 0.3164 /* inv */, 2.042 /* mult */, 0.9597 /* mult_const */, 0.5 /* shift */, 0.2818 /* acc */, 1.078 /* const */, 0.4003 /* round */, 0 /* out */, 2 /* add */, 0.4593 /* serial */, 5 /* fork */},
-		ff:  [nFFTerms]float64{0.712 /* ctl */, 1.091 /* lane */, 1.1 /* rom */, 0.7345 /* pe */, 0.5971 /* tree */, 0.6907 /* data */, 0.8768 /* slots */, 0 /* delay */, 5.333 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */},
+		lut: [nLUTTerms]float64{0 /* engine */, 2.3 /* ctl */, 0.7166 /* lane */, 0.48 /* sel */, 1 /* lutram */, 1 /* srl */, 0.8067 /* rom */, 0.8187 /* mux */, 0 /* fifo */, 1.005 /* pe */, 1 /* tree */, 0.4979 /* inv */, 1.963 /* mult */, 0.9597 /* mult_const */, 0.4191 /* shift */, 0.2918 /* acc */, 1.137 /* const */, 0.5893 /* round */, 0 /* out */, 2 /* add */, 0.4345 /* serial */, 5 /* fork */},
+		ff:  [nFFTerms]float64{1.442 /* ctl */, 0.6836 /* lane */, 3.096 /* rom */, 1.106 /* pe */, 1 /* tree */, 0.3222 /* data */, 0.6975 /* slots */, 0 /* delay */, 0.7746 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */},
 	},
 	ICE40: {
-		lut: [nLUTTerms]float64{83.11 /* engine */, 2.295 /* ctl */, 2.699 /* lane */, 1.095 /* sel */, 1 /* lutram */, 1 /* srl */, 1.191 /* rom */, 0.3204 /* mux */, 61.11 /* fifo */, 1.1 /* pe */, 1 /* tree */, 0 /* inv */, 1.64 /* mult */, 9.564 /* mult_const */, 1 /* shift */, 1.289 /* acc */, 3.094 /* const */, 0.4731 /* round */, 0.6017 /* out */, 2 /* add */, 0.7157 /* serial */, 5 /* fork */},
-		ff:  [nFFTerms]float64{1.371 /* ctl */, 0.764 /* lane */, 0.04376 /* rom */, 1.026 /* pe */, 1 /* tree */, 0.5433 /* data */, 1.294 /* slots */, 0.1082 /* delay */, 1.36 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */},
+		lut: [nLUTTerms]float64{102.4 /* engine */, 2.868 /* ctl */, 3.583 /* lane */, 0.75 /* sel */, 1 /* lutram */, 1 /* srl */, 1.648 /* rom */, 0.004146 /* mux */, 80.39 /* fifo */, 1.062 /* pe */, 1 /* tree */, 0.1067 /* inv */, 1.927 /* mult */, 2.903 /* mult_const */, 0.7536 /* shift */, 0.7385 /* acc */, 2.969 /* const */, 0.0879 /* round */, 0 /* out */, 2 /* add */, 0.7251 /* serial */, 5 /* fork */},
+		ff:  [nFFTerms]float64{1.223 /* ctl */, 1.085 /* lane */, 1.237 /* rom */, 0.9802 /* pe */, 1 /* tree */, 0.5734 /* data */, 1.665 /* slots */, 0.2963 /* delay */, 1.268 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */},
 	},
 }
 
@@ -553,6 +553,43 @@ func regBits(w, maxVal int) int {
 	return w
 }
 
+// selectMux is the 2:1 multiplexers yosys builds for a lane's SIMD slice
+// x[cf*sb +: sb] of cf slices (the padding gate goes into the register's
+// synchronous reset): an ideal cf:1 multiplexer, sb x (cf-1), when sb is a
+// power of two or cf is 2; otherwise yosys' $shiftx by the product cf*sb
+// is a logarithmic shifter over the whole word, smallest shift first,
+// every stage as wide as the bits still reachable. Measured alone
+// (synth_xilinx / synth_ice40, yosys 0.23): 120 x 8 takes 2477 LUTs and
+// 181 MUXF7 on xilinx (5304 multiplexers here), 128 x 8 takes 384 (896);
+// 0.43-0.67 LUTs per multiplexer on xilinx, 0.67-0.84 on iCE40, over
+// eight shapes with more than two slices.
+func selectMux(sb, cf int) int {
+	if cf <= 1 {
+		return 0
+	}
+	if cf == 2 {
+		// A lone 2:1 multiplexer takes a LUT of its own per bit (16 x 2:
+		// 16 LUTs), where wider ones pack two or more into a LUT6: counted
+		// twice.
+		return 2 * sb
+	}
+	if sb&(sb-1) == 0 {
+		return sb * (cf - 1)
+	}
+	n := sb * cf
+	tz := bits.TrailingZeros(uint(sb))
+	nb := bits.Len(uint((cf - 1) * sb))
+	muxes := 0
+	for i := tz; i < nb; i++ {
+		later := 0 // the larger shifts still to come
+		for j := i + 1; j < nb; j++ {
+			later += 1 << j
+		}
+		muxes += max(0, min(sb+later, n, n-1<<i))
+	}
+	return muxes
+}
+
 // sumTree is prim/sum_tree.v over n words of w bits: n-1 adders of w
 // bits, and a register of w bits per node of every level. The trees are
 // modules of their own, so yosys keeps every word (the zero padding of a
@@ -615,7 +652,7 @@ func windowTerms(l *quant.Layer, op Op, t Target, e *rtl.Engine, et *engineTerms
 
 	// Lanes: address and bounds, the registered read, the SIMD slice.
 	et.lut[lutLane] += float64(copies * (e.CW + e.RAW))
-	et.lut[lutSel] += float64(copies * e.SB * e.CF)
+	et.lut[lutSel] += float64(copies * selectMux(e.SB, e.CF))
 	et.ff[ffLane] += float64(copies * (e.RAW + 2 + e.SB))
 
 	// Memories: the ring (one copy per lane), the output FIFO, the ROMs.
