@@ -276,7 +276,8 @@ const (
 	ffROM           // ROM read registers (distinct columns)
 	ffPE            // L1 PEs: P x synth.Estimate's flip-flops
 	ffTree          // sum_tree registers
-	ffData          // per PE: products (without a DSP), accumulator, rescale stages
+	ffData          // per PE: accumulator, rescale stages
+	ffProd          // conv products in flip-flops (without a DSP): AccW per product lane
 	ffSlots         // output words: channels x out bits
 	ffDelay         // tag delay lines (pipe_delay) in flip-flops
 	ffFIFO          // FIFO pointers and FIFO storage in flip-flops
@@ -297,7 +298,7 @@ var ffTermPart = [nFFTerms]int{ffSerial: partTop, ffFork: partTop}
 
 var lutTermNames = [nLUTTerms]string{"engine", "ctl", "lane", "sel", "lutram", "srl", "rom", "mux", "fifo",
 	"pe", "tree", "inv", "mult", "mult_const", "shift", "acc", "const", "round", "out", "add", "serial", "fork"}
-var ffTermNames = [nFFTerms]string{"ctl", "lane", "rom", "pe", "tree", "data", "slots", "delay", "fifo", "mem", "serial", "fork"}
+var ffTermNames = [nFFTerms]string{"ctl", "lane", "rom", "pe", "tree", "data", "prod", "slots", "delay", "fifo", "mem", "serial", "fork"}
 
 // netModel weighs the terms for one target.
 type netModel struct {
@@ -308,19 +309,20 @@ type netModel struct {
 // netModels were fitted by least squares (relative, non-negative, pulled
 // toward structural priors; terms no measurement has keep their prior;
 // LUTRAM cells and SRLs pinned at one LUT, memories in flip-flops at one
-// per bit, and on iCE40 the sum trees at one LUT and one flip-flop per
-// node bit) to the measurements in testdata/net_measurements.json (yosys
-// 0.23; see RESULTS.md), the engine terms to each engine's subtree of
-// cells and the top terms to the rest; `go test ./synth -run
-// TestNetEstimate -fitnet` refits them.
+// per bit, the sum trees at one LUT and one flip-flop per node bit, the
+// SIMD slice select at its multiplexers' cost measured alone) to the 16
+// measurements in testdata/net_measurements.json (yosys 0.23, i11's final
+// engines; see RESULTS.md), the engine terms to each engine's subtree of
+// cells and the top terms to the rest: `go test ./synth -run
+// TestNetEstimate -fitnet -fitlambda 1` refits them.
 var netModels = map[Target]netModel{
 	Xilinx: {
-		lut: [nLUTTerms]float64{0 /* engine */, 2.3 /* ctl */, 0.7166 /* lane */, 0.48 /* sel */, 1 /* lutram */, 1 /* srl */, 0.8067 /* rom */, 0.8187 /* mux */, 0 /* fifo */, 1.005 /* pe */, 1 /* tree */, 0.4979 /* inv */, 1.963 /* mult */, 0.9597 /* mult_const */, 0.4191 /* shift */, 0.2918 /* acc */, 1.137 /* const */, 0.5893 /* round */, 0 /* out */, 2 /* add */, 0.4345 /* serial */, 5 /* fork */},
-		ff:  [nFFTerms]float64{1.442 /* ctl */, 0.6836 /* lane */, 3.096 /* rom */, 1.106 /* pe */, 1 /* tree */, 0.3222 /* data */, 0.6975 /* slots */, 0 /* delay */, 0.7746 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */},
+		lut: [nLUTTerms]float64{0 /* engine */, 2.162 /* ctl */, 0.5725 /* lane */, 0.48 /* sel */, 1 /* lutram */, 1 /* srl */, 0.7763 /* rom */, 0.945 /* mux */, 0 /* fifo */, 1.023 /* pe */, 1 /* tree */, 0.5045 /* inv */, 1.913 /* mult */, 1 /* mult_const */, 0.3847 /* shift */, 0.354 /* acc */, 0.6775 /* const */, 0.7312 /* round */, 0 /* out */, 2 /* add */, 0.4386 /* serial */, 5 /* fork */},
+		ff:  [nFFTerms]float64{1.491 /* ctl */, 0.6817 /* lane */, 2.622 /* rom */, 1.202 /* pe */, 1 /* tree */, 0.3029 /* data */, 1.238 /* prod */, 0.7694 /* slots */, 0 /* delay */, 0 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */},
 	},
 	ICE40: {
-		lut: [nLUTTerms]float64{102.4 /* engine */, 2.868 /* ctl */, 3.583 /* lane */, 0.75 /* sel */, 1 /* lutram */, 1 /* srl */, 1.648 /* rom */, 0.004146 /* mux */, 80.39 /* fifo */, 1.062 /* pe */, 1 /* tree */, 0.1067 /* inv */, 1.927 /* mult */, 2.903 /* mult_const */, 0.7536 /* shift */, 0.7385 /* acc */, 2.969 /* const */, 0.0879 /* round */, 0 /* out */, 2 /* add */, 0.7251 /* serial */, 5 /* fork */},
-		ff:  [nFFTerms]float64{1.223 /* ctl */, 1.085 /* lane */, 1.237 /* rom */, 0.9802 /* pe */, 1 /* tree */, 0.5734 /* data */, 1.665 /* slots */, 0.2963 /* delay */, 1.268 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */},
+		lut: [nLUTTerms]float64{93.16 /* engine */, 2.524 /* ctl */, 4.209 /* lane */, 0.75 /* sel */, 1 /* lutram */, 1 /* srl */, 1.684 /* rom */, 0 /* mux */, 71.16 /* fifo */, 1.003 /* pe */, 1 /* tree */, 1.532 /* inv */, 2.105 /* mult */, 1.859 /* mult_const */, 0.6546 /* shift */, 0.7946 /* acc */, 0.5294 /* const */, 0.6287 /* round */, 0 /* out */, 2 /* add */, 0.6982 /* serial */, 5 /* fork */},
+		ff:  [nFFTerms]float64{1.138 /* ctl */, 1.139 /* lane */, 0.9015 /* rom */, 0.9365 /* pe */, 1 /* tree */, 0.6487 /* data */, 0.612 /* prod */, 1.492 /* slots */, 0.4957 /* delay */, 1.214 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */},
 	},
 }
 
@@ -698,7 +700,7 @@ func windowTerms(l *quant.Layer, op Op, t Target, e *rtl.Engine, et *engineTerms
 		wr := rom["wrom"]
 		for f := 0; f < e.P*e.LanesPE; f++ {
 			if !et.multiplier(dsp, a, e.WB, wr.fieldBits[f], wr.fieldConst[f]) {
-				et.ff[ffData] += float64(e.AccW) // the product register (a DSP's M register otherwise)
+				et.ff[ffProd] += float64(e.AccW) // the product register (a DSP's M register otherwise)
 			}
 		}
 		et.sumTree(e.LanesPE, e.AccW, e.P)
