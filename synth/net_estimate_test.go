@@ -535,6 +535,12 @@ func TestMapMemory(t *testing.T) {
 			"a1.ring": "bram 5", "p1.ring": "bram 2", "a2.ring": "bram 2",
 			"a1.wrom": "logic 0", "a1.crom": "logic 0", "a2.ofifo": "ff 0",
 		}},
+		{"nets/lenet5_q8.json.gz", rtl.NetConfig{Parallel: 16, Lanes: 150, Balance: true}, Xilinx, map[string]string{
+			"conv1.ring": "lutram 225", // 25 copies of 179 x 8, 9 RAM64M each
+			"conv2.ring": "bram 4",     // 4 copies of 134 x 48, a RAMB36 each
+			"pool1.ring": "lutram 24", "pool2.ring": "lutram 22", "fc1.ring": "lutram 43", "fc2.ring": "lutram 160", "fc3.ring": "lutram 112",
+			"conv2.wrom": "logic 0", "fc1.wrom": "bram 29", "fc2.wrom": "bram 7", "fc1.crom": "logic 0",
+		}},
 		{"nets/tiny_q8.json", rtl.NetConfig{Parallel: 2}, ICE40, map[string]string{
 			"a1.ring": "bram 1", "a1.wrom": "logic 0", "a1.mrom": "logic 0",
 			"p1.ring":  "ff 0", // the streaming pool's ring of 4 pixels
