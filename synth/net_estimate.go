@@ -28,7 +28,9 @@ type NetEstimate struct {
 	BufferBits int `json:"buffer_bits"`
 }
 
-// EngineEstimate is one layer engine's share of the estimate.
+// EngineEstimate is one layer engine's share of the estimate: the engine
+// module with everything it instantiates (PEs, FIFOs, adder trees, tag
+// delay lines).
 type EngineEstimate struct {
 	Layer  string `json:"layer"`
 	Module string `json:"module"`
@@ -41,22 +43,21 @@ type EngineEstimate struct {
 	Memories []MemEstimate `json:"memories"`
 }
 
-// MemEstimate is the predicted mapping of one memory.
+// MemEstimate is the predicted mapping of one memory (all its copies).
 type MemEstimate struct {
-	Name  string `json:"name"`
-	Depth int    `json:"depth"`
-	Width int    `json:"width"`
-	Reads int    `json:"reads"`
-	Map   string `json:"map"`
-	Cells int    `json:"cells"` // BRAM or LUTRAM cells (all read-port copies)
+	Name   string `json:"name"`
+	Depth  int    `json:"depth"`
+	Width  int    `json:"width"`
+	Copies int    `json:"copies"`
+	Map    string `json:"map"`
+	Cells  int    `json:"cells"` // BRAM or LUTRAM cells of all copies
 }
 
 // Memory kinds as yosys sees them.
 const (
-	memRAM      = iota // one synchronous write port, synchronous reads (frame buffers)
-	memRAMAsync        // one synchronous write port, asynchronous reads (FIFOs)
-	memROM             // constant contents, synchronous read (weight ROMs)
-	memROMAsync        // constant contents, asynchronous read (rescale constants)
+	memRAM  = iota // one synchronous write port, one registered read (the line-buffer ring)
+	memFIFO        // one synchronous write port, an asynchronous read by a pointer register (stream_fifo)
+	memROM         // constant contents, registered read (weight and per-channel ROMs)
 )
 
 // Memory mappings.
@@ -67,15 +68,18 @@ const (
 	mapFF     = "ff"
 )
 
-// memory is one memory of a planned engine. For a ROM, cols is its
-// content's distinct bit columns that are not constant (what is left once
-// yosys removes constant columns and merges identical ones) and nonzero
-// its columns that are not all zeros (the width a block RAM must hold).
+// memory is one memory of a planned engine, of which the engine holds
+// copies identical copies (one per window-position lane for the ring),
+// each with one read port. For a ROM, cols is its content's distinct bit
+// columns that are not constant (what is left once yosys removes
+// constant columns and merges identical ones) and nonzero its columns
+// that are not all zeros (the width a block RAM must hold).
 type memory struct {
 	name          string
 	kind          int
 	depth, width  int
-	reads         int
+	copies        int
+	logic         bool // (* rom_style = "logic" *): never a block RAM
 	cols, nonzero int
 	// fieldBits is, per field (a lane's weight, a PE's multiplier), the
 	// bits that are not zero in every word: the partial products a
@@ -87,13 +91,13 @@ type memory struct {
 
 func (m memory) bits() int { return m.depth * m.width }
 
-// mapped is a memory's predicted mapping.
+// mapped is one copy of a memory's predicted mapping.
 type mapped struct {
 	how      string
-	cells    int // BRAM or LUTRAM cells, all read copies
+	cells    int // BRAM or LUTRAM cells
 	romLUTs  int // logic ROM: LUT6 (xilinx) or LUT4 (ice40) leaves before optimisation
 	ffBits   int // ff: storage flip-flops
-	muxInput int // ff: read multiplexer inputs (width x (depth-1) x reads)
+	muxInput int // ff, deep LUTRAM: read multiplexer inputs
 }
 
 // bramShape is one BRAM aspect ratio.
@@ -134,13 +138,21 @@ func bestBRAM(depth, width int, shapes []bramShape, cost int) (cells, total int)
 	return cells, total
 }
 
-// lutramCells is the LUTRAM cells (RAM32M: 32 x 6, RAM64M: 64 x 3) one
-// read copy of a depth x width memory takes on xilinx.
-func lutramCells(depth, width int) int {
-	if depth <= 32 {
-		return ceilDiv(width, 6)
+// lutram is the cheapest LUTRAM tiling of a depth x width memory with
+// one read port on xilinx, as memory_libmap weighs it: RAM32M (32 x 6)
+// or RAM64M (64 x 3) cells, 8 each, stacked in address with a read
+// multiplexer over the stack (half a point per input). A 72 x 48 ring
+// takes 24 RAM32M (192 + 48), not 32 RAM64M (256 + 24).
+func lutram(depth, width int) (cells, muxInput int, cost float64) {
+	cost = math.Inf(1)
+	for _, g := range []struct{ depth, width int }{{32, 6}, {64, 3}} {
+		rows := ceilDiv(depth, g.depth)
+		n, mux := rows*ceilDiv(width, g.width), (rows-1)*width
+		if c := float64(n*lutramCost) + 0.5*float64(mux); c < cost {
+			cells, muxInput, cost = n, mux, c
+		}
 	}
-	return ceilDiv(depth, 64) * ceilDiv(width, 3)
+	return cells, muxInput, cost
 }
 
 // romLeaves is the LUTs of a constant table of depth words, per output
@@ -157,17 +169,12 @@ func romLeaves(depth, k int) int {
 	return 2*leaves - 1 // a LUT4 is a 2:1 mux above the leaves
 }
 
-// fifoLogic is the LUTs of a stream_fifo's pointers and flags.
-const fifoLogic = 10
-
-// mapMemory predicts where yosys puts a memory: the cheapest of soft
-// logic, LUTRAM (xilinx) and block RAM by memory_libmap's costs, every
-// read port a copy.
+// mapMemory predicts where yosys puts one copy of a memory: the cheapest
+// of soft logic, LUTRAM (xilinx) and block RAM by memory_libmap's costs.
 func mapMemory(t Target, m memory) mapped {
-	reads := max(1, m.reads)
-	rom := m.kind == memROM || m.kind == memROMAsync
+	rom := m.kind == memROM
 	if m.depth <= 1 || rom && m.nonzero == 0 {
-		// A one-word memory is registers (or a constant).
+		// A one-word memory is a register (or a constant).
 		if rom {
 			return mapped{how: mapLogic}
 		}
@@ -177,7 +184,7 @@ func mapMemory(t Target, m memory) mapped {
 	if rom {
 		width = m.nonzero // yosys drops the all-zero columns first
 	}
-	best := mapped{how: mapFF}
+	var best mapped
 	var bestCost float64
 	k := 6
 	if t == ICE40 {
@@ -188,97 +195,110 @@ func mapMemory(t Target, m memory) mapped {
 		if t == ICE40 {
 			c = ice40LogicCostRO
 		}
-		bestCost = float64(m.depth*width*reads) * c
-		best = mapped{how: mapLogic, romLUTs: m.cols * romLeaves(m.depth, k) * reads}
+		bestCost = float64(m.depth*width) * c
+		best = mapped{how: mapLogic, romLUTs: m.cols * romLeaves(m.depth, k)}
 	} else {
-		// Soft logic costs every bit once per read port too.
-		bestCost = float64(m.bits()*reads) * logicCostRAM
-		best = mapped{how: mapFF, ffBits: m.bits(), muxInput: m.width * (m.depth - 1) * reads}
+		bestCost = float64(m.bits()) * logicCostRAM
+		best = mapped{how: mapFF, ffBits: m.bits(), muxInput: m.width * (m.depth - 1)}
 	}
 	// LUTRAM (xilinx; RAMs only: ROMs are pruned from distributed RAM).
 	if t == Xilinx && !rom {
-		n := lutramCells(m.depth, m.width) * reads
-		if c := float64(n * lutramCost); c < bestCost {
-			best, bestCost = mapped{how: mapLUTRAM, cells: n}, c
-			if m.depth > 64 {
-				best.muxInput = m.width * (ceilDiv(m.depth, 64) - 1) * reads
-			}
+		if n, mux, c := lutram(m.depth, m.width); c < bestCost {
+			best, bestCost = mapped{how: mapLUTRAM, cells: n, muxInput: mux}, c
 		}
 	}
-	// Block RAM: synchronous reads only.
-	if m.kind == memRAM || m.kind == memROM {
-		switch t {
-		case Xilinx:
-			n18, c18 := bestBRAM(m.depth, width, ramb18Shapes, ramb18Cost)
-			n36, c36 := bestBRAM(m.depth, width, ramb36Shapes, ramb36Cost)
-			if float64(c18*reads) < bestCost && c18 <= c36 {
-				best, bestCost = mapped{how: mapBRAM, cells: n18 * reads}, float64(c18*reads)
-			} else if float64(c36*reads) < bestCost {
-				best, bestCost = mapped{how: mapBRAM, cells: n36 * reads}, float64(c36*reads)
-			}
-		case ICE40:
-			n, c := bestBRAM(m.depth, width, ice40Shapes, ice40BRAMCost)
-			if float64(c*reads) < bestCost {
-				best, bestCost = mapped{how: mapBRAM, cells: n * reads}, float64(c*reads)
-			}
+	// Block RAM. A FIFO's asynchronous read becomes a registered one
+	// (yosys moves the read-pointer register into the port) at the price
+	// of emulating transparency, a multiplexer per data bit: about 2 per
+	// bit (an iCE40 FIFO of 32 x 4 bits stays in flip-flops, 32 x 8 goes
+	// to a block RAM).
+	extra := 0
+	if m.kind == memFIFO {
+		extra = 2 * m.width
+	}
+	if m.logic {
+		return best
+	}
+	switch t {
+	case Xilinx:
+		n18, c18 := bestBRAM(m.depth, width, ramb18Shapes, ramb18Cost)
+		n36, c36 := bestBRAM(m.depth, width, ramb36Shapes, ramb36Cost)
+		if float64(c18+extra) < bestCost && c18 <= c36 {
+			best = mapped{how: mapBRAM, cells: n18}
+		} else if float64(c36+extra) < bestCost {
+			best = mapped{how: mapBRAM, cells: n36}
+		}
+	case ICE40:
+		if n, c := bestBRAM(m.depth, width, ice40Shapes, ice40BRAMCost); float64(c+extra) < bestCost {
+			best = mapped{how: mapBRAM, cells: n}
 		}
 	}
 	return best
 }
 
 // The terms of the LUT and flip-flop models. Each is a structural
-// quantity of the plan; the models weigh them with coefficients fitted to
-// `addergen synth model` measurements (testdata/net_measurements.json).
-// The terms fall in parts that yosys keeps as separate modules (the design
-// is not flattened before mapping), so each part is fitted to its own
-// modules' cells: the PE module, the engine module, the FIFOs and the top.
+// quantity of an engine (the engine module and everything below it) or of
+// the top; the models weigh them with coefficients fitted to `addergen
+// synth model` measurements (testdata/net_measurements.json): the engine
+// terms to each engine's recorded cells, the top terms to what remains of
+// the design's.
 const (
-	lutPE      = iota // PE module: the PE's own estimate (synth.Estimate, L1, combinational), per PE
-	lutPEDepth        // PE module: the same x log2(lanes): deep combinational trees cost more
-	// engine module
-	lutAcc    // accumulators: P x AccW (windows of more than one step)
-	lutConst  // adder weight constants: P x AccW
-	lutRound  // rescale rounding and clamp comparison: P x RW
-	lutOut    // output clamp multiplexers: P x out bits
-	lutMax    // max-pool comparators: channels x AccW
-	lutROM    // leaves of the ROMs in soft logic (weights, rescale constants)
-	lutLUTRAM // LUTRAM cells of the frame buffer
-	lutMux    // read-multiplexer inputs of memories in flip-flops or deep LUTRAM
-	lutAddr   // window position addresses and bounds: positions per cycle x coordinate bits
-	lutGate   // padding gates on the window pixels: positions per cycle x pixel bits
-	lutEngine // one per engine: control
+	// Window engines: control and line buffer.
+	lutEngine = iota // one per window engine
+	lutCtl           // loader and reader counters: their bits
+	lutLane          // per window-position lane: ring address and bounds, U x (CW + RAW)
+	lutSel           // per lane: the SIMD slice select's 2:1 multiplexers (selectMux)
+	lutLUTRAM        // LUTRAM cells (ring copies, FIFOs), one LUT each
+	lutSRL           // SRLs of the tag delay lines, one LUT each
+	lutROM           // leaves of the ROMs in soft logic
+	lutMux           // read-multiplexer inputs of memories in flip-flops or deep LUTRAM
+	lutFIFO          // one per stream_fifo: pointers and flags
+	// Datapath.
+	lutPE     // L1 PEs: P x synth.Estimate of the pipelined PE
+	lutTree   // sum_tree adders: (N-1) x W per tree (products, CSD terms)
+	lutInv    // inverted CSD terms (digit -1): operand bits
 	lutMult   // partial-product bits of multipliers in LUTs
-	lutMultK  // adders of multipliers by constants in LUTs (a x (one bits - 1))
-	lutFIFO   // FIFO modules: LUTRAM cells + pointer logic
+	lutMultK  // adders of multipliers by a constant ROM field in LUTs
+	lutShift  // shift-add rescales: RW-bit multiplexer levels of the barrel shifters, one per m ROM field bit that varies
+	lutAcc    // accumulators (or max comparators): P x AccW
+	lutConst  // adder engines' + weight constant: P x AccW
+	lutRound  // rescale: + b (without a DSP), rounding and clamp compare: P x RW
+	lutOut    // output clamp multiplexers: P x out bits
+	lutAdd    // residual add engines: channels x RW
 	lutSerial // top: output serializer, classes x code bits
+	lutFork   // top: one per stream fork
 	nLUTTerms
 )
 
 const (
-	ffControl = iota // engine: counters, coordinates, flags
-	ffData           // engine: window pixels, weight words (when not held by a BRAM or DSP)
-	ffAcc            // engine: accumulators, P x AccW
-	ffSlots          // engine: output words, channels x out bits
-	ffMem            // engine: memories mapped to flip-flops
-	ffFIFO           // FIFO modules: pointers
-	ffSerial         // top: the serializer's word and counter
+	ffCtl    = iota // loader/reader counters, stage tags, credits
+	ffLane          // per lane: ring address, bounds flags, read word, SIMD slice
+	ffROM           // ROM read registers (distinct columns)
+	ffPE            // L1 PEs: P x synth.Estimate's flip-flops
+	ffTree          // sum_tree registers
+	ffData          // per PE: accumulator, rescale stages
+	ffProd          // conv products in flip-flops (without a DSP): AccW per product lane
+	ffSlots         // output words: channels x out bits
+	ffDelay         // tag delay lines (pipe_delay) in flip-flops
+	ffFIFO          // FIFO pointers and FIFO storage in flip-flops
+	ffMem           // line buffers in flip-flops
+	ffSerial        // top: the serializer's word and counter
+	ffFork          // top: stream forks
 	nFFTerms
 )
 
-// Which part (module kind) each term belongs to.
+// Which part each term belongs to.
 const (
-	partPE = iota
-	partEngine
-	partFIFO
+	partEngine = iota
 	partTop
 )
 
-var lutTermPart = [nLUTTerms]int{partPE, partPE, partEngine, partEngine, partEngine, partEngine, partEngine, partEngine, partEngine, partEngine, partEngine,
-	partEngine, partEngine, partEngine, partEngine, partFIFO, partTop}
-var ffTermPart = [nFFTerms]int{partEngine, partEngine, partEngine, partEngine, partEngine, partFIFO, partTop}
+var lutTermPart = [nLUTTerms]int{lutSerial: partTop, lutFork: partTop}
+var ffTermPart = [nFFTerms]int{ffSerial: partTop, ffFork: partTop}
 
-var lutTermNames = [nLUTTerms]string{"pe", "pe_depth", "acc", "const", "round", "out", "max", "rom", "lutram", "mux", "addr", "gate", "engine", "mult", "mult_const", "fifo", "serial"}
-var ffTermNames = [nFFTerms]string{"control", "data", "acc", "slots", "mem", "fifo", "serial"}
+var lutTermNames = [nLUTTerms]string{"engine", "ctl", "lane", "sel", "lutram", "srl", "rom", "mux", "fifo",
+	"pe", "tree", "inv", "mult", "mult_const", "shift", "acc", "const", "round", "out", "add", "serial", "fork"}
+var ffTermNames = [nFFTerms]string{"ctl", "lane", "rom", "pe", "tree", "data", "prod", "slots", "delay", "fifo", "mem", "serial", "fork"}
 
 // netModel weighs the terms for one target.
 type netModel struct {
@@ -287,18 +307,22 @@ type netModel struct {
 }
 
 // netModels were fitted by least squares (relative, non-negative, pulled
-// lightly toward structural priors) to the measurements in
-// testdata/net_measurements.json and testdata/net_pe_measurements.json
-// (yosys 0.23; see RESULTS.md), each part to its own modules' cells; `go
-// test ./synth -run TestNetEstimate -fitnet` refits them.
+// toward structural priors; terms no measurement has keep their prior;
+// LUTRAM cells and SRLs pinned at one LUT, memories in flip-flops at one
+// per bit, the sum trees at one LUT and one flip-flop per node bit, the
+// SIMD slice select at its multiplexers' cost measured alone) to the 16
+// measurements in testdata/net_measurements.json (yosys 0.23, i11's final
+// engines; see RESULTS.md), the engine terms to each engine's subtree of
+// cells and the top terms to the rest: `go test ./synth -run
+// TestNetEstimate -fitnet -fitlambda 1` refits them.
 var netModels = map[Target]netModel{
 	Xilinx: {
-		lut: [nLUTTerms]float64{1.172 /* pe */, 0.01825 /* pe_depth */, 2.827 /* acc */, 0 /* const */, 0 /* round */, 0.5733 /* out */, 3.159 /* max */, 1.296 /* rom */, 1 /* lutram */, 3.106 /* mux */, 2.534 /* addr */, 0.82 /* gate */, 33.84 /* engine */, 1.953 /* mult */, 2.298 /* mult_const */, 1.292 /* fifo */, 0.3673 /* serial */},
-		ff:  [nFFTerms]float64{1.084 /* control */, 1.015 /* data */, 1.018 /* acc */, 0.8337 /* slots */, 0.7653 /* mem */, 1.302 /* fifo */, 1.001 /* serial */},
+		lut: [nLUTTerms]float64{0 /* engine */, 2.162 /* ctl */, 0.5725 /* lane */, 0.48 /* sel */, 1 /* lutram */, 1 /* srl */, 0.7763 /* rom */, 0.945 /* mux */, 0 /* fifo */, 1.023 /* pe */, 1 /* tree */, 0.5045 /* inv */, 1.913 /* mult */, 1 /* mult_const */, 0.3847 /* shift */, 0.354 /* acc */, 0.6775 /* const */, 0.7312 /* round */, 0 /* out */, 2 /* add */, 0.4386 /* serial */, 5 /* fork */},
+		ff:  [nFFTerms]float64{1.491 /* ctl */, 0.6817 /* lane */, 2.622 /* rom */, 1.202 /* pe */, 1 /* tree */, 0.3029 /* data */, 1.238 /* prod */, 0.7694 /* slots */, 0 /* delay */, 0 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */},
 	},
 	ICE40: {
-		lut: [nLUTTerms]float64{0.9938 /* pe */, 0.09748 /* pe_depth */, 0.1288 /* acc */, 7.777 /* const */, 0 /* round */, 2.514 /* out */, 1.632 /* max */, 0.6761 /* rom */, 1 /* lutram */, 0.2336 /* mux */, 3.956 /* addr */, 1.563 /* gate */, 94.02 /* engine */, 1.998 /* mult */, 1.986 /* mult_const */, 2.585 /* fifo */, 0.8274 /* serial */},
-		ff:  [nFFTerms]float64{1.037 /* control */, 1.111 /* data */, 0.8083 /* acc */, 1.218 /* slots */, 0.4728 /* mem */, 1.003 /* fifo */, 1.046 /* serial */},
+		lut: [nLUTTerms]float64{93.16 /* engine */, 2.524 /* ctl */, 4.209 /* lane */, 0.75 /* sel */, 1 /* lutram */, 1 /* srl */, 1.684 /* rom */, 0 /* mux */, 71.16 /* fifo */, 1.003 /* pe */, 1 /* tree */, 1.532 /* inv */, 2.105 /* mult */, 1.859 /* mult_const */, 0.6546 /* shift */, 0.7946 /* acc */, 0.5294 /* const */, 0.6287 /* round */, 0 /* out */, 2 /* add */, 0.6982 /* serial */, 5 /* fork */},
+		ff:  [nFFTerms]float64{1.138 /* ctl */, 1.139 /* lane */, 0.9015 /* rom */, 0.9365 /* pe */, 1 /* tree */, 0.6487 /* data */, 0.612 /* prod */, 1.492 /* slots */, 0.4957 /* delay */, 1.214 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */},
 	},
 }
 
@@ -330,28 +354,29 @@ func dspsFor(a, b int) int {
 	return ceilDiv(a, 25) * ceilDiv(b, 18)
 }
 
-// multiplier counts one product of an a-bit operand by a b-bit one: in
-// DSPs when the design may use them and they fit; otherwise in LUTs, a
-// partial product per nonzero bit of the ROM operand (a multiplier by a
-// field that is always zero vanishes), or for a constant operand an adder
-// per one bit beyond the first.
-func (et *engineTerms) multiplier(dsp bool, a, b, nonzero int, constant bool) {
+// multiplier counts one product of an a-bit operand by a b-bit ROM field
+// and reports whether it went into a DSP: in DSPs when the design may use
+// them and they fit; otherwise in LUTs, a partial product per bit of the
+// field that is not always zero (a multiplier by a field that is always
+// zero vanishes), or for a constant field an adder per one bit beyond the
+// first (yosys does not recode it).
+func (et *engineTerms) multiplier(dsp bool, a, b, nonzero int, constant bool) bool {
+	if nonzero == 0 {
+		return false
+	}
 	if dsp {
 		if d := dspsFor(a, b); d > 0 {
-			// Kept even by a zero weight: the products of a dot product
-			// are summed along the DSP cascade.
 			et.dsps += d
-			return
+			return true
 		}
 	}
 	if constant {
 		et.lut[lutMultK] += float64(a * max(nonzero-1, 0))
-		return
+		return false
 	}
 	et.lut[lutMult] += float64(a * nonzero)
+	return false
 }
-
-func log2f(n int) float64 { return math.Log2(float64(max(n, 1))) }
 
 // romColumns returns the distinct non-constant bit columns and the
 // columns that are not all zero of a ROM whose word r (of depth) packs
@@ -365,8 +390,6 @@ func romColumns(depth, fields, w int, val func(r, f int) int64) (cols, nonzero i
 	fieldBits, fieldConst = make([]int, fields), make([]bool, fields)
 	for f := 0; f < fields; f++ {
 		if v, ok := constField(depth, f, val); ok {
-			// A constant multiplier keeps a partial product per one bit of
-			// its two's complement code (yosys does not recode it).
 			fieldConst[f] = true
 			fieldBits[f] = bits.OnesCount64(uint64(v) & (1<<w - 1))
 		}
@@ -409,25 +432,27 @@ func constField(depth, f int, val func(r, f int) int64) (int64, bool) {
 	return v, true
 }
 
-// engineROMs returns the ROMs of a planned engine with their contents'
-// column statistics (rtl.PlanNet's layout: the weight ROM word of group g
-// and step s holds, per PE p, window position u and channel c, the weight
-// of output channel g*P+p at kernel position s*U+u; the rescale and
-// weight-constant ROMs hold one value per PE, a word per group).
+// engineROMs returns the ROMs a planned engine has (a one-word weight ROM
+// and a one-row rescale ROM are constants in the RTL, not ROMs; the
+// per-channel ROMs are marked rom_style "logic") with their
+// contents' column statistics, laid out as rtl.PlanNet writes them: the
+// weight word of group g, position step ps and channel fold cf holds, per
+// PE p, window-position lane u and SIMD channel c, the weight of output
+// channel g*P+p at kernel position ps*U+u and input channel cf*SIMD+c; the
+// per-channel ROMs hold one value per PE, a word per group.
 func engineROMs(l *quant.Layer, e *rtl.Engine) []memory {
 	var out []memory
-	if e.Reduce {
+	if e.WeightROM {
 		wb := e.BIN
 		if e.Conv {
 			wb = e.WB
 		}
-		m := memory{name: "wrom", kind: memROM, depth: e.WRomD, width: e.WRomW, reads: 1}
+		m := memory{name: "wrom", kind: memROM, depth: e.WRomD, width: e.WRomW, copies: 1}
 		wt := l.Weight.Data
 		m.cols, m.nonzero, m.fieldBits, m.fieldConst = romColumns(e.WRomD, e.P*e.LanesPE, wb, func(r, f int) int64 {
-			g, st := r/e.T, r%e.T
-			p, rest := f/e.LanesPE, f%e.LanesPE
-			u, ch := rest/e.CIN, rest%e.CIN
-			o, kk := g*e.P+p, st*e.U+u
+			g, ps, cf := r/e.T, r%e.T/e.CF, r%e.CF
+			p, u, c := f/e.LanesPE, f%e.LanesPE/e.SIMD, f%e.SIMD
+			o, kk, ch := g*e.P+p, ps*e.U+u, cf*e.SIMD+c
 			if o >= e.COUT || kk >= e.KK {
 				return 0
 			}
@@ -436,7 +461,7 @@ func engineROMs(l *quant.Layer, e *rtl.Engine) []memory {
 		out = append(out, m)
 	}
 	perChannel := func(name string, src []int64, w int) {
-		m := memory{name: name, kind: memROMAsync, depth: e.G, width: e.P * w, reads: 1}
+		m := memory{name: name, kind: memROM, depth: e.G, width: e.P * w, copies: 1, logic: true}
 		m.cols, m.nonzero, m.fieldBits, m.fieldConst = romColumns(e.G, e.P, w, func(g, p int) int64 {
 			if o := g*e.P + p; o < len(src) {
 				return src[o]
@@ -445,12 +470,78 @@ func engineROMs(l *quant.Layer, e *rtl.Engine) []memory {
 		})
 		out = append(out, m)
 	}
-	if e.HasRescale {
-		perChannel("mrom", l.Rescale.M, e.MW)
-		perChannel("brom", l.Rescale.B, e.BW)
-	}
 	if e.Adder {
 		perChannel("crom", l.WeightConst, e.CWd)
+	}
+	var bvals []int64
+	if e.HasRescale {
+		bvals = l.Rescale.B
+	}
+	if e.ShiftM {
+		var terms []int64
+		terms, bvals = shiftTerms(l)
+		m := memory{name: "mrom", kind: memROM, depth: e.G, width: e.MRomW, copies: 1, logic: true}
+		m.cols, m.nonzero, m.fieldBits, m.fieldConst = romColumns(e.G, 2*e.P, e.MTW, func(g, f int) int64 {
+			if o := g*e.P + f/2; o < len(l.Rescale.M) {
+				return terms[2*o+f%2]
+			}
+			return 0
+		})
+		out = append(out, m)
+	} else if e.MROM {
+		perChannel("mrom", l.Rescale.M, e.MW)
+	}
+	if e.HasRescale {
+		perChannel("brom", bvals, e.BW)
+	}
+	return out
+}
+
+// shiftTerms returns a shift-add rescale's m ROM fields as rtl writes
+// them, two [en, neg, shift] terms per output channel (en at bit 0), and
+// the b values with the +1 of every inverted term folded in.
+func shiftTerms(l *quant.Layer) (terms, bvals []int64) {
+	terms = make([]int64, 2*len(l.Rescale.M))
+	bvals = append([]int64(nil), l.Rescale.B...)
+	for o, m := range l.Rescale.M {
+		for k, t := range csdDigits(m) {
+			v := int64(1) | int64(t.shift)<<2
+			if t.neg {
+				v |= 2
+				bvals[o]++
+			}
+			terms[2*o+k] = v
+		}
+	}
+	return terms, bvals
+}
+
+// csdDigit is one nonzero canonical signed digit: ±2^shift.
+type csdDigit struct {
+	shift int
+	neg   bool
+}
+
+// csdDigits returns the canonical signed digits of v, lowest first, as
+// rtl plans its shift-add rescales (the non-adjacent form).
+func csdDigits(v int64) []csdDigit {
+	var out []csdDigit
+	neg := v < 0
+	u := uint64(v)
+	if neg {
+		u = uint64(-v)
+	}
+	for s := 0; u != 0; s++ {
+		if u&1 == 1 {
+			if u&3 == 3 {
+				out = append(out, csdDigit{shift: s, neg: !neg})
+				u++
+			} else {
+				out = append(out, csdDigit{shift: s, neg: neg})
+				u--
+			}
+		}
+		u >>= 1
 	}
 	return out
 }
@@ -458,156 +549,320 @@ func engineROMs(l *quant.Layer, e *rtl.Engine) []memory {
 // regBits is the flip-flops of a counter or coordinate register: none
 // when it only ever holds one value.
 func regBits(w, maxVal int) int {
-	if maxVal == 0 {
+	if maxVal <= 0 {
 		return 0
 	}
 	return w
 }
 
+// selectMux is the 2:1 multiplexers yosys builds for a lane's SIMD slice
+// x[cf*sb +: sb] of cf slices (the padding gate goes into the register's
+// synchronous reset): an ideal cf:1 multiplexer, sb x (cf-1), when sb is a
+// power of two or cf is 2; otherwise yosys' $shiftx by the product cf*sb
+// is a logarithmic shifter over the whole word, smallest shift first,
+// every stage as wide as the bits still reachable. Measured alone
+// (synth_xilinx / synth_ice40, yosys 0.23): 120 x 8 takes 2477 LUTs and
+// 181 MUXF7 on xilinx (5304 multiplexers here), 128 x 8 takes 384 (896);
+// 0.43-0.67 LUTs per multiplexer on xilinx, 0.67-0.84 on iCE40, over
+// eight shapes with more than two slices.
+func selectMux(sb, cf int) int {
+	if cf <= 1 {
+		return 0
+	}
+	if cf == 2 {
+		// A lone 2:1 multiplexer takes a LUT of its own per bit (16 x 2:
+		// 16 LUTs), where wider ones pack two or more into a LUT6: counted
+		// twice.
+		return 2 * sb
+	}
+	if sb&(sb-1) == 0 {
+		return sb * (cf - 1)
+	}
+	n := sb * cf
+	tz := bits.TrailingZeros(uint(sb))
+	nb := bits.Len(uint((cf - 1) * sb))
+	muxes := 0
+	for i := tz; i < nb; i++ {
+		later := 0 // the larger shifts still to come
+		for j := i + 1; j < nb; j++ {
+			later += 1 << j
+		}
+		muxes += max(0, min(sb+later, n, n-1<<i))
+	}
+	return muxes
+}
+
+// sumTree is prim/sum_tree.v over n words of w bits: n-1 adders of w
+// bits, and a register of w bits per node of every level. The trees are
+// modules of their own, so yosys keeps every word (the zero padding of a
+// CSD tree included).
+func (et *engineTerms) sumTree(n, w, copies int) {
+	adders, regs := 0, 0
+	for k := n; k > 1; k = ceilDiv(k, 2) {
+		adders += k / 2
+		regs += ceilDiv(k, 2)
+	}
+	et.lut[lutTree] += float64(copies * adders * w)
+	et.ff[ffTree] += float64(copies * regs * w)
+}
+
+// pipeDelay is prim/pipe_delay.v: depth valid flip-flops (reset, so never
+// an SRL) and width x depth data bits, which synth_xilinx maps to one SRL
+// per bit and 32 stages from three stages on.
+func (et *engineTerms) pipeDelay(t Target, width, depth int) {
+	if depth == 0 {
+		return
+	}
+	et.ff[ffDelay] += float64(depth)
+	if t == Xilinx && depth >= srlMinLength {
+		et.lut[lutSRL] += float64(width * ceilDiv(depth, 32))
+		return
+	}
+	et.ff[ffDelay] += float64(width * depth)
+}
+
+// inverted is the inverter bits of a CSD tree's -1 digit: the operand
+// bits that land inside the w-bit word after a shift left (the constant
+// bits of the shifted or extended word need none).
+func inverted(neg bool, shift, operand, w int) int {
+	if !neg {
+		return 0
+	}
+	return max(0, min(operand, w-shift))
+}
+
+// windowTerms measures a window engine (adder, conv, pool, scale, ReLU):
+// its ring copies, control, lanes, ROMs, PEs or products, accumulators,
+// rescale and output stages, tag delays and output FIFO.
+func windowTerms(l *quant.Layer, op Op, t Target, e *rtl.Engine, et *engineTerms) error {
+	dsp := t == Xilinx && op == L1 // the MAC design is synthesized -nodsp, as synth model does
+	copies := len(e.WinLanes)
+	et.lanes = e.LanesPE
+	if !e.Reduce {
+		et.lanes = 1
+	}
+	et.lut[lutEngine]++
+
+	// Control: the loader's and reader's counters (pixel counts of PXW
+	// bits, ring addresses of RAW, coordinates of CW), the stage tags
+	// (A0..A2, E), the output credits and the capture flag.
+	gw, cfw, waw := regBits(e.GW, e.GMax), regBits(e.CFW, e.CFMax), regBits(e.WAW, e.G*e.T-1)
+	ctl := 4*e.RAW + 8*e.PXW + 1 + 1 + regBits(e.OHW, e.OHMax) + regBits(e.OWW, e.OWMax) +
+		gw + regBits(e.PSW, e.PSMax) + cfw + waw + 2*e.CW + e.OccW
+	et.lut[lutCtl] += float64(ctl)
+	et.ff[ffCtl] += float64(ctl + 14 + 4*gw + 2*cfw + 2*waw) // wa_a_q and wa_b_q beside wa_q
+
+	// Lanes: address and bounds, the registered read, the SIMD slice.
+	et.lut[lutLane] += float64(copies * (e.CW + e.RAW))
+	et.lut[lutSel] += float64(copies * selectMux(e.SB, e.CF))
+	et.ff[ffLane] += float64(copies * (e.RAW + 2 + e.SB))
+
+	// Memories: the ring (one copy per lane), the output FIFO, the ROMs.
+	ring := memory{name: "ring", kind: memRAM, depth: e.RingDepth, width: e.InBits, copies: copies}
+	ofifo := memory{name: "ofifo", kind: memFIFO, depth: e.ODepth, width: e.OutBits, copies: 1}
+	roms := engineROMs(l, e)
+	rom := map[string]memory{}
+	for _, m := range roms {
+		rom[m.name] = m
+	}
+	et.memory(t, ring)
+	et.memory(t, ofifo)
+	for _, m := range roms {
+		et.memory(t, m)
+	}
+
+	// Processing elements or products, then the accumulators.
+	switch {
+	case e.Adder:
+		pe, err := Estimate(L1, t, rtl.PEConfig{Lanes: e.LanesPE, Width: e.BIN, Signed: e.InSigned, Pipeline: rtl.PipelineAuto, Family: e.Family})
+		if err != nil {
+			return fmt.Errorf("layer %s: PE: %w", e.Layer, err)
+		}
+		et.lut[lutPE] += float64(e.P * pe.LUTs)
+		et.ff[ffPE] += float64(e.P * pe.FFs)
+		et.lut[lutConst] += float64(e.P * e.AccW)
+	case e.ConstW:
+		// Each PE's dot product by constant weights: a CSD tree of ConstN
+		// words.
+		et.sumTree(e.ConstN, e.AccW, e.P)
+		for _, pe := range e.ConstPEs {
+			for _, it := range pe.Items {
+				et.lut[lutInv] += float64(inverted(it.Neg, it.S, e.BIN, e.AccW))
+			}
+		}
+	case e.Conv:
+		// x (unsigned codes gain a sign bit) times signed weights,
+		// registered, summed in a tree per PE.
+		a := e.BIN
+		if !e.InSigned {
+			a++
+		}
+		wr := rom["wrom"]
+		for f := 0; f < e.P*e.LanesPE; f++ {
+			if !et.multiplier(dsp, a, e.WB, wr.fieldBits[f], wr.fieldConst[f]) {
+				et.ff[ffProd] += float64(e.AccW) // the product register (a DSP's M register otherwise)
+			}
+		}
+		et.sumTree(e.LanesPE, e.AccW, e.P)
+	}
+	if e.Max {
+		et.lut[lutAcc] += float64(2 * e.P * e.AccW)
+	} else if e.T > 1 {
+		et.lut[lutAcc] += float64(e.P * e.AccW)
+	}
+	et.ff[ffData] += float64(e.P * e.AccW)
+
+	// After the accumulator: + constant, x m, + b, round, clamp.
+	et.lut[lutOut] += float64(e.P * e.BOUT)
+	et.ff[ffData] += float64(e.P * e.BOUT) // the clamped output register
+	if e.HasRescale {
+		et.lut[lutRound] += float64(e.P * e.RW)
+		et.ff[ffData] += float64(e.P * (e.AccW + e.RW)) // + constant, rounded
+		inDSP := false
+		if e.ConstM {
+			et.sumTree(e.ConstMN, e.RW, e.P)
+			for _, pe := range e.ConstMPEs {
+				for _, it := range pe.Items {
+					et.lut[lutInv] += float64(inverted(it.Neg, it.S, e.AccW, e.RW))
+				}
+			}
+			et.ff[ffData] += float64(e.P * e.RW) // the stage-G register after the tree
+		} else if e.ShiftM {
+			et.shiftRescale(l, e)
+		} else {
+			mr := rom["mrom"]
+			for p := 0; p < e.P; p++ {
+				if et.multiplier(dsp, e.AccW, e.MW, mr.fieldBits[p], mr.fieldConst[p]) {
+					inDSP = true
+				}
+			}
+		}
+		if !inDSP {
+			// The product, b and their sum in flip-flops (a DSP holds them
+			// in its M, C and P registers and adds b in its post-adder).
+			et.ff[ffData] += float64(e.P * (2*e.RW + e.BW))
+			et.lut[lutRound] += float64(e.P * e.RW)
+		}
+	} else {
+		et.lut[lutRound] += float64(e.P * e.RW)
+		et.ff[ffData] += float64(e.P * e.RW)
+	}
+	et.ff[ffSlots] += float64(e.COUT * e.BOUT)
+
+	// Tags beside the PE/product stage and the post-accumulator stages.
+	et.pipeDelay(t, e.TagW, e.PartLatency)
+	et.pipeDelay(t, e.PostTagW, e.PostLatency)
+	return nil
+}
+
+// shiftRescale measures a shift-add rescale: per PE two terms, each a
+// barrel shift of the RW-bit total by a ROM field, optionally inverted or
+// zeroed, registered (t1_g_q, t2_g_q), b beside them (b_g0_q), then the
+// terms' sum (mul_g_q); no multiplier. A term whose ROM field is zero in
+// every fold (an M of one digit) is a constant zero register that yosys
+// removes with its adder; a field bit that holds one value in every fold
+// is a constant select, so a term costs a multiplexer level of RW bits per
+// field bit that varies (shift bits, and the enable and inversion).
+func (et *engineTerms) shiftRescale(l *quant.Layer, e *rtl.Engine) {
+	terms, _ := shiftTerms(l)
+	for p := 0; p < e.P; p++ {
+		live := 0
+		for k := 0; k < 2; k++ {
+			var v0, vary int64
+			nonzero := false
+			for g := 0; g < e.G; g++ {
+				v := int64(0)
+				if o := g*e.P + p; o < len(l.Rescale.M) {
+					v = terms[2*o+k]
+				}
+				if g == 0 {
+					v0 = v
+				}
+				vary |= v ^ v0
+				nonzero = nonzero || v != 0
+			}
+			if !nonzero {
+				continue
+			}
+			live++
+			et.lut[lutShift] += float64(e.RW * bits.OnesCount64(uint64(vary)))
+			et.ff[ffData] += float64(e.RW)
+		}
+		if live == 2 {
+			et.lut[lutRound] += float64(e.RW) // t1 + t2
+		}
+		et.ff[ffData] += float64(e.BW) // b_g0_q
+	}
+}
+
+// addTerms measures a residual add engine: the skip FIFO, per channel
+// three registered stages (the aligned sum, the rounding, the clamp), the
+// output credits and the output FIFO.
+func addTerms(t Target, e *rtl.Engine, et *engineTerms) {
+	et.memory(t, memory{name: "skip_fifo", kind: memFIFO, depth: e.FifoDepth, width: e.In2Bits, copies: 1})
+	et.memory(t, memory{name: "ofifo", kind: memFIFO, depth: e.ODepth, width: e.OutBits, copies: 1})
+	et.lut[lutAdd] += float64(e.COUT * e.RW)
+	et.lut[lutOut] += float64(e.COUT * e.BOUT)
+	et.lut[lutCtl] += float64(e.OccW)
+	et.ff[ffCtl] += float64(e.OccW + 3)
+	et.ff[ffData] += float64(e.COUT * (2*e.RW + e.BOUT))
+	et.pes = 0
+}
+
+// memory maps a memory and counts it: BRAMs, LUTRAM cells, logic-ROM
+// leaves, flip-flops and read multiplexers, and the registers on its read
+// port that yosys keeps outside a LUTRAM or logic ROM (a block RAM holds
+// its own). A FIFO (a stream_fifo module) adds its pointers and flags.
+func (et *engineTerms) memory(t Target, m memory) {
+	mp := mapMemory(t, m)
+	c := float64(m.copies)
+	et.mems = append(et.mems, MemEstimate{Name: m.name, Depth: m.depth, Width: m.width, Copies: m.copies, Map: mp.how, Cells: m.copies * mp.cells})
+	switch mp.how {
+	case mapBRAM:
+		et.brams += m.copies * mp.cells
+	case mapLUTRAM:
+		et.lut[lutLUTRAM] += c * float64(mp.cells)
+		et.lut[lutMux] += c * float64(mp.muxInput)
+	case mapLogic:
+		et.lut[lutROM] += c * float64(mp.romLUTs)
+	case mapFF:
+		et.lut[lutMux] += c * float64(mp.muxInput)
+		if m.kind == memFIFO {
+			et.ff[ffFIFO] += c * float64(mp.ffBits)
+		} else {
+			et.ff[ffMem] += c * float64(mp.ffBits)
+		}
+	}
+	switch m.kind {
+	case memFIFO:
+		et.lut[lutFIFO] += c
+		// Read and write pointers of clog2(depth) bits, a count of
+		// clog2(depth+1).
+		d := max(m.depth, 2)
+		et.ff[ffFIFO] += c * float64(2*bits.Len(uint(d-1))+bits.Len(uint(d)))
+	case memRAM:
+		if mp.how != mapBRAM {
+			et.ff[ffLane] += c * float64(m.width) // the read word
+		}
+	case memROM:
+		// The read register (the weight word's w_c_q, a per-channel ROM's
+		// stage register): one flip-flop per distinct column in logic; a
+		// block RAM holds its own.
+		if m.depth > 1 && mp.how != mapBRAM {
+			et.ff[ffROM] += c * float64(m.cols)
+		}
+	}
+}
+
 // planTerms measures one engine.
 func planTerms(q *quant.Model, op Op, t Target, e *rtl.Engine) (*engineTerms, error) {
 	et := &engineTerms{layer: e.Layer, module: e.Module, kind: e.Kind, pes: e.P, lanes: 1}
-	l := q.Layers[e.Index]
-	dsp := t == Xilinx && op == L1 // the MAC design is synthesized -nodsp, as synth model does
-	var mems []memory
-	fifoCtl := func(depth int) float64 { return float64(2 * (bits.Len(uint(max(depth, 2)-1)) + 1)) }
 	if e.Add {
-		// Residual add: a FIFO on the skip input, an adder, rounding and
-		// clamp per channel, one output register.
-		mems = append(mems, memory{name: "skip_fifo", kind: memRAMAsync, depth: e.FifoDepth, width: e.In2Bits, reads: 1})
-		et.lut[lutRound] += float64(e.COUT * e.RW)
-		et.lut[lutOut] += float64(e.COUT * e.BOUT)
-		et.lut[lutEngine]++
-		et.ff[ffFIFO] += fifoCtl(e.FifoDepth)
-		et.ff[ffControl]++
-		et.ff[ffSlots] += float64(e.OutBits)
-		et.pes = 0
-	} else {
-		et.lanes = e.LanesPE
-		if !e.Reduce {
-			et.lanes = 1
-		}
-		// Frame buffer: one synchronous read port per window position.
-		mems = append(mems, memory{name: "fb", kind: memRAM, depth: e.FBDepth, width: e.InBits, reads: e.U},
-			memory{name: "ofifo", kind: memRAMAsync, depth: e.ODepth, width: e.OutBits, reads: 1})
-		mems = append(mems, engineROMs(l, e)...)
-		et.lut[lutEngine]++
-		spatial := 2 * e.CW // the window's top-left corner
-		if e.OH == 1 && e.OW == 1 {
-			spatial = 0
-		}
-		if spatial > 0 {
-			et.lut[lutAddr] += float64(e.U * e.CW)
-		}
-		if spatial > 0 || e.K > 1 {
-			et.lut[lutGate] += float64(e.U * e.InBits)
-		}
-		et.lut[lutOut] += float64(e.P * e.BOUT)
-		et.ff[ffControl] += float64(1 + e.FBAW + regBits(e.OHW, e.OHMax) + regBits(e.OWW, e.OWMax) + 2*regBits(e.GW, e.GMax) +
-			regBits(e.StepW, e.StepMax) + spatial + e.OccW + 4 + 3*e.U)
-		et.ff[ffFIFO] += fifoCtl(e.ODepth)
-		et.ff[ffSlots] += float64(e.COUT * e.BOUT)
-		if e.T > 1 {
-			// The accumulators (a one-step window never reads them back).
-			et.ff[ffAcc] += float64(e.P * e.AccW)
-			if !e.Max {
-				et.lut[lutAcc] += float64(e.P * e.AccW)
-			}
-		}
-		if e.Reduce && e.G > 1 && e.T > 1 {
-			// The weight address g*T + s.
-			tb := bits.Len(uint(e.T))
-			et.multiplier(dsp, e.GW, tb, tb, true)
-		}
-		roms := map[string]memory{}
-		for _, m := range mems {
-			roms[m.name] = m
-		}
-		if e.HasRescale {
-			et.lut[lutRound] += float64(e.P * e.RW)
-			mr := roms["mrom"]
-			for p, nb := range mr.fieldBits {
-				et.multiplier(dsp, e.AccW, e.MW, nb, mr.fieldConst[p])
-			}
-		}
-		switch {
-		case e.Adder:
-			pe, err := Estimate(L1, t, rtl.PEConfig{Lanes: e.LanesPE, Width: e.BIN, Signed: e.InSigned, Pipeline: 0})
-			if err != nil {
-				return nil, fmt.Errorf("layer %s: PE: %w", e.Layer, err)
-			}
-			et.lut[lutConst] += float64(e.P * e.AccW)
-			et.lut[lutPE] += float64(e.P * pe.LUTs)
-			et.lut[lutPEDepth] += float64(e.P*pe.LUTs) * log2f(e.LanesPE)
-		case e.Conv:
-			// x (unsigned codes gain a sign bit) times signed weights, summed
-			// over the lanes: in DSP cascades when allowed, else in LUTs.
-			a := e.BIN
-			if !e.InSigned {
-				a++
-			}
-			wr := roms["wrom"]
-			for p := 0; p < e.P; p++ {
-				used := 0
-				for f := p * e.LanesPE; f < (p+1)*e.LanesPE; f++ {
-					et.multiplier(dsp, a, e.WB, wr.fieldBits[f], wr.fieldConst[f])
-					if wr.fieldBits[f] > 0 {
-						used++
-					}
-				}
-				if used > 1 && (!dsp || dspsFor(a, e.WB) == 0) {
-					// The sum of the products, in LUTs with them.
-					et.lut[lutMult] += float64((used - 1) * e.AccW)
-				}
-			}
-		case e.Max:
-			et.lut[lutMax] += float64(e.P * e.AccW)
-		}
+		addTerms(t, e, et)
+		return et, nil
 	}
-	for _, m := range mems {
-		mp := mapMemory(t, m)
-		et.mems = append(et.mems, MemEstimate{Name: m.name, Depth: m.depth, Width: m.width, Reads: m.reads, Map: mp.how, Cells: mp.cells})
-		if m.kind == memRAMAsync { // a stream_fifo module
-			switch mp.how {
-			case mapLUTRAM:
-				et.lut[lutFIFO] += float64(mp.cells + fifoLogic)
-			case mapFF:
-				et.lut[lutFIFO] += float64(fifoLogic) + float64(mp.muxInput)/4
-				et.ff[ffFIFO] += float64(mp.ffBits)
-			case mapBRAM:
-				et.lut[lutFIFO] += float64(fifoLogic)
-				et.brams += mp.cells
-			}
-			continue
-		}
-		switch mp.how {
-		case mapBRAM:
-			et.brams += mp.cells
-		case mapLUTRAM:
-			et.lut[lutLUTRAM] += float64(mp.cells)
-			et.lut[lutMux] += float64(mp.muxInput)
-		case mapLogic:
-			et.lut[lutROM] += float64(mp.romLUTs)
-		case mapFF:
-			et.ff[ffMem] += float64(mp.ffBits)
-			et.lut[lutMux] += float64(mp.muxInput)
-		}
-		// Read registers: a block RAM holds its own; a frame buffer
-		// elsewhere keeps its pixel registers; a ROM in logic keeps one
-		// flip-flop per distinct column (the rescale and weight-constant
-		// ROMs are read through the registered group number, which yosys
-		// turns into registers on their data).
-		if mp.how == mapBRAM {
-			continue
-		}
-		switch m.kind {
-		case memRAM:
-			et.ff[ffData] += float64(m.reads * m.width)
-		case memROM, memROMAsync:
-			if m.depth > 1 {
-				et.ff[ffData] += float64(m.cols)
-			}
-		}
+	if err := windowTerms(q.Layers[e.Index], op, t, e, et); err != nil {
+		return nil, err
 	}
 	return et, nil
 }
@@ -619,6 +874,8 @@ func topTerms(n *rtl.Net) *engineTerms {
 	et.lut[lutSerial] += float64(n.OutCount * n.OutW)
 	cw := max(1, bits.Len(uint(n.OutCount-1)))
 	et.ff[ffSerial] += float64(1 + cw + n.OutCount*n.OutW)
+	et.lut[lutFork] += float64(n.Forks)
+	et.ff[ffFork] += float64(2 * n.Forks)
 	return et
 }
 
@@ -666,13 +923,15 @@ func netTerms(q *quant.Model, c rtl.NetConfig, op Op, t Target) (*rtl.Net, []*en
 // model --op OP --target T` measures it (the L1 design with DSPs on
 // xilinx; the MAC design, op MAC, without, as synth model builds it).
 //
-// The plan (rtl.PlanNet) gives every engine's PEs, lanes, widths, frame
-// buffer, ROMs and FIFO. Memories are mapped as yosys' memory_libmap
-// would (block RAM, LUTRAM, soft logic or flip-flops, by its costs), DSPs
-// are counted per multiplier wide enough for one, adder PEs cost what
-// synth.Estimate predicts, and the rest is a linear model in structural
-// terms fitted to measurements (see RESULTS.md). Meant to be within about
-// 15% of yosys for LUTs and FFs.
+// The plan (rtl.PlanNet) gives every engine's PEs, lanes, widths, ring,
+// ROMs, constant-multiply trees, pipeline and FIFOs. Memories are mapped
+// as yosys' memory_libmap would (block RAM, LUTRAM, soft logic or
+// flip-flops, by its costs), DSPs are counted per multiplier wide enough
+// for one (each product lane of a conv engine with a weight ROM, each
+// rescale with an m ROM), adder PEs cost what synth.Estimate predicts for
+// their pipelined PE, and the rest is a linear model in structural terms
+// fitted to measurements (see RESULTS.md). Meant to be within about 15%
+// of yosys for LUTs and FFs.
 func EstimateNet(q *quant.Model, c rtl.NetConfig, op Op, t Target) (*NetEstimate, error) {
 	n, ets, top, err := netTerms(q, c, op, t)
 	if err != nil {
@@ -700,24 +959,24 @@ func EstimateNet(q *quant.Model, c rtl.NetConfig, op Op, t Target) (*NetEstimate
 			est.Lanes += e.P
 		}
 		est.ROMBits += romBits(e)
-		if e.Add {
-			est.BufferBits += e.FifoDepth * e.In2Bits
-		} else {
-			est.BufferBits += e.FBDepth * e.InBits
-		}
+		est.BufferBits += e.LineBufferBits() + e.FIFOBits()
 	}
 	return est, nil
 }
 
 // romBits is an engine's ROM contents in bits, as emit-verilog's manifest
-// counts them.
+// counts them: only the ROMs that exist (a one-word weight ROM and a
+// one-row rescale ROM are constants).
 func romBits(e *rtl.Engine) int {
 	n := 0
-	if e.Reduce {
+	if e.WeightROM {
 		n += e.WRomD * e.WRomW
 	}
+	if e.MROM {
+		n += e.G * e.MRomW
+	}
 	if e.HasRescale {
-		n += e.G * (e.MRomW + e.BRomW)
+		n += e.G * e.BRomW
 	}
 	if e.Adder {
 		n += e.G * e.CRomW
