@@ -156,3 +156,28 @@ func TestNetResNet20Throughput(t *testing.T) {
 	}
 	t.Logf("ResNet-20 P=16 lanes 144 balanced: %d values, measured %.0f, predicted %.0f cycles per image", res.Values, res.CyclesPerImage, pred)
 }
+
+// TestNetResNet20Target streams two images through ResNet-20 folded for
+// --target-cycles 20000 without stalls: bit-exact at every layer, the
+// measured cycles between images at or below the target and within 5% of
+// the cycle model.
+func TestNetResNet20Target(t *testing.T) {
+	testutil.RequireTools(t, "verilator")
+	q, in := nettest.ResNet20(t, 2)
+	hw := rtl.NetConfig{TargetCycles: 20000}
+	n, err := rtl.PlanNet(q, hw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := runNetCase(t, Verilator, q, in, hw, NetRunOptions{Seed: 4})
+	pred := float64(n.PredictedCyclesPerImage)
+	got := float64(res.CyclesPerImage)
+	if !res.CyclesPerImage.Finite() || got > 20000 {
+		t.Errorf("measured %.0f cycles per image, above the 20,000 target", got)
+	}
+	if d := (got - pred) / pred; !(d <= 0.05) || d < -0.05 {
+		t.Errorf("measured %.0f cycles per image, predicted %.0f (%.1f%% off)", got, pred, 100*d)
+	}
+	t.Logf("ResNet-20 --target-cycles 20000: %d values, measured %.0f, predicted %.0f cycles per image, lane utilisation %.1f%%",
+		res.Values, got, pred, 100*n.LaneUtilization())
+}
