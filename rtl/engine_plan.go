@@ -543,6 +543,7 @@ func (e *Engine) setRing(depth int) {
 	e.ColStepAddr = mod(e.S)
 	e.RowStepAddr = mod(e.S * e.W)
 	e.MapStepAddr = mod(e.HW)
+	e.Top1Addr = mod(e.HW - e.PAD*e.W - e.PAD)
 	e.FBDepth = e.RingDepth
 }
 

@@ -67,6 +67,7 @@ type Engine struct {
 	ColStepAddr                    int // S mod RingDepth
 	RowStepAddr                    int // (S*W) mod RingDepth
 	MapStepAddr                    int // (H*W) mod RingDepth
+	Top1Addr                       int // the second map's pixel (-PAD, -PAD), mod RingDepth
 
 	// Pipeline: PartLatency cycles of PE or products and tree, PostLatency
 	// cycles after the accumulator; IssueToCapture from a pixel's last issue

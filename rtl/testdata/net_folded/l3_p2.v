@@ -80,7 +80,7 @@ module l3_p2 (
     reg [8-1:0] fp_q;    // first pixel of the map still needed
     reg signed [8:0] ihbw_q;  // ihb * W
     reg signed [8:0] ihbwn_q; // (ihb + S) * W: the next row's
-    reg [4-1:0] rb_q;    // ring address of the reader map's pixel 0
+    reg [4-1:0] rtn_q;   // ring address of the next map's pixel (-PAD, -PAD)
     reg [4-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
     reg [4-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
     wire last_ow = (ow_q == 2'd2);
@@ -139,15 +139,13 @@ module l3_p2 (
     wire [8-1:0] fp_row = ihbwn_q[8] ? 8'd0 : ihbwn_q[8-1:0];
     wire [4:0] cur_s = {1'b0, cur_q} + 5'd2;
     wire [4:0] rta_s = {1'b0, rta_q} + 5'd12;
-    wire [4:0] rb_s = {1'b0, rb_q} + 5'd4;
+    wire [4:0] rtn_s = {1'b0, rtn_q} + 5'd4;
     wire [4:0] cur_w = (cur_s >= 5'd16) ? cur_s - 5'd16 : cur_s;
     wire [4:0] rta_w = (rta_s >= 5'd16) ? rta_s - 5'd16 : rta_s;
-    wire [4:0] rb_w = (rb_s >= 5'd16) ? rb_s - 5'd16 : rb_s;
-    wire [4:0] rt0_s = rb_w + 5'd0;
-    wire [4:0] rt0_w = (rt0_s >= 5'd16) ? rt0_s - 5'd16 : rt0_s;
+    wire [4:0] rtn_w = (rtn_s >= 5'd16) ? rtn_s - 5'd16 : rtn_s;
     wire [8-1:0] needp_col = (last_oh || (needp_s > {1'b0, rowend_q})) ? (last_oh ? 8'd36 : rowend_q) : needp_s[8-1:0];
     wire [8-1:0] needp_row = (oh_q == 2'd1) ? 8'd36 : nrwc_q;
-    wire unused_nx = ^{iwbn_nx, ihb_nx, ihbw_q, ihbwn_nx[8], cur_w[4], rta_w[4], rt0_w[4]};
+    wire unused_nx = ^{iwbn_nx, ihb_nx, ihbw_q, ihbwn_nx[8], cur_w[4], rta_w[4], rtn_w[4]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
@@ -173,7 +171,7 @@ module l3_p2 (
             fp_q <= 8'd0;
             ihbw_q <= -9'sd0;
             ihbwn_q <= 9'sd12 - 9'sd0;
-            rb_q <= 4'd0;
+            rtn_q <= 4'd4;
             rta_q <= 4'd0;
             cur_q <= 4'd0;
         end else begin
@@ -235,9 +233,9 @@ module l3_p2 (
                                     ihbwn_q <= 9'sd12 - 9'sd0;
                                     fp_q <= 8'd0;
                                     rel_q <= 8'd36 - fp_q;
-                                    rb_q <= rb_w[4-1:0];
-                                    rta_q <= rt0_w[4-1:0];
-                                    cur_q <= rt0_w[4-1:0];
+                                    rtn_q <= rtn_w[4-1:0];
+                                    rta_q <= rtn_q;
+                                    cur_q <= rtn_q;
                                 end else begin
                                     oh_q <= oh_q + 2'd1;
                                     ihb_q <= ihb_nx;

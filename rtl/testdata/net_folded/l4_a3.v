@@ -81,7 +81,7 @@ module l4_a3 (
     reg [6-1:0] fp_q;    // first pixel of the map still needed
     reg signed [6:0] ihbw_q;  // ihb * W
     reg signed [6:0] ihbwn_q; // (ihb + S) * W: the next row's
-    reg [4-1:0] rb_q;    // ring address of the reader map's pixel 0
+    reg [4-1:0] rtn_q;   // ring address of the next map's pixel (-PAD, -PAD)
     reg [4-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
     reg [4-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
     wire last_ow = (ow_q == 2'd2);
@@ -140,15 +140,13 @@ module l4_a3 (
     wire [6-1:0] fp_row = ihbwn_q[6] ? 6'd0 : ihbwn_q[6-1:0];
     wire [4:0] cur_s = {1'b0, cur_q} + 5'd1;
     wire [4:0] rta_s = {1'b0, rta_q} + 5'd3;
-    wire [4:0] rb_s = {1'b0, rb_q} + 5'd9;
+    wire [4:0] rtn_s = {1'b0, rtn_q} + 5'd9;
     wire [4:0] cur_w = (cur_s >= 5'd12) ? cur_s - 5'd12 : cur_s;
     wire [4:0] rta_w = (rta_s >= 5'd12) ? rta_s - 5'd12 : rta_s;
-    wire [4:0] rb_w = (rb_s >= 5'd12) ? rb_s - 5'd12 : rb_s;
-    wire [4:0] rt0_s = rb_w + 5'd8;
-    wire [4:0] rt0_w = (rt0_s >= 5'd12) ? rt0_s - 5'd12 : rt0_s;
+    wire [4:0] rtn_w = (rtn_s >= 5'd12) ? rtn_s - 5'd12 : rtn_s;
     wire [6-1:0] needp_col = (last_oh || (needp_s > {1'b0, rowend_q})) ? (last_oh ? 6'd9 : rowend_q) : needp_s[6-1:0];
     wire [6-1:0] needp_row = (oh_q == 2'd1) ? 6'd9 : nrwc_q;
-    wire unused_nx = ^{iwbn_nx, ihb_nx, ihbw_q, ihbwn_nx[6], cur_w[4], rta_w[4], rt0_w[4]};
+    wire unused_nx = ^{iwbn_nx, ihb_nx, ihbw_q, ihbwn_nx[6], cur_w[4], rta_w[4], rtn_w[4]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
@@ -174,7 +172,7 @@ module l4_a3 (
             fp_q <= 6'd0;
             ihbw_q <= -7'sd3;
             ihbwn_q <= 7'sd3 - 7'sd3;
-            rb_q <= 4'd0;
+            rtn_q <= 4'd5;
             rta_q <= 4'd8;
             cur_q <= 4'd8;
         end else begin
@@ -236,9 +234,9 @@ module l4_a3 (
                                     ihbwn_q <= 7'sd3 - 7'sd3;
                                     fp_q <= 6'd0;
                                     rel_q <= 6'd9 - fp_q;
-                                    rb_q <= rb_w[4-1:0];
-                                    rta_q <= rt0_w[4-1:0];
-                                    cur_q <= rt0_w[4-1:0];
+                                    rtn_q <= rtn_w[4-1:0];
+                                    rta_q <= rtn_q;
+                                    cur_q <= rtn_q;
                                 end else begin
                                     oh_q <= oh_q + 2'd1;
                                     ihb_q <= ihb_nx;

@@ -81,7 +81,7 @@ module l0_c1 (
     reg [8-1:0] fp_q;    // first pixel of the map still needed
     reg signed [8:0] ihbw_q;  // ihb * W
     reg signed [8:0] ihbwn_q; // (ihb + S) * W: the next row's
-    reg [5-1:0] rb_q;    // ring address of the reader map's pixel 0
+    reg [5-1:0] rtn_q;   // ring address of the next map's pixel (-PAD, -PAD)
     reg [5-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
     reg [5-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
     wire last_ow = (ow_q == 3'd5);
@@ -140,15 +140,13 @@ module l0_c1 (
     wire [8-1:0] fp_row = ihbwn_q[8] ? 8'd0 : ihbwn_q[8-1:0];
     wire [5:0] cur_s = {1'b0, cur_q} + 6'd1;
     wire [5:0] rta_s = {1'b0, rta_q} + 6'd6;
-    wire [5:0] rb_s = {1'b0, rb_q} + 6'd10;
+    wire [5:0] rtn_s = {1'b0, rtn_q} + 6'd10;
     wire [5:0] cur_w = (cur_s >= 6'd26) ? cur_s - 6'd26 : cur_s;
     wire [5:0] rta_w = (rta_s >= 6'd26) ? rta_s - 6'd26 : rta_s;
-    wire [5:0] rb_w = (rb_s >= 6'd26) ? rb_s - 6'd26 : rb_s;
-    wire [5:0] rt0_s = rb_w + 6'd19;
-    wire [5:0] rt0_w = (rt0_s >= 6'd26) ? rt0_s - 6'd26 : rt0_s;
+    wire [5:0] rtn_w = (rtn_s >= 6'd26) ? rtn_s - 6'd26 : rtn_s;
     wire [8-1:0] needp_col = (last_oh || (needp_s > {1'b0, rowend_q})) ? (last_oh ? 8'd36 : rowend_q) : needp_s[8-1:0];
     wire [8-1:0] needp_row = (oh_q == 3'd4) ? 8'd36 : nrwc_q;
-    wire unused_nx = ^{iwbn_nx, ihb_nx, ihbw_q, ihbwn_nx[8], cur_w[5], rta_w[5], rt0_w[5]};
+    wire unused_nx = ^{iwbn_nx, ihb_nx, ihbw_q, ihbwn_nx[8], cur_w[5], rta_w[5], rtn_w[5]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
@@ -174,7 +172,7 @@ module l0_c1 (
             fp_q <= 8'd0;
             ihbw_q <= -9'sd6;
             ihbwn_q <= 9'sd6 - 9'sd6;
-            rb_q <= 5'd0;
+            rtn_q <= 5'd3;
             rta_q <= 5'd19;
             cur_q <= 5'd19;
         end else begin
@@ -236,9 +234,9 @@ module l0_c1 (
                                     ihbwn_q <= 9'sd6 - 9'sd6;
                                     fp_q <= 8'd0;
                                     rel_q <= 8'd36 - fp_q;
-                                    rb_q <= rb_w[5-1:0];
-                                    rta_q <= rt0_w[5-1:0];
-                                    cur_q <= rt0_w[5-1:0];
+                                    rtn_q <= rtn_w[5-1:0];
+                                    rta_q <= rtn_q;
+                                    cur_q <= rtn_q;
                                 end else begin
                                     oh_q <= oh_q + 3'd1;
                                     ihb_q <= ihb_nx;

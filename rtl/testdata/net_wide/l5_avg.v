@@ -80,7 +80,7 @@ module l5_avg (
     reg [7-1:0] fp_q;    // first pixel of the map still needed
     reg signed [7:0] ihbw_q;  // ihb * W
     reg signed [7:0] ihbwn_q; // (ihb + S) * W: the next row's
-    reg [2-1:0] rb_q;    // ring address of the reader map's pixel 0
+    reg [2-1:0] rtn_q;   // ring address of the next map's pixel (-PAD, -PAD)
     reg [2-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
     reg [2-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
     wire last_ow = (ow_q == 1'd0);
@@ -143,15 +143,13 @@ module l5_avg (
     wire [7-1:0] fp_row = ihbwn_q[7] ? 7'd0 : ihbwn_q[7-1:0];
     wire [2:0] cur_s = {1'b0, cur_q} + 3'd3;
     wire [2:0] rta_s = {1'b0, rta_q} + 3'd1;
-    wire [2:0] rb_s = {1'b0, rb_q} + 3'd1;
+    wire [2:0] rtn_s = {1'b0, rtn_q} + 3'd1;
     wire [2:0] cur_w = (cur_s >= 3'd4) ? cur_s - 3'd4 : cur_s;
     wire [2:0] rta_w = (rta_s >= 3'd4) ? rta_s - 3'd4 : rta_s;
-    wire [2:0] rb_w = (rb_s >= 3'd4) ? rb_s - 3'd4 : rb_s;
-    wire [2:0] rt0_s = rb_w + 3'd0;
-    wire [2:0] rt0_w = (rt0_s >= 3'd4) ? rt0_s - 3'd4 : rt0_s;
+    wire [2:0] rtn_w = (rtn_s >= 3'd4) ? rtn_s - 3'd4 : rtn_s;
     wire [7-1:0] needp_col = (last_oh || (needp_s > {1'b0, rowend_q})) ? (last_oh ? 7'd9 : rowend_q) : needp_s[7-1:0];
     wire [7-1:0] needp_row = (oh_q == 1'd0) ? 7'd9 : nrwc_q;
-    wire unused_nx = ^{iwbn_nx, ihb_nx, ihbw_q, ihbwn_nx[7], cur_w[2], rta_w[2], rt0_w[2]};
+    wire unused_nx = ^{iwbn_nx, ihb_nx, ihbw_q, ihbwn_nx[7], cur_w[2], rta_w[2], rtn_w[2]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
@@ -177,7 +175,7 @@ module l5_avg (
             fp_q <= 7'd0;
             ihbw_q <= -8'sd0;
             ihbwn_q <= 8'sd9 - 8'sd0;
-            rb_q <= 2'd0;
+            rtn_q <= 2'd1;
             rta_q <= 2'd0;
             cur_q <= 2'd0;
         end else begin
@@ -239,9 +237,9 @@ module l5_avg (
                                     ihbwn_q <= 8'sd9 - 8'sd0;
                                     fp_q <= 7'd0;
                                     rel_q <= 7'd9 - fp_q;
-                                    rb_q <= rb_w[2-1:0];
-                                    rta_q <= rt0_w[2-1:0];
-                                    cur_q <= rt0_w[2-1:0];
+                                    rtn_q <= rtn_w[2-1:0];
+                                    rta_q <= rtn_q;
+                                    cur_q <= rtn_q;
                                 end else begin
                                     oh_q <= oh_q + 1'd1;
                                     ihb_q <= ihb_nx;

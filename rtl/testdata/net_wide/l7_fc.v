@@ -80,7 +80,7 @@ module l7_fc (
     reg [4-1:0] fp_q;    // first pixel of the map still needed
     reg signed [4:0] ihbw_q;  // ihb * W
     reg signed [4:0] ihbwn_q; // (ihb + S) * W: the next row's
-    reg [1-1:0] rb_q;    // ring address of the reader map's pixel 0
+    reg [1-1:0] rtn_q;   // ring address of the next map's pixel (-PAD, -PAD)
     reg [1-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
     reg [1-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
     wire last_ow = (ow_q == 1'd0);
@@ -143,15 +143,13 @@ module l7_fc (
     wire [4-1:0] fp_row = ihbwn_q[4] ? 4'd0 : ihbwn_q[4-1:0];
     wire [1:0] cur_s = {1'b0, cur_q} + 2'd1;
     wire [1:0] rta_s = {1'b0, rta_q} + 2'd1;
-    wire [1:0] rb_s = {1'b0, rb_q} + 2'd1;
+    wire [1:0] rtn_s = {1'b0, rtn_q} + 2'd1;
     wire [1:0] cur_w = (cur_s >= 2'd2) ? cur_s - 2'd2 : cur_s;
     wire [1:0] rta_w = (rta_s >= 2'd2) ? rta_s - 2'd2 : rta_s;
-    wire [1:0] rb_w = (rb_s >= 2'd2) ? rb_s - 2'd2 : rb_s;
-    wire [1:0] rt0_s = rb_w + 2'd0;
-    wire [1:0] rt0_w = (rt0_s >= 2'd2) ? rt0_s - 2'd2 : rt0_s;
+    wire [1:0] rtn_w = (rtn_s >= 2'd2) ? rtn_s - 2'd2 : rtn_s;
     wire [4-1:0] needp_col = (last_oh || (needp_s > {1'b0, rowend_q})) ? (last_oh ? 4'd1 : rowend_q) : needp_s[4-1:0];
     wire [4-1:0] needp_row = (oh_q == 1'd0) ? 4'd1 : nrwc_q;
-    wire unused_nx = ^{iwbn_nx, ihb_nx, ihbw_q, ihbwn_nx[4], cur_w[1], rta_w[1], rt0_w[1]};
+    wire unused_nx = ^{iwbn_nx, ihb_nx, ihbw_q, ihbwn_nx[4], cur_w[1], rta_w[1], rtn_w[1]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
@@ -177,7 +175,7 @@ module l7_fc (
             fp_q <= 4'd0;
             ihbw_q <= -5'sd0;
             ihbwn_q <= 5'sd1 - 5'sd0;
-            rb_q <= 1'd0;
+            rtn_q <= 1'd1;
             rta_q <= 1'd0;
             cur_q <= 1'd0;
         end else begin
@@ -239,9 +237,9 @@ module l7_fc (
                                     ihbwn_q <= 5'sd1 - 5'sd0;
                                     fp_q <= 4'd0;
                                     rel_q <= 4'd1 - fp_q;
-                                    rb_q <= rb_w[1-1:0];
-                                    rta_q <= rt0_w[1-1:0];
-                                    cur_q <= rt0_w[1-1:0];
+                                    rtn_q <= rtn_w[1-1:0];
+                                    rta_q <= rtn_q;
+                                    cur_q <= rtn_q;
                                 end else begin
                                     oh_q <= oh_q + 1'd1;
                                     ihb_q <= ihb_nx;
