@@ -53,7 +53,8 @@ const skipSlack = 8
 //
 // where needMain composes needPixels along the main branch (pixels of the
 // fork's stream for p+1 output pixels) and availSkip composes availPixels
-// along the skip branch. The depth is lead + skipSlack beats. An identity
+// along the skip branch. The depth is lead plus the beats in flight in
+// the main branch's pipelines and output FIFOs plus skipSlack. An identity
 // shortcut around two 3x3 stride-1 engines leads by about 2W+4 beats,
 // where a whole map was H*W.
 func (n *Net) sizeSkipFIFOs() {
@@ -115,7 +116,15 @@ func (n *Net) sizeSkipFIFOs() {
 		for p := 0; p < e.OH*e.OW; p++ {
 			lead = max(lead, availSkip(needMain(p+1))-p)
 		}
+		// The main branch's pipelines also hold beats in flight: an
+		// engine's tail over its issue cycles per beat, and its output FIFO.
+		flight := 0
+		for _, j := range mainPath {
+			m := byLayer[j]
+			gt := max(1, m.G*m.T)
+			flight += (m.Tail+gt-1)/gt + m.ODepth
+		}
 		e.SkipLead = lead
-		e.FifoDepth = min(lead+skipSlack, e.OH*e.OW+skipSlack)
+		e.FifoDepth = min(lead+flight+skipSlack, e.OH*e.OW+flight+skipSlack)
 	}
 }
