@@ -6,7 +6,7 @@ import "testing"
 // no two are adjacent, and there are never more than plain binary has.
 func TestCSD(t *testing.T) {
 	for v := int64(-4096); v <= 4096; v++ {
-		ts := csd(v)
+		ts := CSD(v)
 		var sum int64
 		for i, d := range ts {
 			if d.Neg {
@@ -15,11 +15,11 @@ func TestCSD(t *testing.T) {
 				sum += 1 << d.Shift
 			}
 			if i > 0 && d.Shift <= ts[i-1].Shift+1 {
-				t.Fatalf("csd(%d) = %v: adjacent or unordered digits", v, ts)
+				t.Fatalf("CSD(%d) = %v: adjacent or unordered digits", v, ts)
 			}
 		}
 		if sum != v {
-			t.Fatalf("csd(%d) = %v sums to %d", v, ts, sum)
+			t.Fatalf("CSD(%d) = %v sums to %d", v, ts, sum)
 		}
 		a := v
 		if a < 0 {
@@ -30,11 +30,11 @@ func TestCSD(t *testing.T) {
 			ones++
 		}
 		if len(ts) > ones {
-			t.Fatalf("csd(%d) has %d digits, binary %d", v, len(ts), ones)
+			t.Fatalf("CSD(%d) has %d digits, binary %d", v, len(ts), ones)
 		}
 	}
-	if got := csd(-(1 << 40) + 1); len(got) != 2 {
-		t.Errorf("csd(-(2^40-1)) = %v, want two digits", got)
+	if got := CSD(-(1 << 40) + 1); len(got) != 2 {
+		t.Errorf("CSD(-(2^40-1)) = %v, want two digits", got)
 	}
 }
 

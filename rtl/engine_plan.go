@@ -37,7 +37,7 @@ func constSum(p int, v []int64, w int) constPE {
 	pe := constPE{P: p}
 	nneg := 0
 	for c, x := range v {
-		for _, d := range csd(x) {
+		for _, d := range CSD(x) {
 			pe.Items = append(pe.Items, constItem{K: len(pe.Items), C: c, S: d.Shift, Neg: d.Neg})
 			if d.Neg {
 				nneg++
@@ -319,7 +319,7 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 		e.ShiftM = true
 		maxSh := 0
 		for _, m := range l.Rescale.M {
-			d := csd(m)
+			d := CSD(m)
 			if len(d) > 2 {
 				e.ShiftM = false
 			}
@@ -390,18 +390,8 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 			// Each term is en ? (neg ? ~(tot<<sh) : tot<<sh) : 0, fields
 			// [en, neg, sh] from bit 0; the +1 of every inverted term is
 			// folded into b, which is per channel too.
-			terms := make([]int64, 2*len(l.Rescale.M))
-			bvals = append([]int64(nil), l.Rescale.B...)
-			for o, m := range l.Rescale.M {
-				for k, t := range csd(m) {
-					v := int64(1) | int64(t.Shift)<<2
-					if t.Neg {
-						v |= 2
-						bvals[o]++
-					}
-					terms[2*o+k] = v
-				}
-			}
+			var terms []int64
+			terms, bvals = ShiftTerms(l.Rescale.M, l.Rescale.B)
 			blo, bhi := minMax(bvals)
 			e.BW = fixedpoint.SignedWidth(min(blo, 0), max(bhi, 0))
 			e.BPad = e.RW - e.BW
@@ -668,7 +658,7 @@ func checkRounding(mode string) error {
 func maxDigits(v []int64) int {
 	n := 0
 	for _, x := range v {
-		n = max(n, len(csd(x)))
+		n = max(n, len(CSD(x)))
 	}
 	return n
 }

@@ -479,7 +479,7 @@ func engineROMs(l *quant.Layer, e *rtl.Engine) []memory {
 	}
 	if e.ShiftM {
 		var terms []int64
-		terms, bvals = shiftTerms(l)
+		terms, bvals = rtl.ShiftTerms(l.Rescale.M, l.Rescale.B)
 		m := memory{name: "mrom", kind: memROM, depth: e.G, width: e.MRomW, copies: 1, logic: true}
 		m.cols, m.nonzero, m.fieldBits, m.fieldConst = romColumns(e.G, 2*e.P, e.MTW, func(g, f int) int64 {
 			if o := g*e.P + f/2; o < len(l.Rescale.M) {
@@ -493,55 +493,6 @@ func engineROMs(l *quant.Layer, e *rtl.Engine) []memory {
 	}
 	if e.HasRescale {
 		perChannel("brom", bvals, e.BW)
-	}
-	return out
-}
-
-// shiftTerms returns a shift-add rescale's m ROM fields as rtl writes
-// them, two [en, neg, shift] terms per output channel (en at bit 0), and
-// the b values with the +1 of every inverted term folded in.
-func shiftTerms(l *quant.Layer) (terms, bvals []int64) {
-	terms = make([]int64, 2*len(l.Rescale.M))
-	bvals = append([]int64(nil), l.Rescale.B...)
-	for o, m := range l.Rescale.M {
-		for k, t := range csdDigits(m) {
-			v := int64(1) | int64(t.shift)<<2
-			if t.neg {
-				v |= 2
-				bvals[o]++
-			}
-			terms[2*o+k] = v
-		}
-	}
-	return terms, bvals
-}
-
-// csdDigit is one nonzero canonical signed digit: ±2^shift.
-type csdDigit struct {
-	shift int
-	neg   bool
-}
-
-// csdDigits returns the canonical signed digits of v, lowest first, as
-// rtl plans its shift-add rescales (the non-adjacent form).
-func csdDigits(v int64) []csdDigit {
-	var out []csdDigit
-	neg := v < 0
-	u := uint64(v)
-	if neg {
-		u = uint64(-v)
-	}
-	for s := 0; u != 0; s++ {
-		if u&1 == 1 {
-			if u&3 == 3 {
-				out = append(out, csdDigit{shift: s, neg: !neg})
-				u++
-			} else {
-				out = append(out, csdDigit{shift: s, neg: neg})
-				u--
-			}
-		}
-		u >>= 1
 	}
 	return out
 }
@@ -764,7 +715,7 @@ func windowTerms(l *quant.Layer, op Op, t Target, e *rtl.Engine, et *engineTerms
 // is a constant select, so a term costs a multiplexer level of RW bits per
 // field bit that varies (shift bits, and the enable and inversion).
 func (et *engineTerms) shiftRescale(l *quant.Layer, e *rtl.Engine) {
-	terms, _ := shiftTerms(l)
+	terms, _ := rtl.ShiftTerms(l.Rescale.M, l.Rescale.B)
 	for p := 0; p < e.P; p++ {
 		live := 0
 		for k := 0; k < 2; k++ {
