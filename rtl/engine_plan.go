@@ -63,8 +63,21 @@ func padConst(pes []constPE, w int) int {
 }
 
 // winCase: at position step S the lane reads kernel position (KI, KJ),
-// whose row lies KO = (KI*W) mod RingDepth ring addresses after row ihb.
+// whose row lies KO = (KI*WP) mod RingDepth ring addresses after row ihb.
 type winCase struct{ S, KI, KJ, KO int }
+
+// bankSel is one bank of a banked ring: at position step PS, with the
+// window's corner slot in bank R, the bank is read at word (corner / NB +
+// Off) mod BankDepth; Cases lists every (PS, R).
+type bankSel struct {
+	B     int
+	Cases []bankCase
+}
+
+type bankCase struct{ PS, R, Off, Key int } // Key: {PS, R} as one number
+
+// rotCase: at position step PS, lane u reads bank (R + Add + u) mod NB.
+type rotCase struct{ PS, Add int }
 
 // planEngine plans one layer's engine with par PEs of lanes lanes each
 // (lanes 0: one window position per cycle). With exact, lanes must be a
@@ -164,25 +177,40 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 		e.Need0 = e.H // the only output row waits for the whole map
 	}
 	e.HW, e.HWMax = e.H*e.W, e.H*e.W-1
+	// The ring's row pitch: W, or with U > 1 the banked pitch (see Engine).
+	e.NB, e.BankBits, e.WP = 1, 0, e.W
+	if e.U > 1 {
+		e.Banked = true
+		e.BankBits = clog2(e.U)
+		e.NB = 1 << e.BankBits
+		for e.WP%e.NB != e.K%e.NB {
+			e.WP++
+		}
+	}
+	e.HWP = e.H * e.WP
+	e.Skip, e.SkipM1 = e.WP-e.W+1, e.WP-e.W
+	e.LCW, e.WMax = widthFor(e.W-1), e.W-1
 	// A window over the whole map, in one fold and one position a step
 	// (global pooling, a classifier with all its PEs): it streams.
 	e.Stream = !e.Add && e.OH == 1 && e.OW == 1 && e.PAD == 0 && e.K == e.H && e.K == e.W && e.G == 1 && e.U == 1
-	e.NeedP0 = e.HW
+	// Pixel counts in the ring (loaded, needed, released) are slots: a
+	// row's last pixel takes the pitch's pad slots with it.
+	e.NeedP0 = e.HWP
 	if e.Stream {
 		e.NeedP0 = 1
 	} else if e.OH > 1 {
-		e.NeedP0 = (e.Need0-1)*e.W + min(e.W, e.K-e.PAD)
+		e.NeedP0 = (e.Need0-1)*e.WP + min(e.W, e.K-e.PAD)
 	}
-	e.SW, e.PadW = e.S*e.W, e.PAD*e.W
+	e.SW, e.PadW = e.S*e.WP, e.PAD*e.WP
 	e.Coln0 = min(e.W, e.K-e.PAD)
-	e.RowEnd0 = min(e.H, e.K-e.PAD) * e.W
-	e.Nrwc1 = (min(e.H, e.S-e.PAD+e.K)-1)*e.W + e.Coln0
-	e.NrwcCap = (e.H-1)*e.W + e.Coln0
-	e.PXW = widthFor(3*e.HW+e.K+e.S) + 1
+	e.RowEnd0 = min(e.H, e.K-e.PAD) * e.WP
+	e.Nrwc1 = (min(e.H, e.S-e.PAD+e.K)-1)*e.WP + e.Coln0
+	e.NrwcCap = (e.H-1)*e.WP + e.Coln0
+	e.PXW = widthFor(3*e.HWP+e.K+e.S+2*e.NB) + 1
 	e.PXWm1, e.PXW1 = e.PXW-1, e.PXW+1
 	e.PSPad = e.PXW - e.PSW
 	e.setRing(e.fullRing())
-	maxCoord := (max(e.H, e.W) + e.K + e.S + e.PAD) * (e.W + 1)
+	maxCoord := (max(e.H, e.W) + e.K + e.S + e.PAD) * (e.WP + 1)
 	e.CW = max(bits.Len(uint(maxCoord))+2, e.PXW+1)
 	e.CMsb = e.CW - 1
 	e.OHMax, e.OWMax, e.GMax, e.KMax = e.OH-1, e.OW-1, e.G-1, e.K-1
@@ -477,14 +505,15 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 
 // windowSpan is the most input pixels the engine holds for one output
 // pixel: from the first pixel still needed to the last its windows read,
-// (K-1) rows and K pixels, or for the last output row the rest of the map
-// (which it waits for whole).
+// (K-1) rows and K pixels (in slots of the pitch), or for the last output
+// row the rest of the map (which it waits for whole).
 func (e *Engine) windowSpan() int {
 	if e.Stream {
 		return 1
 	}
+	// A row's last pixel takes the pitch's pad slots with it.
 	topLast := max(0, (e.OH-1)*e.S-e.PAD)
-	return max((e.K-1)*e.W+e.K, (e.H-topLast)*e.W)
+	return max((e.K-1)*e.WP+e.K+e.SkipM1, (e.H-topLast)*e.WP)
 }
 
 // ringSlack is the slack of a ring beyond the window span: an output
@@ -503,11 +532,18 @@ const releaseLatency = 2
 
 // minRing is the smallest ring that streams within a map: the window span
 // and the slack.
-func (e *Engine) minRing() int { return min(2*e.HW, e.windowSpan()+e.ringSlack()) }
+func (e *Engine) minRing() int { return e.bankRound(min(2*e.HWP, e.windowSpan()+e.ringSlack())) }
+
+// bankRound rounds a ring depth up to whole banks, at least two words each.
+func (e *Engine) bankRound(d int) int {
+	return max(2*e.NB, (d+e.NB-1)/e.NB*e.NB)
+}
 
 // fullRing also holds the pixels the next map's first output pixel needs,
 // so that consecutive maps overlap without a stall (at most two maps).
-func (e *Engine) fullRing() int { return min(2*e.HW, e.windowSpan()+e.ringSlack()+e.NeedP0) }
+func (e *Engine) fullRing() int {
+	return e.bankRound(min(2*e.HWP, e.windowSpan()+e.ringSlack()+e.NeedP0))
+}
 
 // setRing sizes the line buffer at depth pixels and derives its address
 // constants, each taken mod the depth.
@@ -524,17 +560,49 @@ func (e *Engine) setRing(depth int) {
 		for st := 0; st < e.TP; st++ {
 			if t := st*e.U + u; t < e.KK {
 				ki, kj := t/e.K, t%e.K
-				wl.Cases = append(wl.Cases, winCase{S: st, KI: ki, KJ: kj, KO: mod(ki*e.W + kj)})
+				wl.Cases = append(wl.Cases, winCase{S: st, KI: ki, KJ: kj, KO: mod(ki*e.WP + kj)})
 			}
 		}
 		e.WinLanes = append(e.WinLanes, wl)
 	}
-	e.Top0Addr = mod(-e.PAD*e.W - e.PAD)
+	e.Top0Addr = mod(-e.PAD*e.WP - e.PAD)
 	e.ColStepAddr = mod(e.S)
-	e.RowStepAddr = mod(e.S * e.W)
-	e.MapStepAddr = mod(e.HW)
-	e.Top1Addr = mod(e.HW - e.PAD*e.W - e.PAD)
+	e.RowStepAddr = mod(e.S * e.WP)
+	e.MapStepAddr = mod(e.HWP)
+	e.Top1Addr = mod(e.HWP - e.PAD*e.WP - e.PAD)
 	e.FBDepth = e.RingDepth
+	e.HeldMaxSkip = depth - e.Skip
+	e.BankDepth = depth / e.NB
+	e.QW = e.RAW - e.BankBits
+	e.QW1, e.BKeyW = e.QW+1, e.PSW+e.BankBits
+	e.BankCases, e.RotCases = nil, nil
+	if !e.Banked {
+		return
+	}
+	// Bank b at step ps with the corner in bank r serves lane
+	// u = (b - r - ps*U) mod NB, position p = ps*U + u at slot offset
+	// o = ki*WP + kj (o = p mod NB, by the pitch): word corner/NB + (r+o)/NB.
+	for b := 0; b < e.NB; b++ {
+		bs := bankSel{B: b}
+		for ps := 0; ps < e.TP; ps++ {
+			for r := 0; r < e.NB; r++ {
+				u := ((b-r-ps*e.U)%e.NB + e.NB) % e.NB
+				off := 0
+				if p := ps*e.U + u; u < e.U && p < e.KK {
+					o := (p/e.K)*e.WP + p%e.K
+					if (r+o)%e.NB != b {
+						panic("rtl: ring bank mapping")
+					}
+					off = (r + o) / e.NB % e.BankDepth
+				}
+				bs.Cases = append(bs.Cases, bankCase{PS: ps, R: r, Off: off, Key: ps<<e.BankBits | r})
+			}
+		}
+		e.BankCases = append(e.BankCases, bs)
+	}
+	for ps := 0; ps < e.TP; ps++ {
+		e.RotCases = append(e.RotCases, rotCase{PS: ps, Add: ps * e.U % e.NB})
+	}
 }
 
 // treeLevels is the latency of sum_tree over n words: ceil(log2 n).

@@ -187,24 +187,36 @@ func balance(q *quant.Model, c NetConfig) (NetConfig, error) {
 }
 
 // Folding weighs a choice of p PEs of l lanes in lanes: p*(l+peOverhead)
-// plus the ring copies that unrolling U window positions costs. A PE's
+// plus what unrolling U window positions costs the line buffer. A PE's
 // accumulator, rescale (one DSP48 unless constant or shifts) and output
 // stage cost about peOverhead lanes (an 8-bit L1 lane is about 20 LUTs,
-// synth pe). Activation memory is the scarcest resource of these designs
-// (the network-hardware review), so every bitsPerCopyLane bits of a ring
-// copy weigh a lane: window positions are unrolled only where folding the
-// channels cannot meet the period, as FINN's sliding-window generator
-// goes parallel only when SIMD is exhausted.
+// synth pe). With U > 1 the ring is banked (see Engine): its rows grow to
+// the banked pitch, and the lanes take the bank words through a rotator
+// of log2(NB) levels of 2:1 multiplexers. Activation memory is the
+// scarcest resource of these designs (the network-hardware review), so
+// every bitsPerRingLane ring bits weigh a lane, and every
+// muxBitsPerLane rotator bits (two levels per LUT6, about 20 LUTs a lane).
 const (
 	peOverhead      = 8
-	bitsPerCopyLane = 8
+	bitsPerRingLane = 8
+	muxBitsPerLane  = 40
 )
 
 // foldCost is the cost folding minimizes for the engine at p PEs of l lanes.
 func (e *Engine) foldCost(p, l int) int {
-	u := 1
+	u, simd := 1, min(l, e.CIN)
 	if l >= e.CIN {
 		u = min(e.KK, l/e.CIN)
 	}
-	return p*(l+peOverhead) + (u-1)*e.fullRing()*e.InBits/bitsPerCopyLane
+	cost := p * (l + peOverhead)
+	if u > 1 {
+		bb := clog2(u)
+		nb := 1 << bb
+		wp := e.W
+		for wp%nb != e.K%nb {
+			wp++
+		}
+		cost += (wp-e.W)*(e.K-1)*e.InBits/bitsPerRingLane + u*simd*e.BIN*bb/muxBitsPerLane
+	}
+	return cost
 }

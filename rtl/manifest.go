@@ -75,7 +75,9 @@ type LayerManifest struct {
 	SIMD          int    `json:"simd,omitempty"`
 	Positions     int    `json:"positions,omitempty"` // window positions per step (U)
 	RingPixels    int    `json:"ring_pixels,omitempty"`
-	RingCopies    int    `json:"ring_copies,omitempty"`
+	RingCopies    int    `json:"ring_copies,omitempty"` // always 1: U > 1 banks the ring instead
+	RingBanks     int    `json:"ring_banks,omitempty"`  // banks of the ring (U > 1), else 1
+	RingPitch     int    `json:"ring_pitch,omitempty"`  // ring slots per map row (W, or the banked pitch)
 	LineBufBits   int    `json:"line_buffer_bits"`
 	FIFOBits      int    `json:"fifo_bits"`
 	BufferBits    int    `json:"buffer_bits"`                       // LineBufBits + FIFOBits
@@ -135,7 +137,8 @@ func EmitNet(q *quant.Model, c NetConfig) (map[string][]byte, *Net, error) {
 		lm.LineBufBits, lm.FIFOBits = e.LineBufferBits(), e.FIFOBits()
 		lm.BufferBits = lm.LineBufBits + lm.FIFOBits
 		if !e.Add {
-			lm.SIMD, lm.Positions, lm.RingPixels, lm.RingCopies = e.SIMD, e.U, e.RingDepth, len(e.WinLanes)
+			lm.SIMD, lm.Positions, lm.RingPixels, lm.RingCopies = e.SIMD, e.U, e.RingDepth, 1
+			lm.RingBanks, lm.RingPitch = e.NB, e.WP
 		}
 		if !e.Reduce {
 			lm.LanesPerPE = 1
@@ -177,12 +180,12 @@ func romWidth(e *Engine, f string) int {
 }
 
 // LineBufferBits is the bits of the engine's line buffer: RingDepth
-// pixels of InBits, once per window-position lane.
+// slots of InBits (one copy, banked when U > 1).
 func (e *Engine) LineBufferBits() int {
 	if e.Add {
 		return 0
 	}
-	return e.RingDepth * e.InBits * len(e.WinLanes)
+	return e.RingDepth * e.InBits
 }
 
 // FIFOBits is the bits of the engine's FIFOs: its output FIFO, and the

@@ -48,25 +48,40 @@ type Engine struct {
 	SB, SBMsb       int // SIMD*BIN: one lane group's slice of a pixel
 	LanesPE         int // U*SIMD
 
-	// Line buffer: a ring of RingDepth input pixels, one copy per
-	// window-position lane, with pixel-granular flow control (FINN's
-	// sliding-window buffer: (K-1) rows and K pixels under a window, plus
-	// RingSlack). Addresses are counters and constants mod RingDepth,
-	// never multiplies.
+	// Line buffer: a ring of RingDepth slots, one input pixel each, with
+	// pixel-granular flow control (FINN's sliding-window buffer: (K-1) rows
+	// and K pixels under a window, plus RingSlack). Addresses are counters
+	// and constants mod RingDepth, never multiplies.
+	//
+	// With U > 1 window positions a step the ring is one copy split into
+	// NB = 2^BankBits banks (slot a in bank a mod NB, word a / NB), and a
+	// map row takes WP >= W slots (the pitch, WP = K mod NB): position
+	// (ki, kj) then lies ki*WP+kj = ki*K+kj slots after the window's
+	// corner, mod NB, so the U consecutive positions of a step fall in U
+	// distinct banks, each read once a cycle. Lane u reads bank
+	// (corner + ps*U + u) mod NB: a rotation of the bank words.
 	RingDepth, RingLast, RingSlack int
+	Banked                         bool
+	NB, BankBits, BankDepth, QW    int       // banks, log2, words per bank, word-address width
+	QW1, BKeyW                     int       // QW+1; the width of {ps, corner bank}
+	WP, HWP                        int       // row pitch in slots, and H*WP: a map's slots
+	Skip, SkipM1, LCW, WMax        int       // slots a row's last pixel takes (WP-W+1); loader column width, W-1
+	HeldMaxSkip                    int       // RingDepth - Skip: room for a row's last pixel
+	BankCases                      []bankSel // per bank: its word offset at each (step, corner bank)
+	RotCases                       []rotCase // per step: (ps*U) mod NB
 	RAW, RAW1                      int // ring address width, and one more for the wrap compare
 	PXW, PXWm1, PXW1               int // pixel-count width (0..2*H*W), minus and plus one
 	HW, HWMax                      int // pixels per input map, and minus one
 	OHMaxM1                        int
 	Need0                          int // input rows the first output row needs
 	NeedP0                         int // input pixels the first output pixel needs
-	RowEnd0, Nrwc1, NrwcCap        int // rows needed*W of row 0; what row 1's first pixel needs; its cap
-	SW, PadW                       int // S*W and PAD*W
+	RowEnd0, Nrwc1, NrwcCap        int // rows needed*WP of row 0; what row 1's first pixel needs; its cap
+	SW, PadW                       int // S*WP and PAD*WP (ring slots)
 	Coln0                          int // min(W, K-PAD): the columns a row's first window needs
 	Top0Addr                       int // ring offset of pixel (-PAD, -PAD) from the map's pixel 0
 	ColStepAddr                    int // S mod RingDepth
-	RowStepAddr                    int // (S*W) mod RingDepth
-	MapStepAddr                    int // (H*W) mod RingDepth
+	RowStepAddr                    int // (S*WP) mod RingDepth
+	MapStepAddr                    int // (H*WP) mod RingDepth
 	Top1Addr                       int // the second map's pixel (-PAD, -PAD), mod RingDepth
 
 	// Pipeline: PartLatency cycles of PE or products and tree, PostLatency

@@ -40,7 +40,7 @@ func availPixels(e *Engine, f int) int {
 // skipSlack is the FIFO depth beyond the lead: the beats in flight in the
 // main branch's last engine and the add's own input, so that the fork
 // does not wait in steady state.
-const skipSlack = 8
+const skipSlack = 2
 
 // sizeSkipFIFOs sets every add engine's skip FIFO depth from the two
 // branches between the fork and the add (FINN sizes its FIFOs from the

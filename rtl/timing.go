@@ -145,18 +145,27 @@ func (e *Engine) fillStall(rate float64) float64 {
 	return float64(missing) * rate
 }
 
-// sizeRings shrinks every window engine's ring to the streaming minimum
-// where the fill stall that costs keeps the predicted period at or below
-// limit (the full-ring period, or a looser target).
+// sizeRings shrinks every window engine's ring to the smallest depth, from
+// the streaming minimum up to the full ring, whose fill stall keeps the
+// predicted period at or below limit (the full-ring period, or a looser
+// target). fillStall falls as the depth grows, so the search is a
+// bisection.
 func (n *Net) sizeRings(limit int) {
 	for _, e := range n.Engines {
 		if e.Add || e.RingDepth == e.minRing() {
 			continue
 		}
-		full := e.RingDepth
-		e.setRing(e.minRing())
-		if p, _ := n.timing(nil); p > limit {
-			e.setRing(full)
+		// Depths are whole banks (NB slots).
+		lo, hi := e.minRing()/e.NB, e.RingDepth/e.NB
+		for lo < hi {
+			mid := (lo + hi) / 2
+			e.setRing(mid * e.NB)
+			if p, _ := n.timing(nil); p > limit {
+				lo = mid + 1
+			} else {
+				hi = mid
+			}
 		}
+		e.setRing(lo * e.NB)
 	}
 }

@@ -69,7 +69,7 @@ const (
 )
 
 // memory is one memory of a planned engine, of which the engine holds
-// copies identical copies (one per window-position lane for the ring),
+// copies alike memories (the banks of a banked ring),
 // each with one read port. For a ROM, cols is its content's distinct bit
 // columns that are not constant (what is left once yosys removes
 // constant columns and merges identical ones) and nonzero its columns
@@ -583,7 +583,7 @@ func inverted(neg bool, shift, operand, w int) int {
 }
 
 // windowTerms measures a window engine (adder, conv, pool, scale, ReLU):
-// its ring copies, control, lanes, ROMs, PEs or products, accumulators,
+// its ring (banked when U > 1), control, lanes, ROMs, PEs or products, accumulators,
 // rescale and output stages, tag delays and output FIFO.
 func windowTerms(l *quant.Layer, op Op, t Target, e *rtl.Engine, et *engineTerms) error {
 	dsp := t == Xilinx && op == L1 // the MAC design is synthesized -nodsp, as synth model does
@@ -604,12 +604,23 @@ func windowTerms(l *quant.Layer, op Op, t Target, e *rtl.Engine, et *engineTerms
 	et.ff[ffCtl] += float64(ctl + 14 + 4*gw + 2*cfw + 2*waw) // wa_a_q and wa_b_q beside wa_q
 
 	// Lanes: address and bounds, the registered read, the SIMD slice.
-	et.lut[lutLane] += float64(copies * (e.CW + e.RAW))
-	et.lut[lutSel] += float64(copies * selectMux(e.SB, e.CF))
-	et.ff[ffLane] += float64(copies * (e.RAW + 2 + e.SB))
+	ring := memory{name: "ring", kind: memRAM, depth: e.RingDepth, width: e.InBits, copies: 1}
+	if e.Banked {
+		// Per lane the bounds, per bank a word address (a constant of the
+		// step and corner bank plus the corner's word) and its registered
+		// read and SIMD slice; per lane a rotation over the banks.
+		et.lut[lutLane] += float64(copies*e.CW + e.NB*2*e.QW)
+		et.lut[lutSel] += float64(e.NB*selectMux(e.SB, e.CF) + copies*selectMux(e.SB, e.NB))
+		et.ff[ffLane] += float64(copies*(2+e.SB) + e.NB*e.QW + 2*e.BankBits)
+		ring = memory{name: "ring", kind: memRAM, depth: e.BankDepth, width: e.InBits, copies: e.NB}
+	} else {
+		et.lut[lutLane] += float64(copies * (e.CW + e.RAW))
+		et.lut[lutSel] += float64(copies * selectMux(e.SB, e.CF))
+		et.ff[ffLane] += float64(copies * (e.RAW + 2 + e.SB))
+	}
 
-	// Memories: the ring (one copy per lane), the output FIFO, the ROMs.
-	ring := memory{name: "ring", kind: memRAM, depth: e.RingDepth, width: e.InBits, copies: copies}
+	// Memories: the ring (one copy, banked when U > 1), the output FIFO,
+	// the ROMs.
 	ofifo := memory{name: "ofifo", kind: memFIFO, depth: e.ODepth, width: e.OutBits, copies: 1}
 	roms := engineROMs(l, e)
 	rom := map[string]memory{}

@@ -428,7 +428,7 @@ func TestEstimateNetStructure(t *testing.T) {
 		{"nets/minilenet_q8.json", rtl.NetConfig{Parallel: 8}},      // constant weights and rescales
 		{"nets/wide_q8.json", rtl.NetConfig{Parallel: 4, Lanes: 4}}, // SIMD folding
 		{"nets/lenet5_q8.json.gz", rtl.NetConfig{Parallel: 8}},
-		{"nets/lenet5_q8.json.gz", rtl.NetConfig{Parallel: 16, Lanes: 150, Balance: true}}, // 25 ring copies
+		{"nets/lenet5_q8.json.gz", rtl.NetConfig{Parallel: 16, Lanes: 150, Balance: true}}, // a ring of 32 banks
 	} {
 		q := loadNetModel(t, c.model)
 		for _, op := range []Op{L1, MAC} {
@@ -462,13 +462,13 @@ func TestEstimateNetStructure(t *testing.T) {
 					sum.BRAMs += e.BRAMs
 					sum.DSPs += e.DSPs
 					lm := man.Layers[i]
-					romBits, fifoBits, lineBits, copies := 0, 0, 0, 0
+					romBits, fifoBits, lineBits, banks := 0, 0, 0, 0
 					roms := map[string]bool{}
 					for _, m := range e.Memories {
 						switch m.Name {
 						case "ring":
 							lineBits += m.Depth * m.Width * m.Copies
-							copies = m.Copies
+							banks = m.Copies
 						case "ofifo", "skip_fifo":
 							fifoBits += m.Depth * m.Width * m.Copies
 						default:
@@ -476,9 +476,9 @@ func TestEstimateNetStructure(t *testing.T) {
 							romBits += m.Depth * m.Width * m.Copies
 						}
 					}
-					if e.Module != lm.Module || romBits != lm.ROMBits || fifoBits != lm.FIFOBits || lineBits != lm.LineBufBits || copies != lm.RingCopies {
-						t.Errorf("%s: %s: estimate ROM %d FIFO %d line buffer %d bits (%d copies); manifest %s %d %d %d (%d)", where, e.Module,
-							romBits, fifoBits, lineBits, copies, lm.Module, lm.ROMBits, lm.FIFOBits, lm.LineBufBits, lm.RingCopies)
+					if e.Module != lm.Module || romBits != lm.ROMBits || fifoBits != lm.FIFOBits || lineBits != lm.LineBufBits || banks != max(1, lm.RingBanks) {
+						t.Errorf("%s: %s: estimate ROM %d FIFO %d line buffer %d bits (%d banks); manifest %s %d %d %d (%d)", where, e.Module,
+							romBits, fifoBits, lineBits, banks, lm.Module, lm.ROMBits, lm.FIFOBits, lm.LineBufBits, lm.RingBanks)
 					}
 					for name, suffix := range romFile {
 						if _, ok := files[e.Module+suffix]; ok != roms[name] {

@@ -14,8 +14,8 @@
 //   SIMD = 2 input channel(s) per window position (1 fold(s)), 1 window
 //   position(s) per cycle: 2 lanes per PE, 9 step(s) per output pixel and fold;
 //   accumulators 22 bits signed, rescale 39 bits signed.
-//   Line buffer: a ring of 18 input pixels of 16 bits: (K-1) rows and K pixels under a window plus
-//   3 pixel(s) of slack that let loading run ahead.
+//   Line buffer: a ring of 18 slots of 16 bits, one input pixel each: (K-1)
+//   rows and K pixels under a window plus 3 slot(s) of slack that let loading run ahead.
 //
 // Latency and handshake
 //   Valid/ready streams, one beat per pixel in raster order, channel c at
@@ -196,10 +196,10 @@ module l0_c1 (
                 end
             end else begin
                 if (load_fire && ahead_q) begin
-                    apix_q <= apix_q + 8'd1;
+                    apix_q <= apix_q + fire_w;
                 end
                 if (load_fire && !ahead_q) begin
-                    lpix_q <= lpix_q + 8'd1;
+                    lpix_q <= lpix_q + fire_w;
                 end
                 if (map_loaded && !ahead_q) begin
                     ahead_q <= 1'b1;
@@ -270,9 +270,8 @@ module l0_c1 (
             end
         end
     end
-
     // Ring storage: one word per input pixel, one write and one registered
-    // read port per copy (simple dual-port RAM).
+    // read port (simple dual-port RAM).
     reg [15:0] ring_0 [0:18-1];
     always @(posedge clk_i) begin
         if (load_fire) begin
@@ -280,7 +279,7 @@ module l0_c1 (
         end
     end
 
-    // Stage A0: per lane, the window position of this step, its bounds and
+    // Stage A0: per lane, the window position of this step and its bounds;
     // its ring address (the ring row of ihb plus a constant, wrapped once).
     reg              v_a_q;
     reg              first_a_q;
@@ -314,8 +313,8 @@ module l0_c1 (
     wire [5-1:0] addr_0 = rr_0[5-1:0];
     wire unused_rr_0 = rr_0[5];
     reg [5-1:0] addr_a_q_0;
-    reg inb_a_q_0;
     reg [15:0] x_b_q_0;
+    reg inb_a_q_0;
     reg inb_b_q_0;
     // Kept out of the product's DSP (no AREG): the lane select ends here,
     // so no path runs from the select through the DSP into the tree.

@@ -14,8 +14,8 @@
 //   SIMD = 4 input channel(s) per window position (1 fold(s)), 1 window
 //   position(s) per cycle: 4 lanes per PE, 4 step(s) per output pixel and fold;
 //   accumulators 10 bits signed.
-//   Line buffer: a ring of 16 input pixels of 32 bits: (K-1) rows and K pixels under a window plus
-//   4 pixel(s) of slack that let loading run ahead.
+//   Line buffer: a ring of 16 slots of 32 bits, one input pixel each: (K-1)
+//   rows and K pixels under a window plus 4 slot(s) of slack that let loading run ahead.
 //
 // Latency and handshake
 //   Valid/ready streams, one beat per pixel in raster order, channel c at
@@ -196,10 +196,10 @@ module l3_p2 (
                 end
             end else begin
                 if (load_fire && ahead_q) begin
-                    apix_q <= apix_q + 8'd1;
+                    apix_q <= apix_q + fire_w;
                 end
                 if (load_fire && !ahead_q) begin
-                    lpix_q <= lpix_q + 8'd1;
+                    lpix_q <= lpix_q + fire_w;
                 end
                 if (map_loaded && !ahead_q) begin
                     ahead_q <= 1'b1;
@@ -270,9 +270,8 @@ module l3_p2 (
             end
         end
     end
-
     // Ring storage: one word per input pixel, one write and one registered
-    // read port per copy (simple dual-port RAM).
+    // read port (simple dual-port RAM).
     reg [31:0] ring_0 [0:16-1];
     always @(posedge clk_i) begin
         if (load_fire) begin
@@ -280,7 +279,7 @@ module l3_p2 (
         end
     end
 
-    // Stage A0: per lane, the window position of this step, its bounds and
+    // Stage A0: per lane, the window position of this step and its bounds;
     // its ring address (the ring row of ihb plus a constant, wrapped once).
     reg              v_a_q;
     reg              first_a_q;
@@ -309,8 +308,8 @@ module l3_p2 (
     wire [4-1:0] addr_0 = rr_0[4-1:0];
     wire unused_rr_0 = rr_0[4];
     reg [4-1:0] addr_a_q_0;
-    reg inb_a_q_0;
     reg [31:0] x_b_q_0;
+    reg inb_a_q_0;
     reg inb_b_q_0;
     reg [31:0] x_c_q_0;
     always @(posedge clk_i) begin

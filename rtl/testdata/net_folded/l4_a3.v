@@ -15,8 +15,8 @@
 //   SIMD = 2 input channel(s) per window position (2 fold(s)), 1 window
 //   position(s) per cycle: 2 lanes per PE, 18 step(s) per output pixel and fold;
 //   accumulators 16 bits signed, rescale 33 bits signed.
-//   Line buffer: a ring of 12 input pixels of 32 bits: (K-1) rows and K pixels under a window plus
-//   3 pixel(s) of slack that let loading run ahead.
+//   Line buffer: a ring of 12 slots of 32 bits, one input pixel each: (K-1)
+//   rows and K pixels under a window plus 3 slot(s) of slack that let loading run ahead.
 //
 // Latency and handshake
 //   Valid/ready streams, one beat per pixel in raster order, channel c at
@@ -50,18 +50,18 @@ module l4_a3 (
     // Loader: input pixels into the ring while it has a free slot.
     // ------------------------------------------------------------------
     reg [4-1:0] wpa_q;   // ring write address, 0..11
-    reg [6-1:0] wp_q;    // pixel being loaded in its map, 0..8
-    reg [6-1:0] held_q;  // ring slots in use, 0..12
-    reg [6-1:0] lpix_q;  // pixels of the reader's map loaded, 0..9
-    reg [6-1:0] apix_q;  // pixels of the next map loaded
+    reg [7-1:0] wp_q;    // pixel being loaded in its map, 0..8
+    reg [7-1:0] held_q;  // ring slots in use, 0..12
+    reg [7-1:0] lpix_q;  // pixels of the reader's map loaded, 0..9
+    reg [7-1:0] apix_q;  // pixels of the next map loaded
     reg               ahead_q; // the loader is in the map after the reader's
-    reg [6-1:0] rel_q;   // ring slots the reader released last cycle
+    reg [7-1:0] rel_q;   // ring slots the reader released last cycle
     // A second map may wait whole in the ring, not a third.
-    wire room = (held_q != 6'd12) && !(ahead_q && (apix_q == 6'd9));
+    wire room = (held_q != 7'd12) && !(ahead_q && (apix_q == 7'd9));
     assign s_ready_o = room;
     wire load_fire = s_valid_i && room;
-    wire map_loaded = load_fire && (wp_q == 6'd8);
-    wire [6-1:0] fire_w = {5'd0, load_fire};
+    wire map_loaded = load_fire && (wp_q == 7'd8);
+    wire [7-1:0] fire_w = {6'd0, load_fire};
 
     // ------------------------------------------------------------------
     // Reader: output pixel (oh, ow), output-channel fold g, window step ps,
@@ -76,11 +76,11 @@ module l4_a3 (
     reg signed [7:0] ihb_q;  // oh*S - PAD
     reg signed [7:0] iwb_q;  // ow*S - PAD
     reg signed [7:0] iwbn_q; // iwb + S: the next pixel's
-    reg [6-1:0] rowend_q;  // (rows the output row needs) * W: its last window's column bound
-    reg [6-1:0] nrwc_q;    // what the next output row's first pixel needs, before the last row
-    reg [6-1:0] fp_q;    // first pixel of the map still needed
-    reg signed [6:0] ihbw_q;  // ihb * W
-    reg signed [6:0] ihbwn_q; // (ihb + S) * W: the next row's
+    reg [7-1:0] rowend_q;  // (rows the output row needs) * W: its last window's column bound
+    reg [7-1:0] nrwc_q;    // what the next output row's first pixel needs, before the last row
+    reg [7-1:0] fp_q;    // first pixel of the map still needed
+    reg signed [7:0] ihbw_q;  // ihb * W
+    reg signed [7:0] ihbwn_q; // (ihb + S) * W: the next row's
     reg [4-1:0] rtn_q;   // ring address of the next map's pixel (-PAD, -PAD)
     reg [4-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
     reg [4-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
@@ -95,7 +95,7 @@ module l4_a3 (
     // needp_q: the input pixels the current output pixel needs, kept in a
     // register (computed with the reader's next state), so that issue is
     // one compare.
-    reg [6-1:0] needp_q;
+    reg [7-1:0] needp_q;
     wire rows_ok = (lpix_q >= needp_q);
     // Output credits: pixels whose last step has issued and that have not
     // left the output FIFO yet. A pixel's last step issues only with a free
@@ -123,40 +123,40 @@ module l4_a3 (
     // leaves, and jumps at row ends.
     wire signed [7:0] ihb_nx = ihb_q + 8'sd1;
     wire signed [7:0] iwbn_nx = iwbn_q + 8'sd1;
-    wire signed [6:0] ihbwn_nx = ihbwn_q + 7'sd3;
+    wire signed [7:0] ihbwn_nx = ihbwn_q + 8'sd3;
     // Each register steps by S*W a row (or S a pixel) and saturates:
     // one adder, a compare and a multiplexer on any path.
-    wire [6:0] rowend_s = {1'b0, rowend_q} + 7'd3;
-    wire [6:0] nrwc_s = {1'b0, nrwc_q} + 7'd3;
-    wire [6:0] needp_s = {1'b0, needp_q} + 7'd1;
-    wire [6-1:0] rowend_nx = (rowend_s > 7'd9) ? 6'd9 : rowend_s[6-1:0];
-    wire [6-1:0] nrwc_nx = (nrwc_s > 7'd8) ? 6'd8 : nrwc_s[6-1:0];
+    wire [7:0] rowend_s = {1'b0, rowend_q} + 8'd3;
+    wire [7:0] nrwc_s = {1'b0, nrwc_q} + 8'd3;
+    wire [7:0] needp_s = {1'b0, needp_q} + 8'd1;
+    wire [7-1:0] rowend_nx = (rowend_s > 8'd9) ? 7'd9 : rowend_s[7-1:0];
+    wire [7-1:0] nrwc_nx = (nrwc_s > 8'd8) ? 7'd8 : nrwc_s[7-1:0];
     // The columns the window leaves in the top row: max(0, iwb+S) - max(0, iwb).
-    wire rowfree = !ihbwn_q[6] && (ihbwn_q != 7'sd0);  // the next row starts lower
+    wire rowfree = !ihbwn_q[7] && (ihbwn_q != 8'sd0);  // the next row starts lower
     wire nx_pos = !iwbn_q[7] && (iwbn_q != 8'sd0);
-    wire [6-1:0] dcol = !nx_pos ? 6'd0 : (iwb_q[7] ? iwbn_q[6-1:0] : 6'd1);
-    wire [6-1:0] rel_col = rowfree ? dcol : 6'd0;
-    wire [6-1:0] fp_col = fp_q + rel_col;
-    wire [6-1:0] fp_row = ihbwn_q[6] ? 6'd0 : ihbwn_q[6-1:0];
+    wire [7-1:0] dcol = !nx_pos ? 7'd0 : (iwb_q[7] ? iwbn_q[7-1:0] : 7'd1);
+    wire [7-1:0] rel_col = rowfree ? dcol : 7'd0;
+    wire [7-1:0] fp_col = fp_q + rel_col;
+    wire [7-1:0] fp_row = ihbwn_q[7] ? 7'd0 : ihbwn_q[7-1:0];
     wire [4:0] cur_s = {1'b0, cur_q} + 5'd1;
     wire [4:0] rta_s = {1'b0, rta_q} + 5'd3;
     wire [4:0] rtn_s = {1'b0, rtn_q} + 5'd9;
     wire [4:0] cur_w = (cur_s >= 5'd12) ? cur_s - 5'd12 : cur_s;
     wire [4:0] rta_w = (rta_s >= 5'd12) ? rta_s - 5'd12 : rta_s;
     wire [4:0] rtn_w = (rtn_s >= 5'd12) ? rtn_s - 5'd12 : rtn_s;
-    wire [6-1:0] needp_col = (last_oh || (needp_s > {1'b0, rowend_q})) ? (last_oh ? 6'd9 : rowend_q) : needp_s[6-1:0];
-    wire [6-1:0] needp_row = (oh_q == 2'd1) ? 6'd9 : nrwc_q;
-    wire unused_nx = ^{iwbn_nx, ihb_nx, ihbw_q, ihbwn_nx[6], cur_w[4], rta_w[4], rtn_w[4]};
+    wire [7-1:0] needp_col = (last_oh || (needp_s > {1'b0, rowend_q})) ? (last_oh ? 7'd9 : rowend_q) : needp_s[7-1:0];
+    wire [7-1:0] needp_row = (oh_q == 2'd1) ? 7'd9 : nrwc_q;
+    wire unused_nx = ^{iwbn_nx, ihb_nx, ihbw_q, ihbwn_nx[7], cur_w[4], rta_w[4], rtn_w[4]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
             wpa_q <= 4'd0;
-            wp_q <= 6'd0;
-            held_q <= 6'd0;
-            lpix_q <= 6'd0;
-            apix_q <= 6'd0;
+            wp_q <= 7'd0;
+            held_q <= 7'd0;
+            lpix_q <= 7'd0;
+            apix_q <= 7'd0;
             ahead_q <= 1'b0;
-            rel_q <= 6'd0;
+            rel_q <= 7'd0;
             oh_q <= 2'd0;
             ow_q <= 2'd0;
             g_q <= 2'd0;
@@ -166,12 +166,12 @@ module l4_a3 (
             ihb_q <= -8'sd1;
             iwb_q <= -8'sd1;
             iwbn_q <= 8'sd1 - 8'sd1;
-            rowend_q <= 6'd6;
-            nrwc_q <= 6'd8;
-            needp_q <= 6'd5;
-            fp_q <= 6'd0;
-            ihbw_q <= -7'sd3;
-            ihbwn_q <= 7'sd3 - 7'sd3;
+            rowend_q <= 7'd6;
+            nrwc_q <= 7'd8;
+            needp_q <= 7'd5;
+            fp_q <= 7'd0;
+            ihbw_q <= -8'sd3;
+            ihbwn_q <= 8'sd3 - 8'sd3;
             rtn_q <= 4'd5;
             rta_q <= 4'd8;
             cur_q <= 4'd8;
@@ -179,7 +179,7 @@ module l4_a3 (
             // Loader.
             if (load_fire) begin
                 wpa_q <= (wpa_q == 4'd11) ? 4'd0 : wpa_q + 4'd1;
-                wp_q <= (wp_q == 6'd8) ? 6'd0 : wp_q + 6'd1;
+                wp_q <= (wp_q == 7'd8) ? 7'd0 : wp_q + 7'd1;
             end
             // Ring slots: taken by every pixel loaded, released by the reader
             // a cycle after its last read of them was addressed.
@@ -187,9 +187,9 @@ module l4_a3 (
             if (map_done) begin
                 // The reader moves to the next map (the loader has finished
                 // this one): that map's pixels loaded so far.
-                apix_q <= 6'd0;
-                if (apix_q == 6'd9) begin
-                    lpix_q <= 6'd9;
+                apix_q <= 7'd0;
+                if (apix_q == 7'd9) begin
+                    lpix_q <= 7'd9;
                     ahead_q <= 1'b1;
                 end else begin
                     lpix_q <= apix_q + fire_w;
@@ -197,16 +197,16 @@ module l4_a3 (
                 end
             end else begin
                 if (load_fire && ahead_q) begin
-                    apix_q <= apix_q + 6'd1;
+                    apix_q <= apix_q + fire_w;
                 end
                 if (load_fire && !ahead_q) begin
-                    lpix_q <= lpix_q + 6'd1;
+                    lpix_q <= lpix_q + fire_w;
                 end
                 if (map_loaded && !ahead_q) begin
                     ahead_q <= 1'b1;
                 end
             end
-            rel_q <= 6'd0;
+            rel_q <= 7'd0;
             // Reader.
             if (issue) begin
                 if (pix_done) begin
@@ -227,13 +227,13 @@ module l4_a3 (
                                 if (last_oh) begin
                                     oh_q <= 2'd0;
                                     ihb_q <= -8'sd1;
-                                    rowend_q <= 6'd6;
-                                    nrwc_q <= 6'd8;
-                                    needp_q <= 6'd5;
-                                    ihbw_q <= -7'sd3;
-                                    ihbwn_q <= 7'sd3 - 7'sd3;
-                                    fp_q <= 6'd0;
-                                    rel_q <= 6'd9 - fp_q;
+                                    rowend_q <= 7'd6;
+                                    nrwc_q <= 7'd8;
+                                    needp_q <= 7'd5;
+                                    ihbw_q <= -8'sd3;
+                                    ihbwn_q <= 8'sd3 - 8'sd3;
+                                    fp_q <= 7'd0;
+                                    rel_q <= 7'd9 - fp_q;
                                     rtn_q <= rtn_w[4-1:0];
                                     rta_q <= rtn_q;
                                     cur_q <= rtn_q;
@@ -271,9 +271,8 @@ module l4_a3 (
             end
         end
     end
-
     // Ring storage: one word per input pixel, one write and one registered
-    // read port per copy (simple dual-port RAM).
+    // read port (simple dual-port RAM).
     reg [31:0] ring_0 [0:12-1];
     always @(posedge clk_i) begin
         if (load_fire) begin
@@ -281,7 +280,7 @@ module l4_a3 (
         end
     end
 
-    // Stage A0: per lane, the window position of this step, its bounds and
+    // Stage A0: per lane, the window position of this step and its bounds;
     // its ring address (the ring row of ihb plus a constant, wrapped once).
     reg              v_a_q;
     reg              first_a_q;
@@ -315,8 +314,8 @@ module l4_a3 (
     wire [4-1:0] addr_0 = rr_0[4-1:0];
     wire unused_rr_0 = rr_0[4];
     reg [4-1:0] addr_a_q_0;
-    reg inb_a_q_0;
     reg [31:0] x_b_q_0;
+    reg inb_a_q_0;
     reg inb_b_q_0;
     reg [15:0] x_c_q_0;
     always @(posedge clk_i) begin

@@ -14,8 +14,8 @@
 //   SIMD = 4 input channel(s) per window position (1 fold(s)), 1 window
 //   position(s) per cycle: 4 lanes per PE, 4 step(s) per output pixel and fold;
 //   accumulators 10 bits signed.
-//   Line buffer: a ring of 24 input pixels of 32 bits: (K-1) rows and K pixels under a window plus
-//   12 pixel(s) of slack that let loading run ahead.
+//   Line buffer: a ring of 20 slots of 32 bits, one input pixel each: (K-1)
+//   rows and K pixels under a window plus 8 slot(s) of slack that let loading run ahead.
 //
 // Latency and handshake
 //   Valid/ready streams, one beat per pixel in raster order, channel c at
@@ -48,15 +48,15 @@ module l3_p2 (
     // ------------------------------------------------------------------
     // Loader: input pixels into the ring while it has a free slot.
     // ------------------------------------------------------------------
-    reg [5-1:0] wpa_q;   // ring write address, 0..23
+    reg [5-1:0] wpa_q;   // ring write address, 0..19
     reg [8-1:0] wp_q;    // pixel being loaded in its map, 0..35
-    reg [8-1:0] held_q;  // ring slots in use, 0..24
+    reg [8-1:0] held_q;  // ring slots in use, 0..20
     reg [8-1:0] lpix_q;  // pixels of the reader's map loaded, 0..36
     reg [8-1:0] apix_q;  // pixels of the next map loaded
     reg               ahead_q; // the loader is in the map after the reader's
     reg [8-1:0] rel_q;   // ring slots the reader released last cycle
     // A second map may wait whole in the ring, not a third.
-    wire room = (held_q != 8'd24) && !(ahead_q && (apix_q == 8'd36));
+    wire room = (held_q != 8'd20) && !(ahead_q && (apix_q == 8'd36));
     assign s_ready_o = room;
     wire load_fire = s_valid_i && room;
     wire map_loaded = load_fire && (wp_q == 8'd35);
@@ -139,10 +139,10 @@ module l3_p2 (
     wire [8-1:0] fp_row = ihbwn_q[8] ? 8'd0 : ihbwn_q[8-1:0];
     wire [5:0] cur_s = {1'b0, cur_q} + 6'd2;
     wire [5:0] rta_s = {1'b0, rta_q} + 6'd12;
-    wire [5:0] rtn_s = {1'b0, rtn_q} + 6'd12;
-    wire [5:0] cur_w = (cur_s >= 6'd24) ? cur_s - 6'd24 : cur_s;
-    wire [5:0] rta_w = (rta_s >= 6'd24) ? rta_s - 6'd24 : rta_s;
-    wire [5:0] rtn_w = (rtn_s >= 6'd24) ? rtn_s - 6'd24 : rtn_s;
+    wire [5:0] rtn_s = {1'b0, rtn_q} + 6'd16;
+    wire [5:0] cur_w = (cur_s >= 6'd20) ? cur_s - 6'd20 : cur_s;
+    wire [5:0] rta_w = (rta_s >= 6'd20) ? rta_s - 6'd20 : rta_s;
+    wire [5:0] rtn_w = (rtn_s >= 6'd20) ? rtn_s - 6'd20 : rtn_s;
     wire [8-1:0] needp_col = (last_oh || (needp_s > {1'b0, rowend_q})) ? (last_oh ? 8'd36 : rowend_q) : needp_s[8-1:0];
     wire [8-1:0] needp_row = (oh_q == 2'd1) ? 8'd36 : nrwc_q;
     wire unused_nx = ^{iwbn_nx, ihb_nx, ihbw_q, ihbwn_nx[8], cur_w[5], rta_w[5], rtn_w[5]};
@@ -171,13 +171,13 @@ module l3_p2 (
             fp_q <= 8'd0;
             ihbw_q <= -9'sd0;
             ihbwn_q <= 9'sd12 - 9'sd0;
-            rtn_q <= 5'd12;
+            rtn_q <= 5'd16;
             rta_q <= 5'd0;
             cur_q <= 5'd0;
         end else begin
             // Loader.
             if (load_fire) begin
-                wpa_q <= (wpa_q == 5'd23) ? 5'd0 : wpa_q + 5'd1;
+                wpa_q <= (wpa_q == 5'd19) ? 5'd0 : wpa_q + 5'd1;
                 wp_q <= (wp_q == 8'd35) ? 8'd0 : wp_q + 8'd1;
             end
             // Ring slots: taken by every pixel loaded, released by the reader
@@ -196,10 +196,10 @@ module l3_p2 (
                 end
             end else begin
                 if (load_fire && ahead_q) begin
-                    apix_q <= apix_q + 8'd1;
+                    apix_q <= apix_q + fire_w;
                 end
                 if (load_fire && !ahead_q) begin
-                    lpix_q <= lpix_q + 8'd1;
+                    lpix_q <= lpix_q + fire_w;
                 end
                 if (map_loaded && !ahead_q) begin
                     ahead_q <= 1'b1;
@@ -270,17 +270,16 @@ module l3_p2 (
             end
         end
     end
-
     // Ring storage: one word per input pixel, one write and one registered
-    // read port per copy (simple dual-port RAM).
-    reg [31:0] ring_0 [0:24-1];
+    // read port (simple dual-port RAM).
+    reg [31:0] ring_0 [0:20-1];
     always @(posedge clk_i) begin
         if (load_fire) begin
             ring_0[wpa_q] <= s_data_i;
         end
     end
 
-    // Stage A0: per lane, the window position of this step, its bounds and
+    // Stage A0: per lane, the window position of this step and its bounds;
     // its ring address (the ring row of ihb plus a constant, wrapped once).
     reg              v_a_q;
     reg              first_a_q;
@@ -290,7 +289,7 @@ module l3_p2 (
     reg [2-1:0] wa_a_q;
     reg [1-1:0] ki_0;
     reg [1-1:0] kj_0;
-    reg [5-1:0] ko_0;  // (ki * 6 + kj) mod 24: the position's offset in the ring
+    reg [5-1:0] ko_0;  // (ki * 6 + kj) mod 20: the position's offset in the ring
     reg pv_0;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
@@ -305,12 +304,12 @@ module l3_p2 (
     wire signed [8:0] iw_0 = iwb_q + $signed({8'd0, kj_0});
     wire inb_0 = pv_0 && (ih_0 >= 9'sd0) && (ih_0 < 9'sd6) && (iw_0 >= 9'sd0) && (iw_0 < 9'sd6);
     wire [5:0] rs_0 = {1'b0, cur_q} + {1'b0, ko_0};
-    wire [5:0] rr_0 = (rs_0 >= 6'd24) ? rs_0 - 6'd24 : rs_0;
+    wire [5:0] rr_0 = (rs_0 >= 6'd20) ? rs_0 - 6'd20 : rs_0;
     wire [5-1:0] addr_0 = rr_0[5-1:0];
     wire unused_rr_0 = rr_0[5];
     reg [5-1:0] addr_a_q_0;
-    reg inb_a_q_0;
     reg [31:0] x_b_q_0;
+    reg inb_a_q_0;
     reg inb_b_q_0;
     reg [31:0] x_c_q_0;
     always @(posedge clk_i) begin

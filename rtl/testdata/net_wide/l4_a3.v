@@ -15,9 +15,12 @@
 //   SIMD = 4 input channel(s) per window position (1 fold(s)), 9 window
 //   position(s) per cycle: 36 lanes per PE, 1 step(s) per output pixel and fold;
 //   accumulators 16 bits signed, rescale 33 bits signed.
-//   Line buffer: a ring of 12 input pixels of 32 bits, one copy per
-//   window-position lane (9): (K-1) rows and K pixels under a window plus
-//   3 pixel(s) of slack that let loading run ahead.
+//   Line buffer: a ring of 32 slots of 32 bits, one input pixel each: (K-1)
+//   rows and K pixels under a window plus 23 slot(s) of slack that let loading run ahead.
+//   One copy in 16 banks of 2 words (slot a: bank a mod 16, word a / 16);
+//   a row takes 3 slots (W = 3, and 3 = K mod 16), so the 9 positions of a
+//   step lie in distinct banks: each bank is read once a cycle, and the lanes
+//   take the bank words rotated by the window corner's bank.
 //
 // Latency and handshake
 //   Valid/ready streams, one beat per pixel in raster order, channel c at
@@ -50,19 +53,19 @@ module l4_a3 (
     // ------------------------------------------------------------------
     // Loader: input pixels into the ring while it has a free slot.
     // ------------------------------------------------------------------
-    reg [4-1:0] wpa_q;   // ring write address, 0..11
-    reg [6-1:0] wp_q;    // pixel being loaded in its map, 0..8
-    reg [6-1:0] held_q;  // ring slots in use, 0..12
-    reg [6-1:0] lpix_q;  // pixels of the reader's map loaded, 0..9
-    reg [6-1:0] apix_q;  // pixels of the next map loaded
+    reg [5-1:0] wpa_q;   // ring write address, 0..31
+    reg [7-1:0] wp_q;    // pixel being loaded in its map, 0..8
+    reg [7-1:0] held_q;  // ring slots in use, 0..32
+    reg [7-1:0] lpix_q;  // pixels of the reader's map loaded, 0..9
+    reg [7-1:0] apix_q;  // pixels of the next map loaded
     reg               ahead_q; // the loader is in the map after the reader's
-    reg [6-1:0] rel_q;   // ring slots the reader released last cycle
+    reg [7-1:0] rel_q;   // ring slots the reader released last cycle
     // A second map may wait whole in the ring, not a third.
-    wire room = (held_q != 6'd12) && !(ahead_q && (apix_q == 6'd9));
+    wire room = (held_q != 7'd32) && !(ahead_q && (apix_q == 7'd9));
     assign s_ready_o = room;
     wire load_fire = s_valid_i && room;
-    wire map_loaded = load_fire && (wp_q == 6'd8);
-    wire [6-1:0] fire_w = {5'd0, load_fire};
+    wire map_loaded = load_fire && (wp_q == 7'd8);
+    wire [7-1:0] fire_w = {6'd0, load_fire};
 
     // ------------------------------------------------------------------
     // Reader: output pixel (oh, ow), output-channel fold g, window step ps,
@@ -77,14 +80,14 @@ module l4_a3 (
     reg signed [7:0] ihb_q;  // oh*S - PAD
     reg signed [7:0] iwb_q;  // ow*S - PAD
     reg signed [7:0] iwbn_q; // iwb + S: the next pixel's
-    reg [6-1:0] rowend_q;  // (rows the output row needs) * W: its last window's column bound
-    reg [6-1:0] nrwc_q;    // what the next output row's first pixel needs, before the last row
-    reg [6-1:0] fp_q;    // first pixel of the map still needed
-    reg signed [6:0] ihbw_q;  // ihb * W
-    reg signed [6:0] ihbwn_q; // (ihb + S) * W: the next row's
-    reg [4-1:0] rtn_q;   // ring address of the next map's pixel (-PAD, -PAD)
-    reg [4-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
-    reg [4-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
+    reg [7-1:0] rowend_q;  // (rows the output row needs) * W: its last window's column bound
+    reg [7-1:0] nrwc_q;    // what the next output row's first pixel needs, before the last row
+    reg [7-1:0] fp_q;    // first pixel of the map still needed
+    reg signed [7:0] ihbw_q;  // ihb * W
+    reg signed [7:0] ihbwn_q; // (ihb + S) * W: the next row's
+    reg [5-1:0] rtn_q;   // ring address of the next map's pixel (-PAD, -PAD)
+    reg [5-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
+    reg [5-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
     wire last_ow = (ow_q == 2'd2);
     wire last_oh = (oh_q == 2'd2);
     wire last_ps = (ps_q == 1'd0);
@@ -96,7 +99,7 @@ module l4_a3 (
     // needp_q: the input pixels the current output pixel needs, kept in a
     // register (computed with the reader's next state), so that issue is
     // one compare.
-    reg [6-1:0] needp_q;
+    reg [7-1:0] needp_q;
     wire rows_ok = (lpix_q >= needp_q);
     // Output credits: pixels whose last step has issued and that have not
     // left the output FIFO yet. A pixel's last step issues only with a free
@@ -124,40 +127,40 @@ module l4_a3 (
     // leaves, and jumps at row ends.
     wire signed [7:0] ihb_nx = ihb_q + 8'sd1;
     wire signed [7:0] iwbn_nx = iwbn_q + 8'sd1;
-    wire signed [6:0] ihbwn_nx = ihbwn_q + 7'sd3;
+    wire signed [7:0] ihbwn_nx = ihbwn_q + 8'sd3;
     // Each register steps by S*W a row (or S a pixel) and saturates:
     // one adder, a compare and a multiplexer on any path.
-    wire [6:0] rowend_s = {1'b0, rowend_q} + 7'd3;
-    wire [6:0] nrwc_s = {1'b0, nrwc_q} + 7'd3;
-    wire [6:0] needp_s = {1'b0, needp_q} + 7'd1;
-    wire [6-1:0] rowend_nx = (rowend_s > 7'd9) ? 6'd9 : rowend_s[6-1:0];
-    wire [6-1:0] nrwc_nx = (nrwc_s > 7'd8) ? 6'd8 : nrwc_s[6-1:0];
+    wire [7:0] rowend_s = {1'b0, rowend_q} + 8'd3;
+    wire [7:0] nrwc_s = {1'b0, nrwc_q} + 8'd3;
+    wire [7:0] needp_s = {1'b0, needp_q} + 8'd1;
+    wire [7-1:0] rowend_nx = (rowend_s > 8'd9) ? 7'd9 : rowend_s[7-1:0];
+    wire [7-1:0] nrwc_nx = (nrwc_s > 8'd8) ? 7'd8 : nrwc_s[7-1:0];
     // The columns the window leaves in the top row: max(0, iwb+S) - max(0, iwb).
-    wire rowfree = !ihbwn_q[6] && (ihbwn_q != 7'sd0);  // the next row starts lower
+    wire rowfree = !ihbwn_q[7] && (ihbwn_q != 8'sd0);  // the next row starts lower
     wire nx_pos = !iwbn_q[7] && (iwbn_q != 8'sd0);
-    wire [6-1:0] dcol = !nx_pos ? 6'd0 : (iwb_q[7] ? iwbn_q[6-1:0] : 6'd1);
-    wire [6-1:0] rel_col = rowfree ? dcol : 6'd0;
-    wire [6-1:0] fp_col = fp_q + rel_col;
-    wire [6-1:0] fp_row = ihbwn_q[6] ? 6'd0 : ihbwn_q[6-1:0];
-    wire [4:0] cur_s = {1'b0, cur_q} + 5'd1;
-    wire [4:0] rta_s = {1'b0, rta_q} + 5'd3;
-    wire [4:0] rtn_s = {1'b0, rtn_q} + 5'd9;
-    wire [4:0] cur_w = (cur_s >= 5'd12) ? cur_s - 5'd12 : cur_s;
-    wire [4:0] rta_w = (rta_s >= 5'd12) ? rta_s - 5'd12 : rta_s;
-    wire [4:0] rtn_w = (rtn_s >= 5'd12) ? rtn_s - 5'd12 : rtn_s;
-    wire [6-1:0] needp_col = (last_oh || (needp_s > {1'b0, rowend_q})) ? (last_oh ? 6'd9 : rowend_q) : needp_s[6-1:0];
-    wire [6-1:0] needp_row = (oh_q == 2'd1) ? 6'd9 : nrwc_q;
-    wire unused_nx = ^{iwbn_nx, ihb_nx, ihbw_q, ihbwn_nx[6], cur_w[4], rta_w[4], rtn_w[4]};
+    wire [7-1:0] dcol = !nx_pos ? 7'd0 : (iwb_q[7] ? iwbn_q[7-1:0] : 7'd1);
+    wire [7-1:0] rel_col = rowfree ? dcol : 7'd0;
+    wire [7-1:0] fp_col = fp_q + rel_col;
+    wire [7-1:0] fp_row = ihbwn_q[7] ? 7'd0 : ihbwn_q[7-1:0];
+    wire [5:0] cur_s = {1'b0, cur_q} + 6'd1;
+    wire [5:0] rta_s = {1'b0, rta_q} + 6'd3;
+    wire [5:0] rtn_s = {1'b0, rtn_q} + 6'd9;
+    wire [5:0] cur_w = (cur_s >= 6'd32) ? cur_s - 6'd32 : cur_s;
+    wire [5:0] rta_w = (rta_s >= 6'd32) ? rta_s - 6'd32 : rta_s;
+    wire [5:0] rtn_w = (rtn_s >= 6'd32) ? rtn_s - 6'd32 : rtn_s;
+    wire [7-1:0] needp_col = (last_oh || (needp_s > {1'b0, rowend_q})) ? (last_oh ? 7'd9 : rowend_q) : needp_s[7-1:0];
+    wire [7-1:0] needp_row = (oh_q == 2'd1) ? 7'd9 : nrwc_q;
+    wire unused_nx = ^{iwbn_nx, ihb_nx, ihbw_q, ihbwn_nx[7], cur_w[5], rta_w[5], rtn_w[5]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
-            wpa_q <= 4'd0;
-            wp_q <= 6'd0;
-            held_q <= 6'd0;
-            lpix_q <= 6'd0;
-            apix_q <= 6'd0;
+            wpa_q <= 5'd0;
+            wp_q <= 7'd0;
+            held_q <= 7'd0;
+            lpix_q <= 7'd0;
+            apix_q <= 7'd0;
             ahead_q <= 1'b0;
-            rel_q <= 6'd0;
+            rel_q <= 7'd0;
             oh_q <= 2'd0;
             ow_q <= 2'd0;
             g_q <= 1'd0;
@@ -167,20 +170,20 @@ module l4_a3 (
             ihb_q <= -8'sd1;
             iwb_q <= -8'sd1;
             iwbn_q <= 8'sd1 - 8'sd1;
-            rowend_q <= 6'd6;
-            nrwc_q <= 6'd8;
-            needp_q <= 6'd5;
-            fp_q <= 6'd0;
-            ihbw_q <= -7'sd3;
-            ihbwn_q <= 7'sd3 - 7'sd3;
-            rtn_q <= 4'd5;
-            rta_q <= 4'd8;
-            cur_q <= 4'd8;
+            rowend_q <= 7'd6;
+            nrwc_q <= 7'd8;
+            needp_q <= 7'd5;
+            fp_q <= 7'd0;
+            ihbw_q <= -8'sd3;
+            ihbwn_q <= 8'sd3 - 8'sd3;
+            rtn_q <= 5'd5;
+            rta_q <= 5'd28;
+            cur_q <= 5'd28;
         end else begin
             // Loader.
             if (load_fire) begin
-                wpa_q <= (wpa_q == 4'd11) ? 4'd0 : wpa_q + 4'd1;
-                wp_q <= (wp_q == 6'd8) ? 6'd0 : wp_q + 6'd1;
+                wpa_q <= (wpa_q == 5'd31) ? 5'd0 : wpa_q + 5'd1;
+                wp_q <= (wp_q == 7'd8) ? 7'd0 : wp_q + 7'd1;
             end
             // Ring slots: taken by every pixel loaded, released by the reader
             // a cycle after its last read of them was addressed.
@@ -188,9 +191,9 @@ module l4_a3 (
             if (map_done) begin
                 // The reader moves to the next map (the loader has finished
                 // this one): that map's pixels loaded so far.
-                apix_q <= 6'd0;
-                if (apix_q == 6'd9) begin
-                    lpix_q <= 6'd9;
+                apix_q <= 7'd0;
+                if (apix_q == 7'd9) begin
+                    lpix_q <= 7'd9;
                     ahead_q <= 1'b1;
                 end else begin
                     lpix_q <= apix_q + fire_w;
@@ -198,16 +201,16 @@ module l4_a3 (
                 end
             end else begin
                 if (load_fire && ahead_q) begin
-                    apix_q <= apix_q + 6'd1;
+                    apix_q <= apix_q + fire_w;
                 end
                 if (load_fire && !ahead_q) begin
-                    lpix_q <= lpix_q + 6'd1;
+                    lpix_q <= lpix_q + fire_w;
                 end
                 if (map_loaded && !ahead_q) begin
                     ahead_q <= 1'b1;
                 end
             end
-            rel_q <= 6'd0;
+            rel_q <= 7'd0;
             // Reader.
             if (issue) begin
                 if (pix_done) begin
@@ -228,14 +231,14 @@ module l4_a3 (
                                 if (last_oh) begin
                                     oh_q <= 2'd0;
                                     ihb_q <= -8'sd1;
-                                    rowend_q <= 6'd6;
-                                    nrwc_q <= 6'd8;
-                                    needp_q <= 6'd5;
-                                    ihbw_q <= -7'sd3;
-                                    ihbwn_q <= 7'sd3 - 7'sd3;
-                                    fp_q <= 6'd0;
-                                    rel_q <= 6'd9 - fp_q;
-                                    rtn_q <= rtn_w[4-1:0];
+                                    rowend_q <= 7'd6;
+                                    nrwc_q <= 7'd8;
+                                    needp_q <= 7'd5;
+                                    ihbw_q <= -8'sd3;
+                                    ihbwn_q <= 8'sd3 - 8'sd3;
+                                    fp_q <= 7'd0;
+                                    rel_q <= 7'd9 - fp_q;
+                                    rtn_q <= rtn_w[5-1:0];
                                     rta_q <= rtn_q;
                                     cur_q <= rtn_q;
                                 end else begin
@@ -248,8 +251,8 @@ module l4_a3 (
                                     ihbwn_q <= ihbwn_nx;
                                     fp_q <= fp_row;
                                     rel_q <= fp_row - fp_q;
-                                    rta_q <= rta_w[4-1:0];
-                                    cur_q <= rta_w[4-1:0];
+                                    rta_q <= rta_w[5-1:0];
+                                    cur_q <= rta_w[5-1:0];
                                 end
                             end else begin
                                 ow_q <= ow_q + 2'd1;
@@ -258,7 +261,7 @@ module l4_a3 (
                                 needp_q <= needp_col;
                                 fp_q <= fp_col;
                                 rel_q <= rel_col;
-                                cur_q <= cur_w[4-1:0];
+                                cur_q <= cur_w[5-1:0];
                             end
                         end else begin
                             g_q <= g_q + 1'd1;
@@ -272,34 +275,110 @@ module l4_a3 (
             end
         end
     end
-
-    // Ring storage: one word per input pixel, one write and one registered
-    // read port per copy (simple dual-port RAM).
-    reg [31:0] ring_0 [0:12-1];
-    reg [31:0] ring_1 [0:12-1];
-    reg [31:0] ring_2 [0:12-1];
-    reg [31:0] ring_3 [0:12-1];
-    reg [31:0] ring_4 [0:12-1];
-    reg [31:0] ring_5 [0:12-1];
-    reg [31:0] ring_6 [0:12-1];
-    reg [31:0] ring_7 [0:12-1];
-    reg [31:0] ring_8 [0:12-1];
+    // Ring storage: 16 banks, each a simple dual-port RAM (one write, one
+    // registered read port); slot a is word a / 16 of bank a mod 16.
+    wire [4-1:0] wbank = wpa_q[4-1:0];
+    wire [1-1:0] wword = wpa_q[5-1:4];
+    reg [31:0] bank_0 [0:2-1];
     always @(posedge clk_i) begin
-        if (load_fire) begin
-            ring_0[wpa_q] <= s_data_i;
-            ring_1[wpa_q] <= s_data_i;
-            ring_2[wpa_q] <= s_data_i;
-            ring_3[wpa_q] <= s_data_i;
-            ring_4[wpa_q] <= s_data_i;
-            ring_5[wpa_q] <= s_data_i;
-            ring_6[wpa_q] <= s_data_i;
-            ring_7[wpa_q] <= s_data_i;
-            ring_8[wpa_q] <= s_data_i;
+        if (load_fire && (wbank == 4'd0)) begin
+            bank_0[wword] <= s_data_i;
+        end
+    end
+    reg [31:0] bank_1 [0:2-1];
+    always @(posedge clk_i) begin
+        if (load_fire && (wbank == 4'd1)) begin
+            bank_1[wword] <= s_data_i;
+        end
+    end
+    reg [31:0] bank_2 [0:2-1];
+    always @(posedge clk_i) begin
+        if (load_fire && (wbank == 4'd2)) begin
+            bank_2[wword] <= s_data_i;
+        end
+    end
+    reg [31:0] bank_3 [0:2-1];
+    always @(posedge clk_i) begin
+        if (load_fire && (wbank == 4'd3)) begin
+            bank_3[wword] <= s_data_i;
+        end
+    end
+    reg [31:0] bank_4 [0:2-1];
+    always @(posedge clk_i) begin
+        if (load_fire && (wbank == 4'd4)) begin
+            bank_4[wword] <= s_data_i;
+        end
+    end
+    reg [31:0] bank_5 [0:2-1];
+    always @(posedge clk_i) begin
+        if (load_fire && (wbank == 4'd5)) begin
+            bank_5[wword] <= s_data_i;
+        end
+    end
+    reg [31:0] bank_6 [0:2-1];
+    always @(posedge clk_i) begin
+        if (load_fire && (wbank == 4'd6)) begin
+            bank_6[wword] <= s_data_i;
+        end
+    end
+    reg [31:0] bank_7 [0:2-1];
+    always @(posedge clk_i) begin
+        if (load_fire && (wbank == 4'd7)) begin
+            bank_7[wword] <= s_data_i;
+        end
+    end
+    reg [31:0] bank_8 [0:2-1];
+    always @(posedge clk_i) begin
+        if (load_fire && (wbank == 4'd8)) begin
+            bank_8[wword] <= s_data_i;
+        end
+    end
+    reg [31:0] bank_9 [0:2-1];
+    always @(posedge clk_i) begin
+        if (load_fire && (wbank == 4'd9)) begin
+            bank_9[wword] <= s_data_i;
+        end
+    end
+    reg [31:0] bank_10 [0:2-1];
+    always @(posedge clk_i) begin
+        if (load_fire && (wbank == 4'd10)) begin
+            bank_10[wword] <= s_data_i;
+        end
+    end
+    reg [31:0] bank_11 [0:2-1];
+    always @(posedge clk_i) begin
+        if (load_fire && (wbank == 4'd11)) begin
+            bank_11[wword] <= s_data_i;
+        end
+    end
+    reg [31:0] bank_12 [0:2-1];
+    always @(posedge clk_i) begin
+        if (load_fire && (wbank == 4'd12)) begin
+            bank_12[wword] <= s_data_i;
+        end
+    end
+    reg [31:0] bank_13 [0:2-1];
+    always @(posedge clk_i) begin
+        if (load_fire && (wbank == 4'd13)) begin
+            bank_13[wword] <= s_data_i;
+        end
+    end
+    reg [31:0] bank_14 [0:2-1];
+    always @(posedge clk_i) begin
+        if (load_fire && (wbank == 4'd14)) begin
+            bank_14[wword] <= s_data_i;
+        end
+    end
+    reg [31:0] bank_15 [0:2-1];
+    always @(posedge clk_i) begin
+        if (load_fire && (wbank == 4'd15)) begin
+            bank_15[wword] <= s_data_i;
         end
     end
 
-    // Stage A0: per lane, the window position of this step, its bounds and
-    // its ring address (the ring row of ihb plus a constant, wrapped once).
+    // Stage A0: per lane, the window position of this step and its bounds;
+    // per bank, its word address (the corner's word plus a constant of the
+    // step and the corner's bank, wrapped once) and the lanes' rotation.
     reg              v_a_q;
     reg              first_a_q;
     reg              last_a_q;
@@ -308,202 +387,362 @@ module l4_a3 (
     reg [1-1:0] wa_a_q;
     reg [2-1:0] ki_0;
     reg [2-1:0] kj_0;
-    reg [4-1:0] ko_0;  // (ki * 3 + kj) mod 12: the position's offset in the ring
     reg pv_0;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
-            1'd0: begin ki_0 = 2'd0; kj_0 = 2'd0; ko_0 = 4'd0; pv_0 = 1'b1; end
-            default: begin ki_0 = 2'd0; kj_0 = 2'd0; ko_0 = 4'd0; pv_0 = 1'b0; end
+            1'd0: begin ki_0 = 2'd0; kj_0 = 2'd0; pv_0 = 1'b1; end
+            default: begin ki_0 = 2'd0; kj_0 = 2'd0; pv_0 = 1'b0; end
         endcase
     end
     wire signed [7:0] ih_0 = ihb_q + $signed({6'd0, ki_0});
     wire signed [7:0] iw_0 = iwb_q + $signed({6'd0, kj_0});
     wire inb_0 = pv_0 && (ih_0 >= 8'sd0) && (ih_0 < 8'sd3) && (iw_0 >= 8'sd0) && (iw_0 < 8'sd3);
-    wire [4:0] rs_0 = {1'b0, cur_q} + {1'b0, ko_0};
-    wire [4:0] rr_0 = (rs_0 >= 5'd12) ? rs_0 - 5'd12 : rs_0;
-    wire [4-1:0] addr_0 = rr_0[4-1:0];
-    wire unused_rr_0 = rr_0[4];
-    reg [4-1:0] addr_a_q_0;
     reg inb_a_q_0;
-    reg [31:0] x_b_q_0;
     reg inb_b_q_0;
     reg [31:0] x_c_q_0;
     reg [2-1:0] ki_1;
     reg [2-1:0] kj_1;
-    reg [4-1:0] ko_1;  // (ki * 3 + kj) mod 12: the position's offset in the ring
     reg pv_1;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
-            1'd0: begin ki_1 = 2'd0; kj_1 = 2'd1; ko_1 = 4'd1; pv_1 = 1'b1; end
-            default: begin ki_1 = 2'd0; kj_1 = 2'd0; ko_1 = 4'd0; pv_1 = 1'b0; end
+            1'd0: begin ki_1 = 2'd0; kj_1 = 2'd1; pv_1 = 1'b1; end
+            default: begin ki_1 = 2'd0; kj_1 = 2'd0; pv_1 = 1'b0; end
         endcase
     end
     wire signed [7:0] ih_1 = ihb_q + $signed({6'd0, ki_1});
     wire signed [7:0] iw_1 = iwb_q + $signed({6'd0, kj_1});
     wire inb_1 = pv_1 && (ih_1 >= 8'sd0) && (ih_1 < 8'sd3) && (iw_1 >= 8'sd0) && (iw_1 < 8'sd3);
-    wire [4:0] rs_1 = {1'b0, cur_q} + {1'b0, ko_1};
-    wire [4:0] rr_1 = (rs_1 >= 5'd12) ? rs_1 - 5'd12 : rs_1;
-    wire [4-1:0] addr_1 = rr_1[4-1:0];
-    wire unused_rr_1 = rr_1[4];
-    reg [4-1:0] addr_a_q_1;
     reg inb_a_q_1;
-    reg [31:0] x_b_q_1;
     reg inb_b_q_1;
     reg [31:0] x_c_q_1;
     reg [2-1:0] ki_2;
     reg [2-1:0] kj_2;
-    reg [4-1:0] ko_2;  // (ki * 3 + kj) mod 12: the position's offset in the ring
     reg pv_2;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
-            1'd0: begin ki_2 = 2'd0; kj_2 = 2'd2; ko_2 = 4'd2; pv_2 = 1'b1; end
-            default: begin ki_2 = 2'd0; kj_2 = 2'd0; ko_2 = 4'd0; pv_2 = 1'b0; end
+            1'd0: begin ki_2 = 2'd0; kj_2 = 2'd2; pv_2 = 1'b1; end
+            default: begin ki_2 = 2'd0; kj_2 = 2'd0; pv_2 = 1'b0; end
         endcase
     end
     wire signed [7:0] ih_2 = ihb_q + $signed({6'd0, ki_2});
     wire signed [7:0] iw_2 = iwb_q + $signed({6'd0, kj_2});
     wire inb_2 = pv_2 && (ih_2 >= 8'sd0) && (ih_2 < 8'sd3) && (iw_2 >= 8'sd0) && (iw_2 < 8'sd3);
-    wire [4:0] rs_2 = {1'b0, cur_q} + {1'b0, ko_2};
-    wire [4:0] rr_2 = (rs_2 >= 5'd12) ? rs_2 - 5'd12 : rs_2;
-    wire [4-1:0] addr_2 = rr_2[4-1:0];
-    wire unused_rr_2 = rr_2[4];
-    reg [4-1:0] addr_a_q_2;
     reg inb_a_q_2;
-    reg [31:0] x_b_q_2;
     reg inb_b_q_2;
     reg [31:0] x_c_q_2;
     reg [2-1:0] ki_3;
     reg [2-1:0] kj_3;
-    reg [4-1:0] ko_3;  // (ki * 3 + kj) mod 12: the position's offset in the ring
     reg pv_3;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
-            1'd0: begin ki_3 = 2'd1; kj_3 = 2'd0; ko_3 = 4'd3; pv_3 = 1'b1; end
-            default: begin ki_3 = 2'd0; kj_3 = 2'd0; ko_3 = 4'd0; pv_3 = 1'b0; end
+            1'd0: begin ki_3 = 2'd1; kj_3 = 2'd0; pv_3 = 1'b1; end
+            default: begin ki_3 = 2'd0; kj_3 = 2'd0; pv_3 = 1'b0; end
         endcase
     end
     wire signed [7:0] ih_3 = ihb_q + $signed({6'd0, ki_3});
     wire signed [7:0] iw_3 = iwb_q + $signed({6'd0, kj_3});
     wire inb_3 = pv_3 && (ih_3 >= 8'sd0) && (ih_3 < 8'sd3) && (iw_3 >= 8'sd0) && (iw_3 < 8'sd3);
-    wire [4:0] rs_3 = {1'b0, cur_q} + {1'b0, ko_3};
-    wire [4:0] rr_3 = (rs_3 >= 5'd12) ? rs_3 - 5'd12 : rs_3;
-    wire [4-1:0] addr_3 = rr_3[4-1:0];
-    wire unused_rr_3 = rr_3[4];
-    reg [4-1:0] addr_a_q_3;
     reg inb_a_q_3;
-    reg [31:0] x_b_q_3;
     reg inb_b_q_3;
     reg [31:0] x_c_q_3;
     reg [2-1:0] ki_4;
     reg [2-1:0] kj_4;
-    reg [4-1:0] ko_4;  // (ki * 3 + kj) mod 12: the position's offset in the ring
     reg pv_4;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
-            1'd0: begin ki_4 = 2'd1; kj_4 = 2'd1; ko_4 = 4'd4; pv_4 = 1'b1; end
-            default: begin ki_4 = 2'd0; kj_4 = 2'd0; ko_4 = 4'd0; pv_4 = 1'b0; end
+            1'd0: begin ki_4 = 2'd1; kj_4 = 2'd1; pv_4 = 1'b1; end
+            default: begin ki_4 = 2'd0; kj_4 = 2'd0; pv_4 = 1'b0; end
         endcase
     end
     wire signed [7:0] ih_4 = ihb_q + $signed({6'd0, ki_4});
     wire signed [7:0] iw_4 = iwb_q + $signed({6'd0, kj_4});
     wire inb_4 = pv_4 && (ih_4 >= 8'sd0) && (ih_4 < 8'sd3) && (iw_4 >= 8'sd0) && (iw_4 < 8'sd3);
-    wire [4:0] rs_4 = {1'b0, cur_q} + {1'b0, ko_4};
-    wire [4:0] rr_4 = (rs_4 >= 5'd12) ? rs_4 - 5'd12 : rs_4;
-    wire [4-1:0] addr_4 = rr_4[4-1:0];
-    wire unused_rr_4 = rr_4[4];
-    reg [4-1:0] addr_a_q_4;
     reg inb_a_q_4;
-    reg [31:0] x_b_q_4;
     reg inb_b_q_4;
     reg [31:0] x_c_q_4;
     reg [2-1:0] ki_5;
     reg [2-1:0] kj_5;
-    reg [4-1:0] ko_5;  // (ki * 3 + kj) mod 12: the position's offset in the ring
     reg pv_5;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
-            1'd0: begin ki_5 = 2'd1; kj_5 = 2'd2; ko_5 = 4'd5; pv_5 = 1'b1; end
-            default: begin ki_5 = 2'd0; kj_5 = 2'd0; ko_5 = 4'd0; pv_5 = 1'b0; end
+            1'd0: begin ki_5 = 2'd1; kj_5 = 2'd2; pv_5 = 1'b1; end
+            default: begin ki_5 = 2'd0; kj_5 = 2'd0; pv_5 = 1'b0; end
         endcase
     end
     wire signed [7:0] ih_5 = ihb_q + $signed({6'd0, ki_5});
     wire signed [7:0] iw_5 = iwb_q + $signed({6'd0, kj_5});
     wire inb_5 = pv_5 && (ih_5 >= 8'sd0) && (ih_5 < 8'sd3) && (iw_5 >= 8'sd0) && (iw_5 < 8'sd3);
-    wire [4:0] rs_5 = {1'b0, cur_q} + {1'b0, ko_5};
-    wire [4:0] rr_5 = (rs_5 >= 5'd12) ? rs_5 - 5'd12 : rs_5;
-    wire [4-1:0] addr_5 = rr_5[4-1:0];
-    wire unused_rr_5 = rr_5[4];
-    reg [4-1:0] addr_a_q_5;
     reg inb_a_q_5;
-    reg [31:0] x_b_q_5;
     reg inb_b_q_5;
     reg [31:0] x_c_q_5;
     reg [2-1:0] ki_6;
     reg [2-1:0] kj_6;
-    reg [4-1:0] ko_6;  // (ki * 3 + kj) mod 12: the position's offset in the ring
     reg pv_6;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
-            1'd0: begin ki_6 = 2'd2; kj_6 = 2'd0; ko_6 = 4'd6; pv_6 = 1'b1; end
-            default: begin ki_6 = 2'd0; kj_6 = 2'd0; ko_6 = 4'd0; pv_6 = 1'b0; end
+            1'd0: begin ki_6 = 2'd2; kj_6 = 2'd0; pv_6 = 1'b1; end
+            default: begin ki_6 = 2'd0; kj_6 = 2'd0; pv_6 = 1'b0; end
         endcase
     end
     wire signed [7:0] ih_6 = ihb_q + $signed({6'd0, ki_6});
     wire signed [7:0] iw_6 = iwb_q + $signed({6'd0, kj_6});
     wire inb_6 = pv_6 && (ih_6 >= 8'sd0) && (ih_6 < 8'sd3) && (iw_6 >= 8'sd0) && (iw_6 < 8'sd3);
-    wire [4:0] rs_6 = {1'b0, cur_q} + {1'b0, ko_6};
-    wire [4:0] rr_6 = (rs_6 >= 5'd12) ? rs_6 - 5'd12 : rs_6;
-    wire [4-1:0] addr_6 = rr_6[4-1:0];
-    wire unused_rr_6 = rr_6[4];
-    reg [4-1:0] addr_a_q_6;
     reg inb_a_q_6;
-    reg [31:0] x_b_q_6;
     reg inb_b_q_6;
     reg [31:0] x_c_q_6;
     reg [2-1:0] ki_7;
     reg [2-1:0] kj_7;
-    reg [4-1:0] ko_7;  // (ki * 3 + kj) mod 12: the position's offset in the ring
     reg pv_7;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
-            1'd0: begin ki_7 = 2'd2; kj_7 = 2'd1; ko_7 = 4'd7; pv_7 = 1'b1; end
-            default: begin ki_7 = 2'd0; kj_7 = 2'd0; ko_7 = 4'd0; pv_7 = 1'b0; end
+            1'd0: begin ki_7 = 2'd2; kj_7 = 2'd1; pv_7 = 1'b1; end
+            default: begin ki_7 = 2'd0; kj_7 = 2'd0; pv_7 = 1'b0; end
         endcase
     end
     wire signed [7:0] ih_7 = ihb_q + $signed({6'd0, ki_7});
     wire signed [7:0] iw_7 = iwb_q + $signed({6'd0, kj_7});
     wire inb_7 = pv_7 && (ih_7 >= 8'sd0) && (ih_7 < 8'sd3) && (iw_7 >= 8'sd0) && (iw_7 < 8'sd3);
-    wire [4:0] rs_7 = {1'b0, cur_q} + {1'b0, ko_7};
-    wire [4:0] rr_7 = (rs_7 >= 5'd12) ? rs_7 - 5'd12 : rs_7;
-    wire [4-1:0] addr_7 = rr_7[4-1:0];
-    wire unused_rr_7 = rr_7[4];
-    reg [4-1:0] addr_a_q_7;
     reg inb_a_q_7;
-    reg [31:0] x_b_q_7;
     reg inb_b_q_7;
     reg [31:0] x_c_q_7;
     reg [2-1:0] ki_8;
     reg [2-1:0] kj_8;
-    reg [4-1:0] ko_8;  // (ki * 3 + kj) mod 12: the position's offset in the ring
     reg pv_8;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
-            1'd0: begin ki_8 = 2'd2; kj_8 = 2'd2; ko_8 = 4'd8; pv_8 = 1'b1; end
-            default: begin ki_8 = 2'd0; kj_8 = 2'd0; ko_8 = 4'd0; pv_8 = 1'b0; end
+            1'd0: begin ki_8 = 2'd2; kj_8 = 2'd2; pv_8 = 1'b1; end
+            default: begin ki_8 = 2'd0; kj_8 = 2'd0; pv_8 = 1'b0; end
         endcase
     end
     wire signed [7:0] ih_8 = ihb_q + $signed({6'd0, ki_8});
     wire signed [7:0] iw_8 = iwb_q + $signed({6'd0, kj_8});
     wire inb_8 = pv_8 && (ih_8 >= 8'sd0) && (ih_8 < 8'sd3) && (iw_8 >= 8'sd0) && (iw_8 < 8'sd3);
-    wire [4:0] rs_8 = {1'b0, cur_q} + {1'b0, ko_8};
-    wire [4:0] rr_8 = (rs_8 >= 5'd12) ? rs_8 - 5'd12 : rs_8;
-    wire [4-1:0] addr_8 = rr_8[4-1:0];
-    wire unused_rr_8 = rr_8[4];
-    reg [4-1:0] addr_a_q_8;
     reg inb_a_q_8;
-    reg [31:0] x_b_q_8;
     reg inb_b_q_8;
     reg [31:0] x_c_q_8;
+    wire [4-1:0] cr = cur_q[4-1:0];  // the corner's bank
+    wire [1-1:0] cq = cur_q[5-1:4];    // and word
+    reg [1-1:0] boff_0;
+    always @* begin
+        case ({ps_q, cr})
+            5'd8: boff_0 = 1'd1;
+            5'd9: boff_0 = 1'd1;
+            5'd10: boff_0 = 1'd1;
+            5'd11: boff_0 = 1'd1;
+            5'd12: boff_0 = 1'd1;
+            5'd13: boff_0 = 1'd1;
+            5'd14: boff_0 = 1'd1;
+            5'd15: boff_0 = 1'd1;
+            default: boff_0 = 1'd0;
+        endcase
+    end
+    wire [1:0] bws_0 = {1'b0, cq} + {1'b0, boff_0};
+    wire [1:0] bw_0 = (bws_0 >= 2'd2) ? bws_0 - 2'd2 : bws_0;
+    wire unused_bw_0 = bw_0[1];
+    reg [1-1:0] baddr_a_q_0;
+    reg [31:0] xk_b_q_0;
+    reg [1-1:0] boff_1;
+    always @* begin
+        case ({ps_q, cr})
+            5'd9: boff_1 = 1'd1;
+            5'd10: boff_1 = 1'd1;
+            5'd11: boff_1 = 1'd1;
+            5'd12: boff_1 = 1'd1;
+            5'd13: boff_1 = 1'd1;
+            5'd14: boff_1 = 1'd1;
+            5'd15: boff_1 = 1'd1;
+            default: boff_1 = 1'd0;
+        endcase
+    end
+    wire [1:0] bws_1 = {1'b0, cq} + {1'b0, boff_1};
+    wire [1:0] bw_1 = (bws_1 >= 2'd2) ? bws_1 - 2'd2 : bws_1;
+    wire unused_bw_1 = bw_1[1];
+    reg [1-1:0] baddr_a_q_1;
+    reg [31:0] xk_b_q_1;
+    reg [1-1:0] boff_2;
+    always @* begin
+        case ({ps_q, cr})
+            5'd10: boff_2 = 1'd1;
+            5'd11: boff_2 = 1'd1;
+            5'd12: boff_2 = 1'd1;
+            5'd13: boff_2 = 1'd1;
+            5'd14: boff_2 = 1'd1;
+            5'd15: boff_2 = 1'd1;
+            default: boff_2 = 1'd0;
+        endcase
+    end
+    wire [1:0] bws_2 = {1'b0, cq} + {1'b0, boff_2};
+    wire [1:0] bw_2 = (bws_2 >= 2'd2) ? bws_2 - 2'd2 : bws_2;
+    wire unused_bw_2 = bw_2[1];
+    reg [1-1:0] baddr_a_q_2;
+    reg [31:0] xk_b_q_2;
+    reg [1-1:0] boff_3;
+    always @* begin
+        case ({ps_q, cr})
+            5'd11: boff_3 = 1'd1;
+            5'd12: boff_3 = 1'd1;
+            5'd13: boff_3 = 1'd1;
+            5'd14: boff_3 = 1'd1;
+            5'd15: boff_3 = 1'd1;
+            default: boff_3 = 1'd0;
+        endcase
+    end
+    wire [1:0] bws_3 = {1'b0, cq} + {1'b0, boff_3};
+    wire [1:0] bw_3 = (bws_3 >= 2'd2) ? bws_3 - 2'd2 : bws_3;
+    wire unused_bw_3 = bw_3[1];
+    reg [1-1:0] baddr_a_q_3;
+    reg [31:0] xk_b_q_3;
+    reg [1-1:0] boff_4;
+    always @* begin
+        case ({ps_q, cr})
+            5'd12: boff_4 = 1'd1;
+            5'd13: boff_4 = 1'd1;
+            5'd14: boff_4 = 1'd1;
+            5'd15: boff_4 = 1'd1;
+            default: boff_4 = 1'd0;
+        endcase
+    end
+    wire [1:0] bws_4 = {1'b0, cq} + {1'b0, boff_4};
+    wire [1:0] bw_4 = (bws_4 >= 2'd2) ? bws_4 - 2'd2 : bws_4;
+    wire unused_bw_4 = bw_4[1];
+    reg [1-1:0] baddr_a_q_4;
+    reg [31:0] xk_b_q_4;
+    reg [1-1:0] boff_5;
+    always @* begin
+        case ({ps_q, cr})
+            5'd13: boff_5 = 1'd1;
+            5'd14: boff_5 = 1'd1;
+            5'd15: boff_5 = 1'd1;
+            default: boff_5 = 1'd0;
+        endcase
+    end
+    wire [1:0] bws_5 = {1'b0, cq} + {1'b0, boff_5};
+    wire [1:0] bw_5 = (bws_5 >= 2'd2) ? bws_5 - 2'd2 : bws_5;
+    wire unused_bw_5 = bw_5[1];
+    reg [1-1:0] baddr_a_q_5;
+    reg [31:0] xk_b_q_5;
+    reg [1-1:0] boff_6;
+    always @* begin
+        case ({ps_q, cr})
+            5'd14: boff_6 = 1'd1;
+            5'd15: boff_6 = 1'd1;
+            default: boff_6 = 1'd0;
+        endcase
+    end
+    wire [1:0] bws_6 = {1'b0, cq} + {1'b0, boff_6};
+    wire [1:0] bw_6 = (bws_6 >= 2'd2) ? bws_6 - 2'd2 : bws_6;
+    wire unused_bw_6 = bw_6[1];
+    reg [1-1:0] baddr_a_q_6;
+    reg [31:0] xk_b_q_6;
+    reg [1-1:0] boff_7;
+    always @* begin
+        case ({ps_q, cr})
+            5'd15: boff_7 = 1'd1;
+            default: boff_7 = 1'd0;
+        endcase
+    end
+    wire [1:0] bws_7 = {1'b0, cq} + {1'b0, boff_7};
+    wire [1:0] bw_7 = (bws_7 >= 2'd2) ? bws_7 - 2'd2 : bws_7;
+    wire unused_bw_7 = bw_7[1];
+    reg [1-1:0] baddr_a_q_7;
+    reg [31:0] xk_b_q_7;
+    reg [1-1:0] boff_8;
+    always @* begin
+        case ({ps_q, cr})
+            default: boff_8 = 1'd0;
+        endcase
+    end
+    wire [1:0] bws_8 = {1'b0, cq} + {1'b0, boff_8};
+    wire [1:0] bw_8 = (bws_8 >= 2'd2) ? bws_8 - 2'd2 : bws_8;
+    wire unused_bw_8 = bw_8[1];
+    reg [1-1:0] baddr_a_q_8;
+    reg [31:0] xk_b_q_8;
+    reg [1-1:0] boff_9;
+    always @* begin
+        case ({ps_q, cr})
+            default: boff_9 = 1'd0;
+        endcase
+    end
+    wire [1:0] bws_9 = {1'b0, cq} + {1'b0, boff_9};
+    wire [1:0] bw_9 = (bws_9 >= 2'd2) ? bws_9 - 2'd2 : bws_9;
+    wire unused_bw_9 = bw_9[1];
+    reg [1-1:0] baddr_a_q_9;
+    reg [31:0] xk_b_q_9;
+    reg [1-1:0] boff_10;
+    always @* begin
+        case ({ps_q, cr})
+            default: boff_10 = 1'd0;
+        endcase
+    end
+    wire [1:0] bws_10 = {1'b0, cq} + {1'b0, boff_10};
+    wire [1:0] bw_10 = (bws_10 >= 2'd2) ? bws_10 - 2'd2 : bws_10;
+    wire unused_bw_10 = bw_10[1];
+    reg [1-1:0] baddr_a_q_10;
+    reg [31:0] xk_b_q_10;
+    reg [1-1:0] boff_11;
+    always @* begin
+        case ({ps_q, cr})
+            default: boff_11 = 1'd0;
+        endcase
+    end
+    wire [1:0] bws_11 = {1'b0, cq} + {1'b0, boff_11};
+    wire [1:0] bw_11 = (bws_11 >= 2'd2) ? bws_11 - 2'd2 : bws_11;
+    wire unused_bw_11 = bw_11[1];
+    reg [1-1:0] baddr_a_q_11;
+    reg [31:0] xk_b_q_11;
+    reg [1-1:0] boff_12;
+    always @* begin
+        case ({ps_q, cr})
+            default: boff_12 = 1'd0;
+        endcase
+    end
+    wire [1:0] bws_12 = {1'b0, cq} + {1'b0, boff_12};
+    wire [1:0] bw_12 = (bws_12 >= 2'd2) ? bws_12 - 2'd2 : bws_12;
+    wire unused_bw_12 = bw_12[1];
+    reg [1-1:0] baddr_a_q_12;
+    reg [31:0] xk_b_q_12;
+    reg [1-1:0] boff_13;
+    always @* begin
+        case ({ps_q, cr})
+            default: boff_13 = 1'd0;
+        endcase
+    end
+    wire [1:0] bws_13 = {1'b0, cq} + {1'b0, boff_13};
+    wire [1:0] bw_13 = (bws_13 >= 2'd2) ? bws_13 - 2'd2 : bws_13;
+    wire unused_bw_13 = bw_13[1];
+    reg [1-1:0] baddr_a_q_13;
+    reg [31:0] xk_b_q_13;
+    reg [1-1:0] boff_14;
+    always @* begin
+        case ({ps_q, cr})
+            default: boff_14 = 1'd0;
+        endcase
+    end
+    wire [1:0] bws_14 = {1'b0, cq} + {1'b0, boff_14};
+    wire [1:0] bw_14 = (bws_14 >= 2'd2) ? bws_14 - 2'd2 : bws_14;
+    wire unused_bw_14 = bw_14[1];
+    reg [1-1:0] baddr_a_q_14;
+    reg [31:0] xk_b_q_14;
+    reg [1-1:0] boff_15;
+    always @* begin
+        case ({ps_q, cr})
+            default: boff_15 = 1'd0;
+        endcase
+    end
+    wire [1:0] bws_15 = {1'b0, cq} + {1'b0, boff_15};
+    wire [1:0] bw_15 = (bws_15 >= 2'd2) ? bws_15 - 2'd2 : bws_15;
+    wire unused_bw_15 = bw_15[1];
+    reg [1-1:0] baddr_a_q_15;
+    reg [31:0] xk_b_q_15;
+    reg [4-1:0] radd;
+    always @* begin
+        case (ps_q)
+            1'd0: radd = 4'd0;
+            default: radd = 4'd0;
+        endcase
+    end
+    reg [4-1:0] rot_a_q;
+    reg [4-1:0] rot_b_q;
     always @(posedge clk_i) begin
         if (rst_i) begin
             v_a_q <= 1'b0;
@@ -512,24 +751,32 @@ module l4_a3 (
         end
     end
     always @(posedge clk_i) begin
-        addr_a_q_0 <= addr_0;
         inb_a_q_0 <= inb_0;
-        addr_a_q_1 <= addr_1;
         inb_a_q_1 <= inb_1;
-        addr_a_q_2 <= addr_2;
         inb_a_q_2 <= inb_2;
-        addr_a_q_3 <= addr_3;
         inb_a_q_3 <= inb_3;
-        addr_a_q_4 <= addr_4;
         inb_a_q_4 <= inb_4;
-        addr_a_q_5 <= addr_5;
         inb_a_q_5 <= inb_5;
-        addr_a_q_6 <= addr_6;
         inb_a_q_6 <= inb_6;
-        addr_a_q_7 <= addr_7;
         inb_a_q_7 <= inb_7;
-        addr_a_q_8 <= addr_8;
         inb_a_q_8 <= inb_8;
+        baddr_a_q_0 <= bw_0[1-1:0];
+        baddr_a_q_1 <= bw_1[1-1:0];
+        baddr_a_q_2 <= bw_2[1-1:0];
+        baddr_a_q_3 <= bw_3[1-1:0];
+        baddr_a_q_4 <= bw_4[1-1:0];
+        baddr_a_q_5 <= bw_5[1-1:0];
+        baddr_a_q_6 <= bw_6[1-1:0];
+        baddr_a_q_7 <= bw_7[1-1:0];
+        baddr_a_q_8 <= bw_8[1-1:0];
+        baddr_a_q_9 <= bw_9[1-1:0];
+        baddr_a_q_10 <= bw_10[1-1:0];
+        baddr_a_q_11 <= bw_11[1-1:0];
+        baddr_a_q_12 <= bw_12[1-1:0];
+        baddr_a_q_13 <= bw_13[1-1:0];
+        baddr_a_q_14 <= bw_14[1-1:0];
+        baddr_a_q_15 <= bw_15[1-1:0];
+        rot_a_q <= cr + radd;
         first_a_q <= (ps_q == 1'd0) && (cf_q == 1'd0);
         last_a_q <= last_k;
         grp_a_q <= g_q;
@@ -558,23 +805,31 @@ module l4_a3 (
         end
     end
     always @(posedge clk_i) begin
-        x_b_q_0 <= ring_0[addr_a_q_0];
+        xk_b_q_0 <= bank_0[baddr_a_q_0];
+        xk_b_q_1 <= bank_1[baddr_a_q_1];
+        xk_b_q_2 <= bank_2[baddr_a_q_2];
+        xk_b_q_3 <= bank_3[baddr_a_q_3];
+        xk_b_q_4 <= bank_4[baddr_a_q_4];
+        xk_b_q_5 <= bank_5[baddr_a_q_5];
+        xk_b_q_6 <= bank_6[baddr_a_q_6];
+        xk_b_q_7 <= bank_7[baddr_a_q_7];
+        xk_b_q_8 <= bank_8[baddr_a_q_8];
+        xk_b_q_9 <= bank_9[baddr_a_q_9];
+        xk_b_q_10 <= bank_10[baddr_a_q_10];
+        xk_b_q_11 <= bank_11[baddr_a_q_11];
+        xk_b_q_12 <= bank_12[baddr_a_q_12];
+        xk_b_q_13 <= bank_13[baddr_a_q_13];
+        xk_b_q_14 <= bank_14[baddr_a_q_14];
+        xk_b_q_15 <= bank_15[baddr_a_q_15];
+        rot_b_q <= rot_a_q;
         inb_b_q_0 <= inb_a_q_0;
-        x_b_q_1 <= ring_1[addr_a_q_1];
         inb_b_q_1 <= inb_a_q_1;
-        x_b_q_2 <= ring_2[addr_a_q_2];
         inb_b_q_2 <= inb_a_q_2;
-        x_b_q_3 <= ring_3[addr_a_q_3];
         inb_b_q_3 <= inb_a_q_3;
-        x_b_q_4 <= ring_4[addr_a_q_4];
         inb_b_q_4 <= inb_a_q_4;
-        x_b_q_5 <= ring_5[addr_a_q_5];
         inb_b_q_5 <= inb_a_q_5;
-        x_b_q_6 <= ring_6[addr_a_q_6];
         inb_b_q_6 <= inb_a_q_6;
-        x_b_q_7 <= ring_7[addr_a_q_7];
         inb_b_q_7 <= inb_a_q_7;
-        x_b_q_8 <= ring_8[addr_a_q_8];
         inb_b_q_8 <= inb_a_q_8;
         first_b_q <= first_a_q;
         last_b_q <= last_a_q;
@@ -597,16 +852,43 @@ module l4_a3 (
             v_c_q <= v_b_q;
         end
     end
+    // Each bank's SIMD slice; lane u takes bank (rot + u) mod 16.
+    wire [16*32-1:0] bsl;
+    assign bsl[0*32 +: 32] = xk_b_q_0;
+    assign bsl[1*32 +: 32] = xk_b_q_1;
+    assign bsl[2*32 +: 32] = xk_b_q_2;
+    assign bsl[3*32 +: 32] = xk_b_q_3;
+    assign bsl[4*32 +: 32] = xk_b_q_4;
+    assign bsl[5*32 +: 32] = xk_b_q_5;
+    assign bsl[6*32 +: 32] = xk_b_q_6;
+    assign bsl[7*32 +: 32] = xk_b_q_7;
+    assign bsl[8*32 +: 32] = xk_b_q_8;
+    assign bsl[9*32 +: 32] = xk_b_q_9;
+    assign bsl[10*32 +: 32] = xk_b_q_10;
+    assign bsl[11*32 +: 32] = xk_b_q_11;
+    assign bsl[12*32 +: 32] = xk_b_q_12;
+    assign bsl[13*32 +: 32] = xk_b_q_13;
+    assign bsl[14*32 +: 32] = xk_b_q_14;
+    assign bsl[15*32 +: 32] = xk_b_q_15;
+    wire [4-1:0] su_0 = rot_b_q + 4'd0;
+    wire [4-1:0] su_1 = rot_b_q + 4'd1;
+    wire [4-1:0] su_2 = rot_b_q + 4'd2;
+    wire [4-1:0] su_3 = rot_b_q + 4'd3;
+    wire [4-1:0] su_4 = rot_b_q + 4'd4;
+    wire [4-1:0] su_5 = rot_b_q + 4'd5;
+    wire [4-1:0] su_6 = rot_b_q + 4'd6;
+    wire [4-1:0] su_7 = rot_b_q + 4'd7;
+    wire [4-1:0] su_8 = rot_b_q + 4'd8;
     always @(posedge clk_i) begin
-        x_c_q_0 <= inb_b_q_0 ? x_b_q_0 : 32'd0;
-        x_c_q_1 <= inb_b_q_1 ? x_b_q_1 : 32'd0;
-        x_c_q_2 <= inb_b_q_2 ? x_b_q_2 : 32'd0;
-        x_c_q_3 <= inb_b_q_3 ? x_b_q_3 : 32'd0;
-        x_c_q_4 <= inb_b_q_4 ? x_b_q_4 : 32'd0;
-        x_c_q_5 <= inb_b_q_5 ? x_b_q_5 : 32'd0;
-        x_c_q_6 <= inb_b_q_6 ? x_b_q_6 : 32'd0;
-        x_c_q_7 <= inb_b_q_7 ? x_b_q_7 : 32'd0;
-        x_c_q_8 <= inb_b_q_8 ? x_b_q_8 : 32'd0;
+        x_c_q_0 <= inb_b_q_0 ? bsl[su_0*32 +: 32] : 32'd0;
+        x_c_q_1 <= inb_b_q_1 ? bsl[su_1*32 +: 32] : 32'd0;
+        x_c_q_2 <= inb_b_q_2 ? bsl[su_2*32 +: 32] : 32'd0;
+        x_c_q_3 <= inb_b_q_3 ? bsl[su_3*32 +: 32] : 32'd0;
+        x_c_q_4 <= inb_b_q_4 ? bsl[su_4*32 +: 32] : 32'd0;
+        x_c_q_5 <= inb_b_q_5 ? bsl[su_5*32 +: 32] : 32'd0;
+        x_c_q_6 <= inb_b_q_6 ? bsl[su_6*32 +: 32] : 32'd0;
+        x_c_q_7 <= inb_b_q_7 ? bsl[su_7*32 +: 32] : 32'd0;
+        x_c_q_8 <= inb_b_q_8 ? bsl[su_8*32 +: 32] : 32'd0;
         first_c_q <= first_b_q;
         last_c_q <= last_b_q;
         grp_c_q <= grp_b_q;

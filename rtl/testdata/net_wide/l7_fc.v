@@ -14,8 +14,8 @@
 //   SIMD = 6 input channel(s) per window position (1 fold(s)), 1 window
 //   position(s) per cycle: 6 lanes per PE, 1 step(s) per output pixel and fold;
 //   accumulators 19 bits signed, rescale 35 bits signed.
-//   Line buffer: a ring of 2 input pixels of 48 bits: (K-1) rows and K pixels under a window plus
-//   1 pixel(s) of slack that let loading run ahead.
+//   Line buffer: a ring of 2 slots of 48 bits, one input pixel each: (K-1)
+//   rows and K pixels under a window plus 1 slot(s) of slack that let loading run ahead.
 //
 // Latency and handshake
 //   Valid/ready streams, one beat per pixel in raster order, channel c at
@@ -200,10 +200,10 @@ module l7_fc (
                 end
             end else begin
                 if (load_fire && ahead_q) begin
-                    apix_q <= apix_q + 4'd1;
+                    apix_q <= apix_q + fire_w;
                 end
                 if (load_fire && !ahead_q) begin
-                    lpix_q <= lpix_q + 4'd1;
+                    lpix_q <= lpix_q + fire_w;
                 end
                 if (map_loaded && !ahead_q) begin
                     ahead_q <= 1'b1;
@@ -276,9 +276,8 @@ module l7_fc (
             end
         end
     end
-
     // Ring storage: one word per input pixel, one write and one registered
-    // read port per copy (simple dual-port RAM).
+    // read port (simple dual-port RAM).
     reg [47:0] ring_0 [0:2-1];
     always @(posedge clk_i) begin
         if (load_fire) begin
@@ -286,7 +285,7 @@ module l7_fc (
         end
     end
 
-    // Stage A0: per lane, the window position of this step, its bounds and
+    // Stage A0: per lane, the window position of this step and its bounds;
     // its ring address (the ring row of ihb plus a constant, wrapped once).
     reg              v_a_q;
     reg              first_a_q;
@@ -312,8 +311,8 @@ module l7_fc (
     wire [1-1:0] addr_0 = rr_0[1-1:0];
     wire unused_rr_0 = rr_0[1];
     reg [1-1:0] addr_a_q_0;
-    reg inb_a_q_0;
     reg [47:0] x_b_q_0;
+    reg inb_a_q_0;
     reg inb_b_q_0;
     reg [47:0] x_c_q_0;
     always @(posedge clk_i) begin
