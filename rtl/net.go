@@ -69,9 +69,9 @@ type Engine struct {
 	HeldMaxSkip                    int       // RingDepth - Skip: room for a row's last pixel
 	BankCases                      []bankSel // per bank: its word offset at each (step, corner bank)
 	RotCases                       []rotCase // per step: (ps*U) mod NB
-	RAW, RAW1                      int // ring address width, and one more for the wrap compare
-	PXW, PXWm1, PXW1               int // pixel-count width (0..2*H*W), minus and plus one
-	HW, HWMax                      int // pixels per input map, and minus one
+	RAW, RAW1                      int       // ring address width, and one more for the wrap compare
+	PXW, PXWm1, PXW1               int       // pixel-count width (0..2*H*W), minus and plus one
+	HW, HWMax                      int       // pixels per input map, and minus one
 	OHMaxM1                        int
 	Need0                          int // input rows the first output row needs
 	NeedP0                         int // input pixels the first output pixel needs
