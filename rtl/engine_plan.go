@@ -76,6 +76,14 @@ type bankSel struct {
 
 type bankCase struct{ PS, R, Off, Key int } // Key: {PS, R} as one number
 
+// boundLit: for window row and column K, the signed literals bounding the
+// next ihb (RowLo <= ihb < RowHi, from the current ihb) and the next iwb
+// (ColLo <= iwbn < ColHi).
+type boundLit struct {
+	K                          int
+	RowLo, RowHi, ColLo, ColHi string
+}
+
 // rotCase: at position step PS, lane u reads bank (R + Add + u) mod NB.
 type rotCase struct{ PS, Add int }
 
@@ -201,6 +209,7 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	} else if e.OH > 1 {
 		e.NeedP0 = (e.Need0-1)*e.WP + min(e.W, e.K-e.PAD)
 	}
+	e.NeedP0M1, e.NeedP0S, e.HWPS = e.NeedP0-1, e.NeedP0+e.S, e.HWP+e.S
 	e.SW, e.PadW = e.S*e.WP, e.PAD*e.WP
 	e.Coln0 = min(e.W, e.K-e.PAD)
 	e.RowEnd0 = min(e.H, e.K-e.PAD) * e.WP
@@ -214,12 +223,27 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	e.CW = max(bits.Len(uint(maxCoord))+2, e.PXW+1)
 	e.CMsb = e.CW - 1
 	e.OHMax, e.OWMax, e.GMax, e.KMax = e.OH-1, e.OW-1, e.G-1, e.K-1
-	e.OHMaxM1 = max(0, e.OHMax-1)
+	e.OHMaxM1, e.OWMaxM1 = max(0, e.OHMax-1), max(0, e.OWMax-1)
 	e.OHW, e.OWW, e.GW, e.KW = widthFor(e.OHMax), widthFor(e.OWMax), widthFor(e.GMax), widthFor(e.KMax)
 	e.SLit, e.PadLit = slit(e.CW, int64(e.S)), slit(e.CW, int64(e.PAD))
 	e.HLit, e.WLit, e.ZeroLit = slit(e.CW, int64(e.H)), slit(e.CW, int64(e.W)), slit(e.CW, 0)
 	e.KPadC = e.CW - e.KW
 	e.KLit = slit(e.CW, int64(e.K))
+	// Row ki of the window is inside the map when 0 <= ihb+ki < H: for the
+	// next row, ihb+S, that is -(S+ki) <= ihb < H-S-ki; columns likewise
+	// with iwbn = iwb+S.
+	var r0, c0 strings.Builder
+	e.Bounds = nil
+	for k := e.K - 1; k >= 0; k-- {
+		r0.WriteByte("01"[b2i(k-e.PAD >= 0 && k-e.PAD < e.H)])
+		c0.WriteByte("01"[b2i(k-e.PAD >= 0 && k-e.PAD < e.W)])
+	}
+	for k := 0; k < e.K; k++ {
+		e.Bounds = append(e.Bounds, boundLit{K: k,
+			RowLo: slit(e.CW, int64(-(e.S + k))), RowHi: slit(e.CW, int64(e.H-e.S-k)),
+			ColLo: slit(e.CW, int64(-k)), ColHi: slit(e.CW, int64(e.W-k))})
+	}
+	e.RowOk0, e.ColOk0 = r0.String(), c0.String()
 	if e.CW <= e.PXW || e.CW <= e.RAW {
 		return nil, fmt.Errorf("internal error: coordinate width %d below the row or ring address width", e.CW)
 	}
@@ -488,11 +512,13 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 
 	// Output FIFO: its credits cover the round trip from a pixel's last
 	// issue to its leaving the FIFO, so that a pixel every G*T cycles
-	// issues without waiting when the consumer keeps up.
+	// issues without waiting when the consumer keeps up. Where the round
+	// trip (Tail+2 cycles) fits twice into G*T, one credit does: a single
+	// output register.
 	gt := e.G * e.T
 	e.ODepth = max(2, (e.Tail+1+gt-1)/gt+1)
-	if e.OH*e.OW == 1 {
-		e.ODepth = 2
+	if gt >= 2*(e.Tail+2) {
+		e.ODepth = 1
 	}
 	e.OccW = widthFor(e.ODepth)
 
@@ -503,17 +529,34 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	return e, nil
 }
 
-// windowSpan is the most input pixels the engine holds for one output
+// windowSpan is the most ring slots the engine holds for one output
 // pixel: from the first pixel still needed to the last its windows read,
-// (K-1) rows and K pixels (in slots of the pitch), or for the last output
-// row the rest of the map (which it waits for whole).
+// (K-1) rows and K pixels (in slots of the pitch), or for the map's last
+// output pixel (which waits for the whole map) the rest of the map.
 func (e *Engine) windowSpan() int {
 	if e.Stream {
 		return 1
 	}
-	// A row's last pixel takes the pitch's pad slots with it.
+	// A row's last pixel takes the pitch's pad slots with it. The map's
+	// last output pixel holds from its window's corner to the map's end.
+	if e.OH == 1 {
+		return e.HWP
+	}
+	return max((e.K-1)*e.WP+e.K+e.SkipM1, e.lastSpan())
+}
+
+// lastSpan is the ring slots the map's last output pixel holds: from its
+// window's corner to the map's end.
+func (e *Engine) lastSpan() int {
+	if e.Stream {
+		return 1
+	}
+	if e.OH == 1 {
+		return e.HWP
+	}
 	topLast := max(0, (e.OH-1)*e.S-e.PAD)
-	return max((e.K-1)*e.WP+e.K+e.SkipM1, (e.H-topLast)*e.WP)
+	leftLast := max(0, (e.OW-1)*e.S-e.PAD)
+	return e.HWP - topLast*e.WP - leftLast
 }
 
 // ringSlack is the slack of a ring beyond the window span: an output
@@ -528,7 +571,7 @@ func (e *Engine) ringSlack() int {
 
 // releaseLatency is the cycles from a pixel's last issue to the loader
 // seeing its slot free (the registered release, then the held count).
-const releaseLatency = 2
+const releaseLatency = 3
 
 // minRing is the smallest ring that streams within a map: the window span
 // and the slack.
@@ -729,4 +772,12 @@ func maxDigits(v []int64) int {
 		n = max(n, len(CSD(x)))
 	}
 	return n
+}
+
+// b2i is 1 for true, 0 for false.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

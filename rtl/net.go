@@ -72,9 +72,10 @@ type Engine struct {
 	RAW, RAW1                      int       // ring address width, and one more for the wrap compare
 	PXW, PXWm1, PXW1               int       // pixel-count width (0..2*H*W), minus and plus one
 	HW, HWMax                      int       // pixels per input map, and minus one
-	OHMaxM1                        int
+	OHMaxM1, OWMaxM1               int
 	Need0                          int // input rows the first output row needs
-	NeedP0                         int // input pixels the first output pixel needs
+	NeedP0, NeedP0M1, NeedP0S      int // input pixels the first output pixel needs, minus one, plus S
+	HWPS                           int // HWP + S
 	RowEnd0, Nrwc1, NrwcCap        int // rows needed*WP of row 0; what row 1's first pixel needs; its cap
 	SW, PadW                       int // S*WP and PAD*WP (ring slots)
 	Coln0                          int // min(W, K-PAD): the columns a row's first window needs
@@ -130,6 +131,8 @@ type Engine struct {
 	SLit, PadLit          string // coordinate constants as sized literals
 	HLit, WLit, ZeroLit   string
 	KPadC                 int // zero bits extending ki/kj to CW
+	RowOk0, ColOk0        string     // K bits, MSB first: window rows (columns) inside the map at ihb = iwb = -PAD
+	Bounds                []boundLit // per ki (kj): the compares giving the next row's (pixel's) bits
 	FBLast                int
 	GPad32, KPad32        int
 	XPad, WPad, CPad      int // sign/zero extension of x, w, const to AccW

@@ -16,6 +16,7 @@ func TestStreamPrimitives(t *testing.T) {
 			StreamCase{Primitive: "stream_skid", Params: ".DATA_W(12)", DataWidth: 12, Beats: 300, Offer: load[0], Ready: load[1], Seed: seed},
 			StreamCase{Primitive: "stream_fifo", Params: ".DATA_W(9), .DEPTH(4)", DataWidth: 9, Beats: 300, Offer: load[0], Ready: load[1], Seed: seed + 100},
 			StreamCase{Primitive: "stream_fifo", Params: ".DATA_W(1), .DEPTH(2)", DataWidth: 1, Beats: 200, Offer: load[0], Ready: load[1], Seed: seed + 200},
+			StreamCase{Primitive: "stream_fifo", Params: ".DATA_W(6), .DEPTH(1)", DataWidth: 6, Beats: 200, Offer: load[0], Ready: load[1], Seed: seed + 230},
 			StreamCase{Primitive: "stream_fifo", Params: ".DATA_W(7), .DEPTH(3)", DataWidth: 7, Beats: 300, Offer: load[0], Ready: load[1], Seed: seed + 250},
 			StreamCase{Primitive: "stream_fifo", Params: ".DATA_W(5), .DEPTH(70)", DataWidth: 5, Beats: 400, Offer: load[0], Ready: load[1], Seed: seed + 260},
 		)

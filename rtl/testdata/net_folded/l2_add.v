@@ -10,7 +10,7 @@
 //   y: 8-bit unsigned codes.
 //
 // Parameters (fixed at generation time)
-//   skip FIFO depth 13 beats: the 8 pixel(s) of the 6 x 6 map the
+//   skip FIFO depth 12 beats: the 8 pixel(s) of the 6 x 6 map the
 //   skip branch may lead the main branch by, plus slack, so that the fork
 //   before the block never deadlocks; working width 14 bits.
 //
@@ -43,7 +43,7 @@ module l2_add (
 
     stream_fifo #(
         .DATA_W (32),
-        .DEPTH  (13)
+        .DEPTH  (12)
     ) u_skip (
         .clk_i     (clk_i),
         .rst_i     (rst_i),

@@ -14,20 +14,20 @@
 //   SIMD = 6 input channel(s) per window position (1 fold(s)), 1 window
 //   position(s) per cycle: 6 lanes per PE, 9 step(s) per output pixel and fold;
 //   accumulators 13 bits signed, rescale 27 bits signed.
-//   Line buffer: a ring of 4 slots of 48 bits, one input pixel each: (K-1)
-//   rows and K pixels under a window plus 3 slot(s) of slack that let loading run ahead.
+//   Line buffer: a ring of 5 slots of 48 bits, one input pixel each: (K-1)
+//   rows and K pixels under a window plus 4 slot(s) of slack that let loading run ahead.
 //
 // Latency and handshake
 //   Valid/ready streams, one beat per pixel in raster order, channel c at
 //   bits [c*B +: B]. Input pixels enter the ring while it has a free slot;
 //   an output pixel issues once the input pixels under its windows are in
-//   (the last output row waits for the whole map), and input pixels leave
+//   (the map's last output pixel waits for the whole map), and input pixels leave
 //   the ring as soon as no later window needs them. Consecutive maps
 //   overlap: the next map's pixels enter as the current map's leave. Each output pixel issues in
 //   1*9 cycles, back to back; the datapath is registered at every
 //   stage (address, read, lane select, 0 PE/product stage(s),
 //   accumulate, 5 rescale stage(s)), so a pixel enters the
-//   2-deep output FIFO 11 cycles after its last issue.
+//   3-deep output FIFO 11 cycles after its last issue.
 //   Issue pauses only while the FIFO's credits are used up (backpressure),
 //   so the pipeline never stalls and backpressure anywhere is safe.
 //   rst_i is synchronous, active high, and resets the control state only.
@@ -48,15 +48,15 @@ module l5_avg (
     // ------------------------------------------------------------------
     // Loader: input pixels into the ring while it has a free slot.
     // ------------------------------------------------------------------
-    reg [2-1:0] wpa_q;   // ring write address, 0..3
+    reg [3-1:0] wpa_q;   // ring write address, 0..4
     reg [7-1:0] wp_q;    // pixel being loaded in its map, 0..8
-    reg [7-1:0] held_q;  // ring slots in use, 0..4
+    reg [7-1:0] held_q;  // ring slots in use, 0..5
     reg [7-1:0] lpix_q;  // pixels of the reader's map loaded, 0..9
     reg [7-1:0] apix_q;  // pixels of the next map loaded
     reg               ahead_q; // the loader is in the map after the reader's
     reg [7-1:0] rel_q;   // ring slots the reader released last cycle
     // A second map may wait whole in the ring, not a third.
-    wire room = (held_q != 7'd4) && !(ahead_q && (apix_q == 7'd9));
+    wire room = (held_q != 7'd5) && !(ahead_q && (apix_q == 7'd9));
     assign s_ready_o = room;
     wire load_fire = s_valid_i && room;
     wire map_loaded = load_fire && (wp_q == 7'd8);
@@ -80,9 +80,9 @@ module l5_avg (
     reg [7-1:0] fp_q;    // first pixel of the map still needed
     reg signed [7:0] ihbw_q;  // ihb * W
     reg signed [7:0] ihbwn_q; // (ihb + S) * W: the next row's
-    reg [2-1:0] rtn_q;   // ring address of the next map's pixel (-PAD, -PAD)
-    reg [2-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
-    reg [2-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
+    reg [3-1:0] rtn_q;   // ring address of the next map's pixel (-PAD, -PAD)
+    reg [3-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
+    reg [3-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
     wire last_ow = (ow_q == 1'd0);
     wire last_oh = (oh_q == 1'd0);
     wire last_ps = (ps_q == 4'd8);
@@ -90,10 +90,9 @@ module l5_avg (
     wire last_k = last_ps && last_cf;
     wire last_g = (g_q == 1'd0);
     // The pixel's windows need input up to (row ihb+K-1, column iwb+K-1);
-    // the last output row waits for the whole map.
+    // the map's last output pixel waits for the whole map.
     // needp_q: the input pixels the current output pixel needs, kept in a
-    // register (computed with the reader's next state), so that issue is
-    // one compare.
+    // register (computed with the reader's next state).
     reg [7-1:0] needp_q;
     // One window covers the whole map in raster order and one fold: each
     // window position issues as soon as its pixel is in, and leaves the
@@ -104,7 +103,7 @@ module l5_avg (
     // left the output FIFO yet. A pixel's last step issues only with a free
     // slot, so the FIFO never refuses a finished pixel.
     reg [2-1:0] occ_q;
-    wire credit = (occ_q != 2'd2);
+    wire credit = (occ_q != 2'd3);
     wire issue = rows_ok && (credit || !(last_k && last_g));
     wire pix_done = issue && last_k && last_g;
     wire row_end = pix_done && last_ow;
@@ -141,19 +140,34 @@ module l5_avg (
     wire [7-1:0] rel_col = rowfree ? dcol : 7'd0;
     wire [7-1:0] fp_col = fp_q + rel_col;
     wire [7-1:0] fp_row = ihbwn_q[7] ? 7'd0 : ihbwn_q[7-1:0];
-    wire [2:0] cur_s = {1'b0, cur_q} + 3'd3;
-    wire [2:0] rta_s = {1'b0, rta_q} + 3'd1;
-    wire [2:0] rtn_s = {1'b0, rtn_q} + 3'd1;
-    wire [2:0] cur_w = (cur_s >= 3'd4) ? cur_s - 3'd4 : cur_s;
-    wire [2:0] rta_w = (rta_s >= 3'd4) ? rta_s - 3'd4 : rta_s;
-    wire [2:0] rtn_w = (rtn_s >= 3'd4) ? rtn_s - 3'd4 : rtn_s;
-    wire [7-1:0] needp_col = (last_oh || (needp_s > {1'b0, rowend_q})) ? (last_oh ? 7'd9 : rowend_q) : needp_s[7-1:0];
+    wire [3:0] cur_s = {1'b0, cur_q} + 4'd3;
+    wire [3:0] rta_s = {1'b0, rta_q} + 4'd4;
+    wire [3:0] rtn_s = {1'b0, rtn_q} + 4'd4;
+    wire [3:0] cur_w = (cur_s >= 4'd5) ? cur_s - 4'd5 : cur_s;
+    wire [3:0] rta_w = (rta_s >= 4'd5) ? rta_s - 4'd5 : rta_s;
+    wire [3:0] rtn_w = (rtn_s >= 4'd5) ? rtn_s - 4'd5 : rtn_s;
+    wire next_last = last_oh && (ow_q == 1'd0);  // the next pixel is the map's last
+    wire [7-1:0] needp_col = next_last ? 7'd9 : ((needp_s > {1'b0, rowend_q}) ? rowend_q : needp_s[7-1:0]);
     wire [7-1:0] needp_row = (oh_q == 1'd0) ? 7'd9 : nrwc_q;
-    wire unused_nx = ^{iwbn_nx, ihb_nx, ihbw_q, ihbwn_nx[7], cur_w[2], rta_w[2], rtn_w[2]};
+    // The window rows and columns inside the map, one bit per ki (kj):
+    // 0 <= ihb+ki < H and 0 <= iwb+kj < W, kept in registers and computed
+    // for the next row (ihb+S) and pixel (iwbn) by compares against
+    // constants, so that a lane's bound is a bit select.
+    reg [3-1:0] rowok_q;
+    reg [3-1:0] colok_q;
+    wire [3-1:0] rowok_nx;
+    wire [3-1:0] colok_nx;
+    assign rowok_nx[0] = (ihb_q >= -8'sd3) && (ihb_q < 8'sd0);
+    assign colok_nx[0] = (iwbn_q >= 8'sd0) && (iwbn_q < 8'sd3);
+    assign rowok_nx[1] = (ihb_q >= -8'sd4) && (ihb_q < -8'sd1);
+    assign colok_nx[1] = (iwbn_q >= -8'sd1) && (iwbn_q < 8'sd2);
+    assign rowok_nx[2] = (ihb_q >= -8'sd5) && (ihb_q < -8'sd2);
+    assign colok_nx[2] = (iwbn_q >= -8'sd2) && (iwbn_q < 8'sd1);
+    wire unused_nx = ^{iwbn_nx, iwb_q, ihb_nx, ihbw_q, ihbwn_nx[7], cur_w[3], rta_w[3], rtn_w[3]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
-            wpa_q <= 2'd0;
+            wpa_q <= 3'd0;
             wp_q <= 7'd0;
             held_q <= 7'd0;
             lpix_q <= 7'd0;
@@ -168,6 +182,8 @@ module l5_avg (
             wa_q <= 4'd0;
             ihb_q <= -8'sd0;
             iwb_q <= -8'sd0;
+            rowok_q <= 3'b111;
+            colok_q <= 3'b111;
             iwbn_q <= 8'sd3 - 8'sd0;
             rowend_q <= 7'd9;
             nrwc_q <= 7'd9;
@@ -175,13 +191,13 @@ module l5_avg (
             fp_q <= 7'd0;
             ihbw_q <= -8'sd0;
             ihbwn_q <= 8'sd9 - 8'sd0;
-            rtn_q <= 2'd1;
-            rta_q <= 2'd0;
-            cur_q <= 2'd0;
+            rtn_q <= 3'd4;
+            rta_q <= 3'd0;
+            cur_q <= 3'd0;
         end else begin
             // Loader.
             if (load_fire) begin
-                wpa_q <= (wpa_q == 2'd3) ? 2'd0 : wpa_q + 2'd1;
+                wpa_q <= (wpa_q == 3'd4) ? 3'd0 : wpa_q + 3'd1;
                 wp_q <= (wp_q == 7'd8) ? 7'd0 : wp_q + 7'd1;
             end
             // Ring slots: taken by every pixel loaded, released by the reader
@@ -226,10 +242,12 @@ module l5_avg (
                             if (last_ow) begin
                                 ow_q <= 1'd0;
                                 iwb_q <= -8'sd0;
+                                colok_q <= 3'b111;
                                 iwbn_q <= 8'sd3 - 8'sd0;
                                 if (last_oh) begin
                                     oh_q <= 1'd0;
                                     ihb_q <= -8'sd0;
+                                    rowok_q <= 3'b111;
                                     rowend_q <= 7'd9;
                                     nrwc_q <= 7'd9;
                                     needp_q <= 7'd1;
@@ -237,12 +255,13 @@ module l5_avg (
                                     ihbwn_q <= 8'sd9 - 8'sd0;
                                     fp_q <= 7'd0;
                                     rel_q <= 7'd9 - fp_q;
-                                    rtn_q <= rtn_w[2-1:0];
+                                    rtn_q <= rtn_w[3-1:0];
                                     rta_q <= rtn_q;
                                     cur_q <= rtn_q;
                                 end else begin
                                     oh_q <= oh_q + 1'd1;
                                     ihb_q <= ihb_nx;
+                                    rowok_q <= rowok_nx;
                                     rowend_q <= rowend_nx;
                                     nrwc_q <= nrwc_nx;
                                     needp_q <= needp_row;
@@ -250,17 +269,18 @@ module l5_avg (
                                     ihbwn_q <= ihbwn_nx;
                                     fp_q <= fp_row;
                                     rel_q <= fp_row - fp_q;
-                                    rta_q <= rta_w[2-1:0];
-                                    cur_q <= rta_w[2-1:0];
+                                    rta_q <= rta_w[3-1:0];
+                                    cur_q <= rta_w[3-1:0];
                                 end
                             end else begin
                                 ow_q <= ow_q + 1'd1;
                                 iwb_q <= iwbn_q;
+                                colok_q <= colok_nx;
                                 iwbn_q <= iwbn_nx;
                                 needp_q <= needp_col;
                                 fp_q <= fp_col;
                                 rel_q <= rel_col;
-                                cur_q <= cur_w[2-1:0];
+                                cur_q <= cur_w[3-1:0];
                             end
                         end else begin
                             g_q <= g_q + 1'd1;
@@ -278,7 +298,7 @@ module l5_avg (
     end
     // Ring storage: one word per input pixel, one write and one registered
     // read port (simple dual-port RAM).
-    reg [47:0] ring_0 [0:4-1];
+    reg [47:0] ring_0 [0:5-1];
     always @(posedge clk_i) begin
         if (load_fire) begin
             ring_0[wpa_q] <= s_data_i;
@@ -295,30 +315,28 @@ module l5_avg (
     reg [4-1:0] wa_a_q;
     reg [2-1:0] ki_0;
     reg [2-1:0] kj_0;
-    reg [2-1:0] ko_0;  // (ki * 3 + kj) mod 4: the position's offset in the ring
+    reg [3-1:0] ko_0;  // (ki * 3 + kj) mod 5: the position's offset in the ring
     reg pv_0;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
-            4'd0: begin ki_0 = 2'd0; kj_0 = 2'd0; ko_0 = 2'd0; pv_0 = 1'b1; end
-            4'd1: begin ki_0 = 2'd0; kj_0 = 2'd1; ko_0 = 2'd1; pv_0 = 1'b1; end
-            4'd2: begin ki_0 = 2'd0; kj_0 = 2'd2; ko_0 = 2'd2; pv_0 = 1'b1; end
-            4'd3: begin ki_0 = 2'd1; kj_0 = 2'd0; ko_0 = 2'd3; pv_0 = 1'b1; end
-            4'd4: begin ki_0 = 2'd1; kj_0 = 2'd1; ko_0 = 2'd0; pv_0 = 1'b1; end
-            4'd5: begin ki_0 = 2'd1; kj_0 = 2'd2; ko_0 = 2'd1; pv_0 = 1'b1; end
-            4'd6: begin ki_0 = 2'd2; kj_0 = 2'd0; ko_0 = 2'd2; pv_0 = 1'b1; end
-            4'd7: begin ki_0 = 2'd2; kj_0 = 2'd1; ko_0 = 2'd3; pv_0 = 1'b1; end
-            4'd8: begin ki_0 = 2'd2; kj_0 = 2'd2; ko_0 = 2'd0; pv_0 = 1'b1; end
-            default: begin ki_0 = 2'd0; kj_0 = 2'd0; ko_0 = 2'd0; pv_0 = 1'b0; end
+            4'd0: begin ki_0 = 2'd0; kj_0 = 2'd0; ko_0 = 3'd0; pv_0 = 1'b1; end
+            4'd1: begin ki_0 = 2'd0; kj_0 = 2'd1; ko_0 = 3'd1; pv_0 = 1'b1; end
+            4'd2: begin ki_0 = 2'd0; kj_0 = 2'd2; ko_0 = 3'd2; pv_0 = 1'b1; end
+            4'd3: begin ki_0 = 2'd1; kj_0 = 2'd0; ko_0 = 3'd3; pv_0 = 1'b1; end
+            4'd4: begin ki_0 = 2'd1; kj_0 = 2'd1; ko_0 = 3'd4; pv_0 = 1'b1; end
+            4'd5: begin ki_0 = 2'd1; kj_0 = 2'd2; ko_0 = 3'd0; pv_0 = 1'b1; end
+            4'd6: begin ki_0 = 2'd2; kj_0 = 2'd0; ko_0 = 3'd1; pv_0 = 1'b1; end
+            4'd7: begin ki_0 = 2'd2; kj_0 = 2'd1; ko_0 = 3'd2; pv_0 = 1'b1; end
+            4'd8: begin ki_0 = 2'd2; kj_0 = 2'd2; ko_0 = 3'd3; pv_0 = 1'b1; end
+            default: begin ki_0 = 2'd0; kj_0 = 2'd0; ko_0 = 3'd0; pv_0 = 1'b0; end
         endcase
     end
-    wire signed [7:0] ih_0 = ihb_q + $signed({6'd0, ki_0});
-    wire signed [7:0] iw_0 = iwb_q + $signed({6'd0, kj_0});
-    wire inb_0 = pv_0 && (ih_0 >= 8'sd0) && (ih_0 < 8'sd3) && (iw_0 >= 8'sd0) && (iw_0 < 8'sd3);
-    wire [2:0] rs_0 = {1'b0, cur_q} + {1'b0, ko_0};
-    wire [2:0] rr_0 = (rs_0 >= 3'd4) ? rs_0 - 3'd4 : rs_0;
-    wire [2-1:0] addr_0 = rr_0[2-1:0];
-    wire unused_rr_0 = rr_0[2];
-    reg [2-1:0] addr_a_q_0;
+    wire inb_0 = pv_0 && rowok_q[ki_0] && colok_q[kj_0];
+    wire [3:0] rs_0 = {1'b0, cur_q} + {1'b0, ko_0};
+    wire [3:0] rr_0 = (rs_0 >= 4'd5) ? rs_0 - 4'd5 : rs_0;
+    wire [3-1:0] addr_0 = rr_0[3-1:0];
+    wire unused_rr_0 = rr_0[3];
+    reg [3-1:0] addr_a_q_0;
     reg [47:0] x_b_q_0;
     reg inb_a_q_0;
     reg inb_b_q_0;
@@ -519,7 +537,7 @@ module l5_avg (
     wire unused_ofifo_ready;
     stream_fifo #(
         .DATA_W (48),
-        .DEPTH  (2)
+        .DEPTH  (3)
     ) u_ofifo (
         .clk_i     (clk_i),
         .rst_i     (rst_i),

@@ -14,9 +14,9 @@
 //   SIMD = 2 input channel(s) per window position (1 fold(s)), 9 window
 //   position(s) per cycle: 18 lanes per PE, 1 step(s) per output pixel and fold;
 //   accumulators 22 bits signed, rescale 39 bits signed.
-//   Line buffer: a ring of 80 slots of 16 bits, one input pixel each: (K-1)
-//   rows and K pixels under a window plus 26 slot(s) of slack that let loading run ahead.
-//   One copy in 16 banks of 5 words (slot a: bank a mod 16, word a / 16);
+//   Line buffer: a ring of 64 slots of 16 bits, one input pixel each: (K-1)
+//   rows and K pixels under a window plus 10 slot(s) of slack that let loading run ahead.
+//   One copy in 16 banks of 4 words (slot a: bank a mod 16, word a / 16);
 //   a row takes 19 slots (W = 6, and 19 = K mod 16), so the 9 positions of a
 //   step lie in distinct banks: each bank is read once a cycle, and the lanes
 //   take the bank words rotated by the window corner's bank.
@@ -25,7 +25,7 @@
 //   Valid/ready streams, one beat per pixel in raster order, channel c at
 //   bits [c*B +: B]. Input pixels enter the ring while it has a free slot;
 //   an output pixel issues once the input pixels under its windows are in
-//   (the last output row waits for the whole map), and input pixels leave
+//   (the map's last output pixel waits for the whole map), and input pixels leave
 //   the ring as soon as no later window needs them. Consecutive maps
 //   overlap: the next map's pixels enter as the current map's leave. Each output pixel issues in
 //   1*1 cycles, back to back; the datapath is registered at every
@@ -52,9 +52,9 @@ module l0_c1 (
     // ------------------------------------------------------------------
     // Loader: input pixels into the ring while it has a free slot.
     // ------------------------------------------------------------------
-    reg [7-1:0] wpa_q;   // ring write address, 0..79
+    reg [6-1:0] wpa_q;   // ring write address, 0..63
     reg [10-1:0] wp_q;    // pixel being loaded in its map, 0..35
-    reg [10-1:0] held_q;  // ring slots in use, 0..80
+    reg [10-1:0] held_q;  // ring slots in use, 0..64
     reg [10-1:0] lpix_q;  // pixels of the reader's map loaded, 0..36
     reg [10-1:0] apix_q;  // pixels of the next map loaded
     reg               ahead_q; // the loader is in the map after the reader's
@@ -63,15 +63,15 @@ module l0_c1 (
     reg [3-1:0] lcol_q;  // column being loaded, 0..5
     wire lrow_end = (lcol_q == 3'd5);
     // A second map may wait whole in the ring, not a third.
-    wire room = (lrow_end ? (held_q <= 10'd66) : (held_q != 10'd80))
+    wire room = (lrow_end ? (held_q <= 10'd50) : (held_q != 10'd64))
         && !(ahead_q && (apix_q == 10'd114));
     assign s_ready_o = room;
     wire load_fire = s_valid_i && room;
     wire map_loaded = load_fire && (wp_q == 10'd35);
     wire [10-1:0] fire_w = !load_fire ? 10'd0 : (lrow_end ? 10'd14 : 10'd1);
-    wire [7:0] wpa_s = {1'b0, wpa_q} + (lrow_end ? 8'd14 : 8'd1);
-    wire [7:0] wpa_w = (wpa_s >= 8'd80) ? wpa_s - 8'd80 : wpa_s;
-    wire unused_wpa = wpa_w[7];
+    wire [6:0] wpa_s = {1'b0, wpa_q} + (lrow_end ? 7'd14 : 7'd1);
+    wire [6:0] wpa_w = (wpa_s >= 7'd64) ? wpa_s - 7'd64 : wpa_s;
+    wire unused_wpa = wpa_w[6];
 
     // ------------------------------------------------------------------
     // Reader: output pixel (oh, ow), output-channel fold g, window step ps,
@@ -91,9 +91,9 @@ module l0_c1 (
     reg [10-1:0] fp_q;    // first pixel of the map still needed
     reg signed [10:0] ihbw_q;  // ihb * W
     reg signed [10:0] ihbwn_q; // (ihb + S) * W: the next row's
-    reg [7-1:0] rtn_q;   // ring address of the next map's pixel (-PAD, -PAD)
-    reg [7-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
-    reg [7-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
+    reg [6-1:0] rtn_q;   // ring address of the next map's pixel (-PAD, -PAD)
+    reg [6-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
+    reg [6-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
     wire last_ow = (ow_q == 3'd5);
     wire last_oh = (oh_q == 3'd5);
     wire last_ps = (ps_q == 1'd0);
@@ -101,12 +101,17 @@ module l0_c1 (
     wire last_k = last_ps && last_cf;
     wire last_g = (g_q == 1'd0);
     // The pixel's windows need input up to (row ihb+K-1, column iwb+K-1);
-    // the last output row waits for the whole map.
+    // the map's last output pixel waits for the whole map.
     // needp_q: the input pixels the current output pixel needs, kept in a
-    // register (computed with the reader's next state), so that issue is
-    // one compare.
+    // register (computed with the reader's next state).
     reg [10-1:0] needp_q;
-    wire rows_ok = (lpix_q >= needp_q);
+    // rows_ok_q: lpix_q >= needp_q, registered: compared a cycle ahead
+    // against every need the reader may move to (below), with the loaded
+    // count before this cycle's load (a pixel is seen a cycle later, never
+    // early), so that issue is a register and an AND.
+    reg rows_ok_q;
+    wire rows_ok = rows_ok_q;
+    reg [10-1:0] needps_q;  // needp_q + S, kept beside it
     // Output credits: pixels whose last step has issued and that have not
     // left the output FIFO yet. A pixel's last step issues only with a free
     // slot, so the FIFO never refuses a finished pixel.
@@ -148,19 +153,59 @@ module l0_c1 (
     wire [10-1:0] rel_col = rowfree ? dcol : 10'd0;
     wire [10-1:0] fp_col = fp_q + rel_col;
     wire [10-1:0] fp_row = ihbwn_q[10] ? 10'd0 : ihbwn_q[10-1:0];
-    wire [7:0] cur_s = {1'b0, cur_q} + 8'd1;
-    wire [7:0] rta_s = {1'b0, rta_q} + 8'd19;
-    wire [7:0] rtn_s = {1'b0, rtn_q} + 8'd34;
-    wire [7:0] cur_w = (cur_s >= 8'd80) ? cur_s - 8'd80 : cur_s;
-    wire [7:0] rta_w = (rta_s >= 8'd80) ? rta_s - 8'd80 : rta_s;
-    wire [7:0] rtn_w = (rtn_s >= 8'd80) ? rtn_s - 8'd80 : rtn_s;
-    wire [10-1:0] needp_col = (last_oh || (needp_s > {1'b0, rowend_q})) ? (last_oh ? 10'd114 : rowend_q) : needp_s[10-1:0];
-    wire [10-1:0] needp_row = (oh_q == 3'd4) ? 10'd114 : nrwc_q;
-    wire unused_nx = ^{iwbn_nx, ihb_nx, ihbw_q, ihbwn_nx[10], cur_w[7], rta_w[7], rtn_w[7]};
+    wire [6:0] cur_s = {1'b0, cur_q} + 7'd1;
+    wire [6:0] rta_s = {1'b0, rta_q} + 7'd19;
+    wire [6:0] rtn_s = {1'b0, rtn_q} + 7'd50;
+    wire [6:0] cur_w = (cur_s >= 7'd64) ? cur_s - 7'd64 : cur_s;
+    wire [6:0] rta_w = (rta_s >= 7'd64) ? rta_s - 7'd64 : rta_s;
+    wire [6:0] rtn_w = (rtn_s >= 7'd64) ? rtn_s - 7'd64 : rtn_s;
+    wire next_last = last_oh && (ow_q == 3'd4);  // the next pixel is the map's last
+    wire [10-1:0] needp_col = next_last ? 10'd114 : ((needp_s > {1'b0, rowend_q}) ? rowend_q : needp_s[10-1:0]);
+    wire [10-1:0] needp_row = nrwc_q;
+    // The next cycle's rows_ok: lpix_q against the need the reader keeps or
+    // moves to. lpix >= min(needp+S, rowend) is one of the two compares.
+    // Every compare is of registers.
+    wire ge_same = (lpix_q >= needp_q);
+    wire ge_step = (lpix_q >= needps_q);
+    wire ge_col = next_last ? (lpix_q == 10'd114) : (ge_step || (lpix_q >= rowend_q));
+    wire ge_row = (lpix_q >= needp_row);
+    // At a map's end the loaded count becomes the next map's: apix_q and
+    // this cycle's load.
+    wire ge_map = (apix_q >= 10'd21) || (load_fire && (apix_q == 10'd20));
+    wire rows_ok_d = !pix_done ? ge_same : (!last_ow ? ge_col : (!last_oh ? ge_row : ge_map));
+    // needps_q follows needp_q: the same choice, each candidate plus S.
+    wire [10-1:0] needps_col = next_last ? 10'd115 : ((needp_s > {1'b0, rowend_q}) ? rowend_q + 10'd1 : needps_q + 10'd1);
+    wire [10-1:0] needps_row = nrwc_q + 10'd1;
+    always @(posedge clk_i) begin
+        if (rst_i) begin
+            rows_ok_q <= 1'b0;
+            needps_q <= 10'd22;
+        end else begin
+            rows_ok_q <= rows_ok_d;
+            if (pix_done) begin
+                needps_q <= !last_ow ? needps_col : (!last_oh ? needps_row : 10'd22);
+            end
+        end
+    end
+    // The window rows and columns inside the map, one bit per ki (kj):
+    // 0 <= ihb+ki < H and 0 <= iwb+kj < W, kept in registers and computed
+    // for the next row (ihb+S) and pixel (iwbn) by compares against
+    // constants, so that a lane's bound is a bit select.
+    reg [3-1:0] rowok_q;
+    reg [3-1:0] colok_q;
+    wire [3-1:0] rowok_nx;
+    wire [3-1:0] colok_nx;
+    assign rowok_nx[0] = (ihb_q >= -11'sd1) && (ihb_q < 11'sd5);
+    assign colok_nx[0] = (iwbn_q >= 11'sd0) && (iwbn_q < 11'sd6);
+    assign rowok_nx[1] = (ihb_q >= -11'sd2) && (ihb_q < 11'sd4);
+    assign colok_nx[1] = (iwbn_q >= -11'sd1) && (iwbn_q < 11'sd5);
+    assign rowok_nx[2] = (ihb_q >= -11'sd3) && (ihb_q < 11'sd3);
+    assign colok_nx[2] = (iwbn_q >= -11'sd2) && (iwbn_q < 11'sd4);
+    wire unused_nx = ^{iwbn_nx, iwb_q, ihb_nx, ihbw_q, ihbwn_nx[10], cur_w[6], rta_w[6], rtn_w[6]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
-            wpa_q <= 7'd0;
+            wpa_q <= 6'd0;
             wp_q <= 10'd0;
             lcol_q <= 3'd0;
             held_q <= 10'd0;
@@ -176,6 +221,8 @@ module l0_c1 (
             wa_q <= 1'd0;
             ihb_q <= -11'sd1;
             iwb_q <= -11'sd1;
+            rowok_q <= 3'b110;
+            colok_q <= 3'b110;
             iwbn_q <= 11'sd1 - 11'sd1;
             rowend_q <= 10'd38;
             nrwc_q <= 10'd40;
@@ -183,13 +230,13 @@ module l0_c1 (
             fp_q <= 10'd0;
             ihbw_q <= -11'sd19;
             ihbwn_q <= 11'sd19 - 11'sd19;
-            rtn_q <= 7'd14;
-            rta_q <= 7'd60;
-            cur_q <= 7'd60;
+            rtn_q <= 6'd30;
+            rta_q <= 6'd44;
+            cur_q <= 6'd44;
         end else begin
             // Loader.
             if (load_fire) begin
-                wpa_q <= wpa_w[7-1:0];
+                wpa_q <= wpa_w[6-1:0];
                 lcol_q <= lrow_end ? 3'd0 : lcol_q + 3'd1;
                 wp_q <= (wp_q == 10'd35) ? 10'd0 : wp_q + 10'd1;
             end
@@ -235,10 +282,12 @@ module l0_c1 (
                             if (last_ow) begin
                                 ow_q <= 3'd0;
                                 iwb_q <= -11'sd1;
+                                colok_q <= 3'b110;
                                 iwbn_q <= 11'sd1 - 11'sd1;
                                 if (last_oh) begin
                                     oh_q <= 3'd0;
                                     ihb_q <= -11'sd1;
+                                    rowok_q <= 3'b110;
                                     rowend_q <= 10'd38;
                                     nrwc_q <= 10'd40;
                                     needp_q <= 10'd21;
@@ -246,12 +295,13 @@ module l0_c1 (
                                     ihbwn_q <= 11'sd19 - 11'sd19;
                                     fp_q <= 10'd0;
                                     rel_q <= 10'd114 - fp_q;
-                                    rtn_q <= rtn_w[7-1:0];
+                                    rtn_q <= rtn_w[6-1:0];
                                     rta_q <= rtn_q;
                                     cur_q <= rtn_q;
                                 end else begin
                                     oh_q <= oh_q + 3'd1;
                                     ihb_q <= ihb_nx;
+                                    rowok_q <= rowok_nx;
                                     rowend_q <= rowend_nx;
                                     nrwc_q <= nrwc_nx;
                                     needp_q <= needp_row;
@@ -259,17 +309,18 @@ module l0_c1 (
                                     ihbwn_q <= ihbwn_nx;
                                     fp_q <= fp_row;
                                     rel_q <= fp_row - fp_q;
-                                    rta_q <= rta_w[7-1:0];
-                                    cur_q <= rta_w[7-1:0];
+                                    rta_q <= rta_w[6-1:0];
+                                    cur_q <= rta_w[6-1:0];
                                 end
                             end else begin
                                 ow_q <= ow_q + 3'd1;
                                 iwb_q <= iwbn_q;
+                                colok_q <= colok_nx;
                                 iwbn_q <= iwbn_nx;
                                 needp_q <= needp_col;
                                 fp_q <= fp_col;
                                 rel_q <= rel_col;
-                                cur_q <= cur_w[7-1:0];
+                                cur_q <= cur_w[6-1:0];
                             end
                         end else begin
                             g_q <= g_q + 1'd1;
@@ -286,98 +337,98 @@ module l0_c1 (
     // Ring storage: 16 banks, each a simple dual-port RAM (one write, one
     // registered read port); slot a is word a / 16 of bank a mod 16.
     wire [4-1:0] wbank = wpa_q[4-1:0];
-    wire [3-1:0] wword = wpa_q[7-1:4];
-    reg [15:0] bank_0 [0:5-1];
+    wire [2-1:0] wword = wpa_q[6-1:4];
+    reg [15:0] bank_0 [0:4-1];
     always @(posedge clk_i) begin
         if (load_fire && (wbank == 4'd0)) begin
             bank_0[wword] <= s_data_i;
         end
     end
-    reg [15:0] bank_1 [0:5-1];
+    reg [15:0] bank_1 [0:4-1];
     always @(posedge clk_i) begin
         if (load_fire && (wbank == 4'd1)) begin
             bank_1[wword] <= s_data_i;
         end
     end
-    reg [15:0] bank_2 [0:5-1];
+    reg [15:0] bank_2 [0:4-1];
     always @(posedge clk_i) begin
         if (load_fire && (wbank == 4'd2)) begin
             bank_2[wword] <= s_data_i;
         end
     end
-    reg [15:0] bank_3 [0:5-1];
+    reg [15:0] bank_3 [0:4-1];
     always @(posedge clk_i) begin
         if (load_fire && (wbank == 4'd3)) begin
             bank_3[wword] <= s_data_i;
         end
     end
-    reg [15:0] bank_4 [0:5-1];
+    reg [15:0] bank_4 [0:4-1];
     always @(posedge clk_i) begin
         if (load_fire && (wbank == 4'd4)) begin
             bank_4[wword] <= s_data_i;
         end
     end
-    reg [15:0] bank_5 [0:5-1];
+    reg [15:0] bank_5 [0:4-1];
     always @(posedge clk_i) begin
         if (load_fire && (wbank == 4'd5)) begin
             bank_5[wword] <= s_data_i;
         end
     end
-    reg [15:0] bank_6 [0:5-1];
+    reg [15:0] bank_6 [0:4-1];
     always @(posedge clk_i) begin
         if (load_fire && (wbank == 4'd6)) begin
             bank_6[wword] <= s_data_i;
         end
     end
-    reg [15:0] bank_7 [0:5-1];
+    reg [15:0] bank_7 [0:4-1];
     always @(posedge clk_i) begin
         if (load_fire && (wbank == 4'd7)) begin
             bank_7[wword] <= s_data_i;
         end
     end
-    reg [15:0] bank_8 [0:5-1];
+    reg [15:0] bank_8 [0:4-1];
     always @(posedge clk_i) begin
         if (load_fire && (wbank == 4'd8)) begin
             bank_8[wword] <= s_data_i;
         end
     end
-    reg [15:0] bank_9 [0:5-1];
+    reg [15:0] bank_9 [0:4-1];
     always @(posedge clk_i) begin
         if (load_fire && (wbank == 4'd9)) begin
             bank_9[wword] <= s_data_i;
         end
     end
-    reg [15:0] bank_10 [0:5-1];
+    reg [15:0] bank_10 [0:4-1];
     always @(posedge clk_i) begin
         if (load_fire && (wbank == 4'd10)) begin
             bank_10[wword] <= s_data_i;
         end
     end
-    reg [15:0] bank_11 [0:5-1];
+    reg [15:0] bank_11 [0:4-1];
     always @(posedge clk_i) begin
         if (load_fire && (wbank == 4'd11)) begin
             bank_11[wword] <= s_data_i;
         end
     end
-    reg [15:0] bank_12 [0:5-1];
+    reg [15:0] bank_12 [0:4-1];
     always @(posedge clk_i) begin
         if (load_fire && (wbank == 4'd12)) begin
             bank_12[wword] <= s_data_i;
         end
     end
-    reg [15:0] bank_13 [0:5-1];
+    reg [15:0] bank_13 [0:4-1];
     always @(posedge clk_i) begin
         if (load_fire && (wbank == 4'd13)) begin
             bank_13[wword] <= s_data_i;
         end
     end
-    reg [15:0] bank_14 [0:5-1];
+    reg [15:0] bank_14 [0:4-1];
     always @(posedge clk_i) begin
         if (load_fire && (wbank == 4'd14)) begin
             bank_14[wword] <= s_data_i;
         end
     end
-    reg [15:0] bank_15 [0:5-1];
+    reg [15:0] bank_15 [0:4-1];
     always @(posedge clk_i) begin
         if (load_fire && (wbank == 4'd15)) begin
             bank_15[wword] <= s_data_i;
@@ -402,9 +453,7 @@ module l0_c1 (
             default: begin ki_0 = 2'd0; kj_0 = 2'd0; pv_0 = 1'b0; end
         endcase
     end
-    wire signed [10:0] ih_0 = ihb_q + $signed({9'd0, ki_0});
-    wire signed [10:0] iw_0 = iwb_q + $signed({9'd0, kj_0});
-    wire inb_0 = pv_0 && (ih_0 >= 11'sd0) && (ih_0 < 11'sd6) && (iw_0 >= 11'sd0) && (iw_0 < 11'sd6);
+    wire inb_0 = pv_0 && rowok_q[ki_0] && colok_q[kj_0];
     reg inb_a_q_0;
     reg inb_b_q_0;
     reg [15:0] x_c_q_0;
@@ -417,9 +466,7 @@ module l0_c1 (
             default: begin ki_1 = 2'd0; kj_1 = 2'd0; pv_1 = 1'b0; end
         endcase
     end
-    wire signed [10:0] ih_1 = ihb_q + $signed({9'd0, ki_1});
-    wire signed [10:0] iw_1 = iwb_q + $signed({9'd0, kj_1});
-    wire inb_1 = pv_1 && (ih_1 >= 11'sd0) && (ih_1 < 11'sd6) && (iw_1 >= 11'sd0) && (iw_1 < 11'sd6);
+    wire inb_1 = pv_1 && rowok_q[ki_1] && colok_q[kj_1];
     reg inb_a_q_1;
     reg inb_b_q_1;
     reg [15:0] x_c_q_1;
@@ -432,9 +479,7 @@ module l0_c1 (
             default: begin ki_2 = 2'd0; kj_2 = 2'd0; pv_2 = 1'b0; end
         endcase
     end
-    wire signed [10:0] ih_2 = ihb_q + $signed({9'd0, ki_2});
-    wire signed [10:0] iw_2 = iwb_q + $signed({9'd0, kj_2});
-    wire inb_2 = pv_2 && (ih_2 >= 11'sd0) && (ih_2 < 11'sd6) && (iw_2 >= 11'sd0) && (iw_2 < 11'sd6);
+    wire inb_2 = pv_2 && rowok_q[ki_2] && colok_q[kj_2];
     reg inb_a_q_2;
     reg inb_b_q_2;
     reg [15:0] x_c_q_2;
@@ -447,9 +492,7 @@ module l0_c1 (
             default: begin ki_3 = 2'd0; kj_3 = 2'd0; pv_3 = 1'b0; end
         endcase
     end
-    wire signed [10:0] ih_3 = ihb_q + $signed({9'd0, ki_3});
-    wire signed [10:0] iw_3 = iwb_q + $signed({9'd0, kj_3});
-    wire inb_3 = pv_3 && (ih_3 >= 11'sd0) && (ih_3 < 11'sd6) && (iw_3 >= 11'sd0) && (iw_3 < 11'sd6);
+    wire inb_3 = pv_3 && rowok_q[ki_3] && colok_q[kj_3];
     reg inb_a_q_3;
     reg inb_b_q_3;
     reg [15:0] x_c_q_3;
@@ -462,9 +505,7 @@ module l0_c1 (
             default: begin ki_4 = 2'd0; kj_4 = 2'd0; pv_4 = 1'b0; end
         endcase
     end
-    wire signed [10:0] ih_4 = ihb_q + $signed({9'd0, ki_4});
-    wire signed [10:0] iw_4 = iwb_q + $signed({9'd0, kj_4});
-    wire inb_4 = pv_4 && (ih_4 >= 11'sd0) && (ih_4 < 11'sd6) && (iw_4 >= 11'sd0) && (iw_4 < 11'sd6);
+    wire inb_4 = pv_4 && rowok_q[ki_4] && colok_q[kj_4];
     reg inb_a_q_4;
     reg inb_b_q_4;
     reg [15:0] x_c_q_4;
@@ -477,9 +518,7 @@ module l0_c1 (
             default: begin ki_5 = 2'd0; kj_5 = 2'd0; pv_5 = 1'b0; end
         endcase
     end
-    wire signed [10:0] ih_5 = ihb_q + $signed({9'd0, ki_5});
-    wire signed [10:0] iw_5 = iwb_q + $signed({9'd0, kj_5});
-    wire inb_5 = pv_5 && (ih_5 >= 11'sd0) && (ih_5 < 11'sd6) && (iw_5 >= 11'sd0) && (iw_5 < 11'sd6);
+    wire inb_5 = pv_5 && rowok_q[ki_5] && colok_q[kj_5];
     reg inb_a_q_5;
     reg inb_b_q_5;
     reg [15:0] x_c_q_5;
@@ -492,9 +531,7 @@ module l0_c1 (
             default: begin ki_6 = 2'd0; kj_6 = 2'd0; pv_6 = 1'b0; end
         endcase
     end
-    wire signed [10:0] ih_6 = ihb_q + $signed({9'd0, ki_6});
-    wire signed [10:0] iw_6 = iwb_q + $signed({9'd0, kj_6});
-    wire inb_6 = pv_6 && (ih_6 >= 11'sd0) && (ih_6 < 11'sd6) && (iw_6 >= 11'sd0) && (iw_6 < 11'sd6);
+    wire inb_6 = pv_6 && rowok_q[ki_6] && colok_q[kj_6];
     reg inb_a_q_6;
     reg inb_b_q_6;
     reg [15:0] x_c_q_6;
@@ -507,9 +544,7 @@ module l0_c1 (
             default: begin ki_7 = 2'd0; kj_7 = 2'd0; pv_7 = 1'b0; end
         endcase
     end
-    wire signed [10:0] ih_7 = ihb_q + $signed({9'd0, ki_7});
-    wire signed [10:0] iw_7 = iwb_q + $signed({9'd0, kj_7});
-    wire inb_7 = pv_7 && (ih_7 >= 11'sd0) && (ih_7 < 11'sd6) && (iw_7 >= 11'sd0) && (iw_7 < 11'sd6);
+    wire inb_7 = pv_7 && rowok_q[ki_7] && colok_q[kj_7];
     reg inb_a_q_7;
     reg inb_b_q_7;
     reg [15:0] x_c_q_7;
@@ -522,288 +557,286 @@ module l0_c1 (
             default: begin ki_8 = 2'd0; kj_8 = 2'd0; pv_8 = 1'b0; end
         endcase
     end
-    wire signed [10:0] ih_8 = ihb_q + $signed({9'd0, ki_8});
-    wire signed [10:0] iw_8 = iwb_q + $signed({9'd0, kj_8});
-    wire inb_8 = pv_8 && (ih_8 >= 11'sd0) && (ih_8 < 11'sd6) && (iw_8 >= 11'sd0) && (iw_8 < 11'sd6);
+    wire inb_8 = pv_8 && rowok_q[ki_8] && colok_q[kj_8];
     reg inb_a_q_8;
     reg inb_b_q_8;
     reg [15:0] x_c_q_8;
     wire [4-1:0] cr = cur_q[4-1:0];  // the corner's bank
-    wire [3-1:0] cq = cur_q[7-1:4];    // and word
-    reg [3-1:0] boff_0;
+    wire [2-1:0] cq = cur_q[6-1:4];    // and word
+    reg [2-1:0] boff_0;
     always @* begin
         case ({ps_q, cr})
-            5'd8: boff_0 = 3'd3;
-            5'd9: boff_0 = 3'd3;
-            5'd10: boff_0 = 3'd3;
-            5'd11: boff_0 = 3'd2;
-            5'd12: boff_0 = 3'd2;
-            5'd13: boff_0 = 3'd2;
-            5'd14: boff_0 = 3'd1;
-            5'd15: boff_0 = 3'd1;
-            default: boff_0 = 3'd0;
+            5'd8: boff_0 = 2'd3;
+            5'd9: boff_0 = 2'd3;
+            5'd10: boff_0 = 2'd3;
+            5'd11: boff_0 = 2'd2;
+            5'd12: boff_0 = 2'd2;
+            5'd13: boff_0 = 2'd2;
+            5'd14: boff_0 = 2'd1;
+            5'd15: boff_0 = 2'd1;
+            default: boff_0 = 2'd0;
         endcase
     end
-    wire [3:0] bws_0 = {1'b0, cq} + {1'b0, boff_0};
-    wire [3:0] bw_0 = (bws_0 >= 4'd5) ? bws_0 - 4'd5 : bws_0;
-    wire unused_bw_0 = bw_0[3];
-    reg [3-1:0] baddr_a_q_0;
+    wire [2:0] bws_0 = {1'b0, cq} + {1'b0, boff_0};
+    wire [2:0] bw_0 = (bws_0 >= 3'd4) ? bws_0 - 3'd4 : bws_0;
+    wire unused_bw_0 = bw_0[2];
+    reg [2-1:0] baddr_a_q_0;
     reg [15:0] xk_b_q_0;
-    reg [3-1:0] boff_1;
+    reg [2-1:0] boff_1;
     always @* begin
         case ({ps_q, cr})
-            5'd9: boff_1 = 3'd3;
-            5'd10: boff_1 = 3'd3;
-            5'd11: boff_1 = 3'd3;
-            5'd12: boff_1 = 3'd2;
-            5'd13: boff_1 = 3'd2;
-            5'd14: boff_1 = 3'd2;
-            5'd15: boff_1 = 3'd1;
-            default: boff_1 = 3'd0;
+            5'd9: boff_1 = 2'd3;
+            5'd10: boff_1 = 2'd3;
+            5'd11: boff_1 = 2'd3;
+            5'd12: boff_1 = 2'd2;
+            5'd13: boff_1 = 2'd2;
+            5'd14: boff_1 = 2'd2;
+            5'd15: boff_1 = 2'd1;
+            default: boff_1 = 2'd0;
         endcase
     end
-    wire [3:0] bws_1 = {1'b0, cq} + {1'b0, boff_1};
-    wire [3:0] bw_1 = (bws_1 >= 4'd5) ? bws_1 - 4'd5 : bws_1;
-    wire unused_bw_1 = bw_1[3];
-    reg [3-1:0] baddr_a_q_1;
+    wire [2:0] bws_1 = {1'b0, cq} + {1'b0, boff_1};
+    wire [2:0] bw_1 = (bws_1 >= 3'd4) ? bws_1 - 3'd4 : bws_1;
+    wire unused_bw_1 = bw_1[2];
+    reg [2-1:0] baddr_a_q_1;
     reg [15:0] xk_b_q_1;
-    reg [3-1:0] boff_2;
+    reg [2-1:0] boff_2;
     always @* begin
         case ({ps_q, cr})
-            5'd10: boff_2 = 3'd3;
-            5'd11: boff_2 = 3'd3;
-            5'd12: boff_2 = 3'd3;
-            5'd13: boff_2 = 3'd2;
-            5'd14: boff_2 = 3'd2;
-            5'd15: boff_2 = 3'd2;
-            default: boff_2 = 3'd0;
+            5'd10: boff_2 = 2'd3;
+            5'd11: boff_2 = 2'd3;
+            5'd12: boff_2 = 2'd3;
+            5'd13: boff_2 = 2'd2;
+            5'd14: boff_2 = 2'd2;
+            5'd15: boff_2 = 2'd2;
+            default: boff_2 = 2'd0;
         endcase
     end
-    wire [3:0] bws_2 = {1'b0, cq} + {1'b0, boff_2};
-    wire [3:0] bw_2 = (bws_2 >= 4'd5) ? bws_2 - 4'd5 : bws_2;
-    wire unused_bw_2 = bw_2[3];
-    reg [3-1:0] baddr_a_q_2;
+    wire [2:0] bws_2 = {1'b0, cq} + {1'b0, boff_2};
+    wire [2:0] bw_2 = (bws_2 >= 3'd4) ? bws_2 - 3'd4 : bws_2;
+    wire unused_bw_2 = bw_2[2];
+    reg [2-1:0] baddr_a_q_2;
     reg [15:0] xk_b_q_2;
-    reg [3-1:0] boff_3;
+    reg [2-1:0] boff_3;
     always @* begin
         case ({ps_q, cr})
-            5'd0: boff_3 = 3'd1;
-            5'd11: boff_3 = 3'd3;
-            5'd12: boff_3 = 3'd3;
-            5'd13: boff_3 = 3'd3;
-            5'd14: boff_3 = 3'd2;
-            5'd15: boff_3 = 3'd2;
-            default: boff_3 = 3'd0;
+            5'd0: boff_3 = 2'd1;
+            5'd11: boff_3 = 2'd3;
+            5'd12: boff_3 = 2'd3;
+            5'd13: boff_3 = 2'd3;
+            5'd14: boff_3 = 2'd2;
+            5'd15: boff_3 = 2'd2;
+            default: boff_3 = 2'd0;
         endcase
     end
-    wire [3:0] bws_3 = {1'b0, cq} + {1'b0, boff_3};
-    wire [3:0] bw_3 = (bws_3 >= 4'd5) ? bws_3 - 4'd5 : bws_3;
-    wire unused_bw_3 = bw_3[3];
-    reg [3-1:0] baddr_a_q_3;
+    wire [2:0] bws_3 = {1'b0, cq} + {1'b0, boff_3};
+    wire [2:0] bw_3 = (bws_3 >= 3'd4) ? bws_3 - 3'd4 : bws_3;
+    wire unused_bw_3 = bw_3[2];
+    reg [2-1:0] baddr_a_q_3;
     reg [15:0] xk_b_q_3;
-    reg [3-1:0] boff_4;
+    reg [2-1:0] boff_4;
     always @* begin
         case ({ps_q, cr})
-            5'd0: boff_4 = 3'd1;
-            5'd1: boff_4 = 3'd1;
-            5'd12: boff_4 = 3'd3;
-            5'd13: boff_4 = 3'd3;
-            5'd14: boff_4 = 3'd3;
-            5'd15: boff_4 = 3'd2;
-            default: boff_4 = 3'd0;
+            5'd0: boff_4 = 2'd1;
+            5'd1: boff_4 = 2'd1;
+            5'd12: boff_4 = 2'd3;
+            5'd13: boff_4 = 2'd3;
+            5'd14: boff_4 = 2'd3;
+            5'd15: boff_4 = 2'd2;
+            default: boff_4 = 2'd0;
         endcase
     end
-    wire [3:0] bws_4 = {1'b0, cq} + {1'b0, boff_4};
-    wire [3:0] bw_4 = (bws_4 >= 4'd5) ? bws_4 - 4'd5 : bws_4;
-    wire unused_bw_4 = bw_4[3];
-    reg [3-1:0] baddr_a_q_4;
+    wire [2:0] bws_4 = {1'b0, cq} + {1'b0, boff_4};
+    wire [2:0] bw_4 = (bws_4 >= 3'd4) ? bws_4 - 3'd4 : bws_4;
+    wire unused_bw_4 = bw_4[2];
+    reg [2-1:0] baddr_a_q_4;
     reg [15:0] xk_b_q_4;
-    reg [3-1:0] boff_5;
+    reg [2-1:0] boff_5;
     always @* begin
         case ({ps_q, cr})
-            5'd0: boff_5 = 3'd1;
-            5'd1: boff_5 = 3'd1;
-            5'd2: boff_5 = 3'd1;
-            5'd13: boff_5 = 3'd3;
-            5'd14: boff_5 = 3'd3;
-            5'd15: boff_5 = 3'd3;
-            default: boff_5 = 3'd0;
+            5'd0: boff_5 = 2'd1;
+            5'd1: boff_5 = 2'd1;
+            5'd2: boff_5 = 2'd1;
+            5'd13: boff_5 = 2'd3;
+            5'd14: boff_5 = 2'd3;
+            5'd15: boff_5 = 2'd3;
+            default: boff_5 = 2'd0;
         endcase
     end
-    wire [3:0] bws_5 = {1'b0, cq} + {1'b0, boff_5};
-    wire [3:0] bw_5 = (bws_5 >= 4'd5) ? bws_5 - 4'd5 : bws_5;
-    wire unused_bw_5 = bw_5[3];
-    reg [3-1:0] baddr_a_q_5;
+    wire [2:0] bws_5 = {1'b0, cq} + {1'b0, boff_5};
+    wire [2:0] bw_5 = (bws_5 >= 3'd4) ? bws_5 - 3'd4 : bws_5;
+    wire unused_bw_5 = bw_5[2];
+    reg [2-1:0] baddr_a_q_5;
     reg [15:0] xk_b_q_5;
-    reg [3-1:0] boff_6;
+    reg [2-1:0] boff_6;
     always @* begin
         case ({ps_q, cr})
-            5'd0: boff_6 = 3'd2;
-            5'd1: boff_6 = 3'd1;
-            5'd2: boff_6 = 3'd1;
-            5'd3: boff_6 = 3'd1;
-            5'd14: boff_6 = 3'd3;
-            5'd15: boff_6 = 3'd3;
-            default: boff_6 = 3'd0;
+            5'd0: boff_6 = 2'd2;
+            5'd1: boff_6 = 2'd1;
+            5'd2: boff_6 = 2'd1;
+            5'd3: boff_6 = 2'd1;
+            5'd14: boff_6 = 2'd3;
+            5'd15: boff_6 = 2'd3;
+            default: boff_6 = 2'd0;
         endcase
     end
-    wire [3:0] bws_6 = {1'b0, cq} + {1'b0, boff_6};
-    wire [3:0] bw_6 = (bws_6 >= 4'd5) ? bws_6 - 4'd5 : bws_6;
-    wire unused_bw_6 = bw_6[3];
-    reg [3-1:0] baddr_a_q_6;
+    wire [2:0] bws_6 = {1'b0, cq} + {1'b0, boff_6};
+    wire [2:0] bw_6 = (bws_6 >= 3'd4) ? bws_6 - 3'd4 : bws_6;
+    wire unused_bw_6 = bw_6[2];
+    reg [2-1:0] baddr_a_q_6;
     reg [15:0] xk_b_q_6;
-    reg [3-1:0] boff_7;
+    reg [2-1:0] boff_7;
     always @* begin
         case ({ps_q, cr})
-            5'd0: boff_7 = 3'd2;
-            5'd1: boff_7 = 3'd2;
-            5'd2: boff_7 = 3'd1;
-            5'd3: boff_7 = 3'd1;
-            5'd4: boff_7 = 3'd1;
-            5'd15: boff_7 = 3'd3;
-            default: boff_7 = 3'd0;
+            5'd0: boff_7 = 2'd2;
+            5'd1: boff_7 = 2'd2;
+            5'd2: boff_7 = 2'd1;
+            5'd3: boff_7 = 2'd1;
+            5'd4: boff_7 = 2'd1;
+            5'd15: boff_7 = 2'd3;
+            default: boff_7 = 2'd0;
         endcase
     end
-    wire [3:0] bws_7 = {1'b0, cq} + {1'b0, boff_7};
-    wire [3:0] bw_7 = (bws_7 >= 4'd5) ? bws_7 - 4'd5 : bws_7;
-    wire unused_bw_7 = bw_7[3];
-    reg [3-1:0] baddr_a_q_7;
+    wire [2:0] bws_7 = {1'b0, cq} + {1'b0, boff_7};
+    wire [2:0] bw_7 = (bws_7 >= 3'd4) ? bws_7 - 3'd4 : bws_7;
+    wire unused_bw_7 = bw_7[2];
+    reg [2-1:0] baddr_a_q_7;
     reg [15:0] xk_b_q_7;
-    reg [3-1:0] boff_8;
+    reg [2-1:0] boff_8;
     always @* begin
         case ({ps_q, cr})
-            5'd0: boff_8 = 3'd2;
-            5'd1: boff_8 = 3'd2;
-            5'd2: boff_8 = 3'd2;
-            5'd3: boff_8 = 3'd1;
-            5'd4: boff_8 = 3'd1;
-            5'd5: boff_8 = 3'd1;
-            default: boff_8 = 3'd0;
+            5'd0: boff_8 = 2'd2;
+            5'd1: boff_8 = 2'd2;
+            5'd2: boff_8 = 2'd2;
+            5'd3: boff_8 = 2'd1;
+            5'd4: boff_8 = 2'd1;
+            5'd5: boff_8 = 2'd1;
+            default: boff_8 = 2'd0;
         endcase
     end
-    wire [3:0] bws_8 = {1'b0, cq} + {1'b0, boff_8};
-    wire [3:0] bw_8 = (bws_8 >= 4'd5) ? bws_8 - 4'd5 : bws_8;
-    wire unused_bw_8 = bw_8[3];
-    reg [3-1:0] baddr_a_q_8;
+    wire [2:0] bws_8 = {1'b0, cq} + {1'b0, boff_8};
+    wire [2:0] bw_8 = (bws_8 >= 3'd4) ? bws_8 - 3'd4 : bws_8;
+    wire unused_bw_8 = bw_8[2];
+    reg [2-1:0] baddr_a_q_8;
     reg [15:0] xk_b_q_8;
-    reg [3-1:0] boff_9;
+    reg [2-1:0] boff_9;
     always @* begin
         case ({ps_q, cr})
-            5'd1: boff_9 = 3'd2;
-            5'd2: boff_9 = 3'd2;
-            5'd3: boff_9 = 3'd2;
-            5'd4: boff_9 = 3'd1;
-            5'd5: boff_9 = 3'd1;
-            5'd6: boff_9 = 3'd1;
-            default: boff_9 = 3'd0;
+            5'd1: boff_9 = 2'd2;
+            5'd2: boff_9 = 2'd2;
+            5'd3: boff_9 = 2'd2;
+            5'd4: boff_9 = 2'd1;
+            5'd5: boff_9 = 2'd1;
+            5'd6: boff_9 = 2'd1;
+            default: boff_9 = 2'd0;
         endcase
     end
-    wire [3:0] bws_9 = {1'b0, cq} + {1'b0, boff_9};
-    wire [3:0] bw_9 = (bws_9 >= 4'd5) ? bws_9 - 4'd5 : bws_9;
-    wire unused_bw_9 = bw_9[3];
-    reg [3-1:0] baddr_a_q_9;
+    wire [2:0] bws_9 = {1'b0, cq} + {1'b0, boff_9};
+    wire [2:0] bw_9 = (bws_9 >= 3'd4) ? bws_9 - 3'd4 : bws_9;
+    wire unused_bw_9 = bw_9[2];
+    reg [2-1:0] baddr_a_q_9;
     reg [15:0] xk_b_q_9;
-    reg [3-1:0] boff_10;
+    reg [2-1:0] boff_10;
     always @* begin
         case ({ps_q, cr})
-            5'd2: boff_10 = 3'd2;
-            5'd3: boff_10 = 3'd2;
-            5'd4: boff_10 = 3'd2;
-            5'd5: boff_10 = 3'd1;
-            5'd6: boff_10 = 3'd1;
-            5'd7: boff_10 = 3'd1;
-            default: boff_10 = 3'd0;
+            5'd2: boff_10 = 2'd2;
+            5'd3: boff_10 = 2'd2;
+            5'd4: boff_10 = 2'd2;
+            5'd5: boff_10 = 2'd1;
+            5'd6: boff_10 = 2'd1;
+            5'd7: boff_10 = 2'd1;
+            default: boff_10 = 2'd0;
         endcase
     end
-    wire [3:0] bws_10 = {1'b0, cq} + {1'b0, boff_10};
-    wire [3:0] bw_10 = (bws_10 >= 4'd5) ? bws_10 - 4'd5 : bws_10;
-    wire unused_bw_10 = bw_10[3];
-    reg [3-1:0] baddr_a_q_10;
+    wire [2:0] bws_10 = {1'b0, cq} + {1'b0, boff_10};
+    wire [2:0] bw_10 = (bws_10 >= 3'd4) ? bws_10 - 3'd4 : bws_10;
+    wire unused_bw_10 = bw_10[2];
+    reg [2-1:0] baddr_a_q_10;
     reg [15:0] xk_b_q_10;
-    reg [3-1:0] boff_11;
+    reg [2-1:0] boff_11;
     always @* begin
         case ({ps_q, cr})
-            5'd3: boff_11 = 3'd2;
-            5'd4: boff_11 = 3'd2;
-            5'd5: boff_11 = 3'd2;
-            5'd6: boff_11 = 3'd1;
-            5'd7: boff_11 = 3'd1;
-            5'd8: boff_11 = 3'd1;
-            default: boff_11 = 3'd0;
+            5'd3: boff_11 = 2'd2;
+            5'd4: boff_11 = 2'd2;
+            5'd5: boff_11 = 2'd2;
+            5'd6: boff_11 = 2'd1;
+            5'd7: boff_11 = 2'd1;
+            5'd8: boff_11 = 2'd1;
+            default: boff_11 = 2'd0;
         endcase
     end
-    wire [3:0] bws_11 = {1'b0, cq} + {1'b0, boff_11};
-    wire [3:0] bw_11 = (bws_11 >= 4'd5) ? bws_11 - 4'd5 : bws_11;
-    wire unused_bw_11 = bw_11[3];
-    reg [3-1:0] baddr_a_q_11;
+    wire [2:0] bws_11 = {1'b0, cq} + {1'b0, boff_11};
+    wire [2:0] bw_11 = (bws_11 >= 3'd4) ? bws_11 - 3'd4 : bws_11;
+    wire unused_bw_11 = bw_11[2];
+    reg [2-1:0] baddr_a_q_11;
     reg [15:0] xk_b_q_11;
-    reg [3-1:0] boff_12;
+    reg [2-1:0] boff_12;
     always @* begin
         case ({ps_q, cr})
-            5'd4: boff_12 = 3'd2;
-            5'd5: boff_12 = 3'd2;
-            5'd6: boff_12 = 3'd2;
-            5'd7: boff_12 = 3'd1;
-            5'd8: boff_12 = 3'd1;
-            5'd9: boff_12 = 3'd1;
-            default: boff_12 = 3'd0;
+            5'd4: boff_12 = 2'd2;
+            5'd5: boff_12 = 2'd2;
+            5'd6: boff_12 = 2'd2;
+            5'd7: boff_12 = 2'd1;
+            5'd8: boff_12 = 2'd1;
+            5'd9: boff_12 = 2'd1;
+            default: boff_12 = 2'd0;
         endcase
     end
-    wire [3:0] bws_12 = {1'b0, cq} + {1'b0, boff_12};
-    wire [3:0] bw_12 = (bws_12 >= 4'd5) ? bws_12 - 4'd5 : bws_12;
-    wire unused_bw_12 = bw_12[3];
-    reg [3-1:0] baddr_a_q_12;
+    wire [2:0] bws_12 = {1'b0, cq} + {1'b0, boff_12};
+    wire [2:0] bw_12 = (bws_12 >= 3'd4) ? bws_12 - 3'd4 : bws_12;
+    wire unused_bw_12 = bw_12[2];
+    reg [2-1:0] baddr_a_q_12;
     reg [15:0] xk_b_q_12;
-    reg [3-1:0] boff_13;
+    reg [2-1:0] boff_13;
     always @* begin
         case ({ps_q, cr})
-            5'd5: boff_13 = 3'd2;
-            5'd6: boff_13 = 3'd2;
-            5'd7: boff_13 = 3'd2;
-            5'd8: boff_13 = 3'd1;
-            5'd9: boff_13 = 3'd1;
-            5'd10: boff_13 = 3'd1;
-            default: boff_13 = 3'd0;
+            5'd5: boff_13 = 2'd2;
+            5'd6: boff_13 = 2'd2;
+            5'd7: boff_13 = 2'd2;
+            5'd8: boff_13 = 2'd1;
+            5'd9: boff_13 = 2'd1;
+            5'd10: boff_13 = 2'd1;
+            default: boff_13 = 2'd0;
         endcase
     end
-    wire [3:0] bws_13 = {1'b0, cq} + {1'b0, boff_13};
-    wire [3:0] bw_13 = (bws_13 >= 4'd5) ? bws_13 - 4'd5 : bws_13;
-    wire unused_bw_13 = bw_13[3];
-    reg [3-1:0] baddr_a_q_13;
+    wire [2:0] bws_13 = {1'b0, cq} + {1'b0, boff_13};
+    wire [2:0] bw_13 = (bws_13 >= 3'd4) ? bws_13 - 3'd4 : bws_13;
+    wire unused_bw_13 = bw_13[2];
+    reg [2-1:0] baddr_a_q_13;
     reg [15:0] xk_b_q_13;
-    reg [3-1:0] boff_14;
+    reg [2-1:0] boff_14;
     always @* begin
         case ({ps_q, cr})
-            5'd6: boff_14 = 3'd2;
-            5'd7: boff_14 = 3'd2;
-            5'd8: boff_14 = 3'd2;
-            5'd9: boff_14 = 3'd1;
-            5'd10: boff_14 = 3'd1;
-            5'd11: boff_14 = 3'd1;
-            default: boff_14 = 3'd0;
+            5'd6: boff_14 = 2'd2;
+            5'd7: boff_14 = 2'd2;
+            5'd8: boff_14 = 2'd2;
+            5'd9: boff_14 = 2'd1;
+            5'd10: boff_14 = 2'd1;
+            5'd11: boff_14 = 2'd1;
+            default: boff_14 = 2'd0;
         endcase
     end
-    wire [3:0] bws_14 = {1'b0, cq} + {1'b0, boff_14};
-    wire [3:0] bw_14 = (bws_14 >= 4'd5) ? bws_14 - 4'd5 : bws_14;
-    wire unused_bw_14 = bw_14[3];
-    reg [3-1:0] baddr_a_q_14;
+    wire [2:0] bws_14 = {1'b0, cq} + {1'b0, boff_14};
+    wire [2:0] bw_14 = (bws_14 >= 3'd4) ? bws_14 - 3'd4 : bws_14;
+    wire unused_bw_14 = bw_14[2];
+    reg [2-1:0] baddr_a_q_14;
     reg [15:0] xk_b_q_14;
-    reg [3-1:0] boff_15;
+    reg [2-1:0] boff_15;
     always @* begin
         case ({ps_q, cr})
-            5'd7: boff_15 = 3'd2;
-            5'd8: boff_15 = 3'd2;
-            5'd9: boff_15 = 3'd2;
-            5'd10: boff_15 = 3'd1;
-            5'd11: boff_15 = 3'd1;
-            5'd12: boff_15 = 3'd1;
-            default: boff_15 = 3'd0;
+            5'd7: boff_15 = 2'd2;
+            5'd8: boff_15 = 2'd2;
+            5'd9: boff_15 = 2'd2;
+            5'd10: boff_15 = 2'd1;
+            5'd11: boff_15 = 2'd1;
+            5'd12: boff_15 = 2'd1;
+            default: boff_15 = 2'd0;
         endcase
     end
-    wire [3:0] bws_15 = {1'b0, cq} + {1'b0, boff_15};
-    wire [3:0] bw_15 = (bws_15 >= 4'd5) ? bws_15 - 4'd5 : bws_15;
-    wire unused_bw_15 = bw_15[3];
-    reg [3-1:0] baddr_a_q_15;
+    wire [2:0] bws_15 = {1'b0, cq} + {1'b0, boff_15};
+    wire [2:0] bw_15 = (bws_15 >= 3'd4) ? bws_15 - 3'd4 : bws_15;
+    wire unused_bw_15 = bw_15[2];
+    reg [2-1:0] baddr_a_q_15;
     reg [15:0] xk_b_q_15;
     reg [4-1:0] radd;
     always @* begin
@@ -831,22 +864,22 @@ module l0_c1 (
         inb_a_q_6 <= inb_6;
         inb_a_q_7 <= inb_7;
         inb_a_q_8 <= inb_8;
-        baddr_a_q_0 <= bw_0[3-1:0];
-        baddr_a_q_1 <= bw_1[3-1:0];
-        baddr_a_q_2 <= bw_2[3-1:0];
-        baddr_a_q_3 <= bw_3[3-1:0];
-        baddr_a_q_4 <= bw_4[3-1:0];
-        baddr_a_q_5 <= bw_5[3-1:0];
-        baddr_a_q_6 <= bw_6[3-1:0];
-        baddr_a_q_7 <= bw_7[3-1:0];
-        baddr_a_q_8 <= bw_8[3-1:0];
-        baddr_a_q_9 <= bw_9[3-1:0];
-        baddr_a_q_10 <= bw_10[3-1:0];
-        baddr_a_q_11 <= bw_11[3-1:0];
-        baddr_a_q_12 <= bw_12[3-1:0];
-        baddr_a_q_13 <= bw_13[3-1:0];
-        baddr_a_q_14 <= bw_14[3-1:0];
-        baddr_a_q_15 <= bw_15[3-1:0];
+        baddr_a_q_0 <= bw_0[2-1:0];
+        baddr_a_q_1 <= bw_1[2-1:0];
+        baddr_a_q_2 <= bw_2[2-1:0];
+        baddr_a_q_3 <= bw_3[2-1:0];
+        baddr_a_q_4 <= bw_4[2-1:0];
+        baddr_a_q_5 <= bw_5[2-1:0];
+        baddr_a_q_6 <= bw_6[2-1:0];
+        baddr_a_q_7 <= bw_7[2-1:0];
+        baddr_a_q_8 <= bw_8[2-1:0];
+        baddr_a_q_9 <= bw_9[2-1:0];
+        baddr_a_q_10 <= bw_10[2-1:0];
+        baddr_a_q_11 <= bw_11[2-1:0];
+        baddr_a_q_12 <= bw_12[2-1:0];
+        baddr_a_q_13 <= bw_13[2-1:0];
+        baddr_a_q_14 <= bw_14[2-1:0];
+        baddr_a_q_15 <= bw_15[2-1:0];
         rot_a_q <= cr + radd;
         first_a_q <= (ps_q == 1'd0) && (cf_q == 1'd0);
         last_a_q <= last_k;

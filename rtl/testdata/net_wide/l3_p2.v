@@ -14,14 +14,14 @@
 //   SIMD = 4 input channel(s) per window position (1 fold(s)), 1 window
 //   position(s) per cycle: 4 lanes per PE, 4 step(s) per output pixel and fold;
 //   accumulators 10 bits signed.
-//   Line buffer: a ring of 20 slots of 32 bits, one input pixel each: (K-1)
+//   Line buffer: a ring of 16 slots of 32 bits, one input pixel each: (K-1)
 //   rows and K pixels under a window plus 8 slot(s) of slack that let loading run ahead.
 //
 // Latency and handshake
 //   Valid/ready streams, one beat per pixel in raster order, channel c at
 //   bits [c*B +: B]. Input pixels enter the ring while it has a free slot;
 //   an output pixel issues once the input pixels under its windows are in
-//   (the last output row waits for the whole map), and input pixels leave
+//   (the map's last output pixel waits for the whole map), and input pixels leave
 //   the ring as soon as no later window needs them. Consecutive maps
 //   overlap: the next map's pixels enter as the current map's leave. Each output pixel issues in
 //   1*4 cycles, back to back; the datapath is registered at every
@@ -48,15 +48,15 @@ module l3_p2 (
     // ------------------------------------------------------------------
     // Loader: input pixels into the ring while it has a free slot.
     // ------------------------------------------------------------------
-    reg [5-1:0] wpa_q;   // ring write address, 0..19
+    reg [4-1:0] wpa_q;   // ring write address, 0..15
     reg [8-1:0] wp_q;    // pixel being loaded in its map, 0..35
-    reg [8-1:0] held_q;  // ring slots in use, 0..20
+    reg [8-1:0] held_q;  // ring slots in use, 0..16
     reg [8-1:0] lpix_q;  // pixels of the reader's map loaded, 0..36
     reg [8-1:0] apix_q;  // pixels of the next map loaded
     reg               ahead_q; // the loader is in the map after the reader's
     reg [8-1:0] rel_q;   // ring slots the reader released last cycle
     // A second map may wait whole in the ring, not a third.
-    wire room = (held_q != 8'd20) && !(ahead_q && (apix_q == 8'd36));
+    wire room = (held_q != 8'd16) && !(ahead_q && (apix_q == 8'd36));
     assign s_ready_o = room;
     wire load_fire = s_valid_i && room;
     wire map_loaded = load_fire && (wp_q == 8'd35);
@@ -80,9 +80,9 @@ module l3_p2 (
     reg [8-1:0] fp_q;    // first pixel of the map still needed
     reg signed [8:0] ihbw_q;  // ihb * W
     reg signed [8:0] ihbwn_q; // (ihb + S) * W: the next row's
-    reg [5-1:0] rtn_q;   // ring address of the next map's pixel (-PAD, -PAD)
-    reg [5-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
-    reg [5-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
+    reg [4-1:0] rtn_q;   // ring address of the next map's pixel (-PAD, -PAD)
+    reg [4-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
+    reg [4-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
     wire last_ow = (ow_q == 2'd2);
     wire last_oh = (oh_q == 2'd2);
     wire last_ps = (ps_q == 2'd3);
@@ -90,12 +90,17 @@ module l3_p2 (
     wire last_k = last_ps && last_cf;
     wire last_g = (g_q == 1'd0);
     // The pixel's windows need input up to (row ihb+K-1, column iwb+K-1);
-    // the last output row waits for the whole map.
+    // the map's last output pixel waits for the whole map.
     // needp_q: the input pixels the current output pixel needs, kept in a
-    // register (computed with the reader's next state), so that issue is
-    // one compare.
+    // register (computed with the reader's next state).
     reg [8-1:0] needp_q;
-    wire rows_ok = (lpix_q >= needp_q);
+    // rows_ok_q: lpix_q >= needp_q, registered: compared a cycle ahead
+    // against every need the reader may move to (below), with the loaded
+    // count before this cycle's load (a pixel is seen a cycle later, never
+    // early), so that issue is a register and an AND.
+    reg rows_ok_q;
+    wire rows_ok = rows_ok_q;
+    reg [8-1:0] needps_q;  // needp_q + S, kept beside it
     // Output credits: pixels whose last step has issued and that have not
     // left the output FIFO yet. A pixel's last step issues only with a free
     // slot, so the FIFO never refuses a finished pixel.
@@ -137,19 +142,57 @@ module l3_p2 (
     wire [8-1:0] rel_col = rowfree ? dcol : 8'd0;
     wire [8-1:0] fp_col = fp_q + rel_col;
     wire [8-1:0] fp_row = ihbwn_q[8] ? 8'd0 : ihbwn_q[8-1:0];
-    wire [5:0] cur_s = {1'b0, cur_q} + 6'd2;
-    wire [5:0] rta_s = {1'b0, rta_q} + 6'd12;
-    wire [5:0] rtn_s = {1'b0, rtn_q} + 6'd16;
-    wire [5:0] cur_w = (cur_s >= 6'd20) ? cur_s - 6'd20 : cur_s;
-    wire [5:0] rta_w = (rta_s >= 6'd20) ? rta_s - 6'd20 : rta_s;
-    wire [5:0] rtn_w = (rtn_s >= 6'd20) ? rtn_s - 6'd20 : rtn_s;
-    wire [8-1:0] needp_col = (last_oh || (needp_s > {1'b0, rowend_q})) ? (last_oh ? 8'd36 : rowend_q) : needp_s[8-1:0];
-    wire [8-1:0] needp_row = (oh_q == 2'd1) ? 8'd36 : nrwc_q;
-    wire unused_nx = ^{iwbn_nx, ihb_nx, ihbw_q, ihbwn_nx[8], cur_w[5], rta_w[5], rtn_w[5]};
+    wire [4:0] cur_s = {1'b0, cur_q} + 5'd2;
+    wire [4:0] rta_s = {1'b0, rta_q} + 5'd12;
+    wire [4:0] rtn_s = {1'b0, rtn_q} + 5'd4;
+    wire [4:0] cur_w = (cur_s >= 5'd16) ? cur_s - 5'd16 : cur_s;
+    wire [4:0] rta_w = (rta_s >= 5'd16) ? rta_s - 5'd16 : rta_s;
+    wire [4:0] rtn_w = (rtn_s >= 5'd16) ? rtn_s - 5'd16 : rtn_s;
+    wire next_last = last_oh && (ow_q == 2'd1);  // the next pixel is the map's last
+    wire [8-1:0] needp_col = next_last ? 8'd36 : ((needp_s > {1'b0, rowend_q}) ? rowend_q : needp_s[8-1:0]);
+    wire [8-1:0] needp_row = nrwc_q;
+    // The next cycle's rows_ok: lpix_q against the need the reader keeps or
+    // moves to. lpix >= min(needp+S, rowend) is one of the two compares.
+    // Every compare is of registers.
+    wire ge_same = (lpix_q >= needp_q);
+    wire ge_step = (lpix_q >= needps_q);
+    wire ge_col = next_last ? (lpix_q == 8'd36) : (ge_step || (lpix_q >= rowend_q));
+    wire ge_row = (lpix_q >= needp_row);
+    // At a map's end the loaded count becomes the next map's: apix_q and
+    // this cycle's load.
+    wire ge_map = (apix_q >= 8'd8) || (load_fire && (apix_q == 8'd7));
+    wire rows_ok_d = !pix_done ? ge_same : (!last_ow ? ge_col : (!last_oh ? ge_row : ge_map));
+    // needps_q follows needp_q: the same choice, each candidate plus S.
+    wire [8-1:0] needps_col = next_last ? 8'd38 : ((needp_s > {1'b0, rowend_q}) ? rowend_q + 8'd2 : needps_q + 8'd2);
+    wire [8-1:0] needps_row = nrwc_q + 8'd2;
+    always @(posedge clk_i) begin
+        if (rst_i) begin
+            rows_ok_q <= 1'b0;
+            needps_q <= 8'd10;
+        end else begin
+            rows_ok_q <= rows_ok_d;
+            if (pix_done) begin
+                needps_q <= !last_ow ? needps_col : (!last_oh ? needps_row : 8'd10);
+            end
+        end
+    end
+    // The window rows and columns inside the map, one bit per ki (kj):
+    // 0 <= ihb+ki < H and 0 <= iwb+kj < W, kept in registers and computed
+    // for the next row (ihb+S) and pixel (iwbn) by compares against
+    // constants, so that a lane's bound is a bit select.
+    reg [2-1:0] rowok_q;
+    reg [2-1:0] colok_q;
+    wire [2-1:0] rowok_nx;
+    wire [2-1:0] colok_nx;
+    assign rowok_nx[0] = (ihb_q >= -9'sd2) && (ihb_q < 9'sd4);
+    assign colok_nx[0] = (iwbn_q >= 9'sd0) && (iwbn_q < 9'sd6);
+    assign rowok_nx[1] = (ihb_q >= -9'sd3) && (ihb_q < 9'sd3);
+    assign colok_nx[1] = (iwbn_q >= -9'sd1) && (iwbn_q < 9'sd5);
+    wire unused_nx = ^{iwbn_nx, iwb_q, ihb_nx, ihbw_q, ihbwn_nx[8], cur_w[4], rta_w[4], rtn_w[4]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
-            wpa_q <= 5'd0;
+            wpa_q <= 4'd0;
             wp_q <= 8'd0;
             held_q <= 8'd0;
             lpix_q <= 8'd0;
@@ -164,6 +207,8 @@ module l3_p2 (
             wa_q <= 2'd0;
             ihb_q <= -9'sd0;
             iwb_q <= -9'sd0;
+            rowok_q <= 2'b11;
+            colok_q <= 2'b11;
             iwbn_q <= 9'sd2 - 9'sd0;
             rowend_q <= 8'd12;
             nrwc_q <= 8'd20;
@@ -171,13 +216,13 @@ module l3_p2 (
             fp_q <= 8'd0;
             ihbw_q <= -9'sd0;
             ihbwn_q <= 9'sd12 - 9'sd0;
-            rtn_q <= 5'd16;
-            rta_q <= 5'd0;
-            cur_q <= 5'd0;
+            rtn_q <= 4'd4;
+            rta_q <= 4'd0;
+            cur_q <= 4'd0;
         end else begin
             // Loader.
             if (load_fire) begin
-                wpa_q <= (wpa_q == 5'd19) ? 5'd0 : wpa_q + 5'd1;
+                wpa_q <= (wpa_q == 4'd15) ? 4'd0 : wpa_q + 4'd1;
                 wp_q <= (wp_q == 8'd35) ? 8'd0 : wp_q + 8'd1;
             end
             // Ring slots: taken by every pixel loaded, released by the reader
@@ -222,10 +267,12 @@ module l3_p2 (
                             if (last_ow) begin
                                 ow_q <= 2'd0;
                                 iwb_q <= -9'sd0;
+                                colok_q <= 2'b11;
                                 iwbn_q <= 9'sd2 - 9'sd0;
                                 if (last_oh) begin
                                     oh_q <= 2'd0;
                                     ihb_q <= -9'sd0;
+                                    rowok_q <= 2'b11;
                                     rowend_q <= 8'd12;
                                     nrwc_q <= 8'd20;
                                     needp_q <= 8'd8;
@@ -233,12 +280,13 @@ module l3_p2 (
                                     ihbwn_q <= 9'sd12 - 9'sd0;
                                     fp_q <= 8'd0;
                                     rel_q <= 8'd36 - fp_q;
-                                    rtn_q <= rtn_w[5-1:0];
+                                    rtn_q <= rtn_w[4-1:0];
                                     rta_q <= rtn_q;
                                     cur_q <= rtn_q;
                                 end else begin
                                     oh_q <= oh_q + 2'd1;
                                     ihb_q <= ihb_nx;
+                                    rowok_q <= rowok_nx;
                                     rowend_q <= rowend_nx;
                                     nrwc_q <= nrwc_nx;
                                     needp_q <= needp_row;
@@ -246,17 +294,18 @@ module l3_p2 (
                                     ihbwn_q <= ihbwn_nx;
                                     fp_q <= fp_row;
                                     rel_q <= fp_row - fp_q;
-                                    rta_q <= rta_w[5-1:0];
-                                    cur_q <= rta_w[5-1:0];
+                                    rta_q <= rta_w[4-1:0];
+                                    cur_q <= rta_w[4-1:0];
                                 end
                             end else begin
                                 ow_q <= ow_q + 2'd1;
                                 iwb_q <= iwbn_q;
+                                colok_q <= colok_nx;
                                 iwbn_q <= iwbn_nx;
                                 needp_q <= needp_col;
                                 fp_q <= fp_col;
                                 rel_q <= rel_col;
-                                cur_q <= cur_w[5-1:0];
+                                cur_q <= cur_w[4-1:0];
                             end
                         end else begin
                             g_q <= g_q + 1'd1;
@@ -272,7 +321,7 @@ module l3_p2 (
     end
     // Ring storage: one word per input pixel, one write and one registered
     // read port (simple dual-port RAM).
-    reg [31:0] ring_0 [0:20-1];
+    reg [31:0] ring_0 [0:16-1];
     always @(posedge clk_i) begin
         if (load_fire) begin
             ring_0[wpa_q] <= s_data_i;
@@ -289,25 +338,23 @@ module l3_p2 (
     reg [2-1:0] wa_a_q;
     reg [1-1:0] ki_0;
     reg [1-1:0] kj_0;
-    reg [5-1:0] ko_0;  // (ki * 6 + kj) mod 20: the position's offset in the ring
+    reg [4-1:0] ko_0;  // (ki * 6 + kj) mod 16: the position's offset in the ring
     reg pv_0;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
-            2'd0: begin ki_0 = 1'd0; kj_0 = 1'd0; ko_0 = 5'd0; pv_0 = 1'b1; end
-            2'd1: begin ki_0 = 1'd0; kj_0 = 1'd1; ko_0 = 5'd1; pv_0 = 1'b1; end
-            2'd2: begin ki_0 = 1'd1; kj_0 = 1'd0; ko_0 = 5'd6; pv_0 = 1'b1; end
-            2'd3: begin ki_0 = 1'd1; kj_0 = 1'd1; ko_0 = 5'd7; pv_0 = 1'b1; end
-            default: begin ki_0 = 1'd0; kj_0 = 1'd0; ko_0 = 5'd0; pv_0 = 1'b0; end
+            2'd0: begin ki_0 = 1'd0; kj_0 = 1'd0; ko_0 = 4'd0; pv_0 = 1'b1; end
+            2'd1: begin ki_0 = 1'd0; kj_0 = 1'd1; ko_0 = 4'd1; pv_0 = 1'b1; end
+            2'd2: begin ki_0 = 1'd1; kj_0 = 1'd0; ko_0 = 4'd6; pv_0 = 1'b1; end
+            2'd3: begin ki_0 = 1'd1; kj_0 = 1'd1; ko_0 = 4'd7; pv_0 = 1'b1; end
+            default: begin ki_0 = 1'd0; kj_0 = 1'd0; ko_0 = 4'd0; pv_0 = 1'b0; end
         endcase
     end
-    wire signed [8:0] ih_0 = ihb_q + $signed({8'd0, ki_0});
-    wire signed [8:0] iw_0 = iwb_q + $signed({8'd0, kj_0});
-    wire inb_0 = pv_0 && (ih_0 >= 9'sd0) && (ih_0 < 9'sd6) && (iw_0 >= 9'sd0) && (iw_0 < 9'sd6);
-    wire [5:0] rs_0 = {1'b0, cur_q} + {1'b0, ko_0};
-    wire [5:0] rr_0 = (rs_0 >= 6'd20) ? rs_0 - 6'd20 : rs_0;
-    wire [5-1:0] addr_0 = rr_0[5-1:0];
-    wire unused_rr_0 = rr_0[5];
-    reg [5-1:0] addr_a_q_0;
+    wire inb_0 = pv_0 && rowok_q[ki_0] && colok_q[kj_0];
+    wire [4:0] rs_0 = {1'b0, cur_q} + {1'b0, ko_0};
+    wire [4:0] rr_0 = (rs_0 >= 5'd16) ? rs_0 - 5'd16 : rs_0;
+    wire [4-1:0] addr_0 = rr_0[4-1:0];
+    wire unused_rr_0 = rr_0[4];
+    reg [4-1:0] addr_a_q_0;
     reg [31:0] x_b_q_0;
     reg inb_a_q_0;
     reg inb_b_q_0;

@@ -26,7 +26,7 @@
 //   Valid/ready streams, one beat per pixel in raster order, channel c at
 //   bits [c*B +: B]. Input pixels enter the ring while it has a free slot;
 //   an output pixel issues once the input pixels under its windows are in
-//   (the last output row waits for the whole map), and input pixels leave
+//   (the map's last output pixel waits for the whole map), and input pixels leave
 //   the ring as soon as no later window needs them. Consecutive maps
 //   overlap: the next map's pixels enter as the current map's leave. Each output pixel issues in
 //   2*1 cycles, back to back; the datapath is registered at every
@@ -95,12 +95,17 @@ module l4_a3 (
     wire last_k = last_ps && last_cf;
     wire last_g = (g_q == 1'd1);
     // The pixel's windows need input up to (row ihb+K-1, column iwb+K-1);
-    // the last output row waits for the whole map.
+    // the map's last output pixel waits for the whole map.
     // needp_q: the input pixels the current output pixel needs, kept in a
-    // register (computed with the reader's next state), so that issue is
-    // one compare.
+    // register (computed with the reader's next state).
     reg [7-1:0] needp_q;
-    wire rows_ok = (lpix_q >= needp_q);
+    // rows_ok_q: lpix_q >= needp_q, registered: compared a cycle ahead
+    // against every need the reader may move to (below), with the loaded
+    // count before this cycle's load (a pixel is seen a cycle later, never
+    // early), so that issue is a register and an AND.
+    reg rows_ok_q;
+    wire rows_ok = rows_ok_q;
+    reg [7-1:0] needps_q;  // needp_q + S, kept beside it
     // Output credits: pixels whose last step has issued and that have not
     // left the output FIFO yet. A pixel's last step issues only with a free
     // slot, so the FIFO never refuses a finished pixel.
@@ -148,9 +153,49 @@ module l4_a3 (
     wire [5:0] cur_w = (cur_s >= 6'd32) ? cur_s - 6'd32 : cur_s;
     wire [5:0] rta_w = (rta_s >= 6'd32) ? rta_s - 6'd32 : rta_s;
     wire [5:0] rtn_w = (rtn_s >= 6'd32) ? rtn_s - 6'd32 : rtn_s;
-    wire [7-1:0] needp_col = (last_oh || (needp_s > {1'b0, rowend_q})) ? (last_oh ? 7'd9 : rowend_q) : needp_s[7-1:0];
-    wire [7-1:0] needp_row = (oh_q == 2'd1) ? 7'd9 : nrwc_q;
-    wire unused_nx = ^{iwbn_nx, ihb_nx, ihbw_q, ihbwn_nx[7], cur_w[5], rta_w[5], rtn_w[5]};
+    wire next_last = last_oh && (ow_q == 2'd1);  // the next pixel is the map's last
+    wire [7-1:0] needp_col = next_last ? 7'd9 : ((needp_s > {1'b0, rowend_q}) ? rowend_q : needp_s[7-1:0]);
+    wire [7-1:0] needp_row = nrwc_q;
+    // The next cycle's rows_ok: lpix_q against the need the reader keeps or
+    // moves to. lpix >= min(needp+S, rowend) is one of the two compares.
+    // Every compare is of registers.
+    wire ge_same = (lpix_q >= needp_q);
+    wire ge_step = (lpix_q >= needps_q);
+    wire ge_col = next_last ? (lpix_q == 7'd9) : (ge_step || (lpix_q >= rowend_q));
+    wire ge_row = (lpix_q >= needp_row);
+    // At a map's end the loaded count becomes the next map's: apix_q and
+    // this cycle's load.
+    wire ge_map = (apix_q >= 7'd5) || (load_fire && (apix_q == 7'd4));
+    wire rows_ok_d = !pix_done ? ge_same : (!last_ow ? ge_col : (!last_oh ? ge_row : ge_map));
+    // needps_q follows needp_q: the same choice, each candidate plus S.
+    wire [7-1:0] needps_col = next_last ? 7'd10 : ((needp_s > {1'b0, rowend_q}) ? rowend_q + 7'd1 : needps_q + 7'd1);
+    wire [7-1:0] needps_row = nrwc_q + 7'd1;
+    always @(posedge clk_i) begin
+        if (rst_i) begin
+            rows_ok_q <= 1'b0;
+            needps_q <= 7'd6;
+        end else begin
+            rows_ok_q <= rows_ok_d;
+            if (pix_done) begin
+                needps_q <= !last_ow ? needps_col : (!last_oh ? needps_row : 7'd6);
+            end
+        end
+    end
+    // The window rows and columns inside the map, one bit per ki (kj):
+    // 0 <= ihb+ki < H and 0 <= iwb+kj < W, kept in registers and computed
+    // for the next row (ihb+S) and pixel (iwbn) by compares against
+    // constants, so that a lane's bound is a bit select.
+    reg [3-1:0] rowok_q;
+    reg [3-1:0] colok_q;
+    wire [3-1:0] rowok_nx;
+    wire [3-1:0] colok_nx;
+    assign rowok_nx[0] = (ihb_q >= -8'sd1) && (ihb_q < 8'sd2);
+    assign colok_nx[0] = (iwbn_q >= 8'sd0) && (iwbn_q < 8'sd3);
+    assign rowok_nx[1] = (ihb_q >= -8'sd2) && (ihb_q < 8'sd1);
+    assign colok_nx[1] = (iwbn_q >= -8'sd1) && (iwbn_q < 8'sd2);
+    assign rowok_nx[2] = (ihb_q >= -8'sd3) && (ihb_q < 8'sd0);
+    assign colok_nx[2] = (iwbn_q >= -8'sd2) && (iwbn_q < 8'sd1);
+    wire unused_nx = ^{iwbn_nx, iwb_q, ihb_nx, ihbw_q, ihbwn_nx[7], cur_w[5], rta_w[5], rtn_w[5]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
@@ -169,6 +214,8 @@ module l4_a3 (
             wa_q <= 1'd0;
             ihb_q <= -8'sd1;
             iwb_q <= -8'sd1;
+            rowok_q <= 3'b110;
+            colok_q <= 3'b110;
             iwbn_q <= 8'sd1 - 8'sd1;
             rowend_q <= 7'd6;
             nrwc_q <= 7'd8;
@@ -227,10 +274,12 @@ module l4_a3 (
                             if (last_ow) begin
                                 ow_q <= 2'd0;
                                 iwb_q <= -8'sd1;
+                                colok_q <= 3'b110;
                                 iwbn_q <= 8'sd1 - 8'sd1;
                                 if (last_oh) begin
                                     oh_q <= 2'd0;
                                     ihb_q <= -8'sd1;
+                                    rowok_q <= 3'b110;
                                     rowend_q <= 7'd6;
                                     nrwc_q <= 7'd8;
                                     needp_q <= 7'd5;
@@ -244,6 +293,7 @@ module l4_a3 (
                                 end else begin
                                     oh_q <= oh_q + 2'd1;
                                     ihb_q <= ihb_nx;
+                                    rowok_q <= rowok_nx;
                                     rowend_q <= rowend_nx;
                                     nrwc_q <= nrwc_nx;
                                     needp_q <= needp_row;
@@ -257,6 +307,7 @@ module l4_a3 (
                             end else begin
                                 ow_q <= ow_q + 2'd1;
                                 iwb_q <= iwbn_q;
+                                colok_q <= colok_nx;
                                 iwbn_q <= iwbn_nx;
                                 needp_q <= needp_col;
                                 fp_q <= fp_col;
@@ -394,9 +445,7 @@ module l4_a3 (
             default: begin ki_0 = 2'd0; kj_0 = 2'd0; pv_0 = 1'b0; end
         endcase
     end
-    wire signed [7:0] ih_0 = ihb_q + $signed({6'd0, ki_0});
-    wire signed [7:0] iw_0 = iwb_q + $signed({6'd0, kj_0});
-    wire inb_0 = pv_0 && (ih_0 >= 8'sd0) && (ih_0 < 8'sd3) && (iw_0 >= 8'sd0) && (iw_0 < 8'sd3);
+    wire inb_0 = pv_0 && rowok_q[ki_0] && colok_q[kj_0];
     reg inb_a_q_0;
     reg inb_b_q_0;
     reg [31:0] x_c_q_0;
@@ -409,9 +458,7 @@ module l4_a3 (
             default: begin ki_1 = 2'd0; kj_1 = 2'd0; pv_1 = 1'b0; end
         endcase
     end
-    wire signed [7:0] ih_1 = ihb_q + $signed({6'd0, ki_1});
-    wire signed [7:0] iw_1 = iwb_q + $signed({6'd0, kj_1});
-    wire inb_1 = pv_1 && (ih_1 >= 8'sd0) && (ih_1 < 8'sd3) && (iw_1 >= 8'sd0) && (iw_1 < 8'sd3);
+    wire inb_1 = pv_1 && rowok_q[ki_1] && colok_q[kj_1];
     reg inb_a_q_1;
     reg inb_b_q_1;
     reg [31:0] x_c_q_1;
@@ -424,9 +471,7 @@ module l4_a3 (
             default: begin ki_2 = 2'd0; kj_2 = 2'd0; pv_2 = 1'b0; end
         endcase
     end
-    wire signed [7:0] ih_2 = ihb_q + $signed({6'd0, ki_2});
-    wire signed [7:0] iw_2 = iwb_q + $signed({6'd0, kj_2});
-    wire inb_2 = pv_2 && (ih_2 >= 8'sd0) && (ih_2 < 8'sd3) && (iw_2 >= 8'sd0) && (iw_2 < 8'sd3);
+    wire inb_2 = pv_2 && rowok_q[ki_2] && colok_q[kj_2];
     reg inb_a_q_2;
     reg inb_b_q_2;
     reg [31:0] x_c_q_2;
@@ -439,9 +484,7 @@ module l4_a3 (
             default: begin ki_3 = 2'd0; kj_3 = 2'd0; pv_3 = 1'b0; end
         endcase
     end
-    wire signed [7:0] ih_3 = ihb_q + $signed({6'd0, ki_3});
-    wire signed [7:0] iw_3 = iwb_q + $signed({6'd0, kj_3});
-    wire inb_3 = pv_3 && (ih_3 >= 8'sd0) && (ih_3 < 8'sd3) && (iw_3 >= 8'sd0) && (iw_3 < 8'sd3);
+    wire inb_3 = pv_3 && rowok_q[ki_3] && colok_q[kj_3];
     reg inb_a_q_3;
     reg inb_b_q_3;
     reg [31:0] x_c_q_3;
@@ -454,9 +497,7 @@ module l4_a3 (
             default: begin ki_4 = 2'd0; kj_4 = 2'd0; pv_4 = 1'b0; end
         endcase
     end
-    wire signed [7:0] ih_4 = ihb_q + $signed({6'd0, ki_4});
-    wire signed [7:0] iw_4 = iwb_q + $signed({6'd0, kj_4});
-    wire inb_4 = pv_4 && (ih_4 >= 8'sd0) && (ih_4 < 8'sd3) && (iw_4 >= 8'sd0) && (iw_4 < 8'sd3);
+    wire inb_4 = pv_4 && rowok_q[ki_4] && colok_q[kj_4];
     reg inb_a_q_4;
     reg inb_b_q_4;
     reg [31:0] x_c_q_4;
@@ -469,9 +510,7 @@ module l4_a3 (
             default: begin ki_5 = 2'd0; kj_5 = 2'd0; pv_5 = 1'b0; end
         endcase
     end
-    wire signed [7:0] ih_5 = ihb_q + $signed({6'd0, ki_5});
-    wire signed [7:0] iw_5 = iwb_q + $signed({6'd0, kj_5});
-    wire inb_5 = pv_5 && (ih_5 >= 8'sd0) && (ih_5 < 8'sd3) && (iw_5 >= 8'sd0) && (iw_5 < 8'sd3);
+    wire inb_5 = pv_5 && rowok_q[ki_5] && colok_q[kj_5];
     reg inb_a_q_5;
     reg inb_b_q_5;
     reg [31:0] x_c_q_5;
@@ -484,9 +523,7 @@ module l4_a3 (
             default: begin ki_6 = 2'd0; kj_6 = 2'd0; pv_6 = 1'b0; end
         endcase
     end
-    wire signed [7:0] ih_6 = ihb_q + $signed({6'd0, ki_6});
-    wire signed [7:0] iw_6 = iwb_q + $signed({6'd0, kj_6});
-    wire inb_6 = pv_6 && (ih_6 >= 8'sd0) && (ih_6 < 8'sd3) && (iw_6 >= 8'sd0) && (iw_6 < 8'sd3);
+    wire inb_6 = pv_6 && rowok_q[ki_6] && colok_q[kj_6];
     reg inb_a_q_6;
     reg inb_b_q_6;
     reg [31:0] x_c_q_6;
@@ -499,9 +536,7 @@ module l4_a3 (
             default: begin ki_7 = 2'd0; kj_7 = 2'd0; pv_7 = 1'b0; end
         endcase
     end
-    wire signed [7:0] ih_7 = ihb_q + $signed({6'd0, ki_7});
-    wire signed [7:0] iw_7 = iwb_q + $signed({6'd0, kj_7});
-    wire inb_7 = pv_7 && (ih_7 >= 8'sd0) && (ih_7 < 8'sd3) && (iw_7 >= 8'sd0) && (iw_7 < 8'sd3);
+    wire inb_7 = pv_7 && rowok_q[ki_7] && colok_q[kj_7];
     reg inb_a_q_7;
     reg inb_b_q_7;
     reg [31:0] x_c_q_7;
@@ -514,9 +549,7 @@ module l4_a3 (
             default: begin ki_8 = 2'd0; kj_8 = 2'd0; pv_8 = 1'b0; end
         endcase
     end
-    wire signed [7:0] ih_8 = ihb_q + $signed({6'd0, ki_8});
-    wire signed [7:0] iw_8 = iwb_q + $signed({6'd0, kj_8});
-    wire inb_8 = pv_8 && (ih_8 >= 8'sd0) && (ih_8 < 8'sd3) && (iw_8 >= 8'sd0) && (iw_8 < 8'sd3);
+    wire inb_8 = pv_8 && rowok_q[ki_8] && colok_q[kj_8];
     reg inb_a_q_8;
     reg inb_b_q_8;
     reg [31:0] x_c_q_8;

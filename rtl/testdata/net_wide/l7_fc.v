@@ -21,13 +21,13 @@
 //   Valid/ready streams, one beat per pixel in raster order, channel c at
 //   bits [c*B +: B]. Input pixels enter the ring while it has a free slot;
 //   an output pixel issues once the input pixels under its windows are in
-//   (the last output row waits for the whole map), and input pixels leave
+//   (the map's last output pixel waits for the whole map), and input pixels leave
 //   the ring as soon as no later window needs them. Consecutive maps
 //   overlap: the next map's pixels enter as the current map's leave. Each output pixel issues in
 //   1*1 cycles, back to back; the datapath is registered at every
 //   stage (address, read, lane select, 5 PE/product stage(s),
 //   accumulate, 5 rescale stage(s)), so a pixel enters the
-//   2-deep output FIFO 16 cycles after its last issue.
+//   19-deep output FIFO 16 cycles after its last issue.
 //   Issue pauses only while the FIFO's credits are used up (backpressure),
 //   so the pipeline never stalls and backpressure anywhere is safe.
 //   rst_i is synchronous, active high, and resets the control state only.
@@ -90,10 +90,9 @@ module l7_fc (
     wire last_k = last_ps && last_cf;
     wire last_g = (g_q == 1'd0);
     // The pixel's windows need input up to (row ihb+K-1, column iwb+K-1);
-    // the last output row waits for the whole map.
+    // the map's last output pixel waits for the whole map.
     // needp_q: the input pixels the current output pixel needs, kept in a
-    // register (computed with the reader's next state), so that issue is
-    // one compare.
+    // register (computed with the reader's next state).
     reg [4-1:0] needp_q;
     // One window covers the whole map in raster order and one fold: each
     // window position issues as soon as its pixel is in, and leaves the
@@ -103,8 +102,8 @@ module l7_fc (
     // Output credits: pixels whose last step has issued and that have not
     // left the output FIFO yet. A pixel's last step issues only with a free
     // slot, so the FIFO never refuses a finished pixel.
-    reg [2-1:0] occ_q;
-    wire credit = (occ_q != 2'd2);
+    reg [5-1:0] occ_q;
+    wire credit = (occ_q != 5'd19);
     wire issue = rows_ok && (credit || !(last_k && last_g));
     wire pix_done = issue && last_k && last_g;
     wire row_end = pix_done && last_ow;
@@ -112,11 +111,11 @@ module l7_fc (
     wire m_fire = m_valid_o && m_ready_i;
     always @(posedge clk_i) begin
         if (rst_i) begin
-            occ_q <= 2'd0;
+            occ_q <= 5'd0;
         end else if (pix_done && !m_fire) begin
-            occ_q <= occ_q + 2'd1;
+            occ_q <= occ_q + 5'd1;
         end else if (!pix_done && m_fire) begin
-            occ_q <= occ_q - 2'd1;
+            occ_q <= occ_q - 5'd1;
         end
     end
 
@@ -147,9 +146,20 @@ module l7_fc (
     wire [1:0] cur_w = (cur_s >= 2'd2) ? cur_s - 2'd2 : cur_s;
     wire [1:0] rta_w = (rta_s >= 2'd2) ? rta_s - 2'd2 : rta_s;
     wire [1:0] rtn_w = (rtn_s >= 2'd2) ? rtn_s - 2'd2 : rtn_s;
-    wire [4-1:0] needp_col = (last_oh || (needp_s > {1'b0, rowend_q})) ? (last_oh ? 4'd1 : rowend_q) : needp_s[4-1:0];
+    wire next_last = last_oh && (ow_q == 1'd0);  // the next pixel is the map's last
+    wire [4-1:0] needp_col = next_last ? 4'd1 : ((needp_s > {1'b0, rowend_q}) ? rowend_q : needp_s[4-1:0]);
     wire [4-1:0] needp_row = (oh_q == 1'd0) ? 4'd1 : nrwc_q;
-    wire unused_nx = ^{iwbn_nx, ihb_nx, ihbw_q, ihbwn_nx[4], cur_w[1], rta_w[1], rtn_w[1]};
+    // The window rows and columns inside the map, one bit per ki (kj):
+    // 0 <= ihb+ki < H and 0 <= iwb+kj < W, kept in registers and computed
+    // for the next row (ihb+S) and pixel (iwbn) by compares against
+    // constants, so that a lane's bound is a bit select.
+    reg [1-1:0] rowok_q;
+    reg [1-1:0] colok_q;
+    wire [1-1:0] rowok_nx;
+    wire [1-1:0] colok_nx;
+    assign rowok_nx[0] = (ihb_q >= -5'sd1) && (ihb_q < 5'sd0);
+    assign colok_nx[0] = (iwbn_q >= 5'sd0) && (iwbn_q < 5'sd1);
+    wire unused_nx = ^{iwbn_nx, iwb_q, ihb_nx, ihbw_q, ihbwn_nx[4], cur_w[1], rta_w[1], rtn_w[1]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
@@ -168,6 +178,8 @@ module l7_fc (
             wa_q <= 1'd0;
             ihb_q <= -5'sd0;
             iwb_q <= -5'sd0;
+            rowok_q <= 1'b1;
+            colok_q <= 1'b1;
             iwbn_q <= 5'sd1 - 5'sd0;
             rowend_q <= 4'd1;
             nrwc_q <= 4'd1;
@@ -226,10 +238,12 @@ module l7_fc (
                             if (last_ow) begin
                                 ow_q <= 1'd0;
                                 iwb_q <= -5'sd0;
+                                colok_q <= 1'b1;
                                 iwbn_q <= 5'sd1 - 5'sd0;
                                 if (last_oh) begin
                                     oh_q <= 1'd0;
                                     ihb_q <= -5'sd0;
+                                    rowok_q <= 1'b1;
                                     rowend_q <= 4'd1;
                                     nrwc_q <= 4'd1;
                                     needp_q <= 4'd1;
@@ -243,6 +257,7 @@ module l7_fc (
                                 end else begin
                                     oh_q <= oh_q + 1'd1;
                                     ihb_q <= ihb_nx;
+                                    rowok_q <= rowok_nx;
                                     rowend_q <= rowend_nx;
                                     nrwc_q <= nrwc_nx;
                                     needp_q <= needp_row;
@@ -256,6 +271,7 @@ module l7_fc (
                             end else begin
                                 ow_q <= ow_q + 1'd1;
                                 iwb_q <= iwbn_q;
+                                colok_q <= colok_nx;
                                 iwbn_q <= iwbn_nx;
                                 needp_q <= needp_col;
                                 fp_q <= fp_col;
@@ -303,9 +319,7 @@ module l7_fc (
             default: begin ki_0 = 1'd0; kj_0 = 1'd0; ko_0 = 1'd0; pv_0 = 1'b0; end
         endcase
     end
-    wire signed [4:0] ih_0 = ihb_q + $signed({4'd0, ki_0});
-    wire signed [4:0] iw_0 = iwb_q + $signed({4'd0, kj_0});
-    wire inb_0 = pv_0 && (ih_0 >= 5'sd0) && (ih_0 < 5'sd1) && (iw_0 >= 5'sd0) && (iw_0 < 5'sd1);
+    wire inb_0 = pv_0 && rowok_q[ki_0] && colok_q[kj_0];
     wire [1:0] rs_0 = {1'b0, cur_q} + {1'b0, ko_0};
     wire [1:0] rr_0 = (rs_0 >= 2'd2) ? rs_0 - 2'd2 : rs_0;
     wire [1-1:0] addr_0 = rr_0[1-1:0];
@@ -616,7 +630,7 @@ module l7_fc (
     wire unused_ofifo_ready;
     stream_fifo #(
         .DATA_W (48),
-        .DEPTH  (2)
+        .DEPTH  (19)
     ) u_ofifo (
         .clk_i     (clk_i),
         .rst_i     (rst_i),
