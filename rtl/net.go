@@ -130,7 +130,7 @@ type Engine struct {
 	KMax                  int
 	SLit, PadLit          string // coordinate constants as sized literals
 	HLit, WLit, ZeroLit   string
-	KPadC                 int // zero bits extending ki/kj to CW
+	KPadC                 int        // zero bits extending ki/kj to CW
 	RowOk0, ColOk0        string     // K bits, MSB first: window rows (columns) inside the map at ihb = iwb = -PAD
 	Bounds                []boundLit // per ki (kj): the compares giving the next row's (pixel's) bits
 	FBLast                int
