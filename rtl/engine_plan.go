@@ -531,22 +531,22 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 
 // windowSpan is the most ring slots the engine holds for one output
 // pixel: from the first pixel still needed to the last its windows read,
-// (K-1) rows and K pixels (in slots of the pitch), or for the map's last
-// output pixel (which waits for the whole map) the rest of the map.
+// (K-1) rows and K pixels (in slots of the pitch), or for the last output
+// row (which waits for the whole map) the rest of the map.
 func (e *Engine) windowSpan() int {
 	if e.Stream {
 		return 1
 	}
-	// A row's last pixel takes the pitch's pad slots with it. The map's
-	// last output pixel holds from its window's corner to the map's end.
+	// A row's last pixel takes the pitch's pad slots with it. The last
+	// output row holds its rows to the map's end.
 	if e.OH == 1 {
 		return e.HWP
 	}
 	return max((e.K-1)*e.WP+e.K+e.SkipM1, e.lastSpan())
 }
 
-// lastSpan is the ring slots the map's last output pixel holds: from its
-// window's corner to the map's end.
+// lastSpan is the ring slots the last output row holds: its rows to the
+// map's end (it waits for the whole map).
 func (e *Engine) lastSpan() int {
 	if e.Stream {
 		return 1
@@ -555,8 +555,7 @@ func (e *Engine) lastSpan() int {
 		return e.HWP
 	}
 	topLast := max(0, (e.OH-1)*e.S-e.PAD)
-	leftLast := max(0, (e.OW-1)*e.S-e.PAD)
-	return e.HWP - topLast*e.WP - leftLast
+	return (e.H - topLast) * e.WP
 }
 
 // ringSlack is the slack of a ring beyond the window span: an output

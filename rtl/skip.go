@@ -5,9 +5,8 @@ import "github.com/addergen/addergen/quant"
 // needPixels is the number of input pixels (from pixel 0, raster order)
 // an engine must hold to emit its output pixels 0..n-1: output pixel
 // (oh, ow) issues once the input pixels under its windows are in, up to
-// (oh*S-PAD+K-1, ow*S-PAD+K-1), and the map's last output pixel (or its
-// only output row) waits for the whole map. Add engines are pixel for
-// pixel.
+// (oh*S-PAD+K-1, ow*S-PAD+K-1), and the last output row waits for the
+// whole map. Add engines are pixel for pixel.
 func needPixels(e *Engine, n int) int {
 	switch {
 	case n <= 0:
@@ -16,7 +15,7 @@ func needPixels(e *Engine, n int) int {
 		return n
 	}
 	oh, ow := (n-1)/e.OW, (n-1)%e.OW
-	if n >= e.OH*e.OW || e.OH == 1 {
+	if oh >= e.OH-1 {
 		return e.H * e.W
 	}
 	rows := min(e.H, oh*e.S-e.PAD+e.K)

@@ -32,15 +32,14 @@ func (n *Net) predict() {
 //
 // An engine loads its input map as its producer emits it and issues an
 // output pixel as soon as the input pixels under its windows are loaded
-// (the map's last pixel waits for the whole map); it accepts the next map only after
+// (the last row waits for the whole map); it accepts the next map only after
 // the map's last issue. In steady state the engines upstream of the
 // slowest one wait on it with their next map loaded, so they emit at their
 // own issue rate r_p (G·T cycles per output pixel; one for the network
 // input), and for each engine e, from its first input beat:
 //
 //	first issue  F_e = beats of the input rows its first output row needs x r_p
-//	last issue   W_e = max(beats_p x r_p + the issue cycles of the pixels
-//	                        that need the map's last input pixel, F_e + C_e)
+//	last issue   W_e = max(beats_p x r_p + the last row's issue cycles, F_e + C_e)
 //
 // with C_e = OH·OW·G·T issue cycles. An engine cannot take the next image
 // before W_e has passed: the slowest W_e plus the pipeline tail is the
@@ -122,8 +121,7 @@ func (n *Net) timing(override func(e *Engine) (g, t int, ok bool)) (period, late
 		if e.Add {
 			w = max(up.window, float64(e.ComputeCycles))
 		} else {
-			pending := float64(e.OH*e.OW - availPixels(e, e.H*e.W-1))
-			w = max(up.window+pending*gt, first+float64(e.OH*e.OW)*gt) - first
+			w = max(up.window+float64(e.OW)*gt, first+float64(e.OH*e.OW)*gt) - first
 		}
 		sp := span{rate: max(gt, 1), beats: e.OH * e.OW, window: w, firstOut: up.firstOut + first + gt + float64(e.Tail)}
 		spans[e.Index] = sp
@@ -136,7 +134,7 @@ func (n *Net) timing(override func(e *Engine) (g, t int, ok bool)) (period, late
 
 // fillStall is the cycles per image the engine's reader waits at a map's
 // start when its ring cannot hold the next map's first NeedP0 slots beside
-// those the current map's last output pixel holds: the slots missing, at
+// those the current map's last output row holds: the slots missing, at
 // rate cycles a beat from the producer.
 func (e *Engine) fillStall(rate float64) float64 {
 	if e.Add {

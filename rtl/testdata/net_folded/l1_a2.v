@@ -15,14 +15,14 @@
 //   SIMD = 2 input channel(s) per window position (2 fold(s)), 1 window
 //   position(s) per cycle: 2 lanes per PE, 18 step(s) per output pixel and fold;
 //   accumulators 16 bits signed, rescale 33 bits signed.
-//   Line buffer: a ring of 19 slots of 32 bits, one input pixel each: (K-1)
-//   rows and K pixels under a window plus 4 slot(s) of slack that let loading run ahead.
+//   Line buffer: a ring of 20 slots of 32 bits, one input pixel each: (K-1)
+//   rows and K pixels under a window plus 5 slot(s) of slack that let loading run ahead.
 //
 // Latency and handshake
 //   Valid/ready streams, one beat per pixel in raster order, channel c at
 //   bits [c*B +: B]. Input pixels enter the ring while it has a free slot;
 //   an output pixel issues once the input pixels under its windows are in
-//   (the map's last output pixel waits for the whole map), and input pixels leave
+//   (the last output row waits for the whole map), and input pixels leave
 //   the ring as soon as no later window needs them. Consecutive maps
 //   overlap: the next map's pixels enter as the current map's leave. Each output pixel issues in
 //   2*18 cycles, back to back; the datapath is registered at every
@@ -49,15 +49,15 @@ module l1_a2 (
     // ------------------------------------------------------------------
     // Loader: input pixels into the ring while it has a free slot.
     // ------------------------------------------------------------------
-    reg [5-1:0] wpa_q;   // ring write address, 0..18
+    reg [5-1:0] wpa_q;   // ring write address, 0..19
     reg [8-1:0] wp_q;    // pixel being loaded in its map, 0..35
-    reg [8-1:0] held_q;  // ring slots in use, 0..19
+    reg [8-1:0] held_q;  // ring slots in use, 0..20
     reg [8-1:0] lpix_q;  // pixels of the reader's map loaded, 0..36
     reg [8-1:0] apix_q;  // pixels of the next map loaded
     reg               ahead_q; // the loader is in the map after the reader's
     reg [8-1:0] rel_q;   // ring slots the reader released last cycle
     // A second map may wait whole in the ring, not a third.
-    wire room = (held_q != 8'd19) && !(ahead_q && (apix_q == 8'd36));
+    wire room = (held_q != 8'd20) && !(ahead_q && (apix_q == 8'd36));
     assign s_ready_o = room;
     wire load_fire = s_valid_i && room;
     wire map_loaded = load_fire && (wp_q == 8'd35);
@@ -91,7 +91,7 @@ module l1_a2 (
     wire last_k = last_ps && last_cf;
     wire last_g = (g_q == 1'd1);
     // The pixel's windows need input up to (row ihb+K-1, column iwb+K-1);
-    // the map's last output pixel waits for the whole map.
+    // the last output row waits for the whole map.
     // needp_q: the input pixels the current output pixel needs, kept in a
     // register (computed with the reader's next state).
     reg [8-1:0] needp_q;
@@ -145,13 +145,16 @@ module l1_a2 (
     wire [8-1:0] fp_row = ihbwn_q[8] ? 8'd0 : ihbwn_q[8-1:0];
     wire [5:0] cur_s = {1'b0, cur_q} + 6'd1;
     wire [5:0] rta_s = {1'b0, rta_q} + 6'd6;
-    wire [5:0] rtn_s = {1'b0, rtn_q} + 6'd17;
-    wire [5:0] cur_w = (cur_s >= 6'd19) ? cur_s - 6'd19 : cur_s;
-    wire [5:0] rta_w = (rta_s >= 6'd19) ? rta_s - 6'd19 : rta_s;
-    wire [5:0] rtn_w = (rtn_s >= 6'd19) ? rtn_s - 6'd19 : rtn_s;
-    wire next_last = last_oh && (ow_q == 3'd4);  // the next pixel is the map's last
+    wire [5:0] rtn_s = {1'b0, rtn_q} + 6'd16;
+    wire [5:0] cur_w = (cur_s >= 6'd20) ? cur_s - 6'd20 : cur_s;
+    wire [5:0] rta_w = (rta_s >= 6'd20) ? rta_s - 6'd20 : rta_s;
+    wire [5:0] rtn_w = (rtn_s >= 6'd20) ? rtn_s - 6'd20 : rtn_s;
+    // The last output row waits for the whole map (measured: letting only
+    // the map's last pixel wait made the rings the cycle model sizes stall,
+    // ResNet-20 at --target-cycles 20000 ran 25 % over the model).
+    wire next_last = last_oh;
     wire [8-1:0] needp_col = next_last ? 8'd36 : ((needp_s > {1'b0, rowend_q}) ? rowend_q : needp_s[8-1:0]);
-    wire [8-1:0] needp_row = nrwc_q;
+    wire [8-1:0] needp_row = (oh_q == 3'd4) ? 8'd36 : nrwc_q;
     // The next cycle's rows_ok: lpix_q against the need the reader keeps or
     // moves to. lpix >= min(needp+S, rowend) is one of the two compares.
     // Every compare is of registers.
@@ -165,7 +168,7 @@ module l1_a2 (
     wire rows_ok_d = !pix_done ? ge_same : (!last_ow ? ge_col : (!last_oh ? ge_row : ge_map));
     // needps_q follows needp_q: the same choice, each candidate plus S.
     wire [8-1:0] needps_col = next_last ? 8'd37 : ((needp_s > {1'b0, rowend_q}) ? rowend_q + 8'd1 : needps_q + 8'd1);
-    wire [8-1:0] needps_row = nrwc_q + 8'd1;
+    wire [8-1:0] needps_row = (oh_q == 3'd4) ? 8'd37 : nrwc_q + 8'd1;
     always @(posedge clk_i) begin
         if (rst_i) begin
             rows_ok_q <= 1'b0;
@@ -219,13 +222,13 @@ module l1_a2 (
             fp_q <= 8'd0;
             ihbw_q <= -9'sd6;
             ihbwn_q <= 9'sd6 - 9'sd6;
-            rtn_q <= 5'd10;
-            rta_q <= 5'd12;
-            cur_q <= 5'd12;
+            rtn_q <= 5'd9;
+            rta_q <= 5'd13;
+            cur_q <= 5'd13;
         end else begin
             // Loader.
             if (load_fire) begin
-                wpa_q <= (wpa_q == 5'd18) ? 5'd0 : wpa_q + 5'd1;
+                wpa_q <= (wpa_q == 5'd19) ? 5'd0 : wpa_q + 5'd1;
                 wp_q <= (wp_q == 8'd35) ? 8'd0 : wp_q + 8'd1;
             end
             // Ring slots: taken by every pixel loaded, released by the reader
@@ -324,7 +327,7 @@ module l1_a2 (
     end
     // Ring storage: one word per input pixel, one write and one registered
     // read port (simple dual-port RAM).
-    reg [31:0] ring_0 [0:19-1];
+    reg [31:0] ring_0 [0:20-1];
     always @(posedge clk_i) begin
         if (load_fire) begin
             ring_0[wpa_q] <= s_data_i;
@@ -341,7 +344,7 @@ module l1_a2 (
     reg [6-1:0] wa_a_q;
     reg [2-1:0] ki_0;
     reg [2-1:0] kj_0;
-    reg [5-1:0] ko_0;  // (ki * 6 + kj) mod 19: the position's offset in the ring
+    reg [5-1:0] ko_0;  // (ki * 6 + kj) mod 20: the position's offset in the ring
     reg pv_0;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
@@ -359,7 +362,7 @@ module l1_a2 (
     end
     wire inb_0 = pv_0 && rowok_q[ki_0] && colok_q[kj_0];
     wire [5:0] rs_0 = {1'b0, cur_q} + {1'b0, ko_0};
-    wire [5:0] rr_0 = (rs_0 >= 6'd19) ? rs_0 - 6'd19 : rs_0;
+    wire [5:0] rr_0 = (rs_0 >= 6'd20) ? rs_0 - 6'd20 : rs_0;
     wire [5-1:0] addr_0 = rr_0[5-1:0];
     wire unused_rr_0 = rr_0[5];
     reg [5-1:0] addr_a_q_0;

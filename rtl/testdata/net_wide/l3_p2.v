@@ -14,14 +14,14 @@
 //   SIMD = 4 input channel(s) per window position (1 fold(s)), 1 window
 //   position(s) per cycle: 4 lanes per PE, 4 step(s) per output pixel and fold;
 //   accumulators 10 bits signed.
-//   Line buffer: a ring of 16 slots of 32 bits, one input pixel each: (K-1)
+//   Line buffer: a ring of 20 slots of 32 bits, one input pixel each: (K-1)
 //   rows and K pixels under a window plus 8 slot(s) of slack that let loading run ahead.
 //
 // Latency and handshake
 //   Valid/ready streams, one beat per pixel in raster order, channel c at
 //   bits [c*B +: B]. Input pixels enter the ring while it has a free slot;
 //   an output pixel issues once the input pixels under its windows are in
-//   (the map's last output pixel waits for the whole map), and input pixels leave
+//   (the last output row waits for the whole map), and input pixels leave
 //   the ring as soon as no later window needs them. Consecutive maps
 //   overlap: the next map's pixels enter as the current map's leave. Each output pixel issues in
 //   1*4 cycles, back to back; the datapath is registered at every
@@ -48,15 +48,15 @@ module l3_p2 (
     // ------------------------------------------------------------------
     // Loader: input pixels into the ring while it has a free slot.
     // ------------------------------------------------------------------
-    reg [4-1:0] wpa_q;   // ring write address, 0..15
+    reg [5-1:0] wpa_q;   // ring write address, 0..19
     reg [8-1:0] wp_q;    // pixel being loaded in its map, 0..35
-    reg [8-1:0] held_q;  // ring slots in use, 0..16
+    reg [8-1:0] held_q;  // ring slots in use, 0..20
     reg [8-1:0] lpix_q;  // pixels of the reader's map loaded, 0..36
     reg [8-1:0] apix_q;  // pixels of the next map loaded
     reg               ahead_q; // the loader is in the map after the reader's
     reg [8-1:0] rel_q;   // ring slots the reader released last cycle
     // A second map may wait whole in the ring, not a third.
-    wire room = (held_q != 8'd16) && !(ahead_q && (apix_q == 8'd36));
+    wire room = (held_q != 8'd20) && !(ahead_q && (apix_q == 8'd36));
     assign s_ready_o = room;
     wire load_fire = s_valid_i && room;
     wire map_loaded = load_fire && (wp_q == 8'd35);
@@ -80,9 +80,9 @@ module l3_p2 (
     reg [8-1:0] fp_q;    // first pixel of the map still needed
     reg signed [8:0] ihbw_q;  // ihb * W
     reg signed [8:0] ihbwn_q; // (ihb + S) * W: the next row's
-    reg [4-1:0] rtn_q;   // ring address of the next map's pixel (-PAD, -PAD)
-    reg [4-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
-    reg [4-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
+    reg [5-1:0] rtn_q;   // ring address of the next map's pixel (-PAD, -PAD)
+    reg [5-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
+    reg [5-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
     wire last_ow = (ow_q == 2'd2);
     wire last_oh = (oh_q == 2'd2);
     wire last_ps = (ps_q == 2'd3);
@@ -90,7 +90,7 @@ module l3_p2 (
     wire last_k = last_ps && last_cf;
     wire last_g = (g_q == 1'd0);
     // The pixel's windows need input up to (row ihb+K-1, column iwb+K-1);
-    // the map's last output pixel waits for the whole map.
+    // the last output row waits for the whole map.
     // needp_q: the input pixels the current output pixel needs, kept in a
     // register (computed with the reader's next state).
     reg [8-1:0] needp_q;
@@ -142,15 +142,18 @@ module l3_p2 (
     wire [8-1:0] rel_col = rowfree ? dcol : 8'd0;
     wire [8-1:0] fp_col = fp_q + rel_col;
     wire [8-1:0] fp_row = ihbwn_q[8] ? 8'd0 : ihbwn_q[8-1:0];
-    wire [4:0] cur_s = {1'b0, cur_q} + 5'd2;
-    wire [4:0] rta_s = {1'b0, rta_q} + 5'd12;
-    wire [4:0] rtn_s = {1'b0, rtn_q} + 5'd4;
-    wire [4:0] cur_w = (cur_s >= 5'd16) ? cur_s - 5'd16 : cur_s;
-    wire [4:0] rta_w = (rta_s >= 5'd16) ? rta_s - 5'd16 : rta_s;
-    wire [4:0] rtn_w = (rtn_s >= 5'd16) ? rtn_s - 5'd16 : rtn_s;
-    wire next_last = last_oh && (ow_q == 2'd1);  // the next pixel is the map's last
+    wire [5:0] cur_s = {1'b0, cur_q} + 6'd2;
+    wire [5:0] rta_s = {1'b0, rta_q} + 6'd12;
+    wire [5:0] rtn_s = {1'b0, rtn_q} + 6'd16;
+    wire [5:0] cur_w = (cur_s >= 6'd20) ? cur_s - 6'd20 : cur_s;
+    wire [5:0] rta_w = (rta_s >= 6'd20) ? rta_s - 6'd20 : rta_s;
+    wire [5:0] rtn_w = (rtn_s >= 6'd20) ? rtn_s - 6'd20 : rtn_s;
+    // The last output row waits for the whole map (measured: letting only
+    // the map's last pixel wait made the rings the cycle model sizes stall,
+    // ResNet-20 at --target-cycles 20000 ran 25 % over the model).
+    wire next_last = last_oh;
     wire [8-1:0] needp_col = next_last ? 8'd36 : ((needp_s > {1'b0, rowend_q}) ? rowend_q : needp_s[8-1:0]);
-    wire [8-1:0] needp_row = nrwc_q;
+    wire [8-1:0] needp_row = (oh_q == 2'd1) ? 8'd36 : nrwc_q;
     // The next cycle's rows_ok: lpix_q against the need the reader keeps or
     // moves to. lpix >= min(needp+S, rowend) is one of the two compares.
     // Every compare is of registers.
@@ -164,7 +167,7 @@ module l3_p2 (
     wire rows_ok_d = !pix_done ? ge_same : (!last_ow ? ge_col : (!last_oh ? ge_row : ge_map));
     // needps_q follows needp_q: the same choice, each candidate plus S.
     wire [8-1:0] needps_col = next_last ? 8'd38 : ((needp_s > {1'b0, rowend_q}) ? rowend_q + 8'd2 : needps_q + 8'd2);
-    wire [8-1:0] needps_row = nrwc_q + 8'd2;
+    wire [8-1:0] needps_row = (oh_q == 2'd1) ? 8'd38 : nrwc_q + 8'd2;
     always @(posedge clk_i) begin
         if (rst_i) begin
             rows_ok_q <= 1'b0;
@@ -188,11 +191,11 @@ module l3_p2 (
     assign colok_nx[0] = (iwbn_q >= 9'sd0) && (iwbn_q < 9'sd6);
     assign rowok_nx[1] = (ihb_q >= -9'sd3) && (ihb_q < 9'sd3);
     assign colok_nx[1] = (iwbn_q >= -9'sd1) && (iwbn_q < 9'sd5);
-    wire unused_nx = ^{iwbn_nx, iwb_q, ihb_nx, ihbw_q, ihbwn_nx[8], cur_w[4], rta_w[4], rtn_w[4]};
+    wire unused_nx = ^{iwbn_nx, iwb_q, ihb_nx, ihbw_q, ihbwn_nx[8], cur_w[5], rta_w[5], rtn_w[5]};
 
     always @(posedge clk_i) begin
         if (rst_i) begin
-            wpa_q <= 4'd0;
+            wpa_q <= 5'd0;
             wp_q <= 8'd0;
             held_q <= 8'd0;
             lpix_q <= 8'd0;
@@ -216,13 +219,13 @@ module l3_p2 (
             fp_q <= 8'd0;
             ihbw_q <= -9'sd0;
             ihbwn_q <= 9'sd12 - 9'sd0;
-            rtn_q <= 4'd4;
-            rta_q <= 4'd0;
-            cur_q <= 4'd0;
+            rtn_q <= 5'd16;
+            rta_q <= 5'd0;
+            cur_q <= 5'd0;
         end else begin
             // Loader.
             if (load_fire) begin
-                wpa_q <= (wpa_q == 4'd15) ? 4'd0 : wpa_q + 4'd1;
+                wpa_q <= (wpa_q == 5'd19) ? 5'd0 : wpa_q + 5'd1;
                 wp_q <= (wp_q == 8'd35) ? 8'd0 : wp_q + 8'd1;
             end
             // Ring slots: taken by every pixel loaded, released by the reader
@@ -280,7 +283,7 @@ module l3_p2 (
                                     ihbwn_q <= 9'sd12 - 9'sd0;
                                     fp_q <= 8'd0;
                                     rel_q <= 8'd36 - fp_q;
-                                    rtn_q <= rtn_w[4-1:0];
+                                    rtn_q <= rtn_w[5-1:0];
                                     rta_q <= rtn_q;
                                     cur_q <= rtn_q;
                                 end else begin
@@ -294,8 +297,8 @@ module l3_p2 (
                                     ihbwn_q <= ihbwn_nx;
                                     fp_q <= fp_row;
                                     rel_q <= fp_row - fp_q;
-                                    rta_q <= rta_w[4-1:0];
-                                    cur_q <= rta_w[4-1:0];
+                                    rta_q <= rta_w[5-1:0];
+                                    cur_q <= rta_w[5-1:0];
                                 end
                             end else begin
                                 ow_q <= ow_q + 2'd1;
@@ -305,7 +308,7 @@ module l3_p2 (
                                 needp_q <= needp_col;
                                 fp_q <= fp_col;
                                 rel_q <= rel_col;
-                                cur_q <= cur_w[4-1:0];
+                                cur_q <= cur_w[5-1:0];
                             end
                         end else begin
                             g_q <= g_q + 1'd1;
@@ -321,7 +324,7 @@ module l3_p2 (
     end
     // Ring storage: one word per input pixel, one write and one registered
     // read port (simple dual-port RAM).
-    reg [31:0] ring_0 [0:16-1];
+    reg [31:0] ring_0 [0:20-1];
     always @(posedge clk_i) begin
         if (load_fire) begin
             ring_0[wpa_q] <= s_data_i;
@@ -338,23 +341,23 @@ module l3_p2 (
     reg [2-1:0] wa_a_q;
     reg [1-1:0] ki_0;
     reg [1-1:0] kj_0;
-    reg [4-1:0] ko_0;  // (ki * 6 + kj) mod 16: the position's offset in the ring
+    reg [5-1:0] ko_0;  // (ki * 6 + kj) mod 20: the position's offset in the ring
     reg pv_0;  // the lane covers a window position at this step
     always @* begin
         case (ps_q)
-            2'd0: begin ki_0 = 1'd0; kj_0 = 1'd0; ko_0 = 4'd0; pv_0 = 1'b1; end
-            2'd1: begin ki_0 = 1'd0; kj_0 = 1'd1; ko_0 = 4'd1; pv_0 = 1'b1; end
-            2'd2: begin ki_0 = 1'd1; kj_0 = 1'd0; ko_0 = 4'd6; pv_0 = 1'b1; end
-            2'd3: begin ki_0 = 1'd1; kj_0 = 1'd1; ko_0 = 4'd7; pv_0 = 1'b1; end
-            default: begin ki_0 = 1'd0; kj_0 = 1'd0; ko_0 = 4'd0; pv_0 = 1'b0; end
+            2'd0: begin ki_0 = 1'd0; kj_0 = 1'd0; ko_0 = 5'd0; pv_0 = 1'b1; end
+            2'd1: begin ki_0 = 1'd0; kj_0 = 1'd1; ko_0 = 5'd1; pv_0 = 1'b1; end
+            2'd2: begin ki_0 = 1'd1; kj_0 = 1'd0; ko_0 = 5'd6; pv_0 = 1'b1; end
+            2'd3: begin ki_0 = 1'd1; kj_0 = 1'd1; ko_0 = 5'd7; pv_0 = 1'b1; end
+            default: begin ki_0 = 1'd0; kj_0 = 1'd0; ko_0 = 5'd0; pv_0 = 1'b0; end
         endcase
     end
     wire inb_0 = pv_0 && rowok_q[ki_0] && colok_q[kj_0];
-    wire [4:0] rs_0 = {1'b0, cur_q} + {1'b0, ko_0};
-    wire [4:0] rr_0 = (rs_0 >= 5'd16) ? rs_0 - 5'd16 : rs_0;
-    wire [4-1:0] addr_0 = rr_0[4-1:0];
-    wire unused_rr_0 = rr_0[4];
-    reg [4-1:0] addr_a_q_0;
+    wire [5:0] rs_0 = {1'b0, cur_q} + {1'b0, ko_0};
+    wire [5:0] rr_0 = (rs_0 >= 6'd20) ? rs_0 - 6'd20 : rs_0;
+    wire [5-1:0] addr_0 = rr_0[5-1:0];
+    wire unused_rr_0 = rr_0[5];
+    reg [5-1:0] addr_a_q_0;
     reg [31:0] x_b_q_0;
     reg inb_a_q_0;
     reg inb_b_q_0;
