@@ -229,6 +229,13 @@ func mapMemory(t Target, m memory) mapped {
 			best = mapped{how: mapBRAM, cells: n36}
 		}
 	case ICE40:
+		if m.kind == memRAM && m.depth*m.width <= ice40RAMRegBits {
+			// yosys 0.23's memory_libmap keeps such a RAM in flip-flops
+			// (measured: the 9 x 8 and 5 x 8 banks of banked rings,
+			// map12_q4 P=1 lanes=10 and tiny_q4 P=3 lanes=18; rings of
+			// 8 x 64 and 13 x 64 go to block RAMs, wide_q4 P=4).
+			return best
+		}
 		if n, c := bestBRAM(m.depth, width, ice40Shapes, ice40BRAMCost); float64(c+extra) < bestCost {
 			best = mapped{how: mapBRAM, cells: n}
 		}
@@ -602,6 +609,11 @@ func windowTerms(l *quant.Layer, op Op, t Target, e *rtl.Engine, et *engineTerms
 		gw + regBits(e.PSW, e.PSMax) + cfw + waw + 2*e.CW + e.OccW
 	et.lut[lutCtl] += float64(ctl)
 	et.ff[ffCtl] += float64(ctl + 14 + 4*gw + 2*cfw + 2*waw) // wa_a_q and wa_b_q beside wa_q
+	if !e.Stream {
+		// The registered readiness (rows_ok_q, needps_q) and the window's
+		// row and column bounds (rowok_q, colok_q).
+		et.ff[ffCtl] += float64(1 + e.PXW + 2*e.K)
+	}
 
 	// Lanes: address and bounds, the registered read, the SIMD slice.
 	ring := memory{name: "ring", kind: memRAM, depth: e.RingDepth, width: e.InBits, copies: 1}
@@ -789,7 +801,7 @@ func (et *engineTerms) memory(t Target, m memory) {
 		et.lut[lutROM] += c * float64(mp.romLUTs)
 	case mapFF:
 		et.lut[lutMux] += c * float64(mp.muxInput)
-		if m.kind == memFIFO {
+		if m.kind == memFIFO && m.depth > 1 {
 			et.ff[ffFIFO] += c * float64(mp.ffBits)
 		} else {
 			et.ff[ffMem] += c * float64(mp.ffBits)
@@ -945,3 +957,7 @@ func romBits(e *rtl.Engine) int {
 	}
 	return n
 }
+
+// ice40RAMRegBits is the largest RAM (not FIFO), in bits, the iCE40
+// estimate keeps in flip-flops rather than a block RAM; see mapMemory.
+const ice40RAMRegBits = 128
