@@ -2,26 +2,45 @@ package prove
 
 import (
 	"context"
-	"strings"
 	"testing"
 
+	"github.com/addergen/addergen/fixedpoint"
+	"github.com/addergen/addergen/quant"
 	"github.com/addergen/addergen/rtl"
 )
 
 func TestProbe(t *testing.T) {
-	for _, c := range []rtl.PEConfig{{Lanes: 3, Width: 4, Signed: true}, {Lanes: 3, Width: 4, Signed: true, Pipeline: rtl.PipelineAuto}} {
-		r, err := PE(context.Background(), c, Options{WorkDir: "/tmp/probe/w"})
+	for _, m := range []string{"half-up", "floor", "half-even", "toward-zero"} {
+		r, err := Round(context.Background(), 20, 5, m, Options{Timeout: 30e9})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("%+v", r)
-		c.Name = "dut_pe"
-		files, _, _ := rtl.EmitPE(c)
-		bad := strings.Replace(string(files["dut_pe.v"]), " + {3'd0, s_2}", "", 1)
-		r, err = PEVerilog(context.Background(), c, []byte(bad), Options{WorkDir: "/tmp/probe/w2"})
+	}
+	q, err := quant.Load("../synth/testdata/nets/minilenet_q8.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []fixedpoint.Rounding{fixedpoint.HalfUp} {
+		for _, l := range q.Layers {
+			if l.Rescale != nil {
+				l.Rescale.Rounding = mode
+			}
+		}
+		_, items, err := Collect(q, rtl.NetConfig{Parallel: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("%+v %v", r, r.Counterexample)
+		n, _, _ := Collect(q, rtl.NetConfig{Parallel: 2})
+		for _, it := range items {
+			if it.Kind != "rescale" {
+				continue
+			}
+			r, err := ProveItem(context.Background(), n, it, Options{WorkDir: "/tmp/probe/r", Timeout: 120e9})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%+v", r)
+		}
 	}
 }
