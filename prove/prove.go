@@ -8,11 +8,13 @@
 // yosys flattens the miter to an and-inverter graph (techmap; aigmap;
 // write_aiger) and yosys-abc proves the trigger constant 0:
 //
-//   - combinational miters: "iprove" (fraiging + SAT);
-//   - sequential miters (pipelined PEs): "bmc3" over latency+2 frames to find
-//     a failure, then "ind" (k-induction) with k = latency+1 for the proof. A
-//     PE pipeline is feed-forward, so every state after latency cycles is a
-//     function of the last latency inputs, and the induction is complete.
+//   - combinational miters: "iprove" (fraiging + SAT), then, if it aborts or
+//     gives up, "dc2; iprove", then "&cec -m";
+//   - sequential miters (pipelined PEs): "bmc3" over latency+3 frames to find
+//     a failure, then "ind" (k-induction) with k = latency+2 for the proof,
+//     then the same after "dc2". A PE pipeline is feed-forward, so every
+//     state after latency cycles is a function of the last latency inputs,
+//     and the induction is complete.
 //
 // Results are PROVEN (the prover said the trigger is unreachable), FAILED
 // (the prover gave a counterexample, which is re-simulated with Icarus
@@ -145,73 +147,97 @@ write_aiger -zinit -map miter.map miter.aig
 	return nil
 }
 
-// runABC runs the prover on dir/miter.aig: iprove when latency < 0 means
-// combinational, else bmc3 then ind over the latency.
-func runABC(ctx context.Context, dir string, seqLatency int, timeout time.Duration) (engineRun, error) {
-	var script, engine string
+// attempt is one prover script on miter.aig.
+type attempt struct {
+	engine string
+	script string
+}
+
+// attempts lists the prover scripts tried in order, each on what the
+// previous left undecided or crashed on (yosys-abc 0.23's iprove aborts on
+// some miters, e.g. K=16 W=8 signed, where dc2 first avoids the abort).
+// seqLatency < 0 means a combinational miter: iprove, dc2 then iprove,
+// then &cec -m. Otherwise bmc3 over latency+3 frames (the miter's first
+// cycle is its reset, so a sample's result appears latency+1 cycles after
+// the start at the earliest) then k-induction with k = latency+2, and the
+// same after dc2.
+func attempts(seqLatency int) []attempt {
 	if seqLatency < 0 {
-		engine = "yosys-abc iprove"
-		script = "read_aiger miter.aig; strash; iprove; write_cex -n cex.txt"
-	} else {
-		engine = fmt.Sprintf("yosys-abc bmc3 -F %d, ind -F %d", seqLatency+3, seqLatency+2)
-		// Frames: the miter's first cycle is the reset, so a sample's result
-		// appears latency+1 cycles after the start at the earliest.
-		script = fmt.Sprintf("read_aiger miter.aig; strash; bmc3 -F %d; write_cex -n cex.txt; ind -F %d", seqLatency+3, seqLatency+2)
+		return []attempt{
+			{"yosys-abc iprove", "read_aiger miter.aig; strash; iprove; write_cex -n cex.txt"},
+			{"yosys-abc dc2; iprove", "read_aiger miter.aig; strash; dc2; iprove; write_cex -n cex.txt"},
+			{"yosys-abc &cec -m", "read_aiger miter.aig; strash; &get -n; &cec -m; write_cex -n cex.txt"},
+		}
 	}
+	f, k := seqLatency+3, seqLatency+2
+	return []attempt{
+		{fmt.Sprintf("yosys-abc bmc3 -F %d, ind -F %d", f, k), fmt.Sprintf("read_aiger miter.aig; strash; bmc3 -F %d; write_cex -n cex.txt; ind -F %d", f, k)},
+		{fmt.Sprintf("yosys-abc dc2; bmc3 -F %d, ind -F %d", f, k), fmt.Sprintf("read_aiger miter.aig; strash; dc2; bmc3 -F %d; write_cex -n cex.txt; ind -F %d", f, k)},
+	}
+}
+
+// runABC runs the prover on dir/miter.aig (see attempts) within timeout
+// in all.
+func runABC(ctx context.Context, dir string, seqLatency int, timeout time.Duration) (engineRun, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "yosys-abc", "-c", script)
+	var reasons []string
+	for i, a := range attempts(seqLatency) {
+		r, undecided, err := runAttempt(ctx, dir, i, a, seqLatency >= 0, timeout)
+		if err != nil || !undecided {
+			return r, err
+		}
+		reasons = append(reasons, r.reason)
+	}
+	return engineRun{status: Unknown, engine: attempts(seqLatency)[0].engine, reason: strings.Join(reasons, "; ")}, nil
+}
+
+// runAttempt runs one prover script. undecided is true when the script
+// neither proved nor disproved (nor timed out): the next may.
+func runAttempt(ctx context.Context, dir string, i int, a attempt, seq bool, timeout time.Duration) (r engineRun, undecided bool, err error) {
+	_ = os.Remove(filepath.Join(dir, "cex.txt"))
+	cmd := exec.CommandContext(ctx, "yosys-abc", "-c", a.script)
 	cmd.Dir = dir
 	cmd.WaitDelay = 5 * time.Second
-	out, err := cmd.CombinedOutput()
-	_ = os.WriteFile(filepath.Join(dir, "abc.log"), out, 0o644)
-	r := engineRun{engine: engine}
+	out, runErr := cmd.CombinedOutput()
+	_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("abc%d.log", i)), out, 0o644)
+	r = engineRun{engine: a.engine}
 	if ctx.Err() == context.DeadlineExceeded {
-		r.status, r.reason = Unknown, fmt.Sprintf("timeout: %s did not finish in %s", engine, timeout)
-		return r, nil
+		r.status, r.reason = Unknown, fmt.Sprintf("timeout: not decided in %s (last engine %s)", timeout, a.engine)
+		return r, false, nil
 	}
-	if err != nil {
+	if runErr != nil {
 		var ee *exec.ExitError
-		if !errors.As(err, &ee) {
-			return r, fmt.Errorf("prove: yosys-abc: %w", err)
+		if !errors.As(runErr, &ee) {
+			return r, false, fmt.Errorf("prove: yosys-abc: %w", runErr)
 		}
-		r.status, r.reason = Unknown, fmt.Sprintf("yosys-abc exited with %v (resource limit?): %s", err, lastLine(out))
-		return r, nil
+		r.status, r.reason = Unknown, fmt.Sprintf("%s exited with %v: %s", a.engine, runErr, lastLine(out))
+		return r, true, nil
 	}
 	text := string(out)
-	failed := false
-	if seqLatency < 0 {
-		switch {
-		case strings.Contains(text, "UNSATISFIABLE"):
-			r.status = Proven
-			return r, nil
-		case strings.Contains(text, "SATISFIABLE"):
-			failed = true
-		default:
-			r.status, r.reason = Unknown, "iprove undecided: "+lastLine(out)
-			return r, nil
-		}
+	var proven, failed bool
+	if !seq {
+		proven = strings.Contains(text, "UNSATISFIABLE") || strings.Contains(text, "Networks are equivalent")
+		failed = !proven && (strings.Contains(text, "SATISFIABLE") || strings.Contains(text, "NOT EQUIVALENT"))
 	} else {
-		switch {
-		case strings.Contains(text, "was asserted in frame"):
-			failed = true
-		case strings.Contains(text, "Networks are equivalent"):
-			r.status = Proven
-			return r, nil
-		default:
-			r.status, r.reason = Unknown, "k-induction undecided: "+lastLine(out)
-			return r, nil
-		}
+		failed = strings.Contains(text, "was asserted in frame")
+		proven = !failed && strings.Contains(text, "Networks are equivalent")
 	}
-	if failed {
+	switch {
+	case proven:
+		r.status = Proven
+		return r, false, nil
+	case failed:
 		r.status = Failed
 		cex, frame, err := readCex(dir)
 		if err != nil {
-			return r, err
+			return r, false, err
 		}
 		r.cex, r.frame = cex, frame
+		return r, false, nil
 	}
-	return r, nil
+	r.status, r.reason = Unknown, fmt.Sprintf("%s undecided: %s", a.engine, lastLine(out))
+	return r, true, nil
 }
 
 // readCex reads dir/cex.txt (abc's "piNNN@F=v" lines) with dir/miter.map
