@@ -220,7 +220,7 @@ func TestProveRound(t *testing.T) {
 	mutants := []struct {
 		mode, re, rep string
 	}{
-		{"half-even", `&& fl\[0\]`, "&& 1'b1"},  // ties always up
+		{"half-even", `&& fl\[0\]`, "&& 1'b1"},   // ties always up
 		{"half-up", `\(prod \+ [^)]*\)`, "prod"}, // floor instead
 		{"toward-zero", `\(prod < 0\) && `, ""},  // negative exact values move
 		{"floor", `>>> 5`, ">> 5"},               // logical shift
