@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/addergen/addergen/fixedpoint"
+	"github.com/addergen/addergen/internal/nettest"
 	"github.com/addergen/addergen/internal/testutil"
 	"github.com/addergen/addergen/quant"
 	"github.com/addergen/addergen/rtl"
@@ -23,10 +24,10 @@ import (
 var full = flag.Bool("prove.full", false, "prove every PE configuration of the 300-PE sweep and of the LeNet and ResNet-20 designs (slow)")
 
 // Size bounds of the default run: combinational sweep PEs with K*W up to
-// combBound, pipelined ones up to pipeBound (about 3 minutes on 2 cores).
+// combBound, pipelined ones up to pipeBound (about 2 minutes on 2 cores).
 const (
-	combBound = 64
-	pipeBound = 32
+	combBound = 48
+	pipeBound = 24
 )
 
 func requireProvers(t *testing.T) {
@@ -85,7 +86,7 @@ func TestProvePESweep(t *testing.T) {
 		n++
 		mustProve(t, c, 30*time.Minute)
 	}
-	if want := map[bool]int{false: 110, true: 300}[*full]; n != want {
+	if want := map[bool]int{false: 102, true: 300}[*full]; n != want {
 		t.Fatalf("%d sweep configurations proved, want %d", n, want)
 	}
 }
@@ -427,4 +428,55 @@ func TestProveRescaleMutations(t *testing.T) {
 			t.Logf("%s: FAILED in %.2f s: %s", mu.name, r.Seconds, cx)
 		})
 	}
+}
+
+// proveDesign proves every item Collect finds for q under c and fails
+// unless all are PROVEN; it logs each time.
+func proveDesign(t *testing.T, q *quant.Model, c rtl.NetConfig, wantPEs int) {
+	t.Helper()
+	n, items, err := Collect(q, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pes := 0
+	for _, it := range items {
+		if it.Kind == "pe" {
+			pes++
+		}
+		r, err := ProveItem(context.Background(), n, it, Options{Timeout: 2 * time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%-7s %-8s %7.1f s  %s (%s)", it.Kind, r.Result, r.Seconds, it.Config, strings.Join(it.Layers, ","))
+		if r.Result != Proven {
+			t.Errorf("%s: %s (%s; %s)", it.Config, r.Result, r.Reason, r.Counterexample)
+		}
+	}
+	if wantPEs >= 0 && pes != wantPEs {
+		t.Errorf("%d distinct PE configurations, want %d", pes, wantPEs)
+	}
+}
+
+// TestProveLeNetDesign proves every PE configuration and rescale of the
+// LeNet demo design (8 bits, --parallel 16 --lanes 150 --balance). Slow:
+// only with -prove.full (times in the README).
+func TestProveLeNetDesign(t *testing.T) {
+	if !*full {
+		t.Skip("slow: run with -prove.full")
+	}
+	requireProvers(t)
+	q := loadModel(t, "../synth/testdata/nets/lenet5_q8.json.gz")
+	proveDesign(t, q, rtl.NetConfig{Parallel: 16, Lanes: 150, Balance: true}, 4)
+}
+
+// TestProveResNet20Design proves every PE configuration and rescale of
+// the official ResNet-20 at --target-cycles 20000 (skipped without the
+// checkpoint, see nettest.ResNet20). Slow: only with -prove.full.
+func TestProveResNet20Design(t *testing.T) {
+	if !*full {
+		t.Skip("slow: run with -prove.full")
+	}
+	requireProvers(t)
+	q, _ := nettest.ResNet20(t, 1)
+	proveDesign(t, q, rtl.NetConfig{TargetCycles: 20000}, -1)
 }
