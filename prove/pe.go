@@ -116,11 +116,10 @@ func PEVerilog(ctx context.Context, c rtl.PEConfig, dut []byte, o Options) (*PER
 		if err != nil {
 			return nil, err
 		}
-		if cex == nil {
-			res.Result = Unknown
-			res.Reason = "the prover's counterexample did not reproduce in Icarus Verilog (see " + dir + ")"
-		}
 		res.Counterexample = cex
+		if cex == nil {
+			res.Result, res.Reason = Unknown, unreproduced(dir)
+		}
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil

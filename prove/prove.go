@@ -300,6 +300,12 @@ func readCex(dir string) (map[string][]frameBits, int, error) {
 	return cex, last, nil
 }
 
+// unreproduced is the reason of an UNKNOWN whose prover counterexample
+// showed no difference when re-simulated: a FAILED needs both.
+func unreproduced(dir string) string {
+	return "the prover's counterexample did not reproduce in Icarus Verilog (see " + dir + ")"
+}
+
 func firstLine(b []byte) string {
 	s := strings.TrimSpace(string(b))
 	if i := strings.IndexByte(s, '\n'); i >= 0 {

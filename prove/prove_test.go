@@ -117,13 +117,21 @@ func mutatePE(t *testing.T, c rtl.PEConfig, re, repl string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := string(files["dut_pe.v"])
+	return mutate(t, files["dut_pe.v"], re, repl)
+}
+
+// mutate replaces the first match of re in src by repl; it fails the test
+// when the pattern is absent (the mutation must bite).
+func mutate(t *testing.T, src []byte, re, repl string) []byte {
+	t.Helper()
 	rx := regexp.MustCompile(re)
-	loc := rx.FindStringIndex(src)
+	loc := rx.FindIndex(src)
 	if loc == nil {
-		t.Fatalf("mutation %q matches nothing in the rendered PE", re)
+		t.Fatalf("mutation %q matches nothing in\n%s", re, src)
 	}
-	return []byte(src[:loc[0]] + rx.ReplaceAllString(src[loc[0]:loc[1]], repl) + src[loc[1]:])
+	out := append([]byte(nil), src[:loc[0]]...)
+	out = append(out, rx.ReplaceAll(src[loc[0]:loc[1]], []byte(repl))...)
+	return append(out, src[loc[1]:]...)
 }
 
 // TestProvePEMutations plants bugs in rendered PEs: each must be FAILED
@@ -235,12 +243,7 @@ func TestProveRound(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rx := regexp.MustCompile(mu.re)
-		if !rx.Match(src) {
-			t.Fatalf("%s: mutation %q matches nothing", mu.mode, mu.re)
-		}
-		bad := rx.ReplaceAll(src, []byte(mu.rep))
-		r, err := roundWith(context.Background(), 16, 5, mu.mode, bad, Options{Timeout: time.Minute})
+		r, err := roundWith(context.Background(), 16, 5, mu.mode, mutate(t, src, mu.re, mu.rep), Options{Timeout: time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -404,12 +407,8 @@ func TestProveRescaleMutations(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rx := regexp.MustCompile(mu.re)
-			if !rx.Match(src) {
-				t.Fatalf("mutation %q matches nothing in\n%s", mu.re, src)
-			}
 			l := q.Layers[e.Index]
-			r, err := rescaleWith(context.Background(), l, u, rx.ReplaceAll(src, []byte(mu.rep)), Options{Timeout: 5 * time.Minute})
+			r, err := rescaleWith(context.Background(), l, u, mutate(t, src, mu.re, mu.rep), Options{Timeout: 5 * time.Minute})
 			if err != nil {
 				t.Fatal(err)
 			}

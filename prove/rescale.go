@@ -297,11 +297,10 @@ func proveUnit(ctx context.Context, res *UnitResult, files map[string][]byte, in
 		if err != nil {
 			return nil, err
 		}
-		if cex == nil {
-			res.Result = Unknown
-			res.Reason = "the prover's counterexample did not reproduce in Icarus Verilog (see " + dir + ")"
-		}
 		res.Counterexample = cex
+		if cex == nil {
+			res.Result, res.Reason = Unknown, unreproduced(dir)
+		}
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil

@@ -128,21 +128,9 @@ func (o *proveModelOpts) run(ctx context.Context, stdout, stderr io.Writer) erro
 	if o.only != "" && o.only != "pe" && o.only != "rescale" {
 		return usagef("--only %q: want pe or rescale", o.only)
 	}
-	opts, err := o.pf.options("")
+	n, items, opts, err := collectModel(o.model, &o.hw, &o.pf)
 	if err != nil {
 		return err
-	}
-	cfg, err := o.hw.netConfig()
-	if err != nil {
-		return err
-	}
-	q, err := loadQuantized(o.model)
-	if err != nil {
-		return err
-	}
-	n, items, err := prove.Collect(q, cfg)
-	if err != nil {
-		return o.hw.designErr(o.model, err)
 	}
 	var keep []prove.Item
 	for _, it := range items {
@@ -151,6 +139,28 @@ func (o *proveModelOpts) run(ctx context.Context, stdout, stderr io.Writer) erro
 		}
 	}
 	return runTable(ctx, n, keep, o.model, opts, o.pf, o.g, stdout, stderr)
+}
+
+// collectModel checks the flags, loads the quantized model and lists
+// its units to prove (prove.Collect), with errors naming the flag or file.
+func collectModel(model string, hw *netHWFlags, pf *proveFlags) (*rtl.Net, []prove.Item, prove.Options, error) {
+	opts, err := pf.options("")
+	if err != nil {
+		return nil, nil, opts, err
+	}
+	cfg, err := hw.netConfig()
+	if err != nil {
+		return nil, nil, opts, err
+	}
+	q, err := loadQuantized(model)
+	if err != nil {
+		return nil, nil, opts, err
+	}
+	n, items, err := prove.Collect(q, cfg)
+	if err != nil {
+		return nil, nil, opts, hw.designErr(model, err)
+	}
+	return n, items, opts, nil
 }
 
 // runTable proves items one at a time, printing progress on stderr, then
@@ -281,21 +291,9 @@ and every output channel's m and b. --layer restricts it to one layer.`,
   addergen prove rescale --model q8nm.json --layer conv2 --parallel 4 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts, err := o.pf.options("")
+			n, items, opts, err := collectModel(o.model, &o.hw, &o.pf)
 			if err != nil {
 				return err
-			}
-			cfg, err := o.hw.netConfig()
-			if err != nil {
-				return err
-			}
-			q, err := loadQuantized(o.model)
-			if err != nil {
-				return err
-			}
-			n, items, err := prove.Collect(q, cfg)
-			if err != nil {
-				return o.hw.designErr(o.model, err)
 			}
 			var keep []prove.Item
 			for _, it := range items {
