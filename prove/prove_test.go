@@ -465,7 +465,7 @@ func TestProveLeNetDesign(t *testing.T) {
 	}
 	requireProvers(t)
 	q := loadModel(t, "../synth/testdata/nets/lenet5_q8.json.gz")
-	proveDesign(t, q, rtl.NetConfig{Parallel: 16, Lanes: 150, Balance: true}, 4)
+	proveDesign(t, q, rtl.NetConfig{Parallel: 16, Lanes: 150, Balance: true}, 3)
 }
 
 // TestProveResNet20Design proves every PE configuration and rescale of
