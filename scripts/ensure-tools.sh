@@ -14,6 +14,7 @@ check() {
   need vvp iverilog
   need verilator verilator
   need yosys yosys
+  need yosys-abc yosys
   need nextpnr-ice40 nextpnr-ice40
 }
 check

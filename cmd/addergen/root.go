@@ -78,6 +78,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newQuantizeCmd(g),
 		newCompareCmd(g),
 		newSweepCmd(g),
+		newProveCmd(g),
 	)
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {

@@ -26,8 +26,11 @@ func RequireTools(t testing.TB, tools ...string) {
 }
 
 func pkgOf(tool string) string {
-	if tool == "vvp" {
+	switch tool {
+	case "vvp":
 		return "iverilog"
+	case "yosys-abc":
+		return "yosys" // Debian's yosys package ships yosys-abc
 	}
 	return tool
 }
