@@ -224,10 +224,6 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	e.CMsb = e.CW - 1
 	e.OHMax, e.OWMax, e.GMax, e.KMax = e.OH-1, e.OW-1, e.G-1, e.K-1
 	e.OHMaxM1, e.OWMaxM1 = max(0, e.OHMax-1), max(0, e.OWMax-1)
-	e.PSMaxM1, e.CFMaxM1, e.GMaxM1 = max(0, e.PSMax-1), max(0, e.CFMax-1), max(0, e.GMax-1)
-	bit := func(b bool) string { return "1'b" + "01"[b2i(b):b2i(b)+1] }
-	e.CFMax0, e.PSMax0, e.GMax0 = bit(e.CFMax == 0), bit(e.PSMax == 0), bit(e.GMax == 0)
-	e.OWMax0, e.OHMax0 = bit(e.OWMax == 0), bit(e.OHMax == 0)
 	e.OHW, e.OWW, e.GW, e.KW = widthFor(e.OHMax), widthFor(e.OWMax), widthFor(e.GMax), widthFor(e.KMax)
 	e.SLit, e.PadLit = slit(e.CW, int64(e.S)), slit(e.CW, int64(e.PAD))
 	e.HLit, e.WLit, e.ZeroLit = slit(e.CW, int64(e.H)), slit(e.CW, int64(e.W)), slit(e.CW, 0)

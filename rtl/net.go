@@ -73,9 +73,6 @@ type Engine struct {
 	PXW, PXWm1, PXW1               int       // pixel-count width (0..2*H*W), minus and plus one
 	HW, HWMax                      int       // pixels per input map, and minus one
 	OHMaxM1, OWMaxM1               int
-	PSMaxM1, CFMaxM1, GMaxM1       int    // max(0, max-1) of the position, channel and output folds
-	CFMax0, PSMax0, GMax0          string // 1'b1 when the counter's last value is 0, else 1'b0
-	OWMax0, OHMax0                 string
 	Need0                          int // input rows the first output row needs
 	NeedP0, NeedP0M1, NeedP0S      int // input pixels the first output pixel needs, minus one, plus S
 	HWPS                           int // HWP + S

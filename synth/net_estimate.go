@@ -610,10 +610,9 @@ func windowTerms(l *quant.Layer, op Op, t Target, e *rtl.Engine, et *engineTerms
 	et.lut[lutCtl] += float64(ctl)
 	et.ff[ffCtl] += float64(ctl + 14 + 4*gw + 2*cfw + 2*waw) // wa_a_q and wa_b_q beside wa_q
 	if !e.Stream {
-		// The registered readiness (rows_ok_q, needps_q), the window's
-		// row and column bounds (rowok_q, colok_q) and the counters'
-		// five last-value flags.
-		et.ff[ffCtl] += float64(6 + e.PXW + 2*e.K)
+		// The registered readiness (rows_ok_q, needps_q) and the window's
+		// row and column bounds (rowok_q, colok_q).
+		et.ff[ffCtl] += float64(1 + e.PXW + 2*e.K)
 	}
 
 	// Lanes: address and bounds, the registered read, the SIMD slice.

@@ -83,16 +83,12 @@ module l7_fc (
     reg [1-1:0] rtn_q;   // ring address of the next map's pixel (-PAD, -PAD)
     reg [1-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
     reg [1-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
-    // Each counter's "at its last value" is a register, set a cycle ahead
-    // from the counter's next step (below), so that issue decodes no
-    // counter.
-    reg last_ow_q, last_oh_q, last_ps_q, last_cf_q, last_g_q;
-    wire last_ow = last_ow_q;
-    wire last_oh = last_oh_q;
-    wire last_ps = last_ps_q;
-    wire last_cf = last_cf_q;
+    wire last_ow = (ow_q == 1'd0);
+    wire last_oh = (oh_q == 1'd0);
+    wire last_ps = (ps_q == 1'd0);
+    wire last_cf = (cf_q == 1'd0);
     wire last_k = last_ps && last_cf;
-    wire last_g = last_g_q;
+    wire last_g = (g_q == 1'd0);
     // The pixel's windows need input up to (row ihb+K-1, column iwb+K-1);
     // the last output row waits for the whole map.
     // needp_q: the input pixels the current output pixel needs, kept in a
@@ -166,32 +162,6 @@ module l7_fc (
     wire [1-1:0] colok_nx;
     assign rowok_nx[0] = (ihb_q >= -5'sd1) && (ihb_q < 5'sd0);
     assign colok_nx[0] = (iwbn_q >= 5'sd0) && (iwbn_q < 5'sd1);
-    // The last-value flags follow their counters: a counter that wraps to 0
-    // is at its last value only when that is 0; one that steps is when it
-    // was one short of it.
-    always @(posedge clk_i) begin
-        if (rst_i) begin
-            last_cf_q <= 1'b1;
-            last_ps_q <= 1'b1;
-            last_g_q <= 1'b1;
-            last_ow_q <= 1'b1;
-            last_oh_q <= 1'b1;
-        end else if (issue) begin
-            last_cf_q <= last_cf ? 1'b1 : (cf_q == 1'd0);
-            if (last_cf) begin
-                last_ps_q <= last_ps ? 1'b1 : (ps_q == 1'd0);
-            end
-            if (last_k) begin
-                last_g_q <= last_g ? 1'b1 : (g_q == 1'd0);
-            end
-            if (pix_done) begin
-                last_ow_q <= last_ow ? 1'b1 : (ow_q == 1'd0);
-            end
-            if (row_end) begin
-                last_oh_q <= last_oh ? 1'b1 : (oh_q == 1'd0);
-            end
-        end
-    end
     wire unused_nx = ^{iwbn_nx, iwb_q, ihb_nx, ihbw_q, ihbwn_nx[4], cur_w[1], rta_w[1], rtn_w[1]};
 
     always @(posedge clk_i) begin
