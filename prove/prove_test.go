@@ -21,7 +21,7 @@ import (
 
 // full runs the whole sweep and the LeNet and ResNet-20 designs (tens of
 // minutes on 2 cores; the times are in the README, "What is proven").
-var full = flag.Bool("prove.full", false, "prove every PE configuration of the 300-PE sweep and of the LeNet and ResNet-20 designs (slow)")
+var full = flag.Bool("prove.full", false, "prove every PE configuration of the 300-PE sweep, not only those up to the size bounds (slow)")
 
 // Size bounds of the default run: combinational sweep PEs with K*W up to
 // combBound, pipelined ones up to pipeBound (about 2 minutes on 2 cores).
@@ -30,7 +30,7 @@ const (
 	pipeBound = 24
 )
 
-func requireProvers(t *testing.T) {
+func requireProvers(t testing.TB) {
 	t.Helper()
 	testutil.RequireTools(t, "yosys", "yosys-abc", "iverilog", "vvp")
 }
@@ -260,7 +260,7 @@ func TestProveRound(t *testing.T) {
 }
 
 // loadModel reads a quantized model, gzip-compressed or not.
-func loadModel(t *testing.T, path string) *quant.Model {
+func loadModel(t testing.TB, path string) *quant.Model {
 	t.Helper()
 	if !strings.HasSuffix(path, ".gz") {
 		q, err := quant.Load(path)
@@ -431,7 +431,7 @@ func TestProveRescaleMutations(t *testing.T) {
 
 // proveDesign proves every item Collect finds for q under c and fails
 // unless all are PROVEN; it logs each time.
-func proveDesign(t *testing.T, q *quant.Model, c rtl.NetConfig, wantPEs int) {
+func proveDesign(t testing.TB, q *quant.Model, c rtl.NetConfig, wantPEs int) {
 	t.Helper()
 	n, items, err := Collect(q, c)
 	if err != nil {
@@ -456,25 +456,22 @@ func proveDesign(t *testing.T, q *quant.Model, c rtl.NetConfig, wantPEs int) {
 	}
 }
 
-// TestProveLeNetDesign proves every PE configuration and rescale of the
-// LeNet demo design (8 bits, --parallel 16 --lanes 150 --balance). Slow:
-// only with -prove.full (times in the README).
-func TestProveLeNetDesign(t *testing.T) {
-	if !*full {
-		t.Skip("slow: run with -prove.full")
-	}
+// BenchmarkProveLeNetDesign proves every PE configuration and rescale of
+// the LeNet demo design (8 bits, --parallel 16 --lanes 150 --balance) and
+// fails unless all are PROVEN. Slow (times in the README), so a benchmark
+// run on request, never a skipped test: go test ./prove -run '^$'
+// -bench ProveLeNetDesign -benchtime 1x -timeout 0.
+func BenchmarkProveLeNetDesign(t *testing.B) {
 	requireProvers(t)
 	q := loadModel(t, "../synth/testdata/nets/lenet5_q8.json.gz")
 	proveDesign(t, q, rtl.NetConfig{Parallel: 16, Lanes: 150, Balance: true}, 3)
 }
 
-// TestProveResNet20Design proves every PE configuration and rescale of
-// the official ResNet-20 at --target-cycles 20000 (skipped without the
-// checkpoint, see nettest.ResNet20). Slow: only with -prove.full.
-func TestProveResNet20Design(t *testing.T) {
-	if !*full {
-		t.Skip("slow: run with -prove.full")
-	}
+// BenchmarkProveResNet20Design proves every PE configuration and rescale
+// of the official ResNet-20 at --target-cycles 20000 and fails unless all
+// are PROVEN. Slow: a benchmark run on request (go test ./prove -run '^$'
+// -bench ProveResNet20Design -benchtime 1x -timeout 0).
+func BenchmarkProveResNet20Design(t *testing.B) {
 	requireProvers(t)
 	q, _ := nettest.ResNet20(t, 1)
 	proveDesign(t, q, rtl.NetConfig{TargetCycles: 20000}, -1)
