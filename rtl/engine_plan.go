@@ -223,11 +223,10 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	e.CW = max(bits.Len(uint(maxCoord))+2, e.PXW+1)
 	e.CMsb = e.CW - 1
 	e.OHMax, e.OWMax, e.GMax, e.KMax = e.OH-1, e.OW-1, e.G-1, e.K-1
-	e.OHMaxM1, e.OWMaxM1 = max(0, e.OHMax-1), max(0, e.OWMax-1)
+	e.OHMaxM1 = max(0, e.OHMax-1)
 	e.OHW, e.OWW, e.GW, e.KW = widthFor(e.OHMax), widthFor(e.OWMax), widthFor(e.GMax), widthFor(e.KMax)
 	e.SLit, e.PadLit = slit(e.CW, int64(e.S)), slit(e.CW, int64(e.PAD))
-	e.HLit, e.WLit, e.ZeroLit = slit(e.CW, int64(e.H)), slit(e.CW, int64(e.W)), slit(e.CW, 0)
-	e.KPadC = e.CW - e.KW
+	e.ZeroLit = slit(e.CW, 0)
 	e.KLit = slit(e.CW, int64(e.K))
 	// Row ki of the window is inside the map when 0 <= ihb+ki < H: for the
 	// next row, ihb+S, that is -(S+ki) <= ihb < H-S-ki; columns likewise

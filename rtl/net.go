@@ -72,7 +72,7 @@ type Engine struct {
 	RAW, RAW1                      int       // ring address width, and one more for the wrap compare
 	PXW, PXWm1, PXW1               int       // pixel-count width (0..2*H*W), minus and plus one
 	HW, HWMax                      int       // pixels per input map, and minus one
-	OHMaxM1, OWMaxM1               int
+	OHMaxM1                        int
 	Need0                          int // input rows the first output row needs
 	NeedP0, NeedP0M1, NeedP0S      int // input pixels the first output pixel needs, minus one, plus S
 	HWPS                           int // HWP + S
@@ -129,8 +129,7 @@ type Engine struct {
 	OHMax, OWMax, GMax    int
 	KMax                  int
 	SLit, PadLit          string // coordinate constants as sized literals
-	HLit, WLit, ZeroLit   string
-	KPadC                 int        // zero bits extending ki/kj to CW
+	ZeroLit               string
 	RowOk0, ColOk0        string     // K bits, MSB first: window rows (columns) inside the map at ihb = iwb = -PAD
 	Bounds                []boundLit // per ki (kj): the compares giving the next row's (pixel's) bits
 	FBLast                int

@@ -149,8 +149,7 @@ module l5_avg (
     // The last output row waits for the whole map (measured: letting only
     // the map's last pixel wait made the rings the cycle model sizes stall,
     // ResNet-20 at --target-cycles 20000 ran 25 % over the model).
-    wire next_last = last_oh;
-    wire [7-1:0] needp_col = next_last ? 7'd9 : ((needp_s > {1'b0, rowend_q}) ? rowend_q : needp_s[7-1:0]);
+    wire [7-1:0] needp_col = last_oh ? 7'd9 : ((needp_s > {1'b0, rowend_q}) ? rowend_q : needp_s[7-1:0]);
     wire [7-1:0] needp_row = (oh_q == 1'd0) ? 7'd9 : nrwc_q;
     // The window rows and columns inside the map, one bit per ki (kj):
     // 0 <= ihb+ki < H and 0 <= iwb+kj < W, kept in registers and computed

@@ -163,22 +163,21 @@ module l1_a2 (
     // The last output row waits for the whole map (measured: letting only
     // the map's last pixel wait made the rings the cycle model sizes stall,
     // ResNet-20 at --target-cycles 20000 ran 25 % over the model).
-    wire next_last = last_oh;
-    wire [10-1:0] needp_col = next_last ? 10'd114 : ((needp_s > {1'b0, rowend_q}) ? rowend_q : needp_s[10-1:0]);
+    wire [10-1:0] needp_col = last_oh ? 10'd114 : ((needp_s > {1'b0, rowend_q}) ? rowend_q : needp_s[10-1:0]);
     wire [10-1:0] needp_row = (oh_q == 3'd4) ? 10'd114 : nrwc_q;
     // The next cycle's rows_ok: lpix_q against the need the reader keeps or
     // moves to. lpix >= min(needp+S, rowend) is one of the two compares.
     // Every compare is of registers.
     wire ge_same = (lpix_q >= needp_q);
     wire ge_step = (lpix_q >= needps_q);
-    wire ge_col = next_last ? (lpix_q == 10'd114) : (ge_step || (lpix_q >= rowend_q));
+    wire ge_col = last_oh ? (lpix_q == 10'd114) : (ge_step || (lpix_q >= rowend_q));
     wire ge_row = (lpix_q >= needp_row);
     // At a map's end the loaded count becomes the next map's: apix_q and
     // this cycle's load.
     wire ge_map = (apix_q >= 10'd21) || (load_fire && (apix_q == 10'd20));
     wire rows_ok_d = !pix_done ? ge_same : (!last_ow ? ge_col : (!last_oh ? ge_row : ge_map));
     // needps_q follows needp_q: the same choice, each candidate plus S.
-    wire [10-1:0] needps_col = next_last ? 10'd115 : ((needp_s > {1'b0, rowend_q}) ? rowend_q + 10'd1 : needps_q + 10'd1);
+    wire [10-1:0] needps_col = last_oh ? 10'd115 : ((needp_s > {1'b0, rowend_q}) ? rowend_q + 10'd1 : needps_q + 10'd1);
     wire [10-1:0] needps_row = (oh_q == 3'd4) ? 10'd115 : nrwc_q + 10'd1;
     always @(posedge clk_i) begin
         if (rst_i) begin
