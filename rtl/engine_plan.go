@@ -48,6 +48,107 @@ func constSum(p int, v []int64, w int) constPE {
 	return pe
 }
 
+// constDot is one PE's dot product by constant weights, built from the
+// weights' canonical signed digits grouped by shift: group G sums, at its
+// own narrow width W, the operand of every digit with shift S (inverted
+// for a -1 digit: ~x = -x-1) in a registered tree of N words and latency
+// L; the final tree (ConstN words of AccW bits) adds each group's sum
+// shifted left S, and the literal word LitK (sum over groups of the
+// inversions' +1s, weighted 2^S), and zero words Pad up to ConstN.
+//
+// Summing equal shifts first keeps every addition but one per shift at
+// about the operand's width instead of the accumulator's; measured on the
+// LeNet demo's conv1 (6 PEs of 25 constant lanes, 8-bit codes, yosys 0.23
+// synth_xilinx): see the README's network table.
+type constDot struct {
+	P      int
+	Groups []constGroup
+	LitK   int
+	Lit    string
+	Pad    []int
+}
+
+// constGroup is one shift's group of a constDot. The group sum enters its
+// final word as Ext copies of its sign bit, its low Hi bits and S zero
+// bits (Hi < W when the shift pushes its top bits past AccW: they are
+// dropped, the final sum being exact modulo 2^AccW; Unused marks them).
+type constGroup struct {
+	G, S, W, N, L int
+	XPad          int // W - BIN: the operand's extension
+	Terms         []constTerm
+	Ext, Hi       int
+	Unused        bool
+}
+
+// constTerm is one digit of a group: lane C's operand, inverted when Neg,
+// as word K of the group's tree.
+type constTerm struct {
+	K, C int
+	Neg  bool
+}
+
+// constDots plans the constant dot products of PEs with weights v[p][c]
+// (lane c), operands of bin bits in the interval x, accumulated at accW
+// bits. It returns the PEs, the final tree's words and the total latency
+// (every group tree padded to the deepest with registers, sum_tree's L).
+func constDots(v [][]int64, bin int, x fixedpoint.Interval, accW int) ([]constDot, int, int) {
+	dots := make([]constDot, len(v))
+	lg, nf := 0, 1
+	for p, row := range v {
+		byShift := map[int]*constGroup{}
+		var shifts []int
+		lit := uint64(0)
+		for c, w := range row {
+			for _, d := range CSD(w) {
+				g := byShift[d.Shift]
+				if g == nil {
+					g = &constGroup{S: d.Shift}
+					byShift[d.Shift] = g
+					shifts = append(shifts, d.Shift)
+				}
+				g.Terms = append(g.Terms, constTerm{K: len(g.Terms), C: c, Neg: d.Neg})
+				if d.Neg {
+					lit += uint64(1) << d.Shift
+				}
+			}
+		}
+		slices.Sort(shifts)
+		dot := constDot{P: p}
+		for i, sh := range shifts {
+			g := byShift[sh]
+			g.G, g.N = i, len(g.Terms)
+			var lo, hi int64
+			for _, t := range g.Terms {
+				if t.Neg {
+					lo, hi = lo-x.Hi-1, hi-x.Lo-1
+				} else {
+					lo, hi = lo+x.Lo, hi+x.Hi
+				}
+			}
+			g.W = max(fixedpoint.SignedWidth(min(lo, 0), max(hi, 0)), bin+1)
+			g.XPad = g.W - bin
+			g.Hi = min(g.W, accW-g.S)
+			g.Ext = accW - g.S - g.Hi
+			g.Unused = g.Hi < g.W
+			lg = max(lg, treeLevels(g.N))
+			dot.Groups = append(dot.Groups, *g)
+		}
+		dot.LitK = len(dot.Groups)
+		dot.Lit = fmt.Sprintf("%d'd%d", accW, lit&(uint64(1)<<accW-1))
+		nf = max(nf, dot.LitK+1)
+		dots[p] = dot
+	}
+	for p := range dots {
+		for i := range dots[p].Groups {
+			dots[p].Groups[i].L = lg
+		}
+		for k := dots[p].LitK + 1; k < nf; k++ {
+			dots[p].Pad = append(dots[p].Pad, k)
+		}
+	}
+	return dots, nf, lg + treeLevels(nf)
+}
+
 // padConst pads every PE's items with zero words to the longest.
 func padConst(pes []constPE, w int) int {
 	n := 1
@@ -330,21 +431,18 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	if e.Conv && e.G*e.T == 1 {
 		e.ConstW = true
 		wt := l.Weight.Data
-		for c := 0; c < e.LanesPE; c++ {
-			e.XLanes = append(e.XLanes, c)
-		}
-		for p := 0; p < e.P; p++ {
-			v := make([]int64, e.LanesPE)
+		v := make([][]int64, e.P)
+		for p := range v {
+			v[p] = make([]int64, e.LanesPE)
 			for u := 0; u < e.U; u++ {
 				for ch := 0; ch < e.SIMD; ch++ {
 					if kk := u; p < e.COUT && kk < e.KK {
-						v[u*e.SIMD+ch] = wt[(p*e.CIN+ch)*e.KK+kk]
+						v[p][u*e.SIMD+ch] = wt[(p*e.CIN+ch)*e.KK+kk]
 					}
 				}
 			}
-			e.ConstPEs = append(e.ConstPEs, constSum(p, v, e.AccW))
 		}
-		e.ConstN = padConst(e.ConstPEs, e.AccW)
+		e.ConstDots, e.ConstN, e.ConstLatency = constDots(v, e.BIN, xiv.Union(fixedpoint.Interval{}), e.AccW) // window padding reads 0
 	}
 	// A one-row rescale multiplies by constants: a shift-add tree where M
 	// has at most two signed digits (one adder); a wider M costs more LUTs
@@ -491,7 +589,7 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 		}
 		e.PartLatency = pe.Latency
 	case e.ConstW:
-		e.PartLatency = treeLevels(e.ConstN) // digit terms are wires into the tree
+		e.PartLatency = e.ConstLatency // digit terms are wires into the trees
 	case e.Conv:
 		e.PartLatency = 1 + treeLevels(e.LanesPE) // products, then the tree
 	}

@@ -94,7 +94,8 @@ type Engine struct {
 
 	// Constants instead of multipliers: ConstW when the weight ROM is one
 	// word (every product is by a constant: canonical signed digits summed
-	// in a registered tree of ConstN words per PE), ConstM when the rescale
+	// per shift, then in a registered tree of ConstN words per PE, see
+	// constDot; ConstLatency cycles in all), ConstM when the rescale
 	// ROM is one row (G = 1: the same for x*m, ConstMN words, MLatency
 	// cycles of tree before the stage-G register).
 	ConstW, ConstM  bool
@@ -114,8 +115,9 @@ type Engine struct {
 	// nor shift-adds): their input registers stay in the fabric.
 	DSPProducts, DSPRescale bool
 	ConstN, ConstMN         int
-	ConstPEs, ConstMPEs     []constPE
-	XLanes                  []int
+	ConstMPEs               []constPE
+	ConstDots               []constDot
+	ConstLatency            int
 	MLatency                int
 	Family                  string // PE schedule family
 	ODepth, OccW            int    // output FIFO depth and the credit counter's width

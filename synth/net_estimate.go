@@ -656,14 +656,25 @@ func windowTerms(l *quant.Layer, op Op, t Target, e *rtl.Engine, et *engineTerms
 		et.ff[ffPE] += float64(e.P * pe.FFs)
 		et.lut[lutConst] += float64(e.P * e.AccW)
 	case e.ConstW:
-		// Each PE's dot product by constant weights: a CSD tree of ConstN
-		// words.
-		et.sumTree(e.ConstN, e.AccW, e.P)
-		for _, pe := range e.ConstPEs {
-			for _, it := range pe.Items {
-				et.lut[lutInv] += float64(inverted(it.Neg, it.S, e.BIN, e.AccW))
+		// Each PE's dot product by constant weights: one narrow tree per
+		// digit shift (registers after it up to the deepest), then a tree
+		// of ConstN words.
+		for _, dot := range e.ConstDots {
+			for _, g := range dot.Groups {
+				et.sumTree(g.N, g.W, 1)
+				// sum_tree's L registers after the tree: an SRL per bit from
+				// three stages on (synth_xilinx), flip-flops otherwise.
+				if extra := g.L - bits.Len(uint(max(g.N, 1)-1)); t == Xilinx && extra >= srlMinLength {
+					et.lut[lutSRL] += float64(g.W * ceilDiv(extra, 32))
+				} else {
+					et.ff[ffTree] += float64(extra * g.W)
+				}
+				for _, t := range g.Terms {
+					et.lut[lutInv] += float64(inverted(t.Neg, 0, e.BIN, g.W))
+				}
 			}
 		}
+		et.sumTree(e.ConstN, e.AccW, e.P)
 	case e.Conv:
 		// x (unsigned codes gain a sign bit) times signed weights,
 		// registered, summed in a tree per PE.

@@ -29,9 +29,9 @@
 //   the ring as soon as no later window needs them. Consecutive maps
 //   overlap: the next map's pixels enter as the current map's leave. Each output pixel issues in
 //   1*1 cycles, back to back; the datapath is registered at every
-//   stage (address, read, lane select, 6 PE/product stage(s),
+//   stage (address, read, lane select, 8 PE/product stage(s),
 //   accumulate, 5 rescale stage(s)), so a pixel enters the
-//   20-deep output FIFO 17 cycles after its last issue.
+//   22-deep output FIFO 19 cycles after its last issue.
 //   Issue pauses only while the FIFO's credits are used up (backpressure),
 //   so the pipeline never stalls and backpressure anywhere is safe.
 //   rst_i is synchronous, active high, and resets the control state only.
@@ -116,7 +116,7 @@ module l0_c1 (
     // left the output FIFO yet. A pixel's last step issues only with a free
     // slot, so the FIFO never refuses a finished pixel.
     reg [5-1:0] occ_q;
-    wire credit = (occ_q != 5'd20);
+    wire credit = (occ_q != 5'd22);
     wire issue = rows_ok && (credit || !(last_k && last_g));
     wire pix_done = issue && last_k && last_g;
     wire row_end = pix_done && last_ow;
@@ -1004,14 +1004,14 @@ module l0_c1 (
     assign x_eff[7*16 +: 16] = x_c_q_7;
     assign x_eff[8*16 +: 16] = x_c_q_8;
 
-    // The tags travel beside the 6-cycle PE/product stage(s).
+    // The tags travel beside the 8-cycle PE/product stage(s).
     wire              v_d;
     wire              first_d;
     wire              last_d;
     wire [1-1:0] grp_d;
     pipe_delay #(
         .DATA_W (3),
-        .DEPTH  (6)
+        .DEPTH  (8)
     ) u_tag_d (
         .clk_i   (clk_i),
         .rst_i   (rst_i),
@@ -1071,270 +1071,630 @@ module l0_c1 (
     wire [31:0] out_word;
 
     // Constant weights (a one-word ROM): each PE's dot product is a sum of
-    // the canonical signed digits of its weights, x shifted (inverted for a
-    // -1 digit, the +1s gathered in the last-but-padding word), in a
-    // registered tree of 53 words: no multipliers.
+    // the canonical signed digits of its weights. The digits of one shift
+    // are summed first, at the operand's width plus their count (x, or ~x
+    // = -x-1 for a -1 digit), in a registered tree of 8 level(s) or fewer
+    // (padded by registers); the group sums, shifted, and the inversions'
+    // +1s meet in a registered tree of 9 words: no multipliers.
     wire [4*22-1:0] parts_all;
-    wire signed [21:0] xv_0 = $signed({14'd0, x_eff[0*8 +: 8]});
-    wire signed [21:0] xv_1 = $signed({14'd0, x_eff[1*8 +: 8]});
-    wire signed [21:0] xv_2 = $signed({14'd0, x_eff[2*8 +: 8]});
-    wire signed [21:0] xv_3 = $signed({14'd0, x_eff[3*8 +: 8]});
-    wire signed [21:0] xv_4 = $signed({14'd0, x_eff[4*8 +: 8]});
-    wire signed [21:0] xv_5 = $signed({14'd0, x_eff[5*8 +: 8]});
-    wire signed [21:0] xv_6 = $signed({14'd0, x_eff[6*8 +: 8]});
-    wire signed [21:0] xv_7 = $signed({14'd0, x_eff[7*8 +: 8]});
-    wire signed [21:0] xv_8 = $signed({14'd0, x_eff[8*8 +: 8]});
-    wire signed [21:0] xv_9 = $signed({14'd0, x_eff[9*8 +: 8]});
-    wire signed [21:0] xv_10 = $signed({14'd0, x_eff[10*8 +: 8]});
-    wire signed [21:0] xv_11 = $signed({14'd0, x_eff[11*8 +: 8]});
-    wire signed [21:0] xv_12 = $signed({14'd0, x_eff[12*8 +: 8]});
-    wire signed [21:0] xv_13 = $signed({14'd0, x_eff[13*8 +: 8]});
-    wire signed [21:0] xv_14 = $signed({14'd0, x_eff[14*8 +: 8]});
-    wire signed [21:0] xv_15 = $signed({14'd0, x_eff[15*8 +: 8]});
-    wire signed [21:0] xv_16 = $signed({14'd0, x_eff[16*8 +: 8]});
-    wire signed [21:0] xv_17 = $signed({14'd0, x_eff[17*8 +: 8]});
-    wire [53*22-1:0] terms_0;
-    assign terms_0[0*22 +: 22] = ~(xv_0 <<< 2);
-    assign terms_0[1*22 +: 22] = ~(xv_0 <<< 6);
-    assign terms_0[2*22 +: 22] = ~(xv_1 <<< 0);
-    assign terms_0[3*22 +: 22] = (xv_1 <<< 2);
-    assign terms_0[4*22 +: 22] = ~(xv_1 <<< 7);
-    assign terms_0[5*22 +: 22] = (xv_2 <<< 1);
-    assign terms_0[6*22 +: 22] = ~(xv_2 <<< 6);
-    assign terms_0[7*22 +: 22] = (xv_3 <<< 0);
-    assign terms_0[8*22 +: 22] = ~(xv_3 <<< 2);
-    assign terms_0[9*22 +: 22] = (xv_3 <<< 6);
-    assign terms_0[10*22 +: 22] = ~(xv_4 <<< 1);
-    assign terms_0[11*22 +: 22] = ~(xv_4 <<< 4);
-    assign terms_0[12*22 +: 22] = (xv_4 <<< 6);
-    assign terms_0[13*22 +: 22] = ~(xv_5 <<< 0);
-    assign terms_0[14*22 +: 22] = ~(xv_5 <<< 2);
-    assign terms_0[15*22 +: 22] = (xv_5 <<< 4);
-    assign terms_0[16*22 +: 22] = (xv_5 <<< 6);
-    assign terms_0[17*22 +: 22] = (xv_6 <<< 2);
-    assign terms_0[18*22 +: 22] = (xv_6 <<< 4);
-    assign terms_0[19*22 +: 22] = ~(xv_6 <<< 7);
-    assign terms_0[20*22 +: 22] = ~(xv_7 <<< 2);
-    assign terms_0[21*22 +: 22] = (xv_7 <<< 7);
-    assign terms_0[22*22 +: 22] = ~(xv_8 <<< 1);
-    assign terms_0[23*22 +: 22] = (xv_8 <<< 4);
-    assign terms_0[24*22 +: 22] = ~(xv_8 <<< 6);
-    assign terms_0[25*22 +: 22] = (xv_9 <<< 2);
-    assign terms_0[26*22 +: 22] = (xv_9 <<< 5);
-    assign terms_0[27*22 +: 22] = ~(xv_9 <<< 7);
-    assign terms_0[28*22 +: 22] = (xv_10 <<< 0);
-    assign terms_0[29*22 +: 22] = ~(xv_10 <<< 3);
-    assign terms_0[30*22 +: 22] = ~(xv_10 <<< 5);
-    assign terms_0[31*22 +: 22] = (xv_10 <<< 7);
-    assign terms_0[32*22 +: 22] = (xv_11 <<< 0);
-    assign terms_0[33*22 +: 22] = (xv_11 <<< 2);
-    assign terms_0[34*22 +: 22] = ~(xv_11 <<< 5);
-    assign terms_0[35*22 +: 22] = (xv_11 <<< 7);
-    assign terms_0[36*22 +: 22] = ~(xv_12 <<< 2);
-    assign terms_0[37*22 +: 22] = ~(xv_12 <<< 6);
-    assign terms_0[38*22 +: 22] = (xv_13 <<< 0);
-    assign terms_0[39*22 +: 22] = ~(xv_13 <<< 3);
-    assign terms_0[40*22 +: 22] = (xv_13 <<< 6);
-    assign terms_0[41*22 +: 22] = (xv_14 <<< 0);
-    assign terms_0[42*22 +: 22] = (xv_14 <<< 2);
-    assign terms_0[43*22 +: 22] = (xv_14 <<< 6);
-    assign terms_0[44*22 +: 22] = ~(xv_15 <<< 0);
-    assign terms_0[45*22 +: 22] = ~(xv_15 <<< 2);
-    assign terms_0[46*22 +: 22] = ~(xv_15 <<< 5);
-    assign terms_0[47*22 +: 22] = (xv_15 <<< 7);
-    assign terms_0[48*22 +: 22] = (xv_16 <<< 3);
-    assign terms_0[49*22 +: 22] = ~(xv_16 <<< 6);
-    assign terms_0[50*22 +: 22] = (xv_17 <<< 0);
-    assign terms_0[51*22 +: 22] = ~(xv_17 <<< 7);
-    assign terms_0[52*22 +: 22] = 22'd26;
+    wire [9*12-1:0] gt_0_0; // shift 0
+    assign gt_0_0[0*12 +: 12] = ~{4'd0, x_eff[1*8 +: 8]};
+    assign gt_0_0[1*12 +: 12] = {4'd0, x_eff[3*8 +: 8]};
+    assign gt_0_0[2*12 +: 12] = ~{4'd0, x_eff[5*8 +: 8]};
+    assign gt_0_0[3*12 +: 12] = {4'd0, x_eff[10*8 +: 8]};
+    assign gt_0_0[4*12 +: 12] = {4'd0, x_eff[11*8 +: 8]};
+    assign gt_0_0[5*12 +: 12] = {4'd0, x_eff[13*8 +: 8]};
+    assign gt_0_0[6*12 +: 12] = {4'd0, x_eff[14*8 +: 8]};
+    assign gt_0_0[7*12 +: 12] = ~{4'd0, x_eff[15*8 +: 8]};
+    assign gt_0_0[8*12 +: 12] = {4'd0, x_eff[17*8 +: 8]};
+    wire [12-1:0] gs_0_0;
     sum_tree #(
-        .N (53),
+        .N (9),
+        .W (12),
+        .L (4)
+    ) u_g_0_0 (
+        .clk_i (clk_i),
+        .x_i   (gt_0_0),
+        .sum_o (gs_0_0)
+    );
+    wire [3*10-1:0] gt_0_1; // shift 1
+    assign gt_0_1[0*10 +: 10] = {2'd0, x_eff[2*8 +: 8]};
+    assign gt_0_1[1*10 +: 10] = ~{2'd0, x_eff[4*8 +: 8]};
+    assign gt_0_1[2*10 +: 10] = ~{2'd0, x_eff[8*8 +: 8]};
+    wire [10-1:0] gs_0_1;
+    sum_tree #(
+        .N (3),
+        .W (10),
+        .L (4)
+    ) u_g_0_1 (
+        .clk_i (clk_i),
+        .x_i   (gt_0_1),
+        .sum_o (gs_0_1)
+    );
+    wire [11*12-1:0] gt_0_2; // shift 2
+    assign gt_0_2[0*12 +: 12] = ~{4'd0, x_eff[0*8 +: 8]};
+    assign gt_0_2[1*12 +: 12] = {4'd0, x_eff[1*8 +: 8]};
+    assign gt_0_2[2*12 +: 12] = ~{4'd0, x_eff[3*8 +: 8]};
+    assign gt_0_2[3*12 +: 12] = ~{4'd0, x_eff[5*8 +: 8]};
+    assign gt_0_2[4*12 +: 12] = {4'd0, x_eff[6*8 +: 8]};
+    assign gt_0_2[5*12 +: 12] = ~{4'd0, x_eff[7*8 +: 8]};
+    assign gt_0_2[6*12 +: 12] = {4'd0, x_eff[9*8 +: 8]};
+    assign gt_0_2[7*12 +: 12] = {4'd0, x_eff[11*8 +: 8]};
+    assign gt_0_2[8*12 +: 12] = ~{4'd0, x_eff[12*8 +: 8]};
+    assign gt_0_2[9*12 +: 12] = {4'd0, x_eff[14*8 +: 8]};
+    assign gt_0_2[10*12 +: 12] = ~{4'd0, x_eff[15*8 +: 8]};
+    wire [12-1:0] gs_0_2;
+    sum_tree #(
+        .N (11),
+        .W (12),
+        .L (4)
+    ) u_g_0_2 (
+        .clk_i (clk_i),
+        .x_i   (gt_0_2),
+        .sum_o (gs_0_2)
+    );
+    wire [3*10-1:0] gt_0_3; // shift 3
+    assign gt_0_3[0*10 +: 10] = ~{2'd0, x_eff[10*8 +: 8]};
+    assign gt_0_3[1*10 +: 10] = ~{2'd0, x_eff[13*8 +: 8]};
+    assign gt_0_3[2*10 +: 10] = {2'd0, x_eff[16*8 +: 8]};
+    wire [10-1:0] gs_0_3;
+    sum_tree #(
+        .N (3),
+        .W (10),
+        .L (4)
+    ) u_g_0_3 (
+        .clk_i (clk_i),
+        .x_i   (gt_0_3),
+        .sum_o (gs_0_3)
+    );
+    wire [4*11-1:0] gt_0_4; // shift 4
+    assign gt_0_4[0*11 +: 11] = ~{3'd0, x_eff[4*8 +: 8]};
+    assign gt_0_4[1*11 +: 11] = {3'd0, x_eff[5*8 +: 8]};
+    assign gt_0_4[2*11 +: 11] = {3'd0, x_eff[6*8 +: 8]};
+    assign gt_0_4[3*11 +: 11] = {3'd0, x_eff[8*8 +: 8]};
+    wire [11-1:0] gs_0_4;
+    sum_tree #(
+        .N (4),
+        .W (11),
+        .L (4)
+    ) u_g_0_4 (
+        .clk_i (clk_i),
+        .x_i   (gt_0_4),
+        .sum_o (gs_0_4)
+    );
+    wire [4*11-1:0] gt_0_5; // shift 5
+    assign gt_0_5[0*11 +: 11] = {3'd0, x_eff[9*8 +: 8]};
+    assign gt_0_5[1*11 +: 11] = ~{3'd0, x_eff[10*8 +: 8]};
+    assign gt_0_5[2*11 +: 11] = ~{3'd0, x_eff[11*8 +: 8]};
+    assign gt_0_5[3*11 +: 11] = ~{3'd0, x_eff[15*8 +: 8]};
+    wire [11-1:0] gs_0_5;
+    sum_tree #(
+        .N (4),
+        .W (11),
+        .L (4)
+    ) u_g_0_5 (
+        .clk_i (clk_i),
+        .x_i   (gt_0_5),
+        .sum_o (gs_0_5)
+    );
+    wire [10*12-1:0] gt_0_6; // shift 6
+    assign gt_0_6[0*12 +: 12] = ~{4'd0, x_eff[0*8 +: 8]};
+    assign gt_0_6[1*12 +: 12] = ~{4'd0, x_eff[2*8 +: 8]};
+    assign gt_0_6[2*12 +: 12] = {4'd0, x_eff[3*8 +: 8]};
+    assign gt_0_6[3*12 +: 12] = {4'd0, x_eff[4*8 +: 8]};
+    assign gt_0_6[4*12 +: 12] = {4'd0, x_eff[5*8 +: 8]};
+    assign gt_0_6[5*12 +: 12] = ~{4'd0, x_eff[8*8 +: 8]};
+    assign gt_0_6[6*12 +: 12] = ~{4'd0, x_eff[12*8 +: 8]};
+    assign gt_0_6[7*12 +: 12] = {4'd0, x_eff[13*8 +: 8]};
+    assign gt_0_6[8*12 +: 12] = {4'd0, x_eff[14*8 +: 8]};
+    assign gt_0_6[9*12 +: 12] = ~{4'd0, x_eff[16*8 +: 8]};
+    wire [12-1:0] gs_0_6;
+    sum_tree #(
+        .N (10),
+        .W (12),
+        .L (4)
+    ) u_g_0_6 (
+        .clk_i (clk_i),
+        .x_i   (gt_0_6),
+        .sum_o (gs_0_6)
+    );
+    wire [8*11-1:0] gt_0_7; // shift 7
+    assign gt_0_7[0*11 +: 11] = ~{3'd0, x_eff[1*8 +: 8]};
+    assign gt_0_7[1*11 +: 11] = ~{3'd0, x_eff[6*8 +: 8]};
+    assign gt_0_7[2*11 +: 11] = {3'd0, x_eff[7*8 +: 8]};
+    assign gt_0_7[3*11 +: 11] = ~{3'd0, x_eff[9*8 +: 8]};
+    assign gt_0_7[4*11 +: 11] = {3'd0, x_eff[10*8 +: 8]};
+    assign gt_0_7[5*11 +: 11] = {3'd0, x_eff[11*8 +: 8]};
+    assign gt_0_7[6*11 +: 11] = {3'd0, x_eff[15*8 +: 8]};
+    assign gt_0_7[7*11 +: 11] = ~{3'd0, x_eff[17*8 +: 8]};
+    wire [11-1:0] gs_0_7;
+    sum_tree #(
+        .N (8),
+        .W (11),
+        .L (4)
+    ) u_g_0_7 (
+        .clk_i (clk_i),
+        .x_i   (gt_0_7),
+        .sum_o (gs_0_7)
+    );
+    wire [9*22-1:0] terms_0;
+    assign terms_0[0*22 +: 22] = {{10{gs_0_0[12-1]}}, gs_0_0[12-1:0]};
+    assign terms_0[1*22 +: 22] = {{11{gs_0_1[10-1]}}, gs_0_1[10-1:0], 1'd0};
+    assign terms_0[2*22 +: 22] = {{8{gs_0_2[12-1]}}, gs_0_2[12-1:0], 2'd0};
+    assign terms_0[3*22 +: 22] = {{9{gs_0_3[10-1]}}, gs_0_3[10-1:0], 3'd0};
+    assign terms_0[4*22 +: 22] = {{7{gs_0_4[11-1]}}, gs_0_4[11-1:0], 4'd0};
+    assign terms_0[5*22 +: 22] = {{6{gs_0_5[11-1]}}, gs_0_5[11-1:0], 5'd0};
+    assign terms_0[6*22 +: 22] = {{4{gs_0_6[12-1]}}, gs_0_6[12-1:0], 6'd0};
+    assign terms_0[7*22 +: 22] = {{4{gs_0_7[11-1]}}, gs_0_7[11-1:0], 7'd0};
+    assign terms_0[8*22 +: 22] = 22'd991;
+    sum_tree #(
+        .N (9),
         .W (22)
     ) u_dot_0 (
         .clk_i (clk_i),
         .x_i   (terms_0),
         .sum_o (parts_all[0*22 +: 22])
     );
-    wire [53*22-1:0] terms_1;
-    assign terms_1[0*22 +: 22] = (xv_0 <<< 0);
-    assign terms_1[1*22 +: 22] = ~(xv_0 <<< 4);
-    assign terms_1[2*22 +: 22] = ~(xv_0 <<< 6);
-    assign terms_1[3*22 +: 22] = ~(xv_1 <<< 2);
-    assign terms_1[4*22 +: 22] = ~(xv_1 <<< 4);
-    assign terms_1[5*22 +: 22] = (xv_1 <<< 6);
-    assign terms_1[6*22 +: 22] = ~(xv_2 <<< 0);
-    assign terms_1[7*22 +: 22] = ~(xv_2 <<< 2);
-    assign terms_1[8*22 +: 22] = ~(xv_2 <<< 5);
-    assign terms_1[9*22 +: 22] = (xv_2 <<< 7);
-    assign terms_1[10*22 +: 22] = ~(xv_3 <<< 4);
-    assign terms_1[11*22 +: 22] = (xv_3 <<< 6);
-    assign terms_1[12*22 +: 22] = ~(xv_4 <<< 1);
-    assign terms_1[13*22 +: 22] = ~(xv_4 <<< 4);
-    assign terms_1[14*22 +: 22] = ~(xv_4 <<< 6);
-    assign terms_1[15*22 +: 22] = ~(xv_5 <<< 0);
-    assign terms_1[16*22 +: 22] = ~(xv_5 <<< 2);
-    assign terms_1[17*22 +: 22] = ~(xv_5 <<< 5);
-    assign terms_1[18*22 +: 22] = ~(xv_6 <<< 2);
-    assign terms_1[19*22 +: 22] = (xv_6 <<< 6);
-    assign terms_1[20*22 +: 22] = (xv_7 <<< 0);
-    assign terms_1[21*22 +: 22] = (xv_7 <<< 2);
-    assign terms_1[22*22 +: 22] = ~(xv_7 <<< 5);
-    assign terms_1[23*22 +: 22] = (xv_7 <<< 7);
-    assign terms_1[24*22 +: 22] = ~(xv_8 <<< 1);
-    assign terms_1[25*22 +: 22] = (xv_8 <<< 3);
-    assign terms_1[26*22 +: 22] = (xv_8 <<< 5);
-    assign terms_1[27*22 +: 22] = ~(xv_9 <<< 1);
-    assign terms_1[28*22 +: 22] = ~(xv_9 <<< 4);
-    assign terms_1[29*22 +: 22] = ~(xv_9 <<< 6);
-    assign terms_1[30*22 +: 22] = ~(xv_10 <<< 0);
-    assign terms_1[31*22 +: 22] = ~(xv_10 <<< 2);
-    assign terms_1[32*22 +: 22] = (xv_10 <<< 4);
-    assign terms_1[33*22 +: 22] = ~(xv_10 <<< 6);
-    assign terms_1[34*22 +: 22] = (xv_11 <<< 0);
-    assign terms_1[35*22 +: 22] = (xv_11 <<< 2);
-    assign terms_1[36*22 +: 22] = (xv_11 <<< 5);
-    assign terms_1[37*22 +: 22] = (xv_12 <<< 0);
-    assign terms_1[38*22 +: 22] = ~(xv_12 <<< 7);
-    assign terms_1[39*22 +: 22] = (xv_13 <<< 0);
-    assign terms_1[40*22 +: 22] = ~(xv_13 <<< 2);
-    assign terms_1[41*22 +: 22] = (xv_13 <<< 6);
-    assign terms_1[42*22 +: 22] = ~(xv_14 <<< 1);
-    assign terms_1[43*22 +: 22] = ~(xv_14 <<< 3);
-    assign terms_1[44*22 +: 22] = (xv_15 <<< 2);
-    assign terms_1[45*22 +: 22] = ~(xv_15 <<< 4);
-    assign terms_1[46*22 +: 22] = ~(xv_16 <<< 2);
-    assign terms_1[47*22 +: 22] = (xv_16 <<< 4);
-    assign terms_1[48*22 +: 22] = ~(xv_16 <<< 6);
-    assign terms_1[49*22 +: 22] = ~(xv_17 <<< 3);
-    assign terms_1[50*22 +: 22] = ~(xv_17 <<< 5);
-    assign terms_1[51*22 +: 22] = 22'd32;
-    assign terms_1[52*22 +: 22] = 22'd0;
+    wire [8*12-1:0] gt_1_0; // shift 0
+    assign gt_1_0[0*12 +: 12] = {4'd0, x_eff[0*8 +: 8]};
+    assign gt_1_0[1*12 +: 12] = ~{4'd0, x_eff[2*8 +: 8]};
+    assign gt_1_0[2*12 +: 12] = ~{4'd0, x_eff[5*8 +: 8]};
+    assign gt_1_0[3*12 +: 12] = {4'd0, x_eff[7*8 +: 8]};
+    assign gt_1_0[4*12 +: 12] = ~{4'd0, x_eff[10*8 +: 8]};
+    assign gt_1_0[5*12 +: 12] = {4'd0, x_eff[11*8 +: 8]};
+    assign gt_1_0[6*12 +: 12] = {4'd0, x_eff[12*8 +: 8]};
+    assign gt_1_0[7*12 +: 12] = {4'd0, x_eff[13*8 +: 8]};
+    wire [12-1:0] gs_1_0;
     sum_tree #(
-        .N (53),
+        .N (8),
+        .W (12),
+        .L (4)
+    ) u_g_1_0 (
+        .clk_i (clk_i),
+        .x_i   (gt_1_0),
+        .sum_o (gs_1_0)
+    );
+    wire [4*11-1:0] gt_1_1; // shift 1
+    assign gt_1_1[0*11 +: 11] = ~{3'd0, x_eff[4*8 +: 8]};
+    assign gt_1_1[1*11 +: 11] = ~{3'd0, x_eff[8*8 +: 8]};
+    assign gt_1_1[2*11 +: 11] = ~{3'd0, x_eff[9*8 +: 8]};
+    assign gt_1_1[3*11 +: 11] = ~{3'd0, x_eff[14*8 +: 8]};
+    wire [11-1:0] gs_1_1;
+    sum_tree #(
+        .N (4),
+        .W (11),
+        .L (4)
+    ) u_g_1_1 (
+        .clk_i (clk_i),
+        .x_i   (gt_1_1),
+        .sum_o (gs_1_1)
+    );
+    wire [10*12-1:0] gt_1_2; // shift 2
+    assign gt_1_2[0*12 +: 12] = ~{4'd0, x_eff[1*8 +: 8]};
+    assign gt_1_2[1*12 +: 12] = ~{4'd0, x_eff[2*8 +: 8]};
+    assign gt_1_2[2*12 +: 12] = ~{4'd0, x_eff[5*8 +: 8]};
+    assign gt_1_2[3*12 +: 12] = ~{4'd0, x_eff[6*8 +: 8]};
+    assign gt_1_2[4*12 +: 12] = {4'd0, x_eff[7*8 +: 8]};
+    assign gt_1_2[5*12 +: 12] = ~{4'd0, x_eff[10*8 +: 8]};
+    assign gt_1_2[6*12 +: 12] = {4'd0, x_eff[11*8 +: 8]};
+    assign gt_1_2[7*12 +: 12] = ~{4'd0, x_eff[13*8 +: 8]};
+    assign gt_1_2[8*12 +: 12] = {4'd0, x_eff[15*8 +: 8]};
+    assign gt_1_2[9*12 +: 12] = ~{4'd0, x_eff[16*8 +: 8]};
+    wire [12-1:0] gs_1_2;
+    sum_tree #(
+        .N (10),
+        .W (12),
+        .L (4)
+    ) u_g_1_2 (
+        .clk_i (clk_i),
+        .x_i   (gt_1_2),
+        .sum_o (gs_1_2)
+    );
+    wire [3*10-1:0] gt_1_3; // shift 3
+    assign gt_1_3[0*10 +: 10] = {2'd0, x_eff[8*8 +: 8]};
+    assign gt_1_3[1*10 +: 10] = ~{2'd0, x_eff[14*8 +: 8]};
+    assign gt_1_3[2*10 +: 10] = ~{2'd0, x_eff[17*8 +: 8]};
+    wire [10-1:0] gs_1_3;
+    sum_tree #(
+        .N (3),
+        .W (10),
+        .L (4)
+    ) u_g_1_3 (
+        .clk_i (clk_i),
+        .x_i   (gt_1_3),
+        .sum_o (gs_1_3)
+    );
+    wire [8*12-1:0] gt_1_4; // shift 4
+    assign gt_1_4[0*12 +: 12] = ~{4'd0, x_eff[0*8 +: 8]};
+    assign gt_1_4[1*12 +: 12] = ~{4'd0, x_eff[1*8 +: 8]};
+    assign gt_1_4[2*12 +: 12] = ~{4'd0, x_eff[3*8 +: 8]};
+    assign gt_1_4[3*12 +: 12] = ~{4'd0, x_eff[4*8 +: 8]};
+    assign gt_1_4[4*12 +: 12] = ~{4'd0, x_eff[9*8 +: 8]};
+    assign gt_1_4[5*12 +: 12] = {4'd0, x_eff[10*8 +: 8]};
+    assign gt_1_4[6*12 +: 12] = ~{4'd0, x_eff[15*8 +: 8]};
+    assign gt_1_4[7*12 +: 12] = {4'd0, x_eff[16*8 +: 8]};
+    wire [12-1:0] gs_1_4;
+    sum_tree #(
+        .N (8),
+        .W (12),
+        .L (4)
+    ) u_g_1_4 (
+        .clk_i (clk_i),
+        .x_i   (gt_1_4),
+        .sum_o (gs_1_4)
+    );
+    wire [6*11-1:0] gt_1_5; // shift 5
+    assign gt_1_5[0*11 +: 11] = ~{3'd0, x_eff[2*8 +: 8]};
+    assign gt_1_5[1*11 +: 11] = ~{3'd0, x_eff[5*8 +: 8]};
+    assign gt_1_5[2*11 +: 11] = ~{3'd0, x_eff[7*8 +: 8]};
+    assign gt_1_5[3*11 +: 11] = {3'd0, x_eff[8*8 +: 8]};
+    assign gt_1_5[4*11 +: 11] = {3'd0, x_eff[11*8 +: 8]};
+    assign gt_1_5[5*11 +: 11] = ~{3'd0, x_eff[17*8 +: 8]};
+    wire [11-1:0] gs_1_5;
+    sum_tree #(
+        .N (6),
+        .W (11),
+        .L (4)
+    ) u_g_1_5 (
+        .clk_i (clk_i),
+        .x_i   (gt_1_5),
+        .sum_o (gs_1_5)
+    );
+    wire [9*12-1:0] gt_1_6; // shift 6
+    assign gt_1_6[0*12 +: 12] = ~{4'd0, x_eff[0*8 +: 8]};
+    assign gt_1_6[1*12 +: 12] = {4'd0, x_eff[1*8 +: 8]};
+    assign gt_1_6[2*12 +: 12] = {4'd0, x_eff[3*8 +: 8]};
+    assign gt_1_6[3*12 +: 12] = ~{4'd0, x_eff[4*8 +: 8]};
+    assign gt_1_6[4*12 +: 12] = {4'd0, x_eff[6*8 +: 8]};
+    assign gt_1_6[5*12 +: 12] = ~{4'd0, x_eff[9*8 +: 8]};
+    assign gt_1_6[6*12 +: 12] = ~{4'd0, x_eff[10*8 +: 8]};
+    assign gt_1_6[7*12 +: 12] = {4'd0, x_eff[13*8 +: 8]};
+    assign gt_1_6[8*12 +: 12] = ~{4'd0, x_eff[16*8 +: 8]};
+    wire [12-1:0] gs_1_6;
+    sum_tree #(
+        .N (9),
+        .W (12),
+        .L (4)
+    ) u_g_1_6 (
+        .clk_i (clk_i),
+        .x_i   (gt_1_6),
+        .sum_o (gs_1_6)
+    );
+    wire [3*10-1:0] gt_1_7; // shift 7
+    assign gt_1_7[0*10 +: 10] = {2'd0, x_eff[2*8 +: 8]};
+    assign gt_1_7[1*10 +: 10] = {2'd0, x_eff[7*8 +: 8]};
+    assign gt_1_7[2*10 +: 10] = ~{2'd0, x_eff[12*8 +: 8]};
+    wire [10-1:0] gs_1_7;
+    sum_tree #(
+        .N (3),
+        .W (10),
+        .L (4)
+    ) u_g_1_7 (
+        .clk_i (clk_i),
+        .x_i   (gt_1_7),
+        .sum_o (gs_1_7)
+    );
+    wire [9*22-1:0] terms_1;
+    assign terms_1[0*22 +: 22] = {{10{gs_1_0[12-1]}}, gs_1_0[12-1:0]};
+    assign terms_1[1*22 +: 22] = {{10{gs_1_1[11-1]}}, gs_1_1[11-1:0], 1'd0};
+    assign terms_1[2*22 +: 22] = {{8{gs_1_2[12-1]}}, gs_1_2[12-1:0], 2'd0};
+    assign terms_1[3*22 +: 22] = {{9{gs_1_3[10-1]}}, gs_1_3[10-1:0], 3'd0};
+    assign terms_1[4*22 +: 22] = {{6{gs_1_4[12-1]}}, gs_1_4[12-1:0], 4'd0};
+    assign terms_1[5*22 +: 22] = {{6{gs_1_5[11-1]}}, gs_1_5[11-1:0], 5'd0};
+    assign terms_1[6*22 +: 22] = {{4{gs_1_6[12-1]}}, gs_1_6[12-1:0], 6'd0};
+    assign terms_1[7*22 +: 22] = {{5{gs_1_7[10-1]}}, gs_1_7[10-1:0], 7'd0};
+    assign terms_1[8*22 +: 22] = 22'd727;
+    sum_tree #(
+        .N (9),
         .W (22)
     ) u_dot_1 (
         .clk_i (clk_i),
         .x_i   (terms_1),
         .sum_o (parts_all[1*22 +: 22])
     );
-    wire [53*22-1:0] terms_2;
-    assign terms_2[0*22 +: 22] = (xv_0 <<< 5);
-    assign terms_2[1*22 +: 22] = ~(xv_0 <<< 7);
-    assign terms_2[2*22 +: 22] = (xv_1 <<< 0);
-    assign terms_2[3*22 +: 22] = (xv_1 <<< 2);
-    assign terms_2[4*22 +: 22] = ~(xv_1 <<< 6);
-    assign terms_2[5*22 +: 22] = (xv_2 <<< 1);
-    assign terms_2[6*22 +: 22] = (xv_2 <<< 5);
-    assign terms_2[7*22 +: 22] = (xv_3 <<< 2);
-    assign terms_2[8*22 +: 22] = ~(xv_3 <<< 4);
-    assign terms_2[9*22 +: 22] = (xv_3 <<< 6);
-    assign terms_2[10*22 +: 22] = (xv_4 <<< 0);
-    assign terms_2[11*22 +: 22] = ~(xv_4 <<< 5);
-    assign terms_2[12*22 +: 22] = (xv_4 <<< 7);
-    assign terms_2[13*22 +: 22] = ~(xv_5 <<< 0);
-    assign terms_2[14*22 +: 22] = (xv_5 <<< 2);
-    assign terms_2[15*22 +: 22] = ~(xv_5 <<< 7);
-    assign terms_2[16*22 +: 22] = ~(xv_6 <<< 0);
-    assign terms_2[17*22 +: 22] = (xv_6 <<< 2);
-    assign terms_2[18*22 +: 22] = ~(xv_6 <<< 4);
-    assign terms_2[19*22 +: 22] = (xv_7 <<< 3);
-    assign terms_2[20*22 +: 22] = ~(xv_7 <<< 5);
-    assign terms_2[21*22 +: 22] = (xv_7 <<< 7);
-    assign terms_2[22*22 +: 22] = ~(xv_8 <<< 1);
-    assign terms_2[23*22 +: 22] = (xv_8 <<< 3);
-    assign terms_2[24*22 +: 22] = ~(xv_8 <<< 6);
-    assign terms_2[25*22 +: 22] = (xv_9 <<< 3);
-    assign terms_2[26*22 +: 22] = (xv_10 <<< 0);
-    assign terms_2[27*22 +: 22] = ~(xv_10 <<< 2);
-    assign terms_2[28*22 +: 22] = ~(xv_10 <<< 6);
-    assign terms_2[29*22 +: 22] = ~(xv_11 <<< 0);
-    assign terms_2[30*22 +: 22] = (xv_11 <<< 2);
-    assign terms_2[31*22 +: 22] = (xv_11 <<< 4);
-    assign terms_2[32*22 +: 22] = (xv_11 <<< 6);
-    assign terms_2[33*22 +: 22] = (xv_12 <<< 1);
-    assign terms_2[34*22 +: 22] = (xv_12 <<< 3);
-    assign terms_2[35*22 +: 22] = ~(xv_12 <<< 5);
-    assign terms_2[36*22 +: 22] = ~(xv_13 <<< 0);
-    assign terms_2[37*22 +: 22] = (xv_13 <<< 2);
-    assign terms_2[38*22 +: 22] = ~(xv_13 <<< 4);
-    assign terms_2[39*22 +: 22] = (xv_13 <<< 7);
-    assign terms_2[40*22 +: 22] = (xv_14 <<< 4);
-    assign terms_2[41*22 +: 22] = ~(xv_14 <<< 6);
-    assign terms_2[42*22 +: 22] = ~(xv_15 <<< 2);
-    assign terms_2[43*22 +: 22] = ~(xv_15 <<< 4);
-    assign terms_2[44*22 +: 22] = (xv_15 <<< 6);
-    assign terms_2[45*22 +: 22] = ~(xv_16 <<< 0);
-    assign terms_2[46*22 +: 22] = (xv_16 <<< 7);
-    assign terms_2[47*22 +: 22] = (xv_17 <<< 2);
-    assign terms_2[48*22 +: 22] = ~(xv_17 <<< 4);
-    assign terms_2[49*22 +: 22] = ~(xv_17 <<< 6);
-    assign terms_2[50*22 +: 22] = 22'd23;
-    assign terms_2[51*22 +: 22] = 22'd0;
-    assign terms_2[52*22 +: 22] = 22'd0;
+    wire [8*12-1:0] gt_2_0; // shift 0
+    assign gt_2_0[0*12 +: 12] = {4'd0, x_eff[1*8 +: 8]};
+    assign gt_2_0[1*12 +: 12] = {4'd0, x_eff[4*8 +: 8]};
+    assign gt_2_0[2*12 +: 12] = ~{4'd0, x_eff[5*8 +: 8]};
+    assign gt_2_0[3*12 +: 12] = ~{4'd0, x_eff[6*8 +: 8]};
+    assign gt_2_0[4*12 +: 12] = {4'd0, x_eff[10*8 +: 8]};
+    assign gt_2_0[5*12 +: 12] = ~{4'd0, x_eff[11*8 +: 8]};
+    assign gt_2_0[6*12 +: 12] = ~{4'd0, x_eff[13*8 +: 8]};
+    assign gt_2_0[7*12 +: 12] = ~{4'd0, x_eff[16*8 +: 8]};
+    wire [12-1:0] gs_2_0;
     sum_tree #(
-        .N (53),
+        .N (8),
+        .W (12),
+        .L (4)
+    ) u_g_2_0 (
+        .clk_i (clk_i),
+        .x_i   (gt_2_0),
+        .sum_o (gs_2_0)
+    );
+    wire [3*10-1:0] gt_2_1; // shift 1
+    assign gt_2_1[0*10 +: 10] = {2'd0, x_eff[2*8 +: 8]};
+    assign gt_2_1[1*10 +: 10] = ~{2'd0, x_eff[8*8 +: 8]};
+    assign gt_2_1[2*10 +: 10] = {2'd0, x_eff[12*8 +: 8]};
+    wire [10-1:0] gs_2_1;
+    sum_tree #(
+        .N (3),
+        .W (10),
+        .L (4)
+    ) u_g_2_1 (
+        .clk_i (clk_i),
+        .x_i   (gt_2_1),
+        .sum_o (gs_2_1)
+    );
+    wire [9*12-1:0] gt_2_2; // shift 2
+    assign gt_2_2[0*12 +: 12] = {4'd0, x_eff[1*8 +: 8]};
+    assign gt_2_2[1*12 +: 12] = {4'd0, x_eff[3*8 +: 8]};
+    assign gt_2_2[2*12 +: 12] = {4'd0, x_eff[5*8 +: 8]};
+    assign gt_2_2[3*12 +: 12] = {4'd0, x_eff[6*8 +: 8]};
+    assign gt_2_2[4*12 +: 12] = ~{4'd0, x_eff[10*8 +: 8]};
+    assign gt_2_2[5*12 +: 12] = {4'd0, x_eff[11*8 +: 8]};
+    assign gt_2_2[6*12 +: 12] = {4'd0, x_eff[13*8 +: 8]};
+    assign gt_2_2[7*12 +: 12] = ~{4'd0, x_eff[15*8 +: 8]};
+    assign gt_2_2[8*12 +: 12] = {4'd0, x_eff[17*8 +: 8]};
+    wire [12-1:0] gs_2_2;
+    sum_tree #(
+        .N (9),
+        .W (12),
+        .L (4)
+    ) u_g_2_2 (
+        .clk_i (clk_i),
+        .x_i   (gt_2_2),
+        .sum_o (gs_2_2)
+    );
+    wire [4*11-1:0] gt_2_3; // shift 3
+    assign gt_2_3[0*11 +: 11] = {3'd0, x_eff[7*8 +: 8]};
+    assign gt_2_3[1*11 +: 11] = {3'd0, x_eff[8*8 +: 8]};
+    assign gt_2_3[2*11 +: 11] = {3'd0, x_eff[9*8 +: 8]};
+    assign gt_2_3[3*11 +: 11] = {3'd0, x_eff[12*8 +: 8]};
+    wire [11-1:0] gs_2_3;
+    sum_tree #(
+        .N (4),
+        .W (11),
+        .L (4)
+    ) u_g_2_3 (
+        .clk_i (clk_i),
+        .x_i   (gt_2_3),
+        .sum_o (gs_2_3)
+    );
+    wire [7*12-1:0] gt_2_4; // shift 4
+    assign gt_2_4[0*12 +: 12] = ~{4'd0, x_eff[3*8 +: 8]};
+    assign gt_2_4[1*12 +: 12] = ~{4'd0, x_eff[6*8 +: 8]};
+    assign gt_2_4[2*12 +: 12] = {4'd0, x_eff[11*8 +: 8]};
+    assign gt_2_4[3*12 +: 12] = ~{4'd0, x_eff[13*8 +: 8]};
+    assign gt_2_4[4*12 +: 12] = {4'd0, x_eff[14*8 +: 8]};
+    assign gt_2_4[5*12 +: 12] = ~{4'd0, x_eff[15*8 +: 8]};
+    assign gt_2_4[6*12 +: 12] = ~{4'd0, x_eff[17*8 +: 8]};
+    wire [12-1:0] gs_2_4;
+    sum_tree #(
+        .N (7),
+        .W (12),
+        .L (4)
+    ) u_g_2_4 (
+        .clk_i (clk_i),
+        .x_i   (gt_2_4),
+        .sum_o (gs_2_4)
+    );
+    wire [5*11-1:0] gt_2_5; // shift 5
+    assign gt_2_5[0*11 +: 11] = {3'd0, x_eff[0*8 +: 8]};
+    assign gt_2_5[1*11 +: 11] = {3'd0, x_eff[2*8 +: 8]};
+    assign gt_2_5[2*11 +: 11] = ~{3'd0, x_eff[4*8 +: 8]};
+    assign gt_2_5[3*11 +: 11] = ~{3'd0, x_eff[7*8 +: 8]};
+    assign gt_2_5[4*11 +: 11] = ~{3'd0, x_eff[12*8 +: 8]};
+    wire [11-1:0] gs_2_5;
+    sum_tree #(
+        .N (5),
+        .W (11),
+        .L (4)
+    ) u_g_2_5 (
+        .clk_i (clk_i),
+        .x_i   (gt_2_5),
+        .sum_o (gs_2_5)
+    );
+    wire [8*12-1:0] gt_2_6; // shift 6
+    assign gt_2_6[0*12 +: 12] = ~{4'd0, x_eff[1*8 +: 8]};
+    assign gt_2_6[1*12 +: 12] = {4'd0, x_eff[3*8 +: 8]};
+    assign gt_2_6[2*12 +: 12] = ~{4'd0, x_eff[8*8 +: 8]};
+    assign gt_2_6[3*12 +: 12] = ~{4'd0, x_eff[10*8 +: 8]};
+    assign gt_2_6[4*12 +: 12] = {4'd0, x_eff[11*8 +: 8]};
+    assign gt_2_6[5*12 +: 12] = ~{4'd0, x_eff[14*8 +: 8]};
+    assign gt_2_6[6*12 +: 12] = {4'd0, x_eff[15*8 +: 8]};
+    assign gt_2_6[7*12 +: 12] = ~{4'd0, x_eff[17*8 +: 8]};
+    wire [12-1:0] gs_2_6;
+    sum_tree #(
+        .N (8),
+        .W (12),
+        .L (4)
+    ) u_g_2_6 (
+        .clk_i (clk_i),
+        .x_i   (gt_2_6),
+        .sum_o (gs_2_6)
+    );
+    wire [6*11-1:0] gt_2_7; // shift 7
+    assign gt_2_7[0*11 +: 11] = ~{3'd0, x_eff[0*8 +: 8]};
+    assign gt_2_7[1*11 +: 11] = {3'd0, x_eff[4*8 +: 8]};
+    assign gt_2_7[2*11 +: 11] = ~{3'd0, x_eff[5*8 +: 8]};
+    assign gt_2_7[3*11 +: 11] = {3'd0, x_eff[7*8 +: 8]};
+    assign gt_2_7[4*11 +: 11] = {3'd0, x_eff[13*8 +: 8]};
+    assign gt_2_7[5*11 +: 11] = {3'd0, x_eff[16*8 +: 8]};
+    wire [11-1:0] gs_2_7;
+    sum_tree #(
+        .N (6),
+        .W (11),
+        .L (4)
+    ) u_g_2_7 (
+        .clk_i (clk_i),
+        .x_i   (gt_2_7),
+        .sum_o (gs_2_7)
+    );
+    wire [9*22-1:0] terms_2;
+    assign terms_2[0*22 +: 22] = {{10{gs_2_0[12-1]}}, gs_2_0[12-1:0]};
+    assign terms_2[1*22 +: 22] = {{11{gs_2_1[10-1]}}, gs_2_1[10-1:0], 1'd0};
+    assign terms_2[2*22 +: 22] = {{8{gs_2_2[12-1]}}, gs_2_2[12-1:0], 2'd0};
+    assign terms_2[3*22 +: 22] = {{8{gs_2_3[11-1]}}, gs_2_3[11-1:0], 3'd0};
+    assign terms_2[4*22 +: 22] = {{6{gs_2_4[12-1]}}, gs_2_4[12-1:0], 4'd0};
+    assign terms_2[5*22 +: 22] = {{6{gs_2_5[11-1]}}, gs_2_5[11-1:0], 5'd0};
+    assign terms_2[6*22 +: 22] = {{4{gs_2_6[12-1]}}, gs_2_6[12-1:0], 6'd0};
+    assign terms_2[7*22 +: 22] = {{4{gs_2_7[11-1]}}, gs_2_7[11-1:0], 7'd0};
+    assign terms_2[8*22 +: 22] = 22'd767;
+    sum_tree #(
+        .N (9),
         .W (22)
     ) u_dot_2 (
         .clk_i (clk_i),
         .x_i   (terms_2),
         .sum_o (parts_all[2*22 +: 22])
     );
-    wire [53*22-1:0] terms_3;
-    assign terms_3[0*22 +: 22] = ~(xv_0 <<< 1);
-    assign terms_3[1*22 +: 22] = ~(xv_0 <<< 3);
-    assign terms_3[2*22 +: 22] = (xv_0 <<< 5);
-    assign terms_3[3*22 +: 22] = (xv_1 <<< 2);
-    assign terms_3[4*22 +: 22] = ~(xv_1 <<< 4);
-    assign terms_3[5*22 +: 22] = ~(xv_2 <<< 2);
-    assign terms_3[6*22 +: 22] = ~(xv_2 <<< 4);
-    assign terms_3[7*22 +: 22] = (xv_2 <<< 6);
-    assign terms_3[8*22 +: 22] = ~(xv_3 <<< 2);
-    assign terms_3[9*22 +: 22] = ~(xv_3 <<< 5);
-    assign terms_3[10*22 +: 22] = ~(xv_4 <<< 0);
-    assign terms_3[11*22 +: 22] = ~(xv_4 <<< 2);
-    assign terms_3[12*22 +: 22] = ~(xv_4 <<< 5);
-    assign terms_3[13*22 +: 22] = (xv_5 <<< 1);
-    assign terms_3[14*22 +: 22] = (xv_5 <<< 3);
-    assign terms_3[15*22 +: 22] = ~(xv_5 <<< 7);
-    assign terms_3[16*22 +: 22] = (xv_6 <<< 1);
-    assign terms_3[17*22 +: 22] = ~(xv_7 <<< 0);
-    assign terms_3[18*22 +: 22] = (xv_7 <<< 7);
-    assign terms_3[19*22 +: 22] = (xv_8 <<< 0);
-    assign terms_3[20*22 +: 22] = (xv_8 <<< 2);
-    assign terms_3[21*22 +: 22] = (xv_8 <<< 5);
-    assign terms_3[22*22 +: 22] = (xv_9 <<< 1);
-    assign terms_3[23*22 +: 22] = (xv_9 <<< 3);
-    assign terms_3[24*22 +: 22] = (xv_9 <<< 6);
-    assign terms_3[25*22 +: 22] = ~(xv_10 <<< 0);
-    assign terms_3[26*22 +: 22] = ~(xv_10 <<< 2);
-    assign terms_3[27*22 +: 22] = (xv_10 <<< 4);
-    assign terms_3[28*22 +: 22] = ~(xv_10 <<< 6);
-    assign terms_3[29*22 +: 22] = ~(xv_11 <<< 5);
-    assign terms_3[30*22 +: 22] = (xv_11 <<< 7);
-    assign terms_3[31*22 +: 22] = (xv_12 <<< 0);
-    assign terms_3[32*22 +: 22] = ~(xv_13 <<< 3);
-    assign terms_3[33*22 +: 22] = ~(xv_13 <<< 5);
-    assign terms_3[34*22 +: 22] = ~(xv_14 <<< 0);
-    assign terms_3[35*22 +: 22] = (xv_14 <<< 4);
-    assign terms_3[36*22 +: 22] = (xv_14 <<< 6);
-    assign terms_3[37*22 +: 22] = ~(xv_15 <<< 0);
-    assign terms_3[38*22 +: 22] = (xv_15 <<< 2);
-    assign terms_3[39*22 +: 22] = ~(xv_15 <<< 5);
-    assign terms_3[40*22 +: 22] = (xv_16 <<< 2);
-    assign terms_3[41*22 +: 22] = (xv_16 <<< 5);
-    assign terms_3[42*22 +: 22] = ~(xv_16 <<< 7);
-    assign terms_3[43*22 +: 22] = (xv_17 <<< 0);
-    assign terms_3[44*22 +: 22] = (xv_17 <<< 2);
-    assign terms_3[45*22 +: 22] = ~(xv_17 <<< 5);
-    assign terms_3[46*22 +: 22] = (xv_17 <<< 7);
-    assign terms_3[47*22 +: 22] = 22'd23;
-    assign terms_3[48*22 +: 22] = 22'd0;
-    assign terms_3[49*22 +: 22] = 22'd0;
-    assign terms_3[50*22 +: 22] = 22'd0;
-    assign terms_3[51*22 +: 22] = 22'd0;
-    assign terms_3[52*22 +: 22] = 22'd0;
+    wire [8*12-1:0] gt_3_0; // shift 0
+    assign gt_3_0[0*12 +: 12] = ~{4'd0, x_eff[4*8 +: 8]};
+    assign gt_3_0[1*12 +: 12] = ~{4'd0, x_eff[7*8 +: 8]};
+    assign gt_3_0[2*12 +: 12] = {4'd0, x_eff[8*8 +: 8]};
+    assign gt_3_0[3*12 +: 12] = ~{4'd0, x_eff[10*8 +: 8]};
+    assign gt_3_0[4*12 +: 12] = {4'd0, x_eff[12*8 +: 8]};
+    assign gt_3_0[5*12 +: 12] = ~{4'd0, x_eff[14*8 +: 8]};
+    assign gt_3_0[6*12 +: 12] = ~{4'd0, x_eff[15*8 +: 8]};
+    assign gt_3_0[7*12 +: 12] = {4'd0, x_eff[17*8 +: 8]};
+    wire [12-1:0] gs_3_0;
     sum_tree #(
-        .N (53),
+        .N (8),
+        .W (12),
+        .L (4)
+    ) u_g_3_0 (
+        .clk_i (clk_i),
+        .x_i   (gt_3_0),
+        .sum_o (gs_3_0)
+    );
+    wire [4*11-1:0] gt_3_1; // shift 1
+    assign gt_3_1[0*11 +: 11] = ~{3'd0, x_eff[0*8 +: 8]};
+    assign gt_3_1[1*11 +: 11] = {3'd0, x_eff[5*8 +: 8]};
+    assign gt_3_1[2*11 +: 11] = {3'd0, x_eff[6*8 +: 8]};
+    assign gt_3_1[3*11 +: 11] = {3'd0, x_eff[9*8 +: 8]};
+    wire [11-1:0] gs_3_1;
+    sum_tree #(
+        .N (4),
+        .W (11),
+        .L (4)
+    ) u_g_3_1 (
+        .clk_i (clk_i),
+        .x_i   (gt_3_1),
+        .sum_o (gs_3_1)
+    );
+    wire [9*12-1:0] gt_3_2; // shift 2
+    assign gt_3_2[0*12 +: 12] = {4'd0, x_eff[1*8 +: 8]};
+    assign gt_3_2[1*12 +: 12] = ~{4'd0, x_eff[2*8 +: 8]};
+    assign gt_3_2[2*12 +: 12] = ~{4'd0, x_eff[3*8 +: 8]};
+    assign gt_3_2[3*12 +: 12] = ~{4'd0, x_eff[4*8 +: 8]};
+    assign gt_3_2[4*12 +: 12] = {4'd0, x_eff[8*8 +: 8]};
+    assign gt_3_2[5*12 +: 12] = ~{4'd0, x_eff[10*8 +: 8]};
+    assign gt_3_2[6*12 +: 12] = {4'd0, x_eff[15*8 +: 8]};
+    assign gt_3_2[7*12 +: 12] = {4'd0, x_eff[16*8 +: 8]};
+    assign gt_3_2[8*12 +: 12] = {4'd0, x_eff[17*8 +: 8]};
+    wire [12-1:0] gs_3_2;
+    sum_tree #(
+        .N (9),
+        .W (12),
+        .L (4)
+    ) u_g_3_2 (
+        .clk_i (clk_i),
+        .x_i   (gt_3_2),
+        .sum_o (gs_3_2)
+    );
+    wire [4*10-1:0] gt_3_3; // shift 3
+    assign gt_3_3[0*10 +: 10] = ~{2'd0, x_eff[0*8 +: 8]};
+    assign gt_3_3[1*10 +: 10] = {2'd0, x_eff[5*8 +: 8]};
+    assign gt_3_3[2*10 +: 10] = {2'd0, x_eff[9*8 +: 8]};
+    assign gt_3_3[3*10 +: 10] = ~{2'd0, x_eff[13*8 +: 8]};
+    wire [10-1:0] gs_3_3;
+    sum_tree #(
+        .N (4),
+        .W (10),
+        .L (4)
+    ) u_g_3_3 (
+        .clk_i (clk_i),
+        .x_i   (gt_3_3),
+        .sum_o (gs_3_3)
+    );
+    wire [4*10-1:0] gt_3_4; // shift 4
+    assign gt_3_4[0*10 +: 10] = ~{2'd0, x_eff[1*8 +: 8]};
+    assign gt_3_4[1*10 +: 10] = ~{2'd0, x_eff[2*8 +: 8]};
+    assign gt_3_4[2*10 +: 10] = {2'd0, x_eff[10*8 +: 8]};
+    assign gt_3_4[3*10 +: 10] = {2'd0, x_eff[14*8 +: 8]};
+    wire [10-1:0] gs_3_4;
+    sum_tree #(
+        .N (4),
+        .W (10),
+        .L (4)
+    ) u_g_3_4 (
+        .clk_i (clk_i),
+        .x_i   (gt_3_4),
+        .sum_o (gs_3_4)
+    );
+    wire [9*12-1:0] gt_3_5; // shift 5
+    assign gt_3_5[0*12 +: 12] = {4'd0, x_eff[0*8 +: 8]};
+    assign gt_3_5[1*12 +: 12] = ~{4'd0, x_eff[3*8 +: 8]};
+    assign gt_3_5[2*12 +: 12] = ~{4'd0, x_eff[4*8 +: 8]};
+    assign gt_3_5[3*12 +: 12] = {4'd0, x_eff[8*8 +: 8]};
+    assign gt_3_5[4*12 +: 12] = ~{4'd0, x_eff[11*8 +: 8]};
+    assign gt_3_5[5*12 +: 12] = ~{4'd0, x_eff[13*8 +: 8]};
+    assign gt_3_5[6*12 +: 12] = ~{4'd0, x_eff[15*8 +: 8]};
+    assign gt_3_5[7*12 +: 12] = {4'd0, x_eff[16*8 +: 8]};
+    assign gt_3_5[8*12 +: 12] = ~{4'd0, x_eff[17*8 +: 8]};
+    wire [12-1:0] gs_3_5;
+    sum_tree #(
+        .N (9),
+        .W (12),
+        .L (4)
+    ) u_g_3_5 (
+        .clk_i (clk_i),
+        .x_i   (gt_3_5),
+        .sum_o (gs_3_5)
+    );
+    wire [4*11-1:0] gt_3_6; // shift 6
+    assign gt_3_6[0*11 +: 11] = {3'd0, x_eff[2*8 +: 8]};
+    assign gt_3_6[1*11 +: 11] = {3'd0, x_eff[9*8 +: 8]};
+    assign gt_3_6[2*11 +: 11] = ~{3'd0, x_eff[10*8 +: 8]};
+    assign gt_3_6[3*11 +: 11] = {3'd0, x_eff[14*8 +: 8]};
+    wire [11-1:0] gs_3_6;
+    sum_tree #(
+        .N (4),
+        .W (11),
+        .L (4)
+    ) u_g_3_6 (
+        .clk_i (clk_i),
+        .x_i   (gt_3_6),
+        .sum_o (gs_3_6)
+    );
+    wire [5*11-1:0] gt_3_7; // shift 7
+    assign gt_3_7[0*11 +: 11] = ~{3'd0, x_eff[5*8 +: 8]};
+    assign gt_3_7[1*11 +: 11] = {3'd0, x_eff[7*8 +: 8]};
+    assign gt_3_7[2*11 +: 11] = {3'd0, x_eff[11*8 +: 8]};
+    assign gt_3_7[3*11 +: 11] = ~{3'd0, x_eff[16*8 +: 8]};
+    assign gt_3_7[4*11 +: 11] = {3'd0, x_eff[17*8 +: 8]};
+    wire [11-1:0] gs_3_7;
+    sum_tree #(
+        .N (5),
+        .W (11),
+        .L (4)
+    ) u_g_3_7 (
+        .clk_i (clk_i),
+        .x_i   (gt_3_7),
+        .sum_o (gs_3_7)
+    );
+    wire [9*22-1:0] terms_3;
+    assign terms_3[0*22 +: 22] = {{10{gs_3_0[12-1]}}, gs_3_0[12-1:0]};
+    assign terms_3[1*22 +: 22] = {{10{gs_3_1[11-1]}}, gs_3_1[11-1:0], 1'd0};
+    assign terms_3[2*22 +: 22] = {{8{gs_3_2[12-1]}}, gs_3_2[12-1:0], 2'd0};
+    assign terms_3[3*22 +: 22] = {{9{gs_3_3[10-1]}}, gs_3_3[10-1:0], 3'd0};
+    assign terms_3[4*22 +: 22] = {{8{gs_3_4[10-1]}}, gs_3_4[10-1:0], 4'd0};
+    assign terms_3[5*22 +: 22] = {{5{gs_3_5[12-1]}}, gs_3_5[12-1:0], 5'd0};
+    assign terms_3[6*22 +: 22] = {{5{gs_3_6[11-1]}}, gs_3_6[11-1:0], 6'd0};
+    assign terms_3[7*22 +: 22] = {{4{gs_3_7[11-1]}}, gs_3_7[11-1:0], 7'd0};
+    assign terms_3[8*22 +: 22] = 22'd583;
+    sum_tree #(
+        .N (9),
         .W (22)
     ) u_dot_3 (
         .clk_i (clk_i),
@@ -1408,7 +1768,7 @@ module l0_c1 (
     wire unused_ofifo_ready;
     stream_fifo #(
         .DATA_W (32),
-        .DEPTH  (20)
+        .DEPTH  (22)
     ) u_ofifo (
         .clk_i     (clk_i),
         .rst_i     (rst_i),

@@ -25,9 +25,9 @@
 //   the ring as soon as no later window needs them. Consecutive maps
 //   overlap: the next map's pixels enter as the current map's leave. Each output pixel issues in
 //   1*1 cycles, back to back; the datapath is registered at every
-//   stage (address, read, lane select, 5 PE/product stage(s),
+//   stage (address, read, lane select, 7 PE/product stage(s),
 //   accumulate, 5 rescale stage(s)), so a pixel enters the
-//   19-deep output FIFO 16 cycles after its last issue.
+//   21-deep output FIFO 18 cycles after its last issue.
 //   Issue pauses only while the FIFO's credits are used up (backpressure),
 //   so the pipeline never stalls and backpressure anywhere is safe.
 //   rst_i is synchronous, active high, and resets the control state only.
@@ -103,7 +103,7 @@ module l7_fc (
     // left the output FIFO yet. A pixel's last step issues only with a free
     // slot, so the FIFO never refuses a finished pixel.
     reg [5-1:0] occ_q;
-    wire credit = (occ_q != 5'd19);
+    wire credit = (occ_q != 5'd21);
     wire issue = rows_ok && (credit || !(last_k && last_g));
     wire pix_done = issue && last_k && last_g;
     wire row_end = pix_done && last_ow;
@@ -395,14 +395,14 @@ module l7_fc (
     wire [47:0] x_eff;
     assign x_eff[0*48 +: 48] = x_c_q_0;
 
-    // The tags travel beside the 5-cycle PE/product stage(s).
+    // The tags travel beside the 7-cycle PE/product stage(s).
     wire              v_d;
     wire              first_d;
     wire              last_d;
     wire [1-1:0] grp_d;
     pipe_delay #(
         .DATA_W (3),
-        .DEPTH  (5)
+        .DEPTH  (7)
     ) u_tag_d (
         .clk_i   (clk_i),
         .rst_i   (rst_i),
@@ -462,103 +462,354 @@ module l7_fc (
     wire [47:0] out_word;
 
     // Constant weights (a one-word ROM): each PE's dot product is a sum of
-    // the canonical signed digits of its weights, x shifted (inverted for a
-    // -1 digit, the +1s gathered in the last-but-padding word), in a
-    // registered tree of 22 words: no multipliers.
+    // the canonical signed digits of its weights. The digits of one shift
+    // are summed first, at the operand's width plus their count (x, or ~x
+    // = -x-1 for a -1 digit), in a registered tree of 7 level(s) or fewer
+    // (padded by registers); the group sums, shifted, and the inversions'
+    // +1s meet in a registered tree of 9 words: no multipliers.
     wire [3*19-1:0] parts_all;
-    wire signed [18:0] xv_0 = $signed({{11{x_eff[0*8 + 8 - 1]}}, x_eff[0*8 +: 8]});
-    wire signed [18:0] xv_1 = $signed({{11{x_eff[1*8 + 8 - 1]}}, x_eff[1*8 +: 8]});
-    wire signed [18:0] xv_2 = $signed({{11{x_eff[2*8 + 8 - 1]}}, x_eff[2*8 +: 8]});
-    wire signed [18:0] xv_3 = $signed({{11{x_eff[3*8 + 8 - 1]}}, x_eff[3*8 +: 8]});
-    wire signed [18:0] xv_4 = $signed({{11{x_eff[4*8 + 8 - 1]}}, x_eff[4*8 +: 8]});
-    wire signed [18:0] xv_5 = $signed({{11{x_eff[5*8 + 8 - 1]}}, x_eff[5*8 +: 8]});
-    wire [22*19-1:0] terms_0;
-    assign terms_0[0*19 +: 19] = ~(xv_0 <<< 1);
-    assign terms_0[1*19 +: 19] = ~(xv_0 <<< 3);
-    assign terms_0[2*19 +: 19] = (xv_0 <<< 5);
-    assign terms_0[3*19 +: 19] = ~(xv_0 <<< 7);
-    assign terms_0[4*19 +: 19] = ~(xv_1 <<< 0);
-    assign terms_0[5*19 +: 19] = (xv_1 <<< 7);
-    assign terms_0[6*19 +: 19] = ~(xv_2 <<< 0);
-    assign terms_0[7*19 +: 19] = ~(xv_2 <<< 2);
-    assign terms_0[8*19 +: 19] = (xv_2 <<< 5);
-    assign terms_0[9*19 +: 19] = ~(xv_2 <<< 7);
-    assign terms_0[10*19 +: 19] = ~(xv_3 <<< 0);
-    assign terms_0[11*19 +: 19] = (xv_3 <<< 3);
-    assign terms_0[12*19 +: 19] = ~(xv_3 <<< 5);
-    assign terms_0[13*19 +: 19] = (xv_3 <<< 7);
-    assign terms_0[14*19 +: 19] = ~(xv_4 <<< 0);
-    assign terms_0[15*19 +: 19] = ~(xv_4 <<< 2);
-    assign terms_0[16*19 +: 19] = ~(xv_4 <<< 4);
-    assign terms_0[17*19 +: 19] = ~(xv_4 <<< 6);
-    assign terms_0[18*19 +: 19] = (xv_5 <<< 0);
-    assign terms_0[19*19 +: 19] = (xv_5 <<< 3);
-    assign terms_0[20*19 +: 19] = (xv_5 <<< 5);
-    assign terms_0[21*19 +: 19] = 19'd13;
+    wire [5*11-1:0] gt_0_0; // shift 0
+    assign gt_0_0[0*11 +: 11] = ~{{3{x_eff[1*8 + 8 - 1]}}, x_eff[1*8 +: 8]};
+    assign gt_0_0[1*11 +: 11] = ~{{3{x_eff[2*8 + 8 - 1]}}, x_eff[2*8 +: 8]};
+    assign gt_0_0[2*11 +: 11] = ~{{3{x_eff[3*8 + 8 - 1]}}, x_eff[3*8 +: 8]};
+    assign gt_0_0[3*11 +: 11] = ~{{3{x_eff[4*8 + 8 - 1]}}, x_eff[4*8 +: 8]};
+    assign gt_0_0[4*11 +: 11] = {{3{x_eff[5*8 + 8 - 1]}}, x_eff[5*8 +: 8]};
+    wire [11-1:0] gs_0_0;
     sum_tree #(
-        .N (22),
+        .N (5),
+        .W (11),
+        .L (3)
+    ) u_g_0_0 (
+        .clk_i (clk_i),
+        .x_i   (gt_0_0),
+        .sum_o (gs_0_0)
+    );
+    wire [1*9-1:0] gt_0_1; // shift 1
+    assign gt_0_1[0*9 +: 9] = ~{{1{x_eff[0*8 + 8 - 1]}}, x_eff[0*8 +: 8]};
+    wire [9-1:0] gs_0_1;
+    sum_tree #(
+        .N (1),
+        .W (9),
+        .L (3)
+    ) u_g_0_1 (
+        .clk_i (clk_i),
+        .x_i   (gt_0_1),
+        .sum_o (gs_0_1)
+    );
+    wire [2*9-1:0] gt_0_2; // shift 2
+    assign gt_0_2[0*9 +: 9] = ~{{1{x_eff[2*8 + 8 - 1]}}, x_eff[2*8 +: 8]};
+    assign gt_0_2[1*9 +: 9] = ~{{1{x_eff[4*8 + 8 - 1]}}, x_eff[4*8 +: 8]};
+    wire [9-1:0] gs_0_2;
+    sum_tree #(
+        .N (2),
+        .W (9),
+        .L (3)
+    ) u_g_0_2 (
+        .clk_i (clk_i),
+        .x_i   (gt_0_2),
+        .sum_o (gs_0_2)
+    );
+    wire [3*10-1:0] gt_0_3; // shift 3
+    assign gt_0_3[0*10 +: 10] = ~{{2{x_eff[0*8 + 8 - 1]}}, x_eff[0*8 +: 8]};
+    assign gt_0_3[1*10 +: 10] = {{2{x_eff[3*8 + 8 - 1]}}, x_eff[3*8 +: 8]};
+    assign gt_0_3[2*10 +: 10] = {{2{x_eff[5*8 + 8 - 1]}}, x_eff[5*8 +: 8]};
+    wire [10-1:0] gs_0_3;
+    sum_tree #(
+        .N (3),
+        .W (10),
+        .L (3)
+    ) u_g_0_3 (
+        .clk_i (clk_i),
+        .x_i   (gt_0_3),
+        .sum_o (gs_0_3)
+    );
+    wire [1*9-1:0] gt_0_4; // shift 4
+    assign gt_0_4[0*9 +: 9] = ~{{1{x_eff[4*8 + 8 - 1]}}, x_eff[4*8 +: 8]};
+    wire [9-1:0] gs_0_4;
+    sum_tree #(
+        .N (1),
+        .W (9),
+        .L (3)
+    ) u_g_0_4 (
+        .clk_i (clk_i),
+        .x_i   (gt_0_4),
+        .sum_o (gs_0_4)
+    );
+    wire [4*10-1:0] gt_0_5; // shift 5
+    assign gt_0_5[0*10 +: 10] = {{2{x_eff[0*8 + 8 - 1]}}, x_eff[0*8 +: 8]};
+    assign gt_0_5[1*10 +: 10] = {{2{x_eff[2*8 + 8 - 1]}}, x_eff[2*8 +: 8]};
+    assign gt_0_5[2*10 +: 10] = ~{{2{x_eff[3*8 + 8 - 1]}}, x_eff[3*8 +: 8]};
+    assign gt_0_5[3*10 +: 10] = {{2{x_eff[5*8 + 8 - 1]}}, x_eff[5*8 +: 8]};
+    wire [10-1:0] gs_0_5;
+    sum_tree #(
+        .N (4),
+        .W (10),
+        .L (3)
+    ) u_g_0_5 (
+        .clk_i (clk_i),
+        .x_i   (gt_0_5),
+        .sum_o (gs_0_5)
+    );
+    wire [1*9-1:0] gt_0_6; // shift 6
+    assign gt_0_6[0*9 +: 9] = ~{{1{x_eff[4*8 + 8 - 1]}}, x_eff[4*8 +: 8]};
+    wire [9-1:0] gs_0_6;
+    sum_tree #(
+        .N (1),
+        .W (9),
+        .L (3)
+    ) u_g_0_6 (
+        .clk_i (clk_i),
+        .x_i   (gt_0_6),
+        .sum_o (gs_0_6)
+    );
+    wire [4*10-1:0] gt_0_7; // shift 7
+    assign gt_0_7[0*10 +: 10] = ~{{2{x_eff[0*8 + 8 - 1]}}, x_eff[0*8 +: 8]};
+    assign gt_0_7[1*10 +: 10] = {{2{x_eff[1*8 + 8 - 1]}}, x_eff[1*8 +: 8]};
+    assign gt_0_7[2*10 +: 10] = ~{{2{x_eff[2*8 + 8 - 1]}}, x_eff[2*8 +: 8]};
+    assign gt_0_7[3*10 +: 10] = {{2{x_eff[3*8 + 8 - 1]}}, x_eff[3*8 +: 8]};
+    wire [10-1:0] gs_0_7;
+    sum_tree #(
+        .N (4),
+        .W (10),
+        .L (3)
+    ) u_g_0_7 (
+        .clk_i (clk_i),
+        .x_i   (gt_0_7),
+        .sum_o (gs_0_7)
+    );
+    wire [9*19-1:0] terms_0;
+    assign terms_0[0*19 +: 19] = {{8{gs_0_0[11-1]}}, gs_0_0[11-1:0]};
+    assign terms_0[1*19 +: 19] = {{9{gs_0_1[9-1]}}, gs_0_1[9-1:0], 1'd0};
+    assign terms_0[2*19 +: 19] = {{8{gs_0_2[9-1]}}, gs_0_2[9-1:0], 2'd0};
+    assign terms_0[3*19 +: 19] = {{6{gs_0_3[10-1]}}, gs_0_3[10-1:0], 3'd0};
+    assign terms_0[4*19 +: 19] = {{6{gs_0_4[9-1]}}, gs_0_4[9-1:0], 4'd0};
+    assign terms_0[5*19 +: 19] = {{4{gs_0_5[10-1]}}, gs_0_5[10-1:0], 5'd0};
+    assign terms_0[6*19 +: 19] = {{4{gs_0_6[9-1]}}, gs_0_6[9-1:0], 6'd0};
+    assign terms_0[7*19 +: 19] = {{2{gs_0_7[10-1]}}, gs_0_7[10-1:0], 7'd0};
+    assign terms_0[8*19 +: 19] = 19'd390;
+    sum_tree #(
+        .N (9),
         .W (19)
     ) u_dot_0 (
         .clk_i (clk_i),
         .x_i   (terms_0),
         .sum_o (parts_all[0*19 +: 19])
     );
-    wire [22*19-1:0] terms_1;
-    assign terms_1[0*19 +: 19] = (xv_0 <<< 0);
-    assign terms_1[1*19 +: 19] = ~(xv_0 <<< 3);
-    assign terms_1[2*19 +: 19] = (xv_1 <<< 1);
-    assign terms_1[3*19 +: 19] = ~(xv_1 <<< 3);
-    assign terms_1[4*19 +: 19] = ~(xv_1 <<< 5);
-    assign terms_1[5*19 +: 19] = (xv_1 <<< 7);
-    assign terms_1[6*19 +: 19] = (xv_2 <<< 0);
-    assign terms_1[7*19 +: 19] = ~(xv_2 <<< 2);
-    assign terms_1[8*19 +: 19] = (xv_2 <<< 4);
-    assign terms_1[9*19 +: 19] = (xv_2 <<< 6);
-    assign terms_1[10*19 +: 19] = ~(xv_3 <<< 0);
-    assign terms_1[11*19 +: 19] = ~(xv_3 <<< 3);
-    assign terms_1[12*19 +: 19] = ~(xv_4 <<< 6);
-    assign terms_1[13*19 +: 19] = ~(xv_5 <<< 0);
-    assign terms_1[14*19 +: 19] = (xv_5 <<< 7);
-    assign terms_1[15*19 +: 19] = 19'd8;
-    assign terms_1[16*19 +: 19] = 19'd0;
-    assign terms_1[17*19 +: 19] = 19'd0;
-    assign terms_1[18*19 +: 19] = 19'd0;
-    assign terms_1[19*19 +: 19] = 19'd0;
-    assign terms_1[20*19 +: 19] = 19'd0;
-    assign terms_1[21*19 +: 19] = 19'd0;
+    wire [4*10-1:0] gt_1_0; // shift 0
+    assign gt_1_0[0*10 +: 10] = {{2{x_eff[0*8 + 8 - 1]}}, x_eff[0*8 +: 8]};
+    assign gt_1_0[1*10 +: 10] = {{2{x_eff[2*8 + 8 - 1]}}, x_eff[2*8 +: 8]};
+    assign gt_1_0[2*10 +: 10] = ~{{2{x_eff[3*8 + 8 - 1]}}, x_eff[3*8 +: 8]};
+    assign gt_1_0[3*10 +: 10] = ~{{2{x_eff[5*8 + 8 - 1]}}, x_eff[5*8 +: 8]};
+    wire [10-1:0] gs_1_0;
     sum_tree #(
-        .N (22),
+        .N (4),
+        .W (10),
+        .L (3)
+    ) u_g_1_0 (
+        .clk_i (clk_i),
+        .x_i   (gt_1_0),
+        .sum_o (gs_1_0)
+    );
+    wire [1*9-1:0] gt_1_1; // shift 1
+    assign gt_1_1[0*9 +: 9] = {{1{x_eff[1*8 + 8 - 1]}}, x_eff[1*8 +: 8]};
+    wire [9-1:0] gs_1_1;
+    sum_tree #(
+        .N (1),
+        .W (9),
+        .L (3)
+    ) u_g_1_1 (
+        .clk_i (clk_i),
+        .x_i   (gt_1_1),
+        .sum_o (gs_1_1)
+    );
+    wire [1*9-1:0] gt_1_2; // shift 2
+    assign gt_1_2[0*9 +: 9] = ~{{1{x_eff[2*8 + 8 - 1]}}, x_eff[2*8 +: 8]};
+    wire [9-1:0] gs_1_2;
+    sum_tree #(
+        .N (1),
+        .W (9),
+        .L (3)
+    ) u_g_1_2 (
+        .clk_i (clk_i),
+        .x_i   (gt_1_2),
+        .sum_o (gs_1_2)
+    );
+    wire [3*10-1:0] gt_1_3; // shift 3
+    assign gt_1_3[0*10 +: 10] = ~{{2{x_eff[0*8 + 8 - 1]}}, x_eff[0*8 +: 8]};
+    assign gt_1_3[1*10 +: 10] = ~{{2{x_eff[1*8 + 8 - 1]}}, x_eff[1*8 +: 8]};
+    assign gt_1_3[2*10 +: 10] = ~{{2{x_eff[3*8 + 8 - 1]}}, x_eff[3*8 +: 8]};
+    wire [10-1:0] gs_1_3;
+    sum_tree #(
+        .N (3),
+        .W (10),
+        .L (3)
+    ) u_g_1_3 (
+        .clk_i (clk_i),
+        .x_i   (gt_1_3),
+        .sum_o (gs_1_3)
+    );
+    wire [1*9-1:0] gt_1_4; // shift 4
+    assign gt_1_4[0*9 +: 9] = {{1{x_eff[2*8 + 8 - 1]}}, x_eff[2*8 +: 8]};
+    wire [9-1:0] gs_1_4;
+    sum_tree #(
+        .N (1),
+        .W (9),
+        .L (3)
+    ) u_g_1_4 (
+        .clk_i (clk_i),
+        .x_i   (gt_1_4),
+        .sum_o (gs_1_4)
+    );
+    wire [1*9-1:0] gt_1_5; // shift 5
+    assign gt_1_5[0*9 +: 9] = ~{{1{x_eff[1*8 + 8 - 1]}}, x_eff[1*8 +: 8]};
+    wire [9-1:0] gs_1_5;
+    sum_tree #(
+        .N (1),
+        .W (9),
+        .L (3)
+    ) u_g_1_5 (
+        .clk_i (clk_i),
+        .x_i   (gt_1_5),
+        .sum_o (gs_1_5)
+    );
+    wire [2*9-1:0] gt_1_6; // shift 6
+    assign gt_1_6[0*9 +: 9] = {{1{x_eff[2*8 + 8 - 1]}}, x_eff[2*8 +: 8]};
+    assign gt_1_6[1*9 +: 9] = ~{{1{x_eff[4*8 + 8 - 1]}}, x_eff[4*8 +: 8]};
+    wire [9-1:0] gs_1_6;
+    sum_tree #(
+        .N (2),
+        .W (9),
+        .L (3)
+    ) u_g_1_6 (
+        .clk_i (clk_i),
+        .x_i   (gt_1_6),
+        .sum_o (gs_1_6)
+    );
+    wire [2*9-1:0] gt_1_7; // shift 7
+    assign gt_1_7[0*9 +: 9] = {{1{x_eff[1*8 + 8 - 1]}}, x_eff[1*8 +: 8]};
+    assign gt_1_7[1*9 +: 9] = {{1{x_eff[5*8 + 8 - 1]}}, x_eff[5*8 +: 8]};
+    wire [9-1:0] gs_1_7;
+    sum_tree #(
+        .N (2),
+        .W (9),
+        .L (3)
+    ) u_g_1_7 (
+        .clk_i (clk_i),
+        .x_i   (gt_1_7),
+        .sum_o (gs_1_7)
+    );
+    wire [9*19-1:0] terms_1;
+    assign terms_1[0*19 +: 19] = {{9{gs_1_0[10-1]}}, gs_1_0[10-1:0]};
+    assign terms_1[1*19 +: 19] = {{9{gs_1_1[9-1]}}, gs_1_1[9-1:0], 1'd0};
+    assign terms_1[2*19 +: 19] = {{8{gs_1_2[9-1]}}, gs_1_2[9-1:0], 2'd0};
+    assign terms_1[3*19 +: 19] = {{6{gs_1_3[10-1]}}, gs_1_3[10-1:0], 3'd0};
+    assign terms_1[4*19 +: 19] = {{6{gs_1_4[9-1]}}, gs_1_4[9-1:0], 4'd0};
+    assign terms_1[5*19 +: 19] = {{5{gs_1_5[9-1]}}, gs_1_5[9-1:0], 5'd0};
+    assign terms_1[6*19 +: 19] = {{4{gs_1_6[9-1]}}, gs_1_6[9-1:0], 6'd0};
+    assign terms_1[7*19 +: 19] = {{3{gs_1_7[9-1]}}, gs_1_7[9-1:0], 7'd0};
+    assign terms_1[8*19 +: 19] = 19'd126;
+    sum_tree #(
+        .N (9),
         .W (19)
     ) u_dot_1 (
         .clk_i (clk_i),
         .x_i   (terms_1),
         .sum_o (parts_all[1*19 +: 19])
     );
-    wire [22*19-1:0] terms_2;
-    assign terms_2[0*19 +: 19] = (xv_0 <<< 0);
-    assign terms_2[1*19 +: 19] = (xv_0 <<< 2);
-    assign terms_2[2*19 +: 19] = (xv_0 <<< 6);
-    assign terms_2[3*19 +: 19] = ~(xv_1 <<< 4);
-    assign terms_2[4*19 +: 19] = (xv_1 <<< 6);
-    assign terms_2[5*19 +: 19] = (xv_2 <<< 0);
-    assign terms_2[6*19 +: 19] = (xv_2 <<< 2);
-    assign terms_2[7*19 +: 19] = ~(xv_2 <<< 4);
-    assign terms_2[8*19 +: 19] = (xv_2 <<< 6);
-    assign terms_2[9*19 +: 19] = ~(xv_3 <<< 0);
-    assign terms_2[10*19 +: 19] = (xv_3 <<< 7);
-    assign terms_2[11*19 +: 19] = (xv_4 <<< 0);
-    assign terms_2[12*19 +: 19] = (xv_4 <<< 5);
-    assign terms_2[13*19 +: 19] = (xv_5 <<< 0);
-    assign terms_2[14*19 +: 19] = ~(xv_5 <<< 2);
-    assign terms_2[15*19 +: 19] = (xv_5 <<< 5);
-    assign terms_2[16*19 +: 19] = 19'd4;
-    assign terms_2[17*19 +: 19] = 19'd0;
-    assign terms_2[18*19 +: 19] = 19'd0;
-    assign terms_2[19*19 +: 19] = 19'd0;
-    assign terms_2[20*19 +: 19] = 19'd0;
-    assign terms_2[21*19 +: 19] = 19'd0;
+    wire [5*11-1:0] gt_2_0; // shift 0
+    assign gt_2_0[0*11 +: 11] = {{3{x_eff[0*8 + 8 - 1]}}, x_eff[0*8 +: 8]};
+    assign gt_2_0[1*11 +: 11] = {{3{x_eff[2*8 + 8 - 1]}}, x_eff[2*8 +: 8]};
+    assign gt_2_0[2*11 +: 11] = ~{{3{x_eff[3*8 + 8 - 1]}}, x_eff[3*8 +: 8]};
+    assign gt_2_0[3*11 +: 11] = {{3{x_eff[4*8 + 8 - 1]}}, x_eff[4*8 +: 8]};
+    assign gt_2_0[4*11 +: 11] = {{3{x_eff[5*8 + 8 - 1]}}, x_eff[5*8 +: 8]};
+    wire [11-1:0] gs_2_0;
     sum_tree #(
-        .N (22),
+        .N (5),
+        .W (11),
+        .L (3)
+    ) u_g_2_0 (
+        .clk_i (clk_i),
+        .x_i   (gt_2_0),
+        .sum_o (gs_2_0)
+    );
+    wire [3*10-1:0] gt_2_1; // shift 2
+    assign gt_2_1[0*10 +: 10] = {{2{x_eff[0*8 + 8 - 1]}}, x_eff[0*8 +: 8]};
+    assign gt_2_1[1*10 +: 10] = {{2{x_eff[2*8 + 8 - 1]}}, x_eff[2*8 +: 8]};
+    assign gt_2_1[2*10 +: 10] = ~{{2{x_eff[5*8 + 8 - 1]}}, x_eff[5*8 +: 8]};
+    wire [10-1:0] gs_2_1;
+    sum_tree #(
+        .N (3),
+        .W (10),
+        .L (3)
+    ) u_g_2_1 (
+        .clk_i (clk_i),
+        .x_i   (gt_2_1),
+        .sum_o (gs_2_1)
+    );
+    wire [2*9-1:0] gt_2_2; // shift 4
+    assign gt_2_2[0*9 +: 9] = ~{{1{x_eff[1*8 + 8 - 1]}}, x_eff[1*8 +: 8]};
+    assign gt_2_2[1*9 +: 9] = ~{{1{x_eff[2*8 + 8 - 1]}}, x_eff[2*8 +: 8]};
+    wire [9-1:0] gs_2_2;
+    sum_tree #(
+        .N (2),
+        .W (9),
+        .L (3)
+    ) u_g_2_2 (
+        .clk_i (clk_i),
+        .x_i   (gt_2_2),
+        .sum_o (gs_2_2)
+    );
+    wire [2*9-1:0] gt_2_3; // shift 5
+    assign gt_2_3[0*9 +: 9] = {{1{x_eff[4*8 + 8 - 1]}}, x_eff[4*8 +: 8]};
+    assign gt_2_3[1*9 +: 9] = {{1{x_eff[5*8 + 8 - 1]}}, x_eff[5*8 +: 8]};
+    wire [9-1:0] gs_2_3;
+    sum_tree #(
+        .N (2),
+        .W (9),
+        .L (3)
+    ) u_g_2_3 (
+        .clk_i (clk_i),
+        .x_i   (gt_2_3),
+        .sum_o (gs_2_3)
+    );
+    wire [3*10-1:0] gt_2_4; // shift 6
+    assign gt_2_4[0*10 +: 10] = {{2{x_eff[0*8 + 8 - 1]}}, x_eff[0*8 +: 8]};
+    assign gt_2_4[1*10 +: 10] = {{2{x_eff[1*8 + 8 - 1]}}, x_eff[1*8 +: 8]};
+    assign gt_2_4[2*10 +: 10] = {{2{x_eff[2*8 + 8 - 1]}}, x_eff[2*8 +: 8]};
+    wire [10-1:0] gs_2_4;
+    sum_tree #(
+        .N (3),
+        .W (10),
+        .L (3)
+    ) u_g_2_4 (
+        .clk_i (clk_i),
+        .x_i   (gt_2_4),
+        .sum_o (gs_2_4)
+    );
+    wire [1*9-1:0] gt_2_5; // shift 7
+    assign gt_2_5[0*9 +: 9] = {{1{x_eff[3*8 + 8 - 1]}}, x_eff[3*8 +: 8]};
+    wire [9-1:0] gs_2_5;
+    sum_tree #(
+        .N (1),
+        .W (9),
+        .L (3)
+    ) u_g_2_5 (
+        .clk_i (clk_i),
+        .x_i   (gt_2_5),
+        .sum_o (gs_2_5)
+    );
+    wire [9*19-1:0] terms_2;
+    assign terms_2[0*19 +: 19] = {{8{gs_2_0[11-1]}}, gs_2_0[11-1:0]};
+    assign terms_2[1*19 +: 19] = {{7{gs_2_1[10-1]}}, gs_2_1[10-1:0], 2'd0};
+    assign terms_2[2*19 +: 19] = {{6{gs_2_2[9-1]}}, gs_2_2[9-1:0], 4'd0};
+    assign terms_2[3*19 +: 19] = {{5{gs_2_3[9-1]}}, gs_2_3[9-1:0], 5'd0};
+    assign terms_2[4*19 +: 19] = {{3{gs_2_4[10-1]}}, gs_2_4[10-1:0], 6'd0};
+    assign terms_2[5*19 +: 19] = {{3{gs_2_5[9-1]}}, gs_2_5[9-1:0], 7'd0};
+    assign terms_2[6*19 +: 19] = 19'd37;
+    assign terms_2[7*19 +: 19] = 19'd0;
+    assign terms_2[8*19 +: 19] = 19'd0;
+    sum_tree #(
+        .N (9),
         .W (19)
     ) u_dot_2 (
         .clk_i (clk_i),
@@ -632,7 +883,7 @@ module l7_fc (
     wire unused_ofifo_ready;
     stream_fifo #(
         .DATA_W (48),
-        .DEPTH  (19)
+        .DEPTH  (21)
     ) u_ofifo (
         .clk_i     (clk_i),
         .rst_i     (rst_i),

@@ -10,9 +10,12 @@
 // Parameters
 //   N  number of words (>= 1)
 //   W  word width, of the inputs and of the sum (>= 1)
+//   L  latency in cycles: 0 means the tree's own ceil(log2 N) levels; a
+//      larger L adds L - ceil(log2 N) registers after the tree, so that
+//      trees of different sizes can line up (no zero words to pad with)
 // Latency and handshake
-//   sum_o holds the sum of the x_i presented LATENCY = ceil(log2 N) rising
-//   edges earlier (0 for N = 1: a wire). A new input may come every cycle
+//   sum_o holds the sum of the x_i presented LATENCY = max(L, ceil(log2 N))
+//   rising edges earlier (0 for N = 1 and L = 0: a wire). A new input may come every cycle
 //   (II = 1). No valid or stall: the caller delays its own tags by
 //   LATENCY. The registers are not reset (datapath only).
 `resetall
@@ -21,26 +24,28 @@
 
 module sum_tree #(
     parameter integer N = 2,  // words to sum
-    parameter integer W = 16  // width of every word and of the sum
+    parameter integer W = 16, // width of every word and of the sum
+    parameter integer L = 0   // latency (0: ceil(log2 N)); see the header
 ) (
     input  wire           clk_i,
     input  wire [N*W-1:0] x_i,
     output wire [W-1:0]   sum_o
 );
     localparam integer LEVELS = (N <= 1) ? 0 : $clog2(N);
+    localparam integer EXTRA  = (L > LEVELS) ? L - LEVELS : 0;
 
     initial begin
-        if (N < 1 || W < 1) begin
-            $display("sum_tree %m: N %0d and W %0d must be >= 1", N, W);
+        if (N < 1 || W < 1 || (L != 0 && L < LEVELS)) begin
+            $display("sum_tree %m: N %0d and W %0d must be >= 1, L %0d 0 or >= ceil(log2 N)", N, W, L);
             $finish;
         end
     end
 
+    wire [W-1:0] tree_o;
     genvar l, i;
     generate
         if (LEVELS == 0) begin : g_wire
-            assign sum_o = x_i[W-1:0];
-            wire unused_clk = clk_i;
+            assign tree_o = x_i[W-1:0];
         end else begin : g_tree
             for (l = 0; l < LEVELS; l = l + 1) begin : g_lvl
                 localparam integer NIN  = ((N - 1) >> l) + 1;        // ceil(N / 2^l)
@@ -66,7 +71,28 @@ module sum_tree #(
                     assign out_w[i*W +: W] = s_q;
                 end
             end
-            assign sum_o = g_lvl[LEVELS-1].out_w[W-1:0];
+            assign tree_o = g_lvl[LEVELS-1].out_w[W-1:0];
+        end
+        if (EXTRA == 0) begin : g_out
+            assign sum_o = tree_o;
+            if (LEVELS == 0) begin : g_noclk
+                wire unused_clk = clk_i;
+            end
+        end else begin : g_delay
+            // EXTRA registers after the tree (parameter L).
+            for (l = 0; l < EXTRA; l = l + 1) begin : g_d
+                reg [W-1:0] d_q;
+                if (l == 0) begin : g_first
+                    always @(posedge clk_i) begin
+                        d_q <= tree_o;
+                    end
+                end else begin : g_next
+                    always @(posedge clk_i) begin
+                        d_q <= g_d[l-1].d_q;
+                    end
+                end
+            end
+            assign sum_o = g_d[EXTRA-1].d_q;
         end
     endgenerate
 endmodule
