@@ -74,11 +74,21 @@ type constDot struct {
 // dropped, the final sum being exact modulo 2^AccW; Unused marks them).
 type constGroup struct {
 	G, S, W, N, L int
+	R             int // adder levels per register stage (constGroupR)
 	XPad          int // W - BIN: the operand's extension
 	Terms         []constTerm
 	Ext, Hi       int
 	Unused        bool
 }
+
+// constGroupR is the adder levels per register stage of a constDot's
+// group trees: their words are narrow (about the operand's width plus
+// log2 of the group), so two carry chains make a path no longer than one
+// accumulator-wide adder; registering every other level halves their
+// flip-flops (LeNet demo conv1, yosys 0.23 synth_xilinx: see the README).
+const constGroupR = 2
+
+func ceilDivInt(a, b int) int { return (a + b - 1) / b }
 
 // constTerm is one digit of a group: lane C's operand, inverted when Neg,
 // as word K of the group's tree.
@@ -130,7 +140,8 @@ func constDots(v [][]int64, bin int, x fixedpoint.Interval, accW int) ([]constDo
 			g.Hi = min(g.W, accW-g.S)
 			g.Ext = accW - g.S - g.Hi
 			g.Unused = g.Hi < g.W
-			lg = max(lg, treeLevels(g.N))
+			g.R = constGroupR
+			lg = max(lg, ceilDivInt(treeLevels(g.N), g.R))
 			dot.Groups = append(dot.Groups, *g)
 		}
 		dot.LitK = len(dot.Groups)
@@ -187,6 +198,14 @@ type boundLit struct {
 
 // rotCase: at position step PS, lane u reads bank (R + Add + u) mod NB.
 type rotCase struct{ PS, Add int }
+
+// lutRAMDepth is the deepest ring read before its register (SliceEarly):
+// a 32-deep memory is one RAM32M column on Xilinx 7-series.
+const lutRAMDepth = 32
+
+// rotStage is stage S of the banked ring's rotator: words move by Amt =
+// 2^S when bit S of the rotation is set, from vector S to vector S+1.
+type rotStage struct{ S, Amt, Next int }
 
 // planEngine plans one layer's engine with par PEs of lanes lanes each
 // (lanes 0: one window position per cycle). With exact, lanes must be a
@@ -271,6 +290,10 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	e.T = e.TP * e.CF
 	e.PSMax, e.CFMax = e.TP-1, e.CF-1
 	e.PSW, e.CFW = widthFor(e.PSMax), widthFor(e.CFMax)
+	e.CFCases = nil
+	for cf := 0; cf < e.CF; cf++ {
+		e.CFCases = append(e.CFCases, cf)
+	}
 	e.StepMax = e.T - 1
 	e.StepW = widthFor(e.StepMax)
 	e.LanesPE = e.U * e.SIMD
@@ -292,6 +315,11 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 		e.Banked = true
 		e.BankBits = clog2(e.U)
 		e.NB = 1 << e.BankBits
+		e.RotStages = nil
+		for st := 0; st < e.BankBits; st++ {
+			e.RotStages = append(e.RotStages, rotStage{S: st, Amt: 1 << st, Next: st + 1})
+		}
+		e.RotLast, e.RotUnused = e.BankBits, e.U < e.NB
 		for e.WP%e.NB != e.K%e.NB {
 			e.WP++
 		}
@@ -715,6 +743,7 @@ func (e *Engine) setRing(depth int) {
 	e.QW = e.RAW - e.BankBits
 	e.QW1, e.BKeyW = e.QW+1, e.PSW+e.BankBits
 	e.BankCases, e.RotCases = nil, nil
+	e.SliceEarly = !e.Banked && e.CF > 1 && depth <= lutRAMDepth
 	if !e.Banked {
 		return
 	}

@@ -69,6 +69,25 @@ type Engine struct {
 	HeldMaxSkip                    int       // RingDepth - Skip: room for a row's last pixel
 	BankCases                      []bankSel // per bank: its word offset at each (step, corner bank)
 	RotCases                       []rotCase // per step: (ps*U) mod NB
+	// The lanes' rotation of the NB bank words is a logarithmic rotator:
+	// stage S moves by 2^S words when bit S of the rotation is set
+	// (log2 NB stages of 2:1 multiplexers, shared by the lanes, instead of
+	// an NB:1 multiplexer per lane); RotLast is the last stage's vector.
+	RotStages                      []rotStage
+	RotLast                        int
+	RotUnused                      bool // U < NB: the last stage's words past U are not read
+	// CFCases lists the input-channel folds 0..CF-1: the SIMD slice is
+	// selected by a case over them (an ideal CF:1 multiplexer; the
+	// indexed part-select x[cf*SB +: SB] becomes a logarithmic shifter
+	// over the whole word when SB is not a power of two: 2,477 LUTs for
+	// 120 x 8 against about 360, yosys 0.23 synth_xilinx).
+	CFCases []int
+	// SliceEarly: a small unbanked ring (RingDepth <= lutRAMDepth, a LUT
+	// RAM or flip-flops, read asynchronously) with CF > 1 folds selects
+	// the SIMD slice before the read register, which then holds SB bits,
+	// not the whole pixel (fc2 of the LeNet demo: 120 flip-flops instead
+	// of 960). Larger rings keep the registered read a block RAM needs.
+	SliceEarly bool
 	RAW, RAW1                      int       // ring address width, and one more for the wrap compare
 	PXW, PXWm1, PXW1               int       // pixel-count width (0..2*H*W), minus and plus one
 	HW, HWMax                      int       // pixels per input map, and minus one

@@ -80,6 +80,7 @@ type memory struct {
 	depth, width  int
 	copies        int
 	logic         bool // (* rom_style = "logic" *): never a block RAM
+	readBits      int  // a RAM's read register when not the whole word (rtl.Engine.SliceEarly)
 	cols, nonzero int
 	// fieldBits is, per field (a lane's weight, a PE's multiplier), the
 	// bits that are not zero in every word: the partial products a
@@ -513,52 +514,53 @@ func regBits(w, maxVal int) int {
 	return w
 }
 
-// selectMux is the 2:1 multiplexers yosys builds for a lane's SIMD slice
-// x[cf*sb +: sb] of cf slices (the padding gate goes into the register's
-// synchronous reset): an ideal cf:1 multiplexer, sb x (cf-1), when sb is a
-// power of two or cf is 2; otherwise yosys' $shiftx by the product cf*sb
-// is a logarithmic shifter over the whole word, smallest shift first,
-// every stage as wide as the bits still reachable. Measured alone
-// (synth_xilinx / synth_ice40, yosys 0.23): 120 x 8 takes 2477 LUTs and
-// 181 MUXF7 on xilinx (5304 multiplexers here), 128 x 8 takes 384 (896);
-// 0.43-0.67 LUTs per multiplexer on xilinx, 0.67-0.84 on iCE40, over
-// eight shapes with more than two slices.
+// selectMux is the 2:1 multiplexers of a lane's SIMD slice of cf slices
+// of sb bits, selected by a case over the folds (the padding gate goes
+// into the register's synchronous reset): an ideal cf:1 multiplexer, sb x
+// (cf-1). A lone 2:1 multiplexer takes a LUT of its own per bit (16 x 2:
+// 16 LUTs), where wider ones pack two or more into a LUT6: counted twice.
+// (The indexed part-select x[cf*sb +: sb] the engines used before was a
+// logarithmic shifter over the whole word when sb is not a power of two:
+// 120 x 8 took 2,477 LUTs on xilinx, yosys 0.23.)
 func selectMux(sb, cf int) int {
-	if cf <= 1 {
+	switch {
+	case cf <= 1:
 		return 0
-	}
-	if cf == 2 {
-		// A lone 2:1 multiplexer takes a LUT of its own per bit (16 x 2:
-		// 16 LUTs), where wider ones pack two or more into a LUT6: counted
-		// twice.
+	case cf == 2:
 		return 2 * sb
 	}
-	if sb&(sb-1) == 0 {
-		return sb * (cf - 1)
+	return sb * (cf - 1)
+}
+
+// rotatorMux is the 2:1 multiplexers of the banked ring's logarithmic
+// rotator of nb words of sb bits: log2(nb) stages of nb words, the last
+// one only for the u words the lanes read.
+func rotatorMux(sb, nb, u int) int {
+	stages := bits.Len(uint(nb - 1))
+	if stages == 1 {
+		return selectMux(sb, 2) * min(u, nb) / 2
 	}
-	n := sb * cf
-	tz := bits.TrailingZeros(uint(sb))
-	nb := bits.Len(uint((cf - 1) * sb))
-	muxes := 0
-	for i := tz; i < nb; i++ {
-		later := 0 // the larger shifts still to come
-		for j := i + 1; j < nb; j++ {
-			later += 1 << j
-		}
-		muxes += max(0, min(sb+later, n, n-1<<i))
-	}
-	return muxes
+	return sb * (nb*(stages-1) + min(u, nb))
 }
 
 // sumTree is prim/sum_tree.v over n words of w bits: n-1 adders of w
 // bits, and a register of w bits per node of every level. The trees are
 // modules of their own, so yosys keeps every word (the zero padding of a
 // CSD tree included).
-func (et *engineTerms) sumTree(n, w, copies int) {
+func (et *engineTerms) sumTree(n, w, copies int) { et.sumTreeR(n, w, 1, copies) }
+
+// sumTreeR is sumTree with a register stage every r levels (and after the
+// last): sum_tree's R.
+func (et *engineTerms) sumTreeR(n, w, r, copies int) {
 	adders, regs := 0, 0
+	levels := bits.Len(uint(max(n, 1) - 1))
+	l := 0
 	for k := n; k > 1; k = ceilDiv(k, 2) {
 		adders += k / 2
-		regs += ceilDiv(k, 2)
+		if (l+1)%r == 0 || l == levels-1 {
+			regs += ceilDiv(k, 2)
+		}
+		l++
 	}
 	et.lut[lutTree] += float64(copies * adders * w)
 	et.ff[ffTree] += float64(copies * regs * w)
@@ -622,13 +624,16 @@ func windowTerms(l *quant.Layer, op Op, t Target, e *rtl.Engine, et *engineTerms
 		// step and corner bank plus the corner's word) and its registered
 		// read and SIMD slice; per lane a rotation over the banks.
 		et.lut[lutLane] += float64(copies*e.CW + e.NB*2*e.QW)
-		et.lut[lutSel] += float64(e.NB*selectMux(e.SB, e.CF) + copies*selectMux(e.SB, e.NB))
+		et.lut[lutSel] += float64(e.NB*selectMux(e.SB, e.CF) + rotatorMux(e.SB, e.NB, copies))
 		et.ff[ffLane] += float64(copies*(2+e.SB) + e.NB*e.QW + 2*e.BankBits)
 		ring = memory{name: "ring", kind: memRAM, depth: e.BankDepth, width: e.InBits, copies: e.NB}
 	} else {
 		et.lut[lutLane] += float64(copies * (e.CW + e.RAW))
 		et.lut[lutSel] += float64(copies * selectMux(e.SB, e.CF))
 		et.ff[ffLane] += float64(copies * (e.RAW + 2 + e.SB))
+		if e.SliceEarly {
+			ring.readBits = e.SB
+		}
 	}
 
 	// Memories: the ring (one copy, banked when U > 1), the output FIFO,
@@ -661,10 +666,10 @@ func windowTerms(l *quant.Layer, op Op, t Target, e *rtl.Engine, et *engineTerms
 		// of ConstN words.
 		for _, dot := range e.ConstDots {
 			for _, g := range dot.Groups {
-				et.sumTree(g.N, g.W, 1)
+				et.sumTreeR(g.N, g.W, g.R, 1)
 				// sum_tree's L registers after the tree: an SRL per bit from
 				// three stages on (synth_xilinx), flip-flops otherwise.
-				if extra := g.L - bits.Len(uint(max(g.N, 1)-1)); t == Xilinx && extra >= srlMinLength {
+				if extra := g.L - ceilDiv(bits.Len(uint(max(g.N, 1)-1)), g.R); t == Xilinx && extra >= srlMinLength {
 					et.lut[lutSRL] += float64(g.W * ceilDiv(extra, 32))
 				} else {
 					et.ff[ffTree] += float64(extra * g.W)
@@ -827,7 +832,11 @@ func (et *engineTerms) memory(t Target, m memory) {
 		et.ff[ffFIFO] += c * float64(2*bits.Len(uint(d-1))+bits.Len(uint(d)))
 	case memRAM:
 		if mp.how != mapBRAM {
-			et.ff[ffLane] += c * float64(m.width) // the read word
+			rb := m.width // the read word
+			if m.readBits > 0 {
+				rb = m.readBits
+			}
+			et.ff[ffLane] += c * float64(rb)
 		}
 	case memROM:
 		// The read register (the weight word's w_c_q, a per-channel ROM's

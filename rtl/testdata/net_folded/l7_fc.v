@@ -352,7 +352,7 @@ module l7_fc (
     wire [1-1:0] addr_0 = rr_0[1-1:0];
     wire unused_rr_0 = rr_0[1];
     reg [1-1:0] addr_a_q_0;
-    reg [47:0] x_b_q_0;
+    reg [15:0] x_b_q_0;  // the SIMD slice, selected before the register
     reg inb_a_q_0;
     reg inb_b_q_0;
     // Kept out of the product's DSP (no AREG): the lane select ends here,
@@ -388,6 +388,18 @@ module l7_fc (
     initial $readmemh("l7_fc_w.hex", wrom);
     reg [3-1:0] wa_b_q;
     reg [31:0] w_c_q;
+    // The small ring is read before the register: only the fold's SIMD
+    // slice is kept (a case over the 3 folds).
+    wire [47:0] xw_0 = ring_0[addr_a_q_0];
+    reg [15:0] xr_0;
+    always @* begin
+        case (cf_a_q)
+            2'd0: xr_0 = xw_0[0*16 +: 16];
+            2'd1: xr_0 = xw_0[1*16 +: 16];
+            2'd2: xr_0 = xw_0[2*16 +: 16];
+            default: xr_0 = 16'd0;
+        endcase
+    end
     always @(posedge clk_i) begin
         if (rst_i) begin
             v_b_q <= 1'b0;
@@ -396,7 +408,7 @@ module l7_fc (
         end
     end
     always @(posedge clk_i) begin
-        x_b_q_0 <= ring_0[addr_a_q_0];
+        x_b_q_0 <= xr_0;
         inb_b_q_0 <= inb_a_q_0;
         first_b_q <= first_a_q;
         last_b_q <= last_a_q;
@@ -420,7 +432,7 @@ module l7_fc (
         end
     end
     always @(posedge clk_i) begin
-        x_c_q_0 <= inb_b_q_0 ? x_b_q_0[cf_b_q*16 +: 16] : 16'd0;
+        x_c_q_0 <= inb_b_q_0 ? x_b_q_0 : 16'd0;
         first_c_q <= first_b_q;
         last_c_q <= last_b_q;
         grp_c_q <= grp_b_q;

@@ -8,7 +8,7 @@
 // Parameters (fixed at generation time)
 //   input  2 x 6 x 6 codes of 8 bits; 3 output codes of 16 bits (signed)
 //   7 engines; predicted 36 cycles per image in steady state,
-//   about 214 cycles from the first pixel to the last logit.
+//   about 211 cycles from the first pixel to the last logit.
 // Latency and handshake
 //   s_axis_*: one beat per pixel in raster order, channel c of the pixel in
 //   tdata[c*8 +: 8]; tlast marks an image's last pixel and is not

@@ -29,9 +29,9 @@
 //   the ring as soon as no later window needs them. Consecutive maps
 //   overlap: the next map's pixels enter as the current map's leave. Each output pixel issues in
 //   1*1 cycles, back to back; the datapath is registered at every
-//   stage (address, read, lane select, 8 PE/product stage(s),
+//   stage (address, read, lane select, 6 PE/product stage(s),
 //   accumulate, 5 rescale stage(s)), so a pixel enters the
-//   22-deep output FIFO 19 cycles after its last issue.
+//   20-deep output FIFO 17 cycles after its last issue.
 //   Issue pauses only while the FIFO's credits are used up (backpressure),
 //   so the pipeline never stalls and backpressure anywhere is safe.
 //   rst_i is synchronous, active high, and resets the control state only.
@@ -116,7 +116,7 @@ module l0_c1 (
     // left the output FIFO yet. A pixel's last step issues only with a free
     // slot, so the FIFO never refuses a finished pixel.
     reg [5-1:0] occ_q;
-    wire credit = (occ_q != 5'd22);
+    wire credit = (occ_q != 5'd20);
     wire issue = rows_ok && (credit || !(last_k && last_g));
     wire pix_done = issue && last_k && last_g;
     wire row_end = pix_done && last_ow;
@@ -951,43 +951,62 @@ module l0_c1 (
             v_c_q <= v_b_q;
         end
     end
-    // Each bank's SIMD slice; lane u takes bank (rot + u) mod 16.
-    wire [16*16-1:0] bsl;
-    assign bsl[0*16 +: 16] = xk_b_q_0;
-    assign bsl[1*16 +: 16] = xk_b_q_1;
-    assign bsl[2*16 +: 16] = xk_b_q_2;
-    assign bsl[3*16 +: 16] = xk_b_q_3;
-    assign bsl[4*16 +: 16] = xk_b_q_4;
-    assign bsl[5*16 +: 16] = xk_b_q_5;
-    assign bsl[6*16 +: 16] = xk_b_q_6;
-    assign bsl[7*16 +: 16] = xk_b_q_7;
-    assign bsl[8*16 +: 16] = xk_b_q_8;
-    assign bsl[9*16 +: 16] = xk_b_q_9;
-    assign bsl[10*16 +: 16] = xk_b_q_10;
-    assign bsl[11*16 +: 16] = xk_b_q_11;
-    assign bsl[12*16 +: 16] = xk_b_q_12;
-    assign bsl[13*16 +: 16] = xk_b_q_13;
-    assign bsl[14*16 +: 16] = xk_b_q_14;
-    assign bsl[15*16 +: 16] = xk_b_q_15;
-    wire [4-1:0] su_0 = rot_b_q + 4'd0;
-    wire [4-1:0] su_1 = rot_b_q + 4'd1;
-    wire [4-1:0] su_2 = rot_b_q + 4'd2;
-    wire [4-1:0] su_3 = rot_b_q + 4'd3;
-    wire [4-1:0] su_4 = rot_b_q + 4'd4;
-    wire [4-1:0] su_5 = rot_b_q + 4'd5;
-    wire [4-1:0] su_6 = rot_b_q + 4'd6;
-    wire [4-1:0] su_7 = rot_b_q + 4'd7;
-    wire [4-1:0] su_8 = rot_b_q + 4'd8;
+    // Each bank's SIMD slice; lane u takes bank (rot + u) mod 16,
+    // through a logarithmic rotator shared by the lanes: stage s moves the
+    // words by 2^s when bit s of rot_b_q is set.
+    wire [16*16-1:0] rot_v0;
+    assign rot_v0[0*16 +: 16] = xk_b_q_0;
+    assign rot_v0[1*16 +: 16] = xk_b_q_1;
+    assign rot_v0[2*16 +: 16] = xk_b_q_2;
+    assign rot_v0[3*16 +: 16] = xk_b_q_3;
+    assign rot_v0[4*16 +: 16] = xk_b_q_4;
+    assign rot_v0[5*16 +: 16] = xk_b_q_5;
+    assign rot_v0[6*16 +: 16] = xk_b_q_6;
+    assign rot_v0[7*16 +: 16] = xk_b_q_7;
+    assign rot_v0[8*16 +: 16] = xk_b_q_8;
+    assign rot_v0[9*16 +: 16] = xk_b_q_9;
+    assign rot_v0[10*16 +: 16] = xk_b_q_10;
+    assign rot_v0[11*16 +: 16] = xk_b_q_11;
+    assign rot_v0[12*16 +: 16] = xk_b_q_12;
+    assign rot_v0[13*16 +: 16] = xk_b_q_13;
+    assign rot_v0[14*16 +: 16] = xk_b_q_14;
+    assign rot_v0[15*16 +: 16] = xk_b_q_15;
+    genvar rj;
+    wire [16*16-1:0] rot_v1;
+    generate
+        for (rj = 0; rj < 16; rj = rj + 1) begin : g_rot0
+            assign rot_v1[rj*16 +: 16] = rot_b_q[0] ? rot_v0[((rj + 1) % 16)*16 +: 16] : rot_v0[rj*16 +: 16];
+        end
+    endgenerate
+    wire [16*16-1:0] rot_v2;
+    generate
+        for (rj = 0; rj < 16; rj = rj + 1) begin : g_rot1
+            assign rot_v2[rj*16 +: 16] = rot_b_q[1] ? rot_v1[((rj + 2) % 16)*16 +: 16] : rot_v1[rj*16 +: 16];
+        end
+    endgenerate
+    wire [16*16-1:0] rot_v3;
+    generate
+        for (rj = 0; rj < 16; rj = rj + 1) begin : g_rot2
+            assign rot_v3[rj*16 +: 16] = rot_b_q[2] ? rot_v2[((rj + 4) % 16)*16 +: 16] : rot_v2[rj*16 +: 16];
+        end
+    endgenerate
+    wire [16*16-1:0] rot_v4;
+    generate
+        for (rj = 0; rj < 16; rj = rj + 1) begin : g_rot3
+            assign rot_v4[rj*16 +: 16] = rot_b_q[3] ? rot_v3[((rj + 8) % 16)*16 +: 16] : rot_v3[rj*16 +: 16];
+        end
+    endgenerate
+    wire unused_rot = ^rot_v4[16*16-1:9*16];
     always @(posedge clk_i) begin
-        x_c_q_0 <= inb_b_q_0 ? bsl[su_0*16 +: 16] : 16'd0;
-        x_c_q_1 <= inb_b_q_1 ? bsl[su_1*16 +: 16] : 16'd0;
-        x_c_q_2 <= inb_b_q_2 ? bsl[su_2*16 +: 16] : 16'd0;
-        x_c_q_3 <= inb_b_q_3 ? bsl[su_3*16 +: 16] : 16'd0;
-        x_c_q_4 <= inb_b_q_4 ? bsl[su_4*16 +: 16] : 16'd0;
-        x_c_q_5 <= inb_b_q_5 ? bsl[su_5*16 +: 16] : 16'd0;
-        x_c_q_6 <= inb_b_q_6 ? bsl[su_6*16 +: 16] : 16'd0;
-        x_c_q_7 <= inb_b_q_7 ? bsl[su_7*16 +: 16] : 16'd0;
-        x_c_q_8 <= inb_b_q_8 ? bsl[su_8*16 +: 16] : 16'd0;
+        x_c_q_0 <= inb_b_q_0 ? rot_v4[0*16 +: 16] : 16'd0;
+        x_c_q_1 <= inb_b_q_1 ? rot_v4[1*16 +: 16] : 16'd0;
+        x_c_q_2 <= inb_b_q_2 ? rot_v4[2*16 +: 16] : 16'd0;
+        x_c_q_3 <= inb_b_q_3 ? rot_v4[3*16 +: 16] : 16'd0;
+        x_c_q_4 <= inb_b_q_4 ? rot_v4[4*16 +: 16] : 16'd0;
+        x_c_q_5 <= inb_b_q_5 ? rot_v4[5*16 +: 16] : 16'd0;
+        x_c_q_6 <= inb_b_q_6 ? rot_v4[6*16 +: 16] : 16'd0;
+        x_c_q_7 <= inb_b_q_7 ? rot_v4[7*16 +: 16] : 16'd0;
+        x_c_q_8 <= inb_b_q_8 ? rot_v4[8*16 +: 16] : 16'd0;
         first_c_q <= first_b_q;
         last_c_q <= last_b_q;
         grp_c_q <= grp_b_q;
@@ -1004,14 +1023,14 @@ module l0_c1 (
     assign x_eff[7*16 +: 16] = x_c_q_7;
     assign x_eff[8*16 +: 16] = x_c_q_8;
 
-    // The tags travel beside the 8-cycle PE/product stage(s).
+    // The tags travel beside the 6-cycle PE/product stage(s).
     wire              v_d;
     wire              first_d;
     wire              last_d;
     wire [1-1:0] grp_d;
     pipe_delay #(
         .DATA_W (3),
-        .DEPTH  (8)
+        .DEPTH  (6)
     ) u_tag_d (
         .clk_i   (clk_i),
         .rst_i   (rst_i),
@@ -1073,9 +1092,10 @@ module l0_c1 (
     // Constant weights (a one-word ROM): each PE's dot product is a sum of
     // the canonical signed digits of its weights. The digits of one shift
     // are summed first, at the operand's width plus their count (x, or ~x
-    // = -x-1 for a -1 digit), in a registered tree of 8 level(s) or fewer
-    // (padded by registers); the group sums, shifted, and the inversions'
-    // +1s meet in a registered tree of 9 words: no multipliers.
+    // = -x-1 for a -1 digit), in a tree registered every second level and
+    // padded by registers to the deepest; the group sums, shifted, and the
+    // inversions' +1s meet in a registered tree of 9 words
+    // (6 cycles in all): no multipliers.
     wire [4*22-1:0] parts_all;
     wire [9*12-1:0] gt_0_0; // shift 0
     assign gt_0_0[0*12 +: 12] = ~{4'd0, x_eff[1*8 +: 8]};
@@ -1091,7 +1111,8 @@ module l0_c1 (
     sum_tree #(
         .N (9),
         .W (12),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_0_0 (
         .clk_i (clk_i),
         .x_i   (gt_0_0),
@@ -1105,7 +1126,8 @@ module l0_c1 (
     sum_tree #(
         .N (3),
         .W (10),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_0_1 (
         .clk_i (clk_i),
         .x_i   (gt_0_1),
@@ -1127,7 +1149,8 @@ module l0_c1 (
     sum_tree #(
         .N (11),
         .W (12),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_0_2 (
         .clk_i (clk_i),
         .x_i   (gt_0_2),
@@ -1141,7 +1164,8 @@ module l0_c1 (
     sum_tree #(
         .N (3),
         .W (10),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_0_3 (
         .clk_i (clk_i),
         .x_i   (gt_0_3),
@@ -1156,7 +1180,8 @@ module l0_c1 (
     sum_tree #(
         .N (4),
         .W (11),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_0_4 (
         .clk_i (clk_i),
         .x_i   (gt_0_4),
@@ -1171,7 +1196,8 @@ module l0_c1 (
     sum_tree #(
         .N (4),
         .W (11),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_0_5 (
         .clk_i (clk_i),
         .x_i   (gt_0_5),
@@ -1192,7 +1218,8 @@ module l0_c1 (
     sum_tree #(
         .N (10),
         .W (12),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_0_6 (
         .clk_i (clk_i),
         .x_i   (gt_0_6),
@@ -1211,7 +1238,8 @@ module l0_c1 (
     sum_tree #(
         .N (8),
         .W (11),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_0_7 (
         .clk_i (clk_i),
         .x_i   (gt_0_7),
@@ -1248,7 +1276,8 @@ module l0_c1 (
     sum_tree #(
         .N (8),
         .W (12),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_1_0 (
         .clk_i (clk_i),
         .x_i   (gt_1_0),
@@ -1263,7 +1292,8 @@ module l0_c1 (
     sum_tree #(
         .N (4),
         .W (11),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_1_1 (
         .clk_i (clk_i),
         .x_i   (gt_1_1),
@@ -1284,7 +1314,8 @@ module l0_c1 (
     sum_tree #(
         .N (10),
         .W (12),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_1_2 (
         .clk_i (clk_i),
         .x_i   (gt_1_2),
@@ -1298,7 +1329,8 @@ module l0_c1 (
     sum_tree #(
         .N (3),
         .W (10),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_1_3 (
         .clk_i (clk_i),
         .x_i   (gt_1_3),
@@ -1317,7 +1349,8 @@ module l0_c1 (
     sum_tree #(
         .N (8),
         .W (12),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_1_4 (
         .clk_i (clk_i),
         .x_i   (gt_1_4),
@@ -1334,7 +1367,8 @@ module l0_c1 (
     sum_tree #(
         .N (6),
         .W (11),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_1_5 (
         .clk_i (clk_i),
         .x_i   (gt_1_5),
@@ -1354,7 +1388,8 @@ module l0_c1 (
     sum_tree #(
         .N (9),
         .W (12),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_1_6 (
         .clk_i (clk_i),
         .x_i   (gt_1_6),
@@ -1368,7 +1403,8 @@ module l0_c1 (
     sum_tree #(
         .N (3),
         .W (10),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_1_7 (
         .clk_i (clk_i),
         .x_i   (gt_1_7),
@@ -1405,7 +1441,8 @@ module l0_c1 (
     sum_tree #(
         .N (8),
         .W (12),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_2_0 (
         .clk_i (clk_i),
         .x_i   (gt_2_0),
@@ -1419,7 +1456,8 @@ module l0_c1 (
     sum_tree #(
         .N (3),
         .W (10),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_2_1 (
         .clk_i (clk_i),
         .x_i   (gt_2_1),
@@ -1439,7 +1477,8 @@ module l0_c1 (
     sum_tree #(
         .N (9),
         .W (12),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_2_2 (
         .clk_i (clk_i),
         .x_i   (gt_2_2),
@@ -1454,7 +1493,8 @@ module l0_c1 (
     sum_tree #(
         .N (4),
         .W (11),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_2_3 (
         .clk_i (clk_i),
         .x_i   (gt_2_3),
@@ -1472,7 +1512,8 @@ module l0_c1 (
     sum_tree #(
         .N (7),
         .W (12),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_2_4 (
         .clk_i (clk_i),
         .x_i   (gt_2_4),
@@ -1488,7 +1529,8 @@ module l0_c1 (
     sum_tree #(
         .N (5),
         .W (11),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_2_5 (
         .clk_i (clk_i),
         .x_i   (gt_2_5),
@@ -1507,7 +1549,8 @@ module l0_c1 (
     sum_tree #(
         .N (8),
         .W (12),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_2_6 (
         .clk_i (clk_i),
         .x_i   (gt_2_6),
@@ -1524,7 +1567,8 @@ module l0_c1 (
     sum_tree #(
         .N (6),
         .W (11),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_2_7 (
         .clk_i (clk_i),
         .x_i   (gt_2_7),
@@ -1561,7 +1605,8 @@ module l0_c1 (
     sum_tree #(
         .N (8),
         .W (12),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_3_0 (
         .clk_i (clk_i),
         .x_i   (gt_3_0),
@@ -1576,7 +1621,8 @@ module l0_c1 (
     sum_tree #(
         .N (4),
         .W (11),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_3_1 (
         .clk_i (clk_i),
         .x_i   (gt_3_1),
@@ -1596,7 +1642,8 @@ module l0_c1 (
     sum_tree #(
         .N (9),
         .W (12),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_3_2 (
         .clk_i (clk_i),
         .x_i   (gt_3_2),
@@ -1611,7 +1658,8 @@ module l0_c1 (
     sum_tree #(
         .N (4),
         .W (10),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_3_3 (
         .clk_i (clk_i),
         .x_i   (gt_3_3),
@@ -1626,7 +1674,8 @@ module l0_c1 (
     sum_tree #(
         .N (4),
         .W (10),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_3_4 (
         .clk_i (clk_i),
         .x_i   (gt_3_4),
@@ -1646,7 +1695,8 @@ module l0_c1 (
     sum_tree #(
         .N (9),
         .W (12),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_3_5 (
         .clk_i (clk_i),
         .x_i   (gt_3_5),
@@ -1661,7 +1711,8 @@ module l0_c1 (
     sum_tree #(
         .N (4),
         .W (11),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_3_6 (
         .clk_i (clk_i),
         .x_i   (gt_3_6),
@@ -1677,7 +1728,8 @@ module l0_c1 (
     sum_tree #(
         .N (5),
         .W (11),
-        .L (4)
+        .R (2),
+        .L (2)
     ) u_g_3_7 (
         .clk_i (clk_i),
         .x_i   (gt_3_7),
@@ -1768,7 +1820,7 @@ module l0_c1 (
     wire unused_ofifo_ready;
     stream_fifo #(
         .DATA_W (32),
-        .DEPTH  (22)
+        .DEPTH  (20)
     ) u_ofifo (
         .clk_i     (clk_i),
         .rst_i     (rst_i),

@@ -887,43 +887,62 @@ module l4_a3 (
             v_c_q <= v_b_q;
         end
     end
-    // Each bank's SIMD slice; lane u takes bank (rot + u) mod 16.
-    wire [16*32-1:0] bsl;
-    assign bsl[0*32 +: 32] = xk_b_q_0;
-    assign bsl[1*32 +: 32] = xk_b_q_1;
-    assign bsl[2*32 +: 32] = xk_b_q_2;
-    assign bsl[3*32 +: 32] = xk_b_q_3;
-    assign bsl[4*32 +: 32] = xk_b_q_4;
-    assign bsl[5*32 +: 32] = xk_b_q_5;
-    assign bsl[6*32 +: 32] = xk_b_q_6;
-    assign bsl[7*32 +: 32] = xk_b_q_7;
-    assign bsl[8*32 +: 32] = xk_b_q_8;
-    assign bsl[9*32 +: 32] = xk_b_q_9;
-    assign bsl[10*32 +: 32] = xk_b_q_10;
-    assign bsl[11*32 +: 32] = xk_b_q_11;
-    assign bsl[12*32 +: 32] = xk_b_q_12;
-    assign bsl[13*32 +: 32] = xk_b_q_13;
-    assign bsl[14*32 +: 32] = xk_b_q_14;
-    assign bsl[15*32 +: 32] = xk_b_q_15;
-    wire [4-1:0] su_0 = rot_b_q + 4'd0;
-    wire [4-1:0] su_1 = rot_b_q + 4'd1;
-    wire [4-1:0] su_2 = rot_b_q + 4'd2;
-    wire [4-1:0] su_3 = rot_b_q + 4'd3;
-    wire [4-1:0] su_4 = rot_b_q + 4'd4;
-    wire [4-1:0] su_5 = rot_b_q + 4'd5;
-    wire [4-1:0] su_6 = rot_b_q + 4'd6;
-    wire [4-1:0] su_7 = rot_b_q + 4'd7;
-    wire [4-1:0] su_8 = rot_b_q + 4'd8;
+    // Each bank's SIMD slice; lane u takes bank (rot + u) mod 16,
+    // through a logarithmic rotator shared by the lanes: stage s moves the
+    // words by 2^s when bit s of rot_b_q is set.
+    wire [16*32-1:0] rot_v0;
+    assign rot_v0[0*32 +: 32] = xk_b_q_0;
+    assign rot_v0[1*32 +: 32] = xk_b_q_1;
+    assign rot_v0[2*32 +: 32] = xk_b_q_2;
+    assign rot_v0[3*32 +: 32] = xk_b_q_3;
+    assign rot_v0[4*32 +: 32] = xk_b_q_4;
+    assign rot_v0[5*32 +: 32] = xk_b_q_5;
+    assign rot_v0[6*32 +: 32] = xk_b_q_6;
+    assign rot_v0[7*32 +: 32] = xk_b_q_7;
+    assign rot_v0[8*32 +: 32] = xk_b_q_8;
+    assign rot_v0[9*32 +: 32] = xk_b_q_9;
+    assign rot_v0[10*32 +: 32] = xk_b_q_10;
+    assign rot_v0[11*32 +: 32] = xk_b_q_11;
+    assign rot_v0[12*32 +: 32] = xk_b_q_12;
+    assign rot_v0[13*32 +: 32] = xk_b_q_13;
+    assign rot_v0[14*32 +: 32] = xk_b_q_14;
+    assign rot_v0[15*32 +: 32] = xk_b_q_15;
+    genvar rj;
+    wire [16*32-1:0] rot_v1;
+    generate
+        for (rj = 0; rj < 16; rj = rj + 1) begin : g_rot0
+            assign rot_v1[rj*32 +: 32] = rot_b_q[0] ? rot_v0[((rj + 1) % 16)*32 +: 32] : rot_v0[rj*32 +: 32];
+        end
+    endgenerate
+    wire [16*32-1:0] rot_v2;
+    generate
+        for (rj = 0; rj < 16; rj = rj + 1) begin : g_rot1
+            assign rot_v2[rj*32 +: 32] = rot_b_q[1] ? rot_v1[((rj + 2) % 16)*32 +: 32] : rot_v1[rj*32 +: 32];
+        end
+    endgenerate
+    wire [16*32-1:0] rot_v3;
+    generate
+        for (rj = 0; rj < 16; rj = rj + 1) begin : g_rot2
+            assign rot_v3[rj*32 +: 32] = rot_b_q[2] ? rot_v2[((rj + 4) % 16)*32 +: 32] : rot_v2[rj*32 +: 32];
+        end
+    endgenerate
+    wire [16*32-1:0] rot_v4;
+    generate
+        for (rj = 0; rj < 16; rj = rj + 1) begin : g_rot3
+            assign rot_v4[rj*32 +: 32] = rot_b_q[3] ? rot_v3[((rj + 8) % 16)*32 +: 32] : rot_v3[rj*32 +: 32];
+        end
+    endgenerate
+    wire unused_rot = ^rot_v4[16*32-1:9*32];
     always @(posedge clk_i) begin
-        x_c_q_0 <= inb_b_q_0 ? bsl[su_0*32 +: 32] : 32'd0;
-        x_c_q_1 <= inb_b_q_1 ? bsl[su_1*32 +: 32] : 32'd0;
-        x_c_q_2 <= inb_b_q_2 ? bsl[su_2*32 +: 32] : 32'd0;
-        x_c_q_3 <= inb_b_q_3 ? bsl[su_3*32 +: 32] : 32'd0;
-        x_c_q_4 <= inb_b_q_4 ? bsl[su_4*32 +: 32] : 32'd0;
-        x_c_q_5 <= inb_b_q_5 ? bsl[su_5*32 +: 32] : 32'd0;
-        x_c_q_6 <= inb_b_q_6 ? bsl[su_6*32 +: 32] : 32'd0;
-        x_c_q_7 <= inb_b_q_7 ? bsl[su_7*32 +: 32] : 32'd0;
-        x_c_q_8 <= inb_b_q_8 ? bsl[su_8*32 +: 32] : 32'd0;
+        x_c_q_0 <= inb_b_q_0 ? rot_v4[0*32 +: 32] : 32'd0;
+        x_c_q_1 <= inb_b_q_1 ? rot_v4[1*32 +: 32] : 32'd0;
+        x_c_q_2 <= inb_b_q_2 ? rot_v4[2*32 +: 32] : 32'd0;
+        x_c_q_3 <= inb_b_q_3 ? rot_v4[3*32 +: 32] : 32'd0;
+        x_c_q_4 <= inb_b_q_4 ? rot_v4[4*32 +: 32] : 32'd0;
+        x_c_q_5 <= inb_b_q_5 ? rot_v4[5*32 +: 32] : 32'd0;
+        x_c_q_6 <= inb_b_q_6 ? rot_v4[6*32 +: 32] : 32'd0;
+        x_c_q_7 <= inb_b_q_7 ? rot_v4[7*32 +: 32] : 32'd0;
+        x_c_q_8 <= inb_b_q_8 ? rot_v4[8*32 +: 32] : 32'd0;
         first_c_q <= first_b_q;
         last_c_q <= last_b_q;
         grp_c_q <= grp_b_q;

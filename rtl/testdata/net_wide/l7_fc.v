@@ -25,9 +25,9 @@
 //   the ring as soon as no later window needs them. Consecutive maps
 //   overlap: the next map's pixels enter as the current map's leave. Each output pixel issues in
 //   1*1 cycles, back to back; the datapath is registered at every
-//   stage (address, read, lane select, 7 PE/product stage(s),
+//   stage (address, read, lane select, 6 PE/product stage(s),
 //   accumulate, 5 rescale stage(s)), so a pixel enters the
-//   21-deep output FIFO 18 cycles after its last issue.
+//   20-deep output FIFO 17 cycles after its last issue.
 //   Issue pauses only while the FIFO's credits are used up (backpressure),
 //   so the pipeline never stalls and backpressure anywhere is safe.
 //   rst_i is synchronous, active high, and resets the control state only.
@@ -103,7 +103,7 @@ module l7_fc (
     // left the output FIFO yet. A pixel's last step issues only with a free
     // slot, so the FIFO never refuses a finished pixel.
     reg [5-1:0] occ_q;
-    wire credit = (occ_q != 5'd21);
+    wire credit = (occ_q != 5'd20);
     wire issue = rows_ok && (credit || !(last_k && last_g));
     wire pix_done = issue && last_k && last_g;
     wire row_end = pix_done && last_ow;
@@ -395,14 +395,14 @@ module l7_fc (
     wire [47:0] x_eff;
     assign x_eff[0*48 +: 48] = x_c_q_0;
 
-    // The tags travel beside the 7-cycle PE/product stage(s).
+    // The tags travel beside the 6-cycle PE/product stage(s).
     wire              v_d;
     wire              first_d;
     wire              last_d;
     wire [1-1:0] grp_d;
     pipe_delay #(
         .DATA_W (3),
-        .DEPTH  (7)
+        .DEPTH  (6)
     ) u_tag_d (
         .clk_i   (clk_i),
         .rst_i   (rst_i),
@@ -464,9 +464,10 @@ module l7_fc (
     // Constant weights (a one-word ROM): each PE's dot product is a sum of
     // the canonical signed digits of its weights. The digits of one shift
     // are summed first, at the operand's width plus their count (x, or ~x
-    // = -x-1 for a -1 digit), in a registered tree of 7 level(s) or fewer
-    // (padded by registers); the group sums, shifted, and the inversions'
-    // +1s meet in a registered tree of 9 words: no multipliers.
+    // = -x-1 for a -1 digit), in a tree registered every second level and
+    // padded by registers to the deepest; the group sums, shifted, and the
+    // inversions' +1s meet in a registered tree of 9 words
+    // (6 cycles in all): no multipliers.
     wire [3*19-1:0] parts_all;
     wire [5*11-1:0] gt_0_0; // shift 0
     assign gt_0_0[0*11 +: 11] = ~{{3{x_eff[1*8 + 8 - 1]}}, x_eff[1*8 +: 8]};
@@ -478,7 +479,8 @@ module l7_fc (
     sum_tree #(
         .N (5),
         .W (11),
-        .L (3)
+        .R (2),
+        .L (2)
     ) u_g_0_0 (
         .clk_i (clk_i),
         .x_i   (gt_0_0),
@@ -490,7 +492,8 @@ module l7_fc (
     sum_tree #(
         .N (1),
         .W (9),
-        .L (3)
+        .R (2),
+        .L (2)
     ) u_g_0_1 (
         .clk_i (clk_i),
         .x_i   (gt_0_1),
@@ -503,7 +506,8 @@ module l7_fc (
     sum_tree #(
         .N (2),
         .W (9),
-        .L (3)
+        .R (2),
+        .L (2)
     ) u_g_0_2 (
         .clk_i (clk_i),
         .x_i   (gt_0_2),
@@ -517,7 +521,8 @@ module l7_fc (
     sum_tree #(
         .N (3),
         .W (10),
-        .L (3)
+        .R (2),
+        .L (2)
     ) u_g_0_3 (
         .clk_i (clk_i),
         .x_i   (gt_0_3),
@@ -529,7 +534,8 @@ module l7_fc (
     sum_tree #(
         .N (1),
         .W (9),
-        .L (3)
+        .R (2),
+        .L (2)
     ) u_g_0_4 (
         .clk_i (clk_i),
         .x_i   (gt_0_4),
@@ -544,7 +550,8 @@ module l7_fc (
     sum_tree #(
         .N (4),
         .W (10),
-        .L (3)
+        .R (2),
+        .L (2)
     ) u_g_0_5 (
         .clk_i (clk_i),
         .x_i   (gt_0_5),
@@ -556,7 +563,8 @@ module l7_fc (
     sum_tree #(
         .N (1),
         .W (9),
-        .L (3)
+        .R (2),
+        .L (2)
     ) u_g_0_6 (
         .clk_i (clk_i),
         .x_i   (gt_0_6),
@@ -571,7 +579,8 @@ module l7_fc (
     sum_tree #(
         .N (4),
         .W (10),
-        .L (3)
+        .R (2),
+        .L (2)
     ) u_g_0_7 (
         .clk_i (clk_i),
         .x_i   (gt_0_7),
@@ -604,7 +613,8 @@ module l7_fc (
     sum_tree #(
         .N (4),
         .W (10),
-        .L (3)
+        .R (2),
+        .L (2)
     ) u_g_1_0 (
         .clk_i (clk_i),
         .x_i   (gt_1_0),
@@ -616,7 +626,8 @@ module l7_fc (
     sum_tree #(
         .N (1),
         .W (9),
-        .L (3)
+        .R (2),
+        .L (2)
     ) u_g_1_1 (
         .clk_i (clk_i),
         .x_i   (gt_1_1),
@@ -628,7 +639,8 @@ module l7_fc (
     sum_tree #(
         .N (1),
         .W (9),
-        .L (3)
+        .R (2),
+        .L (2)
     ) u_g_1_2 (
         .clk_i (clk_i),
         .x_i   (gt_1_2),
@@ -642,7 +654,8 @@ module l7_fc (
     sum_tree #(
         .N (3),
         .W (10),
-        .L (3)
+        .R (2),
+        .L (2)
     ) u_g_1_3 (
         .clk_i (clk_i),
         .x_i   (gt_1_3),
@@ -654,7 +667,8 @@ module l7_fc (
     sum_tree #(
         .N (1),
         .W (9),
-        .L (3)
+        .R (2),
+        .L (2)
     ) u_g_1_4 (
         .clk_i (clk_i),
         .x_i   (gt_1_4),
@@ -666,7 +680,8 @@ module l7_fc (
     sum_tree #(
         .N (1),
         .W (9),
-        .L (3)
+        .R (2),
+        .L (2)
     ) u_g_1_5 (
         .clk_i (clk_i),
         .x_i   (gt_1_5),
@@ -679,7 +694,8 @@ module l7_fc (
     sum_tree #(
         .N (2),
         .W (9),
-        .L (3)
+        .R (2),
+        .L (2)
     ) u_g_1_6 (
         .clk_i (clk_i),
         .x_i   (gt_1_6),
@@ -692,7 +708,8 @@ module l7_fc (
     sum_tree #(
         .N (2),
         .W (9),
-        .L (3)
+        .R (2),
+        .L (2)
     ) u_g_1_7 (
         .clk_i (clk_i),
         .x_i   (gt_1_7),
@@ -726,7 +743,8 @@ module l7_fc (
     sum_tree #(
         .N (5),
         .W (11),
-        .L (3)
+        .R (2),
+        .L (2)
     ) u_g_2_0 (
         .clk_i (clk_i),
         .x_i   (gt_2_0),
@@ -740,7 +758,8 @@ module l7_fc (
     sum_tree #(
         .N (3),
         .W (10),
-        .L (3)
+        .R (2),
+        .L (2)
     ) u_g_2_1 (
         .clk_i (clk_i),
         .x_i   (gt_2_1),
@@ -753,7 +772,8 @@ module l7_fc (
     sum_tree #(
         .N (2),
         .W (9),
-        .L (3)
+        .R (2),
+        .L (2)
     ) u_g_2_2 (
         .clk_i (clk_i),
         .x_i   (gt_2_2),
@@ -766,7 +786,8 @@ module l7_fc (
     sum_tree #(
         .N (2),
         .W (9),
-        .L (3)
+        .R (2),
+        .L (2)
     ) u_g_2_3 (
         .clk_i (clk_i),
         .x_i   (gt_2_3),
@@ -780,7 +801,8 @@ module l7_fc (
     sum_tree #(
         .N (3),
         .W (10),
-        .L (3)
+        .R (2),
+        .L (2)
     ) u_g_2_4 (
         .clk_i (clk_i),
         .x_i   (gt_2_4),
@@ -792,7 +814,8 @@ module l7_fc (
     sum_tree #(
         .N (1),
         .W (9),
-        .L (3)
+        .R (2),
+        .L (2)
     ) u_g_2_5 (
         .clk_i (clk_i),
         .x_i   (gt_2_5),
@@ -883,7 +906,7 @@ module l7_fc (
     wire unused_ofifo_ready;
     stream_fifo #(
         .DATA_W (48),
-        .DEPTH  (21)
+        .DEPTH  (20)
     ) u_ofifo (
         .clk_i     (clk_i),
         .rst_i     (rst_i),
