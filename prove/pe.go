@@ -94,12 +94,25 @@ func PEVerilog(ctx context.Context, c rtl.PEConfig, dut []byte, o Options) (*PER
 	}
 	defer cleanup()
 	start := time.Now()
+	if plan.Latency > 0 {
+		// A balanced pipeline: the sums as a combinational miter, valid_o
+		// alone as a sequential one (see balance.go). Anything else, a
+		// failure included (its counterexample is a trace), goes to the
+		// whole sequential miter below.
+		if r, ok, err := provePipelined(ctx, dir, plan, dut, o); err != nil {
+			return nil, err
+		} else if ok {
+			res.Engine, res.Result, res.Reason = r.engine, r.status, r.reason
+			res.Seconds = time.Since(start).Seconds()
+			return res, nil
+		}
+	}
 	files := map[string][]byte{
 		"dut.v":   dut,
 		"ref.v":   peRef,
-		"miter.v": []byte(peMiter(plan)),
+		"miter.v": []byte(peMiter(plan, false)),
 	}
-	if err := buildAIG(ctx, dir, files, "prove_miter"); err != nil {
+	if err := buildAIG(ctx, dir, files, "prove_miter", ""); err != nil {
 		return nil, err
 	}
 	lat := -1
@@ -139,11 +152,78 @@ func familyString(f string) string {
 	return f
 }
 
+// provePipelined proves a pipelined PE as a balanced pipeline (see
+// balance.go). ok is false when the PE is not one, or when either proof
+// did not end PROVEN: the caller then proves the whole sequential miter,
+// which finds and replays any counterexample.
+func provePipelined(ctx context.Context, dir string, plan *rtl.PE, dut []byte, o Options) (engineRun, bool, error) {
+	if err := balancedPE(ctx, dir, plan.Module, dut, plan.Latency); err != nil {
+		return engineRun{}, false, nil
+	}
+	if err := os.WriteFile(filepath.Join(dir, "dffwire.v"), []byte(dffWireMap), 0o644); err != nil {
+		return engineRun{}, false, fmt.Errorf("prove: %w", err)
+	}
+	files := map[string][]byte{"dut.v": dut, "ref.v": peRef, "miter.v": []byte(peMiterComb(plan))}
+	if err := buildAIG(ctx, dir, files, "prove_miter", "techmap -map dffwire.v"); err != nil {
+		return engineRun{}, false, err
+	}
+	sum, err := runABC(ctx, dir, -1, o.timeout())
+	if err != nil || sum.status != Proven {
+		return engineRun{}, false, err
+	}
+	files["miter.v"] = []byte(peMiter(plan, true))
+	if err := buildAIG(ctx, dir, files, "prove_miter", ""); err != nil {
+		return engineRun{}, false, err
+	}
+	// yosys may merge the two valid chains and leave no register (the
+	// trigger then a constant): a combinational miter, for iprove.
+	seq := plan.Latency
+	if n, err := aigLatches(dir); err != nil {
+		return engineRun{}, false, err
+	} else if n == 0 {
+		seq = -1
+	}
+	valid, err := runABC(ctx, dir, seq, o.timeout())
+	if err != nil || valid.status != Proven {
+		return engineRun{}, false, err
+	}
+	return engineRun{status: Proven, engine: fmt.Sprintf("balanced pipeline (%d registers on every path): sum_o by %s with registers as wires; valid_o by %s", plan.Latency, sum.engine, valid.engine)}, true, nil
+}
+
+// aigLatches is the latch count in dir/miter.aig's header ("aig M I L O A").
+func aigLatches(dir string) (int, error) {
+	f, err := os.Open(filepath.Join(dir, "miter.aig"))
+	if err != nil {
+		return 0, fmt.Errorf("prove: %w", err)
+	}
+	defer f.Close()
+	var m, i, l int
+	if _, err := fmt.Fscanf(f, "aig %d %d %d", &m, &i, &l); err != nil {
+		return 0, fmt.Errorf("prove: %s: no AIGER header: %w", filepath.Join(dir, "miter.aig"), err)
+	}
+	return l, nil
+}
+
+// peMiterComb is the combinational miter of a balanced pipeline's sums:
+// the PE (its registers made wires by the caller) and the reference with
+// no delay; trigger is 1 when the sums differ.
+func peMiterComb(p *rtl.PE) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "`default_nettype none\nmodule prove_miter (\n    input wire [%d:0] x_i,\n    input wire [%d:0] w_i,\n    output wire trigger\n);\n", p.LaneMsb, p.LaneMsb)
+	fmt.Fprintf(&b, "    wire v_dut, v_ref;\n    wire [%d:0] s_dut;\n    wire [31:0] s_ref;\n", p.SumMsb)
+	fmt.Fprintf(&b, "    %s u_dut (.clk_i(1'b0), .rst_i(1'b0), .valid_i(1'b0), .x_i(x_i), .w_i(w_i), .valid_o(v_dut), .sum_o(s_dut));\n", p.Module)
+	fmt.Fprintf(&b, "    pe_ref #(.K(%d), .W(%d), .SIGNED(%d), .LAT(0)) u_ref (.clk_i(1'b0), .rst_i(1'b0), .valid_i(1'b0), .x_i(x_i), .w_i(w_i), .valid_o(v_ref), .sum_o(s_ref));\n",
+		p.Lanes, p.Width, b2i(p.Signed))
+	fmt.Fprintf(&b, "    assign trigger = {%d'd0, s_dut} != s_ref;\n", 32-p.SumWidth)
+	b.WriteString("endmodule\n`default_nettype wire\n")
+	return b.String()
+}
+
 // peMiter is the miter module: the PE and the reference on the same
-// inputs; trigger is 1 when valid_o differs, or when the reference's
-// valid_o is high and the sums differ (sum_o is meaningful only then). A
-// pipelined miter resets both in its first cycle.
-func peMiter(p *rtl.PE) string {
+// inputs; trigger is 1 when valid_o differs, or (unless validOnly) when
+// the reference's valid_o is high and the sums differ (sum_o is
+// meaningful only then). A pipelined miter resets both in its first cycle.
+func peMiter(p *rtl.PE, validOnly bool) string {
 	var b strings.Builder
 	seq := p.Latency > 0
 	fmt.Fprintf(&b, "`default_nettype none\nmodule prove_miter (\n    input wire clk_i,\n    input wire rst_i,\n    input wire valid_i,\n")
@@ -162,7 +242,11 @@ func peMiter(p *rtl.PE) string {
 	}
 	fmt.Fprintf(&b, "    pe_ref #(.K(%d), .W(%d), .SIGNED(%d), .LAT(%d)) u_ref (.clk_i(clk_i), .rst_i(rst), .valid_i(valid_i), .x_i(x_i), .w_i(w_i), .valid_o(v_ref), .sum_o(s_ref));\n",
 		p.Lanes, p.Width, signed, p.Latency)
-	fmt.Fprintf(&b, "    assign trigger = %s && ((v_dut != v_ref) || (v_ref && ({%d'd0, s_dut} != s_ref)));\n", started, 32-p.SumWidth)
+	if validOnly {
+		fmt.Fprintf(&b, "    wire unused_sums = ^{s_dut, s_ref};\n    assign trigger = %s && (v_dut != v_ref);\n", started)
+	} else {
+		fmt.Fprintf(&b, "    assign trigger = %s && ((v_dut != v_ref) || (v_ref && ({%d'd0, s_dut} != s_ref)));\n", started, 32-p.SumWidth)
+	}
 	b.WriteString("endmodule\n`default_nettype wire\n")
 	return b.String()
 }

@@ -10,11 +10,16 @@
 //
 //   - combinational miters: "iprove" (fraiging + SAT), then, if it aborts or
 //     gives up, "dc2; iprove", then "&cec -m";
-//   - sequential miters (pipelined PEs): "bmc3" over latency+3 frames to find
-//     a failure, then "ind" (k-induction) with k = latency+2 for the proof,
-//     then the same after "dc2". A PE pipeline is feed-forward, so every
-//     state after latency cycles is a function of the last latency inputs,
-//     and the induction is complete.
+//   - pipelined PEs that are balanced feed-forward pipelines (balance.go:
+//     every path from x_i, w_i to sum_o crosses exactly latency plain
+//     registers and no control): sum_o as a combinational miter with the
+//     registers made wires, valid_o alone as a sequential one;
+//   - other sequential miters (and any pipelined PE whose split proof did
+//     not end PROVEN): "bmc3" over latency+3 frames to find a failure, then
+//     "ind" (k-induction) with k = latency+2 for the proof, then the same
+//     after "dc2". A PE pipeline is feed-forward, so every state after
+//     latency cycles is a function of the last latency inputs, and the
+//     induction is complete.
 //
 // Results are PROVEN (the prover said the trigger is unreachable), FAILED
 // (the prover gave a counterexample, which is re-simulated with Icarus
@@ -113,8 +118,10 @@ func (f frameBits) uint(lo, n int) uint64 {
 }
 
 // buildAIG writes files into dir and runs yosys to flatten the miter top
-// into dir/miter.aig (with its input map dir/miter.map).
-func buildAIG(ctx context.Context, dir string, files map[string][]byte, top string) error {
+// into dir/miter.aig (with its input map dir/miter.map). pre, when not
+// empty, is a yosys command run right after flatten (the balanced
+// pipeline's register removal).
+func buildAIG(ctx context.Context, dir string, files map[string][]byte, top, pre string) error {
 	var names []string
 	for name, text := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), text, 0o644); err != nil {
@@ -127,6 +134,7 @@ func buildAIG(ctx context.Context, dir string, files map[string][]byte, top stri
 hierarchy -check -top %s
 proc
 flatten
+%s
 opt_clean
 memory
 opt
@@ -135,7 +143,7 @@ opt -fast
 dffunmap
 aigmap
 write_aiger -zinit -map miter.map miter.aig
-`, strings.Join(names, " "), top)
+`, strings.Join(names, " "), top, pre)
 	if err := os.WriteFile(filepath.Join(dir, "miter.ys"), []byte(script), 0o644); err != nil {
 		return fmt.Errorf("prove: %w", err)
 	}

@@ -276,7 +276,7 @@ func proveUnit(ctx context.Context, res *UnitResult, files map[string][]byte, in
 	}
 	defer cleanup()
 	start := time.Now()
-	if err := buildAIG(ctx, dir, files, "prove_miter"); err != nil {
+	if err := buildAIG(ctx, dir, files, "prove_miter", ""); err != nil {
 		return nil, err
 	}
 	run, err := runABC(ctx, dir, -1, o.timeout())
