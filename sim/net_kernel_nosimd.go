@@ -8,3 +8,7 @@ package sim
 func simdAvailable() bool { return false }
 
 func l1Bytes(x, w []uint8) int64 { panic("sim: l1Bytes without simd support") }
+
+// Kernel names the adder kernel this binary runs: here always the portable
+// one (SWAR words for codes of at most 15 bits, int32 otherwise).
+func Kernel() string { return "portable (built without GOEXPERIMENT=simd on amd64)" }

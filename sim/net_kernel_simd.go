@@ -11,8 +11,19 @@ import "simd/archsimd"
 // lanes per instruction into 64-bit lanes. The results equal l1Sum exactly
 // (tested under the same build tag).
 
-// simdAvailable reports whether the byte kernel can run.
+// simdAvailable reports whether the byte kernel can run: the binary has it
+// and the CPU has AVX2 (checked at run time, so a simd build still runs,
+// on the portable kernel, on CPUs without AVX2).
 func simdAvailable() bool { return archsimd.X86.AVX2() }
+
+// Kernel names the adder kernel this binary runs on this CPU: "avx2" for
+// the vector kernel, or "portable" with the reason.
+func Kernel() string {
+	if simdAvailable() {
+		return "avx2 (GOEXPERIMENT=simd)"
+	}
+	return "portable (GOEXPERIMENT=simd build, but this CPU lacks AVX2)"
+}
 
 // l1Bytes returns Σ|x[i] − w[i]| over byte codes; len(x) == len(w) is a
 // multiple of 32.
