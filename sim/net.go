@@ -326,10 +326,12 @@ type layerPlan struct {
 	align      [2]uint
 	relu       bool
 	hasProduct bool
-	// Packed adder kernels: SIMD bytes (wb, rb lanes per row) or SWAR
-	// words (wp); both nil: the int32 kernel.
-	wb    []uint8
+	// Packed adder kernels: vector bytes (wq: oq groups of four filters,
+	// rb lanes each, see bytePlan) or SWAR words (wp); both nil: the int32
+	// kernel.
+	wq    []uint8
 	rb    int
+	oq    int
 	wp    []uint64
 	off   int32
 	flush int

@@ -1,13 +1,21 @@
 package sim
 
-import "github.com/addergen/addergen/quant"
+import (
+	"math"
+
+	"github.com/addergen/addergen/quant"
+)
 
 // scratch is one worker's workspace for the convolution kernels.
 type scratch struct {
 	patch []int32
 	acc   []int64  // per-channel MAC sums
 	xp    []uint64 // packed patch (SWAR)
-	xb    []uint8  // byte patch (SIMD), zero-padded
+	// Vector byte kernel: the input map as padded HWC bytes, one output
+	// row's byte patches, and their L1 sums [pixel][channel].
+	xh []uint8
+	pb []uint8
+	l1 []uint32
 }
 
 func (s *scratch) grow(p *layerPlan) {
@@ -21,8 +29,18 @@ func (s *scratch) grow(p *layerPlan) {
 		if n := len(p.wp) / max(p.O, 1); len(s.xp) < n {
 			s.xp = make([]uint64, n)
 		}
-		if len(s.xb) < p.rb {
-			s.xb = make([]uint8, p.rb)
+		if p.wq != nil {
+			C, H, W := p.inShape[0], p.inShape[1], p.inShape[2]
+			P, OW := p.l.Padding, p.outShape[2]
+			if n := (H + 2*P) * (W + 2*P) * C; len(s.xh) < n {
+				s.xh = make([]uint8, n)
+			}
+			if n := OW * p.rb; len(s.pb) < n {
+				s.pb = make([]uint8, n)
+			}
+			if n := OW * 4 * p.oq; len(s.l1) < n {
+				s.l1 = make([]uint32, n)
+			}
 		}
 	}
 }
@@ -35,14 +53,8 @@ func (p *layerPlan) swarPlan(in quant.Act) {
 		return
 	}
 	p.off = int32(lo)
-	if hi-lo <= 255 && simdAvailable() && !noSIMD {
-		p.rb = (p.R + 31) &^ 31
-		p.wb = make([]uint8, p.O*p.rb)
-		for o := range p.O {
-			for r, v := range p.w[o*p.R : (o+1)*p.R] {
-				p.wb[o*p.rb+r] = uint8(v - p.off)
-			}
-		}
+	if hi-lo <= 255 && lo <= 0 && hi >= 0 && p.R <= 1<<20 && simdAvailable() && !noSIMD {
+		p.bytePlan()
 		return
 	}
 	words := (p.R + 3) / 4
@@ -53,6 +65,127 @@ func (p *layerPlan) swarPlan(in quant.Act) {
 	p.flush = swarFlush(hi - lo)
 }
 
+// bytePlan lays the adder weights out for the vector byte kernel, once at
+// load: codes offset by the input's minimum (so every width up to 8 bits,
+// signed or not, is a byte), each filter's window in HWC order ([ki][kj][c],
+// matching the HWC input map), zero-padded to rb (a multiple of 32) lanes,
+// output channels grouped by four (the last group padded with zero
+// filters, whose sums are discarded) and interleaved per 32-byte chunk:
+// wq[quad][chunk][q][32].
+func (p *layerPlan) bytePlan() {
+	C, K := p.inShape[0], p.l.Kernel
+	p.rb = (p.R + 31) &^ 31
+	p.oq = (p.O + 3) / 4
+	p.wq = make([]uint8, p.oq*4*p.rb)
+	for o := range p.O {
+		base := (o/4)*4*p.rb + (o%4)*32
+		for c := range C {
+			for ki := range K {
+				for kj := range K {
+					r := (ki*K+kj)*C + c
+					v := p.w[o*p.R+(c*K+ki)*K+kj]
+					p.wq[base+(r/32)*128+r%32] = uint8(v - p.off)
+				}
+			}
+		}
+	}
+}
+
+// convBytes computes an adder2d layer on one image with the vector byte
+// kernel: the input map is converted once to padded HWC bytes (padding is
+// code 0), then for each output row every pixel's window is gathered into
+// a byte patch (K copies of K·C contiguous bytes) and each pair of pixels
+// is reduced against each group of four filters in registers.
+func (p *layerPlan) convBytes(x, out []int32, st *rawStats, s *scratch) {
+	C, H, W := p.inShape[0], p.inShape[1], p.inShape[2]
+	OH, OW := p.outShape[1], p.outShape[2]
+	K, S, P := p.l.Kernel, p.l.Stride, p.l.Padding
+	Hp, Wp := H+2*P, W+2*P
+	rb, R, O4 := p.rb, p.R, 4*p.oq
+	off := p.off
+	xh := s.xh[:Hp*Wp*C]
+	if P > 0 {
+		pad := uint8(-off) // code 0
+		for h := range Hp {
+			row := xh[h*Wp*C : (h+1)*Wp*C]
+			if h < P || h >= H+P {
+				for i := range row {
+					row[i] = pad
+				}
+				continue
+			}
+			for i := range P * C {
+				row[i] = pad
+				row[len(row)-1-i] = pad
+			}
+		}
+	}
+	for c := range C {
+		xc := x[c*H*W : (c+1)*H*W]
+		for h := range H {
+			row := xh[((h+P)*Wp+P)*C:]
+			row = row[:W*C]
+			for w, v := range xc[h*W : (h+1)*W] {
+				row[w*C+c] = uint8(v - off)
+			}
+		}
+	}
+	pb := s.pb[:OW*rb]
+	for ow := range OW {
+		clear(pb[ow*rb+R : (ow+1)*rb]) // padded lanes add |0 − 0|
+	}
+	l1 := s.l1[:OW*O4]
+	npos := OH * OW
+	KC := K * C
+	for oh := range OH {
+		for ow := range OW {
+			dst := pb[ow*rb : ow*rb+R]
+			src := xh[((oh*S)*Wp+ow*S)*C:]
+			for ki := range K {
+				copy(dst[ki*KC:(ki+1)*KC], src[ki*Wp*C:])
+			}
+		}
+		for qd := range p.oq {
+			wq := p.wq[qd*4*rb : (qd+1)*4*rb]
+			ow := 0
+			for ; ow+2 <= OW; ow += 2 {
+				l1Quad2(pb[ow*rb:(ow+1)*rb], pb[(ow+1)*rb:(ow+2)*rb], wq, l1[ow*O4+4*qd:ow*O4+4*qd+4], l1[(ow+1)*O4+4*qd:(ow+1)*O4+4*qd+4])
+			}
+			if ow < OW {
+				l1Quad1(pb[ow*rb:(ow+1)*rb], wq, l1[ow*O4+4*qd:ow*O4+4*qd+4])
+			}
+		}
+		for o := range p.O {
+			p.rescaleL1(l1[o:], O4, out[o*npos+oh*OW:o*npos+(oh+1)*OW], o, st)
+		}
+	}
+}
+
+// rescaleL1 rescales n = len(out) L1 sums of channel o, read at l1[i·stride],
+// into out. The observed L1, accumulator and product ranges are those of
+// the row's smallest and largest sums (the map from L1 sum to product is
+// affine), so they are recorded once per row; each value's rounding and
+// saturation goes through finish as in rescale.
+func (p *layerPlan) rescaleL1(l1 []uint32, stride int, out []int32, o int, st *rawStats) {
+	if len(out) == 0 {
+		return
+	}
+	wc, m, b := p.wconst[o], p.m[o], p.b[o]
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	l1 = l1[:(len(out)-1)*stride+1]
+	for i := range out {
+		v := int64(l1[i*stride])
+		lo, hi = min(lo, v), max(hi, v)
+		out[i] = p.finish((v+wc)*m+b, st)
+	}
+	st.l1.add(lo)
+	st.l1.add(hi)
+	st.acc.add(lo + wc)
+	st.acc.add(hi + wc)
+	st.product.add((lo+wc)*m + b)
+	st.product.add((hi+wc)*m + b)
+}
+
 // convLike computes an adder2d or conv2d layer on one image: for each
 // output position the input window (zero codes where padded) is gathered
 // into a patch laid out like a weight row [C][K][K], then every output
@@ -61,6 +194,10 @@ func (p *layerPlan) convLike(x, out []int32, st *rawStats, s *scratch) {
 	C, H, W := p.inShape[0], p.inShape[1], p.inShape[2]
 	OH, OW := p.outShape[1], p.outShape[2]
 	K, S, P := p.l.Kernel, p.l.Stride, p.l.Padding
+	if p.wq != nil {
+		p.convBytes(x, out, st, s)
+		return
+	}
 	npos := OH * OW
 	patch := s.patch[:p.R]
 	adder := p.op == quant.OpAdder2d
@@ -95,19 +232,6 @@ func (p *layerPlan) convLike(x, out []int32, st *rawStats, s *scratch) {
 				}
 			}
 			pos := oh*OW + ow
-			if p.wb != nil {
-				xb := s.xb[:p.rb]
-				for r, v := range patch {
-					xb[r] = uint8(v - p.off)
-				}
-				clear(xb[len(patch):]) // padded lanes add |0 − 0|
-				for o := range p.O {
-					l1 := l1Bytes(xb, p.wb[o*p.rb:(o+1)*p.rb])
-					st.l1.add(l1)
-					out[o*npos+pos] = p.rescale(l1+p.wconst[o], o, st)
-				}
-				continue
-			}
 			if p.wp != nil {
 				words := len(p.wp) / p.O
 				xp := s.xp[:words]

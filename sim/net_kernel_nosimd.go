@@ -12,3 +12,7 @@ func l1Bytes(x, w []uint8) int64 { panic("sim: l1Bytes without simd support") }
 // Kernel names the adder kernel this binary runs: here always the portable
 // one (SWAR words for codes of at most 15 bits, int32 otherwise).
 func Kernel() string { return "portable (built without GOEXPERIMENT=simd on amd64)" }
+
+func l1Quad2(xa, xb, wq []uint8, oa, ob []uint32) { panic("sim: l1Quad2 without simd support") }
+
+func l1Quad1(xa, wq []uint8, oa []uint32) { panic("sim: l1Quad1 without simd support") }
