@@ -431,10 +431,22 @@ func (p *layerPlan) run(x, x2, out []int32, st *rawStats, s *scratch) {
 			out[i] = p.rescale(int64(v), i/hw, st)
 		}
 	case quant.OpAdd:
-		for i := range out {
-			acc := int64(x[i])<<p.align[0] + int64(x2[i])<<p.align[1]
-			st.acc.add(acc)
-			out[i] = p.finish(acc, st)
+		const chunk = 256
+		a0, a1 := p.align[0], p.align[1]
+		for start := 0; start < len(out); start += chunk {
+			end := min(start+chunk, len(out))
+			v := s.row(end - start)
+			xa, xb := x[start:end], x2[start:end]
+			xb = xb[:len(xa)]
+			lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+			for i := range v {
+				acc := int64(xa[i])<<a0 + int64(xb[i])<<a1
+				lo, hi = min(lo, acc), max(hi, acc)
+				v[i] = acc
+			}
+			st.acc.add(lo)
+			st.acc.add(hi)
+			p.finishRow(v, out[start:end], st)
 		}
 	case quant.OpReLU:
 		for i, v := range x {

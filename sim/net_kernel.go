@@ -3,6 +3,7 @@ package sim
 import (
 	"math"
 
+	"github.com/addergen/addergen/fixedpoint"
 	"github.com/addergen/addergen/quant"
 )
 
@@ -16,6 +17,7 @@ type scratch struct {
 	xh []uint8
 	pb []uint8
 	l1 []uint32
+	v  []int64 // one row of pre-scaled values (finishRow)
 }
 
 func (s *scratch) grow(p *layerPlan) {
@@ -156,27 +158,29 @@ func (p *layerPlan) convBytes(x, out []int32, st *rawStats, s *scratch) {
 			}
 		}
 		for o := range p.O {
-			p.rescaleL1(l1[o:], O4, out[o*npos+oh*OW:o*npos+(oh+1)*OW], o, st)
+			p.rescaleL1(l1[o:], O4, out[o*npos+oh*OW:o*npos+(oh+1)*OW], o, st, s)
 		}
 	}
 }
 
-// rescaleL1 rescales n = len(out) L1 sums of channel o, read at l1[i·stride],
-// into out. The observed L1, accumulator and product ranges are those of
-// the row's smallest and largest sums (the map from L1 sum to product is
-// affine), so they are recorded once per row; each value's rounding and
-// saturation goes through finish as in rescale.
-func (p *layerPlan) rescaleL1(l1 []uint32, stride int, out []int32, o int, st *rawStats) {
+// rescaleL1 rescales n = len(out) L1 sums of channel o, read at
+// l1[i·stride], into out, exactly as rescale(l1 + wconst[o], o) would
+// value by value (same outputs, same statistics). The observed L1,
+// accumulator and product ranges are those of the row's smallest and
+// largest sums (the map from L1 sum to product is affine), so they are
+// recorded once per row.
+func (p *layerPlan) rescaleL1(l1 []uint32, stride int, out []int32, o int, st *rawStats, s *scratch) {
 	if len(out) == 0 {
 		return
 	}
 	wc, m, b := p.wconst[o], p.m[o], p.b[o]
 	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
 	l1 = l1[:(len(out)-1)*stride+1]
-	for i := range out {
-		v := int64(l1[i*stride])
-		lo, hi = min(lo, v), max(hi, v)
-		out[i] = p.finish((v+wc)*m+b, st)
+	v := s.row(len(out))
+	for i := range v {
+		x := int64(l1[i*stride])
+		lo, hi = min(lo, x), max(hi, x)
+		v[i] = (x+wc)*m + b
 	}
 	st.l1.add(lo)
 	st.l1.add(hi)
@@ -184,6 +188,70 @@ func (p *layerPlan) rescaleL1(l1 []uint32, stride int, out []int32, o int, st *r
 	st.acc.add(hi + wc)
 	st.product.add((lo+wc)*m + b)
 	st.product.add((hi+wc)*m + b)
+	p.finishRow(v, out, st)
+}
+
+// row returns an n-value int64 buffer.
+func (s *scratch) row(n int) []int64 {
+	if len(s.v) < n {
+		s.v = make([]int64, n)
+	}
+	return s.v[:n]
+}
+
+// finishRow is finish applied to every pre-scaled value v[i], writing
+// out[i]: the rounding shift runs as one loop per mode, then saturation
+// (or wrap) and its counts; the observed shifted range is the rounded
+// values' extremes. v is overwritten.
+func (p *layerPlan) finishRow(v []int64, out []int32, st *rawStats) {
+	out = out[:len(v)]
+	sh := p.sh
+	switch {
+	case p.rnd == fixedpoint.HalfUp:
+		if sh > 0 {
+			h := int64(1) << (sh - 1)
+			for i, x := range v {
+				v[i] = (x + h) >> sh // cannot overflow: |x| < 2^62 by validation
+			}
+		}
+	case p.rnd == fixedpoint.Floor:
+		for i, x := range v {
+			v[i] = x >> sh // floor(x / 2^sh), also for sh ≥ 64
+		}
+	default:
+		for i, x := range v {
+			v[i] = fixedpoint.RoundShiftRight(x, sh, p.rnd)
+		}
+	}
+	lo, hi := p.lo, p.hi
+	smin, smax := int64(math.MaxInt64), int64(math.MinInt64)
+	var nHigh, nLow int64
+	for i, x := range v {
+		smin, smax = min(smin, x), max(smax, x)
+		if x > hi {
+			nHigh++
+		}
+		if x < lo {
+			nLow++
+		}
+		out[i] = int32(min(max(x, lo), hi))
+	}
+	st.shifted.add(smin)
+	st.shifted.add(smax)
+	st.outputs += int64(len(v))
+	st.satHigh += nHigh
+	if p.relu && p.lo == 0 {
+		st.reluZero += nLow
+	} else {
+		st.satLow += nLow
+	}
+	if p.wrap && nHigh+nLow > 0 {
+		for i, x := range v {
+			if x > hi || x < lo {
+				out[i] = int32(fixedpoint.WrapTo(x, p.outBits, p.outSigned))
+			}
+		}
+	}
 }
 
 // convLike computes an adder2d or conv2d layer on one image: for each
