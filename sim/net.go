@@ -332,6 +332,7 @@ type layerPlan struct {
 	wq    []uint8
 	rb    int
 	oq    int
+	qc    []quadConst // vector rescale constants (nil: scalar rescale)
 	wp    []uint64
 	off   int32
 	flush int

@@ -57,6 +57,7 @@ func (p *layerPlan) swarPlan(in quant.Act) {
 	p.off = int32(lo)
 	if hi-lo <= 255 && lo <= 0 && hi >= 0 && p.R <= 1<<20 && simdAvailable() && !noSIMD {
 		p.bytePlan()
+		p.vectorRescalePlan(hi - lo)
 		return
 	}
 	words := (p.R + 3) / 4
@@ -91,6 +92,45 @@ func (p *layerPlan) bytePlan() {
 			}
 		}
 	}
+}
+
+// quadConst holds a group of four output channels' rescale constants
+// (zero for the padding channels of the last group).
+type quadConst struct{ wc, m, b [4]int64 }
+
+// vectorRescalePlan sets p.qc when the vector rescale (rescaleQuad) is
+// exact for this layer: HalfUp or Floor rounding with saturation, shift at
+// most 62, every accumulator l1 + wconst (l1 in [0, R·span]) and every M
+// inside int32, and |acc·M + B| + 2^61 below 2^63.
+func (p *layerPlan) vectorRescalePlan(span int64) {
+	if p.wrap || p.sh > 62 || (p.rnd != fixedpoint.HalfUp && p.rnd != fixedpoint.Floor) {
+		return
+	}
+	l1max := int64(p.R) * span
+	qc := make([]quadConst, p.oq)
+	for o := range p.O {
+		wc, m, b := p.wconst[o], p.m[o], p.b[o]
+		amax := max(abs64(wc), abs64(l1max+wc))
+		if amax >= 1<<31 || abs64(m) >= 1<<31 || abs64(b) >= 1<<61 || amax*abs64(m) >= 1<<61 {
+			return
+		}
+		q := &qc[o/4]
+		q.wc[o%4], q.m[o%4], q.b[o%4] = wc, m, b
+	}
+	p.qc = qc
+}
+
+func abs64(v int64) int64 { return max(v, -v) }
+
+// round is finish's rounding shift of one value.
+func (p *layerPlan) round(v int64) int64 {
+	if p.rnd == fixedpoint.HalfUp {
+		if p.sh > 0 {
+			return (v + 1<<(p.sh-1)) >> p.sh
+		}
+		return v
+	}
+	return fixedpoint.RoundShiftRight(v, p.sh, p.rnd)
 }
 
 // convBytes computes an adder2d layer on one image with the vector byte
@@ -157,8 +197,41 @@ func (p *layerPlan) convBytes(x, out []int32, st *rawStats, s *scratch) {
 				l1Quad1(pb[ow*rb:(ow+1)*rb], wq, l1[ow*O4+4*qd:ow*O4+4*qd+4])
 			}
 		}
-		for o := range p.O {
-			p.rescaleL1(l1[o:], O4, out[o*npos+oh*OW:o*npos+(oh+1)*OW], o, st, s)
+		if p.qc == nil {
+			for o := range p.O {
+				p.rescaleL1(l1[o:], O4, out[o*npos+oh*OW:o*npos+(oh+1)*OW], o, st, s)
+			}
+			continue
+		}
+		h := int64(0)
+		if p.rnd == fixedpoint.HalfUp && p.sh > 0 {
+			h = 1 << (p.sh - 1)
+		}
+		for qd := range p.oq {
+			nq := min(4, p.O-4*qd)
+			var nHigh, nLow [4]int64
+			lmin := [4]uint32{math.MaxUint32, math.MaxUint32, math.MaxUint32, math.MaxUint32}
+			var lmax [4]uint32
+			o0 := 4 * qd
+			rescaleQuad(l1[o0:], O4, &p.qc[qd], h, p.sh, p.lo, p.hi, out[o0*npos+oh*OW:][:OW], npos, nq, &nHigh, &nLow, &lmin, &lmax)
+			for q := range nq {
+				o := o0 + q
+				wc, m, b := p.wconst[o], p.m[o], p.b[o]
+				for _, x := range [2]int64{int64(lmin[q]), int64(lmax[q])} {
+					st.l1.add(x)
+					st.acc.add(x + wc)
+					v := (x+wc)*m + b
+					st.product.add(v)
+					st.shifted.add(p.round(v))
+				}
+				st.outputs += int64(OW)
+				st.satHigh += nHigh[q]
+				if p.relu && p.lo == 0 {
+					st.reluZero += nLow[q]
+				} else {
+					st.satLow += nLow[q]
+				}
+			}
 		}
 	}
 }

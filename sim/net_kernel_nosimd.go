@@ -7,8 +7,6 @@ package sim
 
 func simdAvailable() bool { return false }
 
-func l1Bytes(x, w []uint8) int64 { panic("sim: l1Bytes without simd support") }
-
 // Kernel names the adder kernel this binary runs: here always the portable
 // one (SWAR words for codes of at most 15 bits, int32 otherwise).
 func Kernel() string { return "portable (built without GOEXPERIMENT=simd on amd64)" }
@@ -16,3 +14,7 @@ func Kernel() string { return "portable (built without GOEXPERIMENT=simd on amd6
 func l1Quad2(xa, xb, wq []uint8, oa, ob []uint32) { panic("sim: l1Quad2 without simd support") }
 
 func l1Quad1(xa, wq []uint8, oa []uint32) { panic("sim: l1Quad1 without simd support") }
+
+func rescaleQuad(l1 []uint32, stride int, c *quadConst, h int64, sh uint, lo, hi int64, out []int32, npos, nq int, nHigh, nLow *[4]int64, lmin, lmax *[4]uint32) {
+	panic("sim: rescaleQuad without simd support")
+}

@@ -25,24 +25,6 @@ func Kernel() string {
 	return "portable (GOEXPERIMENT=simd build, but this CPU lacks AVX2)"
 }
 
-// l1Bytes returns Σ|x[i] − w[i]| over byte codes; len(x) == len(w) is a
-// multiple of 32.
-func l1Bytes(x, w []uint8) int64 {
-	w = w[:len(x)]
-	var acc0, acc1 archsimd.Uint64x4
-	i := 0
-	for ; i+64 <= len(x); i += 64 {
-		acc0 = acc0.Add(archsimd.LoadUint8x32Slice(x[i : i+32]).SumAbsDiff(archsimd.LoadUint8x32Slice(w[i : i+32])).AsUint64x4())
-		acc1 = acc1.Add(archsimd.LoadUint8x32Slice(x[i+32 : i+64]).SumAbsDiff(archsimd.LoadUint8x32Slice(w[i+32 : i+64])).AsUint64x4())
-	}
-	for ; i+32 <= len(x); i += 32 {
-		acc0 = acc0.Add(archsimd.LoadUint8x32Slice(x[i : i+32]).SumAbsDiff(archsimd.LoadUint8x32Slice(w[i : i+32])).AsUint64x4())
-	}
-	var out [4]uint64
-	acc0.Add(acc1).Store(&out)
-	return int64(out[0] + out[1] + out[2] + out[3])
-}
-
 // l1Quad2 computes, for two byte patches xa and xb (len rb, a multiple of
 // 32) against one quad of four output channels' weights wq (len 4·rb,
 // interleaved [rb/32][4][32]), the sums Σ|x − w| of the 8 pairs: oa[q]
@@ -99,4 +81,56 @@ func reduce4(a0, a1, a2, a3 archsimd.Uint64x4) archsimd.Uint64x2 {
 	u2 := u.GetLo().Add(u.GetHi())
 	v2 := v.GetLo().Add(v.GetHi())
 	return u2.InterleaveLo(v2).Add(u2.InterleaveHi(v2))
+}
+
+// rescaleQuad rescales one output row of one group of four channels in
+// 64-bit vector lanes: for pixel i and lane q, with x = l1[i·stride + q],
+// s = floor(((x + c.wc[q])·c.m[q] + c.b[q] + h) / 2^sh), clamped to
+// [lo, hi] and written to out[q·npos + i] for q < nq. It is finish's
+// HalfUp (h = 2^(sh−1), or 0 when sh = 0) or Floor (h = 0) rounding with
+// saturation, exactly, given the plan's bounds (|x + wc| < 2^31,
+// |m| < 2^31, |v| < 2^62, sh ≤ 62; see vectorRescalePlan). It adds to
+// nHigh[q] and nLow[q] the values above hi and below lo, and folds the
+// sums' extremes into lmin and lmax.
+func rescaleQuad(l1 []uint32, stride int, c *quadConst, h int64, sh uint, lo, hi int64, out []int32, npos, nq int, nHigh, nLow *[4]int64, lmin, lmax *[4]uint32) {
+	n := len(out)
+	if n == 0 {
+		return
+	}
+	l1 = l1[:(n-1)*stride+4]
+	out = out[:(nq-1)*npos+n]
+	wc := archsimd.LoadInt64x4(&c.wc)
+	m := archsimd.LoadInt64x4(&c.m).AsInt32x8()
+	b := archsimd.BroadcastInt64x4(h).Add(archsimd.LoadInt64x4(&c.b))
+	loV, hiV := archsimd.BroadcastInt64x4(lo), archsimd.BroadcastInt64x4(hi)
+	var zero, cHigh, cLow archsimd.Int64x4
+	mn := archsimd.LoadUint32x4(lmin)
+	mx := archsimd.LoadUint32x4(lmax)
+	var tmp [4]int64
+	for i := range n {
+		x := archsimd.LoadUint32x4Slice(l1[i*stride : i*stride+4])
+		mn, mx = mn.Min(x), mx.Max(x)
+		acc := x.ExtendToUint64().AsInt64x4().Add(wc)
+		v := acc.AsInt32x8().MulEvenWiden(m).Add(b)
+		sgn := zero.Sub(v.AsUint64x4().ShiftAllRight(63).AsInt64x4())
+		s := v.Xor(sgn).AsUint64x4().ShiftAllRight(uint64(sh)).AsInt64x4().Xor(sgn)
+		above, below := s.Greater(hiV), loV.Greater(s)
+		cHigh = cHigh.Sub(above.ToInt64x4())
+		cLow = cLow.Sub(below.ToInt64x4())
+		s = hiV.Merge(s, above)
+		s = loV.Merge(s, below)
+		s.Store(&tmp)
+		for q := range nq {
+			out[q*npos+i] = int32(tmp[q])
+		}
+	}
+	mn.Store(lmin)
+	mx.Store(lmax)
+	var ch, cl [4]int64
+	cHigh.Store(&ch)
+	cLow.Store(&cl)
+	for q := range 4 {
+		nHigh[q] += ch[q]
+		nLow[q] += cl[q]
+	}
 }

@@ -4,32 +4,173 @@ package sim
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
+
+	"github.com/addergen/addergen/fixedpoint"
+	"github.com/addergen/addergen/quant"
 )
 
-func TestL1Bytes(t *testing.T) {
-	if !simdAvailable() {
-		t.Skip("this CPU has no AVX2 (a property of the machine, not a missing CI tool); the portable kernel is tested everywhere")
+// randomAdderPlan returns an adder2d layer plan with random weights and
+// rescale constants, input codes in [lo, hi], laid out for the int32
+// kernel only (no packed weights).
+func randomAdderPlan(rng *rand.Rand, C, H, W, O, K, S, P int, lo, hi int32, rnd fixedpoint.Rounding, wrap bool) *layerPlan {
+	OH, OW := (H+2*P-K)/S+1, (W+2*P-K)/S+1
+	p := &layerPlan{
+		l:  &quant.Layer{Op: quant.OpAdder2d, Kernel: K, Stride: S, Padding: P},
+		op: quant.OpAdder2d, inShape: []int{C, H, W}, outShape: []int{O, OH, OW}, size: O * OH * OW,
+		R: C * K * K, O: O, sh: uint(rng.IntN(24)), rnd: rnd, wrap: wrap,
 	}
-	rng := rand.New(rand.NewPCG(3, 3))
-	for _, n := range []int{0, 32, 64, 96, 160, 1024, 4096} {
-		for trial := range 4 {
-			x, w := make([]uint8, n), make([]uint8, n)
-			xi, wi := make([]int32, n), make([]int32, n)
-			for i := range n {
-				switch trial {
-				case 0:
-					x[i], w[i] = 0, 255
-				case 1:
-					x[i], w[i] = 255, 0
-				default:
-					x[i], w[i] = uint8(rng.IntN(256)), uint8(rng.IntN(256))
-				}
-				xi[i], wi[i] = int32(x[i]), int32(w[i])
+	p.outBits, p.outSigned = 2+rng.IntN(10), rng.IntN(2) == 0
+	p.lo, p.hi = 0, int64(1)<<p.outBits-1
+	if p.outSigned {
+		p.lo, p.hi = -(int64(1) << (p.outBits - 1)), int64(1)<<(p.outBits-1)-1
+	}
+	p.relu = !p.outSigned && rng.IntN(2) == 0
+	p.w = make([]int32, O*p.R)
+	for i := range p.w {
+		p.w[i] = lo + rng.Int32N(hi-lo+1)
+	}
+	p.wconst, p.m, p.b = make([]int64, O), make([]int64, O), make([]int64, O)
+	for o := range O {
+		p.wconst[o] = rng.Int64N(1 << 12)
+		p.m[o] = rng.Int64N(1<<16) - 1<<15
+		p.b[o] = rng.Int64N(1<<36) - 1<<35
+	}
+	return p
+}
+
+// TestByteKernelMatchesScalar runs random adder layers through the vector
+// byte kernel (and its vector or row-wise rescale) and through the int32
+// kernel with value-by-value rescale: outputs and statistics must be
+// identical, for every input width that fits a byte (1 to 8 bits, signed
+// via the offset and unsigned), all-min, all-max and random inputs, output
+// channel counts that are not multiples of four, odd widths, strides,
+// padding, every rounding mode, saturation and wrap.
+func TestByteKernelMatchesScalar(t *testing.T) {
+	if !simdAvailable() {
+		// No AVX2 on this machine: the simd build must then run the
+		// portable kernel, and say so.
+		if Kernel()[:8] != "portable" {
+			t.Fatalf("no AVX2 but Kernel() = %q", Kernel())
+		}
+		return
+	}
+	rng := rand.New(rand.NewPCG(11, 13))
+	modes := []fixedpoint.Rounding{fixedpoint.HalfUp, fixedpoint.Floor, fixedpoint.HalfEven, fixedpoint.TowardZero}
+	shapes := []struct{ C, H, W, O, K, S, P int }{
+		{1, 28, 28, 6, 5, 1, 2}, {6, 14, 14, 16, 5, 1, 0}, {16, 5, 5, 120, 5, 1, 0}, {120, 1, 1, 84, 1, 1, 0},
+		{16, 9, 9, 16, 3, 1, 1}, {16, 8, 7, 32, 3, 2, 1}, {16, 8, 8, 32, 1, 2, 0}, {3, 7, 5, 5, 3, 1, 1},
+		{32, 4, 4, 13, 3, 1, 1}, {64, 4, 4, 7, 3, 1, 1}, {2, 6, 6, 3, 2, 2, 0}, {5, 3, 3, 9, 3, 1, 2},
+	}
+	trial := 0
+	for bits := 1; bits <= 8; bits++ {
+		for _, signed := range []bool{false, true} {
+			lo, hi := int32(0), int32(1)<<bits-1
+			if signed {
+				lo, hi = -(1 << (bits - 1)), 1<<(bits-1)-1
 			}
-			if got, want := l1Bytes(x, w), l1Sum(xi, wi); got != want {
-				t.Fatalf("n %d trial %d: %d, want %d", n, trial, got, want)
+			for si, sh := range shapes {
+				trial++
+				rnd := modes[trial%len(modes)]
+				wrap := trial%5 == 0
+				p := randomAdderPlan(rng, sh.C, sh.H, sh.W, sh.O, sh.K, sh.S, sh.P, lo, hi, rnd, wrap)
+				ref := *p
+				p.off = lo
+				p.bytePlan()
+				p.vectorRescalePlan(int64(hi - lo))
+				if (rnd == fixedpoint.HalfUp || rnd == fixedpoint.Floor) && !wrap && p.qc == nil {
+					t.Fatalf("bits %d shape %d: vector rescale not planned", bits, si)
+				}
+				var s, sr scratch
+				s.grow(p)
+				sr.grow(&ref)
+				x := make([]int32, sh.C*sh.H*sh.W)
+				for k := range 3 {
+					for i := range x {
+						switch k {
+						case 0:
+							x[i] = lo
+						case 1:
+							x[i] = hi
+						default:
+							x[i] = lo + rng.Int32N(hi-lo+1)
+						}
+					}
+					got, want := make([]int32, p.size), make([]int32, p.size)
+					sg, sw := newRawStats(), newRawStats()
+					p.convLike(x, got, &sg, &s)
+					ref.convLike(x, want, &sw, &sr)
+					if !slices.Equal(got, want) {
+						t.Fatalf("bits %d signed %v shape %+v input %d %v wrap %v: outputs differ", bits, signed, sh, k, rnd, wrap)
+					}
+					if sg.stats() != sw.stats() {
+						t.Fatalf("bits %d signed %v shape %+v input %d: stats %+v, want %+v", bits, signed, sh, k, sg.stats(), sw.stats())
+					}
+				}
 			}
 		}
 	}
+}
+
+// TestL1Quad checks the blocked byte kernels against l1Sum on random and
+// extreme codes, for patch lengths of 1 to 20 chunks.
+func TestL1Quad(t *testing.T) {
+	if !simdAvailable() {
+		return // covered by TestByteKernelMatchesScalar's check of Kernel()
+	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	for chunks := 1; chunks <= 20; chunks++ {
+		n := 32 * chunks
+		for trial := range 4 {
+			xa, xb := make([]uint8, n), make([]uint8, n)
+			w := make([][]uint8, 4)
+			for q := range w {
+				w[q] = make([]uint8, n)
+			}
+			fill := func(b []uint8, v int) {
+				for i := range b {
+					switch trial {
+					case 0:
+						b[i] = uint8(v)
+					case 1:
+						b[i] = uint8(255 - v)
+					default:
+						b[i] = uint8(rng.IntN(256))
+					}
+				}
+			}
+			fill(xa, 0)
+			fill(xb, 0)
+			for q := range w {
+				fill(w[q], 255)
+			}
+			wq := make([]uint8, 4*n)
+			for q := range 4 {
+				for r := range n {
+					wq[(r/32)*128+q*32+r%32] = w[q][r]
+				}
+			}
+			var oa, ob, o1 [4]uint32
+			l1Quad2(xa, xb, wq, oa[:], ob[:])
+			l1Quad1(xb, wq, o1[:])
+			for q := range 4 {
+				ia, ib, iw := toInt32(xa), toInt32(xb), toInt32(w[q])
+				if want := l1Sum(ia, iw); int64(oa[q]) != want {
+					t.Fatalf("n %d trial %d q %d: l1Quad2 a %d, want %d", n, trial, q, oa[q], want)
+				}
+				if want := l1Sum(ib, iw); int64(ob[q]) != want || int64(o1[q]) != want {
+					t.Fatalf("n %d trial %d q %d: l1Quad2 b %d, l1Quad1 %d, want %d", n, trial, q, ob[q], o1[q], want)
+				}
+			}
+		}
+	}
+}
+
+func toInt32(b []uint8) []int32 {
+	v := make([]int32, len(b))
+	for i, x := range b {
+		v[i] = int32(x)
+	}
+	return v
 }
