@@ -4,6 +4,12 @@ package sim
 
 import "simd/archsimd"
 
+// Every function here ends with VZEROUPPER (archsimd.ClearAVXUpperBits):
+// the Go code around it uses SSE instructions, and SSE after 256-bit AVX
+// with dirty upper halves costs a state transition (about 1,000 cycles per
+// occurrence on the 2-core AMD EPYC VM these kernels were measured on,
+// 2026-11-30).
+//
 // The AVX2 adder kernel, built only with GOEXPERIMENT=simd on amd64 and
 // used only when the CPU has AVX2: adder layers whose input codes span at
 // most 8 bits (after offsetting signed codes by their minimum) are packed
@@ -54,6 +60,7 @@ func l1Quad2(xa, xb, wq []uint8, oa, ob []uint32) {
 	}
 	reduce4(a0, a1, a2, a3).AsUint32x4().StoreSlice(oa)
 	reduce4(b0, b1, b2, b3).AsUint32x4().StoreSlice(ob)
+	archsimd.ClearAVXUpperBits() // VZEROUPPER before the caller's SSE code
 }
 
 // l1Quad1 is l1Quad2 for one patch.
@@ -69,6 +76,7 @@ func l1Quad1(xa, wq []uint8, oa []uint32) {
 		a3 = a3.Add(x0.SumAbsDiff(archsimd.LoadUint8x32Slice(w[96:128])).AsUint64x4())
 	}
 	reduce4(a0, a1, a2, a3).AsUint32x4().StoreSlice(oa)
+	archsimd.ClearAVXUpperBits()
 }
 
 // reduce4 sums the four 64-bit lanes of each accumulator (every lane and
@@ -103,6 +111,12 @@ func rescaleQuad(l1 []uint32, stride int, c *quadConst, h int64, sh uint, lo, hi
 	m := archsimd.LoadInt64x4(&c.m).AsInt32x8()
 	b := archsimd.BroadcastInt64x4(h).Add(archsimd.LoadInt64x4(&c.b))
 	loV, hiV := archsimd.BroadcastInt64x4(lo), archsimd.BroadcastInt64x4(hi)
+	// The shift count comes from memory as a vector (VPSRLQ by a count
+	// the compiler moves from a general register uses a non-VEX MOVQ, whose
+	// SSE/AVX transition costs about 1,000 cycles per use on this
+	// machine, measured 2026-11-30), and the sign mask from a compare.
+	shv := [4]uint64{uint64(sh), uint64(sh), uint64(sh), uint64(sh)}
+	shift := archsimd.LoadUint64x4(&shv)
 	var zero, cHigh, cLow archsimd.Int64x4
 	mn := archsimd.LoadUint32x4(lmin)
 	mx := archsimd.LoadUint32x4(lmax)
@@ -112,8 +126,8 @@ func rescaleQuad(l1 []uint32, stride int, c *quadConst, h int64, sh uint, lo, hi
 		mn, mx = mn.Min(x), mx.Max(x)
 		acc := x.ExtendToUint64().AsInt64x4().Add(wc)
 		v := acc.AsInt32x8().MulEvenWiden(m).Add(b)
-		sgn := zero.Sub(v.AsUint64x4().ShiftAllRight(63).AsInt64x4())
-		s := v.Xor(sgn).AsUint64x4().ShiftAllRight(uint64(sh)).AsInt64x4().Xor(sgn)
+		sgn := zero.Greater(v).ToInt64x4()
+		s := v.Xor(sgn).AsUint64x4().ShiftRight(shift).AsInt64x4().Xor(sgn)
 		above, below := s.Greater(hiV), loV.Greater(s)
 		cHigh = cHigh.Sub(above.ToInt64x4())
 		cLow = cLow.Sub(below.ToInt64x4())
@@ -129,6 +143,7 @@ func rescaleQuad(l1 []uint32, stride int, c *quadConst, h int64, sh uint, lo, hi
 	var ch, cl [4]int64
 	cHigh.Store(&ch)
 	cLow.Store(&cl)
+	archsimd.ClearAVXUpperBits()
 	for q := range 4 {
 		nHigh[q] += ch[q]
 		nLow[q] += cl[q]
