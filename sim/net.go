@@ -332,6 +332,7 @@ type layerPlan struct {
 	wq    []uint8
 	rb    int
 	oq    int
+	cpr   int         // direct layout: 32-byte chunks per window row (0: patch layout)
 	qc    []quadConst // vector rescale constants (nil: scalar rescale)
 	wp    []uint64
 	off   int32

@@ -34,7 +34,9 @@ func (s *scratch) grow(p *layerPlan) {
 		if p.wq != nil {
 			C, H, W := p.inShape[0], p.inShape[1], p.inShape[2]
 			P, OW := p.l.Padding, p.outShape[2]
-			if n := (H + 2*P) * (W + 2*P) * C; len(s.xh) < n {
+			// 32 bytes of slack: the direct kernel's last masked chunk
+			// may read past the map.
+			if n := (H+2*P)*(W+2*P)*C + 32; len(s.xh) < n {
 				s.xh = make([]uint8, n)
 			}
 			if n := OW * p.rb; len(s.pb) < n {
@@ -56,7 +58,7 @@ func (p *layerPlan) swarPlan(in quant.Act) {
 	}
 	p.off = int32(lo)
 	if hi-lo <= 255 && lo <= 0 && hi >= 0 && p.R <= 1<<20 && simdAvailable() && !noSIMD {
-		p.bytePlan()
+		p.bytePlan(p.useDirect())
 		p.vectorRescalePlan(hi - lo)
 		return
 	}
@@ -71,13 +73,26 @@ func (p *layerPlan) swarPlan(in quant.Act) {
 // bytePlan lays the adder weights out for the vector byte kernel, once at
 // load: codes offset by the input's minimum (so every width up to 8 bits,
 // signed or not, is a byte), each filter's window in HWC order ([ki][kj][c],
-// matching the HWC input map), zero-padded to rb (a multiple of 32) lanes,
-// output channels grouped by four (the last group padded with zero
-// filters, whose sums are discarded) and interleaved per 32-byte chunk:
-// wq[quad][chunk][q][32].
-func (p *layerPlan) bytePlan() {
+// matching the HWC input map), output channels grouped by four (the last
+// group padded with zero filters, whose sums are discarded) and
+// interleaved per 32-byte chunk: wq[quad][chunk][q][32]. Two layouts:
+//   - direct (p.cpr > 0): each window row (K·C bytes, contiguous in the
+//     HWC map) is padded to cpr chunks, so the kernel reads the window in
+//     place, masking the padded lanes of each row's last chunk;
+//   - patch: the whole window (R = C·K·K bytes) padded to a multiple of
+//     32, for a gathered patch (used when row padding would waste more
+//     than a quarter of the lanes, e.g. one input channel).
+//
+// rb is the number of lanes per filter either way.
+func (p *layerPlan) bytePlan(direct bool) {
 	C, K := p.inShape[0], p.l.Kernel
+	cpr := (K*C + 31) / 32
+	p.cpr = 0
 	p.rb = (p.R + 31) &^ 31
+	if direct {
+		p.cpr = cpr
+		p.rb = K * cpr * 32
+	}
 	p.oq = (p.O + 3) / 4
 	p.wq = make([]uint8, p.oq*4*p.rb)
 	for o := range p.O {
@@ -86,12 +101,22 @@ func (p *layerPlan) bytePlan() {
 			for ki := range K {
 				for kj := range K {
 					r := (ki*K+kj)*C + c
+					if direct {
+						r = ki*cpr*32 + kj*C + c
+					}
 					v := p.w[o*p.R+(c*K+ki)*K+kj]
 					p.wq[base+(r/32)*128+r%32] = uint8(v - p.off)
 				}
 			}
 		}
 	}
+}
+
+// useDirect reports whether the direct layout wastes at most a quarter
+// more lanes than the patch layout.
+func (p *layerPlan) useDirect() bool {
+	C, K := p.inShape[0], p.l.Kernel
+	return 4*K*((K*C+31)/32)*32 <= 5*((p.R+31)&^31)
 }
 
 // quadConst holds a group of four output channels' rescale constants
@@ -135,9 +160,10 @@ func (p *layerPlan) round(v int64) int64 {
 
 // convBytes computes an adder2d layer on one image with the vector byte
 // kernel: the input map is converted once to padded HWC bytes (padding is
-// code 0), then for each output row every pixel's window is gathered into
-// a byte patch (K copies of K·C contiguous bytes) and each pair of pixels
-// is reduced against each group of four filters in registers.
+// code 0); then, for each output row, each pair of pixels is reduced
+// against each group of four filters in registers, reading the windows in
+// place (direct layout) or from gathered byte patches (K copies of K·C
+// contiguous bytes each; patch layout), and the row is rescaled.
 func (p *layerPlan) convBytes(x, out []int32, st *rawStats, s *scratch) {
 	C, H, W := p.inShape[0], p.inShape[1], p.inShape[2]
 	OH, OW := p.outShape[1], p.outShape[2]
@@ -172,14 +198,53 @@ func (p *layerPlan) convBytes(x, out []int32, st *rawStats, s *scratch) {
 			}
 		}
 	}
-	pb := s.pb[:OW*rb]
-	for ow := range OW {
-		clear(pb[ow*rb+R : (ow+1)*rb]) // padded lanes add |0 − 0|
-	}
 	l1 := s.l1[:OW*O4]
-	npos := OH * OW
 	KC := K * C
+	var pb []uint8
+	if p.cpr == 0 {
+		pb = s.pb[:OW*rb]
+		for ow := range OW {
+			clear(pb[ow*rb+R : (ow+1)*rb]) // padded lanes add |0 − 0|
+		}
+	}
+	var mask [32]uint8 // the valid lanes of a window row's last chunk
+	for i := range mask {
+		if p.cpr > 0 && i < KC-(p.cpr-1)*32 {
+			mask[i] = 0xFF
+		}
+	}
+	rowStride := Wp * C
 	for oh := range OH {
+		if p.cpr > 0 {
+			// Direct: each window is read in place from the HWC map.
+			xr := s.xh[(oh*S)*rowStride:]
+			for qd := range p.oq {
+				wq := p.wq[qd*4*rb : (qd+1)*4*rb]
+				ow := 0
+				for ; ow+2 <= OW; ow += 2 {
+					l1Quad2Direct(xr[ow*S*C:], xr[(ow+1)*S*C:], rowStride, K, p.cpr, &mask, wq, l1[ow*O4+4*qd:ow*O4+4*qd+4], l1[(ow+1)*O4+4*qd:(ow+1)*O4+4*qd+4])
+				}
+				if ow < OW {
+					l1Quad2Direct(xr[ow*S*C:], xr[ow*S*C:], rowStride, K, p.cpr, &mask, wq, l1[ow*O4+4*qd:ow*O4+4*qd+4], l1[ow*O4+4*qd:ow*O4+4*qd+4])
+				}
+			}
+		} else {
+			p.patchRow(oh, pb, l1, s)
+		}
+		p.rescaleRow(oh, l1, out, st, s)
+	}
+}
+
+// patchRow computes the L1 sums of output row oh with gathered patches.
+func (p *layerPlan) patchRow(oh int, pb []uint8, l1 []uint32, s *scratch) {
+	C, W := p.inShape[0], p.inShape[2]
+	OW := p.outShape[2]
+	K, S, P := p.l.Kernel, p.l.Stride, p.l.Padding
+	Wp := W + 2*P
+	rb, R, O4 := p.rb, p.R, 4*p.oq
+	KC := K * C
+	xh := s.xh
+	{
 		for ow := range OW {
 			dst := pb[ow*rb : ow*rb+R]
 			src := xh[((oh*S)*Wp+ow*S)*C:]
@@ -197,11 +262,19 @@ func (p *layerPlan) convBytes(x, out []int32, st *rawStats, s *scratch) {
 				l1Quad1(pb[ow*rb:(ow+1)*rb], wq, l1[ow*O4+4*qd:ow*O4+4*qd+4])
 			}
 		}
+	}
+}
+
+// rescaleRow rescales output row oh from its L1 sums l1 [OW][4·oq].
+func (p *layerPlan) rescaleRow(oh int, l1 []uint32, out []int32, st *rawStats, s *scratch) {
+	OH, OW := p.outShape[1], p.outShape[2]
+	npos, O4 := OH*OW, 4*p.oq
+	{
 		if p.qc == nil {
 			for o := range p.O {
 				p.rescaleL1(l1[o:], O4, out[o*npos+oh*OW:o*npos+(oh+1)*OW], o, st, s)
 			}
-			continue
+			return
 		}
 		h := int64(0)
 		if p.rnd == fixedpoint.HalfUp && p.sh > 0 {

@@ -18,3 +18,7 @@ func l1Quad1(xa, wq []uint8, oa []uint32) { panic("sim: l1Quad1 without simd sup
 func rescaleQuad(l1 []uint32, stride int, c *quadConst, h int64, sh uint, lo, hi int64, out []int32, npos, nq int, nHigh, nLow *[4]int64, lmin, lmax *[4]uint32) {
 	panic("sim: rescaleQuad without simd support")
 }
+
+func l1Quad2Direct(xa, xb []uint8, stride, K, cpr int, mask *[32]uint8, wq []uint8, oa, ob []uint32) {
+	panic("sim: l1Quad2Direct without simd support")
+}

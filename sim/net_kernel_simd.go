@@ -149,3 +149,46 @@ func rescaleQuad(l1 []uint32, stride int, c *quadConst, h int64, sh uint, lo, hi
 		nLow[q] += cl[q]
 	}
 }
+
+// l1Quad2Direct is l1Quad2 reading two windows in place from an HWC byte
+// map: window row ki of pixel a starts at xa[ki·stride] and spans cpr
+// chunks of 32 bytes, the last one ANDed with mask (its lanes past the
+// row read the next pixels' codes and must count as 0, against zero
+// weights). wq holds K·cpr chunks per filter. oa and ob may alias (then xa
+// and xb must be the same window).
+func l1Quad2Direct(xa, xb []uint8, stride, K, cpr int, mask *[32]uint8, wq []uint8, oa, ob []uint32) {
+	n := (K-1)*stride + cpr*32
+	xa, xb = xa[:n], xb[:n]
+	wq = wq[:4*32*K*cpr]
+	m := archsimd.LoadUint8x32(mask)
+	var a0, a1, a2, a3, b0, b1, b2, b3 archsimd.Uint64x4
+	c := 0 // chunk index in the filter
+	for ki := range K {
+		row := ki * stride
+		for j := range cpr {
+			i := row + 32*j
+			x0 := archsimd.LoadUint8x32Slice(xa[i : i+32])
+			x1 := archsimd.LoadUint8x32Slice(xb[i : i+32])
+			if j == cpr-1 {
+				x0, x1 = x0.And(m), x1.And(m)
+			}
+			w := wq[128*c : 128*c+128]
+			c++
+			w0 := archsimd.LoadUint8x32Slice(w[0:32])
+			a0 = a0.Add(x0.SumAbsDiff(w0).AsUint64x4())
+			b0 = b0.Add(x1.SumAbsDiff(w0).AsUint64x4())
+			w1 := archsimd.LoadUint8x32Slice(w[32:64])
+			a1 = a1.Add(x0.SumAbsDiff(w1).AsUint64x4())
+			b1 = b1.Add(x1.SumAbsDiff(w1).AsUint64x4())
+			w2 := archsimd.LoadUint8x32Slice(w[64:96])
+			a2 = a2.Add(x0.SumAbsDiff(w2).AsUint64x4())
+			b2 = b2.Add(x1.SumAbsDiff(w2).AsUint64x4())
+			w3 := archsimd.LoadUint8x32Slice(w[96:128])
+			a3 = a3.Add(x0.SumAbsDiff(w3).AsUint64x4())
+			b3 = b3.Add(x1.SumAbsDiff(w3).AsUint64x4())
+		}
+	}
+	reduce4(b0, b1, b2, b3).AsUint32x4().StoreSlice(ob)
+	reduce4(a0, a1, a2, a3).AsUint32x4().StoreSlice(oa)
+	archsimd.ClearAVXUpperBits()
+}

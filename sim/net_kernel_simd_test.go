@@ -46,7 +46,8 @@ func randomAdderPlan(rng *rand.Rand, C, H, W, O, K, S, P int, lo, hi int32, rnd 
 // identical, for every input width that fits a byte (1 to 8 bits, signed
 // via the offset and unsigned), all-min, all-max and random inputs, output
 // channel counts that are not multiples of four, odd widths, strides,
-// padding, every rounding mode, saturation and wrap.
+// padding, both weight layouts (direct and patch), every rounding mode,
+// saturation and wrap.
 func TestByteKernelMatchesScalar(t *testing.T) {
 	if !simdAvailable() {
 		// No AVX2 on this machine: the simd build must then run the
@@ -71,41 +72,43 @@ func TestByteKernelMatchesScalar(t *testing.T) {
 				lo, hi = -(1 << (bits - 1)), 1<<(bits-1)-1
 			}
 			for si, sh := range shapes {
-				trial++
-				rnd := modes[trial%len(modes)]
-				wrap := trial%5 == 0
-				p := randomAdderPlan(rng, sh.C, sh.H, sh.W, sh.O, sh.K, sh.S, sh.P, lo, hi, rnd, wrap)
-				ref := *p
-				p.off = lo
-				p.bytePlan()
-				p.vectorRescalePlan(int64(hi - lo))
-				if (rnd == fixedpoint.HalfUp || rnd == fixedpoint.Floor) && !wrap && p.qc == nil {
-					t.Fatalf("bits %d shape %d: vector rescale not planned", bits, si)
-				}
-				var s, sr scratch
-				s.grow(p)
-				sr.grow(&ref)
-				x := make([]int32, sh.C*sh.H*sh.W)
-				for k := range 3 {
-					for i := range x {
-						switch k {
-						case 0:
-							x[i] = lo
-						case 1:
-							x[i] = hi
-						default:
-							x[i] = lo + rng.Int32N(hi-lo+1)
+				for _, direct := range []bool{false, true} {
+					trial++
+					rnd := modes[trial%len(modes)]
+					wrap := trial%5 == 0
+					p := randomAdderPlan(rng, sh.C, sh.H, sh.W, sh.O, sh.K, sh.S, sh.P, lo, hi, rnd, wrap)
+					ref := *p
+					p.off = lo
+					p.bytePlan(direct)
+					p.vectorRescalePlan(int64(hi - lo))
+					if (rnd == fixedpoint.HalfUp || rnd == fixedpoint.Floor) && !wrap && p.qc == nil {
+						t.Fatalf("bits %d shape %d: vector rescale not planned", bits, si)
+					}
+					var s, sr scratch
+					s.grow(p)
+					sr.grow(&ref)
+					x := make([]int32, sh.C*sh.H*sh.W)
+					for k := range 3 {
+						for i := range x {
+							switch k {
+							case 0:
+								x[i] = lo
+							case 1:
+								x[i] = hi
+							default:
+								x[i] = lo + rng.Int32N(hi-lo+1)
+							}
 						}
-					}
-					got, want := make([]int32, p.size), make([]int32, p.size)
-					sg, sw := newRawStats(), newRawStats()
-					p.convLike(x, got, &sg, &s)
-					ref.convLike(x, want, &sw, &sr)
-					if !slices.Equal(got, want) {
-						t.Fatalf("bits %d signed %v shape %+v input %d %v wrap %v: outputs differ", bits, signed, sh, k, rnd, wrap)
-					}
-					if sg.stats() != sw.stats() {
-						t.Fatalf("bits %d signed %v shape %+v input %d: stats %+v, want %+v", bits, signed, sh, k, sg.stats(), sw.stats())
+						got, want := make([]int32, p.size), make([]int32, p.size)
+						sg, sw := newRawStats(), newRawStats()
+						p.convLike(x, got, &sg, &s)
+						ref.convLike(x, want, &sw, &sr)
+						if !slices.Equal(got, want) {
+							t.Fatalf("bits %d signed %v shape %+v direct %v input %d %v wrap %v: outputs differ", bits, signed, sh, direct, k, rnd, wrap)
+						}
+						if sg.stats() != sw.stats() {
+							t.Fatalf("bits %d signed %v shape %+v input %d: stats %+v, want %+v", bits, signed, sh, k, sg.stats(), sw.stats())
+						}
 					}
 				}
 			}
