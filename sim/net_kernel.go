@@ -16,7 +16,7 @@ type scratch struct {
 	// row's byte patches, and their L1 sums [pixel][channel].
 	xh []uint8
 	pb []uint8
-	l1 []uint32
+	l1 []int32
 	v  []int64 // one row of pre-scaled values (finishRow)
 }
 
@@ -43,7 +43,7 @@ func (s *scratch) grow(p *layerPlan) {
 				s.pb = make([]uint8, n)
 			}
 			if n := OW * 4 * p.oq; len(s.l1) < n {
-				s.l1 = make([]uint32, n)
+				s.l1 = make([]int32, n)
 			}
 		}
 	}
@@ -59,7 +59,7 @@ func (p *layerPlan) swarPlan(in quant.Act) {
 	p.off = int32(lo)
 	if hi-lo <= 255 && lo <= 0 && hi >= 0 && p.R <= 1<<20 && simdAvailable() && !noSIMD {
 		p.bytePlan(p.useDirect())
-		p.vectorRescalePlan(hi - lo)
+		p.vectorRescalePlan(0, int64(p.R)*(hi-lo))
 		return
 	}
 	words := (p.R + 3) / 4
@@ -125,17 +125,20 @@ type quadConst struct{ wc, m, b [4]int64 }
 
 // vectorRescalePlan sets p.qc when the vector rescale (rescaleQuad) is
 // exact for this layer: HalfUp or Floor rounding with saturation, shift at
-// most 62, every accumulator l1 + wconst (l1 in [0, R·span]) and every M
-// inside int32, and |acc·M + B| + 2^61 below 2^63.
-func (p *layerPlan) vectorRescalePlan(span int64) {
+// most 62, every accumulator x + wconst (x, the kernel's sum, in
+// [xlo, xhi]; wconst 0 for conv2d) and every M inside int32, and
+// |acc·M + B| + 2^61 below 2^63.
+func (p *layerPlan) vectorRescalePlan(xlo, xhi int64) {
 	if p.wrap || p.sh > 62 || (p.rnd != fixedpoint.HalfUp && p.rnd != fixedpoint.Floor) {
 		return
 	}
-	l1max := int64(p.R) * span
 	qc := make([]quadConst, p.oq)
 	for o := range p.O {
-		wc, m, b := p.wconst[o], p.m[o], p.b[o]
-		amax := max(abs64(wc), abs64(l1max+wc))
+		wc, m, b := int64(0), p.m[o], p.b[o]
+		if p.op == quant.OpAdder2d {
+			wc = p.wconst[o]
+		}
+		amax := max(abs64(xlo+wc), abs64(xhi+wc))
 		if amax >= 1<<31 || abs64(m) >= 1<<31 || abs64(b) >= 1<<61 || amax*abs64(m) >= 1<<61 {
 			return
 		}
@@ -236,7 +239,7 @@ func (p *layerPlan) convBytes(x, out []int32, st *rawStats, s *scratch) {
 }
 
 // patchRow computes the L1 sums of output row oh with gathered patches.
-func (p *layerPlan) patchRow(oh int, pb []uint8, l1 []uint32, s *scratch) {
+func (p *layerPlan) patchRow(oh int, pb []uint8, l1 []int32, s *scratch) {
 	C, W := p.inShape[0], p.inShape[2]
 	OW := p.outShape[2]
 	K, S, P := p.l.Kernel, p.l.Stride, p.l.Padding
@@ -265,14 +268,21 @@ func (p *layerPlan) patchRow(oh int, pb []uint8, l1 []uint32, s *scratch) {
 	}
 }
 
-// rescaleRow rescales output row oh from its L1 sums l1 [OW][4·oq].
-func (p *layerPlan) rescaleRow(oh int, l1 []uint32, out []int32, st *rawStats, s *scratch) {
+// rescaleRow rescales output row oh from its sums l1 [OW][4·oq]: L1 sums
+// (adder2d) or dot products (conv2d).
+func (p *layerPlan) rescaleRow(oh int, l1 []int32, out []int32, st *rawStats, s *scratch) {
 	OH, OW := p.outShape[1], p.outShape[2]
 	npos, O4 := OH*OW, 4*p.oq
 	{
 		if p.qc == nil {
 			for o := range p.O {
-				p.rescaleL1(l1[o:], O4, out[o*npos+oh*OW:o*npos+(oh+1)*OW], o, st, s)
+				if p.op == quant.OpAdder2d {
+					p.rescaleL1(l1[o:], O4, out[o*npos+oh*OW:o*npos+(oh+1)*OW], o, st, s)
+					continue
+				}
+				for i := range OW {
+					out[o*npos+oh*OW+i] = p.rescale(int64(l1[i*O4+o]), o, st)
+				}
 			}
 			return
 		}
@@ -283,15 +293,20 @@ func (p *layerPlan) rescaleRow(oh int, l1 []uint32, out []int32, st *rawStats, s
 		for qd := range p.oq {
 			nq := min(4, p.O-4*qd)
 			var nHigh, nLow [4]int64
-			lmin := [4]uint32{math.MaxUint32, math.MaxUint32, math.MaxUint32, math.MaxUint32}
-			var lmax [4]uint32
+			lmin := [4]int32{math.MaxInt32, math.MaxInt32, math.MaxInt32, math.MaxInt32}
+			lmax := [4]int32{math.MinInt32, math.MinInt32, math.MinInt32, math.MinInt32}
 			o0 := 4 * qd
 			rescaleQuad(l1[o0:], O4, &p.qc[qd], h, p.sh, p.lo, p.hi, out[o0*npos+oh*OW:][:OW], npos, nq, &nHigh, &nLow, &lmin, &lmax)
 			for q := range nq {
 				o := o0 + q
-				wc, m, b := p.wconst[o], p.m[o], p.b[o]
+				wc, m, b := int64(0), p.m[o], p.b[o]
+				if p.op == quant.OpAdder2d {
+					wc = p.wconst[o]
+				}
 				for _, x := range [2]int64{int64(lmin[q]), int64(lmax[q])} {
-					st.l1.add(x)
+					if p.op == quant.OpAdder2d {
+						st.l1.add(x)
+					}
 					st.acc.add(x + wc)
 					v := (x+wc)*m + b
 					st.product.add(v)
@@ -315,7 +330,7 @@ func (p *layerPlan) rescaleRow(oh int, l1 []uint32, out []int32, st *rawStats, s
 // accumulator and product ranges are those of the row's smallest and
 // largest sums (the map from L1 sum to product is affine), so they are
 // recorded once per row.
-func (p *layerPlan) rescaleL1(l1 []uint32, stride int, out []int32, o int, st *rawStats, s *scratch) {
+func (p *layerPlan) rescaleL1(l1 []int32, stride int, out []int32, o int, st *rawStats, s *scratch) {
 	if len(out) == 0 {
 		return
 	}

@@ -11,14 +11,14 @@ func simdAvailable() bool { return false }
 // one (SWAR words for codes of at most 15 bits, int32 otherwise).
 func Kernel() string { return "portable (built without GOEXPERIMENT=simd on amd64)" }
 
-func l1Quad2(xa, xb, wq []uint8, oa, ob []uint32) { panic("sim: l1Quad2 without simd support") }
+func l1Quad2(xa, xb, wq []uint8, oa, ob []int32) { panic("sim: l1Quad2 without simd support") }
 
-func l1Quad1(xa, wq []uint8, oa []uint32) { panic("sim: l1Quad1 without simd support") }
+func l1Quad1(xa, wq []uint8, oa []int32) { panic("sim: l1Quad1 without simd support") }
 
-func rescaleQuad(l1 []uint32, stride int, c *quadConst, h int64, sh uint, lo, hi int64, out []int32, npos, nq int, nHigh, nLow *[4]int64, lmin, lmax *[4]uint32) {
+func rescaleQuad(l1 []int32, stride int, c *quadConst, h int64, sh uint, lo, hi int64, out []int32, npos, nq int, nHigh, nLow *[4]int64, lmin, lmax *[4]int32) {
 	panic("sim: rescaleQuad without simd support")
 }
 
-func l1Quad2Direct(xa, xb []uint8, stride, K, cpr int, mask *[32]uint8, wq []uint8, oa, ob []uint32) {
+func l1Quad2Direct(xa, xb []uint8, stride, K, cpr int, mask *[32]uint8, wq []uint8, oa, ob []int32) {
 	panic("sim: l1Quad2Direct without simd support")
 }

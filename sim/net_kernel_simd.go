@@ -37,7 +37,7 @@ func Kernel() string {
 // for xa and ob[q] for xb, channel q of the quad. Each loaded 32-byte input
 // vector meets the four filters in registers (8 VPSADBW per 6 loads).
 // Sums must stay below 2^32 (rb ≤ 2^24 guarantees it).
-func l1Quad2(xa, xb, wq []uint8, oa, ob []uint32) {
+func l1Quad2(xa, xb, wq []uint8, oa, ob []int32) {
 	xb = xb[:len(xa)]
 	wq = wq[:4*len(xa)]
 	var a0, a1, a2, a3, b0, b1, b2, b3 archsimd.Uint64x4
@@ -58,13 +58,13 @@ func l1Quad2(xa, xb, wq []uint8, oa, ob []uint32) {
 		a3 = a3.Add(x0.SumAbsDiff(w3).AsUint64x4())
 		b3 = b3.Add(x1.SumAbsDiff(w3).AsUint64x4())
 	}
-	reduce4(a0, a1, a2, a3).AsUint32x4().StoreSlice(oa)
-	reduce4(b0, b1, b2, b3).AsUint32x4().StoreSlice(ob)
+	reduce4(a0, a1, a2, a3).AsInt32x4().StoreSlice(oa)
+	reduce4(b0, b1, b2, b3).AsInt32x4().StoreSlice(ob)
 	archsimd.ClearAVXUpperBits() // VZEROUPPER before the caller's SSE code
 }
 
 // l1Quad1 is l1Quad2 for one patch.
-func l1Quad1(xa, wq []uint8, oa []uint32) {
+func l1Quad1(xa, wq []uint8, oa []int32) {
 	wq = wq[:4*len(xa)]
 	var a0, a1, a2, a3 archsimd.Uint64x4
 	for j := 0; j+32 <= len(xa); j += 32 {
@@ -75,7 +75,7 @@ func l1Quad1(xa, wq []uint8, oa []uint32) {
 		a2 = a2.Add(x0.SumAbsDiff(archsimd.LoadUint8x32Slice(w[64:96])).AsUint64x4())
 		a3 = a3.Add(x0.SumAbsDiff(archsimd.LoadUint8x32Slice(w[96:128])).AsUint64x4())
 	}
-	reduce4(a0, a1, a2, a3).AsUint32x4().StoreSlice(oa)
+	reduce4(a0, a1, a2, a3).AsInt32x4().StoreSlice(oa)
 	archsimd.ClearAVXUpperBits()
 }
 
@@ -92,7 +92,8 @@ func reduce4(a0, a1, a2, a3 archsimd.Uint64x4) archsimd.Uint64x2 {
 }
 
 // rescaleQuad rescales one output row of one group of four channels in
-// 64-bit vector lanes: for pixel i and lane q, with x = l1[i·stride + q],
+// 64-bit vector lanes: for pixel i and lane q, with x = l1[i·stride + q]
+// (an L1 sum or a dot product),
 // s = floor(((x + c.wc[q])·c.m[q] + c.b[q] + h) / 2^sh), clamped to
 // [lo, hi] and written to out[q·npos + i] for q < nq. It is finish's
 // HalfUp (h = 2^(sh−1), or 0 when sh = 0) or Floor (h = 0) rounding with
@@ -100,7 +101,7 @@ func reduce4(a0, a1, a2, a3 archsimd.Uint64x4) archsimd.Uint64x2 {
 // |m| < 2^31, |v| < 2^62, sh ≤ 62; see vectorRescalePlan). It adds to
 // nHigh[q] and nLow[q] the values above hi and below lo, and folds the
 // sums' extremes into lmin and lmax.
-func rescaleQuad(l1 []uint32, stride int, c *quadConst, h int64, sh uint, lo, hi int64, out []int32, npos, nq int, nHigh, nLow *[4]int64, lmin, lmax *[4]uint32) {
+func rescaleQuad(l1 []int32, stride int, c *quadConst, h int64, sh uint, lo, hi int64, out []int32, npos, nq int, nHigh, nLow *[4]int64, lmin, lmax *[4]int32) {
 	n := len(out)
 	if n == 0 {
 		return
@@ -118,13 +119,13 @@ func rescaleQuad(l1 []uint32, stride int, c *quadConst, h int64, sh uint, lo, hi
 	shv := [4]uint64{uint64(sh), uint64(sh), uint64(sh), uint64(sh)}
 	shift := archsimd.LoadUint64x4(&shv)
 	var zero, cHigh, cLow archsimd.Int64x4
-	mn := archsimd.LoadUint32x4(lmin)
-	mx := archsimd.LoadUint32x4(lmax)
+	mn := archsimd.LoadInt32x4(lmin)
+	mx := archsimd.LoadInt32x4(lmax)
 	var tmp [4]int64
 	for i := range n {
-		x := archsimd.LoadUint32x4Slice(l1[i*stride : i*stride+4])
+		x := archsimd.LoadInt32x4Slice(l1[i*stride : i*stride+4])
 		mn, mx = mn.Min(x), mx.Max(x)
-		acc := x.ExtendToUint64().AsInt64x4().Add(wc)
+		acc := x.ExtendToInt64().Add(wc)
 		v := acc.AsInt32x8().MulEvenWiden(m).Add(b)
 		sgn := zero.Greater(v).ToInt64x4()
 		s := v.Xor(sgn).AsUint64x4().ShiftRight(shift).AsInt64x4().Xor(sgn)
@@ -156,7 +157,7 @@ func rescaleQuad(l1 []uint32, stride int, c *quadConst, h int64, sh uint, lo, hi
 // row read the next pixels' codes and must count as 0, against zero
 // weights). wq holds K·cpr chunks per filter. oa and ob may alias (then xa
 // and xb must be the same window).
-func l1Quad2Direct(xa, xb []uint8, stride, K, cpr int, mask *[32]uint8, wq []uint8, oa, ob []uint32) {
+func l1Quad2Direct(xa, xb []uint8, stride, K, cpr int, mask *[32]uint8, wq []uint8, oa, ob []int32) {
 	n := (K-1)*stride + cpr*32
 	xa, xb = xa[:n], xb[:n]
 	wq = wq[:4*32*K*cpr]
@@ -188,7 +189,7 @@ func l1Quad2Direct(xa, xb []uint8, stride, K, cpr int, mask *[32]uint8, wq []uin
 			b3 = b3.Add(x1.SumAbsDiff(w3).AsUint64x4())
 		}
 	}
-	reduce4(b0, b1, b2, b3).AsUint32x4().StoreSlice(ob)
-	reduce4(a0, a1, a2, a3).AsUint32x4().StoreSlice(oa)
+	reduce4(b0, b1, b2, b3).AsInt32x4().StoreSlice(ob)
+	reduce4(a0, a1, a2, a3).AsInt32x4().StoreSlice(oa)
 	archsimd.ClearAVXUpperBits()
 }

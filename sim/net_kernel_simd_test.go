@@ -80,7 +80,7 @@ func TestByteKernelMatchesScalar(t *testing.T) {
 					ref := *p
 					p.off = lo
 					p.bytePlan(direct)
-					p.vectorRescalePlan(int64(hi - lo))
+					p.vectorRescalePlan(0, int64(p.R)*int64(hi-lo))
 					if (rnd == fixedpoint.HalfUp || rnd == fixedpoint.Floor) && !wrap && p.qc == nil {
 						t.Fatalf("bits %d shape %d: vector rescale not planned", bits, si)
 					}
@@ -154,7 +154,7 @@ func TestL1Quad(t *testing.T) {
 					wq[(r/32)*128+q*32+r%32] = w[q][r]
 				}
 			}
-			var oa, ob, o1 [4]uint32
+			var oa, ob, o1 [4]int32
 			l1Quad2(xa, xb, wq, oa[:], ob[:])
 			l1Quad1(xb, wq, o1[:])
 			for q := range 4 {

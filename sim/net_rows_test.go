@@ -36,9 +36,9 @@ func TestFinishRowMatchesFinish(t *testing.T) {
 		}
 		n := 1 + rng.IntN(70)
 		stride := 1 + rng.IntN(5)
-		l1 := make([]uint32, n*stride)
+		l1 := make([]int32, n*stride)
 		for i := range l1 {
-			l1[i] = uint32(rng.IntN(1 << 18))
+			l1[i] = int32(rng.IntN(1 << 18))
 			if rng.IntN(8) == 0 {
 				l1[i] = 0
 			}
