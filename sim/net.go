@@ -333,6 +333,7 @@ type layerPlan struct {
 	rb    int
 	oq    int
 	cpr   int         // direct layout: 32-byte chunks per window row (0: patch layout)
+	wm    []int16     // vector conv2d weights (see macPlan)
 	qc    []quadConst // vector rescale constants (nil: scalar rescale)
 	wp    []uint64
 	off   int32
@@ -369,6 +370,9 @@ func newLayerPlan(q *quant.Model, l *quant.Layer) *layerPlan {
 	}
 	if !noSWAR {
 		p.swarPlan(q.InAct(l, 0))
+	}
+	if l.Op == quant.OpConv2d && simdAvailable() && !noSIMD {
+		p.macPlan(q.InAct(l, 0))
 	}
 	return p
 }

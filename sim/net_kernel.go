@@ -14,10 +14,11 @@ type scratch struct {
 	xp    []uint64 // packed patch (SWAR)
 	// Vector byte kernel: the input map as padded HWC bytes, one output
 	// row's byte patches, and their L1 sums [pixel][channel].
-	xh []uint8
-	pb []uint8
-	l1 []int32
-	v  []int64 // one row of pre-scaled values (finishRow)
+	xh  []uint8
+	pb  []uint8
+	l1  []int32
+	v   []int64 // one row of pre-scaled values (finishRow)
+	p16 []int16 // one output row of int16 patches (vector conv2d)
 }
 
 func (s *scratch) grow(p *layerPlan) {
@@ -30,6 +31,14 @@ func (s *scratch) grow(p *layerPlan) {
 		}
 		if n := len(p.wp) / max(p.O, 1); len(s.xp) < n {
 			s.xp = make([]uint64, n)
+		}
+		if p.wm != nil {
+			if n := p.outShape[2] * p.rb; len(s.p16) < n {
+				s.p16 = make([]int16, n)
+			}
+			if n := p.outShape[2] * 4 * p.oq; len(s.l1) < n {
+				s.l1 = make([]int32, n)
+			}
 		}
 		if p.wq != nil {
 			C, H, W := p.inShape[0], p.inShape[1], p.inShape[2]
@@ -117,6 +126,87 @@ func (p *layerPlan) bytePlan(direct bool) {
 func (p *layerPlan) useDirect() bool {
 	C, K := p.inShape[0], p.l.Kernel
 	return 4*K*((K*C+31)/32)*32 <= 5*((p.R+31)&^31)
+}
+
+// macPlan sets up the vector conv2d kernel (macQuad2) when it is exact:
+// input codes and weights fit int16 and R·max|x|·max|w| < 2^31, so every
+// partial dot product fits an int32 lane. Weights are laid out once: each
+// filter's window in HWC order ([ki][kj][c]), padded to a multiple of 16
+// lanes, four filters interleaved per 16-lane chunk: wm[quad][chunk][q][16].
+func (p *layerPlan) macPlan(in quant.Act) {
+	lo, hi := in.Min(), in.Max()
+	if p.op != quant.OpConv2d || lo < math.MinInt16 || hi > math.MaxInt16 {
+		return
+	}
+	var wmax int64
+	for _, v := range p.w {
+		if v < math.MinInt16 || v > math.MaxInt16 {
+			return
+		}
+		wmax = max(wmax, abs64(int64(v)))
+	}
+	bound := int64(p.R) * max(abs64(lo), abs64(hi)) * wmax
+	if bound >= 1<<31 {
+		return
+	}
+	C, K := p.inShape[0], p.l.Kernel
+	p.rb = (p.R + 15) &^ 15
+	p.oq = (p.O + 3) / 4
+	p.wm = make([]int16, p.oq*4*p.rb)
+	for o := range p.O {
+		base := (o/4)*4*p.rb + (o%4)*16
+		for c := range C {
+			for ki := range K {
+				for kj := range K {
+					r := (ki*K+kj)*C + c
+					p.wm[base+(r/16)*64+r%16] = int16(p.w[o*p.R+(c*K+ki)*K+kj])
+				}
+			}
+		}
+	}
+	p.vectorRescalePlan(-bound, bound)
+}
+
+// convMAC computes a conv2d layer on one image with the vector kernel: for
+// each output row, every pixel's window is gathered into an int16 patch
+// (HWC order, zero where padded), each pair of pixels is multiplied with
+// each group of four filters in registers, and the row is rescaled.
+func (p *layerPlan) convMAC(x, out []int32, st *rawStats, s *scratch) {
+	C, H, W := p.inShape[0], p.inShape[1], p.inShape[2]
+	OH, OW := p.outShape[1], p.outShape[2]
+	K, S, P := p.l.Kernel, p.l.Stride, p.l.Padding
+	rb, O4 := p.rb, 4*p.oq
+	pb := s.p16[:OW*rb]
+	l1 := s.l1[:OW*O4]
+	for oh := range OH {
+		for ow := range OW {
+			patch := pb[ow*rb : (ow+1)*rb]
+			ih0, iw0 := oh*S-P, ow*S-P
+			for ki := range K {
+				ih := ih0 + ki
+				for kj := range K {
+					iw := iw0 + kj
+					r := (ki*K + kj) * C
+					if ih < 0 || ih >= H || iw < 0 || iw >= W {
+						clear(patch[r : r+C]) // zero padding: code 0
+						continue
+					}
+					for c := range C {
+						patch[r+c] = int16(x[(c*H+ih)*W+iw])
+					}
+				}
+			}
+			clear(patch[p.R:]) // padded lanes multiply zero weights
+		}
+		for qd := range p.oq {
+			wm := p.wm[qd*4*rb : (qd+1)*4*rb]
+			for ow := 0; ow < OW; ow += 2 {
+				b := min(ow+1, OW-1) // an odd last pixel pairs with itself
+				macQuad2(pb[ow*rb:(ow+1)*rb], pb[b*rb:(b+1)*rb], wm, l1[ow*O4+4*qd:ow*O4+4*qd+4], l1[b*O4+4*qd:b*O4+4*qd+4])
+			}
+		}
+		p.rescaleRow(oh, l1, out, st, s)
+	}
 }
 
 // quadConst holds a group of four output channels' rescale constants
@@ -425,6 +515,10 @@ func (p *layerPlan) convLike(x, out []int32, st *rawStats, s *scratch) {
 	K, S, P := p.l.Kernel, p.l.Stride, p.l.Padding
 	if p.wq != nil {
 		p.convBytes(x, out, st, s)
+		return
+	}
+	if p.wm != nil {
+		p.convMAC(x, out, st, s)
 		return
 	}
 	npos := OH * OW

@@ -22,3 +22,5 @@ func rescaleQuad(l1 []int32, stride int, c *quadConst, h int64, sh uint, lo, hi 
 func l1Quad2Direct(xa, xb []uint8, stride, K, cpr int, mask *[32]uint8, wq []uint8, oa, ob []int32) {
 	panic("sim: l1Quad2Direct without simd support")
 }
+
+func macQuad2(xa, xb, wq []int16, oa, ob []int32) { panic("sim: macQuad2 without simd support") }

@@ -193,3 +193,42 @@ func l1Quad2Direct(xa, xb []uint8, stride, K, cpr int, mask *[32]uint8, wq []uin
 	reduce4(a0, a1, a2, a3).AsInt32x4().StoreSlice(oa)
 	archsimd.ClearAVXUpperBits()
 }
+
+// macQuad2 computes the dot products of two int16 patches xa and xb (len a
+// multiple of 16) with one quad of four filters wq (len 4·len(xa),
+// interleaved [len/16][4][16]): oa[q] for xa, ob[q] for xb. VPMADDWD
+// multiplies 16 lanes and adds pairs into int32 lanes, exactly while every
+// partial sum fits int32 (the plan bounds R·max|x|·max|w| below 2^31).
+// oa and ob may alias (then xa and xb must be equal).
+func macQuad2(xa, xb, wq []int16, oa, ob []int32) {
+	xb = xb[:len(xa)]
+	wq = wq[:4*len(xa)]
+	var a0, a1, a2, a3, b0, b1, b2, b3 archsimd.Int32x8
+	for j := 0; j+16 <= len(xa); j += 16 {
+		x0 := archsimd.LoadInt16x16Slice(xa[j : j+16])
+		x1 := archsimd.LoadInt16x16Slice(xb[j : j+16])
+		w := wq[4*j : 4*j+64]
+		w0 := archsimd.LoadInt16x16Slice(w[0:16])
+		a0 = a0.Add(x0.DotProductPairs(w0))
+		b0 = b0.Add(x1.DotProductPairs(w0))
+		w1 := archsimd.LoadInt16x16Slice(w[16:32])
+		a1 = a1.Add(x0.DotProductPairs(w1))
+		b1 = b1.Add(x1.DotProductPairs(w1))
+		w2 := archsimd.LoadInt16x16Slice(w[32:48])
+		a2 = a2.Add(x0.DotProductPairs(w2))
+		b2 = b2.Add(x1.DotProductPairs(w2))
+		w3 := archsimd.LoadInt16x16Slice(w[48:64])
+		a3 = a3.Add(x0.DotProductPairs(w3))
+		b3 = b3.Add(x1.DotProductPairs(w3))
+	}
+	reduce4i32(b0, b1, b2, b3).StoreSlice(ob)
+	reduce4i32(a0, a1, a2, a3).StoreSlice(oa)
+	archsimd.ClearAVXUpperBits()
+}
+
+// reduce4i32 returns the lane totals of four int32 accumulators: lane q
+// holds the sum of the eight lanes of aq.
+func reduce4i32(a0, a1, a2, a3 archsimd.Int32x8) archsimd.Int32x4 {
+	h := a0.AddPairsGrouped(a1).AddPairsGrouped(a2.AddPairsGrouped(a3))
+	return h.GetLo().Add(h.GetHi())
+}

@@ -177,3 +177,93 @@ func toInt32(b []uint8) []int32 {
 	}
 	return v
 }
+
+// TestMACKernelMatchesScalar runs random conv2d layers through the vector
+// int16 kernel (with its vector or scalar rescale) and through macAll with
+// value-by-value rescale: outputs and statistics must be identical, for
+// input codes of 2 to 16 bits (signed and unsigned, all-min, all-max and
+// random), weights up to the widest the int32 bound allows, odd widths,
+// strides, padding and every rounding mode; and the plan must refuse a
+// layer whose products could overflow int32.
+func TestMACKernelMatchesScalar(t *testing.T) {
+	if !simdAvailable() {
+		return // TestByteKernelMatchesScalar checks Kernel() on such machines
+	}
+	rng := rand.New(rand.NewPCG(5, 8))
+	modes := []fixedpoint.Rounding{fixedpoint.HalfUp, fixedpoint.Floor, fixedpoint.HalfEven, fixedpoint.TowardZero}
+	shapes := []struct{ C, H, W, O, K, S, P int }{
+		{1, 28, 28, 6, 5, 1, 2}, {3, 9, 9, 16, 3, 1, 1}, {64, 1, 1, 10, 1, 1, 0}, {84, 1, 1, 10, 1, 1, 0},
+		{5, 7, 6, 7, 3, 2, 1}, {2, 5, 5, 3, 5, 1, 0}, {16, 4, 5, 9, 3, 1, 2},
+	}
+	trial := 0
+	for _, bits := range []int{2, 4, 8, 12, 16} {
+		for _, signed := range []bool{false, true} {
+			lo, hi := int32(0), int32(1)<<bits-1
+			if signed {
+				lo, hi = -(1 << (bits - 1)), 1<<(bits-1)-1
+			}
+			if hi > 32767 {
+				continue // unsigned 16-bit codes do not fit int16: scalar kernel
+			}
+			for _, sh := range shapes {
+				trial++
+				p := randomAdderPlan(rng, sh.C, sh.H, sh.W, sh.O, sh.K, sh.S, sh.P, lo, hi, modes[trial%4], trial%6 == 0)
+				p.op, p.l.Op, p.wconst = quant.OpConv2d, quant.OpConv2d, nil
+				xmax := max(-int64(lo), int64(hi))
+				wmax := min(int64(32767), (1<<31-1)/(int64(p.R)*max(xmax, 1)))
+				for i := range p.w {
+					p.w[i] = int32(rng.Int64N(2*wmax+1) - wmax)
+				}
+				p.w[0] = int32(wmax) // the bound is reached
+				p.wt = make([]int32, len(p.w))
+				for o := range p.O {
+					for r := range p.R {
+						p.wt[r*p.O+o] = p.w[o*p.R+r]
+					}
+				}
+				ref := *p
+				in := quant.Act{Bits: bits, Signed: signed}
+				p.macPlan(in)
+				if p.wm == nil {
+					t.Fatalf("bits %d signed %v shape %+v: vector conv not planned (wmax %d)", bits, signed, sh, wmax)
+				}
+				var s, sr scratch
+				s.grow(p)
+				sr.grow(&ref)
+				x := make([]int32, sh.C*sh.H*sh.W)
+				for k := range 3 {
+					for i := range x {
+						switch k {
+						case 0:
+							x[i] = lo
+						case 1:
+							x[i] = hi
+						default:
+							x[i] = lo + rng.Int32N(hi-lo+1)
+						}
+					}
+					got, want := make([]int32, p.size), make([]int32, p.size)
+					sg, sw := newRawStats(), newRawStats()
+					p.convLike(x, got, &sg, &s)
+					ref.convLike(x, want, &sw, &sr)
+					if !slices.Equal(got, want) {
+						t.Fatalf("bits %d signed %v shape %+v input %d: outputs differ", bits, signed, sh, k)
+					}
+					if sg.stats() != sw.stats() {
+						t.Fatalf("bits %d signed %v shape %+v input %d: stats %+v, want %+v", bits, signed, sh, k, sg.stats(), sw.stats())
+					}
+				}
+				// One more unit of weight and the bound no longer holds.
+				if wmax < 32767 {
+					over := ref
+					over.w = slices.Clone(ref.w)
+					over.w[0] = int32(wmax + 1)
+					over.macPlan(in)
+					if over.wm != nil && int64(over.R)*xmax*(wmax+1) >= 1<<31 {
+						t.Fatalf("bits %d shape %+v: plan accepted products that can overflow int32", bits, sh)
+					}
+				}
+			}
+		}
+	}
+}
