@@ -19,6 +19,7 @@ type scratch struct {
 	l1  []int32
 	v   []int64 // one row of pre-scaled values (finishRow)
 	p16 []int16 // one output row of int16 patches (vector conv2d)
+	x16 []int16 // the input map as padded HWC int16 (vector conv2d)
 }
 
 func (s *scratch) grow(p *layerPlan) {
@@ -35,6 +36,10 @@ func (s *scratch) grow(p *layerPlan) {
 		if p.wm != nil {
 			if n := p.outShape[2] * p.rb; len(s.p16) < n {
 				s.p16 = make([]int16, n)
+			}
+			C, H, W, P := p.inShape[0], p.inShape[1], p.inShape[2], p.l.Padding
+			if n := (H + 2*P) * (W + 2*P) * C; len(s.x16) < n {
+				s.x16 = make([]int16, n)
 			}
 			if n := p.outShape[2] * 4 * p.oq; len(s.l1) < n {
 				s.l1 = make([]int32, n)
@@ -167,36 +172,48 @@ func (p *layerPlan) macPlan(in quant.Act) {
 	p.vectorRescalePlan(-bound, bound)
 }
 
-// convMAC computes a conv2d layer on one image with the vector kernel: for
-// each output row, every pixel's window is gathered into an int16 patch
-// (HWC order, zero where padded), each pair of pixels is multiplied with
+// convMAC computes a conv2d layer on one image with the vector kernel: the
+// input map is converted once to padded HWC int16 (zero padding); for each
+// output row, every pixel's window is gathered into an int16 patch (K
+// copies of K·C contiguous values), each pair of pixels is multiplied with
 // each group of four filters in registers, and the row is rescaled.
 func (p *layerPlan) convMAC(x, out []int32, st *rawStats, s *scratch) {
 	C, H, W := p.inShape[0], p.inShape[1], p.inShape[2]
 	OH, OW := p.outShape[1], p.outShape[2]
 	K, S, P := p.l.Kernel, p.l.Stride, p.l.Padding
-	rb, O4 := p.rb, 4*p.oq
+	Hp, Wp := H+2*P, W+2*P
+	rb, O4, KC := p.rb, 4*p.oq, K*C
+	xm := s.x16[:Hp*Wp*C]
+	if P > 0 {
+		clear(xm) // zero padding: code 0
+	}
+	for c := range C {
+		xc := x[c*H*W : (c+1)*H*W]
+		for h := range H {
+			row := xm[((h+P)*Wp+P)*C:]
+			row = row[:W*C]
+			for w, v := range xc[h*W : (h+1)*W] {
+				row[w*C+c] = int16(v)
+			}
+		}
+	}
 	pb := s.p16[:OW*rb]
+	for ow := range OW {
+		clear(pb[ow*rb+p.R : (ow+1)*rb]) // padded lanes multiply zero weights
+	}
 	l1 := s.l1[:OW*O4]
 	for oh := range OH {
 		for ow := range OW {
-			patch := pb[ow*rb : (ow+1)*rb]
-			ih0, iw0 := oh*S-P, ow*S-P
+			patch := pb[ow*rb : ow*rb+p.R]
+			src := xm[(oh*S*Wp+ow*S)*C:]
 			for ki := range K {
-				ih := ih0 + ki
-				for kj := range K {
-					iw := iw0 + kj
-					r := (ki*K + kj) * C
-					if ih < 0 || ih >= H || iw < 0 || iw >= W {
-						clear(patch[r : r+C]) // zero padding: code 0
-						continue
-					}
-					for c := range C {
-						patch[r+c] = int16(x[(c*H+ih)*W+iw])
-					}
+				d := patch[ki*KC : (ki+1)*KC]
+				sr := src[ki*Wp*C:]
+				sr = sr[:len(d)]
+				for i := range d {
+					d[i] = sr[i]
 				}
 			}
-			clear(patch[p.R:]) // padded lanes multiply zero weights
 		}
 		for qd := range p.oq {
 			wm := p.wm[qd*4*rb : (qd+1)*4*rb]
