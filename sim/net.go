@@ -473,6 +473,22 @@ func (p *layerPlan) pool(x, out []int32, st *rawStats) {
 	OH, OW := p.outShape[1], p.outShape[2]
 	K, S := p.l.Kernel, p.l.Stride
 	isMax := p.op == quant.OpMaxPool2d
+	if isMax && K == 2 && S == 2 {
+		// The common 2×2 stride-2 max pool, one output row at a time.
+		for c := range C {
+			xc := x[c*H*W : (c+1)*H*W]
+			for oh := range OH {
+				r0 := xc[2*oh*W : 2*oh*W+W]
+				r1 := xc[(2*oh+1)*W : (2*oh+1)*W+W]
+				o := out[(c*OH+oh)*OW : (c*OH+oh+1)*OW]
+				r0, r1 = r0[:2*len(o)], r1[:2*len(o)]
+				for ow := range o {
+					o[ow] = max(r0[2*ow], r0[2*ow+1], r1[2*ow], r1[2*ow+1])
+				}
+			}
+		}
+		return
+	}
 	for c := range C {
 		xc := x[c*H*W : (c+1)*H*W]
 		oc := out[c*OH*OW : (c+1)*OH*OW]
