@@ -49,3 +49,9 @@ endif
 
 bench:
 	$(SIMD) $(GO) test -run '^$$' -bench . ./...
+
+# Side by side on this machine (a benchmark, not a test): the simulator in
+# both builds, the float reference, and PyTorch's official AdderNet forward
+# and torch.cdist when python3-torch is installed; images/s and ratios.
+bench-compare:
+	GO=$(GO) scripts/bench-compare.sh
