@@ -333,7 +333,7 @@ type layerPlan struct {
 	rb    int
 	oq    int
 	cpr   int         // direct layout: 32-byte chunks per window row (0: patch layout)
-	wm    []int16     // vector conv2d weights (see macPlan)
+	wm    []int16     // int16-lane vector weights: conv2d (macPlan) or 16-bit adder (wordPlan)
 	qc    []quadConst // vector rescale constants (nil: scalar rescale)
 	wp    []uint64
 	off   int32

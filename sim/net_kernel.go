@@ -63,17 +63,28 @@ func (s *scratch) grow(p *layerPlan) {
 	}
 }
 
-// swarPlan sets up the byte (SIMD) or SWAR adder kernel when the input
-// codes fit it.
+// swarPlan sets up a packed adder kernel when the input codes fit it: with
+// the vector kernels, bytes for codes spanning at most 8 bits, 16-bit lanes
+// up to 16 bits; otherwise SWAR words up to 15 bits; else the int32 kernel.
 func (p *layerPlan) swarPlan(in quant.Act) {
 	lo, hi := in.Min(), in.Max()
-	if p.op != quant.OpAdder2d || hi-lo >= 1<<swarMaxBits {
+	if p.op != quant.OpAdder2d {
 		return
 	}
 	p.off = int32(lo)
-	if hi-lo <= 255 && lo <= 0 && hi >= 0 && p.R <= 1<<20 && simdAvailable() && !noSIMD {
-		p.bytePlan(p.useDirect())
-		p.vectorRescalePlan(0, int64(p.R)*(hi-lo))
+	if simdAvailable() && !noSIMD && lo <= 0 && hi >= 0 {
+		switch {
+		case hi-lo <= 255 && p.R <= 1<<20:
+			p.bytePlan(p.useDirect())
+			p.vectorRescalePlan(0, int64(p.R)*(hi-lo))
+			return
+		case hi-lo <= 65535 && int64(p.R)*(hi-lo) < 1<<31:
+			p.wordPlan()
+			p.vectorRescalePlan(0, int64(p.R)*(hi-lo))
+			return
+		}
+	}
+	if hi-lo >= 1<<swarMaxBits {
 		return
 	}
 	words := (p.R + 3) / 4
@@ -172,20 +183,53 @@ func (p *layerPlan) macPlan(in quant.Act) {
 	p.vectorRescalePlan(-bound, bound)
 }
 
-// convMAC computes a conv2d layer on one image with the vector kernel: the
-// input map is converted once to padded HWC int16 (zero padding); for each
-// output row, every pixel's window is gathered into an int16 patch (K
-// copies of K·C contiguous values), each pair of pixels is multiplied with
-// each group of four filters in registers, and the row is rescaled.
+// wordPlan lays adder weights out for the 16-bit vector kernel (l1Quad2W),
+// like macPlan: codes offset by the input's minimum to [0, 2^16) (held as
+// the bits of int16), HWC window order, padded to 16 lanes, four filters
+// interleaved per chunk. Its sums are exact: the plan requires
+// R·span < 2^31.
+func (p *layerPlan) wordPlan() {
+	C, K := p.inShape[0], p.l.Kernel
+	p.rb = (p.R + 15) &^ 15
+	p.oq = (p.O + 3) / 4
+	p.wm = make([]int16, p.oq*4*p.rb)
+	for o := range p.O {
+		base := (o/4)*4*p.rb + (o%4)*16
+		for c := range C {
+			for ki := range K {
+				for kj := range K {
+					r := (ki*K+kj)*C + c
+					p.wm[base+(r/16)*64+r%16] = int16(uint16(p.w[o*p.R+(c*K+ki)*K+kj] - p.off))
+				}
+			}
+		}
+	}
+}
+
+// convMAC computes a conv2d layer, or an adder2d layer with 16-bit codes,
+// on one image with the int16-lane vector kernels: the input map is
+// converted once to padded HWC int16 (code 0 where padded; adder codes
+// offset like the weights); for each output row, every pixel's window is
+// gathered into an int16 patch (K copies of K·C contiguous values), each
+// pair of pixels meets each group of four filters in registers (dot
+// products, or L1 sums), and the row is rescaled.
 func (p *layerPlan) convMAC(x, out []int32, st *rawStats, s *scratch) {
 	C, H, W := p.inShape[0], p.inShape[1], p.inShape[2]
 	OH, OW := p.outShape[1], p.outShape[2]
 	K, S, P := p.l.Kernel, p.l.Stride, p.l.Padding
 	Hp, Wp := H+2*P, W+2*P
 	rb, O4, KC := p.rb, 4*p.oq, K*C
+	adder := p.op == quant.OpAdder2d
+	off := int32(0)
+	if adder {
+		off = p.off
+	}
 	xm := s.x16[:Hp*Wp*C]
 	if P > 0 {
-		clear(xm) // zero padding: code 0
+		pad := int16(uint16(-off)) // code 0
+		for i := range xm {
+			xm[i] = pad
+		}
 	}
 	for c := range C {
 		xc := x[c*H*W : (c+1)*H*W]
@@ -193,7 +237,7 @@ func (p *layerPlan) convMAC(x, out []int32, st *rawStats, s *scratch) {
 			row := xm[((h+P)*Wp+P)*C:]
 			row = row[:W*C]
 			for w, v := range xc[h*W : (h+1)*W] {
-				row[w*C+c] = int16(v)
+				row[w*C+c] = int16(uint16(v - off))
 			}
 		}
 	}
@@ -219,6 +263,10 @@ func (p *layerPlan) convMAC(x, out []int32, st *rawStats, s *scratch) {
 			wm := p.wm[qd*4*rb : (qd+1)*4*rb]
 			for ow := 0; ow < OW; ow += 2 {
 				b := min(ow+1, OW-1) // an odd last pixel pairs with itself
+				if adder {
+					l1Quad2W(pb[ow*rb:(ow+1)*rb], pb[b*rb:(b+1)*rb], wm, l1[ow*O4+4*qd:ow*O4+4*qd+4], l1[b*O4+4*qd:b*O4+4*qd+4])
+					continue
+				}
 				macQuad2(pb[ow*rb:(ow+1)*rb], pb[b*rb:(b+1)*rb], wm, l1[ow*O4+4*qd:ow*O4+4*qd+4], l1[b*O4+4*qd:b*O4+4*qd+4])
 			}
 		}

@@ -24,3 +24,5 @@ func l1Quad2Direct(xa, xb []uint8, stride, K, cpr int, mask *[32]uint8, wq []uin
 }
 
 func macQuad2(xa, xb, wq []int16, oa, ob []int32) { panic("sim: macQuad2 without simd support") }
+
+func l1Quad2W(xa, xb, wq []int16, oa, ob []int32) { panic("sim: l1Quad2W without simd support") }

@@ -232,3 +232,53 @@ func reduce4i32(a0, a1, a2, a3 archsimd.Int32x8) archsimd.Int32x4 {
 	h := a0.AddPairsGrouped(a1).AddPairsGrouped(a2.AddPairsGrouped(a3))
 	return h.GetLo().Add(h.GetHi())
 }
+
+// wordBias and wordOnes are l1Quad2W's constants, loaded from memory.
+var (
+	wordBias = [16]int16{-32768, -32768, -32768, -32768, -32768, -32768, -32768, -32768, -32768, -32768, -32768, -32768, -32768, -32768, -32768, -32768}
+	wordOnes = [16]int16{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}
+)
+
+// l1Quad2W is l1Quad2 for 16-bit codes: xa, xb and wq hold codes in
+// [0, 2^16) as the bits of int16, 16 lanes per chunk (wq interleaved
+// [len/16][4][16]). Per lane d = max(x, w) − min(x, w) (VPMAXUW, VPMINUW,
+// VPSUBW) is exact in 16 bits; d − 2^15 (d XOR 0x8000) is summed in pairs
+// into int32 lanes by VPMADDWD with ones, and 2^15 per lane is added back
+// at the end. The int32 arithmetic wraps modulo 2^32, so the result is
+// exact whenever the true total is below 2^31 (the plan bounds R·span).
+// oa and ob may alias (then xa and xb are equal).
+func l1Quad2W(xa, xb, wq []int16, oa, ob []int32) {
+	xb = xb[:len(xa)]
+	wq = wq[:4*len(xa)]
+	bias := archsimd.LoadInt16x16(&wordBias)
+	ones := archsimd.LoadInt16x16(&wordOnes)
+	var a0, a1, a2, a3, b0, b1, b2, b3 archsimd.Int32x8
+	l1 := func(x, w archsimd.Uint16x16) archsimd.Int32x8 {
+		return x.Max(w).Sub(x.Min(w)).AsInt16x16().Xor(bias).DotProductPairs(ones)
+	}
+	for j := 0; j+16 <= len(xa); j += 16 {
+		x0 := archsimd.LoadInt16x16Slice(xa[j : j+16]).AsUint16x16()
+		x1 := archsimd.LoadInt16x16Slice(xb[j : j+16]).AsUint16x16()
+		w := wq[4*j : 4*j+64]
+		w0 := archsimd.LoadInt16x16Slice(w[0:16]).AsUint16x16()
+		a0 = a0.Add(l1(x0, w0))
+		b0 = b0.Add(l1(x1, w0))
+		w1 := archsimd.LoadInt16x16Slice(w[16:32]).AsUint16x16()
+		a1 = a1.Add(l1(x0, w1))
+		b1 = b1.Add(l1(x1, w1))
+		w2 := archsimd.LoadInt16x16Slice(w[32:48]).AsUint16x16()
+		a2 = a2.Add(l1(x0, w2))
+		b2 = b2.Add(l1(x1, w2))
+		w3 := archsimd.LoadInt16x16Slice(w[48:64]).AsUint16x16()
+		a3 = a3.Add(l1(x0, w3))
+		b3 = b3.Add(l1(x1, w3))
+	}
+	corr := [4]int32{}
+	for q := range corr {
+		corr[q] = int32(len(xa)) << 15
+	}
+	c := archsimd.LoadInt32x4(&corr)
+	reduce4i32(b0, b1, b2, b3).Add(c).StoreSlice(ob)
+	reduce4i32(a0, a1, a2, a3).Add(c).StoreSlice(oa)
+	archsimd.ClearAVXUpperBits()
+}

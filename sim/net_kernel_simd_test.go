@@ -116,6 +116,66 @@ func TestByteKernelMatchesScalar(t *testing.T) {
 	}
 }
 
+// TestWordKernelMatchesScalar is TestByteKernelMatchesScalar for the
+// 16-bit vector adder kernel: input widths of 9 to 16 bits, signed and
+// unsigned, against the int32 kernel.
+func TestWordKernelMatchesScalar(t *testing.T) {
+	if !simdAvailable() {
+		return // TestByteKernelMatchesScalar checks Kernel() on such machines
+	}
+	rng := rand.New(rand.NewPCG(17, 19))
+	modes := []fixedpoint.Rounding{fixedpoint.HalfUp, fixedpoint.Floor, fixedpoint.HalfEven, fixedpoint.TowardZero}
+	shapes := []struct{ C, H, W, O, K, S, P int }{
+		{6, 14, 14, 16, 5, 1, 0}, {16, 5, 5, 120, 5, 1, 0}, {120, 1, 1, 84, 1, 1, 0}, {16, 8, 7, 13, 3, 2, 1},
+		{3, 7, 5, 5, 3, 1, 1}, {64, 4, 4, 7, 3, 1, 1}, {5, 3, 3, 9, 3, 1, 2},
+	}
+	trial := 0
+	for bits := 9; bits <= 16; bits++ {
+		for _, signed := range []bool{false, true} {
+			lo, hi := int32(0), int32(1)<<bits-1
+			if signed {
+				lo, hi = -(1 << (bits - 1)), 1<<(bits-1)-1
+			}
+			for _, sh := range shapes {
+				trial++
+				rnd, wrap := modes[trial%4], trial%5 == 0
+				p := randomAdderPlan(rng, sh.C, sh.H, sh.W, sh.O, sh.K, sh.S, sh.P, lo, hi, rnd, wrap)
+				ref := *p
+				p.swarPlan(quant.Act{Bits: bits, Signed: signed})
+				if p.wm == nil || p.wq != nil || p.wp != nil {
+					t.Fatalf("bits %d signed %v shape %+v: 16-bit kernel not planned", bits, signed, sh)
+				}
+				var s, sr scratch
+				s.grow(p)
+				sr.grow(&ref)
+				x := make([]int32, sh.C*sh.H*sh.W)
+				for k := range 3 {
+					for i := range x {
+						switch k {
+						case 0:
+							x[i] = lo
+						case 1:
+							x[i] = hi
+						default:
+							x[i] = lo + rng.Int32N(hi-lo+1)
+						}
+					}
+					got, want := make([]int32, p.size), make([]int32, p.size)
+					sg, sw := newRawStats(), newRawStats()
+					p.convLike(x, got, &sg, &s)
+					ref.convLike(x, want, &sw, &sr)
+					if !slices.Equal(got, want) {
+						t.Fatalf("bits %d signed %v shape %+v input %d %v wrap %v: outputs differ", bits, signed, sh, k, rnd, wrap)
+					}
+					if sg.stats() != sw.stats() {
+						t.Fatalf("bits %d signed %v shape %+v input %d: stats %+v, want %+v", bits, signed, sh, k, sg.stats(), sw.stats())
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestL1Quad checks the blocked byte kernels against l1Sum on random and
 // extreme codes, for patch lengths of 1 to 20 chunks.
 func TestL1Quad(t *testing.T) {
