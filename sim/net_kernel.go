@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/binary"
 	"math"
 
 	"github.com/addergen/addergen/fixedpoint"
@@ -346,8 +347,23 @@ func (p *layerPlan) convBytes(x, out []int32, st *rawStats, s *scratch) {
 			}
 		}
 	}
-	for c := range C {
-		xc := x[c*H*W : (c+1)*H*W]
+	HW := H * W
+	c := 0
+	for ; c+4 <= C; c += 4 {
+		// Four channels at a time: one 32-bit store per pixel.
+		x0, x1, x2, x3 := x[c*HW:(c+1)*HW], x[(c+1)*HW:(c+2)*HW], x[(c+2)*HW:(c+3)*HW], x[(c+3)*HW:(c+4)*HW]
+		for h := range H {
+			row := xh[((h+P)*Wp+P)*C:]
+			row = row[:W*C]
+			for w := range W {
+				i := h*W + w
+				v := uint32(uint8(x0[i]-off)) | uint32(uint8(x1[i]-off))<<8 | uint32(uint8(x2[i]-off))<<16 | uint32(uint8(x3[i]-off))<<24
+				binary.LittleEndian.PutUint32(row[w*C+c:], v)
+			}
+		}
+	}
+	for ; c < C; c++ {
+		xc := x[c*HW : (c+1)*HW]
 		for h := range H {
 			row := xh[((h+P)*Wp+P)*C:]
 			row = row[:W*C]
