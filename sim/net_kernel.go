@@ -252,11 +252,28 @@ func (p *layerPlan) convMAC(x, out []int32, st *rawStats, s *scratch) {
 			patch := pb[ow*rb : ow*rb+p.R]
 			src := xm[(oh*S*Wp+ow*S)*C:]
 			for ki := range K {
-				d := patch[ki*KC : (ki+1)*KC]
+				d := patch[ki*KC:]
 				sr := src[ki*Wp*C:]
-				sr = sr[:len(d)]
-				for i := range d {
-					d[i] = sr[i]
+				switch {
+				case KC >= 8:
+					// 8-lane moves, the last one overlapping backwards.
+					i := 0
+					for ; i+8 <= KC; i += 8 {
+						*(*[8]int16)(d[i : i+8]) = *(*[8]int16)(sr[i : i+8])
+					}
+					if i < KC {
+						*(*[8]int16)(d[KC-8 : KC]) = *(*[8]int16)(sr[KC-8 : KC])
+					}
+				case KC >= 4 && ki < K-1:
+					// One 8-lane move: its excess lanes land in row ki+1's
+					// place (written next) and are read from within the map
+					// (a later map row follows).
+					*(*[8]int16)(d[0:8]) = *(*[8]int16)(sr[0:8])
+				default:
+					d, sr := d[:KC], sr[:KC]
+					for i := range d {
+						d[i] = sr[i]
+					}
 				}
 			}
 		}
