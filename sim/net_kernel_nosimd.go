@@ -9,7 +9,9 @@ func simdAvailable() bool { return false }
 
 // Kernel names the adder kernel this binary runs: here always the portable
 // one (SWAR words for codes of at most 15 bits, int32 otherwise).
-func Kernel() string { return "portable (this build has no AVX2 kernel: it needs GOEXPERIMENT=simd on amd64)" }
+func Kernel() string {
+	return "portable (this build has no AVX2 kernel: it needs GOEXPERIMENT=simd on amd64)"
+}
 
 func l1Quad2(xa, xb, wq []uint8, oa, ob []int32) { panic("sim: l1Quad2 without simd support") }
 
