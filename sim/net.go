@@ -326,10 +326,15 @@ type layerPlan struct {
 	align      [2]uint
 	relu       bool
 	hasProduct bool
-	// Packed adder kernels: SIMD bytes (wb, rb lanes per row) or SWAR
-	// words (wp); both nil: the int32 kernel.
-	wb    []uint8
+	// Packed adder kernels: vector bytes (wq: oq groups of four filters,
+	// rb lanes each, see bytePlan) or SWAR words (wp); both nil: the int32
+	// kernel.
+	wq    []uint8
 	rb    int
+	oq    int
+	cpr   int         // direct layout: 32-byte chunks per window row (0: patch layout)
+	wm    []int16     // int16-lane vector weights: conv2d (macPlan) or 16-bit adder (wordPlan)
+	qc    []quadConst // vector rescale constants (nil: scalar rescale)
 	wp    []uint64
 	off   int32
 	flush int
@@ -365,6 +370,9 @@ func newLayerPlan(q *quant.Model, l *quant.Layer) *layerPlan {
 	}
 	if !noSWAR {
 		p.swarPlan(q.InAct(l, 0))
+	}
+	if l.Op == quant.OpConv2d && simdAvailable() && !noSIMD {
+		p.macPlan(q.InAct(l, 0))
 	}
 	return p
 }
@@ -429,10 +437,22 @@ func (p *layerPlan) run(x, x2, out []int32, st *rawStats, s *scratch) {
 			out[i] = p.rescale(int64(v), i/hw, st)
 		}
 	case quant.OpAdd:
-		for i := range out {
-			acc := int64(x[i])<<p.align[0] + int64(x2[i])<<p.align[1]
-			st.acc.add(acc)
-			out[i] = p.finish(acc, st)
+		const chunk = 256
+		a0, a1 := p.align[0], p.align[1]
+		for start := 0; start < len(out); start += chunk {
+			end := min(start+chunk, len(out))
+			v := s.row(end - start)
+			xa, xb := x[start:end], x2[start:end]
+			xb = xb[:len(xa)]
+			lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+			for i := range v {
+				acc := int64(xa[i])<<a0 + int64(xb[i])<<a1
+				lo, hi = min(lo, acc), max(hi, acc)
+				v[i] = acc
+			}
+			st.acc.add(lo)
+			st.acc.add(hi)
+			p.finishRow(v, out[start:end], st)
 		}
 	case quant.OpReLU:
 		for i, v := range x {
@@ -453,6 +473,22 @@ func (p *layerPlan) pool(x, out []int32, st *rawStats) {
 	OH, OW := p.outShape[1], p.outShape[2]
 	K, S := p.l.Kernel, p.l.Stride
 	isMax := p.op == quant.OpMaxPool2d
+	if isMax && K == 2 && S == 2 {
+		// The common 2×2 stride-2 max pool, one output row at a time.
+		for c := range C {
+			xc := x[c*H*W : (c+1)*H*W]
+			for oh := range OH {
+				r0 := xc[2*oh*W : 2*oh*W+W]
+				r1 := xc[(2*oh+1)*W : (2*oh+1)*W+W]
+				o := out[(c*OH+oh)*OW : (c*OH+oh+1)*OW]
+				r0, r1 = r0[:2*len(o)], r1[:2*len(o)]
+				for ow := range o {
+					o[ow] = max(r0[2*ow], r0[2*ow+1], r1[2*ow], r1[2*ow+1])
+				}
+			}
+		}
+		return
+	}
 	for c := range C {
 		xc := x[c*H*W : (c+1)*H*W]
 		oc := out[c*OH*OW : (c+1)*OH*OW]

@@ -70,13 +70,21 @@ func BenchmarkFloatLeNet(b *testing.B) {
 }
 
 // BenchmarkRunNetResNet20: the 8-bit official ResNet-20, 8 images per run.
-func BenchmarkRunNetResNet20(b *testing.B) {
+func BenchmarkRunNetResNet20(b *testing.B) { benchResNet20(b, 8) }
+
+// BenchmarkRunNetResNet20Bits4: the same at 4 bits (the adder inputs are
+// 4-bit codes: the byte kernel, as at 8 bits).
+func BenchmarkRunNetResNet20Bits4(b *testing.B) { benchResNet20(b, 4) }
+
+func benchResNet20(b *testing.B, bits int) {
 	net, err := model.Load("resnet20-adder", resnetCheckpoint(b))
 	if err != nil {
 		b.Fatal(err)
 	}
 	x := quanttest.Uniform(net.Input, 8, -2, 2, 5)
-	q, err := quant.Quantize(net, x, quant.DefaultConfig(), "uniform")
+	cfg := quant.DefaultConfig()
+	cfg.Bits = bits
+	q, err := quant.Quantize(net, x, cfg, "uniform")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,13 +1,26 @@
 package sim
 
-import "github.com/addergen/addergen/quant"
+import (
+	"encoding/binary"
+	"math"
+
+	"github.com/addergen/addergen/fixedpoint"
+	"github.com/addergen/addergen/quant"
+)
 
 // scratch is one worker's workspace for the convolution kernels.
 type scratch struct {
 	patch []int32
 	acc   []int64  // per-channel MAC sums
 	xp    []uint64 // packed patch (SWAR)
-	xb    []uint8  // byte patch (SIMD), zero-padded
+	// Vector byte kernel: the input map as padded HWC bytes, one output
+	// row's byte patches, and their L1 sums [pixel][channel].
+	xh  []uint8
+	pb  []uint8
+	l1  []int32
+	v   []int64 // one row of pre-scaled values (finishRow)
+	p16 []int16 // one output row of int16 patches (vector conv2d)
+	x16 []int16 // the input map as padded HWC int16 (vector conv2d)
 }
 
 func (s *scratch) grow(p *layerPlan) {
@@ -21,28 +34,58 @@ func (s *scratch) grow(p *layerPlan) {
 		if n := len(p.wp) / max(p.O, 1); len(s.xp) < n {
 			s.xp = make([]uint64, n)
 		}
-		if len(s.xb) < p.rb {
-			s.xb = make([]uint8, p.rb)
+		if p.wm != nil {
+			if n := p.outShape[2] * p.rb; len(s.p16) < n {
+				s.p16 = make([]int16, n)
+			}
+			C, H, W, P := p.inShape[0], p.inShape[1], p.inShape[2], p.l.Padding
+			if n := (H + 2*P) * (W + 2*P) * C; len(s.x16) < n {
+				s.x16 = make([]int16, n)
+			}
+			if n := p.outShape[2] * 4 * p.oq; len(s.l1) < n {
+				s.l1 = make([]int32, n)
+			}
+		}
+		if p.wq != nil {
+			C, H, W := p.inShape[0], p.inShape[1], p.inShape[2]
+			P, OW := p.l.Padding, p.outShape[2]
+			// 32 bytes of slack: the direct kernel's last masked chunk
+			// may read past the map.
+			if n := (H+2*P)*(W+2*P)*C + 32; len(s.xh) < n {
+				s.xh = make([]uint8, n)
+			}
+			if n := OW * p.rb; len(s.pb) < n {
+				s.pb = make([]uint8, n)
+			}
+			if n := OW * 4 * p.oq; len(s.l1) < n {
+				s.l1 = make([]int32, n)
+			}
 		}
 	}
 }
 
-// swarPlan sets up the byte (SIMD) or SWAR adder kernel when the input
-// codes fit it.
+// swarPlan sets up a packed adder kernel when the input codes fit it: with
+// the vector kernels, bytes for codes spanning at most 8 bits, 16-bit lanes
+// up to 16 bits; otherwise SWAR words up to 15 bits; else the int32 kernel.
 func (p *layerPlan) swarPlan(in quant.Act) {
 	lo, hi := in.Min(), in.Max()
-	if p.op != quant.OpAdder2d || hi-lo >= 1<<swarMaxBits {
+	if p.op != quant.OpAdder2d {
 		return
 	}
 	p.off = int32(lo)
-	if hi-lo <= 255 && simdAvailable() && !noSIMD {
-		p.rb = (p.R + 31) &^ 31
-		p.wb = make([]uint8, p.O*p.rb)
-		for o := range p.O {
-			for r, v := range p.w[o*p.R : (o+1)*p.R] {
-				p.wb[o*p.rb+r] = uint8(v - p.off)
-			}
+	if simdAvailable() && !noSIMD && lo <= 0 && hi >= 0 {
+		switch {
+		case hi-lo <= 255 && p.R <= 1<<20:
+			p.bytePlan(p.useDirect())
+			p.vectorRescalePlan(0, int64(p.R)*(hi-lo))
+			return
+		case hi-lo <= 65535 && int64(p.R)*(hi-lo) < 1<<31:
+			p.wordPlan()
+			p.vectorRescalePlan(0, int64(p.R)*(hi-lo))
+			return
 		}
+	}
+	if hi-lo >= 1<<swarMaxBits {
 		return
 	}
 	words := (p.R + 3) / 4
@@ -53,6 +96,513 @@ func (p *layerPlan) swarPlan(in quant.Act) {
 	p.flush = swarFlush(hi - lo)
 }
 
+// bytePlan lays the adder weights out for the vector byte kernel, once at
+// load: codes offset by the input's minimum (so every width up to 8 bits,
+// signed or not, is a byte), each filter's window in HWC order ([ki][kj][c],
+// matching the HWC input map), output channels grouped by four (the last
+// group padded with zero filters, whose sums are discarded) and
+// interleaved per 32-byte chunk: wq[quad][chunk][q][32]. Two layouts:
+//   - direct (p.cpr > 0): each window row (K·C bytes, contiguous in the
+//     HWC map) is padded to cpr chunks, so the kernel reads the window in
+//     place, masking the padded lanes of each row's last chunk;
+//   - patch: the whole window (R = C·K·K bytes) padded to a multiple of
+//     32, for a gathered patch (used when row padding would waste more
+//     than a quarter of the lanes, e.g. one input channel).
+//
+// rb is the number of lanes per filter either way.
+func (p *layerPlan) bytePlan(direct bool) {
+	C, K := p.inShape[0], p.l.Kernel
+	cpr := (K*C + 31) / 32
+	p.cpr = 0
+	p.rb = (p.R + 31) &^ 31
+	if direct {
+		p.cpr = cpr
+		p.rb = K * cpr * 32
+	}
+	p.oq = (p.O + 3) / 4
+	p.wq = make([]uint8, p.oq*4*p.rb)
+	for o := range p.O {
+		base := (o/4)*4*p.rb + (o%4)*32
+		for c := range C {
+			for ki := range K {
+				for kj := range K {
+					r := (ki*K+kj)*C + c
+					if direct {
+						r = ki*cpr*32 + kj*C + c
+					}
+					v := p.w[o*p.R+(c*K+ki)*K+kj]
+					p.wq[base+(r/32)*128+r%32] = uint8(v - p.off)
+				}
+			}
+		}
+	}
+}
+
+// useDirect reports whether the direct layout wastes at most a quarter
+// more lanes than the patch layout.
+func (p *layerPlan) useDirect() bool {
+	C, K := p.inShape[0], p.l.Kernel
+	return 4*K*((K*C+31)/32)*32 <= 5*((p.R+31)&^31)
+}
+
+// macPlan sets up the vector conv2d kernel (macQuad2) when it is exact:
+// input codes and weights fit int16 and R·max|x|·max|w| < 2^31, so every
+// partial dot product fits an int32 lane. Weights are laid out once: each
+// filter's window in HWC order ([ki][kj][c]), padded to a multiple of 16
+// lanes, four filters interleaved per 16-lane chunk: wm[quad][chunk][q][16].
+func (p *layerPlan) macPlan(in quant.Act) {
+	lo, hi := in.Min(), in.Max()
+	if p.op != quant.OpConv2d || lo < math.MinInt16 || hi > math.MaxInt16 {
+		return
+	}
+	var wmax int64
+	for _, v := range p.w {
+		if v < math.MinInt16 || v > math.MaxInt16 {
+			return
+		}
+		wmax = max(wmax, abs64(int64(v)))
+	}
+	bound := int64(p.R) * max(abs64(lo), abs64(hi)) * wmax
+	if bound >= 1<<31 {
+		return
+	}
+	C, K := p.inShape[0], p.l.Kernel
+	p.rb = (p.R + 15) &^ 15
+	p.oq = (p.O + 3) / 4
+	p.wm = make([]int16, p.oq*4*p.rb)
+	for o := range p.O {
+		base := (o/4)*4*p.rb + (o%4)*16
+		for c := range C {
+			for ki := range K {
+				for kj := range K {
+					r := (ki*K+kj)*C + c
+					p.wm[base+(r/16)*64+r%16] = int16(p.w[o*p.R+(c*K+ki)*K+kj])
+				}
+			}
+		}
+	}
+	p.vectorRescalePlan(-bound, bound)
+}
+
+// wordPlan lays adder weights out for the 16-bit vector kernel (l1Quad2W),
+// like macPlan: codes offset by the input's minimum to [0, 2^16) (held as
+// the bits of int16), HWC window order, padded to 16 lanes, four filters
+// interleaved per chunk. Its sums are exact: the plan requires
+// R·span < 2^31.
+func (p *layerPlan) wordPlan() {
+	C, K := p.inShape[0], p.l.Kernel
+	p.rb = (p.R + 15) &^ 15
+	p.oq = (p.O + 3) / 4
+	p.wm = make([]int16, p.oq*4*p.rb)
+	for o := range p.O {
+		base := (o/4)*4*p.rb + (o%4)*16
+		for c := range C {
+			for ki := range K {
+				for kj := range K {
+					r := (ki*K+kj)*C + c
+					p.wm[base+(r/16)*64+r%16] = int16(uint16(p.w[o*p.R+(c*K+ki)*K+kj] - p.off))
+				}
+			}
+		}
+	}
+}
+
+// convMAC computes a conv2d layer, or an adder2d layer with 16-bit codes,
+// on one image with the int16-lane vector kernels: the input map is
+// converted once to padded HWC int16 (code 0 where padded; adder codes
+// offset like the weights); for each output row, every pixel's window is
+// gathered into an int16 patch (K copies of K·C contiguous values), each
+// pair of pixels meets each group of four filters in registers (dot
+// products, or L1 sums), and the row is rescaled.
+func (p *layerPlan) convMAC(x, out []int32, st *rawStats, s *scratch) {
+	C, H, W := p.inShape[0], p.inShape[1], p.inShape[2]
+	OH, OW := p.outShape[1], p.outShape[2]
+	K, S, P := p.l.Kernel, p.l.Stride, p.l.Padding
+	Hp, Wp := H+2*P, W+2*P
+	rb, O4, KC := p.rb, 4*p.oq, K*C
+	adder := p.op == quant.OpAdder2d
+	off := int32(0)
+	if adder {
+		off = p.off
+	}
+	xm := s.x16[:Hp*Wp*C]
+	if P > 0 {
+		pad := int16(uint16(-off)) // code 0
+		for i := range xm {
+			xm[i] = pad
+		}
+	}
+	for c := range C {
+		xc := x[c*H*W : (c+1)*H*W]
+		for h := range H {
+			row := xm[((h+P)*Wp+P)*C:]
+			row = row[:W*C]
+			for w, v := range xc[h*W : (h+1)*W] {
+				row[w*C+c] = int16(uint16(v - off))
+			}
+		}
+	}
+	pb := s.p16[:OW*rb]
+	for ow := range OW {
+		clear(pb[ow*rb+p.R : (ow+1)*rb]) // padded lanes multiply zero weights
+	}
+	l1 := s.l1[:OW*O4]
+	for oh := range OH {
+		for ow := range OW {
+			patch := pb[ow*rb : ow*rb+p.R]
+			src := xm[(oh*S*Wp+ow*S)*C:]
+			for ki := range K {
+				d := patch[ki*KC:]
+				sr := src[ki*Wp*C:]
+				switch {
+				case KC >= 8:
+					// 8-lane moves, the last one overlapping backwards.
+					i := 0
+					for ; i+8 <= KC; i += 8 {
+						*(*[8]int16)(d[i : i+8]) = *(*[8]int16)(sr[i : i+8])
+					}
+					if i < KC {
+						*(*[8]int16)(d[KC-8 : KC]) = *(*[8]int16)(sr[KC-8 : KC])
+					}
+				case KC >= 4 && ki < K-1:
+					// One 8-lane move: its excess lanes land in row ki+1's
+					// place (written next) and are read from within the map
+					// (a later map row follows).
+					*(*[8]int16)(d[0:8]) = *(*[8]int16)(sr[0:8])
+				default:
+					d, sr := d[:KC], sr[:KC]
+					for i := range d {
+						d[i] = sr[i]
+					}
+				}
+			}
+		}
+		for qd := range p.oq {
+			wm := p.wm[qd*4*rb : (qd+1)*4*rb]
+			for ow := 0; ow < OW; ow += 2 {
+				b := min(ow+1, OW-1) // an odd last pixel pairs with itself
+				if adder {
+					l1Quad2W(pb[ow*rb:(ow+1)*rb], pb[b*rb:(b+1)*rb], wm, l1[ow*O4+4*qd:ow*O4+4*qd+4], l1[b*O4+4*qd:b*O4+4*qd+4])
+					continue
+				}
+				macQuad2(pb[ow*rb:(ow+1)*rb], pb[b*rb:(b+1)*rb], wm, l1[ow*O4+4*qd:ow*O4+4*qd+4], l1[b*O4+4*qd:b*O4+4*qd+4])
+			}
+		}
+		p.rescaleRow(oh, l1, out, st, s)
+	}
+}
+
+// quadConst holds a group of four output channels' rescale constants
+// (zero for the padding channels of the last group).
+type quadConst struct{ wc, m, b [4]int64 }
+
+// vectorRescalePlan sets p.qc when the vector rescale (rescaleQuad) is
+// exact for this layer: HalfUp or Floor rounding with saturation, shift at
+// most 62, every accumulator x + wconst (x, the kernel's sum, in
+// [xlo, xhi]; wconst 0 for conv2d) and every M inside int32, and
+// |acc·M + B| + 2^61 below 2^63.
+func (p *layerPlan) vectorRescalePlan(xlo, xhi int64) {
+	if p.wrap || p.sh > 62 || (p.rnd != fixedpoint.HalfUp && p.rnd != fixedpoint.Floor) {
+		return
+	}
+	qc := make([]quadConst, p.oq)
+	for o := range p.O {
+		wc, m, b := int64(0), p.m[o], p.b[o]
+		if p.op == quant.OpAdder2d {
+			wc = p.wconst[o]
+		}
+		amax := max(abs64(xlo+wc), abs64(xhi+wc))
+		if amax >= 1<<31 || abs64(m) >= 1<<31 || abs64(b) >= 1<<61 || amax*abs64(m) >= 1<<61 {
+			return
+		}
+		q := &qc[o/4]
+		q.wc[o%4], q.m[o%4], q.b[o%4] = wc, m, b
+	}
+	p.qc = qc
+}
+
+func abs64(v int64) int64 { return max(v, -v) }
+
+// round is finish's rounding shift of one value.
+func (p *layerPlan) round(v int64) int64 {
+	if p.rnd == fixedpoint.HalfUp {
+		if p.sh > 0 {
+			return (v + 1<<(p.sh-1)) >> p.sh
+		}
+		return v
+	}
+	return fixedpoint.RoundShiftRight(v, p.sh, p.rnd)
+}
+
+// convBytes computes an adder2d layer on one image with the vector byte
+// kernel: the input map is converted once to padded HWC bytes (padding is
+// code 0); then, for each output row, each pair of pixels is reduced
+// against each group of four filters in registers, reading the windows in
+// place (direct layout) or from gathered byte patches (K copies of K·C
+// contiguous bytes each; patch layout), and the row is rescaled.
+func (p *layerPlan) convBytes(x, out []int32, st *rawStats, s *scratch) {
+	C, H, W := p.inShape[0], p.inShape[1], p.inShape[2]
+	OH, OW := p.outShape[1], p.outShape[2]
+	K, S, P := p.l.Kernel, p.l.Stride, p.l.Padding
+	Hp, Wp := H+2*P, W+2*P
+	rb, R, O4 := p.rb, p.R, 4*p.oq
+	off := p.off
+	xh := s.xh[:Hp*Wp*C]
+	if P > 0 {
+		pad := uint8(-off) // code 0
+		for h := range Hp {
+			row := xh[h*Wp*C : (h+1)*Wp*C]
+			if h < P || h >= H+P {
+				for i := range row {
+					row[i] = pad
+				}
+				continue
+			}
+			for i := range P * C {
+				row[i] = pad
+				row[len(row)-1-i] = pad
+			}
+		}
+	}
+	HW := H * W
+	c := 0
+	for ; c+4 <= C; c += 4 {
+		// Four channels at a time: one 32-bit store per pixel.
+		x0, x1, x2, x3 := x[c*HW:(c+1)*HW], x[(c+1)*HW:(c+2)*HW], x[(c+2)*HW:(c+3)*HW], x[(c+3)*HW:(c+4)*HW]
+		for h := range H {
+			row := xh[((h+P)*Wp+P)*C:]
+			row = row[:W*C]
+			for w := range W {
+				i := h*W + w
+				v := uint32(uint8(x0[i]-off)) | uint32(uint8(x1[i]-off))<<8 | uint32(uint8(x2[i]-off))<<16 | uint32(uint8(x3[i]-off))<<24
+				binary.LittleEndian.PutUint32(row[w*C+c:], v)
+			}
+		}
+	}
+	for ; c < C; c++ {
+		xc := x[c*HW : (c+1)*HW]
+		for h := range H {
+			row := xh[((h+P)*Wp+P)*C:]
+			row = row[:W*C]
+			for w, v := range xc[h*W : (h+1)*W] {
+				row[w*C+c] = uint8(v - off)
+			}
+		}
+	}
+	l1 := s.l1[:OW*O4]
+	KC := K * C
+	var pb []uint8
+	if p.cpr == 0 {
+		pb = s.pb[:OW*rb]
+		for ow := range OW {
+			clear(pb[ow*rb+R : (ow+1)*rb]) // padded lanes add |0 − 0|
+		}
+	}
+	var mask [32]uint8 // the valid lanes of a window row's last chunk
+	for i := range mask {
+		if p.cpr > 0 && i < KC-(p.cpr-1)*32 {
+			mask[i] = 0xFF
+		}
+	}
+	rowStride := Wp * C
+	for oh := range OH {
+		if p.cpr > 0 {
+			// Direct: each window is read in place from the HWC map.
+			xr := s.xh[(oh*S)*rowStride:]
+			for qd := range p.oq {
+				wq := p.wq[qd*4*rb : (qd+1)*4*rb]
+				ow := 0
+				for ; ow+2 <= OW; ow += 2 {
+					l1Quad2Direct(xr[ow*S*C:], xr[(ow+1)*S*C:], rowStride, K, p.cpr, &mask, wq, l1[ow*O4+4*qd:ow*O4+4*qd+4], l1[(ow+1)*O4+4*qd:(ow+1)*O4+4*qd+4])
+				}
+				if ow < OW {
+					l1Quad2Direct(xr[ow*S*C:], xr[ow*S*C:], rowStride, K, p.cpr, &mask, wq, l1[ow*O4+4*qd:ow*O4+4*qd+4], l1[ow*O4+4*qd:ow*O4+4*qd+4])
+				}
+			}
+		} else {
+			p.patchRow(oh, pb, l1, s)
+		}
+		p.rescaleRow(oh, l1, out, st, s)
+	}
+}
+
+// patchRow computes the L1 sums of output row oh with gathered patches.
+func (p *layerPlan) patchRow(oh int, pb []uint8, l1 []int32, s *scratch) {
+	C, W := p.inShape[0], p.inShape[2]
+	OW := p.outShape[2]
+	K, S, P := p.l.Kernel, p.l.Stride, p.l.Padding
+	Wp := W + 2*P
+	rb, R, O4 := p.rb, p.R, 4*p.oq
+	KC := K * C
+	xh := s.xh
+	{
+		for ow := range OW {
+			dst := pb[ow*rb : ow*rb+R]
+			src := xh[((oh*S)*Wp+ow*S)*C:]
+			for ki := range K {
+				copy(dst[ki*KC:(ki+1)*KC], src[ki*Wp*C:])
+			}
+		}
+		for qd := range p.oq {
+			wq := p.wq[qd*4*rb : (qd+1)*4*rb]
+			ow := 0
+			for ; ow+2 <= OW; ow += 2 {
+				l1Quad2(pb[ow*rb:(ow+1)*rb], pb[(ow+1)*rb:(ow+2)*rb], wq, l1[ow*O4+4*qd:ow*O4+4*qd+4], l1[(ow+1)*O4+4*qd:(ow+1)*O4+4*qd+4])
+			}
+			if ow < OW {
+				l1Quad1(pb[ow*rb:(ow+1)*rb], wq, l1[ow*O4+4*qd:ow*O4+4*qd+4])
+			}
+		}
+	}
+}
+
+// rescaleRow rescales output row oh from its sums l1 [OW][4·oq]: L1 sums
+// (adder2d) or dot products (conv2d).
+func (p *layerPlan) rescaleRow(oh int, l1 []int32, out []int32, st *rawStats, s *scratch) {
+	OH, OW := p.outShape[1], p.outShape[2]
+	npos, O4 := OH*OW, 4*p.oq
+	{
+		if p.qc == nil {
+			for o := range p.O {
+				if p.op == quant.OpAdder2d {
+					p.rescaleL1(l1[o:], O4, out[o*npos+oh*OW:o*npos+(oh+1)*OW], o, st, s)
+					continue
+				}
+				for i := range OW {
+					out[o*npos+oh*OW+i] = p.rescale(int64(l1[i*O4+o]), o, st)
+				}
+			}
+			return
+		}
+		h := int64(0)
+		if p.rnd == fixedpoint.HalfUp && p.sh > 0 {
+			h = 1 << (p.sh - 1)
+		}
+		for qd := range p.oq {
+			nq := min(4, p.O-4*qd)
+			var nHigh, nLow [4]int64
+			lmin := [4]int32{math.MaxInt32, math.MaxInt32, math.MaxInt32, math.MaxInt32}
+			lmax := [4]int32{math.MinInt32, math.MinInt32, math.MinInt32, math.MinInt32}
+			o0 := 4 * qd
+			rescaleQuad(l1[o0:], O4, &p.qc[qd], h, p.sh, p.lo, p.hi, out[o0*npos+oh*OW:][:OW], npos, nq, &nHigh, &nLow, &lmin, &lmax)
+			for q := range nq {
+				o := o0 + q
+				wc, m, b := int64(0), p.m[o], p.b[o]
+				if p.op == quant.OpAdder2d {
+					wc = p.wconst[o]
+				}
+				for _, x := range [2]int64{int64(lmin[q]), int64(lmax[q])} {
+					if p.op == quant.OpAdder2d {
+						st.l1.add(x)
+					}
+					st.acc.add(x + wc)
+					v := (x+wc)*m + b
+					st.product.add(v)
+					st.shifted.add(p.round(v))
+				}
+				st.outputs += int64(OW)
+				st.satHigh += nHigh[q]
+				if p.relu && p.lo == 0 {
+					st.reluZero += nLow[q]
+				} else {
+					st.satLow += nLow[q]
+				}
+			}
+		}
+	}
+}
+
+// rescaleL1 rescales n = len(out) L1 sums of channel o, read at
+// l1[i·stride], into out, exactly as rescale(l1 + wconst[o], o) would
+// value by value (same outputs, same statistics). The observed L1,
+// accumulator and product ranges are those of the row's smallest and
+// largest sums (the map from L1 sum to product is affine), so they are
+// recorded once per row.
+func (p *layerPlan) rescaleL1(l1 []int32, stride int, out []int32, o int, st *rawStats, s *scratch) {
+	if len(out) == 0 {
+		return
+	}
+	wc, m, b := p.wconst[o], p.m[o], p.b[o]
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	l1 = l1[:(len(out)-1)*stride+1]
+	v := s.row(len(out))
+	for i := range v {
+		x := int64(l1[i*stride])
+		lo, hi = min(lo, x), max(hi, x)
+		v[i] = (x+wc)*m + b
+	}
+	st.l1.add(lo)
+	st.l1.add(hi)
+	st.acc.add(lo + wc)
+	st.acc.add(hi + wc)
+	st.product.add((lo+wc)*m + b)
+	st.product.add((hi+wc)*m + b)
+	p.finishRow(v, out, st)
+}
+
+// row returns an n-value int64 buffer.
+func (s *scratch) row(n int) []int64 {
+	if len(s.v) < n {
+		s.v = make([]int64, n)
+	}
+	return s.v[:n]
+}
+
+// finishRow is finish applied to every pre-scaled value v[i], writing
+// out[i]: the rounding shift runs as one loop per mode, then saturation
+// (or wrap) and its counts; the observed shifted range is the rounded
+// values' extremes. v is overwritten.
+func (p *layerPlan) finishRow(v []int64, out []int32, st *rawStats) {
+	out = out[:len(v)]
+	sh := p.sh
+	switch {
+	case p.rnd == fixedpoint.HalfUp:
+		if sh > 0 {
+			h := int64(1) << (sh - 1)
+			for i, x := range v {
+				v[i] = (x + h) >> sh // cannot overflow: |x| < 2^62 by validation
+			}
+		}
+	case p.rnd == fixedpoint.Floor:
+		for i, x := range v {
+			v[i] = x >> sh // floor(x / 2^sh), also for sh ≥ 64
+		}
+	default:
+		for i, x := range v {
+			v[i] = fixedpoint.RoundShiftRight(x, sh, p.rnd)
+		}
+	}
+	lo, hi := p.lo, p.hi
+	smin, smax := int64(math.MaxInt64), int64(math.MinInt64)
+	var nHigh, nLow int64
+	for i, x := range v {
+		smin, smax = min(smin, x), max(smax, x)
+		if x > hi {
+			nHigh++
+		}
+		if x < lo {
+			nLow++
+		}
+		out[i] = int32(min(max(x, lo), hi))
+	}
+	st.shifted.add(smin)
+	st.shifted.add(smax)
+	st.outputs += int64(len(v))
+	st.satHigh += nHigh
+	if p.relu && p.lo == 0 {
+		st.reluZero += nLow
+	} else {
+		st.satLow += nLow
+	}
+	if p.wrap && nHigh+nLow > 0 {
+		for i, x := range v {
+			if x > hi || x < lo {
+				out[i] = int32(fixedpoint.WrapTo(x, p.outBits, p.outSigned))
+			}
+		}
+	}
+}
+
 // convLike computes an adder2d or conv2d layer on one image: for each
 // output position the input window (zero codes where padded) is gathered
 // into a patch laid out like a weight row [C][K][K], then every output
@@ -61,6 +611,14 @@ func (p *layerPlan) convLike(x, out []int32, st *rawStats, s *scratch) {
 	C, H, W := p.inShape[0], p.inShape[1], p.inShape[2]
 	OH, OW := p.outShape[1], p.outShape[2]
 	K, S, P := p.l.Kernel, p.l.Stride, p.l.Padding
+	if p.wq != nil {
+		p.convBytes(x, out, st, s)
+		return
+	}
+	if p.wm != nil {
+		p.convMAC(x, out, st, s)
+		return
+	}
 	npos := OH * OW
 	patch := s.patch[:p.R]
 	adder := p.op == quant.OpAdder2d
@@ -95,19 +653,6 @@ func (p *layerPlan) convLike(x, out []int32, st *rawStats, s *scratch) {
 				}
 			}
 			pos := oh*OW + ow
-			if p.wb != nil {
-				xb := s.xb[:p.rb]
-				for r, v := range patch {
-					xb[r] = uint8(v - p.off)
-				}
-				clear(xb[len(patch):]) // padded lanes add |0 − 0|
-				for o := range p.O {
-					l1 := l1Bytes(xb, p.wb[o*p.rb:(o+1)*p.rb])
-					st.l1.add(l1)
-					out[o*npos+pos] = p.rescale(l1+p.wconst[o], o, st)
-				}
-				continue
-			}
 			if p.wp != nil {
 				words := len(p.wp) / p.O
 				xp := s.xp[:words]

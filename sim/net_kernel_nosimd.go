@@ -7,4 +7,24 @@ package sim
 
 func simdAvailable() bool { return false }
 
-func l1Bytes(x, w []uint8) int64 { panic("sim: l1Bytes without simd support") }
+// Kernel names the adder kernel this binary runs: here always the portable
+// one (SWAR words for codes of at most 15 bits, int32 otherwise).
+func Kernel() string {
+	return "portable (this build has no AVX2 kernel: it needs GOEXPERIMENT=simd on amd64)"
+}
+
+func l1Quad2(xa, xb, wq []uint8, oa, ob []int32) { panic("sim: l1Quad2 without simd support") }
+
+func l1Quad1(xa, wq []uint8, oa []int32) { panic("sim: l1Quad1 without simd support") }
+
+func rescaleQuad(l1 []int32, stride int, c *quadConst, h int64, sh uint, lo, hi int64, out []int32, npos, nq int, nHigh, nLow *[4]int64, lmin, lmax *[4]int32) {
+	panic("sim: rescaleQuad without simd support")
+}
+
+func l1Quad2Direct(xa, xb []uint8, stride, K, cpr int, mask *[32]uint8, wq []uint8, oa, ob []int32) {
+	panic("sim: l1Quad2Direct without simd support")
+}
+
+func macQuad2(xa, xb, wq []int16, oa, ob []int32) { panic("sim: macQuad2 without simd support") }
+
+func l1Quad2W(xa, xb, wq []int16, oa, ob []int32) { panic("sim: l1Quad2W without simd support") }

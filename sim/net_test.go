@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -657,5 +658,13 @@ func TestKernelsIdentical(t *testing.T) {
 				t.Errorf("%s: statistics differ with kernels %+v", tm.name, k)
 			}
 		}
+	}
+}
+
+// TestKernelName: Kernel names the vector kernel exactly when it runs.
+func TestKernelName(t *testing.T) {
+	k := Kernel()
+	if simdAvailable() != strings.HasPrefix(k, "avx2") || simdAvailable() == strings.HasPrefix(k, "portable") {
+		t.Errorf("Kernel() = %q with the vector kernel available = %v", k, simdAvailable())
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/addergen/addergen/internal/testutil"
+	"github.com/addergen/addergen/sim"
 	"github.com/spf13/cobra"
 )
 
@@ -210,13 +211,23 @@ func TestVersion(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"addergen", "go", "iverilog", "verilator", "yosys"} {
+	for _, k := range []string{"addergen", "go", "sim_kernel", "iverilog", "verilator", "yosys"} {
 		if m[k] == "" {
 			t.Errorf("version lacks %s: %v", k, m)
 		}
 	}
 	if m["addergen"] != Version {
 		t.Errorf("addergen version %q, want %q", m["addergen"], Version)
+	}
+	if m["sim_kernel"] != sim.Kernel() {
+		t.Errorf("sim_kernel %q, want %q", m["sim_kernel"], sim.Kernel())
+	}
+	code, out, errs = runCLI(t, "version")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "sim kernel     "+sim.Kernel()+"\n") {
+		t.Errorf("version does not name the sim kernel %q:\n%s", sim.Kernel(), out)
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/addergen/addergen/sim"
 )
 
 // Version is addergen's release version.
@@ -23,7 +25,7 @@ func newVersionCmd(g *globalOpts) *cobra.Command {
 	o := &versionOpts{}
 	cmd := &cobra.Command{
 		Use:   "version [--json]",
-		Short: "Print addergen's version and the versions of the external tools it found",
+		Short: "Print addergen's version, the simulator kernel it runs, and the versions of the external tools it found",
 		Example: `  addergen version
   addergen version --json`,
 		Args: cobra.NoArgs,
@@ -65,7 +67,7 @@ func (o *versionOpts) run(stdout io.Writer) error {
 	}
 	tv := toolVersions()
 	if o.json {
-		m := map[string]string{"addergen": Version, "revision": rev, "go": runtime.Version()}
+		m := map[string]string{"addergen": Version, "revision": rev, "go": runtime.Version(), "sim_kernel": sim.Kernel()}
 		for _, t := range tv {
 			m[t[0]] = t[1]
 		}
@@ -76,6 +78,7 @@ func (o *versionOpts) run(stdout io.Writer) error {
 		fmt.Fprintf(stdout, " (%s)", rev)
 	}
 	fmt.Fprintf(stdout, ", %s\n", runtime.Version())
+	fmt.Fprintf(stdout, "  %-14s %s\n", "sim kernel", sim.Kernel())
 	for _, t := range tv {
 		fmt.Fprintf(stdout, "  %-14s %s\n", t[0], t[1])
 	}
