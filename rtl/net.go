@@ -73,9 +73,9 @@ type Engine struct {
 	// stage S moves by 2^S words when bit S of the rotation is set
 	// (log2 NB stages of 2:1 multiplexers, shared by the lanes, instead of
 	// an NB:1 multiplexer per lane); RotLast is the last stage's vector.
-	RotStages                      []rotStage
-	RotLast                        int
-	RotUnused                      bool // U < NB: the last stage's words past U are not read
+	RotStages []rotStage
+	RotLast   int
+	RotUnused bool // U < NB: the last stage's words past U are not read
 	// CFCases lists the input-channel folds 0..CF-1: the SIMD slice is
 	// selected by a case over them (an ideal CF:1 multiplexer; the
 	// indexed part-select x[cf*SB +: SB] becomes a logarithmic shifter
@@ -87,22 +87,22 @@ type Engine struct {
 	// the SIMD slice before the read register, which then holds SB bits,
 	// not the whole pixel (fc2 of the LeNet demo: 120 flip-flops instead
 	// of 960). Larger rings keep the registered read a block RAM needs.
-	SliceEarly bool
-	RAW, RAW1                      int       // ring address width, and one more for the wrap compare
-	PXW, PXWm1, PXW1               int       // pixel-count width (0..2*H*W), minus and plus one
-	HW, HWMax                      int       // pixels per input map, and minus one
-	OHMaxM1                        int
-	Need0                          int // input rows the first output row needs
-	NeedP0, NeedP0M1, NeedP0S      int // input pixels the first output pixel needs, minus one, plus S
-	HWPS                           int // HWP + S
-	RowEnd0, Nrwc1, NrwcCap        int // rows needed*WP of row 0; what row 1's first pixel needs; its cap
-	SW, PadW                       int // S*WP and PAD*WP (ring slots)
-	Coln0                          int // min(W, K-PAD): the columns a row's first window needs
-	Top0Addr                       int // ring offset of pixel (-PAD, -PAD) from the map's pixel 0
-	ColStepAddr                    int // S mod RingDepth
-	RowStepAddr                    int // (S*WP) mod RingDepth
-	MapStepAddr                    int // (H*WP) mod RingDepth
-	Top1Addr                       int // the second map's pixel (-PAD, -PAD), mod RingDepth
+	SliceEarly                bool
+	RAW, RAW1                 int // ring address width, and one more for the wrap compare
+	PXW, PXWm1, PXW1          int // pixel-count width (0..2*H*W), minus and plus one
+	HW, HWMax                 int // pixels per input map, and minus one
+	OHMaxM1                   int
+	Need0                     int // input rows the first output row needs
+	NeedP0, NeedP0M1, NeedP0S int // input pixels the first output pixel needs, minus one, plus S
+	HWPS                      int // HWP + S
+	RowEnd0, Nrwc1, NrwcCap   int // rows needed*WP of row 0; what row 1's first pixel needs; its cap
+	SW, PadW                  int // S*WP and PAD*WP (ring slots)
+	Coln0                     int // min(W, K-PAD): the columns a row's first window needs
+	Top0Addr                  int // ring offset of pixel (-PAD, -PAD) from the map's pixel 0
+	ColStepAddr               int // S mod RingDepth
+	RowStepAddr               int // (S*WP) mod RingDepth
+	MapStepAddr               int // (H*WP) mod RingDepth
+	Top1Addr                  int // the second map's pixel (-PAD, -PAD), mod RingDepth
 
 	// Pipeline: PartLatency cycles of PE or products and tree, PostLatency
 	// cycles after the accumulator; IssueToCapture from a pixel's last issue
