@@ -133,7 +133,6 @@ module l1_a2 (
     // one adder, a compare and a multiplexer on any path.
     wire [8:0] rowend_s = {1'b0, rowend_q} + 9'd6;
     wire [8:0] nrwc_s = {1'b0, nrwc_q} + 9'd6;
-    wire [8:0] needp_s = {1'b0, needp_q} + 9'd1;
     wire [8-1:0] rowend_nx = (rowend_s > 9'd36) ? 8'd36 : rowend_s[8-1:0];
     wire [8-1:0] nrwc_nx = (nrwc_s > 9'd32) ? 8'd32 : nrwc_s[8-1:0];
     // The columns the window leaves in the top row: max(0, iwb+S) - max(0, iwb).
@@ -152,7 +151,10 @@ module l1_a2 (
     // The last output row waits for the whole map (measured: letting only
     // the map's last pixel wait made the rings the cycle model sizes stall,
     // ResNet-20 at --target-cycles 20000 ran 25 % over the model).
-    wire [8-1:0] needp_col = last_oh ? 8'd36 : ((needp_s > {1'b0, rowend_q}) ? rowend_q : needp_s[8-1:0]);
+    // needps_q is needp_q + S (a register kept beside it, below): no adder
+    // before the compare (the whole design's longest path was this adder,
+    // the compare, then needps_col's adder: 13 cells).
+    wire [8-1:0] needp_col = last_oh ? 8'd36 : ((needps_q > rowend_q) ? rowend_q : needps_q);
     wire [8-1:0] needp_row = (oh_q == 3'd4) ? 8'd36 : nrwc_q;
     // The next cycle's rows_ok: lpix_q against the need the reader keeps or
     // moves to. lpix >= min(needp+S, rowend) is one of the two compares.
@@ -166,7 +168,7 @@ module l1_a2 (
     wire ge_map = (apix_q >= 8'd8) || (load_fire && (apix_q == 8'd7));
     wire rows_ok_d = !pix_done ? ge_same : (!last_ow ? ge_col : (!last_oh ? ge_row : ge_map));
     // needps_q follows needp_q: the same choice, each candidate plus S.
-    wire [8-1:0] needps_col = last_oh ? 8'd37 : ((needp_s > {1'b0, rowend_q}) ? rowend_q + 8'd1 : needps_q + 8'd1);
+    wire [8-1:0] needps_col = last_oh ? 8'd37 : ((needps_q > rowend_q) ? rowend_q + 8'd1 : needps_q + 8'd1);
     wire [8-1:0] needps_row = (oh_q == 3'd4) ? 8'd37 : nrwc_q + 8'd1;
     always @(posedge clk_i) begin
         if (rst_i) begin

@@ -132,7 +132,6 @@ module l7_fc (
     // one adder, a compare and a multiplexer on any path.
     wire [4:0] rowend_s = {1'b0, rowend_q} + 5'd1;
     wire [4:0] nrwc_s = {1'b0, nrwc_q} + 5'd1;
-    wire [4:0] needp_s = {1'b0, needp_q} + 5'd1;
     wire [4-1:0] rowend_nx = (rowend_s > 5'd1) ? 4'd1 : rowend_s[4-1:0];
     wire [4-1:0] nrwc_nx = (nrwc_s > 5'd1) ? 4'd1 : nrwc_s[4-1:0];
     // The columns the window leaves in the top row: max(0, iwb+S) - max(0, iwb).
@@ -151,7 +150,10 @@ module l7_fc (
     // The last output row waits for the whole map (measured: letting only
     // the map's last pixel wait made the rings the cycle model sizes stall,
     // ResNet-20 at --target-cycles 20000 ran 25 % over the model).
-    wire [4-1:0] needp_col = last_oh ? 4'd1 : ((needp_s > {1'b0, rowend_q}) ? rowend_q : needp_s[4-1:0]);
+    // needps_q is needp_q + S (a register kept beside it, below): no adder
+    // before the compare (the whole design's longest path was this adder,
+    // the compare, then needps_col's adder: 13 cells).
+    wire [4-1:0] needp_col = last_oh ? 4'd1 : ((needps_q > rowend_q) ? rowend_q : needps_q);
     wire [4-1:0] needp_row = (oh_q == 1'd0) ? 4'd1 : nrwc_q;
     // The next cycle's rows_ok: lpix_q against the need the reader keeps or
     // moves to. lpix >= min(needp+S, rowend) is one of the two compares.
@@ -165,7 +167,7 @@ module l7_fc (
     wire ge_map = (apix_q >= 4'd1) || (load_fire && (apix_q == 4'd0));
     wire rows_ok_d = !pix_done ? ge_same : (!last_ow ? ge_col : (!last_oh ? ge_row : ge_map));
     // needps_q follows needp_q: the same choice, each candidate plus S.
-    wire [4-1:0] needps_col = last_oh ? 4'd2 : ((needp_s > {1'b0, rowend_q}) ? rowend_q + 4'd1 : needps_q + 4'd1);
+    wire [4-1:0] needps_col = last_oh ? 4'd2 : ((needps_q > rowend_q) ? rowend_q + 4'd1 : needps_q + 4'd1);
     wire [4-1:0] needps_row = (oh_q == 1'd0) ? 4'd2 : nrwc_q + 4'd1;
     always @(posedge clk_i) begin
         if (rst_i) begin

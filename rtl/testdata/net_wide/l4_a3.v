@@ -137,7 +137,6 @@ module l4_a3 (
     // one adder, a compare and a multiplexer on any path.
     wire [7:0] rowend_s = {1'b0, rowend_q} + 8'd3;
     wire [7:0] nrwc_s = {1'b0, nrwc_q} + 8'd3;
-    wire [7:0] needp_s = {1'b0, needp_q} + 8'd1;
     wire [7-1:0] rowend_nx = (rowend_s > 8'd9) ? 7'd9 : rowend_s[7-1:0];
     wire [7-1:0] nrwc_nx = (nrwc_s > 8'd8) ? 7'd8 : nrwc_s[7-1:0];
     // The columns the window leaves in the top row: max(0, iwb+S) - max(0, iwb).
@@ -156,7 +155,10 @@ module l4_a3 (
     // The last output row waits for the whole map (measured: letting only
     // the map's last pixel wait made the rings the cycle model sizes stall,
     // ResNet-20 at --target-cycles 20000 ran 25 % over the model).
-    wire [7-1:0] needp_col = last_oh ? 7'd9 : ((needp_s > {1'b0, rowend_q}) ? rowend_q : needp_s[7-1:0]);
+    // needps_q is needp_q + S (a register kept beside it, below): no adder
+    // before the compare (the whole design's longest path was this adder,
+    // the compare, then needps_col's adder: 13 cells).
+    wire [7-1:0] needp_col = last_oh ? 7'd9 : ((needps_q > rowend_q) ? rowend_q : needps_q);
     wire [7-1:0] needp_row = (oh_q == 2'd1) ? 7'd9 : nrwc_q;
     // The next cycle's rows_ok: lpix_q against the need the reader keeps or
     // moves to. lpix >= min(needp+S, rowend) is one of the two compares.
@@ -170,7 +172,7 @@ module l4_a3 (
     wire ge_map = (apix_q >= 7'd5) || (load_fire && (apix_q == 7'd4));
     wire rows_ok_d = !pix_done ? ge_same : (!last_ow ? ge_col : (!last_oh ? ge_row : ge_map));
     // needps_q follows needp_q: the same choice, each candidate plus S.
-    wire [7-1:0] needps_col = last_oh ? 7'd10 : ((needp_s > {1'b0, rowend_q}) ? rowend_q + 7'd1 : needps_q + 7'd1);
+    wire [7-1:0] needps_col = last_oh ? 7'd10 : ((needps_q > rowend_q) ? rowend_q + 7'd1 : needps_q + 7'd1);
     wire [7-1:0] needps_row = (oh_q == 2'd1) ? 7'd10 : nrwc_q + 7'd1;
     always @(posedge clk_i) begin
         if (rst_i) begin
