@@ -178,4 +178,3 @@ func growFloat(s []float64, n int) []float64 {
 	copy(out, s)
 	return out
 }
-
