@@ -35,6 +35,7 @@ type quantizeOpts struct {
 	multBits      int
 	out           string
 	json          bool
+	preprocess    bool
 }
 
 func newQuantizeCmd(g *globalOpts) *cobra.Command {
@@ -57,9 +58,15 @@ widths come from interval arithmetic and are stored in the file.
 activations and weights) and the weight width of conv/linear layers; LAYER=B
 overrides it for one layer (any float layer of a fused group names the group;
 "input" is the network input). Activation scales are calibrated on --calib
-(a folder of MNIST IDX files means its training split unless --calib-split).`,
+(a folder of MNIST IDX files or of CIFAR-10 .bin files means its training
+split unless --calib-split; CIFAR-10's is data_batch_*.bin). With --preprocess,
+--calib holds raw pixels (CIFAR-10 .bin data always does) and the model's
+preprocessing (scale, mean, std) is applied first.`,
 		Example: `  # 8-bit LeNet-5, calibrated on 1000 MNIST training images
   addergen quantize --model lenet5-adder --weights lenet.pth --calib mnist --bits 8 --out lenet8.json
+
+  # ResNet-20 at 4 bits, calibrated on 500 raw CIFAR-10 training images
+  addergen quantize --model resnet20-adder --weights ResNet20-AdderNet.pth --calib data_batch_1.bin --calib-limit 500 --preprocess --bits 4,conv1=8,fc=8,input=8 --out r4.json
 
   # 4 bits with conv2 at 6, shift-add rescales only, max calibration
   addergen quantize --model lenet5-adder --weights lenet.pth --calib mnist --bits 4,conv2=6 --no-multipliers --calibration max --out lenet4.json`,
@@ -70,7 +77,8 @@ overrides it for one layer (any float layer of a fused group names the group;
 	fl.StringVar(&o.model, "model", "", "float model: built-in name, spec JSON file, or training folder")
 	fl.StringVar(&o.weights, "weights", "", "weights file (.pth, .pt, .safetensors, .npz)")
 	fl.StringVar(&o.weightsKey, "weights-key", "", "entry of a checkpoint dict that holds the state_dict (net, model, state_dict, ...), when the checkpoint holds several")
-	fl.StringVar(&o.calib, "calib", "", "calibration data: .npy [N,C,H,W], MNIST IDX file, a folder of IDX files, or mnist (the GoMNIST module's)")
+	fl.StringVar(&o.calib, "calib", "", "calibration data: .npy [N,C,H,W], MNIST IDX file, CIFAR-10 .bin file, a folder of IDX or CIFAR-10 files, or mnist (the GoMNIST module's)")
+	fl.BoolVar(&o.preprocess, "preprocess", false, "--calib holds raw pixels (0..255, e.g. CIFAR-10): apply the model's preprocessing (scale, mean, std)")
 	fl.StringVar(&o.calibSplit, "calib-split", "train", "split of a --calib folder: train or test")
 	fl.IntVar(&o.calibLimit, "calib-limit", 1000, "use the first N calibration samples (0 = all)")
 	fl.StringVar(&o.bits, "bits", "", "operand bits (2..16), optionally with per-layer overrides: 8 or 8,conv2=6")
@@ -168,18 +176,46 @@ func loadFloatNet(m, weights, weightsKey string) (*model.Net, error) {
 	return net, nil
 }
 
-// loadData reads a data argument and checks it against the model input.
-func loadData(flag, path, split string, limit int, input []int, warn io.Writer) (*dataset.Set, error) {
-	set, err := dataset.Load(path, "", split)
-	if err != nil {
-		return nil, usagef("%s: %v", flag, oneLineErr(err))
+// dataArg is a data argument (--input, --data, --calib) and how to read it.
+type dataArg struct {
+	flag, path, labels, split string
+	limit                     int
+	// preprocess applies pre (the model's raw-pixel preprocessing); an
+	// error when pre is nil. model names the model for that error.
+	preprocess bool
+	pre        *model.Preprocess
+	model      string
+}
+
+// load reads the data argument (dataset.LoadLimit: .npy, MNIST IDX,
+// CIFAR-10 binary, or a folder), adapts it to the model input [C, H, W]
+// and applies the preprocessing when asked. Errors are one line naming
+// the flag and the file. Raw CIFAR-10 pixels without --preprocess for a
+// model that has a preprocessing get a warning on warn.
+func (d dataArg) load(input []int, warn io.Writer) (*dataset.Set, error) {
+	if d.preprocess && d.pre == nil {
+		return nil, usagef("--preprocess: model %s has no preprocessing (scale, mean, std) in its spec", d.model)
 	}
-	set = set.Limit(limit)
-	x, _, err := toNCHW(set.X, input, warn, flag+" "+path)
+	set, err := dataset.LoadLimit(d.path, d.labels, d.split, d.limit)
 	if err != nil {
-		return nil, usagef("%s %s: %v", flag, path, err)
+		return nil, usagef("%s: %v", d.flag, oneLineErr(err))
+	}
+	if len(set.X.Shape) > 0 && set.X.Shape[0] < 1 {
+		return nil, usagef("%s %s holds no samples", d.flag, d.path)
+	}
+	x, _, err := toNCHW(set.X, input, warn, d.flag+" "+d.path)
+	if err != nil {
+		return nil, usagef("%s %s: %v", d.flag, d.path, err)
 	}
 	set.X = x
+	switch {
+	case d.preprocess:
+		// LoadLimit's data is ours (a fresh read), so apply in place.
+		d.pre.Apply(set.X.Data, x.Shape[1], x.Shape[2]*x.Shape[3])
+	case set.RawPixels && d.pre != nil && warn != nil:
+		fmt.Fprintf(warn, "addergen: warning: %s %s holds raw pixels (0..255) but --preprocess is not set: model %s expects its preprocessing (scale %v, mean %v, std %v)\n",
+			d.flag, d.path, d.model, d.pre.Scale, d.pre.Mean, d.pre.Std)
+	}
 	return set, nil
 }
 
@@ -219,7 +255,8 @@ func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	set, err := loadData("--calib", o.calib, o.calibSplit, o.calibLimit, net.Input, stderr)
+	set, err := dataArg{flag: "--calib", path: o.calib, split: o.calibSplit, limit: o.calibLimit,
+		preprocess: o.preprocess, pre: net.Spec.Preprocess, model: o.model}.load(net.Input, stderr)
 	if err != nil {
 		return err
 	}
