@@ -36,6 +36,9 @@ type quantizeOpts struct {
 	out           string
 	json          bool
 	preprocess    bool
+	nonPow2       bool
+	outputClip    bool
+	biasCorr      bool
 }
 
 func newQuantizeCmd(g *globalOpts) *cobra.Command {
@@ -89,6 +92,9 @@ preprocessing (scale, mean, std) is applied first.`,
 	fl.StringVar(&o.rounding, "rounding", d.Rounding.String(), "rounding at every rescale: half-up, half-even, floor or toward-zero")
 	fl.BoolVar(&o.noMultipliers, "no-multipliers", false, "restrict rescale multipliers to ±2^p or ±(2^p ± 2^q) (shift-add only)")
 	fl.IntVar(&o.multBits, "mult-bits", d.MultBits, "signed width of the rescale multipliers (2..32)")
+	fl.BoolVar(&o.nonPow2, "non-pow2-scales", false, "activation scales on a 16-steps-per-octave grid, not only powers of two, wherever a multiplier rescale produces them (tensors joined by a residual add share one mantissa)")
+	fl.BoolVar(&o.outputClip, "output-clip", false, "choose each adder layer's input scale (its clipping point) by the error of the layer's output on the calibration data, not of its input")
+	fl.BoolVar(&o.biasCorr, "bias-correction", false, "cancel the mean per-channel accumulator error of every adder layer on the calibration data through the rescale constant B")
 	fl.StringVar(&o.out, "out", "", "output quantized model (.json)")
 	fl.BoolVar(&o.json, "json", false, "print a summary as one JSON object")
 	for _, f := range []string{"model", "calib", "bits", "out"} {
@@ -140,6 +146,10 @@ func (o *quantizeOpts) config() (quant.Config, error) {
 	}
 	cfg.Rounding = r
 	cfg.NoMultipliers = o.noMultipliers
+	cfg.NonPow2Scales, cfg.OutputClip, cfg.BiasCorrection = o.nonPow2, o.outputClip, o.biasCorr
+	if o.noMultipliers && o.nonPow2 {
+		return cfg, usagef("--non-pow2-scales needs multiplier rescales; it does not combine with --no-multipliers")
+	}
 	if o.multBits < 2 || o.multBits > 32 {
 		return cfg, usagef("--mult-bits %d outside [2, 32]", o.multBits)
 	}
