@@ -77,6 +77,12 @@ type Config struct {
 	// clipping and the rounding of inputs and weights cause, measured on
 	// sampled calibration windows (Nagel et al., ICCV 2019).
 	BiasCorrection bool `json:"bias_correction,omitempty"`
+	// ResidualBits, when > 0, is the least width of activations that a
+	// residual add reads and no adder layer does (in ResNets, the
+	// BN outputs of a block's last adder and of a downsampling shortcut):
+	// they are not PE operands, so widening them costs only the add and
+	// its buffer. 0 leaves them at their producer's width.
+	ResidualBits int `json:"residual_bits,omitempty"`
 }
 
 // DefaultConfig returns the defaults: 8 bits, 16-bit logits, search
@@ -108,6 +114,9 @@ func (c *Config) check() error {
 	}
 	if c.MultBits < 2 || c.MultBits > 32 {
 		return fmt.Errorf("mult bits %d outside [2, 32]", c.MultBits)
+	}
+	if c.ResidualBits != 0 && (c.ResidualBits < MinBits || c.ResidualBits > MaxBits) {
+		return fmt.Errorf("residual bits %d outside [%d, %d] (or 0: off)", c.ResidualBits, MinBits, MaxBits)
 	}
 	return nil
 }
@@ -308,6 +317,7 @@ type tensor struct {
 	signed   bool
 	freeScl  bool // the scale need not be a power of two
 	adderUse []string
+	addUse   bool // read by a residual add
 	isOutput bool
 	scale    float64
 	stats    *calibStats
@@ -375,6 +385,7 @@ func (q *quantizer) plan() error {
 				t.adderUse = append(t.adderUse, g.first().Name)
 			case model.OpAdd:
 				t.freeScl = false
+				t.addUse = true
 			}
 		}
 	}
@@ -397,6 +408,8 @@ func (q *quantizer) plan() error {
 					return fmt.Errorf("quant: adder layers %s and %s read the same activation (%s) but ask for %d and %d bits", t.adderUse[0], u, t.name, t.bits, b)
 				}
 			}
+		case t.addUse && t.name != InputName && q.cfg.ResidualBits > 0:
+			t.bits = max(t.bits, q.cfg.ResidualBits)
 		}
 	}
 	return nil

@@ -39,6 +39,7 @@ type quantizeOpts struct {
 	nonPow2       bool
 	outputClip    bool
 	biasCorr      bool
+	residualBits  int
 }
 
 func newQuantizeCmd(g *globalOpts) *cobra.Command {
@@ -95,6 +96,7 @@ preprocessing (scale, mean, std) is applied first.`,
 	fl.BoolVar(&o.nonPow2, "non-pow2-scales", false, "activation scales on a 16-steps-per-octave grid, not only powers of two, wherever a multiplier rescale produces them (tensors joined by a residual add share one mantissa)")
 	fl.BoolVar(&o.outputClip, "output-clip", false, "choose each adder layer's input scale (its clipping point) by the error of the layer's output on the calibration data, not of its input")
 	fl.BoolVar(&o.biasCorr, "bias-correction", false, "cancel the mean per-channel accumulator error of every adder layer on the calibration data through the rescale constant B")
+	fl.IntVar(&o.residualBits, "residual-bits", 0, "least width of activations read only by residual adds (not adder operands), e.g. 8; 0: their producer's width")
 	fl.StringVar(&o.out, "out", "", "output quantized model (.json)")
 	fl.BoolVar(&o.json, "json", false, "print a summary as one JSON object")
 	for _, f := range []string{"model", "calib", "bits", "out"} {
@@ -147,6 +149,10 @@ func (o *quantizeOpts) config() (quant.Config, error) {
 	cfg.Rounding = r
 	cfg.NoMultipliers = o.noMultipliers
 	cfg.NonPow2Scales, cfg.OutputClip, cfg.BiasCorrection = o.nonPow2, o.outputClip, o.biasCorr
+	cfg.ResidualBits = o.residualBits
+	if o.residualBits != 0 && (o.residualBits < quant.MinBits || o.residualBits > quant.MaxBits) {
+		return cfg, usagef("--residual-bits %d outside [%d, %d] (or 0: off)", o.residualBits, quant.MinBits, quant.MaxBits)
+	}
 	if o.noMultipliers && o.nonPow2 {
 		return cfg, usagef("--non-pow2-scales needs multiplier rescales; it does not combine with --no-multipliers")
 	}
