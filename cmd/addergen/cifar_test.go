@@ -46,7 +46,7 @@ func cifarBin(rng *rand.Rand, labels ...byte) []byte {
 
 type cifarFixture struct {
 	dir, spec, weights, folder, test, train, trunc string
-	net                                             *model.Net
+	net                                            *model.Net
 }
 
 func newCIFARFixture(t *testing.T) cifarFixture {
