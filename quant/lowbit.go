@@ -1,9 +1,11 @@
 package quant
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/addergen/addergen/dataset"
@@ -473,9 +475,10 @@ func (q *quantizer) errorTable(t *tensor) *errTable {
 
 // biasShift returns the per-channel accumulator shift (real units) of an
 // adder layer whose input has format in: the mean of quantized − float on
-// the sampled windows (nil without BiasCorrection).
+// the sampled windows (nil without BiasCorrection, or when BiasPasses
+// leaves the correction to quant/refine).
 func (q *quantizer) biasShift(name string, in Act) []float64 {
-	if !q.cfg.BiasCorrection {
+	if !q.cfg.BiasCorrection || q.cfg.BiasPasses > 0 {
 		return nil
 	}
 	ap := q.patches[name]
@@ -483,4 +486,52 @@ func (q *quantizer) biasShift(name string, in Act) []float64 {
 		return nil
 	}
 	return ap.meanShift(ap.quantAcc(in.Scale, in.Min(), in.Max()))
+}
+
+// AdjustB adds db[o] to the rescale constant b[o] of every output channel
+// o of the named layer (a layer with m and b) and re-derives its ranges,
+// so that the model stays valid; the integer formula is unchanged. It is
+// how a correction measured outside this package (for example with the
+// bit-exact simulator, quant/refine) is folded in. Errors: no such layer,
+// a layer without m and b, len(db) not its channel count, a b outside
+// ±2^61 or ranges beyond ±2^62 (the model is then left unchanged).
+func (m *Model) AdjustB(name string, db []int64) (err error) {
+	l := m.Layer(name)
+	if l == nil {
+		return fmt.Errorf("quant: no layer %q", name)
+	}
+	if l.Rescale == nil || l.Rescale.B == nil {
+		return fmt.Errorf("quant: layer %q has no rescale constant b", name)
+	}
+	if len(db) != len(l.Rescale.B) {
+		return fmt.Errorf("quant: layer %q: %d corrections for %d channels", name, len(db), len(l.Rescale.B))
+	}
+	old := slices.Clone(l.Rescale.B)
+	oldR := l.Ranges
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("quant: layer %q: %v", name, r)
+		}
+		if err != nil {
+			l.Rescale.B, l.Ranges = old, oldR
+		}
+	}()
+	for o, d := range db {
+		b := l.Rescale.B[o] + d
+		if b < -(1<<61) || b > 1<<61 {
+			return fmt.Errorf("quant: layer %q: b[%d] = %d out of range", name, o, b)
+		}
+		l.Rescale.B[o] = b
+	}
+	r, err := m.computeRanges(l)
+	if err != nil {
+		return err
+	}
+	for _, x := range []*Range{r.Acc, r.Product} {
+		if x != nil && (x.Lo < -(1<<62) || x.Hi > 1<<62) {
+			return fmt.Errorf("quant: layer %q: range [%d, %d] exceeds ±2^62", name, x.Lo, x.Hi)
+		}
+	}
+	l.Ranges = r
+	return nil
 }

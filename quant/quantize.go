@@ -77,6 +77,13 @@ type Config struct {
 	// clipping and the rounding of inputs and weights cause, measured on
 	// sampled calibration windows (Nagel et al., ICCV 2019).
 	BiasCorrection bool `json:"bias_correction,omitempty"`
+	// BiasPasses > 0 records that the bias correction was measured with
+	// the bit-exact simulator on the quantized network's own activations
+	// (quant/refine.BiasCorrect, in that many simulator runs) instead of on sampled
+	// windows of float inputs: Quantize then leaves b uncorrected (the
+	// caller runs refine.BiasCorrect), while OutputClip still assumes the
+	// correction. Needs BiasCorrection.
+	BiasPasses int `json:"bias_correction_passes,omitempty"`
 	// ResidualBits, when > 0, is the least width of activations that a
 	// residual add reads and no adder layer does (in ResNets, the
 	// BN outputs of a block's last adder and of a downsampling shortcut):
@@ -114,6 +121,9 @@ func (c *Config) check() error {
 	}
 	if c.MultBits < 2 || c.MultBits > 32 {
 		return fmt.Errorf("mult bits %d outside [2, 32]", c.MultBits)
+	}
+	if c.BiasPasses < 0 || (c.BiasPasses > 0 && !c.BiasCorrection) {
+		return fmt.Errorf("bias correction passes %d: want 0, or > 0 with bias correction", c.BiasPasses)
 	}
 	if c.ResidualBits != 0 && (c.ResidualBits < MinBits || c.ResidualBits > MaxBits) {
 		return fmt.Errorf("residual bits %d outside [%d, %d] (or 0: off)", c.ResidualBits, MinBits, MaxBits)

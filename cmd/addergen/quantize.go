@@ -15,6 +15,7 @@ import (
 	"github.com/addergen/addergen/fixedpoint"
 	"github.com/addergen/addergen/model"
 	"github.com/addergen/addergen/quant"
+	"github.com/addergen/addergen/quant/refine"
 )
 
 type quantizeOpts struct {
@@ -40,6 +41,8 @@ type quantizeOpts struct {
 	outputClip    bool
 	biasCorr      bool
 	residualBits  int
+	biasPasses    int
+	biasImages    int
 }
 
 func newQuantizeCmd(g *globalOpts) *cobra.Command {
@@ -96,6 +99,8 @@ preprocessing (scale, mean, std) is applied first.`,
 	fl.BoolVar(&o.nonPow2, "non-pow2-scales", false, "activation scales on a 16-steps-per-octave grid, not only powers of two, wherever a multiplier rescale produces them (tensors joined by a residual add share one mantissa)")
 	fl.BoolVar(&o.outputClip, "output-clip", false, "choose each adder layer's input scale (its clipping point) by the error of the layer's output on the calibration data, not of its input")
 	fl.BoolVar(&o.biasCorr, "bias-correction", false, "cancel the mean per-channel accumulator error of every adder layer on the calibration data through the rescale constant B")
+	fl.IntVar(&o.biasPasses, "bias-correction-passes", 0, "with --bias-correction: measure the correction with the bit-exact simulator on the quantized net's own activations, in N simulator runs (adder layers in N consecutive groups, each measured after the groups before it are corrected; N >= the adder layers is exactly sequential; 0: on float inputs, no simulator)")
+	fl.IntVar(&o.biasImages, "bias-correction-images", 64, "calibration images the simulator runs for --bias-correction-passes")
 	fl.IntVar(&o.residualBits, "residual-bits", 0, "least width of activations read only by residual adds (not adder operands), e.g. 8; 0: their producer's width")
 	fl.StringVar(&o.out, "out", "", "output quantized model (.json)")
 	fl.BoolVar(&o.json, "json", false, "print a summary as one JSON object")
@@ -150,6 +155,13 @@ func (o *quantizeOpts) config() (quant.Config, error) {
 	cfg.NoMultipliers = o.noMultipliers
 	cfg.NonPow2Scales, cfg.OutputClip, cfg.BiasCorrection = o.nonPow2, o.outputClip, o.biasCorr
 	cfg.ResidualBits = o.residualBits
+	if o.biasPasses < 0 || o.biasPasses > 1000 || (o.biasPasses > 0 && !o.biasCorr) {
+		return cfg, usagef("--bias-correction-passes %d: want 0..1000, and --bias-correction with it", o.biasPasses)
+	}
+	if o.biasImages < 1 {
+		return cfg, usagef("--bias-correction-images %d: must be at least 1", o.biasImages)
+	}
+	cfg.BiasPasses = o.biasPasses
 	if o.residualBits != 0 && (o.residualBits < quant.MinBits || o.residualBits > quant.MaxBits) {
 		return cfg, usagef("--residual-bits %d outside [%d, %d] (or 0: off)", o.residualBits, quant.MinBits, quant.MaxBits)
 	}
@@ -286,6 +298,15 @@ func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
 		return usageError{oneLineErr(err)}
 	}
 	printWarnings(stderr, q.Calibration.Warnings)
+	if cfg.BiasPasses > 0 {
+		rep, err := refine.BiasCorrect(net, q, set.X, o.biasImages, cfg.BiasPasses)
+		if err != nil {
+			return fmt.Errorf("quantize: bias correction: %v", oneLineErr(err))
+		}
+		if o.g.verbose {
+			fmt.Fprintf(stderr, "quantize: bias correction on %d images, %d adder layers, %d simulator runs, largest shift %.4g\n", rep.Images, rep.Layers, rep.Runs, rep.MaxShift)
+		}
+	}
 	b, err := q.MarshalFile()
 	if err != nil {
 		return err
