@@ -55,9 +55,9 @@ func newQuantizeCmd(g *globalOpts) *cobra.Command {
 RTL generator read: one self-describing JSON file ("format": "addergen-quant",
 version 1; every field and integer formula is in quant/FORMAT.md).
 
-Adder layers share one power-of-two scale between their input codes and their
-weights; weights outside the activation code range are clamped with an exact
-per-channel constant. Batchnorm, biases and ReLU fold into one integer rescale
+Adder layers share one scale between their input codes and their weights (a
+power of two unless --non-pow2-scales); weights outside the activation code
+range are clamped with an exact per-channel constant. Batchnorm, biases and ReLU fold into one integer rescale
 per output channel, y = sat((acc*M + B + (1 << (sh-1))) >> sh). Accumulator
 widths come from interval arithmetic and are stored in the file.
 
@@ -68,7 +68,21 @@ overrides it for one layer (any float layer of a fused group names the group;
 (a folder of MNIST IDX files or of CIFAR-10 .bin files means its training
 split unless --calib-split; CIFAR-10's is data_batch_*.bin). With --preprocess,
 --calib holds raw pixels (CIFAR-10 .bin data always does) and the model's
-preprocessing (scale, mean, std) is applied first.`,
+preprocessing (scale, mean, std) is applied first.
+
+Low-bit options (each only chooses other scales or rescale constants; the
+integer formulas, hence sim and the RTL, are unchanged; quant/FORMAT.md):
+  --non-pow2-scales   scales on a 16-per-octave grid, tensors joined by a
+                      residual add sharing one mantissa
+  --output-clip       each adder input's clipping point chosen by the adder
+                      layer's output error (Banner et al. 2019)
+  --bias-correction   the mean accumulator error per channel cancelled in b
+                      (Nagel et al. 2019); with --bias-correction-passes N
+                      measured by the bit-exact simulator on the quantized
+                      net's own activations, N runs (N >= adder layers:
+                      sequential)
+  --residual-bits R   activations read only by residual adds at >= R bits
+For ResNet-20 at 4-6 bits the README's ablation table gives their effect.`,
 		Example: `  # 8-bit LeNet-5, calibrated on 1000 MNIST training images
   addergen quantize --model lenet5-adder --weights lenet.pth --calib mnist --bits 8 --out lenet8.json
 
