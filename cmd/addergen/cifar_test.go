@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/addergen/addergen/dataset"
 	"github.com/addergen/addergen/internal/testutil"
 	"github.com/addergen/addergen/model"
+	"github.com/addergen/addergen/quant/quanttest"
 )
 
 // cifarSpec is a small adder net on CIFAR-10 shaped input with the
@@ -289,5 +291,141 @@ func TestCIFARBadInput(t *testing.T) {
 				t.Errorf("%v: output %s written despite bad input", c.args, p)
 			}
 		}
+	}
+}
+
+// resSpec is a small residual AdderNet: a conv stem, one block (adder →
+// BN → ReLU → adder → BN, added to the stem's output, ReLU), a global
+// average pool and a classifier.
+const resSpec = `{"name": "tiny-resblock", "input": [3, 8, 8], "classes": 10, "layers": [
+	{"name": "conv1", "op": "conv2d", "in": 3, "out": 8, "kernel": 3, "padding": 1},
+	{"name": "bn0", "op": "batchnorm2d", "channels": 8},
+	{"name": "relu0", "op": "relu"},
+	{"name": "a1", "op": "adder2d", "in": 8, "out": 8, "kernel": 3, "padding": 1},
+	{"name": "bn1", "op": "batchnorm2d", "channels": 8},
+	{"name": "relu1", "op": "relu"},
+	{"name": "a2", "op": "adder2d", "in": 8, "out": 8, "kernel": 3, "padding": 1},
+	{"name": "bn2", "op": "batchnorm2d", "channels": 8},
+	{"name": "add", "op": "add", "inputs": ["bn2", "relu0"]},
+	{"name": "relu2", "op": "relu"},
+	{"name": "pool", "op": "avgpool2d", "kernel": 8},
+	{"name": "flatten", "op": "flatten"},
+	{"name": "fc", "op": "linear", "in": 8, "out": 10, "bias": true}]}`
+
+// resNet writes resSpec with random weights whose BN statistics are those
+// of x (so no ReLU is dead) and returns the spec and weights paths.
+func resNet(t *testing.T, dir string, x dataset.Tensor) (string, string) {
+	t.Helper()
+	spec := filepath.Join(dir, "res.json")
+	if err := os.WriteFile(spec, []byte(resSpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := model.LoadSpec(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	net, err := model.New(s, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range net.Layers {
+		if l.Op != model.OpBatchNorm2d {
+			continue
+		}
+		outs, err := net.ForwardAll(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := outs[net.Index(l.Inputs[0])]
+		C := in.Shape[1]
+		hw := in.Len() / (in.Shape[0] * C)
+		for c := range C {
+			var sum, sum2 float64
+			for i := range in.Shape[0] {
+				for _, v := range in.Data[(i*C+c)*hw : (i*C+c+1)*hw] {
+					sum, sum2 = sum+v, sum2+v*v
+				}
+			}
+			n := float64(in.Shape[0] * hw)
+			l.Mean.Value.Data[c], l.Var.Value.Data[c] = sum/n, max(1e-6, sum2/n-(sum/n)*(sum/n))
+			l.W.Value.Data[c], l.B.Value.Data[c] = 0.5+rng.Float64(), 0.3*rng.NormFloat64()
+		}
+	}
+	w := filepath.Join(dir, "res.safetensors")
+	if err := model.SaveSafetensors(net, w); err != nil {
+		t.Fatal(err)
+	}
+	return spec, w
+}
+
+// TestLowBitVerify: a residual net quantized at 4 bits with every low-bit
+// option (non-power-of-two scales, output clipping, simulator-measured
+// bias correction, 8-bit residual inputs) runs bit-exact in the generated
+// RTL (Icarus), and its scales are really not all powers of two.
+func TestLowBitVerify(t *testing.T) {
+	testutil.RequireTools(t, "iverilog", "vvp")
+	dir := t.TempDir()
+	xt := quanttest.Uniform([]int{3, 8, 8}, 16, -1, 1, 3)
+	x := filepath.Join(dir, "x.npy")
+	if err := dataset.WriteNPY(x, xt); err != nil {
+		t.Fatal(err)
+	}
+	spec, weights := resNet(t, dir, xt)
+	q := filepath.Join(dir, "q.json")
+	if code, _, stderr := runCLI(t, "quantize", "--model", spec, "--weights", weights, "--calib", x,
+		"--bits", "4", "--non-pow2-scales", "--output-clip", "--bias-correction", "--bias-correction-passes", "2", "--residual-bits", "8",
+		"--out", q, "-q"); code != 0 {
+		t.Fatalf("quantize: %s", stderr)
+	}
+	b, err := os.ReadFile(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Config struct {
+			NonPow2      bool `json:"non_pow2_scales"`
+			ResidualBits int  `json:"residual_bits"`
+			Passes       int  `json:"bias_correction_passes"`
+		} `json:"config"`
+		Layers []struct {
+			Name string `json:"name"`
+			Out  struct {
+				Bits  int     `json:"bits"`
+				Scale float64 `json:"scale"`
+			} `json:"out"`
+		} `json:"layers"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if !m.Config.NonPow2 || m.Config.ResidualBits != 8 || m.Config.Passes != 2 {
+		t.Errorf("config %+v does not record the options", m.Config)
+	}
+	nonPow2, wide := 0, 0
+	for _, l := range m.Layers {
+		if f, _ := math.Frexp(l.Out.Scale); f != 0.5 {
+			nonPow2++
+		}
+		if l.Name == "a2" && l.Out.Bits == 8 {
+			wide++
+		}
+	}
+	if nonPow2 == 0 || wide != 1 {
+		t.Fatalf("%d non-power-of-two scales, a2 at 8 bits: %v; want some and true", nonPow2, wide == 1)
+	}
+	code, stdout, stderr := runCLI(t, "verify", "--model", q, "--data", x, "--images", "2", "--simulator", "iverilog", "--json")
+	if code != 0 {
+		t.Fatalf("verify: exit %d: %s\n%s", code, stderr, stdout)
+	}
+	var vr struct {
+		Images     int `json:"images"`
+		Mismatches int `json:"mismatches"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &vr); err != nil {
+		t.Fatal(err)
+	}
+	if vr.Images != 2 || vr.Mismatches != 0 {
+		t.Fatalf("verify: %d images, %d mismatches; want 2 and 0", vr.Images, vr.Mismatches)
 	}
 }
