@@ -348,6 +348,7 @@ func (q *quantizer) chooseScalesLowBit() {
 		}()
 	}
 	wg.Wait()
+	slices.Sort(q.warns) // the parallel search adds them in any order
 	for _, cl := range classes {
 		residues := []int{0}
 		if q.cfg.NonPow2Scales {

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/addergen/addergen/dataset"
 	"github.com/addergen/addergen/fixedpoint"
@@ -341,13 +342,18 @@ type quantizer struct {
 	tensors map[string]*tensor // by group name or InputName
 	order   []*tensor
 	warns   []string
+	warnMu  sync.Mutex
 	// patches holds sampled adder windows (OutputClip, BiasCorrection),
 	// by adder layer name.
 	patches map[string]*adderPatches
 }
 
 // warnf records a warning for CalibInfo.Warnings.
+// It is safe for concurrent use (the low-bit scale search runs tensors in
+// parallel).
 func (q *quantizer) warnf(format string, args ...any) {
+	q.warnMu.Lock()
+	defer q.warnMu.Unlock()
 	q.warns = append(q.warns, "quant: "+fmt.Sprintf(format, args...))
 }
 
