@@ -14,6 +14,10 @@
 //     file with N images of rows×cols gives shape [N,1,rows,cols].
 //   - A folder holding IDX files named like GoMNIST's data/ folder
 //     (t10k-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], ...).
+//   - CIFAR-10 binary data (see [LoadCIFAR]): a *.bin file of 3,073-byte
+//     records, or a folder holding test_batch.bin / data_batch_*.bin.
+//     Pixels stay raw (0..255, [Set.RawPixels]); labels come from the
+//     records.
 //
 // Every error is a single line that names the offending file.
 package dataset
@@ -72,6 +76,10 @@ type Set struct {
 	// LabelsFile names the file the labels were read from ("" when
 	// Labels is nil or the set was built in memory).
 	LabelsFile string
+	// RawPixels is set when X holds unscaled 8-bit pixel values 0..255
+	// (CIFAR-10 binary data): the model's preprocessing (scale, mean,
+	// std) must still be applied.
+	RawPixels bool
 }
 
 // CheckClasses refuses labels outside [0, classes): a label the model
@@ -101,7 +109,7 @@ func (s *Set) Limit(n int) *Set {
 	}
 	shape := append([]int(nil), s.X.Shape...)
 	shape[0] = n
-	out := &Set{X: Tensor{Shape: shape}, LabelsFile: s.LabelsFile}
+	out := &Set{X: Tensor{Shape: shape}, LabelsFile: s.LabelsFile, RawPixels: s.RawPixels}
 	k := Tensor{Shape: shape}.Len()
 	out.X.Data = s.X.Data[:k:k]
 	if s.Labels != nil {
@@ -121,8 +129,11 @@ const (
 
 // Load reads a data set.
 //
-// path is a .npy array, an IDX images file (plain or gzip), or a folder
-// holding IDX files. The file kind is detected from its content, not its
+// path is a .npy array, an IDX images file (plain or gzip), a CIFAR-10
+// binary file (*.bin) or a folder holding IDX or CIFAR-10 files (a CIFAR-10
+// folder's test split is test_batch.bin, its training split every
+// data_batch_*.bin; see LoadCIFAR, whose labels come from the records and
+// which refuses a separate labelsPath). The file kind is detected from its content, not its
 // name. For a folder, split selects the files: "" or "test" means
 // t10k-images-idx3-ubyte[.gz], "train" means train-images-idx3-ubyte[.gz];
 // split is ignored (but still validated) for a single file. The name
@@ -137,6 +148,26 @@ const (
 // not exist, Labels is nil. The label count must equal the sample count
 // and labels must be >= 0.
 func Load(path, labelsPath, split string) (*Set, error) {
+	return LoadLimit(path, labelsPath, split, 0)
+}
+
+// LoadLimit is Load keeping only the first limit samples (limit <= 0: all).
+// CIFAR-10 files are read only up to the limit.
+func LoadLimit(path, labelsPath, split string, limit int) (*Set, error) {
+	if IsCIFARPath(path) {
+		if labelsPath != "" {
+			return nil, fmt.Errorf("dataset: %s: CIFAR-10 records carry their own labels; a separate labels file (%s) does not apply", path, labelsPath)
+		}
+		return LoadCIFAR(path, split, limit)
+	}
+	set, err := load(path, labelsPath, split)
+	if err != nil {
+		return nil, err
+	}
+	return set.Limit(limit), nil
+}
+
+func load(path, labelsPath, split string) (*Set, error) {
 	prefix, err := splitPrefix(split)
 	if err != nil {
 		return nil, err

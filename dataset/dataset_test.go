@@ -209,9 +209,14 @@ func TestLoadBadFiles(t *testing.T) {
 	_, err := Load(p, "", "")
 	wantErr(t, err, p, "no such file")
 
-	p = writeFile(t, dir, "junk.bin", []byte("hello world"))
+	p = writeFile(t, dir, "junk.dat", []byte("hello world"))
 	_, err = Load(p, "", "")
 	wantErr(t, err, p, "bad magic")
+
+	// A .bin file is CIFAR-10 binary data (the format has no magic).
+	p = writeFile(t, dir, "junk.bin", []byte("hello world"))
+	_, err = Load(p, "", "")
+	wantErr(t, err, p, "11 bytes is not a whole number of 3073-byte CIFAR-10 records")
 
 	p = writeFile(t, dir, "labels-as-data", idxLabels(1, 2))
 	_, err = Load(p, "", "")

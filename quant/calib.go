@@ -86,6 +86,9 @@ func (q *quantizer) calibrate(x dataset.Tensor) error {
 	}
 	N := x.Shape[0]
 	per := numel(x.Shape[1:])
+	if q.cfg.needPatches() {
+		q.initPatches()
+	}
 	for b := 0; b < N; b += calibBatch {
 		n := min(calibBatch, N-b)
 		batch := dataset.Tensor{Shape: append([]int{n}, x.Shape[1:]...), Data: x.Data[b*per : (b+n)*per]}
@@ -97,6 +100,13 @@ func (q *quantizer) calibrate(x dataset.Tensor) error {
 		for i, t := range refIdx {
 			t.stats.add(outs[i].Data)
 		}
+		for _, ap := range q.patches {
+			in := batch
+			if src := ap.layer.Inputs[0]; src != model.InputName {
+				in = outs[q.net.Index(src)]
+			}
+			ap.sample(in, n, N)
+		}
 	}
 	for _, t := range q.order {
 		if t.name == InputName {
@@ -104,6 +114,12 @@ func (q *quantizer) calibrate(x dataset.Tensor) error {
 		} else {
 			t.signed = q.outSigned(t.name)
 		}
+	}
+	if q.cfg.lowBit() {
+		q.chooseScalesLowBit()
+		return nil
+	}
+	for _, t := range q.order {
 		t.scale = q.chooseScale(t)
 	}
 	return nil

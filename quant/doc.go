@@ -7,7 +7,8 @@
 // [MethodPercentile], [MethodSearch]), and turns every layer into integer
 // operations with explicit rounding and overflow modes:
 //
-//   - adder2d: input codes and weights share one power-of-two scale, so
+//   - adder2d: input codes and weights share one scale (a power of two
+//     unless Config.NonPow2Scales), so
 //     |x − w| is exact on codes; weights outside the input code range are
 //     clamped with an exact per-output-channel constant
 //     ([ClampAdderWeight]); zero padding is code 0 and its term |0 − w| is
@@ -17,8 +18,8 @@
 //     y = sat((acc·M + B + (1 << (sh−1))) >> sh) for half-up rounding: one
 //     multiply per output value, none per term (with Config.NoMultipliers,
 //     M is 0, ±2^p or ±(2^p ± 2^q)).
-//   - add aligns both branches onto the finer power-of-two scale with exact
-//     left shifts, then rounds once onto the output scale; maxpool works on
+//   - add aligns both branches onto the finer of their scales (which differ
+//     by an exact power of two) with exact left shifts, then rounds once onto the output scale; maxpool works on
 //     codes; avgpool is a window sum and a rescale.
 //
 // Every accumulator's exact range is derived by interval arithmetic
@@ -27,6 +28,10 @@
 // declared registers. The file format, with the integer formula of every
 // op, is documented in FORMAT.md; [Load], [Parse], [IsQuantized],
 // [Model.Save] and [Model.MarshalFile] read and write it.
+//
+// Low-bit options (Config.NonPow2Scales, Config.OutputClip,
+// Config.BiasCorrection; lowbit.go) choose other scales and rescale
+// constants for 4-6-bit operands without changing any integer formula.
 //
 // The float/integer boundaries are [Model.EncodeInput] (float inputs to
 // codes) and [Act.Decode] (codes to real values, exact for power-of-two

@@ -1,13 +1,13 @@
 package quant
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/addergen/addergen/dataset"
 	"github.com/addergen/addergen/fixedpoint"
@@ -61,6 +61,36 @@ type Config struct {
 	NoMultipliers bool `json:"no_multipliers,omitempty"`
 	// MultBits is the signed width of the rescale multipliers M.
 	MultBits int `json:"mult_bits"`
+	// NonPow2Scales lets every activation scale that a rescale with a
+	// multiplier produces (or input encoding) take any value on a grid of
+	// 16 steps per octave, not only powers of two; tensors joined by a
+	// residual add keep scales that differ by exact powers of two (one
+	// mantissa per class). See lowbit.go.
+	NonPow2Scales bool `json:"non_pow2_scales,omitempty"`
+	// OutputClip chooses the scale (hence the clipping point) of every
+	// tensor that adder layers read by the error of those layers' outputs
+	// (after BN and ReLU) on sampled calibration windows, instead of the
+	// tensor's own quantization error (Banner et al., NeurIPS 2019).
+	// It searches like MethodSearch (5 octaves below the covering scale).
+	OutputClip bool `json:"output_clip,omitempty"`
+	// BiasCorrection removes, through each adder layer's rescale constant
+	// B, the mean per output channel of the accumulator error that input
+	// clipping and the rounding of inputs and weights cause, measured on
+	// sampled calibration windows (Nagel et al., ICCV 2019).
+	BiasCorrection bool `json:"bias_correction,omitempty"`
+	// BiasPasses > 0 records that the bias correction was measured with
+	// the bit-exact simulator on the quantized network's own activations
+	// (quant/refine.BiasCorrect, in that many simulator runs) instead of on sampled
+	// windows of float inputs: Quantize then leaves b uncorrected (the
+	// caller runs refine.BiasCorrect), while OutputClip still assumes the
+	// correction. Needs BiasCorrection.
+	BiasPasses int `json:"bias_correction_passes,omitempty"`
+	// ResidualBits, when > 0, is the least width of activations that a
+	// residual add reads and no adder layer does (in ResNets, the
+	// BN outputs of a block's last adder and of a downsampling shortcut):
+	// they are not PE operands, so widening them costs only the add and
+	// its buffer. 0 leaves them at their producer's width.
+	ResidualBits int `json:"residual_bits,omitempty"`
 }
 
 // DefaultConfig returns the defaults: 8 bits, 16-bit logits, search
@@ -92,6 +122,12 @@ func (c *Config) check() error {
 	}
 	if c.MultBits < 2 || c.MultBits > 32 {
 		return fmt.Errorf("mult bits %d outside [2, 32]", c.MultBits)
+	}
+	if c.BiasPasses < 0 || (c.BiasPasses > 0 && !c.BiasCorrection) {
+		return fmt.Errorf("bias correction passes %d: want 0, or > 0 with bias correction", c.BiasPasses)
+	}
+	if c.ResidualBits != 0 && (c.ResidualBits < MinBits || c.ResidualBits > MaxBits) {
+		return fmt.Errorf("residual bits %d outside [%d, %d] (or 0: off)", c.ResidualBits, MinBits, MaxBits)
 	}
 	return nil
 }
@@ -292,6 +328,7 @@ type tensor struct {
 	signed   bool
 	freeScl  bool // the scale need not be a power of two
 	adderUse []string
+	addUse   bool // read by a residual add
 	isOutput bool
 	scale    float64
 	stats    *calibStats
@@ -305,10 +342,18 @@ type quantizer struct {
 	tensors map[string]*tensor // by group name or InputName
 	order   []*tensor
 	warns   []string
+	warnMu  sync.Mutex
+	// patches holds sampled adder windows (OutputClip, BiasCorrection),
+	// by adder layer name.
+	patches map[string]*adderPatches
 }
 
 // warnf records a warning for CalibInfo.Warnings.
+// It is safe for concurrent use (the low-bit scale search runs tensors in
+// parallel).
 func (q *quantizer) warnf(format string, args ...any) {
+	q.warnMu.Lock()
+	defer q.warnMu.Unlock()
 	q.warns = append(q.warns, "quant: "+fmt.Sprintf(format, args...))
 }
 
@@ -356,6 +401,7 @@ func (q *quantizer) plan() error {
 				t.adderUse = append(t.adderUse, g.first().Name)
 			case model.OpAdd:
 				t.freeScl = false
+				t.addUse = true
 			}
 		}
 	}
@@ -378,6 +424,8 @@ func (q *quantizer) plan() error {
 					return fmt.Errorf("quant: adder layers %s and %s read the same activation (%s) but ask for %d and %d bits", t.adderUse[0], u, t.name, t.bits, b)
 				}
 			}
+		case t.addUse && t.name != InputName && q.cfg.ResidualBits > 0:
+			t.bits = max(t.bits, q.cfg.ResidualBits)
 		}
 	}
 	return nil
@@ -469,17 +517,21 @@ func (q *quantizer) buildLayer(m *Model, g *group) (l *Layer, err error) {
 
 	switch f.Op {
 	case model.OpAdder2d:
-		e, ok := in.Exp()
-		if !ok {
-			return nil, fmt.Errorf("input scale %v is not a power of two", in.Scale)
-		}
-		w, c, err := quantizeAdderWeights(f.W.Value, e, in.Min(), in.Max())
+		w, c, err := quantizeAdderWeights(f.W.Value, in.Scale, in.Min(), in.Max())
 		if err != nil {
 			return nil, err
 		}
 		l.Weight, l.WeightConst = w, c
 		s := in.Scale
 		affine(func(int) float64 { return -s })
+		// Bias correction: the quantized accumulator runs high by
+		// shift[o] (real units) on average; y = −gain·acc + …, so add
+		// gain·shift[o] back.
+		if shift := q.biasShift(f.Name, in); shift != nil {
+			for o := range kappa {
+				kappa[o] -= alpha[o] / s * shift[o]
+			}
+		}
 	case model.OpConv2d, model.OpLinear:
 		w, sc := quantizeMACWeights(f.W.Value, g.bits)
 		l.Weight, l.WeightBits, l.WeightScale = w, g.bits, sc
@@ -519,17 +571,20 @@ func (q *quantizer) buildLayer(m *Model, g *group) (l *Layer, err error) {
 }
 
 func (q *quantizer) buildAdd(m *Model, l *Layer) error {
-	ea, ok1 := m.InAct(l, 0).Exp()
-	eb, ok2 := m.InAct(l, 1).Exp()
-	ey, ok3 := l.Out.Exp()
-	if !ok1 || !ok2 || !ok3 {
-		return errors.New("add inputs and output need power-of-two scales")
+	// Scales f·2^e sharing one mantissa f (a power of two, f = 1, unless
+	// NonPow2Scales); exponents are relative to f.
+	sa, sb, sy := m.InAct(l, 0).Scale, m.InAct(l, 1).Scale, l.Out.Scale
+	fa, ea := math.Frexp(sa)
+	fb, eb := math.Frexp(sb)
+	fy, ey := math.Frexp(sy)
+	if fa != fb || fa != fy {
+		return fmt.Errorf("add inputs and output need scales that differ by powers of two (have %v, %v, %v)", sa, sb, sy)
 	}
 	ec := min(ea, eb)
 	if ey < ec {
 		// An output finer than both inputs gains nothing.
 		ey = ec
-		l.Out.Scale = math.Ldexp(1, ey)
+		l.Out.Scale = math.Ldexp(fa, ey)
 	}
 	l.Align = []int{ea - ec, eb - ec}
 	if l.Align[0] > 32 || l.Align[1] > 32 || ey-ec > 62 {
@@ -539,19 +594,20 @@ func (q *quantizer) buildAdd(m *Model, l *Layer) error {
 	return nil
 }
 
-// quantizeAdderWeights returns the adder weight codes at scale 2^e, clamped
-// to [lo, hi], and the exact per-output-channel constant of the clamp:
-// for x in [lo, hi], |x − w| = |x − hi| + (w − hi) if w > hi and
-// |x − lo| + (lo − w) if w < lo.
-func quantizeAdderWeights(w dataset.Tensor, e int, lo, hi int64) (*IntTensor, []int64, error) {
+// quantizeAdderWeights returns the adder weight codes at scale s (the
+// input's, any positive value), round-half-even(w/s) clamped to [lo, hi],
+// and the exact per-output-channel constant of the clamp: for x in
+// [lo, hi], |x − w| = |x − hi| + (w − hi) if w > hi and |x − lo| + (lo − w)
+// if w < lo.
+func quantizeAdderWeights(w dataset.Tensor, s float64, lo, hi int64) (*IntTensor, []int64, error) {
 	O := w.Shape[0]
 	R := len(w.Data) / O
 	codes := make([]int64, len(w.Data))
 	consts := make([]int64, O)
 	for i, v := range w.Data {
-		r := math.RoundToEven(math.Ldexp(v, -e))
+		r := math.RoundToEven(v / s)
 		if math.Abs(r) > 1<<40 {
-			return nil, nil, fmt.Errorf("weight %v is %v codes of scale 2^%d: too large", v, r, e)
+			return nil, nil, fmt.Errorf("weight %v is %v codes of scale %v: too large", v, r, s)
 		}
 		c, k := ClampAdderWeight(int64(r), lo, hi)
 		codes[i] = c

@@ -275,9 +275,6 @@ func (l *Layer) checkWeights(in Act, inShape []int) error {
 	}
 	O := w.Shape[0]
 	if l.Op == OpAdder2d {
-		if _, ok := in.Exp(); !ok {
-			return fmt.Errorf("input scale %v is not a power of two (an adder's input and weights share one power-of-two scale)", in.Scale)
-		}
 		if in.Bits > MaxBits {
 			return fmt.Errorf("input codes of %d bits; adder operands have at most %d", in.Bits, MaxBits)
 		}
@@ -357,9 +354,6 @@ func (m *Model) checkAdd(l *Layer) error {
 	var common float64
 	for i := range 2 {
 		a := m.InAct(l, i)
-		if _, ok := a.Exp(); !ok {
-			return fmt.Errorf("input %q: scale %v is not a power of two", l.Inputs[i], a.Scale)
-		}
 		if l.Align[i] < 0 || l.Align[i] > 32 {
 			return fmt.Errorf("align[%d] = %d outside [0, 32]", i, l.Align[i])
 		}

@@ -35,6 +35,7 @@ type compareOpts struct {
 	maxDrop    float64
 	out        string
 	json       bool
+	preprocess bool
 }
 
 func newCompareCmd(g *globalOpts) *cobra.Command {
@@ -65,7 +66,8 @@ than P points below the float top-1.`,
 	fl.StringVar(&o.weights, "weights", "", "weights file (.pth, .pt, .safetensors, .npz)")
 	fl.StringVar(&o.weightsKey, "weights-key", "", "entry of a checkpoint dict that holds the state_dict (net, model, state_dict, ...), when the checkpoint holds several")
 	fl.StringVar(&o.quantized, "quantized", "", "quantized model written by addergen quantize")
-	fl.StringVar(&o.data, "data", "", "data: .npy [N,C,H,W], MNIST IDX file, a folder of IDX files, or mnist (the GoMNIST module's)")
+	fl.StringVar(&o.data, "data", "", "data: .npy [N,C,H,W], MNIST IDX file, CIFAR-10 .bin file, a folder of IDX or CIFAR-10 files, or mnist (the GoMNIST module's)")
+	fl.BoolVar(&o.preprocess, "preprocess", false, "--data holds raw pixels (0..255, e.g. CIFAR-10 .bin): apply the model's preprocessing (scale, mean, std)")
 	fl.StringVar(&o.labels, "labels", "", "labels .npy for .npy data (default X.labels.npy beside X.npy)")
 	fl.StringVar(&o.split, "split", "test", "split of a --data folder: test or train")
 	fl.IntVar(&o.limit, "limit", 0, "use the first N samples (0 = all)")
@@ -118,15 +120,12 @@ func (o *compareOpts) run(stdout, stderr io.Writer) error {
 	if net.Spec.Name != q.Name {
 		return usagef("--quantized %s was made from %s, but --model is %s", o.quantized, q.Name, net.Spec.Name)
 	}
-	set, err := dataset.Load(o.data, o.labels, o.split)
+	set, err := dataArg{flag: "--data", path: o.data, labels: o.labels, split: o.split, limit: o.limit,
+		preprocess: o.preprocess, pre: net.Spec.Preprocess, model: o.model}.load(net.Input, stderr)
 	if err != nil {
-		return usagef("--data: %v", oneLineErr(err))
+		return err
 	}
-	set = set.Limit(o.limit)
-	x, _, err := toNCHW(set.X, net.Input, stderr, "--data "+o.data)
-	if err != nil {
-		return usagef("--data %s: %v", o.data, err)
-	}
+	x := set.X
 	if err := checkLabels("--data", set, shapeLen(net.Output())); err != nil {
 		return err
 	}

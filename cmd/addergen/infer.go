@@ -12,6 +12,7 @@ import (
 
 	"github.com/addergen/addergen/dataset"
 	"github.com/addergen/addergen/model"
+	"github.com/addergen/addergen/quant"
 )
 
 type inferOpts struct {
@@ -44,9 +45,10 @@ raw pixels (0..255) and the spec's preprocessing (scale, mean, std) is applied
 first.
 
 --input may also be MNIST IDX data (a file, a folder, or mnist for the
-GoMNIST module's test split; pixels scaled to p/255). When the data has
-labels (IDX labels, or X.labels.npy beside X.npy) the top-1 accuracy is
-printed too.`,
+GoMNIST module's test split; pixels scaled to p/255) or CIFAR-10 binary data
+(a .bin file, or a folder: its test_batch.bin; raw pixels 0..255, so give
+--preprocess). When the data has labels (IDX labels, CIFAR-10 records, or
+X.labels.npy beside X.npy) the top-1 accuracy is printed too.`,
 		Example: `  # ResNet-20 AdderNet on CIFAR-shaped inputs with the official checkpoint
   addergen infer --model resnet20-adder --weights ResNet20-AdderNet.pth --input x.npy --output logits.npy
 
@@ -65,7 +67,7 @@ printed too.`,
 	fl.StringVar(&o.model, "model", "", "built-in model name or spec JSON file")
 	fl.StringVar(&o.weights, "weights", "", "weights file (.pth, .pt, .safetensors, .npz)")
 	fl.StringVar(&o.weightsKey, "weights-key", "", "entry of a checkpoint dict that holds the state_dict (net, model, state_dict, ...), when the checkpoint holds several")
-	fl.StringVar(&o.input, "input", "", "input samples: .npy, MNIST IDX file or folder, or mnist (the GoMNIST module's test split)")
+	fl.StringVar(&o.input, "input", "", "input samples: .npy, MNIST IDX file, CIFAR-10 .bin file, a folder of them (test split), or mnist (the GoMNIST module's test split)")
 	fl.IntVar(&o.limit, "limit", 0, "use only the first N samples (0: all)")
 	fl.StringVar(&o.output, "output", "", "output logits (.npy, float64 [N, classes])")
 	fl.BoolVar(&o.preprocess, "preprocess", false, "apply the model's preprocessing to raw pixel inputs")
@@ -103,29 +105,18 @@ func (o *inferOpts) run(stdout, stderr io.Writer) error {
 	if o.limit < 0 {
 		return usagef("--limit %d invalid: must be >= 0", o.limit)
 	}
-	set, err := dataset.Load(o.input, "", dataset.SplitTest)
+	var pre *model.Preprocess
+	if n, ok := r.(*model.Net); ok {
+		pre = n.Spec.Preprocess
+	} else if qr, ok := r.(interface{ Model() *quant.Model }); ok {
+		pre = qr.Model().Preprocess
+	}
+	set, err := dataArg{flag: "--input", path: o.input, split: dataset.SplitTest, limit: o.limit,
+		preprocess: o.preprocess, pre: pre, model: o.model}.load(r.InputShape(), stderr)
 	if err != nil {
-		return usagef("--input: %v", oneLineErr(err))
+		return err
 	}
-	if o.limit > 0 {
-		set = set.Limit(o.limit)
-	}
-	x, note, err := toNCHW(set.X, r.InputShape(), stderr, "--input "+o.input)
-	if err != nil {
-		return usagef("--input %s: %v", o.input, err)
-	}
-	if note != "" && o.g.verbose {
-		fmt.Fprintf(stderr, "infer: %s\n", note)
-	}
-	if o.preprocess {
-		p, ok := r.(model.Preprocessor)
-		if !ok {
-			return usagef("--preprocess: model %s has no preprocessing", o.model)
-		}
-		if x, err = p.Preprocess(x); err != nil {
-			return usagef("--preprocess: %v", err)
-		}
-	}
+	x := set.X
 	y, err := r.Forward(x)
 	if err != nil {
 		return fmt.Errorf("infer: %v", oneLineErr(err))

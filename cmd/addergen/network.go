@@ -212,6 +212,8 @@ type verifyNetOpts struct {
 	idle      float64
 	stall     float64
 	seed      uint64
+	// preprocess applies the model's raw-pixel preprocessing to --data.
+	preprocess bool
 }
 
 // verifyNetReport is the JSON printed by verify --model --json.
@@ -256,11 +258,11 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 	if o.idle < 0 || o.idle > 0.9 || o.stall < 0 || o.stall > 0.9 {
 		return usagef("--idle and --stall must be in 0..0.9")
 	}
-	set, err := dataset.Load(o.data, o.labels, "")
+	set, err := dataArg{flag: "--data", path: o.data, labels: o.labels, limit: o.images,
+		preprocess: o.preprocess, pre: q.Preprocess, model: o.model}.load(q.Input.Shape, stderr)
 	if err != nil {
-		return usagef("--data %s: %v", o.data, err)
+		return err
 	}
-	set = set.Limit(o.images)
 	if err := checkLabels("--data", set, shapeLen(q.Output().OutShape)); err != nil {
 		return err
 	}

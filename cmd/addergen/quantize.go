@@ -15,6 +15,7 @@ import (
 	"github.com/addergen/addergen/fixedpoint"
 	"github.com/addergen/addergen/model"
 	"github.com/addergen/addergen/quant"
+	"github.com/addergen/addergen/quant/refine"
 )
 
 type quantizeOpts struct {
@@ -35,6 +36,13 @@ type quantizeOpts struct {
 	multBits      int
 	out           string
 	json          bool
+	preprocess    bool
+	nonPow2       bool
+	outputClip    bool
+	biasCorr      bool
+	residualBits  int
+	biasPasses    int
+	biasImages    int
 }
 
 func newQuantizeCmd(g *globalOpts) *cobra.Command {
@@ -47,9 +55,9 @@ func newQuantizeCmd(g *globalOpts) *cobra.Command {
 RTL generator read: one self-describing JSON file ("format": "addergen-quant",
 version 1; every field and integer formula is in quant/FORMAT.md).
 
-Adder layers share one power-of-two scale between their input codes and their
-weights; weights outside the activation code range are clamped with an exact
-per-channel constant. Batchnorm, biases and ReLU fold into one integer rescale
+Adder layers share one scale between their input codes and their weights (a
+power of two unless --non-pow2-scales); weights outside the activation code
+range are clamped with an exact per-channel constant. Batchnorm, biases and ReLU fold into one integer rescale
 per output channel, y = sat((acc*M + B + (1 << (sh-1))) >> sh). Accumulator
 widths come from interval arithmetic and are stored in the file.
 
@@ -57,9 +65,29 @@ widths come from interval arithmetic and are stored in the file.
 activations and weights) and the weight width of conv/linear layers; LAYER=B
 overrides it for one layer (any float layer of a fused group names the group;
 "input" is the network input). Activation scales are calibrated on --calib
-(a folder of MNIST IDX files means its training split unless --calib-split).`,
+(a folder of MNIST IDX files or of CIFAR-10 .bin files means its training
+split unless --calib-split; CIFAR-10's is data_batch_*.bin). With --preprocess,
+--calib holds raw pixels (CIFAR-10 .bin data always does) and the model's
+preprocessing (scale, mean, std) is applied first.
+
+Low-bit options (each only chooses other scales or rescale constants; the
+integer formulas, hence sim and the RTL, are unchanged; quant/FORMAT.md):
+  --non-pow2-scales   scales on a 16-per-octave grid, tensors joined by a
+                      residual add sharing one mantissa
+  --output-clip       each adder input's clipping point chosen by the adder
+                      layer's output error (Banner et al. 2019)
+  --bias-correction   the mean accumulator error per channel cancelled in b
+                      (Nagel et al. 2019); with --bias-correction-passes N
+                      measured by the bit-exact simulator on the quantized
+                      net's own activations, N runs (N >= adder layers:
+                      sequential)
+  --residual-bits R   activations read only by residual adds at >= R bits
+For ResNet-20 at 4-6 bits the README's ablation table gives their effect.`,
 		Example: `  # 8-bit LeNet-5, calibrated on 1000 MNIST training images
   addergen quantize --model lenet5-adder --weights lenet.pth --calib mnist --bits 8 --out lenet8.json
+
+  # ResNet-20 at 4 bits, calibrated on 500 raw CIFAR-10 training images
+  addergen quantize --model resnet20-adder --weights ResNet20-AdderNet.pth --calib data_batch_1.bin --calib-limit 500 --preprocess --bits 4,conv1=8,fc=8,input=8 --out r4.json
 
   # 4 bits with conv2 at 6, shift-add rescales only, max calibration
   addergen quantize --model lenet5-adder --weights lenet.pth --calib mnist --bits 4,conv2=6 --no-multipliers --calibration max --out lenet4.json`,
@@ -70,7 +98,8 @@ overrides it for one layer (any float layer of a fused group names the group;
 	fl.StringVar(&o.model, "model", "", "float model: built-in name, spec JSON file, or training folder")
 	fl.StringVar(&o.weights, "weights", "", "weights file (.pth, .pt, .safetensors, .npz)")
 	fl.StringVar(&o.weightsKey, "weights-key", "", "entry of a checkpoint dict that holds the state_dict (net, model, state_dict, ...), when the checkpoint holds several")
-	fl.StringVar(&o.calib, "calib", "", "calibration data: .npy [N,C,H,W], MNIST IDX file, a folder of IDX files, or mnist (the GoMNIST module's)")
+	fl.StringVar(&o.calib, "calib", "", "calibration data: .npy [N,C,H,W], MNIST IDX file, CIFAR-10 .bin file, a folder of IDX or CIFAR-10 files, or mnist (the GoMNIST module's)")
+	fl.BoolVar(&o.preprocess, "preprocess", false, "--calib holds raw pixels (0..255, e.g. CIFAR-10): apply the model's preprocessing (scale, mean, std)")
 	fl.StringVar(&o.calibSplit, "calib-split", "train", "split of a --calib folder: train or test")
 	fl.IntVar(&o.calibLimit, "calib-limit", 1000, "use the first N calibration samples (0 = all)")
 	fl.StringVar(&o.bits, "bits", "", "operand bits (2..16), optionally with per-layer overrides: 8 or 8,conv2=6")
@@ -81,6 +110,12 @@ overrides it for one layer (any float layer of a fused group names the group;
 	fl.StringVar(&o.rounding, "rounding", d.Rounding.String(), "rounding at every rescale: half-up, half-even, floor or toward-zero")
 	fl.BoolVar(&o.noMultipliers, "no-multipliers", false, "restrict rescale multipliers to ±2^p or ±(2^p ± 2^q) (shift-add only)")
 	fl.IntVar(&o.multBits, "mult-bits", d.MultBits, "signed width of the rescale multipliers (2..32)")
+	fl.BoolVar(&o.nonPow2, "non-pow2-scales", false, "activation scales on a 16-steps-per-octave grid, not only powers of two, wherever a multiplier rescale produces them (tensors joined by a residual add share one mantissa)")
+	fl.BoolVar(&o.outputClip, "output-clip", false, "choose each adder layer's input scale (its clipping point) by the error of the layer's output on the calibration data, not of its input")
+	fl.BoolVar(&o.biasCorr, "bias-correction", false, "cancel the mean per-channel accumulator error of every adder layer on the calibration data through the rescale constant B")
+	fl.IntVar(&o.biasPasses, "bias-correction-passes", 0, "with --bias-correction: measure the correction with the bit-exact simulator on the quantized net's own activations, in N simulator runs (adder layers in N consecutive groups, each measured after the groups before it are corrected; N >= the adder layers is exactly sequential; 0: on float inputs, no simulator)")
+	fl.IntVar(&o.biasImages, "bias-correction-images", 64, "calibration images the simulator runs for --bias-correction-passes")
+	fl.IntVar(&o.residualBits, "residual-bits", 0, "least width of activations read only by residual adds (not adder operands), e.g. 8; 0: their producer's width")
 	fl.StringVar(&o.out, "out", "", "output quantized model (.json)")
 	fl.BoolVar(&o.json, "json", false, "print a summary as one JSON object")
 	for _, f := range []string{"model", "calib", "bits", "out"} {
@@ -132,6 +167,21 @@ func (o *quantizeOpts) config() (quant.Config, error) {
 	}
 	cfg.Rounding = r
 	cfg.NoMultipliers = o.noMultipliers
+	cfg.NonPow2Scales, cfg.OutputClip, cfg.BiasCorrection = o.nonPow2, o.outputClip, o.biasCorr
+	cfg.ResidualBits = o.residualBits
+	if o.biasPasses < 0 || o.biasPasses > 1000 || (o.biasPasses > 0 && !o.biasCorr) {
+		return cfg, usagef("--bias-correction-passes %d: want 0..1000, and --bias-correction with it", o.biasPasses)
+	}
+	if o.biasImages < 1 {
+		return cfg, usagef("--bias-correction-images %d: must be at least 1", o.biasImages)
+	}
+	cfg.BiasPasses = o.biasPasses
+	if o.residualBits != 0 && (o.residualBits < quant.MinBits || o.residualBits > quant.MaxBits) {
+		return cfg, usagef("--residual-bits %d outside [%d, %d] (or 0: off)", o.residualBits, quant.MinBits, quant.MaxBits)
+	}
+	if o.noMultipliers && o.nonPow2 {
+		return cfg, usagef("--non-pow2-scales needs multiplier rescales; it does not combine with --no-multipliers")
+	}
 	if o.multBits < 2 || o.multBits > 32 {
 		return cfg, usagef("--mult-bits %d outside [2, 32]", o.multBits)
 	}
@@ -168,18 +218,46 @@ func loadFloatNet(m, weights, weightsKey string) (*model.Net, error) {
 	return net, nil
 }
 
-// loadData reads a data argument and checks it against the model input.
-func loadData(flag, path, split string, limit int, input []int, warn io.Writer) (*dataset.Set, error) {
-	set, err := dataset.Load(path, "", split)
-	if err != nil {
-		return nil, usagef("%s: %v", flag, oneLineErr(err))
+// dataArg is a data argument (--input, --data, --calib) and how to read it.
+type dataArg struct {
+	flag, path, labels, split string
+	limit                     int
+	// preprocess applies pre (the model's raw-pixel preprocessing); an
+	// error when pre is nil. model names the model for that error.
+	preprocess bool
+	pre        *model.Preprocess
+	model      string
+}
+
+// load reads the data argument (dataset.LoadLimit: .npy, MNIST IDX,
+// CIFAR-10 binary, or a folder), adapts it to the model input [C, H, W]
+// and applies the preprocessing when asked. Errors are one line naming
+// the flag and the file. Raw CIFAR-10 pixels without --preprocess for a
+// model that has a preprocessing get a warning on warn.
+func (d dataArg) load(input []int, warn io.Writer) (*dataset.Set, error) {
+	if d.preprocess && d.pre == nil {
+		return nil, usagef("--preprocess: model %s has no preprocessing (scale, mean, std) in its spec", d.model)
 	}
-	set = set.Limit(limit)
-	x, _, err := toNCHW(set.X, input, warn, flag+" "+path)
+	set, err := dataset.LoadLimit(d.path, d.labels, d.split, d.limit)
 	if err != nil {
-		return nil, usagef("%s %s: %v", flag, path, err)
+		return nil, usagef("%s: %v", d.flag, oneLineErr(err))
+	}
+	if len(set.X.Shape) > 0 && set.X.Shape[0] < 1 {
+		return nil, usagef("%s %s holds no samples", d.flag, d.path)
+	}
+	x, _, err := toNCHW(set.X, input, warn, d.flag+" "+d.path)
+	if err != nil {
+		return nil, usagef("%s %s: %v", d.flag, d.path, err)
 	}
 	set.X = x
+	switch {
+	case d.preprocess:
+		// LoadLimit's data is ours (a fresh read), so apply in place.
+		d.pre.Apply(set.X.Data, x.Shape[1], x.Shape[2]*x.Shape[3])
+	case set.RawPixels && d.pre != nil && warn != nil:
+		fmt.Fprintf(warn, "addergen: warning: %s %s holds raw pixels (0..255) but --preprocess is not set: model %s expects its preprocessing (scale %v, mean %v, std %v)\n",
+			d.flag, d.path, d.model, d.pre.Scale, d.pre.Mean, d.pre.Std)
+	}
 	return set, nil
 }
 
@@ -219,7 +297,8 @@ func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	set, err := loadData("--calib", o.calib, o.calibSplit, o.calibLimit, net.Input, stderr)
+	set, err := dataArg{flag: "--calib", path: o.calib, split: o.calibSplit, limit: o.calibLimit,
+		preprocess: o.preprocess, pre: net.Spec.Preprocess, model: o.model}.load(net.Input, stderr)
 	if err != nil {
 		return err
 	}
@@ -233,6 +312,15 @@ func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
 		return usageError{oneLineErr(err)}
 	}
 	printWarnings(stderr, q.Calibration.Warnings)
+	if cfg.BiasPasses > 0 {
+		rep, err := refine.BiasCorrect(net, q, set.X, o.biasImages, cfg.BiasPasses)
+		if err != nil {
+			return fmt.Errorf("quantize: bias correction: %v", oneLineErr(err))
+		}
+		if o.g.verbose {
+			fmt.Fprintf(stderr, "quantize: bias correction on %d images, %d adder layers, %d simulator runs, largest shift %.4g\n", rep.Images, rep.Layers, rep.Runs, rep.MaxShift)
+		}
+	}
 	b, err := q.MarshalFile()
 	if err != nil {
 		return err

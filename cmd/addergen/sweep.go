@@ -58,6 +58,7 @@ type sweepOpts struct {
 	out        string
 	stderr     io.Writer // warnings
 	json       bool
+	preprocess bool
 }
 
 func newSweepCmd(g *globalOpts) *cobra.Command {
@@ -109,11 +110,12 @@ better in one); pareto_3d also counts cycles per image.`,
 	fl.StringVar(&o.model, "model", "", "float model: built-in name, spec JSON file (with --weights), or training folder")
 	fl.StringVar(&o.weights, "weights", "", "weights file (.pth, .pt, .safetensors, .npz)")
 	fl.StringVar(&o.weightsKey, "weights-key", "", "entry of a checkpoint dict that holds the state_dict (net, model, state_dict, ...), when the checkpoint holds several")
-	fl.StringVar(&o.data, "data", dataset.BuiltinMNIST, "labelled data for accuracy: .npy [N,C,H,W], MNIST IDX file or folder (test split), or mnist (the GoMNIST module's)")
+	fl.StringVar(&o.data, "data", dataset.BuiltinMNIST, "labelled data for accuracy: .npy [N,C,H,W], MNIST IDX or CIFAR-10 .bin file, a folder of them (test split), or mnist (the GoMNIST module's)")
 	fl.StringVar(&o.labels, "labels", "", "labels .npy for .npy --data (default X.labels.npy beside X.npy)")
 	fl.IntVar(&o.limit, "limit", 0, "use the first N samples of --data (0 = all)")
 	fl.StringVar(&o.calib, "calib", dataset.BuiltinMNIST, "calibration data (a folder or mnist means its training split unless --calib-split)")
 	fl.StringVar(&o.calibSplit, "calib-split", dataset.SplitTrain, "split of a --calib folder: train or test")
+	fl.BoolVar(&o.preprocess, "preprocess", false, "--data and --calib hold raw pixels (0..255, e.g. CIFAR-10 .bin): apply the model's preprocessing (scale, mean, std)")
 	fl.IntVar(&o.calibLimit, "calib-limit", 1000, "use the first N calibration samples (0 = all)")
 	fl.StringVar(&o.bits, "bits", "4,5,6,8", "operand widths to sweep, comma-separated (each 2..16)")
 	fl.StringVar(&o.parallel, "parallel", "1,2,4,8", "PEs per adder/conv engine to sweep, comma-separated (each 1..4096)")
@@ -268,16 +270,11 @@ func (o *sweepOpts) validate() (*sweepInput, error) {
 	if in.net, err = loadFloatNet(o.model, o.weights, o.weightsKey); err != nil {
 		return nil, err
 	}
-	set, err := dataset.Load(o.data, o.labels, dataset.SplitTest)
+	pre := in.net.Spec.Preprocess
+	set, err := dataArg{flag: "--data", path: o.data, labels: o.labels, split: dataset.SplitTest, limit: o.limit,
+		preprocess: o.preprocess, pre: pre, model: o.model}.load(in.net.Input, o.stderr)
 	if err != nil {
-		return nil, usagef("--data: %v", oneLineErr(err))
-	}
-	set = set.Limit(o.limit)
-	if set.X.Shape[0] < 1 {
-		return nil, usagef("--data %s holds no samples", o.data)
-	}
-	if set.X, _, err = toNCHW(set.X, in.net.Input, o.stderr, "--data "+o.data); err != nil {
-		return nil, usagef("--data %s: %v", o.data, err)
+		return nil, err
 	}
 	if set.Labels == nil {
 		return nil, usagef("--data %s has no labels: sweep ranks points by top-1 accuracy (give --labels)", o.data)
@@ -286,7 +283,8 @@ func (o *sweepOpts) validate() (*sweepInput, error) {
 		return nil, err
 	}
 	in.set = set
-	if in.calib, err = loadData("--calib", o.calib, o.calibSplit, o.calibLimit, in.net.Input, o.stderr); err != nil {
+	if in.calib, err = (dataArg{flag: "--calib", path: o.calib, split: o.calibSplit, limit: o.calibLimit,
+		preprocess: o.preprocess, pre: pre, model: o.model}).load(in.net.Input, o.stderr); err != nil {
 		return nil, err
 	}
 	return in, nil

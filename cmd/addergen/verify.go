@@ -27,6 +27,7 @@ mismatches; on a mismatch it names the first diverging layer, image,
 channel, position, expected and got, and writes a VCD around it. The
 subcommand pe verifies one L1 processing element.`,
 		Example: `  addergen verify --model q8.json --data mnist --images 100 --simulator verilator
+  addergen verify --model r4.json --data test_batch.bin --preprocess --images 2 --simulator verilator
   addergen verify --model q8.json --data x.npy --images 5 --simulator iverilog --json --output y.npy`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
@@ -42,7 +43,8 @@ subcommand pe verifies one L1 processing element.`,
 	o.hw.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&o.model, "model", "", "quantized model file (addergen quantize)")
-	fl.StringVar(&o.data, "data", "", "images: .npy (NCHW, scaled as the model expects), MNIST IDX file or folder, or mnist (the GoMNIST module's)")
+	fl.StringVar(&o.data, "data", "", "images: .npy (NCHW, scaled as the model expects), MNIST IDX file, CIFAR-10 .bin file, a folder of them (test split), or mnist (the GoMNIST module's)")
+	fl.BoolVar(&o.preprocess, "preprocess", false, "--data holds raw pixels (0..255, e.g. CIFAR-10 .bin): apply the model's preprocessing (scale, mean, std)")
 	fl.StringVar(&o.labels, "labels", "", "labels .npy for --data (default X.labels.npy beside X.npy)")
 	fl.IntVar(&o.images, "images", 10, "number of images to run")
 	fl.StringVar(&o.simulator, "simulator", testbench.Verilator, "iverilog or verilator")

@@ -1,0 +1,197 @@
+// Package refine improves the constants of a quantized model with the
+// bit-exact simulator (sim), which package quant cannot import (sim
+// imports quant). Nothing here changes an integer formula: only rescale
+// constants b move, through quant.Model.AdjustB.
+package refine
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/model"
+	"github.com/addergen/addergen/quant"
+	"github.com/addergen/addergen/sim"
+)
+
+// BiasReport says what BiasCorrect did.
+type BiasReport struct {
+	// Images is the number of calibration images used, Runs the
+	// simulator runs, Layers the adder layers corrected.
+	Images, Runs, Layers int
+	// MaxShift is the largest |mean accumulator shift| removed from a
+	// layer (real accumulator units).
+	MaxShift float64
+}
+
+// positionStride subsamples output positions: every positionStride-th
+// (image, position) pair is measured.
+const positionStride = 3
+
+// BiasCorrect is empirical bias correction with the quantized network's
+// own activations (Nagel et al., "Data-free quantization through weight
+// equalization and bias correction", ICCV 2019, §4.2, empirical variant):
+// for every adder layer, the mean per output channel δ of
+// s·acc_q − Σ|x − w|, where acc_q is the layer's exact integer accumulator
+// on the input codes the simulator produces (so upstream quantization
+// error, after upstream corrections, is included) and Σ|x − w| the float
+// accumulator on the float net's input, is removed through b
+// (b[o] −= round(m[o]·δ[o]/s)).
+//
+// The adder layers are split, in order, into `runs` consecutive groups;
+// each group is measured on one simulator run that already includes the
+// corrections of the groups before it. With runs >= the number of adder
+// layers this is exactly sequential (each layer sees its corrected
+// upstream); fewer runs are cheaper and approximate within a group.
+//
+// q must come from quant.Quantize without its own bias correction
+// (Config.BiasPasses > 0 tells Quantize to leave b uncorrected). x holds
+// calibration inputs [N, C, H, W] as the float net expects them
+// (preprocessed); the first `images` are used (all when images <= 0).
+//
+// Errors: runs < 1, a shape mismatch, a simulator error, or a correction
+// that does not fit (quant.Model.AdjustB).
+func BiasCorrect(net *model.Net, q *quant.Model, x dataset.Tensor, images, runs int) (*BiasReport, error) {
+	if runs < 1 {
+		return nil, fmt.Errorf("refine: runs %d, want >= 1", runs)
+	}
+	if len(x.Shape) != 4 || x.Shape[0] < 1 {
+		return nil, fmt.Errorf("refine: calibration data has shape %v, want [N C H W]", x.Shape)
+	}
+	n := x.Shape[0]
+	if images > 0 {
+		n = min(n, images)
+	}
+	per := x.Len() / x.Shape[0]
+	x = dataset.Tensor{Shape: append([]int{n}, x.Shape[1:]...), Data: x.Data[:n*per]}
+	fouts, err := net.ForwardAll(x)
+	if err != nil {
+		return nil, fmt.Errorf("refine: float forward: %w", err)
+	}
+	codes, _, err := q.EncodeInput(x)
+	if err != nil {
+		return nil, fmt.Errorf("refine: %w", err)
+	}
+	in := sim.Codes{Shape: slices.Clone(x.Shape), Data: codes}
+	var adders []int
+	for i, l := range q.Layers {
+		if l.Op == quant.OpAdder2d {
+			adders = append(adders, i)
+		}
+	}
+	rep := &BiasReport{Images: n, Layers: len(adders)}
+	runs = min(runs, len(adders))
+	for r := range runs {
+		group := adders[r*len(adders)/runs : (r+1)*len(adders)/runs]
+		sn, err := sim.Prepare(q)
+		if err != nil {
+			return nil, err
+		}
+		res, err := sn.Run(in, sim.NetOptions{KeepAll: true})
+		if err != nil {
+			return nil, err
+		}
+		rep.Runs++
+		for _, li := range group {
+			l := q.Layers[li]
+			ia := l.InputIndex()[0]
+			var cx []int32
+			var fx dataset.Tensor
+			if ia < 0 {
+				cx, fx = codes, x
+			} else {
+				cx = res.Layers[ia].Data
+				fi := net.Index(q.Layers[ia].Ref())
+				if fi < 0 {
+					return nil, fmt.Errorf("refine: layer %s: no float layer %s", l.Name, q.Layers[ia].Ref())
+				}
+				fx = fouts[fi]
+			}
+			fl := net.Layer(l.Name)
+			if fl == nil {
+				return nil, fmt.Errorf("refine: no float layer %s", l.Name)
+			}
+			s := q.InAct(l, 0).Scale
+			delta := accShift(l, fl, cx, fx, s)
+			db := make([]int64, len(delta))
+			for o, d := range delta {
+				rep.MaxShift = max(rep.MaxShift, math.Abs(d))
+				db[o] = -int64(math.RoundToEven(float64(l.Rescale.M[o]) * d / s))
+			}
+			if err := q.AdjustB(l.Name, db); err != nil {
+				return nil, fmt.Errorf("refine: %w", err)
+			}
+		}
+	}
+	if err := q.Validate(); err != nil {
+		return nil, fmt.Errorf("refine: internal error: %w", err)
+	}
+	return rep, nil
+}
+
+// accShift returns, per output channel of adder layer l, the mean over a
+// subsample of (image, output position) of s·acc_q − acc_f: acc_q the
+// exact integer accumulator (Σ|cx − w| + weight_const, zero padding is
+// code 0) on input codes cx, acc_f = Σ|x − w| of the float layer fl on
+// float inputs fx [N, C, H, W].
+func accShift(l *quant.Layer, fl *model.Layer, cx []int32, fx dataset.Tensor, s float64) []float64 {
+	N, C, H, W := fx.Shape[0], fx.Shape[1], fx.Shape[2], fx.Shape[3]
+	K, S, P := l.Kernel, l.Stride, l.Padding
+	O := l.Channels()
+	OH, OW := l.OutShape[1], l.OutShape[2]
+	R := C * K * K
+	wq := l.Weight.Data
+	wf := fl.W.Value.Data
+	sum := make([]float64, O)
+	cnt := 0
+	px := make([]int32, R)
+	pf := make([]float64, R)
+	for img := range N {
+		for oh := range OH {
+			for ow := range OW {
+				if (img*OH*OW+oh*OW+ow)%positionStride != 0 {
+					continue
+				}
+				for c := range C {
+					for i := range K {
+						y := oh*S - P + i
+						for j := range K {
+							xx := ow*S - P + j
+							r := (c*K+i)*K + j
+							if y >= 0 && y < H && xx >= 0 && xx < W {
+								k := ((img*C+c)*H+y)*W + xx
+								px[r], pf[r] = cx[k], fx.Data[k]
+							} else {
+								px[r], pf[r] = 0, 0
+							}
+						}
+					}
+				}
+				for o := range O {
+					var aq int64
+					wo := wq[o*R : (o+1)*R]
+					for r, v := range px {
+						d := int64(v) - wo[r]
+						if d < 0 {
+							d = -d
+						}
+						aq += d
+					}
+					aq += l.WeightConst[o]
+					var af float64
+					wfo := wf[o*R : (o+1)*R]
+					for r, v := range pf {
+						af += math.Abs(v - wfo[r])
+					}
+					sum[o] += float64(aq)*s - af
+				}
+				cnt++
+			}
+		}
+	}
+	for o := range sum {
+		sum[o] /= float64(max(1, cnt))
+	}
+	return sum
+}
