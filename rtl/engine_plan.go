@@ -88,7 +88,7 @@ type constGroup struct {
 // flip-flops (LeNet demo conv1, yosys 0.23 synth_xilinx: see the README).
 const constGroupR = 2
 
-func ceilDivInt(a, b int) int { return (a + b - 1) / b }
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // constTerm is one digit of a group: lane C's operand, inverted when Neg,
 // as word K of the group's tree.
@@ -141,7 +141,7 @@ func constDots(v [][]int64, bin int, x fixedpoint.Interval, accW int) ([]constDo
 			g.Ext = accW - g.S - g.Hi
 			g.Unused = g.Hi < g.W
 			g.R = constGroupR
-			lg = max(lg, ceilDivInt(treeLevels(g.N), g.R))
+			lg = max(lg, ceilDiv(treeLevels(g.N), g.R))
 			dot.Groups = append(dot.Groups, *g)
 		}
 		dot.LitK = len(dot.Groups)
