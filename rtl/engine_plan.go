@@ -253,6 +253,10 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	default:
 		return nil, fmt.Errorf("op %s is not supported by the RTL generator yet", l.Op)
 	}
+	if e.PAD >= e.K {
+		// The reader's first window would need no input row (K-PAD <= 0).
+		return nil, fmt.Errorf("padding %d with kernel %d is not supported by the RTL generator (padding must be below the kernel)", e.PAD, e.K)
+	}
 	e.KK = e.K * e.K
 	if e.Reduce {
 		e.P = min(par, e.COUT)
@@ -698,11 +702,22 @@ func (e *Engine) ringSlack() int {
 const releaseLatency = 3
 
 // minRing is the smallest ring that streams within a map: the window span
-// and the slack.
-func (e *Engine) minRing() int { return e.bankRound(min(2*e.HWP, e.windowSpan()+e.ringSlack())) }
+// and the slack; a window over the whole map (OH = 1, not streaming)
+// holds the map and takes the next one only as it finishes (the fill
+// stall of the cycle model).
+func (e *Engine) minRing() int {
+	if e.OH == 1 && !e.Stream {
+		return e.bankRound(e.windowSpan())
+	}
+	return e.bankRound(min(2*e.HWP, e.windowSpan()+e.ringSlack()))
+}
 
-// bankRound rounds a ring depth up to whole banks, at least two words each.
+// bankRound rounds a ring depth up to whole banks, at least two words
+// each when banked (an unbanked ring may be one slot: a one-pixel map).
 func (e *Engine) bankRound(d int) int {
+	if !e.Banked {
+		return max(1, d)
+	}
 	return max(2*e.NB, (d+e.NB-1)/e.NB*e.NB)
 }
 
@@ -718,7 +733,7 @@ func (e *Engine) setRing(depth int) {
 	e.RingDepth = depth
 	e.RingLast = depth - 1
 	e.RingSlack = depth - min(depth, e.windowSpan())
-	e.RAW = clog2(depth)
+	e.RAW = clog2(max(2, depth))
 	e.RAW1 = e.RAW + 1
 	mod := func(v int) int { return ((v % depth) + depth) % depth }
 	e.WinLanes = nil

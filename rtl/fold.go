@@ -142,7 +142,7 @@ func balance(q *quant.Model, c NetConfig) (NetConfig, error) {
 	// Search with every ring full (no fill stalls); PlanNet sizes the
 	// rings of the balanced design afterwards.
 	for _, e := range n.Engines {
-		if !e.Add {
+		if !e.streams() {
 			e.setRing(e.fullRing())
 		}
 	}

@@ -113,8 +113,11 @@ func EmitNet(q *quant.Model, c NetConfig) (map[string][]byte, *Net, error) {
 			man.Modules = append(man.Modules, e.PEModule)
 		}
 		tmplName := "engine.v.tmpl"
-		if e.Add {
+		switch {
+		case e.Add:
 			tmplName = "engine_add.v.tmpl"
+		case e.PoolStream:
+			tmplName = "engine_pool.v.tmpl"
 		}
 		v, err := Render(tmplName, e)
 		if err != nil {
@@ -136,7 +139,7 @@ func EmitNet(q *quant.Model, c NetConfig) (map[string][]byte, *Net, error) {
 			ComputeCycles: e.ComputeCycles, LoadCycles: e.LoadCycles, ROMBits: romBits, Latency: e.Tail}
 		lm.LineBufBits, lm.FIFOBits = e.LineBufferBits(), e.FIFOBits()
 		lm.BufferBits = lm.LineBufBits + lm.FIFOBits
-		if !e.Add {
+		if !e.streams() {
 			lm.SIMD, lm.Positions, lm.RingPixels, lm.RingCopies = e.SIMD, e.U, e.RingDepth, 1
 			lm.RingBanks, lm.RingPitch = e.NB, e.WP
 		}
@@ -180,10 +183,14 @@ func romWidth(e *Engine, f string) int {
 }
 
 // LineBufferBits is the bits of the engine's line buffer: RingDepth
-// slots of InBits (one copy, banked when U > 1).
+// slots of InBits (one copy, banked when U > 1), or a streaming pool's
+// line of LineDepth partial maxima.
 func (e *Engine) LineBufferBits() int {
-	if e.Add {
+	switch {
+	case e.Add:
 		return 0
+	case e.PoolStream:
+		return e.LineDepth * e.InBits
 	}
 	return e.RingDepth * e.InBits
 }

@@ -129,6 +129,14 @@ type Engine struct {
 	// as its pixel arrives, so the ring holds a few pixels, not the map.
 	Stream bool
 	PSPad  int
+	// PoolStream: a max pool with stride K and no padding, built as
+	// FINN's StreamingMaxPool (see planPool): no ring and no reader, a
+	// line of LineDepth = OW partial maxima instead.
+	PoolStream       bool
+	LineDepth, LAW   int // partial-max line words (OW) and its address width
+	IHW, HMax        int // the input row counter's width, H-1
+	ColIn, RowIn     int // OW*K and OH*K: the columns and rows the pool reads (floor mode)
+	ColTail, RowTail bool
 	// DSPProducts and DSPRescale mark the multiplies yosys maps to DSPs
 	// (conv products with a weight ROM; rescales that are neither constant
 	// nor shift-adds): their input registers stay in the fabric.
@@ -417,7 +425,13 @@ func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
 				lanes, exact = o.Lanes, true
 			}
 		}
-		e, err := planEngine(q, i, l, par, lanes, exact, c.MACAdders, c.Family)
+		var e *Engine
+		var err error
+		if poolStreams(q, l) {
+			e, err = planPool(q, i, l)
+		} else {
+			e, err = planEngine(q, i, l, par, lanes, exact, c.MACAdders, c.Family)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("layer %s: %w", l.Name, err)
 		}

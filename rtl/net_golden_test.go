@@ -19,7 +19,8 @@ import (
 
 // goldenNetSpec has one engine of every kind and template branch: a conv
 // with constant weights (CSD tree), adders with a weight ROM, SIMD folding
-// and one-row rescales, max pooling, a residual add with its skip FIFO,
+// and one-row rescales, streaming (stride = kernel) and overlapping max
+// pooling, a residual add with its skip FIFO,
 // average pooling and a linear classifier.
 const goldenNetSpec = `{"name": "golden", "input": [2, 6, 6], "layers": [
 	{"name": "c1", "op": "conv2d", "in": 2, "out": 4, "kernel": 3, "padding": 1},
@@ -32,7 +33,8 @@ const goldenNetSpec = `{"name": "golden", "input": [2, 6, 6], "layers": [
 	{"name": "p2", "op": "maxpool2d", "kernel": 2},
 	{"name": "a3", "op": "adder2d", "in": 4, "out": 6, "kernel": 3, "padding": 1},
 	{"name": "bn3", "op": "batchnorm2d", "channels": 6},
-	{"name": "avg", "op": "avgpool2d", "kernel": 3},
+	{"name": "p3", "op": "maxpool2d", "kernel": 2, "stride": 1},
+	{"name": "avg", "op": "avgpool2d", "kernel": 2},
 	{"name": "f", "op": "flatten"},
 	{"name": "fc", "op": "linear", "in": 6, "out": 3}]}`
 
@@ -42,9 +44,12 @@ var goldenNetConfigs = map[string]NetConfig{
 	"folded": {Top: "golden_folded", Parallel: 2, Lanes: 2},
 }
 
-func goldenNetModel(t *testing.T) *quant.Model {
+func goldenNetModel(t *testing.T) *quant.Model { return specModel(t, goldenNetSpec) }
+
+// specModel quantizes a network spec with random weights at 8 bits.
+func specModel(t *testing.T, spec string) *quant.Model {
 	t.Helper()
-	s, err := model.ParseSpec([]byte(goldenNetSpec), "golden")
+	s, err := model.ParseSpec([]byte(spec), "golden")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +58,8 @@ func goldenNetModel(t *testing.T) *quant.Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := dataset.Tensor{Shape: []int{8, 2, 6, 6}, Data: make([]float64, 8*72)}
+	c, h, w := s.Input[0], s.Input[1], s.Input[2]
+	x := dataset.Tensor{Shape: []int{8, c, h, w}, Data: make([]float64, 8*c*h*w)}
 	for i := range x.Data {
 		x.Data[i] = rng.Float64()
 	}
@@ -141,7 +147,8 @@ func TestNoMultipliersRescale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := dataset.Tensor{Shape: []int{8, 2, 6, 6}, Data: make([]float64, 8*72)}
+	c, h, w := s.Input[0], s.Input[1], s.Input[2]
+	x := dataset.Tensor{Shape: []int{8, c, h, w}, Data: make([]float64, 8*c*h*w)}
 	for i := range x.Data {
 		x.Data[i] = rng.Float64()
 	}

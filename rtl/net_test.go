@@ -143,6 +143,20 @@ func TestPlanNetBadConfig(t *testing.T) {
 	}
 }
 
+// TestPlanNetPaddingBeyondKernel: a window whose padding reaches the
+// kernel (legal in PyTorch's conv2d) is refused with an error naming the
+// layer, not rendered into Verilog with negative constants.
+func TestPlanNetPaddingBeyondKernel(t *testing.T) {
+	q := specModel(t, `{"name": "pad", "input": [2, 4, 4], "layers": [
+		{"name": "c1", "op": "conv2d", "in": 2, "out": 3, "kernel": 2, "padding": 2},
+		{"name": "bn1", "op": "batchnorm2d", "channels": 3},
+		{"name": "f", "op": "flatten"}]}`)
+	_, err := PlanNet(q, NetConfig{})
+	if err == nil || !strings.Contains(err.Error(), "layer c1: padding 2 with kernel 2") {
+		t.Fatalf("PlanNet: %v, want an error naming layer c1's padding", err)
+	}
+}
+
 func TestEmitResNet20Lint(t *testing.T) {
 	testutil.RequireTools(t, "verilator", "yosys")
 	q, _ := nettest.ResNet20(t, 1)

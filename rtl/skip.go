@@ -15,6 +15,9 @@ func needPixels(e *Engine, n int) int {
 		return n
 	}
 	oh, ow := (n-1)/e.OW, (n-1)%e.OW
+	if e.PoolStream { // every output pixel as its window's last pixel arrives
+		return (oh*e.K+e.K-1)*e.W + ow*e.K + e.K
+	}
 	if oh >= e.OH-1 {
 		return e.H * e.W
 	}

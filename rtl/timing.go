@@ -52,6 +52,7 @@ func (n *Net) timing(override func(e *Engine) (g, t int, ok bool)) (period, late
 		beats    int     // output beats per image
 		window   float64 // first image: cycles from the first output beat to the last
 		firstOut float64 // first image: time of the first output beat
+		hold     int     // output beats the producer holds finished (its output FIFO)
 	}
 	spans := map[int]span{-1: {rate: 1, beats: inPixels, window: float64(inPixels)}}
 	root := func(j int) int {
@@ -72,6 +73,9 @@ func (n *Net) timing(override func(e *Engine) (g, t int, ok bool)) (period, late
 			}
 		}
 		base = max(base, float64(e.OH*e.OW*g*t))
+		if e.PoolStream {
+			base = max(base, float64(e.H*e.W))
+		}
 	}
 	worst, last := 0.0, span{}
 	for _, e := range n.Engines {
@@ -94,7 +98,14 @@ func (n *Net) timing(override func(e *Engine) (g, t int, ok bool)) (period, late
 		upBeats := float64(max(1, up.beats))
 		firstPerBeat := up.window / upBeats // first image: beats spread over the producer's window
 		var steady, first, gt float64
-		if e.Add {
+		if e.PoolStream {
+			// A streaming pool takes a beat a cycle and emits an output
+			// as its window's last pixel arrives: K*K input beats an
+			// output on average.
+			gt = 1
+			steady = max(upBeats*up.rate, float64(e.H*e.W))
+			first = float64(needPixels(e, 1)) * firstPerBeat
+		} else if e.Add {
 			// An add engine streams: one output per input pixel pair.
 			gt = 1
 			c := float64(e.ComputeCycles)
@@ -112,18 +123,24 @@ func (n *Net) timing(override func(e *Engine) (g, t int, ok bool)) (period, late
 			// engine takes its input beats and issues its pixels at once,
 			// plus the wait for the next map's first pixels when its ring
 			// is too small to take them early (fillStall).
-			steady = max(upBeats*up.rate, c+e.fillStall(max(up.rate, base/upBeats)))
+			steady = max(upBeats*up.rate, c+e.fillStall(max(up.rate, base/upBeats), up.hold))
 			first = need * firstPerBeat
 		}
 		worst = max(worst, steady)
 		// First image: the window this engine emits over.
 		var w float64
-		if e.Add {
+		if e.PoolStream {
+			w = float64(needPixels(e, e.OH*e.OW)-needPixels(e, 1))*firstPerBeat + 1
+		} else if e.Add {
 			w = max(up.window, float64(e.ComputeCycles))
 		} else {
 			w = max(up.window+float64(e.OW)*gt, first+float64(e.OH*e.OW)*gt) - first
 		}
-		sp := span{rate: max(gt, 1), beats: e.OH * e.OW, window: w, firstOut: up.firstOut + first + gt + float64(e.Tail)}
+		rate := max(gt, 1)
+		if e.PoolStream {
+			rate = float64(e.KK) * max(up.rate, 1)
+		}
+		sp := span{hold: e.ODepth, rate: rate, beats: e.OH * e.OW, window: w, firstOut: up.firstOut + first + gt + float64(e.Tail)}
 		spans[e.Index] = sp
 		last = sp
 	}
@@ -135,14 +152,18 @@ func (n *Net) timing(override func(e *Engine) (g, t int, ok bool)) (period, late
 // fillStall is the cycles per image the engine's reader waits at a map's
 // start when its ring cannot hold the next map's first NeedP0 slots beside
 // those the current map's last output row holds: the slots missing, at
-// rate cycles a beat from the producer.
-func (e *Engine) fillStall(rate float64) float64 {
-	if e.Add {
+// rate cycles a beat from the producer, but a cycle each for the first
+// hold of them, which wait finished in the producer's output FIFO. (A
+// classifier after a classifier, one pixel a map, then needs one slot, not
+// two: the LeNet demo's fc2 and fc3 rings hold 960 and 672 bits, not
+// twice that.)
+func (e *Engine) fillStall(rate float64, hold int) float64 {
+	if e.streams() {
 		return 0
 	}
 	heldEnd := e.lastSpan()
 	missing := max(0, e.NeedP0-max(0, e.RingDepth-heldEnd))
-	return float64(missing) * rate
+	return float64(max(0, missing-hold))*rate + float64(min(missing, hold))
 }
 
 // sizeRings shrinks every window engine's ring to the smallest depth, from
@@ -152,7 +173,7 @@ func (e *Engine) fillStall(rate float64) float64 {
 // bisection.
 func (n *Net) sizeRings(limit int) {
 	for _, e := range n.Engines {
-		if e.Add || e.RingDepth == e.minRing() {
+		if e.streams() || e.RingDepth == e.minRing() {
 			continue
 		}
 		// Depths are whole banks (NB slots).

@@ -799,6 +799,22 @@ func addTerms(t Target, e *rtl.Engine, et *engineTerms) {
 	et.pes = 0
 }
 
+// poolTerms measures a streaming max pool (rtl's planPool): the line of
+// OW partial maxima (read registered), per channel two compare-and-select
+// stages (the running maximum and the line word against it) with their
+// registers and the output register, the position counters, the credits
+// and the output FIFO.
+func poolTerms(t Target, e *rtl.Engine, et *engineTerms) {
+	et.memory(t, memory{name: "line", kind: memRAM, depth: e.LineDepth, width: e.InBits, copies: 1})
+	et.memory(t, memory{name: "ofifo", kind: memFIFO, depth: e.ODepth, width: e.OutBits, copies: 1})
+	et.lut[lutAcc] += float64(2 * 2 * e.CIN * e.BIN) // two compares and two selects per channel
+	ctl := e.LCW + e.IHW + 2*e.KW + e.LAW + e.OccW
+	et.lut[lutCtl] += float64(ctl)
+	et.ff[ffCtl] += float64(ctl + e.LAW + 4)
+	et.ff[ffData] += float64(2 * e.CIN * e.BIN) // the running maximum and the output register
+	et.lanes = 1
+}
+
 // memory maps a memory and counts it: BRAMs, LUTRAM cells, logic-ROM
 // leaves, flip-flops and read multiplexers, and the registers on its read
 // port that yosys keeps outside a LUTRAM or logic ROM (a block RAM holds
@@ -853,6 +869,10 @@ func planTerms(q *quant.Model, op Op, t Target, e *rtl.Engine) (*engineTerms, er
 	et := &engineTerms{layer: e.Layer, module: e.Module, kind: e.Kind, pes: e.P, lanes: 1}
 	if e.Add {
 		addTerms(t, e, et)
+		return et, nil
+	}
+	if e.PoolStream {
+		poolTerms(t, e, et)
 		return et, nil
 	}
 	if err := windowTerms(q.Layers[e.Index], op, t, e, et); err != nil {

@@ -15,7 +15,8 @@ import (
 
 // engineCases are small networks that put every engine through unusual
 // shapes: non-square maps, stride 2 with and without padding, 2x2 windows,
-// overlapping max pooling, average pooling, signed inputs, a residual add
+// overlapping max pooling, streaming max pooling in floor mode, average
+// pooling, signed inputs, a residual add
 // with an identity shortcut, groups that do not divide the channels.
 var engineCases = []struct {
 	name   string
@@ -41,7 +42,8 @@ var engineCases = []struct {
 		{"name": "f", "op": "flatten"}]}`},
 	// Every template branch at once (the rtl package's golden network):
 	// constant-weight conv, SIMD folding, one-row rescales, a residual add,
-	// max and average pooling, a linear classifier.
+	// streaming and overlapping max pooling, average pooling, a linear
+	// classifier.
 	{"golden_all_kinds", false, `{"name": "e4", "input": [2, 6, 6], "layers": [
 		{"name": "c1", "op": "conv2d", "in": 2, "out": 4, "kernel": 3, "padding": 1},
 		{"name": "bn1", "op": "batchnorm2d", "channels": 4},
@@ -53,9 +55,24 @@ var engineCases = []struct {
 		{"name": "p2", "op": "maxpool2d", "kernel": 2},
 		{"name": "a3", "op": "adder2d", "in": 4, "out": 6, "kernel": 3, "padding": 1},
 		{"name": "bn3", "op": "batchnorm2d", "channels": 6},
-		{"name": "avg", "op": "avgpool2d", "kernel": 3},
+		{"name": "p3", "op": "maxpool2d", "kernel": 2, "stride": 1},
+		{"name": "avg", "op": "avgpool2d", "kernel": 2},
 		{"name": "f", "op": "flatten"},
 		{"name": "fc", "op": "linear", "in": 6, "out": 3}]}`},
+	// Streaming max pools (stride = kernel) over signed codes, with rows
+	// and columns past the last whole window (floor mode): 3x3 on 8x7
+	// drops two rows and a column; then 2x2 on 4x4, and 2x2 on 2x2 (one
+	// output column).
+	{"pool_stream_floor_signed", true, `{"name": "e5", "input": [3, 8, 7], "layers": [
+		{"name": "p1", "op": "maxpool2d", "kernel": 3},
+		{"name": "c2", "op": "conv2d", "in": 3, "out": 4, "kernel": 3, "padding": 2},
+		{"name": "bn2", "op": "batchnorm2d", "channels": 4},
+		{"name": "r2", "op": "relu"},
+		{"name": "p2", "op": "maxpool2d", "kernel": 2},
+		{"name": "p3", "op": "maxpool2d", "kernel": 2},
+		{"name": "a4", "op": "adder2d", "in": 4, "out": 3, "kernel": 1},
+		{"name": "bn4", "op": "batchnorm2d", "channels": 3},
+		{"name": "f", "op": "flatten"}]}`},
 	{"residual_identity", false, `{"name": "e3", "input": [4, 5, 5], "layers": [
 		{"name": "c1", "op": "conv2d", "in": 4, "out": 4, "kernel": 3, "padding": 1},
 		{"name": "bn1", "op": "batchnorm2d", "channels": 4},

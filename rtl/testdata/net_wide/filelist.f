@@ -10,6 +10,7 @@ l2_add.v
 l3_p2.v
 l4_a3_pe.v
 l4_a3.v
-l5_avg.v
-l7_fc.v
+l5_p3.v
+l6_avg.v
+l8_fc.v
 golden_wide.v

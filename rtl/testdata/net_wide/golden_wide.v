@@ -7,8 +7,8 @@
 //   computing exactly the integer model that addergen's simulator runs.
 // Parameters (fixed at generation time)
 //   input  2 x 6 x 6 codes of 8 bits; 3 output codes of 16 bits (signed)
-//   7 engines; predicted 36 cycles per image in steady state,
-//   about 211 cycles from the first pixel to the last logit.
+//   8 engines; predicted 36 cycles per image in steady state,
+//   about 208 cycles from the first pixel to the last logit.
 // Latency and handshake
 //   s_axis_*: one beat per pixel in raster order, channel c of the pixel in
 //   tdata[c*8 +: 8]; tlast marks an image's last pixel and is not
@@ -136,15 +136,29 @@ module golden_wide (
         .m_data_o  (s_a3_data)
     );
 
-    wire             s_avg_valid;
-    wire             s_avg_ready;
-    wire [47:0] s_avg_data;
-    l5_avg u_l5_avg (
+    wire             s_p3_valid;
+    wire             s_p3_ready;
+    wire [47:0] s_p3_data;
+    l5_p3 u_l5_p3 (
         .clk_i     (clk_i),
         .rst_i     (rst_i),
         .s_valid_i (s_a3_valid),
         .s_ready_o (s_a3_ready),
         .s_data_i  (s_a3_data),
+        .m_valid_o (s_p3_valid),
+        .m_ready_i (s_p3_ready),
+        .m_data_o  (s_p3_data)
+    );
+
+    wire             s_avg_valid;
+    wire             s_avg_ready;
+    wire [47:0] s_avg_data;
+    l6_avg u_l6_avg (
+        .clk_i     (clk_i),
+        .rst_i     (rst_i),
+        .s_valid_i (s_p3_valid),
+        .s_ready_o (s_p3_ready),
+        .s_data_i  (s_p3_data),
         .m_valid_o (s_avg_valid),
         .m_ready_i (s_avg_ready),
         .m_data_o  (s_avg_data)
@@ -153,7 +167,7 @@ module golden_wide (
     wire             s_fc_valid;
     wire             s_fc_ready;
     wire [47:0] s_fc_data;
-    l7_fc u_l7_fc (
+    l8_fc u_l8_fc (
         .clk_i     (clk_i),
         .rst_i     (rst_i),
         .s_valid_i (s_avg_valid),
