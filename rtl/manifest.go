@@ -149,7 +149,11 @@ func EmitNet(q *quant.Model, c NetConfig) (map[string][]byte, *Net, error) {
 		man.ROMBits += romBits
 		man.BufferBits += lm.BufferBits
 	}
-	top, err := Render("net_top.v.tmpl", n)
+	tv, err := n.topView()
+	if err != nil {
+		return nil, nil, err
+	}
+	top, err := Render("net_top.v.tmpl", tv)
 	if err != nil {
 		return nil, nil, err
 	}
