@@ -30,14 +30,22 @@ type NetManifest struct {
 	Files                   []string `json:"files"`
 	PredictedCyclesPerImage int      `json:"predicted_cycles_per_image"`
 	LatencyCycles           int      `json:"latency_cycles"`
-	InputBits               int      `json:"input_tdata_bits"`
+	InputBits               int      `json:"input_tdata_bits"` // s_axis_tdata width: the pixel padded to whole bytes
+	InputPixelBits          int      `json:"input_pixel_bits"` // the pixel's bits, tdata[input_pixel_bits-1:0]
+	PixelsPerImage          int      `json:"pixels_per_image"` // s_axis beats per image
 	OutputBits              int      `json:"output_tdata_bits"`
 	OutputCodeBits          int      `json:"output_code_bits"`
 	OutputSigned            bool     `json:"output_signed"`
 	Classes                 int      `json:"classes"`
-	PEs                     int      `json:"pes"`
-	Lanes                   int      `json:"lanes"`
-	ROMBits                 int      `json:"rom_bits"`
+	// Reset is the top's reset port: "rst_i" (active high) or "aresetn"
+	// (active low); both synchronous.
+	Reset string `json:"reset"`
+	// WeightsDirParam is the top's parameter naming the folder of the ROM
+	// files ("" when the design has none).
+	WeightsDirParam string `json:"weights_dir_parameter,omitempty"`
+	PEs             int    `json:"pes"`
+	Lanes           int    `json:"lanes"`
+	ROMBits         int    `json:"rom_bits"`
 	// BufferBits is every activation memory with a write port: the line
 	// buffers (ring rows times copies), output FIFOs and skip FIFOs.
 	BufferBits int `json:"buffer_bits"`
@@ -101,8 +109,11 @@ func EmitNet(q *quant.Model, c NetConfig) (map[string][]byte, *Net, error) {
 		add(p+".v", templates.Primitive(p))
 	}
 	man := NetManifest{Top: n.Top, PredictedCyclesPerImage: n.PredictedCyclesPerImage, LatencyCycles: n.LatencyCycles,
-		InputBits: n.InBits, OutputBits: n.OutTData, OutputCodeBits: n.OutW, OutputSigned: n.OutSigned, Classes: n.OutCount,
+		InputBits: n.InTData(), InputPixelBits: n.InBits, PixelsPerImage: n.Pixels(), Reset: n.ResetPort(), OutputBits: n.OutTData, OutputCodeBits: n.OutW, OutputSigned: n.OutSigned, Classes: n.OutCount,
 		Generator: Generator, LaneUtilization: math.Round(n.LaneUtilization()*1e4) / 1e4, TargetCycles: n.TargetCycles}
+	if n.HasROMs() {
+		man.WeightsDirParam = "WEIGHTS_DIR"
+	}
 	for _, e := range n.Engines {
 		if e.Adder {
 			pf, _, err := EmitPE(PEConfig{Name: e.PEModule, Lanes: e.LanesPE, Width: e.BIN, Signed: e.InSigned, Pipeline: PipelineAuto, Family: e.Family})
