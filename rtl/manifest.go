@@ -43,6 +43,12 @@ type NetManifest struct {
 	// WeightsDirParam is the top's parameter naming the folder of the ROM
 	// files ("" when the design has none).
 	WeightsDirParam string `json:"weights_dir_parameter,omitempty"`
+	// ROMs are the ROM files ($readmemh) in name order.
+	ROMs []string `json:"roms"`
+	// IPXACT is the IP-XACT (IEEE 1685-2009) component description of
+	// the top, FuseSoC the FuseSoC CAPI2 core file.
+	IPXACT  string `json:"ip_xact"`
+	FuseSoC string `json:"fusesoc_core"`
 	PEs             int    `json:"pes"`
 	Lanes           int    `json:"lanes"`
 	ROMBits         int    `json:"rom_bits"`
@@ -141,6 +147,7 @@ func EmitNet(q *quant.Model, c NetConfig) (map[string][]byte, *Net, error) {
 		sort.Strings(names)
 		for _, f := range names {
 			files[f] = []byte(e.roms[f])
+			man.ROMs = append(man.ROMs, f)
 			romBits += strings.Count(e.roms[f], "\n") * romWidth(e, f)
 		}
 		lm := LayerManifest{Layer: e.Layer, Module: e.Module, Kind: e.Kind, PEs: e.P, LanesPerPE: e.LanesPE,
@@ -172,6 +179,18 @@ func EmitNet(q *quant.Model, c NetConfig) (map[string][]byte, *Net, error) {
 	man.Modules = append(man.Modules, n.Top)
 	man.Files = append([]string(nil), order...)
 	files["filelist.f"] = []byte(strings.Join(order, "\n") + "\n")
+	sort.Strings(man.ROMs)
+	ipx, err := Render("component.xml.tmpl", n.ipxact(order, man.ROMs))
+	if err != nil {
+		return nil, nil, err
+	}
+	core, err := Render("fusesoc.core.tmpl", n.core(order, man.ROMs))
+	if err != nil {
+		return nil, nil, err
+	}
+	man.IPXACT, man.FuseSoC = IPXACTFile, n.Top+".core"
+	files[man.IPXACT] = ipx
+	files[man.FuseSoC] = core
 	j, err := json.MarshalIndent(man, "", "  ")
 	if err != nil {
 		return nil, nil, err

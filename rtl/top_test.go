@@ -1,7 +1,6 @@
 package rtl
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,31 +38,38 @@ func TestTopPorts(t *testing.T) {
 		if resetN {
 			rst = "aresetn"
 		}
-		want := []string{
-			"input  wire              clk_i,",
-			"input  wire              " + rst + ",",
-			fmt.Sprintf("input  wire [%d:0] s_axis_tdata,", n.InTData()-1),
-			"input  wire              s_axis_tvalid,",
-			"output wire              s_axis_tready,",
-			"input  wire              s_axis_tlast,",
-			fmt.Sprintf("output wire [%d:0] m_axis_tdata,", n.OutTData-1),
-			"output wire              m_axis_tvalid,",
-			"input  wire              m_axis_tready,",
-			"output wire              m_axis_tlast,",
-			fmt.Sprintf("input  wire [%d:0]    s_axi_awaddr,", TopAXILAddrBits-1),
-			fmt.Sprintf("input  wire [%d:0]    s_axi_araddr,", TopAXILAddrBits-1),
-			"output wire [31:0]       s_axi_rdata,",
-			`parameter WEIGHTS_DIR = "` + DefaultWeightsDir + `"`,
-			"POLARITY ACTIVE_" + map[bool]string{false: "HIGH", true: "LOW"}[resetN],
+		ports, params := parseTop(t, v, c.Top)
+		want := []vPort{
+			{Name: "clk_i", Dir: "in", Width: 1}, {Name: rst, Dir: "in", Width: 1},
+			{Name: "s_axis_tdata", Dir: "in", Width: n.InTData()}, {Name: "s_axis_tvalid", Dir: "in", Width: 1},
+			{Name: "s_axis_tready", Dir: "out", Width: 1}, {Name: "s_axis_tlast", Dir: "in", Width: 1},
+			{Name: "m_axis_tdata", Dir: "out", Width: n.OutTData}, {Name: "m_axis_tvalid", Dir: "out", Width: 1},
+			{Name: "m_axis_tready", Dir: "in", Width: 1}, {Name: "m_axis_tlast", Dir: "out", Width: 1},
+			{Name: "s_axi_awaddr", Dir: "in", Width: TopAXILAddrBits}, {Name: "s_axi_awvalid", Dir: "in", Width: 1},
+			{Name: "s_axi_awready", Dir: "out", Width: 1}, {Name: "s_axi_wdata", Dir: "in", Width: 32},
+			{Name: "s_axi_wstrb", Dir: "in", Width: 4}, {Name: "s_axi_wvalid", Dir: "in", Width: 1},
+			{Name: "s_axi_wready", Dir: "out", Width: 1}, {Name: "s_axi_bresp", Dir: "out", Width: 2},
+			{Name: "s_axi_bvalid", Dir: "out", Width: 1}, {Name: "s_axi_bready", Dir: "in", Width: 1},
+			{Name: "s_axi_araddr", Dir: "in", Width: TopAXILAddrBits}, {Name: "s_axi_arvalid", Dir: "in", Width: 1},
+			{Name: "s_axi_arready", Dir: "out", Width: 1}, {Name: "s_axi_rdata", Dir: "out", Width: 32},
+			{Name: "s_axi_rresp", Dir: "out", Width: 2}, {Name: "s_axi_rvalid", Dir: "out", Width: 1},
+			{Name: "s_axi_rready", Dir: "in", Width: 1},
 		}
-		for _, w := range want {
-			if !strings.Contains(v, w) {
-				t.Errorf("aresetn=%v: the top lacks %q", resetN, w)
+		if len(ports) != len(want) {
+			t.Errorf("aresetn=%v: %d ports, want %d", resetN, len(ports), len(want))
+		}
+		for i := range min(len(ports), len(want)) {
+			g := ports[i]
+			if g.Name != want[i].Name || g.Dir != want[i].Dir || g.Width != want[i].Width {
+				t.Errorf("aresetn=%v: port %d is %s %s [%d], want %s %s [%d]", resetN, i, g.Dir, g.Name, g.Width, want[i].Dir, want[i].Name, want[i].Width)
 			}
 		}
-		other := map[bool]string{false: "aresetn", true: "rst_i"}[resetN]
-		if strings.Contains(v, "input  wire              "+other) {
-			t.Errorf("aresetn=%v: the top has a %s port", resetN, other)
+		if params["WEIGHTS_DIR"] != DefaultWeightsDir {
+			t.Errorf("aresetn=%v: WEIGHTS_DIR %q, want %q", resetN, params["WEIGHTS_DIR"], DefaultWeightsDir)
+		}
+		pol := "POLARITY ACTIVE_" + map[bool]string{false: "HIGH", true: "LOW"}[resetN]
+		if !strings.Contains(v, pol) {
+			t.Errorf("aresetn=%v: the reset's attributes lack %q", resetN, pol)
 		}
 		for _, e := range n.Engines {
 			if e.HasROM() && !strings.Contains(string(files[e.Module+".v"]), `$readmemh({WEIGHTS_DIR, "/`) {
