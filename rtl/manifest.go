@@ -49,9 +49,9 @@ type NetManifest struct {
 	// the top, FuseSoC the FuseSoC CAPI2 core file.
 	IPXACT  string `json:"ip_xact"`
 	FuseSoC string `json:"fusesoc_core"`
-	PEs             int    `json:"pes"`
-	Lanes           int    `json:"lanes"`
-	ROMBits         int    `json:"rom_bits"`
+	PEs     int    `json:"pes"`
+	Lanes   int    `json:"lanes"`
+	ROMBits int    `json:"rom_bits"`
 	// BufferBits is every activation memory with a write port: the line
 	// buffers (ring rows times copies), output FIFOs and skip FIFOs.
 	BufferBits int `json:"buffer_bits"`
