@@ -88,9 +88,14 @@ module axil_status #(
     reg [1:0]  err_q;
     reg [31:0] img_in_q;
     reg [31:0] img_out_q;
-    reg [63:0] cyc_q;
+    // The 64-bit cycle count is {cyc_hi_q + wrap_q, cyc_lo_q}: the high
+    // word takes the low word's carry a cycle late (two 32-bit carry
+    // chains instead of one of 64 bits).
+    reg [31:0] cyc_lo_q;
     reg [31:0] cyc_hi_q;
-    reg [31:0] last_out_q;  // cyc_q[31:0] at the last image out
+    reg        wrap_q;
+    reg [31:0] cyc_latch_q;  // CYCLES_HI as latched by a CYCLES_LO read
+    reg [31:0] last_out_q;  // cyc_lo_q at the last image out
     reg [31:0] period_q;
 
     wire wr = s_axi_awvalid && s_axi_wvalid && !bvalid_q;
@@ -128,8 +133,10 @@ module axil_status #(
             err_q      <= 2'b00;
             img_in_q   <= 32'd0;
             img_out_q  <= 32'd0;
-            cyc_q      <= 64'd0;
+            cyc_lo_q   <= 32'd0;
             cyc_hi_q   <= 32'd0;
+            wrap_q     <= 1'b0;
+            cyc_latch_q <= 32'd0;
             last_out_q <= 32'd0;
             period_q   <= 32'd0;
         end else begin
@@ -144,17 +151,19 @@ module axil_status #(
                 rvalid_q <= 1'b0;
             end
             err_q <= (clear_err ? (err_q & ~s_axi_wdata[1:0]) : err_q) | {long_i, short_i};
-            cyc_q <= cyc_q + 64'd1;
+            cyc_lo_q <= cyc_lo_q + 32'd1;
+            wrap_q   <= &cyc_lo_q;
+            cyc_hi_q <= cyc_hi_q + {31'd0, wrap_q};
             if (image_in_i) begin
                 img_in_q <= img_in_q + 32'd1;
             end
             if (image_out_i) begin
                 img_out_q  <= img_out_q + 32'd1;
-                last_out_q <= cyc_q[31:0];
-                period_q   <= (img_out_q == 32'd0) ? 32'd0 : cyc_q[31:0] - last_out_q;
+                last_out_q <= cyc_lo_q;
+                period_q   <= (img_out_q == 32'd0) ? 32'd0 : cyc_lo_q - last_out_q;
             end
             if (rd && !rhi && ridx == R_CYCLES_LO) begin
-                cyc_hi_q <= cyc_q[63:32];
+                cyc_latch_q <= cyc_hi_q + {31'd0, wrap_q};
             end
         end
     end
@@ -170,8 +179,8 @@ module axil_status #(
                     R_ERROR:      rdata_q <= {30'd0, err_q};
                     R_IMAGES_IN:  rdata_q <= img_in_q;
                     R_IMAGES_OUT: rdata_q <= img_out_q;
-                    R_CYCLES_LO:  rdata_q <= cyc_q[31:0];
-                    R_CYCLES_HI:  rdata_q <= cyc_hi_q;
+                    R_CYCLES_LO:  rdata_q <= cyc_lo_q;
+                    R_CYCLES_HI:  rdata_q <= cyc_latch_q;
                     R_PERIOD:     rdata_q <= period_q;
                     R_PIXELS:     rdata_q <= PIXELS;
                     R_CLASSES:    rdata_q <= CLASSES;
