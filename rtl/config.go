@@ -39,6 +39,9 @@ type NetConfig struct {
 	// per-layer override to the fewest that keep the network's predicted
 	// cycles per image (Parallel and Lanes are then upper bounds).
 	Balance bool `json:"balance,omitempty"`
+	// AResetN gives the top an active-low synchronous reset input aresetn
+	// (AXI's ARESETn) in place of the active-high rst_i.
+	AResetN bool `json:"aresetn,omitempty"`
 }
 
 // LayerHW is a per-layer override of the hardware options.

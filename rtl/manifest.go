@@ -30,14 +30,28 @@ type NetManifest struct {
 	Files                   []string `json:"files"`
 	PredictedCyclesPerImage int      `json:"predicted_cycles_per_image"`
 	LatencyCycles           int      `json:"latency_cycles"`
-	InputBits               int      `json:"input_tdata_bits"`
+	InputBits               int      `json:"input_tdata_bits"` // s_axis_tdata width: the pixel padded to whole bytes
+	InputPixelBits          int      `json:"input_pixel_bits"` // the pixel's bits, tdata[input_pixel_bits-1:0]
+	PixelsPerImage          int      `json:"pixels_per_image"` // s_axis beats per image
 	OutputBits              int      `json:"output_tdata_bits"`
 	OutputCodeBits          int      `json:"output_code_bits"`
 	OutputSigned            bool     `json:"output_signed"`
 	Classes                 int      `json:"classes"`
-	PEs                     int      `json:"pes"`
-	Lanes                   int      `json:"lanes"`
-	ROMBits                 int      `json:"rom_bits"`
+	// Reset is the top's reset port: "rst_i" (active high) or "aresetn"
+	// (active low); both synchronous.
+	Reset string `json:"reset"`
+	// WeightsDirParam is the top's parameter naming the folder of the ROM
+	// files ("" when the design has none).
+	WeightsDirParam string `json:"weights_dir_parameter,omitempty"`
+	// ROMs are the ROM files ($readmemh) in name order.
+	ROMs []string `json:"roms"`
+	// IPXACT is the IP-XACT (IEEE 1685-2009) component description of
+	// the top, FuseSoC the FuseSoC CAPI2 core file.
+	IPXACT  string `json:"ip_xact"`
+	FuseSoC string `json:"fusesoc_core"`
+	PEs     int    `json:"pes"`
+	Lanes   int    `json:"lanes"`
+	ROMBits int    `json:"rom_bits"`
 	// BufferBits is every activation memory with a write port: the line
 	// buffers (ring rows times copies), output FIFOs and skip FIFOs.
 	BufferBits int `json:"buffer_bits"`
@@ -101,8 +115,11 @@ func EmitNet(q *quant.Model, c NetConfig) (map[string][]byte, *Net, error) {
 		add(p+".v", templates.Primitive(p))
 	}
 	man := NetManifest{Top: n.Top, PredictedCyclesPerImage: n.PredictedCyclesPerImage, LatencyCycles: n.LatencyCycles,
-		InputBits: n.InBits, OutputBits: n.OutTData, OutputCodeBits: n.OutW, OutputSigned: n.OutSigned, Classes: n.OutCount,
+		InputBits: n.InTData(), InputPixelBits: n.InBits, PixelsPerImage: n.Pixels(), Reset: n.ResetPort(), OutputBits: n.OutTData, OutputCodeBits: n.OutW, OutputSigned: n.OutSigned, Classes: n.OutCount,
 		Generator: Generator, LaneUtilization: math.Round(n.LaneUtilization()*1e4) / 1e4, TargetCycles: n.TargetCycles}
+	if n.HasROMs() {
+		man.WeightsDirParam = "WEIGHTS_DIR"
+	}
 	for _, e := range n.Engines {
 		if e.Adder {
 			pf, _, err := EmitPE(PEConfig{Name: e.PEModule, Lanes: e.LanesPE, Width: e.BIN, Signed: e.InSigned, Pipeline: PipelineAuto, Family: e.Family})
@@ -133,6 +150,7 @@ func EmitNet(q *quant.Model, c NetConfig) (map[string][]byte, *Net, error) {
 		sort.Strings(names)
 		for _, f := range names {
 			files[f] = []byte(e.roms[f])
+			man.ROMs = append(man.ROMs, f)
 			romBits += strings.Count(e.roms[f], "\n") * romWidth(e, f)
 		}
 		lm := LayerManifest{Layer: e.Layer, Module: e.Module, Kind: e.Kind, PEs: e.P, LanesPerPE: e.LanesPE,
@@ -152,7 +170,11 @@ func EmitNet(q *quant.Model, c NetConfig) (map[string][]byte, *Net, error) {
 		man.ROMBits += romBits
 		man.BufferBits += lm.BufferBits
 	}
-	top, err := Render("net_top.v.tmpl", n)
+	tv, err := n.topView()
+	if err != nil {
+		return nil, nil, err
+	}
+	top, err := Render("net_top.v.tmpl", tv)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -160,6 +182,18 @@ func EmitNet(q *quant.Model, c NetConfig) (map[string][]byte, *Net, error) {
 	man.Modules = append(man.Modules, n.Top)
 	man.Files = append([]string(nil), order...)
 	files["filelist.f"] = []byte(strings.Join(order, "\n") + "\n")
+	sort.Strings(man.ROMs)
+	ipx, err := Render("component.xml.tmpl", n.ipxact(order, man.ROMs))
+	if err != nil {
+		return nil, nil, err
+	}
+	core, err := Render("fusesoc.core.tmpl", n.core(order, man.ROMs))
+	if err != nil {
+		return nil, nil, err
+	}
+	man.IPXACT, man.FuseSoC = IPXACTFile, n.Top+".core"
+	files[man.IPXACT] = ipx
+	files[man.FuseSoC] = core
 	j, err := json.MarshalIndent(man, "", "  ")
 	if err != nil {
 		return nil, nil, err

@@ -225,7 +225,8 @@ type Net struct {
 	Model                   *quant.Model
 	PredictedCyclesPerImage int
 	LatencyCycles           int
-	TargetCycles            int // the NetConfig.TargetCycles it was folded for
+	TargetCycles            int  // the NetConfig.TargetCycles it was folded for
+	AResetN                 bool // NetConfig.AResetN: the top's reset is aresetn
 }
 
 type netStream struct {
@@ -327,7 +328,7 @@ func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
 			return nil, fmt.Errorf("hardware config: layer %q: lanes %d out of range", name, o.Lanes)
 		}
 	}
-	n := &Net{Top: c.Top, Model: q, TargetCycles: target}
+	n := &Net{Top: c.Top, Model: q, TargetCycles: target, AResetN: c.AResetN}
 	in := q.Input
 	if len(in.Shape) != 3 {
 		return nil, fmt.Errorf("input shape %v: the RTL needs [C, H, W]", in.Shape)
@@ -465,8 +466,9 @@ func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
 		n.OutSignedInt = 1
 	}
 	n.OutTMsb = n.OutTData - 1
-	// Every window engine's output FIFO is a stream_fifo.
-	n.Prims = []string{"stream_serialize", "stream_fifo", "pipe_delay"}
+	// Every window engine's output FIFO is a stream_fifo; the top's
+	// framing check and status slave are axis_frame_check and axil_status.
+	n.Prims = []string{"axis_frame_check", "axil_status", "stream_serialize", "stream_fifo", "pipe_delay"}
 	for _, e := range n.Engines {
 		if e.Conv || e.ConstM {
 			n.Prims = append(n.Prims, "sum_tree")

@@ -2,7 +2,9 @@ package rtl
 
 import (
 	"bytes"
+	"encoding/xml"
 	"fmt"
+	"strings"
 	"text/template"
 
 	"github.com/addergen/addergen/templates"
@@ -13,7 +15,15 @@ const Generator = "addergen rtl v1"
 
 var tmpl = template.Must(template.New("addergen").
 	Option("missingkey=error").
-	ParseFS(templates.FS, "*.v.tmpl"))
+	Funcs(template.FuncMap{"xml": xmlText}).
+	ParseFS(templates.FS, "*.tmpl"))
+
+// xmlText escapes s for XML character data and attribute values.
+func xmlText(s string) string {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
 
 // Render executes the named template (a file in templates/) with data.
 // It is exported so that package testbench renders its benches from the

@@ -7,9 +7,10 @@ package templates
 
 import "embed"
 
-// FS holds every *.v.tmpl file.
+// FS holds every template: *.v.tmpl (Verilog), component.xml.tmpl
+// (IP-XACT) and fusesoc.core.tmpl (FuseSoC).
 //
-//go:embed *.v.tmpl
+//go:embed *.tmpl
 var FS embed.FS
 
 // Prims holds the hand-written primitives (prim/*.v): small, general

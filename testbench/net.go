@@ -22,6 +22,11 @@ type NetRunOptions struct {
 	Stall float64 // probability that the output is not ready in a cycle (0..0.9)
 	Seed  uint64
 	VCD   bool // dump waves.vcd for the whole run
+	// DesignDir, when set, is the folder holding the emitted design (its
+	// sources and ROM files), an absolute path: the bench is written into
+	// and run from dir, reads the sources from DesignDir, and sets the
+	// top's WEIGHTS_DIR to it. Empty: the design is in dir.
+	DesignDir string
 }
 
 // NetMismatch is the first value where the RTL and the simulator differ.
@@ -73,10 +78,10 @@ type netMonitor struct {
 }
 
 type netBench struct {
-	Top                                string
+	topInst
 	Images, TotalBeats, PixelsPerImage int
 	TotalOutputs, MaxCycles            int
-	InBits, InMsb, OutTMsb             int
+	InBits, OutTMsb                    int
 	InFile, LogFile                    string
 	IdlePct, StallPct                  int
 	IdleThresh, StallThresh            int
@@ -106,10 +111,17 @@ func RunNet(ctx context.Context, simulator, dir string, n *rtl.Net, sources []st
 			}
 		}
 	}
+	if o.DesignDir != "" && !filepath.IsAbs(o.DesignDir) {
+		return nil, fmt.Errorf("testbench: design folder %q is not an absolute path", o.DesignDir)
+	}
+	ti, err := newTopInst(n, o.DesignDir)
+	if err != nil {
+		return nil, err
+	}
 	b := netBench{
-		Top: n.Top, Images: N, TotalBeats: N * H * W, PixelsPerImage: H * W,
+		topInst: ti, Images: N, TotalBeats: N * H * W, PixelsPerImage: H * W,
 		TotalOutputs: N * n.OutCount,
-		InBits:       n.InBits, InMsb: n.InMsb, OutTMsb: n.OutTData - 1,
+		InBits:       n.InBits, OutTMsb: n.OutTData - 1,
 		InFile: "net_in.hex", LogFile: "net_log.txt",
 		IdlePct: int(o.Idle * 100), StallPct: int(o.Stall * 100),
 		IdleThresh: int(o.Idle * 256), StallThresh: int(o.Stall * 256),
@@ -130,7 +142,8 @@ func RunNet(ctx context.Context, simulator, dir string, n *rtl.Net, sources []st
 	if err := WriteFiles(dir, map[string][]byte{"addergen_tb_net.v": tb, b.InFile: []byte(hex.String())}); err != nil {
 		return nil, err
 	}
-	srcs := append(append([]string(nil), sources...), "addergen_tb_net.v")
+	srcs := designSources(o.DesignDir, sources)
+	srcs = append(srcs, "addergen_tb_net.v")
 	ro := RunOptions{Top: "addergen_tb_net", Sources: srcs, VCD: o.VCD, Timeout: 60 * time.Minute, Optimize: N > 4}
 	out, elapsed, err := Run(ctx, simulator, dir, ro)
 	if err != nil {
@@ -327,6 +340,20 @@ func Top1(c sim.Codes) []int {
 			}
 		}
 		out[i] = best
+	}
+	return out
+}
+
+// designSources returns sources as paths from the bench's folder: as they
+// are when the design is in that folder (designDir empty), else joined to
+// designDir.
+func designSources(designDir string, sources []string) []string {
+	out := make([]string, len(sources))
+	for i, s := range sources {
+		if designDir != "" {
+			s = filepath.Join(designDir, s)
+		}
+		out[i] = s
 	}
 	return out
 }

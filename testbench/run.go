@@ -89,6 +89,8 @@ type RunOptions struct {
 	Sources []string // Verilog files relative to the work directory, in order
 	VCD     bool     // dump waves.vcd in the work directory
 	Timeout time.Duration
+	// PlusArgs are passed to the simulation run (e.g. "+inject").
+	PlusArgs []string
 	// Optimize compiles Verilator's C++ with optimisation (for long runs);
 	// short benches compile faster without.
 	Optimize bool
@@ -132,6 +134,7 @@ func Run(ctx context.Context, simulator, dir string, o RunOptions) (string, time
 	if o.VCD {
 		run = append(run, "+vcd")
 	}
+	run = append(run, o.PlusArgs...)
 	if out, err := command(ctx, dir, build); err != nil {
 		return "", 0, fmt.Errorf("%s build failed: %v\n%s", simulator, err, tail(out, 40))
 	}

@@ -16,10 +16,13 @@ func newEmitVerilogCmd(g *globalOpts) *cobra.Command {
 		Use:   "emit-verilog --model Q.json --out DIR [--parallel P] [--config HW.json]",
 		Short: "Generate synthesizable Verilog for a quantized network (or, with pe, one PE)",
 		Long: `Generate synthesizable Verilog for a whole quantized network: one module per
-file, the weight ROM files ($readmemh), filelist.f (compile order) and
-manifest.json (top, modules, predicted cycles per image, latency, and the
-counts that drive cost). The subcommand pe generates one L1 processing
-element.`,
+file, the weight ROM files ($readmemh, read from the top's WEIGHTS_DIR
+parameter, "." by default), filelist.f (compile order), component.xml
+(IP-XACT 1685-2009 for Vivado's IP catalog), TOP.core (FuseSoC) and
+manifest.json (top, modules, ports, predicted cycles per image, latency, and
+the counts that drive cost). The top is an AXI4-Stream slave and master
+with an AXI4-Lite status slave (see README). The subcommand pe generates one
+L1 processing element.`,
 		Example: `  addergen quantize --model lenet5-adder-mnist --calib mnist --bits 8 --out q8.json
   addergen emit-verilog --model q8.json --out build/lenet --parallel 4
   addergen emit-verilog --model q8.json --out build/lenet --config hw.json`,

@@ -31,6 +31,7 @@ type netHWFlags struct {
 	family   string
 	config   string
 	top      string
+	aresetn  bool
 }
 
 func (f *netHWFlags) register(cmd *cobra.Command) {
@@ -42,6 +43,7 @@ func (f *netHWFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.family, "family", "", "FPGA family the engines' PE pipelines are scheduled for: generic, xilinx or ice40")
 	fl.StringVar(&f.config, "config", "", "hardware config JSON with per-layer overrides, e.g. {\"layers\": {\"conv2\": {\"parallel\": 8}}}")
 	fl.StringVar(&f.top, "top", "addernet", "top module name")
+	fl.BoolVar(&f.aresetn, "aresetn", false, "give the top an active-low synchronous reset aresetn (AXI's ARESETn) instead of the active-high rst_i")
 }
 
 func (f *netHWFlags) netConfig() (rtl.NetConfig, error) {
@@ -62,6 +64,7 @@ func (f *netHWFlags) netConfig() (rtl.NetConfig, error) {
 		c.Lanes = f.lanes
 	}
 	c.Balance = c.Balance || f.balance
+	c.AResetN = c.AResetN || f.aresetn
 	if f.target < 0 {
 		return c, usagef("--target-cycles %d out of range: must be 0 or more", f.target)
 	}
@@ -413,6 +416,7 @@ func rtlDirDesign(q *quant.Model, c rtl.NetConfig, dir string) (*rtl.Net, error)
 	if err := json.Unmarshal(b, &man); err != nil {
 		return nil, usagef("--rtl %s: manifest.json: %v", dir, err)
 	}
+	c.AResetN = man.Reset == "aresetn"
 	c.Layers = map[string]rtl.LayerHW{}
 	for _, l := range man.Layers {
 		if l.Kind == "adder" || l.Kind == "conv" {

@@ -4,48 +4,127 @@
 //
 // Purpose
 //   A dataflow chain of streaming layer engines, one per quantized layer,
-//   computing exactly the integer model that addergen's simulator runs.
-// Parameters (fixed at generation time)
+//   computing exactly the integer model that addergen's simulator runs,
+//   behind an AXI4-Stream input and output and an AXI4-Lite status slave.
+// Parameters
 //   input  2 x 6 x 6 codes of 8 bits; 3 output codes of 16 bits (signed)
 //   8 engines; predicted 1296 cycles per image in steady state,
 //   about 1953 cycles from the first pixel to the last logit.
+//   WEIGHTS_DIR: the folder the ROM files are read from ($readmemh), without
+//   a trailing slash; "." (the default) is the working directory.
 // Latency and handshake
-//   s_axis_*: one beat per pixel in raster order, channel c of the pixel in
-//   tdata[c*8 +: 8]; tlast marks an image's last pixel and is not
-//   needed (images are framed by their size).
-//   m_axis_*: one beat per class, class i in beat i, the code sign- or
-//   zero-extended to 16 bits; tlast on the last class.
+//   s_axis_*: 36 beats per image, one per pixel in raster order;
+//   tdata is 16 bits, channel c of the pixel in tdata[c*8 +: 8]. tlast must be high on an image's last
+//   pixel and only there. A tlast before it (a short frame) sets ERROR bit 0
+//   and the image is completed with zero pixels; no tlast on it (a long
+//   frame) sets ERROR bit 1 and the beats after it are dropped up to and
+//   including the next tlast. Either way, input is in step with images
+//   again from the beat after the next tlast, and every frame in gives
+//   one image out.
+//   m_axis_*: 3 beats per image, class i in beat i, the code sign-
+//   extended to 16 bits; tlast on the last class of each image.
 //   Both streams obey AXI-Stream valid/ready rules; backpressure anywhere is
-//   safe. rst_i is synchronous and active high.
+//   safe. s_axi_*: AXI4-Lite, 6-bit addresses, 32-bit data, the register
+//   map of axil_status (ID 32'h41444e54, VERSION 32'h00010000). rst_i is synchronous
+//   and active high; everything is clocked by clk_i.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
 
-module golden_folded (
-    input  wire              clk_i,
-    input  wire              rst_i,
+module golden_folded #(
+    parameter WEIGHTS_DIR = "."  // folder of the ROM files, no trailing slash
+) (
+    (* X_INTERFACE_INFO = "xilinx.com:signal:clock:1.0 clk_i CLK" *)
+    (* X_INTERFACE_PARAMETER = "ASSOCIATED_BUSIF s_axis:m_axis:s_axi, ASSOCIATED_RESET rst_i" *)
+    input  wire clk_i,
+    (* X_INTERFACE_INFO = "xilinx.com:signal:reset:1.0 rst_i RST" *)
+    (* X_INTERFACE_PARAMETER = "POLARITY ACTIVE_HIGH" *)
+    input  wire rst_i,
+    (* X_INTERFACE_INFO = "xilinx.com:interface:axis:1.0 s_axis TDATA" *)
     input  wire [15:0] s_axis_tdata,
-    input  wire              s_axis_tvalid,
-    output wire              s_axis_tready,
-    input  wire              s_axis_tlast,
+    (* X_INTERFACE_INFO = "xilinx.com:interface:axis:1.0 s_axis TVALID" *)
+    input  wire s_axis_tvalid,
+    (* X_INTERFACE_INFO = "xilinx.com:interface:axis:1.0 s_axis TREADY" *)
+    output wire s_axis_tready,
+    (* X_INTERFACE_INFO = "xilinx.com:interface:axis:1.0 s_axis TLAST" *)
+    input  wire s_axis_tlast,
+    (* X_INTERFACE_INFO = "xilinx.com:interface:axis:1.0 m_axis TDATA" *)
     output wire [15:0] m_axis_tdata,
-    output wire              m_axis_tvalid,
-    input  wire              m_axis_tready,
-    output wire              m_axis_tlast
+    (* X_INTERFACE_INFO = "xilinx.com:interface:axis:1.0 m_axis TVALID" *)
+    output wire m_axis_tvalid,
+    (* X_INTERFACE_INFO = "xilinx.com:interface:axis:1.0 m_axis TREADY" *)
+    input  wire m_axis_tready,
+    (* X_INTERFACE_INFO = "xilinx.com:interface:axis:1.0 m_axis TLAST" *)
+    output wire m_axis_tlast,
+    (* X_INTERFACE_INFO = "xilinx.com:interface:aximm:1.0 s_axi AWADDR" *)
+    (* X_INTERFACE_PARAMETER = "PROTOCOL AXI4LITE, DATA_WIDTH 32, ADDR_WIDTH 6" *)
+    input  wire [5:0] s_axi_awaddr,
+    (* X_INTERFACE_INFO = "xilinx.com:interface:aximm:1.0 s_axi AWVALID" *)
+    input  wire s_axi_awvalid,
+    (* X_INTERFACE_INFO = "xilinx.com:interface:aximm:1.0 s_axi AWREADY" *)
+    output wire s_axi_awready,
+    (* X_INTERFACE_INFO = "xilinx.com:interface:aximm:1.0 s_axi WDATA" *)
+    input  wire [31:0] s_axi_wdata,
+    (* X_INTERFACE_INFO = "xilinx.com:interface:aximm:1.0 s_axi WSTRB" *)
+    input  wire [3:0] s_axi_wstrb,
+    (* X_INTERFACE_INFO = "xilinx.com:interface:aximm:1.0 s_axi WVALID" *)
+    input  wire s_axi_wvalid,
+    (* X_INTERFACE_INFO = "xilinx.com:interface:aximm:1.0 s_axi WREADY" *)
+    output wire s_axi_wready,
+    (* X_INTERFACE_INFO = "xilinx.com:interface:aximm:1.0 s_axi BRESP" *)
+    output wire [1:0] s_axi_bresp,
+    (* X_INTERFACE_INFO = "xilinx.com:interface:aximm:1.0 s_axi BVALID" *)
+    output wire s_axi_bvalid,
+    (* X_INTERFACE_INFO = "xilinx.com:interface:aximm:1.0 s_axi BREADY" *)
+    input  wire s_axi_bready,
+    (* X_INTERFACE_INFO = "xilinx.com:interface:aximm:1.0 s_axi ARADDR" *)
+    input  wire [5:0] s_axi_araddr,
+    (* X_INTERFACE_INFO = "xilinx.com:interface:aximm:1.0 s_axi ARVALID" *)
+    input  wire s_axi_arvalid,
+    (* X_INTERFACE_INFO = "xilinx.com:interface:aximm:1.0 s_axi ARREADY" *)
+    output wire s_axi_arready,
+    (* X_INTERFACE_INFO = "xilinx.com:interface:aximm:1.0 s_axi RDATA" *)
+    output wire [31:0] s_axi_rdata,
+    (* X_INTERFACE_INFO = "xilinx.com:interface:aximm:1.0 s_axi RRESP" *)
+    output wire [1:0] s_axi_rresp,
+    (* X_INTERFACE_INFO = "xilinx.com:interface:aximm:1.0 s_axi RVALID" *)
+    output wire s_axi_rvalid,
+    (* X_INTERFACE_INFO = "xilinx.com:interface:aximm:1.0 s_axi RREADY" *)
+    input  wire s_axi_rready
 );
-    wire unused_tlast = s_axis_tlast;
+    wire rst = rst_i;
 
-    wire             in_valid = s_axis_tvalid;
+    // Input framing: tlast against the image size.
+    wire             in_valid;
     wire             in_ready;
-    wire [15:0] in_data = s_axis_tdata;
-    assign s_axis_tready = in_ready;
+    wire [15:0] in_data;
+    wire             frame_short;
+    wire             frame_long;
+    wire             frame_in;
+    axis_frame_check #(
+        .W   (16),
+        .PIX (36)
+    ) u_frame (
+        .clk_i      (clk_i),
+        .rst_i      (rst),
+        .s_tvalid_i (s_axis_tvalid),
+        .s_tready_o (s_axis_tready),
+        .s_tdata_i  (s_axis_tdata[15:0]),
+        .s_tlast_i  (s_axis_tlast),
+        .m_valid_o  (in_valid),
+        .m_ready_i  (in_ready),
+        .m_data_o   (in_data),
+        .short_o    (frame_short),
+        .long_o     (frame_long),
+        .frame_o    (frame_in)
+    );
 
     wire             s_c1_valid;
     wire             s_c1_ready;
     wire [31:0] s_c1_data;
-    l0_c1 u_l0_c1 (
+    l0_c1 #(.WEIGHTS_DIR (WEIGHTS_DIR)) u_l0_c1 (
         .clk_i     (clk_i),
-        .rst_i     (rst_i),
+        .rst_i     (rst),
         .s_valid_i (in_valid),
         .s_ready_o (in_ready),
         .s_data_i  (in_data),
@@ -65,7 +144,7 @@ module golden_folded (
         .DATA_W (32)
     ) u_fork_c1 (
         .clk_i      (clk_i),
-        .rst_i      (rst_i),
+        .rst_i      (rst),
         .s_valid_i  (s_c1_valid),
         .s_ready_o  (s_c1_ready),
         .s_data_i   (s_c1_data),
@@ -80,9 +159,9 @@ module golden_folded (
     wire             s_a2_valid;
     wire             s_a2_ready;
     wire [31:0] s_a2_data;
-    l1_a2 u_l1_a2 (
+    l1_a2 #(.WEIGHTS_DIR (WEIGHTS_DIR)) u_l1_a2 (
         .clk_i     (clk_i),
-        .rst_i     (rst_i),
+        .rst_i     (rst),
         .s_valid_i (s_c1_f0_valid),
         .s_ready_o (s_c1_f0_ready),
         .s_data_i  (s_c1_f0_data),
@@ -96,7 +175,7 @@ module golden_folded (
     wire [31:0] s_add_data;
     l2_add u_l2_add (
         .clk_i      (clk_i),
-        .rst_i      (rst_i),
+        .rst_i      (rst),
         .s0_valid_i (s_a2_valid),
         .s0_ready_o (s_a2_ready),
         .s0_data_i  (s_a2_data),
@@ -113,7 +192,7 @@ module golden_folded (
     wire [31:0] s_p2_data;
     l3_p2 u_l3_p2 (
         .clk_i     (clk_i),
-        .rst_i     (rst_i),
+        .rst_i     (rst),
         .s_valid_i (s_add_valid),
         .s_ready_o (s_add_ready),
         .s_data_i  (s_add_data),
@@ -125,9 +204,9 @@ module golden_folded (
     wire             s_a3_valid;
     wire             s_a3_ready;
     wire [47:0] s_a3_data;
-    l4_a3 u_l4_a3 (
+    l4_a3 #(.WEIGHTS_DIR (WEIGHTS_DIR)) u_l4_a3 (
         .clk_i     (clk_i),
-        .rst_i     (rst_i),
+        .rst_i     (rst),
         .s_valid_i (s_p2_valid),
         .s_ready_o (s_p2_ready),
         .s_data_i  (s_p2_data),
@@ -141,7 +220,7 @@ module golden_folded (
     wire [47:0] s_p3_data;
     l5_p3 u_l5_p3 (
         .clk_i     (clk_i),
-        .rst_i     (rst_i),
+        .rst_i     (rst),
         .s_valid_i (s_a3_valid),
         .s_ready_o (s_a3_ready),
         .s_data_i  (s_a3_data),
@@ -153,9 +232,9 @@ module golden_folded (
     wire             s_avg_valid;
     wire             s_avg_ready;
     wire [47:0] s_avg_data;
-    l6_avg u_l6_avg (
+    l6_avg #(.WEIGHTS_DIR (WEIGHTS_DIR)) u_l6_avg (
         .clk_i     (clk_i),
-        .rst_i     (rst_i),
+        .rst_i     (rst),
         .s_valid_i (s_p3_valid),
         .s_ready_o (s_p3_ready),
         .s_data_i  (s_p3_data),
@@ -167,9 +246,9 @@ module golden_folded (
     wire             s_fc_valid;
     wire             s_fc_ready;
     wire [47:0] s_fc_data;
-    l8_fc u_l8_fc (
+    l8_fc #(.WEIGHTS_DIR (WEIGHTS_DIR)) u_l8_fc (
         .clk_i     (clk_i),
-        .rst_i     (rst_i),
+        .rst_i     (rst),
         .s_valid_i (s_avg_valid),
         .s_ready_o (s_avg_ready),
         .s_data_i  (s_avg_data),
@@ -185,7 +264,7 @@ module golden_folded (
         .SIGNED (1)
     ) u_out (
         .clk_i      (clk_i),
-        .rst_i      (rst_i),
+        .rst_i      (rst),
         .s_valid_i  (s_fc_valid),
         .s_ready_o  (s_fc_ready),
         .s_data_i   (s_fc_data),
@@ -193,6 +272,39 @@ module golden_folded (
         .m_tready_i (m_axis_tready),
         .m_tdata_o  (m_axis_tdata),
         .m_tlast_o  (m_axis_tlast)
+    );
+
+    // Status: identification, sticky framing errors, image and cycle counters.
+    axil_status #(
+        .AW      (6),
+        .ID      (32'h41444e54),
+        .VERSION (32'h00010000),
+        .PIXELS  (32'h00000024),
+        .CLASSES (32'h00000003)
+    ) u_status (
+        .clk_i         (clk_i),
+        .rst_i         (rst),
+        .s_axi_awaddr  (s_axi_awaddr),
+        .s_axi_awvalid (s_axi_awvalid),
+        .s_axi_awready (s_axi_awready),
+        .s_axi_wdata   (s_axi_wdata),
+        .s_axi_wstrb   (s_axi_wstrb),
+        .s_axi_wvalid  (s_axi_wvalid),
+        .s_axi_wready  (s_axi_wready),
+        .s_axi_bresp   (s_axi_bresp),
+        .s_axi_bvalid  (s_axi_bvalid),
+        .s_axi_bready  (s_axi_bready),
+        .s_axi_araddr  (s_axi_araddr),
+        .s_axi_arvalid (s_axi_arvalid),
+        .s_axi_arready (s_axi_arready),
+        .s_axi_rdata   (s_axi_rdata),
+        .s_axi_rresp   (s_axi_rresp),
+        .s_axi_rvalid  (s_axi_rvalid),
+        .s_axi_rready  (s_axi_rready),
+        .short_i       (frame_short),
+        .long_i        (frame_long),
+        .image_in_i    (frame_in),
+        .image_out_i   (m_axis_tvalid && m_axis_tready && m_axis_tlast)
     );
 endmodule
 

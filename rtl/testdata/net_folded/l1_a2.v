@@ -10,7 +10,7 @@
 //   y = sat(round_half-up((acc * m[o] + b[o]), 21)); a padded x is code 0.
 //   Exactly the integer formulas of the quantized model (quant/FORMAT.md).
 //
-// Parameters (fixed at generation time)
+// Parameters (fixed at generation time, but WEIGHTS_DIR: the folder of the ROM files)
 //   PE = 2 processing element(s) over the output channels (2 fold(s));
 //   SIMD = 2 input channel(s) per window position (2 fold(s)), 1 window
 //   position(s) per cycle: 2 lanes per PE, 18 step(s) per output pixel and fold;
@@ -36,7 +36,9 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module l1_a2 (
+module l1_a2 #(
+    parameter WEIGHTS_DIR = "."  // folder of the ROM files, no trailing slash
+) (
     input  wire              clk_i,
     input  wire              rst_i,
     input  wire              s_valid_i,
@@ -398,7 +400,7 @@ module l1_a2 (
     // waits a cycle), so its registered output lines up with the lane
     // select without a second wide register.
     reg [31:0] wrom [0:36-1];
-    initial $readmemh("l1_a2_w.hex", wrom);
+    initial $readmemh({WEIGHTS_DIR, "/l1_a2_w.hex"}, wrom);
     reg [6-1:0] wa_b_q;
     reg [31:0] w_c_q;
     // The small ring is read before the register: only the fold's SIMD
@@ -488,21 +490,21 @@ module l1_a2 (
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
     reg [21:0] crom [0:1];
-    initial $readmemh("l1_a2_c.hex", crom);
+    initial $readmemh({WEIGHTS_DIR, "/l1_a2_c.hex"}, crom);
     reg [21:0] c_e_q;
     always @(posedge clk_i) begin
         c_e_q <= crom[grp_d];
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
     reg [27:0] mrom [0:1];
-    initial $readmemh("l1_a2_m.hex", mrom);
+    initial $readmemh({WEIGHTS_DIR, "/l1_a2_m.hex"}, mrom);
     reg [27:0] m_f_q;
     always @(posedge clk_i) begin
         m_f_q <= mrom[grp_e_q];
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
     reg [3:0] brom [0:1];
-    initial $readmemh("l1_a2_b.hex", brom);
+    initial $readmemh({WEIGHTS_DIR, "/l1_a2_b.hex"}, brom);
     reg [3:0] b_f_q;
     always @(posedge clk_i) begin
         b_f_q <= brom[grp_e_q];

@@ -9,7 +9,7 @@
 //   acc = sum x * w (8-bit signed weights), y = sat(round_half-up((acc * m[o] + b[o]), 16)).
 //   Exactly the integer formulas of the quantized model (quant/FORMAT.md).
 //
-// Parameters (fixed at generation time)
+// Parameters (fixed at generation time, but WEIGHTS_DIR: the folder of the ROM files)
 //   PE = 2 processing element(s) over the output channels (2 fold(s));
 //   SIMD = 2 input channel(s) per window position (3 fold(s)), 1 window
 //   position(s) per cycle: 2 lanes per PE, 3 step(s) per output pixel and fold;
@@ -35,7 +35,9 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module l8_fc (
+module l8_fc #(
+    parameter WEIGHTS_DIR = "."  // folder of the ROM files, no trailing slash
+) (
     input  wire              clk_i,
     input  wire              rst_i,
     input  wire              s_valid_i,
@@ -387,7 +389,7 @@ module l8_fc (
     // waits a cycle), so its registered output lines up with the lane
     // select without a second wide register.
     reg [31:0] wrom [0:6-1];
-    initial $readmemh("l8_fc_w.hex", wrom);
+    initial $readmemh({WEIGHTS_DIR, "/l8_fc_w.hex"}, wrom);
     reg [3-1:0] wa_b_q;
     reg [31:0] w_c_q;
     // The small ring is read before the register: only the fold's SIMD
@@ -478,14 +480,14 @@ module l8_fc (
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
     reg [33:0] mrom [0:1];
-    initial $readmemh("l8_fc_m.hex", mrom);
+    initial $readmemh({WEIGHTS_DIR, "/l8_fc_m.hex"}, mrom);
     reg [33:0] m_f_q;
     always @(posedge clk_i) begin
         m_f_q <= mrom[grp_e_q];
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
     reg [1:0] brom [0:1];
-    initial $readmemh("l8_fc_b.hex", brom);
+    initial $readmemh({WEIGHTS_DIR, "/l8_fc_b.hex"}, brom);
     reg [1:0] b_f_q;
     always @(posedge clk_i) begin
         b_f_q <= brom[grp_e_q];

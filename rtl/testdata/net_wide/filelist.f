@@ -1,3 +1,5 @@
+axis_frame_check.v
+axil_status.v
 stream_serialize.v
 stream_fifo.v
 pipe_delay.v

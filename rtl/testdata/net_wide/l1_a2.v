@@ -10,7 +10,7 @@
 //   y = sat(round_half-up((acc * m[o] + b[o]), 21)); a padded x is code 0.
 //   Exactly the integer formulas of the quantized model (quant/FORMAT.md).
 //
-// Parameters (fixed at generation time)
+// Parameters (fixed at generation time, but WEIGHTS_DIR: the folder of the ROM files)
 //   PE = 4 processing element(s) over the output channels (1 fold(s));
 //   SIMD = 4 input channel(s) per window position (1 fold(s)), 9 window
 //   position(s) per cycle: 36 lanes per PE, 1 step(s) per output pixel and fold;
@@ -40,7 +40,9 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module l1_a2 (
+module l1_a2 #(
+    parameter WEIGHTS_DIR = "."  // folder of the ROM files, no trailing slash
+) (
     input  wire              clk_i,
     input  wire              rst_i,
     input  wire              s_valid_i,
@@ -903,7 +905,7 @@ module l1_a2 (
     // waits a cycle), so its registered output lines up with the lane
     // select without a second wide register.
     reg [1151:0] wrom [0:1-1];
-    initial $readmemh("l1_a2_w.hex", wrom);
+    initial $readmemh({WEIGHTS_DIR, "/l1_a2_w.hex"}, wrom);
     reg [1-1:0] wa_b_q;
     reg [1151:0] w_c_q;
     always @(posedge clk_i) begin
@@ -1068,14 +1070,14 @@ module l1_a2 (
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
     reg [43:0] crom [0:0];
-    initial $readmemh("l1_a2_c.hex", crom);
+    initial $readmemh({WEIGHTS_DIR, "/l1_a2_c.hex"}, crom);
     reg [43:0] c_e_q;
     always @(posedge clk_i) begin
         c_e_q <= crom[grp_d];
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
     reg [3:0] brom [0:0];
-    initial $readmemh("l1_a2_b.hex", brom);
+    initial $readmemh({WEIGHTS_DIR, "/l1_a2_b.hex"}, brom);
     reg [3:0] b_f_q;
     always @(posedge clk_i) begin
         b_f_q <= brom[grp_e_q];

@@ -10,7 +10,7 @@
 //   y = sat(round_half-up((acc * m[o] + b[o]), 20)); a padded x is code 0.
 //   Exactly the integer formulas of the quantized model (quant/FORMAT.md).
 //
-// Parameters (fixed at generation time)
+// Parameters (fixed at generation time, but WEIGHTS_DIR: the folder of the ROM files)
 //   PE = 4 processing element(s) over the output channels (2 fold(s));
 //   SIMD = 4 input channel(s) per window position (1 fold(s)), 9 window
 //   position(s) per cycle: 36 lanes per PE, 1 step(s) per output pixel and fold;
@@ -40,7 +40,9 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module l4_a3 (
+module l4_a3 #(
+    parameter WEIGHTS_DIR = "."  // folder of the ROM files, no trailing slash
+) (
     input  wire              clk_i,
     input  wire              rst_i,
     input  wire              s_valid_i,
@@ -831,7 +833,7 @@ module l4_a3 (
     // waits a cycle), so its registered output lines up with the lane
     // select without a second wide register.
     reg [1151:0] wrom [0:2-1];
-    initial $readmemh("l4_a3_w.hex", wrom);
+    initial $readmemh({WEIGHTS_DIR, "/l4_a3_w.hex"}, wrom);
     reg [1-1:0] wa_b_q;
     reg [1151:0] w_c_q;
     always @(posedge clk_i) begin
@@ -996,21 +998,21 @@ module l4_a3 (
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
     reg [43:0] crom [0:1];
-    initial $readmemh("l4_a3_c.hex", crom);
+    initial $readmemh({WEIGHTS_DIR, "/l4_a3_c.hex"}, crom);
     reg [43:0] c_e_q;
     always @(posedge clk_i) begin
         c_e_q <= crom[grp_d];
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
     reg [55:0] mrom [0:1];
-    initial $readmemh("l4_a3_m.hex", mrom);
+    initial $readmemh({WEIGHTS_DIR, "/l4_a3_m.hex"}, mrom);
     reg [55:0] m_f_q;
     always @(posedge clk_i) begin
         m_f_q <= mrom[grp_e_q];
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
     reg [7:0] brom [0:1];
-    initial $readmemh("l4_a3_b.hex", brom);
+    initial $readmemh({WEIGHTS_DIR, "/l4_a3_b.hex"}, brom);
     reg [7:0] b_f_q;
     always @(posedge clk_i) begin
         b_f_q <= brom[grp_e_q];

@@ -9,7 +9,7 @@
 //   acc = sum over the window, y = sat(round_half-up((acc * m[c] + b[c]), 2)).
 //   Exactly the integer formulas of the quantized model (quant/FORMAT.md).
 //
-// Parameters (fixed at generation time)
+// Parameters (fixed at generation time, but WEIGHTS_DIR: the folder of the ROM files)
 //   PE = 6 processing element(s) over the output channels (1 fold(s));
 //   SIMD = 6 input channel(s) per window position (1 fold(s)), 1 window
 //   position(s) per cycle: 6 lanes per PE, 4 step(s) per output pixel and fold;
@@ -35,7 +35,9 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module l6_avg (
+module l6_avg #(
+    parameter WEIGHTS_DIR = "."  // folder of the ROM files, no trailing slash
+) (
     input  wire              clk_i,
     input  wire              rst_i,
     input  wire              s_valid_i,
@@ -434,7 +436,7 @@ module l6_avg (
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
     reg [5:0] brom [0:0];
-    initial $readmemh("l6_avg_b.hex", brom);
+    initial $readmemh({WEIGHTS_DIR, "/l6_avg_b.hex"}, brom);
     reg [5:0] b_f_q;
     always @(posedge clk_i) begin
         b_f_q <= brom[grp_e_q];
