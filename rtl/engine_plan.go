@@ -188,12 +188,11 @@ type bankSel struct {
 
 type bankCase struct{ PS, R, Off, Key int } // Key: {PS, R} as one number
 
-// boundLit: for window row and column K, the signed literals bounding the
-// next ihb (RowLo <= ihb < RowHi, from the current ihb) and the next iwb
-// (ColLo <= iwbn < ColHi).
-type boundLit struct {
-	K                          int
-	RowLo, RowHi, ColLo, ColHi string
+// okCase: at output row (column) V, the window rows (columns) of the
+// next one inside the map, K bits, MSB first (ki = K-1 first).
+type okCase struct {
+	V    int
+	Bits string
 }
 
 // rotCase: at position step PS, lane u reads bank (R + Add + u) mod NB.
@@ -361,19 +360,28 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	e.SLit, e.PadLit = slit(e.CW, int64(e.S)), slit(e.CW, int64(e.PAD))
 	e.ZeroLit = slit(e.CW, 0)
 	e.KLit = slit(e.CW, int64(e.K))
-	// Row ki of the window is inside the map when 0 <= ihb+ki < H: for the
-	// next row, ihb+S, that is -(S+ki) <= ihb < H-S-ki; columns likewise
-	// with iwbn = iwb+S.
-	var r0, c0 strings.Builder
-	e.Bounds = nil
-	for k := e.K - 1; k >= 0; k-- {
-		r0.WriteByte("01"[b2i(k-e.PAD >= 0 && k-e.PAD < e.H)])
-		c0.WriteByte("01"[b2i(k-e.PAD >= 0 && k-e.PAD < e.W)])
+	// Row ki of the window over output row oh is inside the map when
+	// 0 <= oh*S-PAD+ki < H (columns likewise): a K-bit pattern of oh,
+	// tabulated here, so that the next row's bits are a case over oh_q (a
+	// LUT level or two) rather than compares after the coordinate's adder
+	// (that carry chain, its compares and the row multiplexers were the
+	// iCE40 small net's critical path: 11.4 ns, 87.7 MHz).
+	okBits := func(base, n int) string {
+		var b strings.Builder
+		for k := e.K - 1; k >= 0; k-- {
+			b.WriteByte("01"[b2i(base+k >= 0 && base+k < n)])
+		}
+		return b.String()
 	}
-	for k := 0; k < e.K; k++ {
-		e.Bounds = append(e.Bounds, boundLit{K: k,
-			RowLo: slit(e.CW, int64(-(e.S + k))), RowHi: slit(e.CW, int64(e.H-e.S-k)),
-			ColLo: slit(e.CW, int64(-k)), ColHi: slit(e.CW, int64(e.W-k))})
+	var r0, c0 strings.Builder
+	r0.WriteString(okBits(-e.PAD, e.H))
+	c0.WriteString(okBits(-e.PAD, e.W))
+	e.RowNext, e.ColNext = nil, nil
+	for oh := 0; oh+1 < e.OH; oh++ {
+		e.RowNext = append(e.RowNext, okCase{V: oh, Bits: okBits((oh+1)*e.S-e.PAD, e.H)})
+	}
+	for ow := 0; ow+1 < e.OW; ow++ {
+		e.ColNext = append(e.ColNext, okCase{V: ow, Bits: okBits((ow+1)*e.S-e.PAD, e.W)})
 	}
 	e.RowOk0, e.ColOk0 = r0.String(), c0.String()
 	if e.CW <= e.PXW || e.CW <= e.RAW {

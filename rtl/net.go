@@ -159,8 +159,8 @@ type Engine struct {
 	KMax                  int
 	SLit, PadLit          string // coordinate constants as sized literals
 	ZeroLit               string
-	RowOk0, ColOk0        string     // K bits, MSB first: window rows (columns) inside the map at ihb = iwb = -PAD
-	Bounds                []boundLit // per ki (kj): the compares giving the next row's (pixel's) bits
+	RowOk0, ColOk0        string   // K bits, MSB first: window rows (columns) inside the map at ihb = iwb = -PAD
+	RowNext, ColNext      []okCase // per output row (column) but the last: the next one's window rows (columns) inside the map
 	FBLast                int
 	GPad32, KPad32        int
 	XPad, WPad, CPad      int // sign/zero extension of x, w, const to AccW

@@ -275,6 +275,7 @@ const (
 	lutAdd    // residual add engines: channels x RW
 	lutSerial // top: output serializer, classes x code bits
 	lutFork   // top: one per stream fork
+	lutStatus // top: the AXI4-Lite status slave's counters and read multiplexer, the framing check's counter and data gate
 	nLUTTerms
 )
 
@@ -292,6 +293,7 @@ const (
 	ffMem           // line buffers in flip-flops
 	ffSerial        // top: the serializer's word and counter
 	ffFork          // top: stream forks
+	ffStatus        // top: the status slave's registers, the framing check's
 	nFFTerms
 )
 
@@ -301,12 +303,12 @@ const (
 	partTop
 )
 
-var lutTermPart = [nLUTTerms]int{lutSerial: partTop, lutFork: partTop}
-var ffTermPart = [nFFTerms]int{ffSerial: partTop, ffFork: partTop}
+var lutTermPart = [nLUTTerms]int{lutSerial: partTop, lutFork: partTop, lutStatus: partTop}
+var ffTermPart = [nFFTerms]int{ffSerial: partTop, ffFork: partTop, ffStatus: partTop}
 
 var lutTermNames = [nLUTTerms]string{"engine", "ctl", "lane", "sel", "lutram", "srl", "rom", "mux", "fifo",
-	"pe", "tree", "inv", "mult", "mult_const", "shift", "acc", "const", "round", "out", "add", "serial", "fork"}
-var ffTermNames = [nFFTerms]string{"ctl", "lane", "rom", "pe", "tree", "data", "prod", "slots", "delay", "fifo", "mem", "serial", "fork"}
+	"pe", "tree", "inv", "mult", "mult_const", "shift", "acc", "const", "round", "out", "add", "serial", "fork", "status"}
+var ffTermNames = [nFFTerms]string{"ctl", "lane", "rom", "pe", "tree", "data", "prod", "slots", "delay", "fifo", "mem", "serial", "fork", "status"}
 
 // netModel weighs the terms for one target.
 type netModel struct {
@@ -325,12 +327,12 @@ type netModel struct {
 // TestNetEstimate -fitnet -fitlambda 1` refits them.
 var netModels = map[Target]netModel{
 	Xilinx: {
-		lut: [nLUTTerms]float64{0 /* engine */, 2.162 /* ctl */, 0.5725 /* lane */, 0.48 /* sel */, 1 /* lutram */, 1 /* srl */, 0.7763 /* rom */, 0.945 /* mux */, 0 /* fifo */, 1.023 /* pe */, 1 /* tree */, 0.5045 /* inv */, 1.913 /* mult */, 1 /* mult_const */, 0.3847 /* shift */, 0.354 /* acc */, 0.6775 /* const */, 0.7312 /* round */, 0 /* out */, 2 /* add */, 0.4386 /* serial */, 5 /* fork */},
-		ff:  [nFFTerms]float64{1.491 /* ctl */, 0.6817 /* lane */, 2.622 /* rom */, 1.202 /* pe */, 1 /* tree */, 0.3029 /* data */, 1.238 /* prod */, 0.7694 /* slots */, 0 /* delay */, 0 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */},
+		lut: [nLUTTerms]float64{0 /* engine */, 2.162 /* ctl */, 0.5725 /* lane */, 0.48 /* sel */, 1 /* lutram */, 1 /* srl */, 0.7763 /* rom */, 0.945 /* mux */, 0 /* fifo */, 1.023 /* pe */, 1 /* tree */, 0.5045 /* inv */, 1.913 /* mult */, 1 /* mult_const */, 0.3847 /* shift */, 0.354 /* acc */, 0.6775 /* const */, 0.7312 /* round */, 0 /* out */, 2 /* add */, 0.4386 /* serial */, 5 /* fork */, 1 /* status */},
+		ff:  [nFFTerms]float64{1.491 /* ctl */, 0.6817 /* lane */, 2.622 /* rom */, 1.202 /* pe */, 1 /* tree */, 0.3029 /* data */, 1.238 /* prod */, 0.7694 /* slots */, 0 /* delay */, 0 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */, 1 /* status */},
 	},
 	ICE40: {
-		lut: [nLUTTerms]float64{93.16 /* engine */, 2.524 /* ctl */, 4.209 /* lane */, 0.75 /* sel */, 1 /* lutram */, 1 /* srl */, 1.684 /* rom */, 0 /* mux */, 71.16 /* fifo */, 1.003 /* pe */, 1 /* tree */, 1.532 /* inv */, 2.105 /* mult */, 1.859 /* mult_const */, 0.6546 /* shift */, 0.7946 /* acc */, 0.5294 /* const */, 0.6287 /* round */, 0 /* out */, 2 /* add */, 0.6982 /* serial */, 5 /* fork */},
-		ff:  [nFFTerms]float64{1.138 /* ctl */, 1.139 /* lane */, 0.9015 /* rom */, 0.9365 /* pe */, 1 /* tree */, 0.6487 /* data */, 0.612 /* prod */, 1.492 /* slots */, 0.4957 /* delay */, 1.214 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */},
+		lut: [nLUTTerms]float64{93.16 /* engine */, 2.524 /* ctl */, 4.209 /* lane */, 0.75 /* sel */, 1 /* lutram */, 1 /* srl */, 1.684 /* rom */, 0 /* mux */, 71.16 /* fifo */, 1.003 /* pe */, 1 /* tree */, 1.532 /* inv */, 2.105 /* mult */, 1.859 /* mult_const */, 0.6546 /* shift */, 0.7946 /* acc */, 0.5294 /* const */, 0.6287 /* round */, 0 /* out */, 2 /* add */, 0.6982 /* serial */, 5 /* fork */, 1 /* status */},
+		ff:  [nFFTerms]float64{1.138 /* ctl */, 1.139 /* lane */, 0.9015 /* rom */, 0.9365 /* pe */, 1 /* tree */, 0.6487 /* data */, 0.612 /* prod */, 1.492 /* slots */, 0.4957 /* delay */, 1.214 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */, 1 /* status */},
 	},
 }
 
@@ -882,7 +884,7 @@ func planTerms(q *quant.Model, op Op, t Target, e *rtl.Engine) (*engineTerms, er
 }
 
 // topTerms measures what the top adds to the engines: the output
-// serializer and the stream forks.
+// serializer, the stream forks, the status slave and the framing check.
 func topTerms(n *rtl.Net) *engineTerms {
 	et := &engineTerms{}
 	et.lut[lutSerial] += float64(n.OutCount * n.OutW)
@@ -890,6 +892,14 @@ func topTerms(n *rtl.Net) *engineTerms {
 	et.ff[ffSerial] += float64(1 + cw + n.OutCount*n.OutW)
 	et.lut[lutFork] += float64(n.Forks)
 	et.ff[ffFork] += float64(2 * n.Forks)
+	// templates/prim/axil_status.v: five 32-bit counters (images in and
+	// out, the cycle count's two words, the period's difference) and a
+	// 32-bit read multiplexer; eight 32-bit registers, the error flags and
+	// the handshake flags. templates/prim/axis_frame_check.v: a beat
+	// counter, its mode, and the zero-fill gate on the pixel.
+	pw := max(1, bits.Len(uint(max(n.Pixels(), 2)-1)))
+	et.lut[lutStatus] += float64(5*32 + 32 + pw + n.InBits)
+	et.ff[ffStatus] += float64(8*32 + 2 + 6 + 2 + pw + 3)
 	return et
 }
 

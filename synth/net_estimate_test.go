@@ -33,8 +33,8 @@ var (
 // one per bit.
 var (
 	lutPrior = [nLUTTerms]float64{lutEngine: 30, lutCtl: 1, lutLane: 1, lutSel: 0.5, lutLUTRAM: 1, lutSRL: 1, lutROM: 1, lutMux: 0.25, lutFIFO: 8,
-		lutPE: 1, lutTree: 1, lutInv: 1, lutMult: 1.5, lutMultK: 1, lutShift: 0.5, lutAcc: 1, lutConst: 1, lutRound: 1, lutOut: 0.5, lutAdd: 2, lutSerial: 0.5, lutFork: 5}
-	ffPrior = [nFFTerms]float64{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}
+		lutPE: 1, lutTree: 1, lutInv: 1, lutMult: 1.5, lutMultK: 1, lutShift: 0.5, lutAcc: 1, lutConst: 1, lutRound: 1, lutOut: 0.5, lutAdd: 2, lutSerial: 0.5, lutFork: 5, lutStatus: 1}
+	ffPrior = [nFFTerms]float64{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}
 	// lutPinned and ffPinned are not fitted: a LUTRAM cell and an SRL are
 	// one LUT each by the counting convention. On iCE40 a sum_tree (its
 	// own module, every word kept) is exactly an adder bit (LUT4 and
