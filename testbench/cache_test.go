@@ -134,3 +134,39 @@ func TestVerilatorCacheOffAndPrune(t *testing.T) {
 		t.Fatalf("after pruning to 2: %v, want [c d]", got)
 	}
 }
+
+// TestOptimizeNet: long runs build optimised; with the model cache on, a
+// large design's short run does too, a small design's does not.
+func TestOptimizeNet(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "big.v"), make([]byte, 1_000_000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "small.v"), make([]byte, 20_000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	big, small := []string{"big.v"}, []string{"small.v"}
+	t.Setenv(VerilatorCacheEnv, t.TempDir())
+	for _, c := range []struct {
+		srcs           []string
+		cycles, images int
+		want           bool
+	}{
+		{small, 1000, 5, true},    // more than 4 images
+		{small, 40000, 4, false},  // 3.2e9
+		{big, 36864, 2, true},     // 7.4e10, cached
+		{big, 36864, 1, false},    // 3.7e10
+		{big, 1_000_000, 3, true}, // 3e12: always
+	} {
+		if got := optimizeNet(dir, c.srcs, c.cycles, c.images); got != c.want {
+			t.Errorf("cache on, %v, %d cycles, %d images: optimise %v, want %v", c.srcs, c.cycles, c.images, got, c.want)
+		}
+	}
+	t.Setenv(VerilatorCacheEnv, "off")
+	if optimizeNet(dir, big, 36864, 2) {
+		t.Error("cache off: a 2-image ResNet-20-sized run builds optimised; want the quick build")
+	}
+	if !optimizeNet(dir, big, 1_000_000, 3) {
+		t.Error("cache off: a 3e12 run builds unoptimised")
+	}
+}
