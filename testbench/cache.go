@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // VerilatorCacheEnv names the environment variable that sets the
@@ -124,7 +125,8 @@ func copyExecutable(src, dst string) error {
 }
 
 // pruneCache removes the least recently used models beyond keep (a
-// model's directory time is its last use).
+// model's directory time is its last use) and temporary directories of
+// stores older than a day.
 func pruneCache(cache string, keep int) {
 	ents, err := os.ReadDir(cache)
 	if err != nil {
@@ -136,7 +138,18 @@ func pruneCache(cache string, keep int) {
 	}
 	var ms []model
 	for _, e := range ents {
-		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+		if !e.IsDir() {
+			continue
+		}
+		if strings.HasPrefix(e.Name(), ".tmp-") {
+			// A store that never finished (its process died): after a
+			// day no store is still writing it.
+			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > 24*time.Hour {
+				os.RemoveAll(filepath.Join(cache, e.Name()))
+			}
+			continue
+		}
+		if strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
 		if info, err := e.Info(); err == nil {

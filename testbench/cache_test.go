@@ -128,10 +128,26 @@ func TestVerilatorCacheOffAndPrune(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	stale, fresh := filepath.Join(cache, ".tmp-stale"), filepath.Join(cache, ".tmp-fresh")
+	for _, p := range []string{stale, fresh} {
+		if err := os.Mkdir(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	twoDays := time.Now().Add(-48 * time.Hour)
+	if err := os.Chtimes(stale, twoDays, twoDays); err != nil {
+		t.Fatal(err)
+	}
 	pruneCache(cache, 2)
 	got := cachedModels(t, cache)
 	if len(got) != 2 || got[0] != "c" || got[1] != "d" {
 		t.Fatalf("after pruning to 2: %v, want [c d]", got)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("a store's temporary directory two days old survived pruning")
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("a store's fresh temporary directory was removed: %v", err)
 	}
 }
 
