@@ -12,13 +12,14 @@ ifeq ($(shell $(GO) env GOARCH),amd64)
 SIMD ?= GOEXPERIMENT=$(if $(GOEXPERIMENT),$(GOEXPERIMENT)$(comma))simd
 endif
 comma := ,
-# `make test` runs the simulator's own tests and the quantizer's (whose
-# calibration runs the simulator) again in the portable build: those are
-# where the kernel decides an output. The other packages compare against
+# `make test` runs the simulator's own tests, the quantizer's (whose
+# calibration runs the simulator) and the float reference's (model: its
+# AVX2 kernels are in the simd build only) again in the portable build:
+# those are where the kernel decides an output. The other packages compare against
 # the simulator's outputs and run once, in the default build, to keep CI
 # within its time. PORTABLE_PKGS="$$(scripts/sim-dependents.sh)" repeats
 # every package that runs the simulator; PORTABLE_PKGS= skips the pass.
-PORTABLE_PKGS ?= ./sim ./quant
+PORTABLE_PKGS ?= ./sim ./quant ./model
 
 .PHONY: demo test tools build bench bench-compare
 

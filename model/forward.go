@@ -176,6 +176,38 @@ func convLike(l *Layer, x, out, col []float64) {
 			}
 		}
 		oc := 0
+		if simdFloat {
+			// Four channels by two positions per call (forward_simd.go).
+			for ; oc+4 <= l.OutC; oc += 4 {
+				w0, w1, w2, w3 := w[oc*R:(oc+1)*R], w[(oc+1)*R:(oc+2)*R], w[(oc+2)*R:(oc+3)*R], w[(oc+3)*R:(oc+4)*R]
+				o := [4][]float64{out[oc*npos+p0:][:tp], out[(oc+1)*npos+p0:][:tp], out[(oc+2)*npos+p0:][:tp], out[(oc+3)*npos+p0:][:tp]}
+				q := 0
+				for ; q+2 <= tp; q += 2 {
+					x0, x1 := col[q*R:(q+1)*R], col[(q+1)*R:(q+2)*R]
+					var s [8]float64
+					if adder {
+						s = absDiff2x4(x0, x1, w0, w1, w2, w3)
+					} else {
+						s = dot2x4(x0, x1, w0, w1, w2, w3)
+					}
+					for j := range 4 {
+						o[j][q], o[j][q+1] = s[2*j], s[2*j+1]
+					}
+				}
+				if q < tp { // an odd position (and fully connected layers): paired with itself
+					x0 := col[q*R : (q+1)*R]
+					var s [8]float64
+					if adder {
+						s = absDiff2x4(x0, x0, w0, w1, w2, w3)
+					} else {
+						s = dot2x4(x0, x0, w0, w1, w2, w3)
+					}
+					for j := range 4 {
+						o[j][q] = s[2*j]
+					}
+				}
+			}
+		}
 		for ; oc+2 <= l.OutC; oc += 2 {
 			w0, w1 := w[oc*R:(oc+1)*R], w[(oc+1)*R:(oc+2)*R]
 			o0, o1 := out[oc*npos+p0:][:tp], out[(oc+1)*npos+p0:][:tp]

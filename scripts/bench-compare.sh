@@ -3,7 +3,8 @@
 # (not a test). For LeNet-5 (8-bit, 256 images per run) and ResNet-20
 # (8-bit, the official checkpoint, 8 images per run) it times
 #   - addergen's bit-exact simulator, portable build and GOEXPERIMENT=simd
-#     build (amd64), and the float reference (model package forward),
+#     build (amd64), and the float reference (model package forward) in
+#     both builds (its AVX2 kernels need the simd build),
 #     through sim's go test benchmarks, COUNT runs each (default 3);
 #   - PyTorch's official AdderNet forward and torch.cdist(p=1), when a
 #     python3 with torch is found (scripts/bench_torch.py; optional: the
@@ -61,7 +62,8 @@ for net in LeNet ResNet20; do
 	{
 		echo "sim 8-bit, portable build|$portable"
 		[ -f "$out/simd.txt" ] && echo "sim 8-bit, GOEXPERIMENT=simd build|$(median "BenchmarkRunNet$net" "$out/simd.txt")"
-		echo "float reference (model forward)|$(median "BenchmarkFloat$net" "$out/portable.txt")"
+		echo "float reference, portable build|$(median "BenchmarkFloat$net" "$out/portable.txt")"
+		[ -f "$out/simd.txt" ] && echo "float reference, GOEXPERIMENT=simd build|$(median "BenchmarkFloat$net" "$out/simd.txt")"
 		awk -v n="$label" '$2 == n { sub("torch-", "", $1); print "PyTorch " $1 " forward|" $3 }' "$out/torch.txt"
 	} | while IFS='|' read -r what v; do
 		ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "" || b + 0 == 0) print "-"; else printf "%.2f×", a / b }'; }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/internal/exactsum"
 	"github.com/addergen/addergen/internal/report"
 	"github.com/addergen/addergen/model"
 	"github.com/addergen/addergen/quant"
@@ -34,6 +35,45 @@ type Comparison struct {
 	// InputSaturated counts input values clipped by the input encoding.
 	InputSaturated int64             `json:"input_saturated"`
 	Layers         []LayerComparison `json:"layers"`
+	// State holds what MergeComparisons needs beyond the report; it is
+	// nil (and absent from JSON) unless WithState set it.
+	State *CompareState `json:"state,omitempty"`
+
+	fCorrect, sCorrect, agree int
+	floatSec, simSec          float64
+}
+
+// CompareState is the part of a Comparison of a slice of the data that
+// the report does not show but merging needs: the counts behind the
+// percentages, the measured times, and per layer the exact sums behind
+// SQNR and RMS error. Comparisons of the slices of a data set, merged,
+// give the Comparison of the whole data set bit for bit (except the
+// measured throughputs).
+type CompareState struct {
+	FloatCorrect int     `json:"float_correct"`
+	SimCorrect   int     `json:"sim_correct"`
+	Agree        int     `json:"agree"`
+	FloatSeconds float64 `json:"float_seconds"`
+	SimSeconds   float64 `json:"sim_seconds"`
+	// Layers are in the order of Comparison.Layers.
+	Layers []LayerState `json:"layers"`
+}
+
+// LayerState is one layer's part of a CompareState.
+type LayerState struct {
+	// SumF2 and SumE2 are Σ f² and Σ (f − q)² over the finite float
+	// outputs, exactly (see exactsum).
+	SumF2 exactsum.State `json:"sum_f2"`
+	SumE2 exactsum.State `json:"sum_e2"`
+	// MaxErr, FloatMin and FloatMax are over the finite float outputs
+	// (null when there are none).
+	MaxErr   report.Num `json:"max_err"`
+	FloatMin report.Num `json:"float_min"`
+	FloatMax report.Num `json:"float_max"`
+	// NonFinite counts float outputs that are NaN or ±Inf; StatOutputs is
+	// the simulator's LayerStats.Outputs (the outputs that can saturate).
+	NonFinite   int64 `json:"non_finite"`
+	StatOutputs int64 `json:"stat_outputs"`
 }
 
 // LayerComparison compares one integer layer's dequantized output with
@@ -79,9 +119,10 @@ type LayerComparison struct {
 	// AccWidth is the declared accumulator width (0 if none).
 	AccWidth int `json:"acc_width,omitempty"`
 
-	sumF2, sumE2       float64
+	sumF2, sumE2       exactsum.Sum
 	maxErr, fmin, fmax float64
 	nonFinite          int64 // float outputs that are NaN or ±Inf
+	statOutputs        int64 // LayerStats.Outputs
 }
 
 // sqnr returns the layer's SQNR in dB from Σ f² and Σ (f − q)², and, when
@@ -195,17 +236,26 @@ func Compare(net *model.Net, q *quant.Model, x dataset.Tensor, labels []int) (*C
 			stats[i].merge(&res.Stats[i])
 			lc := &c.Layers[i]
 			f := fo[refs[i]].Data
-			for j, code := range res.Layers[i].Data {
-				if math.IsNaN(f[j]) || math.IsInf(f[j], 0) {
-					lc.nonFinite++
-					continue
+			codes := res.Layers[i].Data
+			per := len(codes) / m
+			// Σ f² and Σ e² in order within each image, the images' sums
+			// added exactly: the same bits for any split of the images.
+			for k := range m {
+				var sf2, se2 float64
+				for j := k * per; j < (k+1)*per; j++ {
+					if math.IsNaN(f[j]) || math.IsInf(f[j], 0) {
+						lc.nonFinite++
+						continue
+					}
+					v := l.Out.Decode(int64(codes[j]))
+					e := math.Abs(f[j] - v)
+					sf2 += f[j] * f[j]
+					se2 += e * e
+					lc.maxErr = max(lc.maxErr, e)
+					lc.fmin, lc.fmax = min(lc.fmin, f[j]), max(lc.fmax, f[j])
 				}
-				v := l.Out.Decode(int64(code))
-				e := math.Abs(f[j] - v)
-				lc.sumF2 += f[j] * f[j]
-				lc.sumE2 += e * e
-				lc.maxErr = max(lc.maxErr, e)
-				lc.fmin, lc.fmax = min(lc.fmin, f[j]), max(lc.fmax, f[j])
+				lc.sumF2.Add(sf2)
+				lc.sumE2.Add(se2)
 			}
 		}
 		fl, sl := fo[len(fo)-1].Data, res.Output.Data
@@ -225,30 +275,135 @@ func Compare(net *model.Net, q *quant.Model, x dataset.Tensor, labels []int) (*C
 			}
 		}
 	}
-	pct := func(k int) report.Num { return report.Ratio(100*float64(k), float64(N)) }
-	c.Agreement = pct(agree)
-	if labels != nil {
-		c.FloatTop1, c.SimTop1 = pct(fCorrect), pct(sCorrect)
-	}
-	c.FloatImagesPerSec = report.Ratio(float64(N), floatTime.Seconds())
-	c.SimImagesPerSec = report.Ratio(float64(N), simTime.Seconds())
+	c.fCorrect, c.sCorrect, c.agree = fCorrect, sCorrect, agree
+	c.floatSec, c.simSec = floatTime.Seconds(), simTime.Seconds()
 	for i := range c.Layers {
 		lc, st := &c.Layers[i], &stats[i]
 		lc.Outputs = int64(N) * int64(numel(q.Layers[i].OutShape))
 		lc.SatHigh, lc.SatLow, lc.ReLUZero = st.SatHigh, st.SatLow, st.ReLUZero
-		if st.Outputs > 0 { // layers that cannot saturate (flatten) count none: rate 0
-			lc.SatRate = report.Ratio(float64(st.SatHigh+st.SatLow), float64(st.Outputs))
+		lc.statOutputs = st.Outputs
+	}
+	c.finish()
+	return c, nil
+}
+
+// finish computes the report's figures from the counts and sums.
+func (c *Comparison) finish() {
+	N := c.Samples
+	pct := func(k int) report.Num { return report.Ratio(100*float64(k), float64(N)) }
+	c.Agreement = pct(c.agree)
+	c.FloatTop1, c.SimTop1 = 0, 0
+	if c.Labeled {
+		c.FloatTop1, c.SimTop1 = pct(c.fCorrect), pct(c.sCorrect)
+	}
+	c.FloatImagesPerSec = report.Ratio(float64(N), c.floatSec)
+	c.SimImagesPerSec = report.Ratio(float64(N), c.simSec)
+	for i := range c.Layers {
+		lc := &c.Layers[i]
+		lc.SatRate = 0
+		if lc.statOutputs > 0 { // layers that cannot saturate (flatten) count none: rate 0
+			lc.SatRate = report.Ratio(float64(lc.SatHigh+lc.SatLow), float64(lc.statOutputs))
 		}
 		finite := lc.Outputs - lc.nonFinite
 		lc.RMSErr = report.Unmeasured()
 		lc.MaxAbsErr, lc.FloatMin, lc.FloatMax = lc.RMSErr, lc.RMSErr, lc.RMSErr
+		sumF2, sumE2 := lc.sumF2.Value(), lc.sumE2.Value()
 		if finite > 0 {
-			lc.RMSErr = report.Num(math.Sqrt(lc.sumE2 / float64(finite)))
+			lc.RMSErr = report.Num(math.Sqrt(sumE2 / float64(finite)))
 			lc.MaxAbsErr, lc.FloatMin, lc.FloatMax = report.Num(lc.maxErr), report.Num(lc.fmin), report.Num(lc.fmax)
 		}
-		lc.SQNR, lc.SQNRNote = sqnr(lc.Name, lc.sumF2, lc.sumE2, lc.nonFinite)
+		lc.SQNR, lc.SQNRNote = sqnr(lc.Name, sumF2, sumE2, lc.nonFinite)
 	}
-	return c, nil
+}
+
+// WithState sets c.State (so that c's JSON can be merged with
+// MergeComparisons) and returns c.
+func (c *Comparison) WithState() *Comparison {
+	st := &CompareState{FloatCorrect: c.fCorrect, SimCorrect: c.sCorrect, Agree: c.agree,
+		FloatSeconds: c.floatSec, SimSeconds: c.simSec}
+	for i := range c.Layers {
+		lc := &c.Layers[i]
+		ls := LayerState{SumF2: lc.sumF2.State(), SumE2: lc.sumE2.State(), NonFinite: lc.nonFinite, StatOutputs: lc.statOutputs,
+			MaxErr: report.Unmeasured(), FloatMin: report.Unmeasured(), FloatMax: report.Unmeasured()}
+		if lc.Outputs-lc.nonFinite > 0 {
+			ls.MaxErr, ls.FloatMin, ls.FloatMax = report.Num(lc.maxErr), report.Num(lc.fmin), report.Num(lc.fmax)
+		}
+		st.Layers = append(st.Layers, ls)
+	}
+	c.State = st
+	return c
+}
+
+// MergeComparisons merges the comparisons of consecutive slices of one
+// data set (each with its State, in the data's order, for example decoded
+// from the JSON of sharded runs) into the comparison of the whole data
+// set: every figure is the one Compare gives on the whole set, bit for
+// bit, except FloatImagesPerSec and SimImagesPerSec, which are the images
+// over the slices' summed times. The result has no State. It fails when
+// a part has no State or the parts compare different layers.
+func MergeComparisons(parts []*Comparison) (*Comparison, error) {
+	if len(parts) == 0 {
+		return nil, fmt.Errorf("sim: no comparisons to merge")
+	}
+	first := parts[0]
+	out := &Comparison{Labeled: first.Labeled}
+	for k, p := range parts {
+		if p.State == nil {
+			return nil, fmt.Errorf("sim: comparison %d of %d has no state to merge", k+1, len(parts))
+		}
+		if len(p.State.Layers) != len(p.Layers) || len(p.Layers) != len(first.Layers) {
+			return nil, fmt.Errorf("sim: comparison %d of %d has %d layers (%d states), the first %d", k+1, len(parts), len(p.Layers), len(p.State.Layers), len(first.Layers))
+		}
+		if p.Labeled != first.Labeled {
+			return nil, fmt.Errorf("sim: comparison %d of %d is labeled=%v, the first labeled=%v", k+1, len(parts), p.Labeled, first.Labeled)
+		}
+		out.Samples += p.Samples
+		out.InputSaturated += p.InputSaturated
+		out.fCorrect += p.State.FloatCorrect
+		out.sCorrect += p.State.SimCorrect
+		out.agree += p.State.Agree
+		out.floatSec += p.State.FloatSeconds
+		out.simSec += p.State.SimSeconds
+	}
+	for i := range first.Layers {
+		lc := first.Layers[i] // the layer's description, as every part has it
+		lc.sumF2, lc.sumE2 = exactsum.Sum{}, exactsum.Sum{}
+		lc.maxErr, lc.fmin, lc.fmax = 0, math.Inf(1), math.Inf(-1)
+		lc.Outputs, lc.SatHigh, lc.SatLow, lc.ReLUZero, lc.nonFinite, lc.statOutputs = 0, 0, 0, 0, 0, 0
+		for k, p := range parts {
+			pl, ps := &p.Layers[i], &p.State.Layers[i]
+			if pl.Name != lc.Name || pl.Op != lc.Op || pl.Bits != lc.Bits || pl.Signed != lc.Signed || pl.Scale != lc.Scale {
+				return nil, fmt.Errorf("sim: comparison %d of %d: layer %d is %s (%s, %d bits, scale %g), the first's %s (%s, %d bits, scale %g)",
+					k+1, len(parts), i, pl.Name, pl.Op, pl.Bits, pl.Scale, lc.Name, lc.Op, lc.Bits, lc.Scale)
+			}
+			f2, err := exactsum.FromState(ps.SumF2)
+			if err != nil {
+				return nil, fmt.Errorf("sim: comparison %d of %d, layer %s: %v", k+1, len(parts), lc.Name, err)
+			}
+			e2, err := exactsum.FromState(ps.SumE2)
+			if err != nil {
+				return nil, fmt.Errorf("sim: comparison %d of %d, layer %s: %v", k+1, len(parts), lc.Name, err)
+			}
+			lc.sumF2.AddSum(&f2)
+			lc.sumE2.AddSum(&e2)
+			if pl.Outputs-ps.NonFinite > 0 {
+				if !ps.MaxErr.Finite() || !ps.FloatMin.Finite() || !ps.FloatMax.Finite() {
+					return nil, fmt.Errorf("sim: comparison %d of %d, layer %s: %d finite outputs but no error and range", k+1, len(parts), lc.Name, pl.Outputs-ps.NonFinite)
+				}
+				lc.maxErr = max(lc.maxErr, float64(ps.MaxErr))
+				lc.fmin, lc.fmax = min(lc.fmin, float64(ps.FloatMin)), max(lc.fmax, float64(ps.FloatMax))
+			}
+			lc.Outputs += pl.Outputs
+			lc.SatHigh += pl.SatHigh
+			lc.SatLow += pl.SatLow
+			lc.ReLUZero += pl.ReLUZero
+			lc.nonFinite += ps.NonFinite
+			lc.statOutputs += ps.StatOutputs
+		}
+		out.Layers = append(out.Layers, lc)
+	}
+	out.finish()
+	return out, nil
 }
 
 // argmaxF returns the index of the first largest value.

@@ -77,16 +77,32 @@ type netMonitor struct {
 	Index  int
 }
 
+// netBench is the view of tb_net.v.tmpl: only what the design fixes, so
+// that the bench's source (and a compiled model of it) is the same for
+// every run of one design. What changes per run is in netArgs.
 type netBench struct {
 	topInst
-	Images, TotalBeats, PixelsPerImage int
-	TotalOutputs, MaxCycles            int
-	InBits, OutTMsb                    int
-	InFile, LogFile                    string
-	IdlePct, StallPct                  int
-	IdleThresh, StallThresh            int
-	SeedHex                            string
-	Monitors                           []netMonitor
+	PixelsPerImage  int
+	InBits, OutTMsb int
+	InFile, LogFile string
+	Monitors        []netMonitor
+}
+
+// netArgsFile holds a run's plusargs in the work directory (one per
+// line), for DumpAround's rerun.
+const netArgsFile = "net_args.txt"
+
+// netArgs returns the bench's plusargs of a run: input beats and m_axis
+// beats, the cycle limit, the LFSR seed and the idle and stall thresholds.
+func netArgs(beats, outs, maxCycles int, o NetRunOptions) []string {
+	return []string{
+		fmt.Sprintf("+beats=%d", beats),
+		fmt.Sprintf("+outs=%d", outs),
+		fmt.Sprintf("+maxcyc=%d", maxCycles),
+		fmt.Sprintf("+seed=%08x", uint32(o.Seed*2654435761+0x1234567)|1),
+		fmt.Sprintf("+idle=%d", int(o.Idle*256)),
+		fmt.Sprintf("+stall=%d", int(o.Stall*256)),
+	}
 }
 
 // RunNet streams the input codes (a batch [N, C, H, W]) through the
@@ -119,19 +135,16 @@ func RunNet(ctx context.Context, simulator, dir string, n *rtl.Net, sources []st
 		return nil, err
 	}
 	b := netBench{
-		topInst: ti, Images: N, TotalBeats: N * H * W, PixelsPerImage: H * W,
-		TotalOutputs: N * n.OutCount,
-		InBits:       n.InBits, OutTMsb: n.OutTData - 1,
+		topInst: ti, PixelsPerImage: H * W,
+		InBits: n.InBits, OutTMsb: n.OutTData - 1,
 		InFile: "net_in.hex", LogFile: "net_log.txt",
-		IdlePct: int(o.Idle * 100), StallPct: int(o.Stall * 100),
-		IdleThresh: int(o.Idle * 256), StallThresh: int(o.Stall * 256),
-		SeedHex: fmt.Sprintf("%08x", uint32(o.Seed*2654435761+0x1234567)|1),
 	}
 	if o.Idle < 0 || o.Idle > 0.9 || o.Stall < 0 || o.Stall > 0.9 {
 		return nil, fmt.Errorf("testbench: idle %.2f and stall %.2f must be in 0..0.9", o.Idle, o.Stall)
 	}
 	slow := 1 / ((1 - o.Idle) * (1 - o.Stall))
-	b.MaxCycles = int(float64(n.PredictedCyclesPerImage*(N+2)+n.LatencyCycles)*slow*2) + 10000
+	maxCycles := int(float64(n.PredictedCyclesPerImage*(N+2)+n.LatencyCycles)*slow*2) + 10000
+	args := netArgs(N*H*W, N*n.OutCount, maxCycles, o)
 	for _, e := range n.Engines {
 		b.Monitors = append(b.Monitors, netMonitor{Stream: e.Dst, Index: e.Index})
 	}
@@ -139,12 +152,14 @@ func RunNet(ctx context.Context, simulator, dir string, n *rtl.Net, sources []st
 	if err != nil {
 		return nil, err
 	}
-	if err := WriteFiles(dir, map[string][]byte{"addergen_tb_net.v": tb, b.InFile: []byte(hex.String())}); err != nil {
+	if err := WriteFiles(dir, map[string][]byte{"addergen_tb_net.v": tb, b.InFile: []byte(hex.String()),
+		netArgsFile: []byte(strings.Join(args, "\n") + "\n")}); err != nil {
 		return nil, err
 	}
 	srcs := designSources(o.DesignDir, sources)
 	srcs = append(srcs, "addergen_tb_net.v")
-	ro := RunOptions{Top: "addergen_tb_net", Sources: srcs, VCD: o.VCD, Timeout: 60 * time.Minute, Optimize: N > 4}
+	ro := RunOptions{Top: "addergen_tb_net", Sources: srcs, Args: args, VCD: o.VCD, Timeout: 60 * time.Minute,
+		Optimize: optimizeNet(dir, srcs, n.PredictedCyclesPerImage, N)}
 	out, elapsed, err := Run(ctx, simulator, dir, ro)
 	if err != nil {
 		return nil, err
@@ -166,6 +181,41 @@ func RunNet(ctx context.Context, simulator, dir string, n *rtl.Net, sources []st
 	return res, nil
 }
 
+// Thresholds of optimizeNet, in simulated cycles × bytes of Verilog.
+const (
+	optimizeWork       = 2e12 // always
+	optimizeWorkCached = 5e10 // when compiled models are cached
+)
+
+// optimizeNet decides whether a network bench's Verilator model is built
+// optimised (RunOptions.Optimize): for more than 4 images (as before), or
+// when the run's work, estimated as simulated cycles × bytes of Verilog,
+// repays the slower build. Measured on the 2-core machine for ResNet-20
+// at 8 bits (951 kB of Verilog, 36,864 cycles per image): the -O3 build
+// took 215 s of CPU against about 80 s unoptimised and ran 2 images in
+// 2.5 s of CPU against 14.7 s, so without a cache it repays from about 20
+// images (work ≈ 7·10¹¹); with the model cache the build is paid once per
+// design and reused by every later run (shards, reruns, regressions), so
+// a smaller run already counts (ResNet-20 from 2 images, work 7·10¹⁰;
+// LeNet-sized test benches of a few images, about 10¹⁰, stay quick to
+// build).
+func optimizeNet(dir string, sources []string, cyclesPerImage, images int) bool {
+	if images > 4 {
+		return true
+	}
+	var bytes int64
+	for _, src := range sources {
+		if !filepath.IsAbs(src) {
+			src = filepath.Join(dir, src)
+		}
+		if st, err := os.Stat(src); err == nil {
+			bytes += st.Size()
+		}
+	}
+	work := float64(cyclesPerImage) * float64(images) * float64(bytes)
+	return work >= optimizeWork || VerilatorCacheDir() != "" && work >= optimizeWorkCached
+}
+
 // DumpAround reruns the bench already in dir under Icarus with a VCD
 // limited to a window of cycles around cycle. Icarus is used whatever
 // simulator found the mismatch: the design is the same.
@@ -179,7 +229,12 @@ func DumpAround(ctx context.Context, dir string, sources []string, cycle int) (s
 	if out, err := command(ctx, dir, argv); err != nil {
 		return "", fmt.Errorf("iverilog: %v\n%s", err, tail(out, 20))
 	}
-	if out, err := command(ctx, dir, []string{"vvp", "-n", "vcd.vvp", "+vcd", fmt.Sprintf("+vcd_start=%d", start), fmt.Sprintf("+vcd_stop=%d", cycle+200)}); err != nil {
+	args, err := os.ReadFile(filepath.Join(dir, netArgsFile))
+	if err != nil {
+		return "", fmt.Errorf("no plusargs of the run: %v", err)
+	}
+	argv = append([]string{"vvp", "-n", "vcd.vvp", "+vcd", fmt.Sprintf("+vcd_start=%d", start), fmt.Sprintf("+vcd_stop=%d", cycle+200)}, strings.Fields(string(args))...)
+	if out, err := command(ctx, dir, argv); err != nil {
 		return "", fmt.Errorf("vvp: %v\n%s", err, tail(out, 20))
 	}
 	return filepath.Join(dir, "waves.vcd"), nil
@@ -196,6 +251,7 @@ func judgeNet(n *rtl.Net, want *sim.NetResult, log string, N int) (*NetResult, e
 	var outs []beat
 	var lasts []int
 	done, timeout := false, false
+	badInput := -1
 	res := &NetResult{Images: N}
 	sc := bufio.NewScanner(strings.NewReader(log))
 	sc.Buffer(make([]byte, 1<<20), 1<<26)
@@ -217,7 +273,12 @@ func judgeNet(n *rtl.Net, want *sim.NetResult, log string, N int) (*NetResult, e
 			res.Cycles, _ = strconv.Atoi(f[1])
 		case len(f) == 2 && f[0] == "TIMEOUT":
 			timeout = true
+		case len(f) == 2 && f[0] == "BADINPUT":
+			badInput, _ = strconv.Atoi(f[1])
 		}
+	}
+	if badInput >= 0 {
+		return nil, fmt.Errorf("the bench's input file ended at beat %d", badInput)
 	}
 	if timeout || !done {
 		return nil, fmt.Errorf("the design did not deliver all %d logits (timeout=%v): %d of %d output beats", N*n.OutCount, timeout, len(outs), N*n.OutCount)

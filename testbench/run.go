@@ -94,6 +94,10 @@ type RunOptions struct {
 	// Optimize compiles Verilator's C++ with optimisation (for long runs);
 	// short benches compile faster without.
 	Optimize bool
+	// Args are the run's plusargs (+name=value), given to the compiled
+	// bench at run time: one compiled model serves runs that differ only
+	// in them.
+	Args []string
 }
 
 // Run compiles and runs Sources in dir with the named simulator and
@@ -109,25 +113,24 @@ func Run(ctx context.Context, simulator, dir string, o RunOptions) (string, time
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	var build, run []string
+	var cached, key string // Verilator: the cached model, or where to store it
 	switch simulator {
 	case Icarus:
 		build = append([]string{"iverilog", "-g2005", "-o", "sim.vvp", "-s", o.Top}, o.Sources...)
 		run = []string{"vvp", "-n", "sim.vvp"}
 	case Verilator:
-		jobs := strconv.Itoa(runtime.NumCPU())
-		build = []string{"verilator", "--binary", "--timing", "-j", jobs, "-Wno-fatal", "-Wno-lint", "-Wno-style",
-			"--top-module", o.Top, "-Mdir", "obj_dir", "-o", "vsim"}
-		if o.Optimize {
-			build = append(build, "-O3", "--x-assign", "fast", "--x-initial", "fast", "-MAKEFLAGS", "OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O1")
-		} else {
-			// Short benches: compile fast rather than optimise.
-			build = append(build, "-MAKEFLAGS", "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0")
-		}
-		if o.VCD {
-			build = append(build, "--trace")
-		}
-		build = append(build, o.Sources...)
+		build = append(append([]string{"verilator"}, VerilatorFlags(o)...), o.Sources...)
 		run = []string{filepath.Join("obj_dir", "vsim")}
+		if cache := VerilatorCacheDir(); cache != "" {
+			var err error
+			if key, err = modelKey(dir, o); err == nil {
+				if p := filepath.Join(cache, key, "vsim"); isExecutable(p) {
+					cached, build, run = p, nil, []string{p}
+					now := time.Now()
+					_ = os.Chtimes(filepath.Join(cache, key), now, now) // recently used: kept by pruning
+				}
+			}
+		}
 	default:
 		return "", 0, fmt.Errorf("simulator %q unknown", simulator)
 	}
@@ -135,16 +138,54 @@ func Run(ctx context.Context, simulator, dir string, o RunOptions) (string, time
 		run = append(run, "+vcd")
 	}
 	run = append(run, o.PlusArgs...)
-	if out, err := command(ctx, dir, build); err != nil {
-		return "", 0, fmt.Errorf("%s build failed: %v\n%s", simulator, err, tail(out, 40))
+	run = append(run, o.Args...)
+	if build != nil {
+		if out, err := command(ctx, dir, build); err != nil {
+			return "", 0, fmt.Errorf("%s build failed: %v\n%s", simulator, err, tail(out, 40))
+		}
+		if simulator == Verilator && key != "" {
+			storeModel(VerilatorCacheDir(), key, filepath.Join(dir, "obj_dir", "vsim"))
+		}
 	}
 	start := time.Now()
 	out, err := command(ctx, dir, run)
 	elapsed := time.Since(start)
 	if err != nil {
+		if cached != "" {
+			err = fmt.Errorf("%v (cached model %s)", err, cached)
+		}
 		return out, elapsed, fmt.Errorf("%s run failed: %v\n%s", simulator, err, tail(out, 40))
 	}
 	return out, elapsed, nil
+}
+
+// VerilatorFlags returns the verilator command line (without the
+// sources) that Run uses for o: a --binary --timing build of o.Top into
+// obj_dir/vsim; with o.Optimize, -O3, --x-assign fast and the C++ at -O2
+// (long runs), else the C++ unoptimised (short benches build faster);
+// --trace with o.VCD.
+//
+// --x-initial stays at its default (unique): initial values come from
+// one function, so a run with +verilator+rand+reset+2 would randomise
+// them; --x-initial fast would let the compiler pick and can hide a
+// missing reset. --x-assign fast only affects explicit X assignments,
+// which the generated RTL does not make, and every value is compared
+// with the simulator, so results stay exact. No --threads: measured on
+// the 2-core machine it made the LeNet and ResNet-20 benches slower (see
+// the README's Benchmarks).
+func VerilatorFlags(o RunOptions) []string {
+	jobs := strconv.Itoa(runtime.NumCPU())
+	f := []string{"--binary", "--timing", "-j", jobs, "-Wno-fatal", "-Wno-lint", "-Wno-style",
+		"--top-module", o.Top, "-Mdir", "obj_dir", "-o", "vsim"}
+	if o.Optimize {
+		f = append(f, "-O3", "--x-assign", "fast", "-MAKEFLAGS", "OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O1")
+	} else {
+		f = append(f, "-MAKEFLAGS", "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0")
+	}
+	if o.VCD {
+		f = append(f, "--trace")
+	}
+	return f
 }
 
 func command(ctx context.Context, dir string, argv []string) (string, error) {

@@ -17,6 +17,7 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/flow"
 	"github.com/addergen/addergen/internal/report"
 	"github.com/addergen/addergen/quant"
 	"github.com/addergen/addergen/sim"
@@ -36,12 +37,14 @@ type compareOpts struct {
 	out        string
 	json       bool
 	preprocess bool
+	shard      string
+	flags      map[string]string // the run's flags, for a shard's report
 }
 
 func newCompareCmd(g *globalOpts) *cobra.Command {
 	o := &compareOpts{g: g}
 	cmd := &cobra.Command{
-		Use:   "compare --model M [--weights FILE] --quantized Q.json --data DATA [--limit N] [--out DIR] [--json]",
+		Use:   "compare --model M [--weights FILE] --quantized Q.json --data DATA [--limit N] [--shard i/n] [--out DIR] [--json]",
 		Short: "Compare a float model with the bit-exact simulation of its quantized model",
 		Long: `Run the float reference and the bit-exact integer simulator of the quantized
 model on the same data and compare them: top-1 accuracy of each (when labels
@@ -57,9 +60,15 @@ than P points below the float top-1.`,
   addergen compare --model lenet5-adder --weights lenet.pth --quantized lenet8.json --data mnist --out out/cmp
 
   # CI gate: at most 0.1 point lost, machine-readable
-  addergen compare --model lenet5-adder --weights lenet.pth --quantized lenet8.json --data mnist --max-drop 0.1 --json`,
+  addergen compare --model lenet5-adder --weights lenet.pth --quantized lenet8.json --data mnist --max-drop 0.1 --json
+
+  # the 1st of 4 shards of the test set; addergen merge combines the 4
+  addergen compare --model lenet5-adder-mnist --quantized lenet8.json --data mnist --shard 1/4 --json > s1.json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.OutOrStdout(), cmd.ErrOrStderr()) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.flags = runFlags(cmd)
+			return o.run(cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.model, "model", "", "float model: built-in name, spec JSON file, or training folder")
@@ -74,6 +83,7 @@ than P points below the float top-1.`,
 	fl.Float64Var(&o.maxDrop, "max-drop", -1, "fail if quantized top-1 is more than this many points below float (negative: no check)")
 	fl.StringVar(&o.out, "out", "", "write report.md, report.json, error.png and ranges.png into this directory")
 	fl.BoolVar(&o.json, "json", false, "print the report as one JSON object")
+	fl.StringVar(&o.shard, "shard", "", fmt.Sprintf(shardUsage, "samples (after --limit)"))
 	for _, f := range []string{"model", "quantized", "data"} {
 		_ = cmd.MarkFlagRequired(f)
 	}
@@ -81,18 +91,7 @@ than P points below the float top-1.`,
 }
 
 // compareReport is the JSON report (report.json, and stdout with --json).
-type compareReport struct {
-	Model     string       `json:"model"`
-	Weights   string       `json:"weights,omitempty"`
-	Quantized string       `json:"quantized"`
-	Data      string       `json:"data"`
-	Name      string       `json:"name"`
-	Config    quant.Config `json:"config"`
-	*sim.Comparison
-	Top1Drop *report.Num `json:"top1_drop,omitempty"`
-	Pass     *bool       `json:"pass,omitempty"`
-	Files    []string    `json:"files,omitempty"`
-}
+type compareReport = flow.CompareReport
 
 func (o *compareOpts) run(stdout, stderr io.Writer) error {
 	if o.limit < 0 {
@@ -105,6 +104,10 @@ func (o *compareOpts) run(stdout, stderr io.Writer) error {
 		if err := checkOutDir("--out", o.out); err != nil {
 			return err
 		}
+	}
+	sh, err := parseShard(o.shard)
+	if err != nil {
+		return err
 	}
 	if !quant.IsQuantized(o.quantized) {
 		return usagef("--quantized %s: not a quantized model file (no \"format\": %q)", o.quantized, quant.FormatName)
@@ -125,10 +128,14 @@ func (o *compareOpts) run(stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	x := set.X
 	if err := checkLabels("--data", set, shapeLen(net.Output())); err != nil {
 		return err
 	}
+	_, total, err := selectShard(sh, set)
+	if err != nil {
+		return err
+	}
+	x := set.X
 	if o.maxDrop >= 0 && set.Labels == nil {
 		return usagef("--max-drop needs labels; --data %s has none", o.data)
 	}
@@ -137,11 +144,15 @@ func (o *compareOpts) run(stdout, stderr io.Writer) error {
 		return usageError{oneLineErr(err)}
 	}
 	rep := compareReport{Model: o.model, Weights: o.weights, Quantized: o.quantized, Data: o.data, Name: q.Name, Config: q.Config, Comparison: cmp}
+	if sh.Set() {
+		rep.Shard = flow.NewInfo(flow.CmdCompare, sh, total, o.flags)
+		cmp.WithState()
+	}
 	var failed error
 	if cmp.Labeled {
 		drop := cmp.FloatTop1 - cmp.SimTop1
 		rep.Top1Drop = &drop
-		if o.maxDrop >= 0 {
+		if o.maxDrop >= 0 && !sh.Set() { // a shard's slice gives no verdict; merge does
 			pass := float64(drop) <= o.maxDrop+1e-9
 			rep.Pass = &pass
 			if !pass {
@@ -149,13 +160,21 @@ func (o *compareOpts) run(stdout, stderr io.Writer) error {
 			}
 		}
 	}
+	return printCompare(stdout, &rep, o.out, o.json, o.g.quiet, failed)
+}
+
+// printCompare writes rep's files into out (when set: report.md,
+// report.json, error.png, ranges.png), then prints rep as JSON or text,
+// and returns failed (the --max-drop verdict) unless writing fails.
+func printCompare(stdout io.Writer, rep *compareReport, out string, asJSON, quiet bool, failed error) error {
 	var paths []string
-	if o.out != "" {
-		files := map[string][]byte{"report.md": markdownReport(&rep)}
-		if files["error.png"], err = errorPlot(cmp); err != nil {
+	if out != "" {
+		files := map[string][]byte{"report.md": markdownReport(rep)}
+		var err error
+		if files["error.png"], err = errorPlot(rep.Comparison); err != nil {
 			return err
 		}
-		if files["ranges.png"], err = rangesPlot(cmp); err != nil {
+		if files["ranges.png"], err = rangesPlot(rep.Comparison); err != nil {
 			return err
 		}
 		for n := range files {
@@ -168,20 +187,20 @@ func (o *compareOpts) run(stdout, stderr io.Writer) error {
 			return err
 		}
 		files["report.json"] = append(j, '\n')
-		if paths, err = writeOutDir("--out", o.out, "compare", files); err != nil {
+		if paths, err = writeOutDir("--out", out, "compare", files); err != nil {
 			return err
 		}
 	}
-	if o.json {
+	if asJSON {
 		if err := json.NewEncoder(stdout).Encode(rep); err != nil {
 			return err
 		}
 		return failed
 	}
-	if !o.g.quiet || failed != nil {
-		fmt.Fprint(stdout, textSummary(&rep))
+	if !quiet || failed != nil {
+		fmt.Fprint(stdout, textSummary(rep))
 	}
-	if !o.g.quiet {
+	if !quiet {
 		for _, p := range paths {
 			fmt.Fprintf(stdout, "wrote %s\n", p)
 		}

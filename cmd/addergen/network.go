@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/flow"
 	"github.com/addergen/addergen/internal/outdir"
 	"github.com/addergen/addergen/internal/report"
 	"github.com/addergen/addergen/quant"
@@ -217,25 +219,12 @@ type verifyNetOpts struct {
 	seed      uint64
 	// preprocess applies the model's raw-pixel preprocessing to --data.
 	preprocess bool
+	shard      string
+	flags      map[string]string // the run's flags, for a shard's report
 }
 
 // verifyNetReport is the JSON printed by verify --model --json.
-type verifyNetReport struct {
-	Images        int                    `json:"images"`
-	Mismatches    int                    `json:"mismatches"`
-	FirstMismatch *testbench.NetMismatch `json:"first_mismatch"`
-	// CyclesPerImage is measured from the spacing of the images' outputs:
-	// null with fewer than two images (it cannot be measured).
-	CyclesPerImage          report.Num  `json:"cycles_per_image"`
-	PredictedCyclesPerImage int         `json:"predicted_cycles_per_image"`
-	LatencyCycles           int         `json:"latency_cycles"`
-	RTLTop1                 *report.Num `json:"rtl_top1"`
-	SimTop1                 *report.Num `json:"sim_top1"`
-	Simulator               string      `json:"simulator"`
-	Values                  int         `json:"values"`
-	ImagesPerSecond         report.Num  `json:"images_per_second"`
-	VCD                     string      `json:"vcd,omitempty"`
-}
+type verifyNetReport = flow.VerifyReport
 
 func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	q, err := loadQuantized(o.model)
@@ -261,12 +250,20 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 	if o.idle < 0 || o.idle > 0.9 || o.stall < 0 || o.stall > 0.9 {
 		return usagef("--idle and --stall must be in 0..0.9")
 	}
+	sh, err := parseShard(o.shard)
+	if err != nil {
+		return err
+	}
 	set, err := dataArg{flag: "--data", path: o.data, labels: o.labels, limit: o.images,
 		preprocess: o.preprocess, pre: q.Preprocess, model: o.model}.load(q.Input.Shape, stderr)
 	if err != nil {
 		return err
 	}
 	if err := checkLabels("--data", set, shapeLen(q.Output().OutShape)); err != nil {
+		return err
+	}
+	start, total, err := selectShard(sh, set)
+	if err != nil {
 		return err
 	}
 	n := set.X.Shape[0]
@@ -335,6 +332,22 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 		r, s := accuracy(testbench.Top1(res.Logits), set.Labels), accuracy(testbench.Top1(want.Output), set.Labels)
 		rep.RTLTop1, rep.SimTop1 = &r, &s
 	}
+	if res.FirstMismatch != nil {
+		res.FirstMismatch.Image += start // image numbers of the whole run
+	}
+	if sh.Set() {
+		rep.Shard = flow.NewInfo(flow.CmdVerify, sh, total, o.flags)
+		st := &flow.VerifyState{Seconds: res.Seconds}
+		if n > 1 && res.CyclesPerImage.Finite() {
+			st.CycleGaps = n - 1
+			st.CycleSpan = int(math.Round(float64(res.CyclesPerImage) * float64(n-1)))
+		}
+		if set.Labels != nil {
+			r, s := countEqual(testbench.Top1(res.Logits), set.Labels), countEqual(testbench.Top1(want.Output), set.Labels)
+			st.RTLCorrect, st.SimCorrect = &r, &s
+		}
+		rep.State = st
+	}
 	if o.vcd != "" {
 		if err := copyFileAtomic(res.VCD, o.vcd); err != nil {
 			return usagef("--vcd %s: %v", o.vcd, err)
@@ -352,6 +365,11 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 		if err := dataset.WriteNPY(o.output, sim.Dequantize(res.Logits, q.Output().Out)); err != nil {
 			return usagef("--output %s: %v", o.output, err)
 		}
+		if rep.Shard != nil {
+			if err := recordOutput(rep.Shard, o.output); err != nil {
+				return usagef("--output %s: %v", o.output, err)
+			}
+		}
 	}
 	if res.Mismatches == 0 && !keepDir {
 		os.RemoveAll(dir)
@@ -363,12 +381,7 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 			return err
 		}
 	} else if !o.g.quiet {
-		fmt.Fprintf(stdout, "%s: %d images, %d layer values compared, %d mismatches\n", o.simulator, n, res.Values, res.Mismatches)
-		fmt.Fprintf(stdout, "cycles per image: %s, %d predicted; latency %d cycles; %s images/s simulated\n",
-			measuredCycles(res.CyclesPerImage, n), design.PredictedCyclesPerImage, res.LatencyCycles, report.Text(res.ImagesPerSec, 1, "not measured"))
-		if rep.RTLTop1 != nil {
-			fmt.Fprintf(stdout, "top-1: RTL %.2f%%, simulator %.2f%%\n", 100**rep.RTLTop1, 100**rep.SimTop1)
-		}
+		printVerifyNet(stdout, &rep)
 	}
 	if res.Mismatches > 0 {
 		fmt.Fprintf(stderr, "first mismatch: %s\n", res.FirstMismatch)
@@ -379,6 +392,27 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 		return checkFailed{fmt.Sprintf("verify: %d mismatches", res.Mismatches)}
 	}
 	return nil
+}
+
+// printVerifyNet prints verify's text summary of rep.
+func printVerifyNet(w io.Writer, rep *verifyNetReport) {
+	fmt.Fprintf(w, "%s: %d images, %d layer values compared, %d mismatches\n", rep.Simulator, rep.Images, rep.Values, rep.Mismatches)
+	fmt.Fprintf(w, "cycles per image: %s, %d predicted; latency %d cycles; %s images/s simulated\n",
+		measuredCycles(rep.CyclesPerImage, rep.Images), rep.PredictedCyclesPerImage, rep.LatencyCycles, report.Text(rep.ImagesPerSecond, 1, "not measured"))
+	if rep.RTLTop1 != nil {
+		fmt.Fprintf(w, "top-1: RTL %.2f%%, simulator %.2f%%\n", 100**rep.RTLTop1, 100**rep.SimTop1)
+	}
+}
+
+// countEqual counts the positions where pred and labels agree.
+func countEqual(pred, labels []int) int {
+	ok := 0
+	for i, p := range pred {
+		if p == labels[i] {
+			ok++
+		}
+	}
+	return ok
 }
 
 func accuracy(pred, labels []int) report.Num {

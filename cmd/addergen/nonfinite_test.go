@@ -126,8 +126,8 @@ func TestReportsCarryNonFiniteFigures(t *testing.T) {
 	}
 
 	srep := &sweepReport{Name: "n", Images: 0, FloatTop1: nan, Bits: []int{4, 8}, Parallel: []int{1}, Lanes: []int{0}, Points: []sweepPoint{
-		{Bits: 4, Parallel: 1, Top1: nan, Agreement: nan, sweepCounts: sweepCounts{LUTs: 10}},
-		{Bits: 8, Parallel: 1, Top1: 90, Agreement: inf, sweepCounts: sweepCounts{LUTs: 20}},
+		{Bits: 4, Parallel: 1, Top1: nan, Agreement: nan, Counts: sweepCounts{LUTs: 10}},
+		{Bits: 8, Parallel: 1, Top1: 90, Agreement: inf, Counts: sweepCounts{LUTs: 20}},
 	}}
 	markPareto(srep.Points)
 	if j, err := json.Marshal(srep); err != nil || !bytes.Contains(j, []byte(`"top1":null`)) {

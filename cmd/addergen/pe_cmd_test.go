@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/addergen/addergen/internal/testutil"
+	"github.com/addergen/addergen/model"
 	"github.com/addergen/addergen/sim"
 	"github.com/spf13/cobra"
 )
@@ -221,6 +222,9 @@ func TestVersion(t *testing.T) {
 	}
 	if m["sim_kernel"] != sim.Kernel() {
 		t.Errorf("sim_kernel %q, want %q", m["sim_kernel"], sim.Kernel())
+	}
+	if m["float_kernel"] != model.FloatKernel() {
+		t.Errorf("float_kernel %q, want %q", m["float_kernel"], model.FloatKernel())
 	}
 	code, out, errs = runCLI(t, "version")
 	if code != 0 {

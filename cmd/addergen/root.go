@@ -78,6 +78,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newQuantizeCmd(g),
 		newCompareCmd(g),
 		newSweepCmd(g),
+		newMergeCmd(g),
 		newProveCmd(g),
 	)
 	root.InitDefaultCompletionCmd()

@@ -27,6 +27,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/flow"
 	"github.com/addergen/addergen/internal/report"
 	"github.com/addergen/addergen/model"
 	"github.com/addergen/addergen/quant"
@@ -59,12 +60,14 @@ type sweepOpts struct {
 	stderr     io.Writer // warnings
 	json       bool
 	preprocess bool
+	shard      string
+	flags      map[string]string // the run's flags, for a shard's report
 }
 
 func newSweepCmd(g *globalOpts) *cobra.Command {
 	o := &sweepOpts{g: g}
 	cmd := &cobra.Command{
-		Use:   "sweep --model M [--weights F] [--data DATA] [--calib DATA] --bits 4,5,6,8 --parallel 1,2,4,8 [--lanes L] [--balance] [--limit N] [--target xilinx|ice40] [--synth] --out DIR [--json]",
+		Use:   "sweep --model M [--weights F] [--data DATA] [--calib DATA] --bits 4,5,6,8 --parallel 1,2,4,8 [--lanes L] [--balance] [--limit N] [--target xilinx|ice40] [--synth] [--shard i/n] --out DIR [--json]",
 		Short: "Explore accuracy against hardware cost over operand bits and parallelism",
 		Long: `Quantize a float model at every --bits width and plan its network design at
 every --parallel value, and report for each point (bits x parallel):
@@ -98,11 +101,15 @@ better in one); pareto_3d also counts cycles per image.`,
   # real yosys figures for an iCE40 (slow: one synthesis per point)
   addergen sweep --model lenet5-adder-mnist --bits 4,8 --parallel 1 --target ice40 --synth --out out/sweep-ice40
 
+  # the 3rd of 4 shards of the points, each in its own folder; addergen merge combines them
+  addergen sweep --model lenet5-adder-mnist --bits 4,5,6,8 --parallel 1,2,4,8 --shard 3/4 --out out/sweep-3
+
   # your own architecture and weights, your own data
   addergen sweep --model net.json --weights net.safetensors --data x.npy --calib calib.npy --bits 6,8 --parallel 4 --out out/net`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context() // never nil under Execute
+			o.flags = runFlags(cmd)
 			return o.run(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -127,67 +134,20 @@ better in one); pareto_3d also counts cycles per image.`,
 	fl.IntVar(&o.seed, "seed", 1, "with --synth --target ice40: nextpnr placement seed")
 	fl.StringVar(&o.out, "out", "", "output directory for sweep.csv, sweep.json and pareto.png")
 	fl.BoolVar(&o.json, "json", false, "print sweep.json on stdout")
+	fl.StringVar(&o.shard, "shard", "", fmt.Sprintf(shardUsage, "design points (in the order bits, parallel, lanes)"))
 	return cmd
 }
 
-// sweepCounts are a design's resources.
-type sweepCounts struct {
-	LUTs  int `json:"luts"`
-	FFs   int `json:"ffs"`
-	BRAMs int `json:"brams"`
-	DSPs  int `json:"dsps"`
-}
+// The sweep's report types (flow holds them: addergen merge combines
+// sharded sweeps).
+type (
+	sweepCounts = flow.Counts
+	sweepPoint  = flow.SweepPoint
+	sweepReport = flow.SweepReport
+)
 
 func countsOf(c synth.Counts) sweepCounts {
 	return sweepCounts{LUTs: c.LUTs, FFs: c.FFs, BRAMs: c.BRAMs, DSPs: c.DSPs}
-}
-
-// sweepPoint is one (bits, parallel) design. Accuracies are in percent.
-type sweepPoint struct {
-	Bits     int `json:"bits"`
-	Parallel int `json:"parallel"`
-	Lanes    int `json:"lanes"`
-	// Top1 is the simulator's top-1 on the data; Agreement its top-1
-	// agreement with the float model.
-	Top1      report.Num `json:"top1"`
-	Agreement report.Num `json:"agreement"`
-	// The cost the point is ranked by: the estimate, or yosys with --synth.
-	sweepCounts
-	Cost     string       `json:"cost"`
-	Estimate sweepCounts  `json:"estimate"`
-	Measured *sweepCounts `json:"measured,omitempty"`
-	FmaxMHz  *float64     `json:"fmax_mhz,omitempty"`
-	// From the cycle model (rtl.PlanNet).
-	CyclesPerImage int `json:"cycles_per_image"`
-	LatencyCycles  int `json:"latency_cycles"`
-	PEs            int `json:"pes"`
-	ROMBits        int `json:"rom_bits"`
-	BufferBits     int `json:"buffer_bits"`
-	// Pareto: not dominated in (top-1 up, LUTs down); Pareto3D: not
-	// dominated in (top-1 up, LUTs down, cycles per image down).
-	Pareto   bool `json:"pareto"`
-	Pareto3D bool `json:"pareto_3d"`
-}
-
-// sweepReport is sweep.json (and stdout with --json).
-type sweepReport struct {
-	Model       string       `json:"model"`
-	Weights     string       `json:"weights,omitempty"`
-	Name        string       `json:"name"`
-	Data        string       `json:"data"`
-	Images      int          `json:"images"`
-	Calib       string       `json:"calib"`
-	CalibImages int          `json:"calib_images"`
-	Target      synth.Target `json:"target"`
-	Cost        string       `json:"cost"` // "estimate" or "yosys"
-	Lanes       []int        `json:"lanes"`
-	Balance     bool         `json:"balance"`
-	Bits        []int        `json:"bits"`
-	Parallel    []int        `json:"parallel"`
-	FloatTop1   report.Num   `json:"float_top1"`
-	Points      []sweepPoint `json:"points"`
-	Seconds     float64      `json:"seconds"`
-	Files       []string     `json:"files"`
 }
 
 // parseIntList parses a comma-separated list of integers in [lo, hi],
@@ -216,6 +176,7 @@ func parseIntList(flag, s string, lo, hi int) ([]int, error) {
 
 // sweepInput is what run validates before any work.
 type sweepInput struct {
+	shard          flow.Shard
 	bits, parallel []int
 	lanes          []int
 	target         synth.Target
@@ -244,6 +205,12 @@ func (o *sweepOpts) validate() (*sweepInput, error) {
 	}
 	if in.lanes, err = parseIntList("lanes", o.lanes, 0, 1<<16); err != nil {
 		return nil, err
+	}
+	if in.shard, err = parseShard(o.shard); err != nil {
+		return nil, err
+	}
+	if _, _, err := in.shard.Select("--shard", len(in.bits)*len(in.parallel)*len(in.lanes), "design points"); err != nil {
+		return nil, usageError{err}
 	}
 	if o.limit < 0 {
 		return nil, usagef("--limit %d is negative", o.limit)
@@ -386,28 +353,7 @@ func percentEqual(a, b []int) report.Num {
 }
 
 // markPareto sets Pareto and Pareto3D on every point.
-func markPareto(ps []sweepPoint) {
-	dominates := func(a, b *sweepPoint, cycles bool) bool {
-		if a.Top1 < b.Top1 || a.LUTs > b.LUTs || cycles && a.CyclesPerImage > b.CyclesPerImage {
-			return false
-		}
-		return a.Top1 > b.Top1 || a.LUTs < b.LUTs || cycles && a.CyclesPerImage < b.CyclesPerImage
-	}
-	for i := range ps {
-		ps[i].Pareto, ps[i].Pareto3D = true, true
-		for j := range ps {
-			if i == j {
-				continue
-			}
-			if dominates(&ps[j], &ps[i], false) {
-				ps[i].Pareto = false
-			}
-			if dominates(&ps[j], &ps[i], true) {
-				ps[i].Pareto3D = false
-			}
-		}
-	}
-}
+func markPareto(ps []sweepPoint) { flow.MarkPareto(ps) }
 
 func (o *sweepOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	start := time.Now()
@@ -422,7 +368,25 @@ func (o *sweepOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if o.synth {
 		rep.Cost = "yosys"
 	}
-	bar := o.bar(stderr, 1+len(in.bits)+len(in.bits)*len(in.parallel)*len(in.lanes))
+	// With --shard, only the shard's slice of the points (in the order
+	// bits, parallel, lanes), and only the widths they need.
+	np, nl := len(in.parallel), len(in.lanes)
+	total := len(in.bits) * np * nl
+	lo, hi := in.shard.Range(total)
+	need := make([]bool, len(in.bits))
+	for k := lo; k < hi; k++ {
+		need[k/(np*nl)] = true
+	}
+	var widths []int // indices into in.bits
+	for i, ok := range need {
+		if ok {
+			widths = append(widths, i)
+		}
+	}
+	if in.shard.Set() {
+		rep.Shard = flow.NewInfo(flow.CmdSweep, in.shard, total, o.flags)
+	}
+	bar := o.bar(stderr, 1+len(widths)+hi-lo)
 	step := func() {
 		if bar != nil {
 			_ = bar.Add(1)
@@ -445,7 +409,8 @@ func (o *sweepOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 		top1, agr report.Num
 	}
 	qs := make([]quantized, len(in.bits))
-	err = forEach(len(in.bits), func(i int) error {
+	err = forEach(len(widths), func(w int) error {
+		i := widths[w]
 		cfg := quant.DefaultConfig()
 		cfg.Bits = in.bits[i]
 		q, err := quant.Quantize(in.net, in.calib.X, cfg, filepath.Base(o.calib))
@@ -464,6 +429,9 @@ func (o *sweepOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 	for i, qz := range qs {
+		if qz.q == nil {
+			continue // not needed by this shard
+		}
 		ws := make([]string, len(qz.q.Calibration.Warnings))
 		for k, w := range qz.q.Calibration.Warnings {
 			ws[k] = fmt.Sprintf("--bits %d: %s", in.bits[i], w)
@@ -472,9 +440,9 @@ func (o *sweepOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	}
 
 	// Every point: the plan, the estimate, and yosys with --synth.
-	np, nl := len(in.parallel), len(in.lanes)
-	rep.Points = make([]sweepPoint, len(in.bits)*np*nl)
-	err = forEach(len(rep.Points), func(k int) error {
+	rep.Points = make([]sweepPoint, hi-lo)
+	err = forEach(len(rep.Points), func(k0 int) error {
+		k := lo + k0
 		i, j, l := k/(np*nl), k/nl%np, k%nl
 		qz := qs[i]
 		cfg := rtl.NetConfig{Parallel: in.parallel[j], Lanes: in.lanes[l], Balance: o.balance}
@@ -489,7 +457,7 @@ func (o *sweepOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 		p := sweepPoint{Bits: in.bits[i], Parallel: in.parallel[j], Lanes: in.lanes[l], Top1: qz.top1, Agreement: qz.agr,
 			Cost: rep.Cost, Estimate: countsOf(est.Total), CyclesPerImage: n.PredictedCyclesPerImage, LatencyCycles: n.LatencyCycles,
 			PEs: est.PEs, ROMBits: est.ROMBits, BufferBits: est.BufferBits}
-		p.sweepCounts = p.Estimate
+		p.Counts = p.Estimate
 		if o.synth {
 			m, err := synth.MeasureModel(ctx, synth.ModelRequest{Model: qz.q, Config: cfg, Ops: []synth.Op{synth.L1}, Target: in.target,
 				PnR: in.target == synth.ICE40, FreqMHz: synth.DefaultFreqMHz, Seed: o.seed, Timeout: o.timeout})
@@ -502,9 +470,9 @@ func (o *sweepOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 			}
 			r := m.Reports[0]
 			c := countsOf(r.Counts)
-			p.Measured, p.sweepCounts, p.FmaxMHz = &c, c, r.FmaxMHz
+			p.Measured, p.Counts, p.FmaxMHz = &c, c, r.FmaxMHz
 		}
-		rep.Points[k] = p
+		rep.Points[k0] = p
 		step()
 		return nil
 	})
@@ -515,8 +483,15 @@ func (o *sweepOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 		_ = bar.Finish()
 	}
 	markPareto(rep.Points)
+	rep.Seconds = time.Since(start).Seconds()
+	return writeSweep(stdout, rep, o.out, o.json, o.g.quiet)
+}
 
+// writeSweep writes rep's files into out (sweep.csv, sweep.json,
+// pareto.png), then prints sweep.json (asJSON) or the table.
+func writeSweep(stdout io.Writer, rep *sweepReport, out string, asJSON, quiet bool) error {
 	files := map[string][]byte{}
+	var err error
 	if files["sweep.csv"], err = sweepCSV(rep); err != nil {
 		return err
 	}
@@ -524,22 +499,21 @@ func (o *sweepOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 	rep.Files = []string{"pareto.png", "sweep.csv", "sweep.json"}
-	rep.Seconds = time.Since(start).Seconds()
 	j, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return err
 	}
 	files["sweep.json"] = append(j, '\n')
-	paths, err := writeOutDir("--out", o.out, "sweep", files)
+	paths, err := writeOutDir("--out", out, "sweep", files)
 	if err != nil {
 		return err
 	}
-	if o.json {
+	if asJSON {
 		_, err := stdout.Write(files["sweep.json"])
 		return err
 	}
-	printSweep(stdout, rep, o.g.quiet)
-	if !o.g.quiet {
+	printSweep(stdout, rep, quiet)
+	if !quiet {
 		for _, p := range paths {
 			fmt.Fprintf(stdout, "wrote %s\n", p)
 		}

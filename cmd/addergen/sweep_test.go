@@ -155,8 +155,8 @@ func TestSweep(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := countsOf(est.Total)
-			if p.Estimate != want || p.sweepCounts != want || p.Measured != nil {
-				t.Errorf("bits %d P %d: cost %+v estimate %+v; EstimateNet %+v", b, par, p.sweepCounts, p.Estimate, want)
+			if p.Estimate != want || p.Counts != want || p.Measured != nil {
+				t.Errorf("bits %d P %d: cost %+v estimate %+v; EstimateNet %+v", b, par, p.Counts, p.Estimate, want)
 			}
 			if p.PEs != est.PEs || p.ROMBits != est.ROMBits || p.BufferBits != est.BufferBits {
 				t.Errorf("bits %d P %d: PEs %d ROM %d buffer %d; EstimateNet %d %d %d", b, par, p.PEs, p.ROMBits, p.BufferBits, est.PEs, est.ROMBits, est.BufferBits)
@@ -304,11 +304,11 @@ func TestParseIntList(t *testing.T) {
 
 func TestMarkPareto(t *testing.T) {
 	ps := []sweepPoint{
-		{Top1: 99, sweepCounts: sweepCounts{LUTs: 100}, CyclesPerImage: 50},
-		{Top1: 98, sweepCounts: sweepCounts{LUTs: 50}, CyclesPerImage: 100},
-		{Top1: 98, sweepCounts: sweepCounts{LUTs: 120}, CyclesPerImage: 10},  // dominated in 2-D, not in 3-D
-		{Top1: 97, sweepCounts: sweepCounts{LUTs: 200}, CyclesPerImage: 200}, // dominated everywhere
-		{Top1: 99, sweepCounts: sweepCounts{LUTs: 100}, CyclesPerImage: 50},  // a tie: neither dominates
+		{Top1: 99, Counts: sweepCounts{LUTs: 100}, CyclesPerImage: 50},
+		{Top1: 98, Counts: sweepCounts{LUTs: 50}, CyclesPerImage: 100},
+		{Top1: 98, Counts: sweepCounts{LUTs: 120}, CyclesPerImage: 10},  // dominated in 2-D, not in 3-D
+		{Top1: 97, Counts: sweepCounts{LUTs: 200}, CyclesPerImage: 200}, // dominated everywhere
+		{Top1: 99, Counts: sweepCounts{LUTs: 100}, CyclesPerImage: 50},  // a tie: neither dominates
 	}
 	markPareto(ps)
 	want := [][2]bool{{true, true}, {true, true}, {false, true}, {false, false}, {true, true}}
@@ -372,8 +372,8 @@ func TestSweepSynth(t *testing.T) {
 		t.Fatalf("report %+v", rep)
 	}
 	for _, p := range rep.Points {
-		if p.Measured == nil || p.sweepCounts != *p.Measured || p.LUTs <= 0 || p.Cost != "yosys" {
-			t.Errorf("P %d: cost %+v, measured %+v", p.Parallel, p.sweepCounts, p.Measured)
+		if p.Measured == nil || p.Counts != *p.Measured || p.LUTs <= 0 || p.Cost != "yosys" {
+			t.Errorf("P %d: cost %+v, measured %+v", p.Parallel, p.Counts, p.Measured)
 		}
 		if e := relErr(p.Estimate.LUTs, p.LUTs); e > 0.15 {
 			t.Errorf("P %d: estimate %d LUTs, yosys %d (%.0f%% off)", p.Parallel, p.Estimate.LUTs, p.LUTs, 100*e)

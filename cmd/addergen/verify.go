@@ -17,7 +17,7 @@ import (
 func newVerifyCmd(g *globalOpts) *cobra.Command {
 	o := &verifyNetOpts{g: g}
 	cmd := &cobra.Command{
-		Use:   "verify --model Q.json --data DATA --images N --simulator iverilog|verilator [--json] [--output Y.npy] [--vcd FILE]",
+		Use:   "verify --model Q.json --data DATA --images N --simulator iverilog|verilator [--shard i/n] [--json] [--output Y.npy] [--vcd FILE]",
 		Short: "Check generated RTL against the bit-exact simulator in Icarus and Verilator",
 		Long: `Check generated RTL bit for bit against addergen's simulator. With --model,
 emit the network (or use --rtl DIR), stream the images in with random idle
@@ -28,7 +28,10 @@ channel, position, expected and got, and writes a VCD around it. The
 subcommand pe verifies one L1 processing element.`,
 		Example: `  addergen verify --model q8.json --data mnist --images 100 --simulator verilator
   addergen verify --model r4.json --data test_batch.bin --preprocess --images 2 --simulator verilator
-  addergen verify --model q8.json --data x.npy --images 5 --simulator iverilog --json --output y.npy`,
+  addergen verify --model q8.json --data x.npy --images 5 --simulator iverilog --json --output y.npy
+
+  # the 2nd of 4 shards of 1000 images; addergen merge combines the 4
+  addergen verify --model q8.json --data mnist --images 1000 --shard 2/4 --json --output y.2.npy > s2.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return groupRunE(cmd, args)
@@ -37,6 +40,7 @@ subcommand pe verifies one L1 processing element.`,
 				return usagef("--model is required (or use the pe subcommand)")
 			}
 			ctx := cmd.Context() // never nil under Execute
+			o.flags = runFlags(cmd)
 			return o.run(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -56,6 +60,7 @@ subcommand pe verifies one L1 processing element.`,
 	fl.Float64Var(&o.idle, "idle", 0.2, "probability of an idle input cycle")
 	fl.Float64Var(&o.stall, "stall", 0.2, "probability of output backpressure in a cycle")
 	fl.Uint64Var(&o.seed, "seed", 1, "seed for the idle and backpressure patterns")
+	fl.StringVar(&o.shard, "shard", "", fmt.Sprintf(shardUsage, "--images"))
 	cmd.AddCommand(newVerifyPECmd(g))
 	return cmd
 }

@@ -11,7 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/addergen/addergen/model"
 	"github.com/addergen/addergen/sim"
+	"github.com/addergen/addergen/testbench"
 )
 
 // Version is addergen's release version.
@@ -67,7 +69,8 @@ func (o *versionOpts) run(stdout io.Writer) error {
 	}
 	tv := toolVersions()
 	if o.json {
-		m := map[string]string{"addergen": Version, "revision": rev, "go": runtime.Version(), "sim_kernel": sim.Kernel()}
+		m := map[string]string{"addergen": Version, "revision": rev, "go": runtime.Version(), "sim_kernel": sim.Kernel(), "float_kernel": model.FloatKernel(),
+			"verilator_cache": testbench.VerilatorCacheDir()}
 		for _, t := range tv {
 			m[t[0]] = t[1]
 		}
@@ -79,6 +82,12 @@ func (o *versionOpts) run(stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, ", %s\n", runtime.Version())
 	fmt.Fprintf(stdout, "  %-14s %s\n", "sim kernel", sim.Kernel())
+	fmt.Fprintf(stdout, "  %-14s %s\n", "float kernel", model.FloatKernel())
+	cache := testbench.VerilatorCacheDir()
+	if cache == "" {
+		cache = "off"
+	}
+	fmt.Fprintf(stdout, "  %-14s %s\n", "model cache", cache)
 	for _, t := range tv {
 		fmt.Fprintf(stdout, "  %-14s %s\n", t[0], t[1])
 	}
