@@ -253,17 +253,7 @@ func AutoBits(net *model.Net, calib dataset.Tensor, cfg quant.Config, source str
 // (through maxpool, flatten and unfused relu, which pass codes through):
 // layers of one group must have one width.
 func adderGroups(q *quant.Model) [][]string {
-	src := func(i int) int {
-		for i >= 0 {
-			switch q.Layers[i].Op {
-			case quant.OpMaxPool2d, quant.OpFlatten, quant.OpReLU:
-				i = q.Layers[i].InputIndex()[0]
-				continue
-			}
-			break
-		}
-		return i
-	}
+	src := func(i int) int { return source(q, i) }
 	at := map[int]int{}
 	var groups [][]string
 	for _, l := range q.Layers {
@@ -280,6 +270,21 @@ func adderGroups(q *quant.Model) [][]string {
 		groups[k] = append(groups[k], l.Name)
 	}
 	return groups
+}
+
+// source returns the layer index whose output layer i passes on (i itself
+// unless i is a maxpool, flatten or unfused relu), -1 for the network
+// input.
+func source(q *quant.Model, i int) int {
+	for i >= 0 {
+		switch q.Layers[i].Op {
+		case quant.OpMaxPool2d, quant.OpFlatten, quant.OpReLU:
+			i = q.Layers[i].InputIndex()[0]
+			continue
+		}
+		break
+	}
+	return i
 }
 
 func adderBits(q *quant.Model, groups [][]string) map[string]int {
@@ -319,12 +324,16 @@ func worstGroup(net *model.Net, q *quant.Model, x dataset.Tensor, groups [][]str
 			ratio[lc.Name] = math.Pow(10, -s/10) // +Inf SQNR: 0
 		}
 	}
-	inRatio := func(l *quant.Layer) float64 {
-		i := l.InputIndex()[0]
-		if i < 0 {
-			return 0
+	// inRatio is the error ratio of layer i's inputs (the largest, for an
+	// add); 0 for the network input.
+	inRatio := func(i int) float64 {
+		r := 0.0
+		for _, k := range q.Layers[i].InputIndex() {
+			if k >= 0 {
+				r = max(r, ratio[q.Layers[k].Name])
+			}
 		}
-		return ratio[q.Layers[i].Name]
+		return r
 	}
 	type cand struct {
 		g     int
@@ -335,10 +344,13 @@ func worstGroup(net *model.Net, q *quant.Model, x dataset.Tensor, groups [][]str
 		if bits[g[0]] >= maxBits {
 			continue
 		}
-		score := math.Inf(-1)
-		for _, name := range g {
-			l := q.Layer(name)
-			score = max(score, ratio[name]-inRatio(l))
+		// The group's width rounds the activation it reads (made by the
+		// producer's rescale) and its weights: the error the producer
+		// adds (its output's minus its inputs') is where its width
+		// shows first.
+		score := 0.0
+		if p := source(q, q.Layer(g[0]).InputIndex()[0]); p >= 0 {
+			score = ratio[q.Layers[p].Name] - inRatio(p)
 		}
 		cands = append(cands, cand{gi, score})
 	}
