@@ -1,7 +1,9 @@
-// Package refine improves the constants of a quantized model with the
+// Package refine is the part of post-training quantization that needs the
 // bit-exact simulator (sim), which package quant cannot import (sim
-// imports quant). Nothing here changes an integer formula: only rescale
-// constants b move, through quant.Model.AdjustB.
+// imports quant): [BiasCorrect] moves rescale constants b (through
+// quant.Model.AdjustB), [AutoBits] chooses per-layer widths, and
+// [Quantize] is the whole pipeline of `addergen quantize`. Nothing here
+// changes an integer formula.
 package refine
 
 import (
