@@ -152,10 +152,13 @@ const sensitivityImages = 32
 // are not adders keep their cfg widths.
 //
 // The error a group adds is measured once per step, on the first 32
-// calibration images: for each adder layer, the increase from its input to
-// its output of the relative error power Σ(q − f)²/Σf² (q the dequantized
-// simulator value, f the float value; sim.Compare's SQNR), the group's
-// score the largest of its layers. This is a greedy search: one pipeline
+// calibration images, with the relative error power r = Σ(q − f)²/Σf² of
+// every layer's output (q the dequantized simulator value, f the float
+// value; sim.Compare's SQNR): a group's width rounds the activation it
+// reads, so its score is r of the layer that produces that activation
+// minus the largest r of that layer's inputs (0 when the group reads the
+// network input), and the group with the largest score widens (the first
+// on ties). This is a greedy search: one pipeline
 // run and one simulation of the calibration images per step, at most
 // (groups × (max − cfg.Bits)) steps; it stops at the first step within
 // the budget, so the result is the narrowest allocation along the greedy
