@@ -32,6 +32,10 @@
 // Low-bit options (Config.NonPow2Scales, Config.OutputClip,
 // Config.BiasCorrection; lowbit.go) choose other scales and rescale
 // constants for 4-6-bit operands without changing any integer formula.
+// [DefaultConfig] has them off; `addergen quantize` turns them on, keeps
+// the first conv, the classifier and the input at [EdgeBits]
+// ([WithEdgeBits]) and runs the simulator-based steps of package
+// quant/refine (sequential bias correction, per-layer bit allocation).
 //
 // The float/integer boundaries are [Model.EncodeInput] (float inputs to
 // codes) and [Act.Decode] (codes to real values, exact for power-of-two

@@ -3,6 +3,7 @@ package quant_test
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"math"
 	"path/filepath"
 	"reflect"
@@ -544,5 +545,54 @@ func TestRescaleBounds(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestWithEdgeBits: the conv2d and linear groups of LeNet-5 (conv1 with
+// its BN and ReLU, fc3 with its BN) and the input get the edge width
+// unless named (by any layer of the group); adder layers never do; the
+// edge width is never below the default; edge 0 is a plain copy; a bad
+// edge width is an error.
+func TestWithEdgeBits(t *testing.T) {
+	nets(t)
+	net := lenetNet
+	tests := []struct {
+		per        map[string]int
+		bits, edge int
+		want       map[string]int
+	}{
+		{nil, 4, 8, map[string]int{"conv1": 8, "fc3": 8, "input": 8}},
+		{map[string]int{"conv2": 6}, 4, 8, map[string]int{"conv1": 8, "fc3": 8, "input": 8, "conv2": 6}},
+		{map[string]int{"bn1": 4, "fc3": 5, "input": 4}, 4, 8, map[string]int{"bn1": 4, "fc3": 5, "input": 4}},
+		{nil, 10, 8, map[string]int{"conv1": 10, "fc3": 10, "input": 10}},
+		{map[string]int{"fc1": 3}, 4, 0, map[string]int{"fc1": 3}},
+	}
+	for _, tt := range tests {
+		got, err := quant.WithEdgeBits(net, tt.per, tt.bits, tt.edge)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !maps.Equal(got, tt.want) {
+			t.Errorf("WithEdgeBits(%v, %d, %d) = %v, want %v", tt.per, tt.bits, tt.edge, got, tt.want)
+		}
+		cfg := quant.DefaultConfig()
+		cfg.Bits, cfg.LayerBits = tt.bits, got
+		q, err := quant.Quantize(net, lenetX, cfg, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tt.edge == 8 && tt.per == nil {
+			if q.Layer("conv1").WeightBits != max(8, tt.bits) || q.Layer("fc3").WeightBits != max(8, tt.bits) || q.Input.Bits != max(8, tt.bits) {
+				t.Errorf("bits %d: conv1 %d, fc3 %d, input %d bits", tt.bits, q.Layer("conv1").WeightBits, q.Layer("fc3").WeightBits, q.Input.Bits)
+			}
+			for _, n := range []string{"conv2", "fc1", "fc2"} {
+				if b := q.InAct(q.Layer(n), 0).Bits; b != tt.bits {
+					t.Errorf("bits %d: adder %s at %d bits", tt.bits, n, b)
+				}
+			}
+		}
+	}
+	if _, err := quant.WithEdgeBits(net, nil, 4, 1); err == nil {
+		t.Error("edge width 1 accepted")
 	}
 }

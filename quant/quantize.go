@@ -169,6 +169,59 @@ func ParseBits(s string) (def int, per map[string]int, err error) {
 	return def, per, nil
 }
 
+// EdgeBits is the width that `addergen quantize` gives, by default, the
+// layers that quantization practice keeps wide when the adder layers go
+// narrow: the first convolution, the classifier and the network input
+// ([WithEdgeBits]).
+const EdgeBits = 8
+
+// WithEdgeBits returns a copy of per (Config.LayerBits) in which every
+// conv2d or linear layer group of net and the network input ("input") that
+// per does not name (by any float layer of its fused group) gets
+// max(edge, bits) bits. In the built-in nets these are exactly the first
+// convolution and the classifier: every other operand layer is an
+// adder2d. Adder layers, and whatever per names, are left alone, so
+// "--bits 4" puts the adders at 4 bits and the first conv, the classifier
+// and the input at 8, while "--bits 4,conv1=4,fc=4,input=4" puts all at 4
+// (the convention of the quantization literature, e.g. Nagel et al., "A
+// white paper on neural network quantization", 2021, §4.6). edge 0 returns
+// per unchanged (a copy). Errors: edge outside [MinBits, MaxBits] (when
+// not 0), or a net that does not fuse.
+func WithEdgeBits(net *model.Net, per map[string]int, bits, edge int) (map[string]int, error) {
+	out := make(map[string]int, len(per)+3)
+	for k, v := range per {
+		out[k] = v
+	}
+	if edge == 0 {
+		return out, nil
+	}
+	if edge < MinBits || edge > MaxBits {
+		return nil, fmt.Errorf("quant: edge bits %d outside [%d, %d] (or 0: off)", edge, MinBits, MaxBits)
+	}
+	w := max(edge, bits)
+	groups, _, err := fuse(net)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range groups {
+		if op := g.first().Op; op != model.OpConv2d && op != model.OpLinear {
+			continue
+		}
+		named := false
+		for _, l := range g.members {
+			_, ok := per[l.Name]
+			named = named || ok
+		}
+		if !named {
+			out[g.first().Name] = w
+		}
+	}
+	if _, ok := per[InputName]; !ok {
+		out[InputName] = w
+	}
+	return out, nil
+}
+
 // group is a node of the integer graph: one float layer and the layers
 // fused into it.
 type group struct {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/addergen/addergen/dataset"
 	"github.com/addergen/addergen/fixedpoint"
@@ -43,6 +44,10 @@ type quantizeOpts struct {
 	residualBits  int
 	biasPasses    int
 	biasImages    int
+	edgeBits      int
+	autoBits      float64
+	// flags tells which flags were given (defaults that depend on others).
+	flags *pflag.FlagSet
 }
 
 func newQuantizeCmd(g *globalOpts) *cobra.Command {
@@ -55,39 +60,57 @@ func newQuantizeCmd(g *globalOpts) *cobra.Command {
 RTL generator read: one self-describing JSON file ("format": "addergen-quant",
 version 1; every field and integer formula is in quant/FORMAT.md).
 
-Adder layers share one scale between their input codes and their weights (a
-power of two unless --non-pow2-scales); weights outside the activation code
-range are clamped with an exact per-channel constant. Batchnorm, biases and ReLU fold into one integer rescale
+Adder layers share one scale between their input codes and their weights;
+weights outside the activation code range are clamped with an exact
+per-channel constant. Batchnorm, biases and ReLU fold into one integer rescale
 per output channel, y = sat((acc*M + B + (1 << (sh-1))) >> sh). Accumulator
 widths come from interval arithmetic and are stored in the file.
 
---bits sets the operand width: the PE lane width of adder layers (their input
-activations and weights) and the weight width of conv/linear layers; LAYER=B
-overrides it for one layer (any float layer of a fused group names the group;
-"input" is the network input). Activation scales are calibrated on --calib
-(a folder of MNIST IDX files or of CIFAR-10 .bin files means its training
-split unless --calib-split; CIFAR-10's is data_batch_*.bin). With --preprocess,
---calib holds raw pixels (CIFAR-10 .bin data always does) and the model's
-preprocessing (scale, mean, std) is applied first.
+Widths: --bits B sets the adder layers to B bits (the PE lane width: their
+input activations and weights). The first conv, the classifier (every conv2d
+and linear layer: their weights) and the network input stay at 8 bits
+(--edge-bits), as in the quantization literature, unless --bits names them:
+--bits 4,conv1=4,fc=4,input=4 puts everything at 4 bits (so does --bits 4
+--edge-bits 0). LAYER=B sets one layer (any float layer of a fused group names
+the group; "input" is the network input). Activation scales are calibrated on
+--calib (a folder of MNIST IDX files or of CIFAR-10 .bin files means its
+training split unless --calib-split; CIFAR-10's is data_batch_*.bin). With
+--preprocess, --calib holds raw pixels (CIFAR-10 .bin data always does) and
+the model's preprocessing (scale, mean, std) is applied first.
 
-Low-bit options (each only chooses other scales or rescale constants; the
-integer formulas, hence sim and the RTL, are unchanged; quant/FORMAT.md):
-  --non-pow2-scales   scales on a 16-per-octave grid, tensors joined by a
-                      residual add sharing one mantissa
-  --output-clip       each adder input's clipping point chosen by the adder
-                      layer's output error (Banner et al. 2019)
-  --bias-correction   the mean accumulator error per channel cancelled in b
-                      (Nagel et al. 2019); with --bias-correction-passes N
-                      measured by the bit-exact simulator on the quantized
-                      net's own activations, N runs (N >= adder layers:
-                      sequential)
-  --residual-bits R   activations read only by residual adds at >= R bits
-For ResNet-20 at 4-6 bits the README's ablation table gives their effect.`,
-		Example: `  # 8-bit LeNet-5, calibrated on 1000 MNIST training images
-  addergen quantize --model lenet5-adder --weights lenet.pth --calib mnist --bits 8 --out lenet8.json
+Low-bit techniques, all ON by default; each only chooses other scales or
+rescale constants (the integer formulas, hence sim and the RTL, are
+unchanged; quant/FORMAT.md). Turn one off for an ablation with =false or 0:
+  --non-pow2-scales      scales on a 16-per-octave grid, tensors joined by a
+                         residual add sharing one mantissa (off by itself
+                         with --no-multipliers)
+  --output-clip          each adder input's clipping point chosen by the
+                         adder layer's output error (Banner et al. 2019)
+  --bias-correction      the mean accumulator error per channel cancelled in
+                         b (Nagel et al. 2019), measured by the bit-exact
+                         simulator on the quantized net's own activations,
+                         one run per adder layer (--bias-correction-passes;
+                         0: measured on float inputs, no simulator)
+  --residual-bits 8      activations read only by residual adds at >= 8 bits
+The README's ablation table gives their effect on ResNet-20 at 4-6 bits.
 
-  # ResNet-20 at 4 bits, calibrated on 500 raw CIFAR-10 training images
-  addergen quantize --model resnet20-adder --weights ResNet20-AdderNet.pth --calib data_batch_1.bin --calib-limit 500 --preprocess --bits 4,conv1=8,fc=8,input=8 --out r4.json
+--auto-bits D allocates widths per layer: adder layers start at --bits and
+the ones that add the most error widen one bit at a time (at most 8) until
+the simulator's top-1 on the calibration images is within D points of the
+float net's (labels from the data, else agreement with float). Each step
+re-runs the pipeline, so it costs about one quantize per widening.`,
+		Example: `  # LeNet-5: adder layers at 4 bits, conv1, fc3 and the input at 8; every
+  # low-bit technique on (the defaults); 1000 MNIST training images
+  addergen quantize --model lenet5-adder --weights lenet.pth --calib mnist --bits 4 --out lenet4.json
+
+  # ResNet-20 at 4 bits on 1000 raw CIFAR-10 training images
+  addergen quantize --model resnet20-adder --weights ResNet20-AdderNet.pth --calib data_batch_1.bin --calib-limit 1000 --preprocess --bits 4 --out r4.json
+
+  # everything at 4 bits, the old power-of-two scheme (no low-bit technique)
+  addergen quantize --model resnet20-adder --weights ResNet20-AdderNet.pth --calib data_batch_1.bin --preprocess --bits 4 --edge-bits 0 --non-pow2-scales=false --output-clip=false --bias-correction=false --residual-bits 0 --out r4-pow2.json
+
+  # narrowest per-layer widths from 4 bits within 0.5 points of float
+  addergen quantize --model resnet20-adder --weights ResNet20-AdderNet.pth --calib data_batch_1.bin --preprocess --bits 4 --auto-bits 0.5 --out r4auto.json
 
   # 4 bits with conv2 at 6, shift-add rescales only, max calibration
   addergen quantize --model lenet5-adder --weights lenet.pth --calib mnist --bits 4,conv2=6 --no-multipliers --calibration max --out lenet4.json`,
@@ -95,6 +118,7 @@ For ResNet-20 at 4-6 bits the README's ablation table gives their effect.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.OutOrStdout(), cmd.ErrOrStderr()) },
 	}
 	fl := cmd.Flags()
+	o.flags = fl
 	fl.StringVar(&o.model, "model", "", "float model: built-in name, spec JSON file, or training folder")
 	fl.StringVar(&o.weights, "weights", "", "weights file (.pth, .pt, .safetensors, .npz)")
 	fl.StringVar(&o.weightsKey, "weights-key", "", "entry of a checkpoint dict that holds the state_dict (net, model, state_dict, ...), when the checkpoint holds several")
@@ -102,7 +126,8 @@ For ResNet-20 at 4-6 bits the README's ablation table gives their effect.`,
 	fl.BoolVar(&o.preprocess, "preprocess", false, "--calib holds raw pixels (0..255, e.g. CIFAR-10): apply the model's preprocessing (scale, mean, std)")
 	fl.StringVar(&o.calibSplit, "calib-split", "train", "split of a --calib folder: train or test")
 	fl.IntVar(&o.calibLimit, "calib-limit", 1000, "use the first N calibration samples (0 = all)")
-	fl.StringVar(&o.bits, "bits", "", "operand bits (2..16), optionally with per-layer overrides: 8 or 8,conv2=6")
+	fl.StringVar(&o.bits, "bits", "", "adder-layer operand bits (2..16), optionally with per-layer overrides: 4 or 4,conv2=6 (the first conv, the classifier and the input stay at --edge-bits unless named)")
+	fl.IntVar(&o.edgeBits, "edge-bits", quant.EdgeBits, "bits of every conv2d/linear layer (the first conv, the classifier) and of the network input that --bits does not name; never fewer than --bits; 0: --bits for all")
 	fl.StringVar(&o.perLayerBits, "per-layer-bits", "", "per-layer overrides LAYER=B[,LAYER=B...] (also accepted in --bits)")
 	fl.IntVar(&o.outputBits, "output-bits", d.OutputBits, fmt.Sprintf("bits of the output (logit) codes (%d..%d)", quant.MinBits, quant.MaxOutputBits))
 	fl.StringVar(&o.calibration, "calibration", string(d.Calibration), "activation calibration: max, percentile or search (least squared error)")
@@ -110,12 +135,13 @@ For ResNet-20 at 4-6 bits the README's ablation table gives their effect.`,
 	fl.StringVar(&o.rounding, "rounding", d.Rounding.String(), "rounding at every rescale: half-up, half-even, floor or toward-zero")
 	fl.BoolVar(&o.noMultipliers, "no-multipliers", false, "restrict rescale multipliers to ±2^p or ±(2^p ± 2^q) (shift-add only)")
 	fl.IntVar(&o.multBits, "mult-bits", d.MultBits, "signed width of the rescale multipliers (2..32)")
-	fl.BoolVar(&o.nonPow2, "non-pow2-scales", false, "activation scales on a 16-steps-per-octave grid, not only powers of two, wherever a multiplier rescale produces them (tensors joined by a residual add share one mantissa)")
-	fl.BoolVar(&o.outputClip, "output-clip", false, "choose each adder layer's input scale (its clipping point) by the error of the layer's output on the calibration data, not of its input")
-	fl.BoolVar(&o.biasCorr, "bias-correction", false, "cancel the mean per-channel accumulator error of every adder layer on the calibration data through the rescale constant B")
-	fl.IntVar(&o.biasPasses, "bias-correction-passes", 0, "with --bias-correction: measure the correction with the bit-exact simulator on the quantized net's own activations, in N simulator runs (adder layers in N consecutive groups, each measured after the groups before it are corrected; N >= the adder layers is exactly sequential; 0: on float inputs, no simulator)")
-	fl.IntVar(&o.biasImages, "bias-correction-images", 64, "calibration images the simulator runs for --bias-correction-passes")
-	fl.IntVar(&o.residualBits, "residual-bits", 0, "least width of activations read only by residual adds (not adder operands), e.g. 8; 0: their producer's width")
+	fl.BoolVar(&o.nonPow2, "non-pow2-scales", true, "activation scales on a 16-steps-per-octave grid, not only powers of two, wherever a multiplier rescale produces them (tensors joined by a residual add share one mantissa)")
+	fl.BoolVar(&o.outputClip, "output-clip", true, "choose each adder layer's input scale (its clipping point) by the error of the layer's output on the calibration data, not of its input")
+	fl.BoolVar(&o.biasCorr, "bias-correction", true, "cancel the mean per-channel accumulator error of every adder layer on the calibration data through the rescale constant B")
+	fl.IntVar(&o.biasPasses, "bias-correction-passes", refine.Sequential, "with --bias-correction: measure the correction with the bit-exact simulator on the quantized net's own activations, in N simulator runs (adder layers in N consecutive groups, each measured after the groups before it are corrected); -1: one run per adder layer (exactly sequential); 0: on float inputs, no simulator")
+	fl.IntVar(&o.biasImages, "bias-correction-images", refine.DefaultBiasImages, "calibration images the simulator runs for --bias-correction-passes")
+	fl.IntVar(&o.residualBits, "residual-bits", 8, "least width of activations read only by residual adds (not adder operands); 0: their producer's width")
+	fl.Float64Var(&o.autoBits, "auto-bits", 0, "per-layer bit allocation: widen adder layers from --bits (one bit at a time, at most 8) until top-1 on the calibration images is within D points of float (off unless given)")
 	fl.StringVar(&o.out, "out", "", "output quantized model (.json)")
 	fl.BoolVar(&o.json, "json", false, "print a summary as one JSON object")
 	for _, f := range []string{"model", "calib", "bits", "out"} {
@@ -148,6 +174,9 @@ func (o *quantizeOpts) config() (quant.Config, error) {
 		per[k] = v
 	}
 	cfg.Bits, cfg.LayerBits = def, per
+	if o.edgeBits != 0 && (o.edgeBits < quant.MinBits || o.edgeBits > quant.MaxBits) {
+		return cfg, usagef("--edge-bits %d outside [%d, %d] (or 0: --bits for every layer)", o.edgeBits, quant.MinBits, quant.MaxBits)
+	}
 	if o.outputBits < quant.MinBits || o.outputBits > quant.MaxOutputBits {
 		return cfg, usagef("--output-bits %d outside [%d, %d]", o.outputBits, quant.MinBits, quant.MaxOutputBits)
 	}
@@ -167,10 +196,19 @@ func (o *quantizeOpts) config() (quant.Config, error) {
 	}
 	cfg.Rounding = r
 	cfg.NoMultipliers = o.noMultipliers
+	if o.noMultipliers && !o.flags.Changed("non-pow2-scales") {
+		o.nonPow2 = false // the default yields to --no-multipliers
+	}
 	cfg.NonPow2Scales, cfg.OutputClip, cfg.BiasCorrection = o.nonPow2, o.outputClip, o.biasCorr
 	cfg.ResidualBits = o.residualBits
-	if o.biasPasses < 0 || o.biasPasses > 1000 || (o.biasPasses > 0 && !o.biasCorr) {
-		return cfg, usagef("--bias-correction-passes %d: want 0..1000, and --bias-correction with it", o.biasPasses)
+	if o.biasPasses < refine.Sequential || o.biasPasses > 1000 || (o.flags.Changed("bias-correction-passes") && o.biasPasses != 0 && !o.biasCorr) {
+		return cfg, usagef("--bias-correction-passes %d: want -1 (one per adder layer), 0..1000, and --bias-correction with it", o.biasPasses)
+	}
+	if !o.biasCorr {
+		o.biasPasses = 0
+	}
+	if o.flags.Changed("auto-bits") && !(o.autoBits >= 0 && o.autoBits <= 100) {
+		return cfg, usagef("--auto-bits %v: want a loss budget in points, 0..100", o.autoBits)
 	}
 	if o.biasImages < 1 {
 		return cfg, usagef("--bias-correction-images %d: must be at least 1", o.biasImages)
@@ -180,7 +218,7 @@ func (o *quantizeOpts) config() (quant.Config, error) {
 		return cfg, usagef("--residual-bits %d outside [%d, %d] (or 0: off)", o.residualBits, quant.MinBits, quant.MaxBits)
 	}
 	if o.noMultipliers && o.nonPow2 {
-		return cfg, usagef("--non-pow2-scales needs multiplier rescales; it does not combine with --no-multipliers")
+		return cfg, usagef("--non-pow2-scales needs multiplier rescales; it does not combine with --no-multipliers (use --non-pow2-scales=false)")
 	}
 	if o.multBits < 2 || o.multBits > 32 {
 		return cfg, usagef("--mult-bits %d outside [2, 32]", o.multBits)
@@ -271,6 +309,8 @@ type quantizeReport struct {
 	Calibration quant.CalibInfo      `json:"calibration"`
 	Input       quant.Act            `json:"input"`
 	Layers      []quantizeLayerBrief `json:"layers"`
+	// AutoBits is the --auto-bits search (absent without it).
+	AutoBits *refine.AutoReport `json:"auto_bits,omitempty"`
 }
 
 type quantizeLayerBrief struct {
@@ -305,20 +345,33 @@ func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
 	if o.g.verbose {
 		fmt.Fprintf(stderr, "quantize: calibrating on %d samples of %s\n", set.X.Shape[0], o.calib)
 	}
-	q, err := quant.Quantize(net, set.X, cfg, filepath.Base(o.calib))
+	cfg.LayerBits, err = quant.WithEdgeBits(net, cfg.LayerBits, cfg.Bits, o.edgeBits)
+	if err != nil {
+		return usageError{oneLineErr(err)}
+	}
+	ropt := refine.Options{BiasImages: o.biasImages, Labels: set.Labels}
+	if o.flags.Changed("auto-bits") {
+		ropt.AutoBits = &o.autoBits
+		if o.g.verbose {
+			ropt.Log = func(format string, args ...any) { fmt.Fprintf(stderr, "quantize: "+format+"\n", args...) }
+		}
+	}
+	q, rr, err := refine.Quantize(net, set.X, cfg, filepath.Base(o.calib), ropt)
 	if err != nil {
 		// The config was validated; what remains are layer names in
-		// --bits and nets the IR cannot express.
+		// --bits, nets the IR cannot express and simulator errors.
 		return usageError{oneLineErr(err)}
 	}
 	printWarnings(stderr, q.Calibration.Warnings)
-	if cfg.BiasPasses > 0 {
-		rep, err := refine.BiasCorrect(net, q, set.X, o.biasImages, cfg.BiasPasses)
-		if err != nil {
-			return fmt.Errorf("quantize: bias correction: %v", oneLineErr(err))
-		}
-		if o.g.verbose {
-			fmt.Fprintf(stderr, "quantize: bias correction on %d images, %d adder layers, %d simulator runs, largest shift %.4g\n", rep.Images, rep.Layers, rep.Runs, rep.MaxShift)
+	if rr.Bias != nil && o.g.verbose {
+		fmt.Fprintf(stderr, "quantize: bias correction on %d images, %d adder layers, %d simulator runs, largest shift %.4g\n", rr.Bias.Images, rr.Bias.Layers, rr.Bias.Runs, rr.Bias.MaxShift)
+	}
+	if a := rr.Auto; a != nil {
+		last := a.Steps[len(a.Steps)-1]
+		if !a.Met {
+			fmt.Fprintf(stderr, "warning: --auto-bits %v: every adder layer is at %d bits and top-1 on the calibration images is still %.2f%%, %.2f points below float\n", a.Budget, a.MaxBits, last.Top1, a.FloatTop1-last.Top1)
+		} else if !o.g.quiet && !o.json {
+			fmt.Fprintf(stdout, "auto-bits: %d step(s); top-1 on %d calibration images %.2f%% (float %.2f%%, budget %v points)\n", len(a.Steps), a.Images, last.Top1, a.FloatTop1, a.Budget)
 		}
 	}
 	b, err := q.MarshalFile()
@@ -329,7 +382,7 @@ func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
 		return usagef("--out %s: %v", o.out, err)
 	}
 	paths := []string{o.out}
-	rep := quantizeReport{Model: o.model, Weights: o.weights, Out: o.out, Name: q.Name, Config: q.Config, Calibration: q.Calibration, Input: q.Input.Act}
+	rep := quantizeReport{Model: o.model, Weights: o.weights, Out: o.out, Name: q.Name, Config: q.Config, Calibration: q.Calibration, Input: q.Input.Act, AutoBits: rr.Auto}
 	for _, l := range q.Layers {
 		br := quantizeLayerBrief{Name: l.Name, Op: l.Op, Fused: l.Fused, InBits: q.InAct(l, 0).Bits, Out: l.Out}
 		if l.Ranges.Acc != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -249,6 +250,106 @@ func TestQuantizeCompareBadInput(t *testing.T) {
 		code, _, stderr := runCLI(t, append([]string{"compare"}, tt.args...)...)
 		if code != 2 || !strings.Contains(stderr, tt.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
 			t.Errorf("compare %v: exit %d, stderr %q; want exit 2 and one line naming %s", tt.args, code, stderr, tt.want)
+		}
+	}
+}
+
+// TestQuantizeDefaults: --bits B puts the adder layers at B and keeps the
+// first conv, the classifier and the input at 8 bits unless named; every
+// low-bit technique is on unless switched off; --help says so.
+func TestQuantizeDefaults(t *testing.T) {
+	d := quantData(t)
+	dir := t.TempDir()
+	run := func(name string, args ...string) *quant.Model {
+		t.Helper()
+		p := filepath.Join(dir, name+".json")
+		base := []string{"quantize", "--model", "lenet5-adder", "--weights", lenetFixture, "--calib", d + "/x.npy", "--out", p, "-q"}
+		if code, _, stderr := runCLI(t, append(base, args...)...); code != 0 {
+			t.Fatalf("quantize %v: exit %d: %s", args, code, stderr)
+		}
+		q, err := quant.Load(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	widths := func(q *quant.Model) []int {
+		return []int{q.Input.Bits, q.Layer("conv1").WeightBits, q.InAct(q.Layer("conv2"), 0).Bits,
+			q.InAct(q.Layer("fc1"), 0).Bits, q.InAct(q.Layer("fc2"), 0).Bits, q.Layer("fc3").WeightBits}
+	}
+	q := run("def", "--bits", "4")
+	if w := widths(q); !slices.Equal(w, []int{8, 8, 4, 4, 4, 8}) {
+		t.Errorf("--bits 4: input, conv1, conv2, fc1, fc2, fc3 at %v bits; want 8 8 4 4 4 8", w)
+	}
+	c := q.Config
+	if !c.NonPow2Scales || !c.OutputClip || !c.BiasCorrection || c.BiasPasses != 3 || c.ResidualBits != 8 {
+		t.Errorf("defaults: %+v; want every low-bit technique, 3 bias passes (one per adder layer)", c)
+	}
+	for _, args := range [][]string{{"--bits", "4,conv1=4,fc3=4,input=4"}, {"--bits", "4", "--edge-bits", "0"}} {
+		if w := widths(run("all4", args...)); !slices.Equal(w, []int{4, 4, 4, 4, 4, 4}) {
+			t.Errorf("%v: widths %v, want all 4", args, w)
+		}
+	}
+	off := run("off", "--bits", "4", "--non-pow2-scales=false", "--output-clip=false", "--bias-correction=false", "--residual-bits", "0")
+	if c := off.Config; c.NonPow2Scales || c.OutputClip || c.BiasCorrection || c.BiasPasses != 0 || c.ResidualBits != 0 {
+		t.Errorf("switched off: %+v", c)
+	}
+	for _, l := range off.Layers {
+		if _, ok := l.Out.Exp(); !ok {
+			t.Errorf("--non-pow2-scales=false: layer %s has scale %v, not a power of two", l.Name, l.Out.Scale)
+		}
+	}
+	if nm := run("nm", "--bits", "4", "--no-multipliers"); nm.Config.NonPow2Scales || !nm.Config.NoMultipliers {
+		t.Errorf("--no-multipliers: config %+v; want it alone to switch the non-power-of-two default off", nm.Config)
+	}
+	code, stdout, _ := runCLI(t, "quantize", "--help")
+	if code != 0 || !strings.Contains(stdout, "stay at 8 bits") || !strings.Contains(stdout, "--bits 4,conv1=4,fc=4,input=4") || !strings.Contains(stdout, "ON by default") {
+		t.Errorf("--help does not explain the width and technique defaults:\n%s", stdout)
+	}
+}
+
+// TestQuantizeAutoBitsCLI: --auto-bits reports its search in --json and a
+// generous budget keeps every adder layer at --bits; bad values of the new
+// flags give exit 2 and one line naming the flag.
+func TestQuantizeAutoBitsCLI(t *testing.T) {
+	d := quantData(t)
+	dir := t.TempDir()
+	p := filepath.Join(dir, "q.json")
+	base := []string{"quantize", "--model", "lenet5-adder", "--weights", lenetFixture, "--calib", d + "/x.npy", "--out", p}
+	code, stdout, stderr := runCLI(t, append(base, "--bits", "4", "--auto-bits", "100", "--json")...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep struct {
+		AutoBits *struct {
+			Met   bool
+			Steps []struct{ Bits map[string]int }
+		} `json:"auto_bits"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || rep.AutoBits == nil {
+		t.Fatalf("no auto_bits in %s (%v)", stdout, err)
+	}
+	if !rep.AutoBits.Met || len(rep.AutoBits.Steps) != 1 || !maps.Equal(rep.AutoBits.Steps[0].Bits, map[string]int{"conv2": 4, "fc1": 4, "fc2": 4}) {
+		t.Errorf("auto_bits %+v; want one step at 4 bits", rep.AutoBits)
+	}
+	out := filepath.Join(dir, "bad.json")
+	bad := []string{"quantize", "--model", "lenet5-adder", "--weights", lenetFixture, "--calib", d + "/x.npy", "--out", out, "--bits", "4"}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--edge-bits", "1"}, "--edge-bits"},
+		{[]string{"--auto-bits", "-1"}, "--auto-bits"},
+		{[]string{"--bias-correction=false", "--bias-correction-passes", "3"}, "--bias-correction-passes"},
+		{[]string{"--bias-correction-passes", "-2"}, "--bias-correction-passes"},
+		{[]string{"--no-multipliers", "--non-pow2-scales"}, "--non-pow2-scales"},
+	} {
+		code, _, stderr := runCLI(t, append(slices.Clone(bad), tt.args...)...)
+		if code != 2 || !strings.Contains(stderr, tt.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and one line naming %s", tt.args, code, stderr, tt.want)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("%v: output written despite bad input", tt.args)
 		}
 	}
 }

@@ -386,12 +386,16 @@ func relErr(got, want int) float64 {
 }
 
 // writeSweepQuant quantizes the built-in LeNet-5 as sweep does (bits,
-// the first calib MNIST training images) and returns the file.
+// the first calib MNIST training images) and returns the file. sweep
+// quantizes with quant.DefaultConfig (every layer at the width, no low-bit
+// technique), which quantize reproduces only with its defaults switched
+// off.
 func writeSweepQuant(t *testing.T, bits, calib int) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "q.json")
 	code, _, errs := runCLI(t, "quantize", "--model", "lenet5-adder-mnist", "--calib", "mnist", "--calib-limit", strconv.Itoa(calib),
-		"--bits", strconv.Itoa(bits), "--out", p, "-q")
+		"--bits", strconv.Itoa(bits), "--edge-bits", "0", "--non-pow2-scales=false", "--output-clip=false", "--bias-correction=false", "--residual-bits", "0",
+		"--out", p, "-q")
 	if code != exitOK {
 		t.Fatalf("quantize: exit %d: %s", code, errs)
 	}

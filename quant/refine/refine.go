@@ -1,13 +1,19 @@
-// Package refine improves the constants of a quantized model with the
+// Package refine is the part of post-training quantization that needs the
 // bit-exact simulator (sim), which package quant cannot import (sim
-// imports quant). Nothing here changes an integer formula: only rescale
-// constants b move, through quant.Model.AdjustB.
+// imports quant): [BiasCorrect] moves rescale constants b (through
+// quant.Model.AdjustB), [AutoBits] chooses per-layer widths, and
+// [Quantize] is the whole pipeline of `addergen quantize`. Nothing here
+// changes an integer formula.
 package refine
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/addergen/addergen/dataset"
 	"github.com/addergen/addergen/model"
@@ -17,8 +23,9 @@ import (
 
 // BiasReport says what BiasCorrect did.
 type BiasReport struct {
-	// Images is the number of calibration images used, Runs the
-	// simulator runs, Layers the adder layers corrected.
+	// Images is the number of calibration images used, Runs the passes
+	// (groups of adder layers, each measured on a simulation that includes
+	// the corrections before it), Layers the adder layers corrected.
 	Images, Runs, Layers int
 	// MaxShift is the largest |mean accumulator shift| removed from a
 	// layer (real accumulator units).
@@ -43,7 +50,11 @@ const positionStride = 3
 // each group is measured on one simulator run that already includes the
 // corrections of the groups before it. With runs >= the number of adder
 // layers this is exactly sequential (each layer sees its corrected
-// upstream); fewer runs are cheaper and approximate within a group.
+// upstream); fewer runs are cheaper and approximate within a group. The
+// simulation is incremental (one full run, then after each group only
+// the layers from its first up to the inputs of the next group are run
+// again), so exact sequential correction costs about one simulation of
+// the images.
 //
 // q must come from quant.Quantize without its own bias correction
 // (Config.BiasPasses > 0 tells Quantize to leave b uncorrected). x holds
@@ -82,15 +93,33 @@ func BiasCorrect(net *model.Net, q *quant.Model, x dataset.Tensor, images, runs 
 	}
 	rep := &BiasReport{Images: n, Layers: len(adders)}
 	runs = min(runs, len(adders))
+	// One full simulation, then only what a correction makes stale:
+	// layers are in topological order, so correcting layer k changes the
+	// outputs of layers >= k only. outs[j] is up to date for j <= valid.
+	sn, err := sim.Prepare(q)
+	if err != nil {
+		return nil, err
+	}
+	full, err := sn.Run(in, sim.NetOptions{KeepAll: true})
+	if err != nil {
+		return nil, err
+	}
+	outs := full.Layers
+	valid := len(q.Layers) - 1
 	for r := range runs {
 		group := adders[r*len(adders)/runs : (r+1)*len(adders)/runs]
-		sn, err := sim.Prepare(q)
-		if err != nil {
-			return nil, err
+		need := -1
+		for _, li := range group {
+			need = max(need, slices.Max(q.Layers[li].InputIndex()))
 		}
-		res, err := sn.Run(in, sim.NetOptions{KeepAll: true})
-		if err != nil {
-			return nil, err
+		if need > valid {
+			if sn, err = sim.Prepare(q); err != nil {
+				return nil, err
+			}
+			if err := rerun(sn, in, outs, valid+1, need); err != nil {
+				return nil, err
+			}
+			valid = need
 		}
 		rep.Runs++
 		for _, li := range group {
@@ -101,7 +130,7 @@ func BiasCorrect(net *model.Net, q *quant.Model, x dataset.Tensor, images, runs 
 			if ia < 0 {
 				cx, fx = codes, x
 			} else {
-				cx = res.Layers[ia].Data
+				cx = outs[ia].Data
 				fi := net.Index(q.Layers[ia].Ref())
 				if fi < 0 {
 					return nil, fmt.Errorf("refine: layer %s: no float layer %s", l.Name, q.Layers[ia].Ref())
@@ -123,11 +152,56 @@ func BiasCorrect(net *model.Net, q *quant.Model, x dataset.Tensor, images, runs 
 				return nil, fmt.Errorf("refine: %w", err)
 			}
 		}
+		valid = min(valid, group[0]-1)
 	}
 	if err := q.Validate(); err != nil {
 		return nil, fmt.Errorf("refine: internal error: %w", err)
 	}
 	return rep, nil
+}
+
+// rerun recomputes, image by image in parallel, the outputs of layers
+// from..to (in order) of the prepared net into outs, from the input codes
+// in and the outputs of earlier layers already in outs.
+func rerun(sn *sim.Net, in sim.Codes, outs []sim.Codes, from, to int) error {
+	q := sn.Model()
+	N := in.Shape[0]
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	for range min(N, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= N {
+					return
+				}
+				for j := from; j <= to; j++ {
+					var ins [][]int32
+					for _, k := range q.Layers[j].InputIndex() {
+						if k < 0 {
+							ins = append(ins, in.Sample(i))
+						} else {
+							ins = append(ins, outs[k].Sample(i))
+						}
+					}
+					y, _, err := sn.RunLayer(j, ins...)
+					if err != nil {
+						mu.Lock()
+						firstErr = cmp.Or(firstErr, err)
+						mu.Unlock()
+						return
+					}
+					copy(outs[j].Sample(i), y)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
 }
 
 // accShift returns, per output channel of adder layer l, the mean over a
