@@ -467,7 +467,7 @@ func TestEstimateNetStructure(t *testing.T) {
 					roms := map[string]bool{}
 					for _, m := range e.Memories {
 						switch m.Name {
-						case "ring":
+						case "ring", "line":
 							lineBits += m.Depth * m.Width * m.Copies
 							banks = m.Copies
 						case "ofifo", "skip_fifo":
@@ -514,19 +514,20 @@ func TestMapMemory(t *testing.T) {
 	}{
 		{"nets/map12_q6.json", rtl.NetConfig{Parallel: 3, Lanes: 10}, Xilinx, map[string]string{
 			"a1.ring": "lutram 16", // 8 banks of 9 x 12 (five window lanes), 2 RAM32M each
-			"p1.ring": "lutram 12", // 12 RAM64M
+			"p1.line": "lutram 6", // the streaming pool's line: 6 RAM32M
 			"a2.ring": "lutram 6",
 			"a1.wrom": "logic 0", "a1.crom": "logic 0", "a2.mrom": "logic 0",
 		}},
 		{"nets/minilenet_q4.json", rtl.NetConfig{Parallel: 2}, Xilinx, map[string]string{
-			"c1.ring": "lutram 1", "p1.ring": "lutram 3", "a2.ring": "lutram 3", "a3.ring": "lutram 6", "c4.ring": "lutram 8",
+			"c1.ring": "lutram 1", "p1.line": "lutram 3", "a2.ring": "lutram 3", "a3.ring": "lutram 6",
+			"c4.ring": "ff 0", // one slot (a one-pixel map): "using FF mapping" in the log
 			"c1.wrom": "logic 0", "a2.wrom": "logic 0", "c4.wrom": "logic 0", "c1.mrom": "logic 0",
 			"c1.ofifo": "lutram 3", "c4.ofifo": "lutram 14",
 			"a2.ofifo": "ff 0", // one output register (DEPTH 1): four stream_fifo RAMs in the log, not five
 		}},
 		{"nets/wide_q4.json", rtl.NetConfig{Parallel: 2, Lanes: 4}, Xilinx, map[string]string{
 			"a1.ring": "lutram 11", // 11 RAM64M (36 x 32), not 12 RAM32M
-			"p1.ring": "lutram 11", "a2.ring": "lutram 11",
+			"p1.line": "lutram 11", "a2.ring": "lutram 11",
 			"p1.ofifo": "lutram 11",                // the stream_fifo module
 			"a1.ofifo": "ff 0", "a2.ofifo": "ff 0", // one output register each (DEPTH 1)
 		}},
@@ -536,14 +537,15 @@ func TestMapMemory(t *testing.T) {
 		}},
 		{"nets/map12_q4.json", rtl.NetConfig{Parallel: 1, Lanes: 10}, ICE40, map[string]string{
 			"a1.ring": "ff 0", // 8 banks of 9 words: flip-flops (memory_map in the log)
-			"p1.ring": "bram 2", "a2.ring": "bram 2",
+			"p1.line": "ff 0", "a2.ring": "bram 2",
 			"a1.wrom": "logic 0", "a1.crom": "logic 0", "a2.ofifo": "ff 0",
 		}},
 		{"nets/lenet5_q8.json.gz", rtl.NetConfig{Parallel: 16, Lanes: 150, Balance: true}, Xilinx, map[string]string{
 			"conv1.ring": "lutram 64", // 32 banks of 6 x 8, 2 RAM32M each (25 copies of 179 x 8 took 225 RAM64M)
 			"conv2.ring": "lutram 64", // 4 banks of 32 x 48, 16 RAM64M each
 			"fc1.ring":   "lutram 44", // 2 banks of 25 x 128, 22 RAM32M each
-			"pool1.ring": "lutram 24", "pool2.ring": "lutram 22", "fc2.ring": "lutram 160", "fc3.ring": "lutram 112",
+			"pool1.line": "lutram 8", "pool2.line": "lutram 22", // 14 x 48 and 5 x 128: RAM32M of 6 bits
+			"fc2.ring": "ff 0", "fc3.ring": "ff 0", // one slot each (one-pixel maps)
 			"conv2.wrom": "logic 0", "fc1.wrom": "bram 29", "fc2.wrom": "bram 7", "fc1.crom": "logic 0",
 		}},
 		{"nets/tiny_q8.json", rtl.NetConfig{Parallel: 2}, ICE40, map[string]string{

@@ -154,17 +154,25 @@ module l6_avg #(
     wire [6-1:0] needp_col = last_oh ? 6'd4 : ((needp_s > {1'b0, rowend_q}) ? rowend_q : needp_s[6-1:0]);
     wire [6-1:0] needp_row = (oh_q == 1'd0) ? 6'd4 : nrwc_q;
     // The window rows and columns inside the map, one bit per ki (kj):
-    // 0 <= ihb+ki < H and 0 <= iwb+kj < W, kept in registers and computed
-    // for the next row (ihb+S) and pixel (iwbn) by compares against
-    // constants, so that a lane's bound is a bit select.
+    // 0 <= ihb+ki < H and 0 <= iwb+kj < W, kept in registers, so that a
+    // lane's bound is a bit select. The next row's (pixel's) bits are a
+    // constant table over oh_q (ow_q), computed by the generator.
     reg [2-1:0] rowok_q;
     reg [2-1:0] colok_q;
-    wire [2-1:0] rowok_nx;
-    wire [2-1:0] colok_nx;
-    assign rowok_nx[0] = (ihb_q >= -7'sd2) && (ihb_q < 7'sd0);
-    assign colok_nx[0] = (iwbn_q >= 7'sd0) && (iwbn_q < 7'sd2);
-    assign rowok_nx[1] = (ihb_q >= -7'sd3) && (ihb_q < -7'sd1);
-    assign colok_nx[1] = (iwbn_q >= -7'sd1) && (iwbn_q < 7'sd1);
+    reg [2-1:0] rowok_nx;
+    reg [2-1:0] colok_nx;
+    always @(*) begin
+        rowok_nx = 2'b11;
+        case (oh_q)
+            default: rowok_nx = 2'b11;
+        endcase
+    end
+    always @(*) begin
+        colok_nx = 2'b11;
+        case (ow_q)
+            default: colok_nx = 2'b11;
+        endcase
+    end
     wire unused_nx = ^{iwbn_nx, iwb_q, ihb_nx, ihbw_q, ihbwn_nx[6], cur_w[3], rta_w[3], rtn_w[3]};
 
     always @(posedge clk_i) begin

@@ -194,19 +194,35 @@ module l0_c1 #(
         end
     end
     // The window rows and columns inside the map, one bit per ki (kj):
-    // 0 <= ihb+ki < H and 0 <= iwb+kj < W, kept in registers and computed
-    // for the next row (ihb+S) and pixel (iwbn) by compares against
-    // constants, so that a lane's bound is a bit select.
+    // 0 <= ihb+ki < H and 0 <= iwb+kj < W, kept in registers, so that a
+    // lane's bound is a bit select. The next row's (pixel's) bits are a
+    // constant table over oh_q (ow_q), computed by the generator.
     reg [3-1:0] rowok_q;
     reg [3-1:0] colok_q;
-    wire [3-1:0] rowok_nx;
-    wire [3-1:0] colok_nx;
-    assign rowok_nx[0] = (ihb_q >= -11'sd1) && (ihb_q < 11'sd5);
-    assign colok_nx[0] = (iwbn_q >= 11'sd0) && (iwbn_q < 11'sd6);
-    assign rowok_nx[1] = (ihb_q >= -11'sd2) && (ihb_q < 11'sd4);
-    assign colok_nx[1] = (iwbn_q >= -11'sd1) && (iwbn_q < 11'sd5);
-    assign rowok_nx[2] = (ihb_q >= -11'sd3) && (ihb_q < 11'sd3);
-    assign colok_nx[2] = (iwbn_q >= -11'sd2) && (iwbn_q < 11'sd4);
+    reg [3-1:0] rowok_nx;
+    reg [3-1:0] colok_nx;
+    always @(*) begin
+        rowok_nx = 3'b110;
+        case (oh_q)
+            3'd0: rowok_nx = 3'b111;
+            3'd1: rowok_nx = 3'b111;
+            3'd2: rowok_nx = 3'b111;
+            3'd3: rowok_nx = 3'b111;
+            3'd4: rowok_nx = 3'b011;
+            default: rowok_nx = 3'b110;
+        endcase
+    end
+    always @(*) begin
+        colok_nx = 3'b110;
+        case (ow_q)
+            3'd0: colok_nx = 3'b111;
+            3'd1: colok_nx = 3'b111;
+            3'd2: colok_nx = 3'b111;
+            3'd3: colok_nx = 3'b111;
+            3'd4: colok_nx = 3'b011;
+            default: colok_nx = 3'b110;
+        endcase
+    end
     wire unused_nx = ^{iwbn_nx, iwb_q, ihb_nx, ihbw_q, ihbwn_nx[10], cur_w[6], rta_w[6], rtn_w[6]};
 
     always @(posedge clk_i) begin

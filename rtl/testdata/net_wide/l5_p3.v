@@ -181,17 +181,27 @@ module l5_p3 (
         end
     end
     // The window rows and columns inside the map, one bit per ki (kj):
-    // 0 <= ihb+ki < H and 0 <= iwb+kj < W, kept in registers and computed
-    // for the next row (ihb+S) and pixel (iwbn) by compares against
-    // constants, so that a lane's bound is a bit select.
+    // 0 <= ihb+ki < H and 0 <= iwb+kj < W, kept in registers, so that a
+    // lane's bound is a bit select. The next row's (pixel's) bits are a
+    // constant table over oh_q (ow_q), computed by the generator.
     reg [2-1:0] rowok_q;
     reg [2-1:0] colok_q;
-    wire [2-1:0] rowok_nx;
-    wire [2-1:0] colok_nx;
-    assign rowok_nx[0] = (ihb_q >= -8'sd1) && (ihb_q < 8'sd2);
-    assign colok_nx[0] = (iwbn_q >= 8'sd0) && (iwbn_q < 8'sd3);
-    assign rowok_nx[1] = (ihb_q >= -8'sd2) && (ihb_q < 8'sd1);
-    assign colok_nx[1] = (iwbn_q >= -8'sd1) && (iwbn_q < 8'sd2);
+    reg [2-1:0] rowok_nx;
+    reg [2-1:0] colok_nx;
+    always @(*) begin
+        rowok_nx = 2'b11;
+        case (oh_q)
+            1'd0: rowok_nx = 2'b11;
+            default: rowok_nx = 2'b11;
+        endcase
+    end
+    always @(*) begin
+        colok_nx = 2'b11;
+        case (ow_q)
+            1'd0: colok_nx = 2'b11;
+            default: colok_nx = 2'b11;
+        endcase
+    end
     wire unused_nx = ^{iwbn_nx, iwb_q, ihb_nx, ihbw_q, ihbwn_nx[7], cur_w[4], rta_w[4], rtn_w[4]};
 
     always @(posedge clk_i) begin

@@ -154,15 +154,25 @@ module l8_fc #(
     wire [4-1:0] needp_col = last_oh ? 4'd1 : ((needp_s > {1'b0, rowend_q}) ? rowend_q : needp_s[4-1:0]);
     wire [4-1:0] needp_row = (oh_q == 1'd0) ? 4'd1 : nrwc_q;
     // The window rows and columns inside the map, one bit per ki (kj):
-    // 0 <= ihb+ki < H and 0 <= iwb+kj < W, kept in registers and computed
-    // for the next row (ihb+S) and pixel (iwbn) by compares against
-    // constants, so that a lane's bound is a bit select.
+    // 0 <= ihb+ki < H and 0 <= iwb+kj < W, kept in registers, so that a
+    // lane's bound is a bit select. The next row's (pixel's) bits are a
+    // constant table over oh_q (ow_q), computed by the generator.
     reg [1-1:0] rowok_q;
     reg [1-1:0] colok_q;
-    wire [1-1:0] rowok_nx;
-    wire [1-1:0] colok_nx;
-    assign rowok_nx[0] = (ihb_q >= -5'sd1) && (ihb_q < 5'sd0);
-    assign colok_nx[0] = (iwbn_q >= 5'sd0) && (iwbn_q < 5'sd1);
+    reg [1-1:0] rowok_nx;
+    reg [1-1:0] colok_nx;
+    always @(*) begin
+        rowok_nx = 1'b1;
+        case (oh_q)
+            default: rowok_nx = 1'b1;
+        endcase
+    end
+    always @(*) begin
+        colok_nx = 1'b1;
+        case (ow_q)
+            default: colok_nx = 1'b1;
+        endcase
+    end
     wire unused_nx = ^{iwbn_nx, iwb_q, ihb_nx, ihbw_q, ihbwn_nx[4], cur_w[1], rta_w[1], rtn_w[1]};
 
     always @(posedge clk_i) begin
