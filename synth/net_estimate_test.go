@@ -514,7 +514,7 @@ func TestMapMemory(t *testing.T) {
 	}{
 		{"nets/map12_q6.json", rtl.NetConfig{Parallel: 3, Lanes: 10}, Xilinx, map[string]string{
 			"a1.ring": "lutram 16", // 8 banks of 9 x 12 (five window lanes), 2 RAM32M each
-			"p1.line": "lutram 6", // the streaming pool's line: 6 RAM32M
+			"p1.line": "lutram 6",  // the streaming pool's line: 6 RAM32M
 			"a2.ring": "lutram 6",
 			"a1.wrom": "logic 0", "a1.crom": "logic 0", "a2.mrom": "logic 0",
 		}},
@@ -541,9 +541,9 @@ func TestMapMemory(t *testing.T) {
 			"a1.wrom": "logic 0", "a1.crom": "logic 0", "a2.ofifo": "ff 0",
 		}},
 		{"nets/lenet5_q8.json.gz", rtl.NetConfig{Parallel: 16, Lanes: 150, Balance: true}, Xilinx, map[string]string{
-			"conv1.ring": "lutram 64", // 32 banks of 6 x 8, 2 RAM32M each (25 copies of 179 x 8 took 225 RAM64M)
-			"conv2.ring": "lutram 64", // 4 banks of 32 x 48, 16 RAM64M each
-			"fc1.ring":   "lutram 44", // 2 banks of 25 x 128, 22 RAM32M each
+			"conv1.ring": "lutram 64",                           // 32 banks of 6 x 8, 2 RAM32M each (25 copies of 179 x 8 took 225 RAM64M)
+			"conv2.ring": "lutram 64",                           // 4 banks of 32 x 48, 16 RAM64M each
+			"fc1.ring":   "lutram 44",                           // 2 banks of 25 x 128, 22 RAM32M each
 			"pool1.line": "lutram 8", "pool2.line": "lutram 22", // 14 x 48 and 5 x 128: RAM32M of 6 bits
 			"fc2.ring": "ff 0", "fc3.ring": "ff 0", // one slot each (one-pixel maps)
 			"conv2.wrom": "logic 0", "fc1.wrom": "bram 29", "fc2.wrom": "bram 7", "fc1.crom": "logic 0",
