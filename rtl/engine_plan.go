@@ -658,6 +658,18 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 		e.ODepth = 1
 	}
 	e.OccW = widthFor(e.ODepth)
+	e.ODepthM1 = e.ODepth - 1
+	e.CFOne, e.PSOne, e.GOne = b2i(e.CFMax == 0), b2i(e.PSMax == 0), b2i(e.GMax == 0)
+	e.OWOne, e.OHOne = b2i(e.OWMax == 0), b2i(e.OHMax == 0)
+	e.CFMaxM1, e.PSMaxM1 = max(0, e.CFMax-1), max(0, e.PSMax-1)
+	e.GMaxM1, e.OWMaxM1 = max(0, e.GMax-1), max(0, e.OWMax-1)
+	e.LK0 = e.CFOne & e.PSOne
+	e.PixL0 = e.LK0 & e.GOne
+	e.RowL0 = e.PixL0 & e.OWOne
+	e.MapL0 = e.RowL0 & e.OHOne
+	e.RowFree0 = b2i(e.SW > e.PadW)
+	e.Dcol0 = max(0, e.S-e.PAD)
+	e.RelC0 = e.RowFree0 * e.Dcol0
 
 	// Cycle model: G*T issue cycles per output pixel, back to back, and the
 	// last pixel's way through the pipeline and the FIFO.

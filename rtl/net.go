@@ -87,11 +87,23 @@ type Engine struct {
 	// the SIMD slice before the read register, which then holds SB bits,
 	// not the whole pixel (fc2 of the LeNet demo: 120 flip-flops instead
 	// of 960). Larger rings keep the registered read a block RAM needs.
-	SliceEarly                bool
-	RAW, RAW1                 int // ring address width, and one more for the wrap compare
-	PXW, PXWm1, PXW1          int // pixel-count width (0..2*H*W), minus and plus one
-	HW, HWMax                 int // pixels per input map, and minus one
-	OHMaxM1                   int
+	SliceEarly       bool
+	RAW, RAW1        int // ring address width, and one more for the wrap compare
+	PXW, PXWm1, PXW1 int // pixel-count width (0..2*H*W), minus and plus one
+	HW, HWMax        int // pixels per input map, and minus one
+	OHMaxM1          int
+	// The reader's terminal flags (registers set a step ahead): XOne is 1
+	// when counter X has one value (its flag is always set), XMaxM1 its
+	// last value but one; LK0, PixL0, RowL0, MapL0 are the first step's
+	// "last of its window (pixel, row, map)" flags.
+	CFOne, PSOne, GOne, OWOne, OHOne  int
+	CFMaxM1, PSMaxM1, GMaxM1, OWMaxM1 int
+	LK0, PixL0, RowL0, MapL0          int
+	// The first column step's release of a row: RowFree0 is the first
+	// row's (S*WP - PAD*WP > 0), Dcol0 = max(0, S-PAD) the columns the
+	// window leaves at a row's first step, RelC0 = RowFree0 * Dcol0.
+	RowFree0, Dcol0, RelC0    int
+	ODepthM1                  int // ODepth - 1: the credit register's compare
 	Need0                     int // input rows the first output row needs
 	NeedP0, NeedP0M1, NeedP0S int // input pixels the first output pixel needs, minus one, plus S
 	HWPS                      int // HWP + S

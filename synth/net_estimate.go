@@ -613,6 +613,8 @@ func windowTerms(l *quant.Layer, op Op, t Target, e *rtl.Engine, et *engineTerms
 		gw + regBits(e.PSW, e.PSMax) + cfw + waw + 2*e.CW + e.OccW
 	et.lut[lutCtl] += float64(ctl)
 	et.ff[ffCtl] += float64(ctl + 14 + 4*gw + 2*cfw + 2*waw) // wa_a_q and wa_b_q beside wa_q
+	// The reader's terminal flags (9), credit_q, rowfree_q and relc_q.
+	et.ff[ffCtl] += float64(11 + e.PXW)
 	if !e.Stream {
 		// The registered readiness (rows_ok_q, needps_q) and the window's
 		// row and column bounds (rowok_q, colok_q).

@@ -86,12 +86,29 @@ module l1_a2 #(
     reg [5-1:0] rtn_q;   // ring address of the next map's pixel (-PAD, -PAD)
     reg [5-1:0] rta_q;   // ring address of pixel (ihb, -PAD), mod the ring
     reg [5-1:0] cur_q;   // ring address of pixel (ihb, iwb), mod the ring
-    wire last_ow = (ow_q == 3'd5);
-    wire last_oh = (oh_q == 3'd5);
-    wire last_ps = (ps_q == 4'd8);
-    wire last_cf = (cf_q == 1'd1);
-    wire last_k = last_ps && last_cf;
-    wire last_g = (g_q == 1'd1);
+    // The counters' terminal flags, in registers beside them: each is set a
+    // step ahead by a compare with its last value but one, and pixl_q
+    // (mapl_q) says this step is its pixel's (map's) last. Issue and
+    // map_done are then a LUT of registers (measured: the compares of
+    // g_q, ps_q and cf_q before issue, map_done and the loader's enables
+    // were the iCE40 small net's longest path, 11.6 ns).
+    reg last_ow_q, last_oh_q, last_ps_q, last_cf_q, last_g_q, lk_q, pixl_q, rowl_q, mapl_q;
+    wire last_ow = last_ow_q;
+    wire last_oh = last_oh_q;
+    wire last_ps = last_ps_q;
+    wire last_cf = last_cf_q;
+    wire last_k = lk_q;  // last_ps && last_cf
+    wire last_g = last_g_q;
+    // The flags after an issue: a counter moves when every inner one wraps.
+    wire last_cf_n = !last_cf && (cf_q == 1'd0);
+    wire last_ps_n = !last_cf ? last_ps : (!last_ps && (ps_q == 4'd7));
+    wire last_g_n = !last_k ? last_g : (!last_g && (g_q == 1'd0));
+    wire last_ow_n = !(last_k && last_g) ? last_ow : (!last_ow && (ow_q == 3'd4));
+    wire last_oh_n = !(last_k && last_g && last_ow) ? last_oh : (!last_oh && (oh_q == 3'd4));
+    wire lk_n = last_cf_n && last_ps_n;
+    wire pixl_n = lk_n && last_g_n;
+    wire rowl_n = pixl_n && last_ow_n;
+    wire mapl_n = rowl_n && last_oh_n;
     // The pixel's windows need input up to (row ihb+K-1, column iwb+K-1);
     // the last output row waits for the whole map.
     // needp_q: the input pixels the current output pixel needs, kept in a
@@ -107,20 +124,26 @@ module l1_a2 #(
     // Output credits: pixels whose last step has issued and that have not
     // left the output FIFO yet. A pixel's last step issues only with a free
     // slot, so the FIFO never refuses a finished pixel.
+    // credit_q is occ_q != 1, kept in a register.
     reg [1-1:0] occ_q;
-    wire credit = (occ_q != 1'd1);
-    wire issue = rows_ok && (credit || !(last_k && last_g));
-    wire pix_done = issue && last_k && last_g;
-    wire row_end = pix_done && last_ow;
-    wire map_done = row_end && last_oh;
+    reg credit_q;
+    wire issue = rows_ok && (credit_q || !pixl_q);
+    wire pix_done = rows_ok && credit_q && pixl_q;
+    wire row_end = rows_ok && credit_q && rowl_q;
+    wire map_done = rows_ok && credit_q && mapl_q;
+    wire step_ps = rows_ok && (credit_q || !pixl_q) && last_cf;
+    wire step_g = rows_ok && (credit_q || !pixl_q) && lk_q;
     wire m_fire = m_valid_o && m_ready_i;
     always @(posedge clk_i) begin
         if (rst_i) begin
             occ_q <= 1'd0;
+            credit_q <= 1'b1;
         end else if (pix_done && !m_fire) begin
             occ_q <= occ_q + 1'd1;
+            credit_q <= (occ_q != 1'd0);
         end else if (!pix_done && m_fire) begin
             occ_q <= occ_q - 1'd1;
+            credit_q <= 1'b1;
         end
     end
 
@@ -138,11 +161,20 @@ module l1_a2 #(
     wire [8-1:0] rowend_nx = (rowend_s > 9'd36) ? 8'd36 : rowend_s[8-1:0];
     wire [8-1:0] nrwc_nx = (nrwc_s > 9'd32) ? 8'd32 : nrwc_s[8-1:0];
     // The columns the window leaves in the top row: max(0, iwb+S) - max(0, iwb).
-    wire rowfree = !ihbwn_q[8] && (ihbwn_q != 9'sd0);  // the next row starts lower
-    wire nx_pos = !iwbn_q[8] && (iwbn_q != 9'sd0);
-    wire [8-1:0] dcol = !nx_pos ? 8'd0 : (iwb_q[8] ? iwbn_q[8-1:0] : 8'd1);
-    wire [8-1:0] rel_col = rowfree ? dcol : 8'd0;
-    wire [8-1:0] fp_col = fp_q + rel_col;
+    // They are released only while the next output row starts lower
+    // (ihbwn > 0). relc_q holds the next column step's release, computed
+    // with the step before it (measured: computing it from ihbwn_q, iwb_q
+    // and iwbn_q before fp_col's adder was the iCE40 small net's longest
+    // path, 11.2 ns).
+    // rowfree_q is the current row's (ihbwn_q > 0).
+    reg [8-1:0] relc_q;
+    reg rowfree_q;
+    wire rowfree_nx = !ihbwn_nx[8] && (ihbwn_nx != 9'sd0);
+    wire nx_pos = !iwbn_nx[8] && (iwbn_nx != 9'sd0);
+    wire [8-1:0] dcol_nx = !nx_pos ? 8'd0 : (iwbn_q[8] ? iwbn_nx[8-1:0] : 8'd1);
+    wire [8-1:0] relc_col = rowfree_q ? dcol_nx : 8'd0;
+    wire [8-1:0] relc_row = rowfree_nx ? 8'd0 : 8'd0;
+    wire [8-1:0] fp_col = fp_q + relc_q;
     wire [8-1:0] fp_row = ihbwn_q[8] ? 8'd0 : ihbwn_q[8-1:0];
     wire [5:0] cur_s = {1'b0, cur_q} + 6'd1;
     wire [5:0] rta_s = {1'b0, rta_q} + 6'd6;
@@ -241,6 +273,17 @@ module l1_a2 #(
             fp_q <= 8'd0;
             ihbw_q <= -9'sd6;
             ihbwn_q <= 9'sd6 - 9'sd6;
+            rowfree_q <= 1'b0;
+            relc_q <= 8'd0;
+            last_cf_q <= 1'b0;
+            last_ps_q <= 1'b0;
+            last_g_q <= 1'b0;
+            last_ow_q <= 1'b0;
+            last_oh_q <= 1'b0;
+            lk_q <= 1'b0;
+            pixl_q <= 1'b0;
+            rowl_q <= 1'b0;
+            mapl_q <= 1'b0;
             rtn_q <= 5'd9;
             rta_q <= 5'd13;
             cur_q <= 5'd13;
@@ -276,70 +319,81 @@ module l1_a2 #(
                 end
             end
             rel_q <= 8'd0;
-            // Reader.
+            // Reader: each counter's step is one enable (issue, step_ps,
+            // step_g, pix_done, row_end), a LUT of registers.
             if (issue) begin
-                if (pix_done) begin
-                    wa_q <= 6'd0;
+                last_cf_q <= last_cf_n;
+                last_ps_q <= last_ps_n;
+                last_g_q <= last_g_n;
+                last_ow_q <= last_ow_n;
+                last_oh_q <= last_oh_n;
+                lk_q <= lk_n;
+                pixl_q <= pixl_n;
+                rowl_q <= rowl_n;
+                mapl_q <= mapl_n;
+                wa_q <= pixl_q ? 6'd0 : wa_q + 6'd1;
+                cf_q <= last_cf ? 1'd0 : cf_q + 1'd1;
+            end
+            if (step_ps) begin
+                if (last_ps) begin
+                    ps_q <= 4'd0;
                 end else begin
-                    wa_q <= wa_q + 6'd1;
+                    ps_q <= ps_q + 4'd1;
                 end
-                if (last_cf) begin
-                    cf_q <= 1'd0;
-                    if (last_ps) begin
-                        ps_q <= 4'd0;
-                        if (last_g) begin
-                            g_q <= 1'd0;
-                            if (last_ow) begin
-                                ow_q <= 3'd0;
-                                iwb_q <= -9'sd1;
-                                colok_q <= 3'b110;
-                                iwbn_q <= 9'sd1 - 9'sd1;
-                                if (last_oh) begin
-                                    oh_q <= 3'd0;
-                                    ihb_q <= -9'sd1;
-                                    rowok_q <= 3'b110;
-                                    rowend_q <= 8'd12;
-                                    nrwc_q <= 8'd14;
-                                    needp_q <= 8'd8;
-                                    ihbw_q <= -9'sd6;
-                                    ihbwn_q <= 9'sd6 - 9'sd6;
-                                    fp_q <= 8'd0;
-                                    rel_q <= 8'd36 - fp_q;
-                                    rtn_q <= rtn_w[5-1:0];
-                                    rta_q <= rtn_q;
-                                    cur_q <= rtn_q;
-                                end else begin
-                                    oh_q <= oh_q + 3'd1;
-                                    ihb_q <= ihb_nx;
-                                    rowok_q <= rowok_nx;
-                                    rowend_q <= rowend_nx;
-                                    nrwc_q <= nrwc_nx;
-                                    needp_q <= needp_row;
-                                    ihbw_q <= ihbwn_q;
-                                    ihbwn_q <= ihbwn_nx;
-                                    fp_q <= fp_row;
-                                    rel_q <= fp_row - fp_q;
-                                    rta_q <= rta_w[5-1:0];
-                                    cur_q <= rta_w[5-1:0];
-                                end
-                            end else begin
-                                ow_q <= ow_q + 3'd1;
-                                iwb_q <= iwbn_q;
-                                colok_q <= colok_nx;
-                                iwbn_q <= iwbn_nx;
-                                needp_q <= needp_col;
-                                fp_q <= fp_col;
-                                rel_q <= rel_col;
-                                cur_q <= cur_w[5-1:0];
-                            end
-                        end else begin
-                            g_q <= g_q + 1'd1;
-                        end
-                    end else begin
-                        ps_q <= ps_q + 4'd1;
-                    end
+            end
+            if (step_g) begin
+                g_q <= last_g ? 1'd0 : g_q + 1'd1;
+            end
+            if (pix_done) begin
+                if (last_ow) begin
+                    ow_q <= 3'd0;
+                    iwb_q <= -9'sd1;
+                    colok_q <= 3'b110;
+                    iwbn_q <= 9'sd1 - 9'sd1;
                 end else begin
-                    cf_q <= cf_q + 1'd1;
+                    ow_q <= ow_q + 3'd1;
+                    iwb_q <= iwbn_q;
+                    colok_q <= colok_nx;
+                    iwbn_q <= iwbn_nx;
+                    needp_q <= needp_col;
+                    fp_q <= fp_col;
+                    rel_q <= relc_q;
+                    relc_q <= relc_col;
+                    cur_q <= cur_w[5-1:0];
+                end
+            end
+            if (row_end) begin
+                if (last_oh) begin
+                    oh_q <= 3'd0;
+                    ihb_q <= -9'sd1;
+                    rowok_q <= 3'b110;
+                    rowend_q <= 8'd12;
+                    nrwc_q <= 8'd14;
+                    needp_q <= 8'd8;
+                    ihbw_q <= -9'sd6;
+                    ihbwn_q <= 9'sd6 - 9'sd6;
+                    rowfree_q <= 1'b0;
+                    relc_q <= 8'd0;
+                    fp_q <= 8'd0;
+                    rel_q <= 8'd36 - fp_q;
+                    rtn_q <= rtn_w[5-1:0];
+                    rta_q <= rtn_q;
+                    cur_q <= rtn_q;
+                end else begin
+                    oh_q <= oh_q + 3'd1;
+                    ihb_q <= ihb_nx;
+                    rowok_q <= rowok_nx;
+                    rowend_q <= rowend_nx;
+                    nrwc_q <= nrwc_nx;
+                    needp_q <= needp_row;
+                    ihbw_q <= ihbwn_q;
+                    ihbwn_q <= ihbwn_nx;
+                    rowfree_q <= rowfree_nx;
+                    relc_q <= relc_row;
+                    fp_q <= fp_row;
+                    rel_q <= fp_row - fp_q;
+                    rta_q <= rta_w[5-1:0];
+                    cur_q <= rta_w[5-1:0];
                 end
             end
         end
