@@ -479,8 +479,9 @@ func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
 	}
 	n.OutTMsb = n.OutTData - 1
 	// Every window engine's output FIFO is a stream_fifo; the top's
-	// framing check and status slave are axis_frame_check and axil_status.
-	n.Prims = []string{"axis_frame_check", "axil_status", "stream_serialize", "stream_fifo", "pipe_delay"}
+	// framing check, input register slice and status slave are
+	// axis_frame_check, stream_skid and axil_status.
+	n.Prims = []string{"axis_frame_check", "stream_skid", "axil_status", "stream_serialize", "stream_fifo", "pipe_delay"}
 	for _, e := range n.Engines {
 		if e.Conv || e.ConstM {
 			n.Prims = append(n.Prims, "sum_tree")

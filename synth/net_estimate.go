@@ -899,9 +899,10 @@ func topTerms(n *rtl.Net) *engineTerms {
 	// 32-bit read multiplexer; eight 32-bit registers, the error flags and
 	// the handshake flags. templates/prim/axis_frame_check.v: a beat
 	// counter, its mode, and the zero-fill gate on the pixel.
+	// templates/prim/stream_skid.v: two pixel registers and their select.
 	pw := max(1, bits.Len(uint(max(n.Pixels(), 2)-1)))
-	et.lut[lutStatus] += float64(5*32 + 32 + pw + n.InBits)
-	et.ff[ffStatus] += float64(8*32 + 2 + 6 + 2 + pw + 3)
+	et.lut[lutStatus] += float64(5*32 + 32 + pw + 2*n.InBits)
+	et.ff[ffStatus] += float64(8*32 + 2 + 6 + 2 + pw + 3 + 2*n.InBits + 2)
 	return et
 }
 

@@ -1,4 +1,5 @@
 axis_frame_check.v
+stream_skid.v
 axil_status.v
 stream_serialize.v
 stream_fifo.v
