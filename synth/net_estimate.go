@@ -902,7 +902,7 @@ func topTerms(n *rtl.Net) *engineTerms {
 	// templates/prim/stream_skid.v: two pixel registers and their select.
 	pw := max(1, bits.Len(uint(max(n.Pixels(), 2)-1)))
 	et.lut[lutStatus] += float64(5*32 + 32 + pw + 2*n.InBits)
-	et.ff[ffStatus] += float64(8*32 + 2 + 6 + 2 + pw + 3 + 2*n.InBits + 2)
+	et.ff[ffStatus] += float64(8*32 + 2 + 6 + 2 + pw + 3 + 1 + 2*n.InBits + 2)
 	return et
 }
 

@@ -95,7 +95,11 @@ module axil_status #(
     reg [31:0] cyc_hi_q;
     reg        wrap_q;
     reg [31:0] cyc_latch_q;  // CYCLES_HI as latched by a CYCLES_LO read
-    reg [31:0] last_out_q;  // cyc_lo_q at the last image out
+    // Cycles since the last image out, counted (not a subtraction of
+    // cycle stamps: that 32-bit subtraction was the iCE40 small net's
+    // longest path, 9.8 ns); seen_q: an image has left.
+    reg [31:0] since_q;
+    reg        seen_q;
     reg [31:0] period_q;
 
     wire wr = s_axi_awvalid && s_axi_wvalid && !bvalid_q;
@@ -137,7 +141,8 @@ module axil_status #(
             cyc_hi_q   <= 32'd0;
             wrap_q     <= 1'b0;
             cyc_latch_q <= 32'd0;
-            last_out_q <= 32'd0;
+            since_q    <= 32'd0;
+            seen_q     <= 1'b0;
             period_q   <= 32'd0;
         end else begin
             if (wr) begin
@@ -157,10 +162,11 @@ module axil_status #(
             if (image_in_i) begin
                 img_in_q <= img_in_q + 32'd1;
             end
+            since_q <= image_out_i ? 32'd1 : since_q + 32'd1;
             if (image_out_i) begin
-                img_out_q  <= img_out_q + 32'd1;
-                last_out_q <= cyc_lo_q;
-                period_q   <= (img_out_q == 32'd0) ? 32'd0 : cyc_lo_q - last_out_q;
+                img_out_q <= img_out_q + 32'd1;
+                seen_q    <= 1'b1;
+                period_q  <= seen_q ? since_q : 32'd0;
             end
             if (rd && !rhi && ridx == R_CYCLES_LO) begin
                 cyc_latch_q <= cyc_hi_q + {31'd0, wrap_q};
