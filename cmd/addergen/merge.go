@@ -81,13 +81,7 @@ func (o *mergeOpts) run(args []string, stdout io.Writer) error {
 	case flow.CmdVerify:
 		return o.verify(m, stdout)
 	case flow.CmdCompare:
-		var failed error
-		rep := m.Compare
-		if rep.Pass != nil && !*rep.Pass {
-			failed = checkFailed{fmt.Sprintf("quantized top-1 %.2f%% is %.2f points below float %.2f%% (limit %v)",
-				rep.SimTop1, *rep.Top1Drop, rep.FloatTop1, m.MaxDrop())}
-		}
-		return printCompare(stdout, rep, o.out, o.json, o.g.quiet, failed)
+		return printCompare(stdout, m.Compare, o.out, o.json, o.g.quiet, verdictErr(m.Compare.Verdict(m.MaxDrop())))
 	default: // sweep
 		if o.out != "" {
 			return writeSweep(stdout, m.Sweep, o.out, o.json, o.g.quiet)

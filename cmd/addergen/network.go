@@ -5,21 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/addergen/addergen/dataset"
 	"github.com/addergen/addergen/flow"
-	"github.com/addergen/addergen/internal/outdir"
 	"github.com/addergen/addergen/internal/report"
 	"github.com/addergen/addergen/quant"
 	"github.com/addergen/addergen/rtl"
 	"github.com/addergen/addergen/sim"
-	"github.com/addergen/addergen/synth"
 	"github.com/addergen/addergen/testbench"
 )
 
@@ -122,32 +118,6 @@ func loadQuantized(path string) (*quant.Model, error) {
 	return q, nil
 }
 
-// emitNet renders the network design (rtl.EmitNet) and adds the
-// analytical xilinx cost estimate (synth.EstimateNet) to manifest.json as
-// "estimate".
-func emitNet(q *quant.Model, c rtl.NetConfig) (map[string][]byte, *rtl.Net, error) {
-	files, n, err := rtl.EmitNet(q, c)
-	if err != nil {
-		return nil, nil, err
-	}
-	est, err := synth.EstimateNet(q, c, synth.L1, synth.Xilinx)
-	if err != nil {
-		return nil, nil, err
-	}
-	var man rtl.NetManifest
-	if err := json.Unmarshal(files["manifest.json"], &man); err != nil {
-		return nil, nil, fmt.Errorf("manifest.json: %w", err)
-	}
-	man.Estimate = &rtl.NetCostEstimate{Target: string(est.Target), LUTs: est.Total.LUTs, FFs: est.Total.FFs,
-		BRAMs: est.Total.BRAMs, DSPs: est.Total.DSPs}
-	b, err := json.MarshalIndent(man, "", "  ")
-	if err != nil {
-		return nil, nil, err
-	}
-	files["manifest.json"] = append(b, '\n')
-	return files, n, nil
-}
-
 type emitNetOpts struct {
 	g     *globalOpts
 	hw    netHWFlags
@@ -166,7 +136,7 @@ func (o *emitNetOpts) run(stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	files, n, err := emitNet(q, c)
+	files, n, err := flow.Emit(q, c)
 	if err != nil {
 		return o.hw.designErr(o.model, err)
 	}
@@ -181,24 +151,13 @@ func (o *emitNetOpts) run(stdout io.Writer) error {
 		return err
 	}
 	if !o.g.quiet {
-		bufBits := 0
-		for _, e := range n.Engines {
-			bufBits += e.LineBufferBits() + e.FIFOBits()
-		}
 		fmt.Fprintf(stdout, "%s: %d engines, %d files in %s; predicted %d cycles per image, latency about %d cycles; lane utilisation %.1f%%; %d activation buffer bits\n",
-			n.Top, len(n.Engines), len(files), o.out, n.PredictedCyclesPerImage, n.LatencyCycles, 100*n.LaneUtilization(), bufBits)
+			n.Top, len(n.Engines), len(files), o.out, n.PredictedCyclesPerImage, n.LatencyCycles, 100*n.LaneUtilization(), flow.BufferBits(n))
 		for _, e := range n.Engines {
-			fmt.Fprintf(stdout, "  %-26s %-8s %3d PE(s) x %4d lanes  %7d cycles/image  %8d buffer bits\n", e.Module, e.Kind, e.P, lanesOf(e), e.ComputeCycles, e.LineBufferBits()+e.FIFOBits())
+			fmt.Fprintf(stdout, "  %-26s %-8s %3d PE(s) x %4d lanes  %7d cycles/image  %8d buffer bits\n", e.Module, e.Kind, e.P, flow.EngineLanes(e), e.ComputeCycles, e.LineBufferBits()+e.FIFOBits())
 		}
 	}
 	return nil
-}
-
-func lanesOf(e *rtl.Engine) int {
-	if e.Reduce {
-		return e.LanesPE
-	}
-	return 1
 }
 
 type verifyNetOpts struct {
@@ -266,87 +225,40 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	n := set.X.Shape[0]
-	codes, _, err := q.EncodeInput(set.X)
+	in, err := flow.EncodeInput(q, set.X)
 	if err != nil {
 		return usagef("--data %s: %v", o.data, err)
 	}
-	in := sim.Codes{Shape: append([]int{n}, q.Input.Shape...), Data: codes}
-	want, err := sim.RunNet(q, in, sim.NetOptions{KeepAll: true})
-	if err != nil {
-		return err
-	}
-	var files map[string][]byte
-	var design *rtl.Net
-	files, design, err = rtl.EmitNet(q, c)
+	files, design, err := rtl.EmitNet(q, c)
 	if err != nil {
 		return o.hw.designErr(o.model, err)
 	}
-	dir, keepDir := o.keep, o.keep != ""
-	if keepDir {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return usagef("--keep %s: %v", dir, unwrapPath(err))
+	if o.keep != "" {
+		if err := os.MkdirAll(o.keep, 0o755); err != nil {
+			return usagef("--keep %s: %v", o.keep, unwrapPath(err))
 		}
-	} else if dir, err = os.MkdirTemp("", "addergen-verify-net-"); err != nil {
-		return err
 	}
 	if o.rtlDir != "" {
 		// Use the user's emitted design instead of a fresh one, planned
 		// with the parallelism it was emitted with (from its manifest).
-		if design, err = rtlDirDesign(q, c, o.rtlDir); err != nil {
-			return err
-		}
-		files = map[string][]byte{}
-		list, err := os.ReadFile(filepath.Join(o.rtlDir, "filelist.f"))
-		if err != nil {
-			return usagef("--rtl %s: %v", o.rtlDir, unwrapPath(err))
-		}
-		files["filelist.f"] = list
-		entries, err := os.ReadDir(o.rtlDir)
-		if err != nil {
-			return usagef("--rtl %s: %v", o.rtlDir, err)
-		}
-		for _, e := range entries {
-			if e.IsDir() || e.Name() == outdir.Marker {
-				continue
-			}
-			b, err := os.ReadFile(filepath.Join(o.rtlDir, e.Name()))
-			if err != nil {
-				return usagef("--rtl %s: %v", o.rtlDir, err)
-			}
-			files[e.Name()] = b
+		if files, design, err = flow.ReadDesign(q, c, o.rtlDir); err != nil {
+			return usagef("--rtl %v", err)
 		}
 	}
-	if err := testbench.WriteFiles(dir, files); err != nil {
+	run, err := flow.Verify(ctx, design, files, in, flow.VerifyOptions{Simulator: o.simulator, Dir: o.keep,
+		Idle: o.idle, Stall: o.stall, Seed: o.seed, VCD: o.vcd != ""})
+	if err != nil {
 		return err
 	}
-	res, err := testbench.RunNet(ctx, o.simulator, dir, design, testbench.NetSources(files), in, want,
-		testbench.NetRunOptions{Idle: o.idle, Stall: o.stall, Seed: o.seed, VCD: o.vcd != ""})
-	if err != nil {
-		return fmt.Errorf("verify in %s: %w (work directory %s)", o.simulator, err, dir)
-	}
-	rep := verifyNetReport{Images: n, Mismatches: res.Mismatches, FirstMismatch: res.FirstMismatch,
-		CyclesPerImage: res.CyclesPerImage, PredictedCyclesPerImage: design.PredictedCyclesPerImage,
-		LatencyCycles: res.LatencyCycles, Simulator: o.simulator, Values: res.Values, ImagesPerSecond: res.ImagesPerSec}
-	if set.Labels != nil {
-		r, s := accuracy(testbench.Top1(res.Logits), set.Labels), accuracy(testbench.Top1(want.Output), set.Labels)
-		rep.RTLTop1, rep.SimTop1 = &r, &s
-	}
+	defer run.Close()
+	res := run.Result
+	rep := run.Report(set.Labels)
 	if res.FirstMismatch != nil {
 		res.FirstMismatch.Image += start // image numbers of the whole run
 	}
 	if sh.Set() {
 		rep.Shard = flow.NewInfo(flow.CmdVerify, sh, total, o.flags)
-		st := &flow.VerifyState{Seconds: res.Seconds}
-		if n > 1 && res.CyclesPerImage.Finite() {
-			st.CycleGaps = n - 1
-			st.CycleSpan = int(math.Round(float64(res.CyclesPerImage) * float64(n-1)))
-		}
-		if set.Labels != nil {
-			r, s := countEqual(testbench.Top1(res.Logits), set.Labels), countEqual(testbench.Top1(want.Output), set.Labels)
-			st.RTLCorrect, st.SimCorrect = &r, &s
-		}
-		rep.State = st
+		rep.State = run.State(set.Labels)
 	}
 	if o.vcd != "" {
 		if err := copyFileAtomic(res.VCD, o.vcd); err != nil {
@@ -354,12 +266,10 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 		}
 		rep.VCD = o.vcd
 	}
-	if res.Mismatches > 0 && rep.VCD == "" {
-		if vcd, err := testbench.DumpAround(ctx, dir, testbench.NetSources(files), res.FirstMismatch.Cycle); err == nil {
-			rep.VCD = vcd
-		} else {
-			fmt.Fprintf(stderr, "could not write a VCD: %v\n", err)
-		}
+	if run.MismatchVCD != "" {
+		rep.VCD = run.MismatchVCD
+	} else if run.DumpErr != nil {
+		fmt.Fprintf(stderr, "could not write a VCD: %v\n", run.DumpErr)
 	}
 	if o.output != "" && res.Mismatches == 0 {
 		if err := dataset.WriteNPY(o.output, sim.Dequantize(res.Logits, q.Output().Out)); err != nil {
@@ -371,9 +281,6 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 			}
 		}
 	}
-	if res.Mismatches == 0 && !keepDir {
-		os.RemoveAll(dir)
-	}
 	if o.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -381,14 +288,14 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 			return err
 		}
 	} else if !o.g.quiet {
-		printVerifyNet(stdout, &rep)
+		printVerifyNet(stdout, rep)
 	}
 	if res.Mismatches > 0 {
 		fmt.Fprintf(stderr, "first mismatch: %s\n", res.FirstMismatch)
 		if rep.VCD != "" {
 			fmt.Fprintf(stderr, "waveform around it: %s\n", rep.VCD)
 		}
-		fmt.Fprintf(stderr, "work directory kept: %s\n", dir)
+		fmt.Fprintf(stderr, "work directory kept: %s\n", run.Dir)
 		return checkFailed{fmt.Sprintf("verify: %d mismatches", res.Mismatches)}
 	}
 	return nil
@@ -404,27 +311,6 @@ func printVerifyNet(w io.Writer, rep *verifyNetReport) {
 	}
 }
 
-// countEqual counts the positions where pred and labels agree.
-func countEqual(pred, labels []int) int {
-	ok := 0
-	for i, p := range pred {
-		if p == labels[i] {
-			ok++
-		}
-	}
-	return ok
-}
-
-func accuracy(pred, labels []int) report.Num {
-	ok := 0
-	for i, p := range pred {
-		if p == labels[i] {
-			ok++
-		}
-	}
-	return report.Ratio(float64(ok), float64(len(pred)))
-}
-
 // measuredCycles prints a measured cycles-per-image figure for text
 // output: "1741 measured", or why it was not measured.
 func measuredCycles(c report.Num, images int) string {
@@ -435,39 +321,4 @@ func measuredCycles(c report.Num, images int) string {
 		return "not measured (needs at least 2 images)"
 	}
 	return "not measured"
-}
-
-// rtlDirDesign plans the design that emit-verilog wrote into dir: the
-// parallelism of each adder/conv engine is read from dir/manifest.json, and
-// the plan must reproduce the manifest's top, modules and predicted cycles,
-// or dir was emitted from another model or generator.
-func rtlDirDesign(q *quant.Model, c rtl.NetConfig, dir string) (*rtl.Net, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
-	if err != nil {
-		return nil, usagef("--rtl %s: %v (emit the design with addergen emit-verilog)", dir, unwrapPath(err))
-	}
-	var man rtl.NetManifest
-	if err := json.Unmarshal(b, &man); err != nil {
-		return nil, usagef("--rtl %s: manifest.json: %v", dir, err)
-	}
-	c.AResetN = man.Reset == "aresetn"
-	c.Layers = map[string]rtl.LayerHW{}
-	for _, l := range man.Layers {
-		if l.Kind == "adder" || l.Kind == "conv" {
-			c.Layers[l.Layer] = rtl.LayerHW{Parallel: l.PEs, Lanes: l.LanesPerPE}
-		}
-	}
-	files, n, err := rtl.EmitNet(q, c)
-	if err != nil {
-		return nil, usagef("--rtl %s: the manifest does not fit --model: %v", dir, err)
-	}
-	var got rtl.NetManifest
-	if err := json.Unmarshal(files["manifest.json"], &got); err != nil {
-		return nil, err
-	}
-	if got.Top != man.Top || got.PredictedCyclesPerImage != man.PredictedCyclesPerImage || strings.Join(got.Modules, " ") != strings.Join(man.Modules, " ") {
-		return nil, usagef("--rtl %s: the design was not emitted from --model (manifest top %s, %d cycles per image; the model plans top %s, %d cycles per image)",
-			dir, man.Top, man.PredictedCyclesPerImage, got.Top, got.PredictedCyclesPerImage)
-	}
-	return n, nil
 }
