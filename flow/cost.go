@@ -82,7 +82,7 @@ func CostPE(ctx context.Context, lanes, width int, target synth.Target) (*PECost
 		if errors.As(err, &mt) {
 			return nil, mt
 		}
-		return nil, fmt.Errorf("synth pe: %v", oneLine(err))
+		return nil, fmt.Errorf("synth pe: %v", OneLine(err))
 	}
 	pc := &PECost{L1: m.Reports[0], MAC: m.Reports[1]}
 	if r, ok := m.Ratio(); ok {

@@ -189,7 +189,7 @@ func Demo(ctx context.Context, o DemoOptions) (*DemoReport, map[string][]byte, e
 	q, _, err := Quantize(o.Net, calib.X, QuantizeOptions{Config: o.Config, Source: filepath.Base(o.Data)})
 	d.p.Finish()
 	if err != nil {
-		return nil, nil, oneLine(err)
+		return nil, nil, OneLine(err)
 	}
 	WriteWarnings(o.Warnings, q.Calibration.Warnings)
 	qb, err := q.MarshalFile()
@@ -206,7 +206,7 @@ func Demo(ctx context.Context, o DemoOptions) (*DemoReport, map[string][]byte, e
 	crep, err := Compare(o.Net, q, acc, CompareOptions{Model: o.Model, Quantized: filepath.Join(o.Out, qname), Data: o.Data, MaxDrop: -1})
 	d.p.Finish()
 	if err != nil {
-		return nil, nil, oneLine(err)
+		return nil, nil, OneLine(err)
 	}
 	if crep.FloatTop1 != r.FloatTop1 {
 		return nil, nil, fmt.Errorf("internal error: float top-1 %.4f%% in the comparison differs from the reference's %.4f%%", crep.FloatTop1, r.FloatTop1)
@@ -227,7 +227,7 @@ func Demo(ctx context.Context, o DemoOptions) (*DemoReport, map[string][]byte, e
 	d.begin("emit Verilog")
 	rtlFiles, design, err := Emit(q, rtl.NetConfig{Parallel: o.Parallel, Lanes: o.Lanes, Balance: o.Balance, Top: "addernet"})
 	if err != nil {
-		return nil, nil, oneLine(err)
+		return nil, nil, OneLine(err)
 	}
 	for n, b := range rtlFiles {
 		files["rtl/"+n] = b
@@ -268,7 +268,7 @@ func Demo(ctx context.Context, o DemoOptions) (*DemoReport, map[string][]byte, e
 func (d *demoRun) verify(ctx context.Context, design *rtl.Net, files map[string][]byte, set *dataset.Set) error {
 	in, err := EncodeInput(design.Model, set.X)
 	if err != nil {
-		return oneLine(err)
+		return OneLine(err)
 	}
 	rt := &d.rep.RTL
 	d.p.Start(fmt.Sprintf("verify %d images in %s", in.Shape[0], rt.Simulator), -1)
@@ -282,7 +282,7 @@ func (d *demoRun) verify(ctx context.Context, design *rtl.Net, files map[string]
 			os.RemoveAll(se.Dir)
 			return mt
 		}
-		return fmt.Errorf("verify in %s: %v (work directory %s)", se.Simulator, oneLine(se.Err), se.Dir)
+		return fmt.Errorf("verify in %s: %v (work directory %s)", se.Simulator, OneLine(se.Err), se.Dir)
 	}
 	if err != nil {
 		return err

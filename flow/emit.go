@@ -61,19 +61,6 @@ func BufferBits(n *rtl.Net) int {
 	return bits
 }
 
-// DirError is an error about a design folder: Error is "DIR: reason".
-type DirError struct {
-	Dir string
-	Err error
-}
-
-func (e *DirError) Error() string { return e.Dir + ": " + e.Err.Error() }
-func (e *DirError) Unwrap() error { return e.Err }
-
-func dirErrf(dir, format string, args ...any) error {
-	return &DirError{Dir: dir, Err: fmt.Errorf(format, args...)}
-}
-
 // ReadDesign reads the design that addergen emit-verilog wrote into dir and
 // plans it for q: each adder/conv engine's parallelism and lanes come from
 // dir/manifest.json (over c), and the plan must reproduce the manifest's
@@ -130,13 +117,4 @@ func ReadDesign(q *quant.Model, c rtl.NetConfig, dir string) (map[string][]byte,
 		files[e.Name()] = b
 	}
 	return files, n, nil
-}
-
-// unwrapPathErr drops the *os.PathError wrapper and prints its path and
-// cause: "PATH: CAUSE".
-func unwrapPathErr(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return fmt.Errorf("%s: %v", pe.Path, pe.Err)
-	}
-	return err
 }

@@ -128,11 +128,11 @@ func Sweep(ctx context.Context, o SweepOptions) (*SweepReport, error) {
 		cfg.Bits = o.Bits[i]
 		q, _, err := Quantize(o.Net, o.CalibSet.X, QuantizeOptions{Config: cfg, Source: filepath.Base(o.Calib)})
 		if err != nil {
-			return fmt.Errorf("--bits %d: %v", o.Bits[i], oneLine(err))
+			return fmt.Errorf("--bits %d: %v", o.Bits[i], OneLine(err))
 		}
 		pred, err := SimPredictions(q, o.Set.X)
 		if err != nil {
-			return fmt.Errorf("--bits %d: %v", o.Bits[i], oneLine(err))
+			return fmt.Errorf("--bits %d: %v", o.Bits[i], OneLine(err))
 		}
 		qs[i] = quantized{q: q, top1: PercentEqual(pred, o.Set.Labels), agr: PercentEqual(pred, floatPred)}
 		prog.Add(1)
@@ -161,7 +161,7 @@ func Sweep(ctx context.Context, o SweepOptions) (*SweepReport, error) {
 		cfg := rtl.NetConfig{Parallel: o.Parallel[j], Lanes: o.Lanes[l], Balance: o.Balance}
 		n, est, err := Cost(qz.q, cfg, o.Target)
 		if err != nil {
-			return fmt.Errorf("--model %s at --bits %d --parallel %d --lanes %d: %v", o.Model, o.Bits[i], o.Parallel[j], o.Lanes[l], oneLine(err))
+			return fmt.Errorf("--model %s at --bits %d --parallel %d --lanes %d: %v", o.Model, o.Bits[i], o.Parallel[j], o.Lanes[l], OneLine(err))
 		}
 		p := SweepPoint{Bits: o.Bits[i], Parallel: o.Parallel[j], Lanes: o.Lanes[l], Top1: qz.top1, Agreement: qz.agr,
 			Cost: rep.Cost, Estimate: CountsOf(est.Total), CyclesPerImage: n.PredictedCyclesPerImage, LatencyCycles: n.LatencyCycles,
@@ -174,7 +174,7 @@ func Sweep(ctx context.Context, o SweepOptions) (*SweepReport, error) {
 				if errors.As(err, &mt) {
 					return mt
 				}
-				return fmt.Errorf("--bits %d --parallel %d --lanes %d: %v", o.Bits[i], o.Parallel[j], o.Lanes[l], oneLine(err))
+				return fmt.Errorf("--bits %d --parallel %d --lanes %d: %v", o.Bits[i], o.Parallel[j], o.Lanes[l], OneLine(err))
 			}
 			c := CountsOf(r.Counts)
 			p.Measured, p.Counts, p.FmaxMHz = &c, c, r.FmaxMHz
@@ -235,15 +235,6 @@ func forEach(n int, f func(i int) error) error {
 		}
 	}
 	return nil
-}
-
-// oneLine flattens an error message onto one line.
-func oneLine(err error) error {
-	msg := err.Error()
-	if !strings.ContainsAny(msg, "\r\n") {
-		return err
-	}
-	return errors.New(strings.Join(strings.Fields(msg), " "))
 }
 
 // FloatPredictions runs the float model over x ([N, C, H, W]) in batches of

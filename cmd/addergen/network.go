@@ -305,20 +305,8 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 func printVerifyNet(w io.Writer, rep *verifyNetReport) {
 	fmt.Fprintf(w, "%s: %d images, %d layer values compared, %d mismatches\n", rep.Simulator, rep.Images, rep.Values, rep.Mismatches)
 	fmt.Fprintf(w, "cycles per image: %s, %d predicted; latency %d cycles; %s images/s simulated\n",
-		measuredCycles(rep.CyclesPerImage, rep.Images), rep.PredictedCyclesPerImage, rep.LatencyCycles, report.Text(rep.ImagesPerSecond, 1, "not measured"))
+		flow.MeasuredCycles(rep.CyclesPerImage, rep.Images), rep.PredictedCyclesPerImage, rep.LatencyCycles, report.Text(rep.ImagesPerSecond, 1, "not measured"))
 	if rep.RTLTop1 != nil {
 		fmt.Fprintf(w, "top-1: RTL %.2f%%, simulator %.2f%%\n", 100**rep.RTLTop1, 100**rep.SimTop1)
 	}
-}
-
-// measuredCycles prints a measured cycles-per-image figure for text
-// output: "1741 measured", or why it was not measured.
-func measuredCycles(c report.Num, images int) string {
-	if c.Finite() {
-		return fmt.Sprintf("%.0f measured", c)
-	}
-	if images < 2 {
-		return "not measured (needs at least 2 images)"
-	}
-	return "not measured"
 }
