@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/flow"
+	"github.com/addergen/addergen/internal/report"
+	"github.com/addergen/addergen/rtl"
+	"github.com/addergen/addergen/sim"
 	"github.com/addergen/addergen/testbench"
 )
 
@@ -63,6 +69,161 @@ subcommand pe verifies one L1 processing element.`,
 	fl.StringVar(&o.shard, "shard", "", fmt.Sprintf(shardUsage, "--images"))
 	cmd.AddCommand(newVerifyPECmd(g))
 	return cmd
+}
+
+type verifyNetOpts struct {
+	g         *globalOpts
+	hw        netHWFlags
+	model     string
+	data      string
+	labels    string
+	images    int
+	simulator string
+	json      bool
+	output    string
+	vcd       string
+	rtlDir    string
+	keep      string
+	idle      float64
+	stall     float64
+	seed      uint64
+	// preprocess applies the model's raw-pixel preprocessing to --data.
+	preprocess bool
+	shard      string
+	flags      map[string]string // the run's flags, for a shard's report
+}
+
+// verifyNetReport is the JSON printed by verify --model --json.
+type verifyNetReport = flow.VerifyReport
+
+func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
+	q, err := loadQuantized(o.model)
+	if err != nil {
+		return err
+	}
+	c, err := o.hw.netConfig()
+	if err != nil {
+		return err
+	}
+	if o.simulator != testbench.Icarus && o.simulator != testbench.Verilator {
+		return usagef("--simulator %q unknown: want iverilog or verilator", o.simulator)
+	}
+	if err := testbench.CheckSimulator(o.simulator); err != nil {
+		return usagef("--simulator %s: %v", o.simulator, err)
+	}
+	if o.data == "" {
+		return usagef("--data is required (a .npy array or MNIST IDX files)")
+	}
+	if o.images < 1 {
+		return usagef("--images %d: must be at least 1", o.images)
+	}
+	if o.idle < 0 || o.idle > 0.9 || o.stall < 0 || o.stall > 0.9 {
+		return usagef("--idle and --stall must be in 0..0.9")
+	}
+	sh, err := parseShard(o.shard)
+	if err != nil {
+		return err
+	}
+	set, err := dataArg{flag: "--data", path: o.data, labels: o.labels, limit: o.images,
+		preprocess: o.preprocess, pre: q.Preprocess, model: o.model}.load(q.Input.Shape, stderr)
+	if err != nil {
+		return err
+	}
+	if err := checkLabels("--data", set, shapeLen(q.Output().OutShape)); err != nil {
+		return err
+	}
+	start, total, err := selectShard(sh, set)
+	if err != nil {
+		return err
+	}
+	in, err := flow.EncodeInput(q, set.X)
+	if err != nil {
+		return usagef("--data %s: %v", o.data, err)
+	}
+	files, design, err := rtl.EmitNet(q, c)
+	if err != nil {
+		return o.hw.designErr(o.model, err)
+	}
+	if o.keep != "" {
+		if err := os.MkdirAll(o.keep, 0o755); err != nil {
+			return usagef("--keep %s: %v", o.keep, unwrapPath(err))
+		}
+	}
+	if o.rtlDir != "" {
+		// Use the user's emitted design instead of a fresh one, planned
+		// with the parallelism it was emitted with (from its manifest).
+		if files, design, err = flow.ReadDesign(q, c, o.rtlDir); err != nil {
+			var de *flow.DirError
+			if errors.As(err, &de) {
+				return usagef("--rtl %v", err)
+			}
+			return err
+		}
+	}
+	run, err := flow.Verify(ctx, design, files, in, flow.VerifyOptions{Simulator: o.simulator, Dir: o.keep,
+		Idle: o.idle, Stall: o.stall, Seed: o.seed, VCD: o.vcd != ""})
+	if err != nil {
+		return err
+	}
+	defer run.Close()
+	res := run.Result
+	rep := run.Report(set.Labels)
+	if res.FirstMismatch != nil {
+		res.FirstMismatch.Image += start // image numbers of the whole run
+	}
+	if sh.Set() {
+		rep.Shard = flow.NewInfo(flow.CmdVerify, sh, total, o.flags)
+		rep.State = run.State(set.Labels)
+	}
+	if o.vcd != "" {
+		if err := copyFileAtomic(res.VCD, o.vcd); err != nil {
+			return usagef("--vcd %s: %v", o.vcd, err)
+		}
+		rep.VCD = o.vcd
+	}
+	if run.MismatchVCD != "" {
+		rep.VCD = run.MismatchVCD
+	} else if run.DumpErr != nil {
+		fmt.Fprintf(stderr, "could not write a VCD: %v\n", run.DumpErr)
+	}
+	if o.output != "" && res.Mismatches == 0 {
+		if err := dataset.WriteNPY(o.output, sim.Dequantize(res.Logits, q.Output().Out)); err != nil {
+			return usagef("--output %s: %v", o.output, err)
+		}
+		if rep.Shard != nil {
+			if err := recordOutput(rep.Shard, o.output); err != nil {
+				return usagef("--output %s: %v", o.output, err)
+			}
+		}
+	}
+	if o.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else if !o.g.quiet {
+		printVerifyNet(stdout, rep)
+	}
+	if res.Mismatches > 0 {
+		fmt.Fprintf(stderr, "first mismatch: %s\n", res.FirstMismatch)
+		if rep.VCD != "" {
+			fmt.Fprintf(stderr, "waveform around it: %s\n", rep.VCD)
+		}
+		fmt.Fprintf(stderr, "work directory kept: %s\n", run.Dir)
+		return checkFailed{fmt.Sprintf("verify: %d mismatches", res.Mismatches)}
+	}
+	return nil
+}
+
+// printVerifyNet prints verify's text summary of rep.
+func printVerifyNet(w io.Writer, rep *verifyNetReport) {
+	fmt.Fprintf(w, "%s: %d images, %d layer values compared, %d mismatches\n", rep.Simulator, rep.Images, rep.Values, rep.Mismatches)
+	fmt.Fprintf(w, "cycles per image: %s, %d predicted; latency %d cycles; %s images/s simulated\n",
+		flow.MeasuredCycles(rep.CyclesPerImage, rep.Images), rep.PredictedCyclesPerImage, rep.LatencyCycles, report.Text(rep.ImagesPerSecond, 1, "not measured"))
+	if rep.RTLTop1 != nil {
+		fmt.Fprintf(w, "top-1: RTL %.2f%%, simulator %.2f%%\n", 100**rep.RTLTop1, 100**rep.SimTop1)
+	}
 }
 
 type verifyPEOpts struct {
