@@ -55,11 +55,7 @@ type emitNetOpts struct {
 
 // run emits the whole-network design.
 func (o *emitNetOpts) run(stdout io.Writer) error {
-	q, err := loadQuantized(o.model)
-	if err != nil {
-		return err
-	}
-	c, err := o.hw.netConfig()
+	q, c, err := o.hw.load(o.model)
 	if err != nil {
 		return err
 	}

@@ -113,14 +113,8 @@ func (o *mergeOpts) verify(m *flow.Merged, stdout io.Writer) error {
 			return usagef("--output %s: %v", o.output, err)
 		}
 	}
-	if o.json {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	} else if !o.g.quiet {
-		printVerifyNet(stdout, rep)
+	if err := writeVerifyNet(stdout, rep, o.json, o.g.quiet); err != nil {
+		return err
 	}
 	if rep.Mismatches > 0 {
 		return checkFailed{fmt.Sprintf("verify: %d mismatches (first: %s)", rep.Mismatches, rep.FirstMismatch)}

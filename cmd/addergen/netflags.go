@@ -91,6 +91,17 @@ func (f *netHWFlags) designErr(model string, err error) error {
 	return usagef("--model %s: %v", model, err)
 }
 
+// load loads --model (loadQuantized), then the hardware options
+// (netConfig).
+func (f *netHWFlags) load(model string) (*quant.Model, rtl.NetConfig, error) {
+	q, err := loadQuantized(model)
+	if err != nil {
+		return nil, rtl.NetConfig{}, err
+	}
+	c, err := f.netConfig()
+	return q, c, err
+}
+
 // loadQuantized loads --model as a quantized model file.
 func loadQuantized(path string) (*quant.Model, error) {
 	if path == "" {

@@ -97,11 +97,7 @@ type verifyNetOpts struct {
 type verifyNetReport = flow.VerifyReport
 
 func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
-	q, err := loadQuantized(o.model)
-	if err != nil {
-		return err
-	}
-	c, err := o.hw.netConfig()
+	q, c, err := o.hw.load(o.model)
 	if err != nil {
 		return err
 	}
@@ -196,14 +192,8 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 			}
 		}
 	}
-	if o.json {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	} else if !o.g.quiet {
-		printVerifyNet(stdout, rep)
+	if err := writeVerifyNet(stdout, rep, o.json, o.g.quiet); err != nil {
+		return err
 	}
 	if res.Mismatches > 0 {
 		fmt.Fprintf(stderr, "first mismatch: %s\n", res.FirstMismatch)
@@ -212,6 +202,20 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 		}
 		fmt.Fprintf(stderr, "work directory kept: %s\n", run.Dir)
 		return checkFailed{fmt.Sprintf("verify: %d mismatches", res.Mismatches)}
+	}
+	return nil
+}
+
+// writeVerifyNet prints rep as one indented JSON object (asJSON) or,
+// unless quiet, as verify's text summary.
+func writeVerifyNet(w io.Writer, rep *verifyNetReport, asJSON, quiet bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	if !quiet {
+		printVerifyNet(w, rep)
 	}
 	return nil
 }
