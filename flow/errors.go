@@ -18,7 +18,8 @@ func OneLine(err error) error {
 	return errors.New(strings.Join(strings.Fields(msg), " "))
 }
 
-// DirError is an error about a design folder: Error is "DIR: reason".
+// DirError is an error about a folder (a design to read, a work folder
+// to make): Error is "DIR: reason".
 type DirError struct {
 	Dir string
 	Err error

@@ -547,3 +547,54 @@ func TestAgreementHelpers(t *testing.T) {
 	}
 	WriteWarnings(nil, []string{"dropped"}) // must not panic
 }
+
+func TestVerifyPE(t *testing.T) {
+	testutil.RequireTools(t, "iverilog", "vvp")
+	c := rtl.PEConfig{Lanes: 3, Width: 4, Signed: true, Pipeline: rtl.PipelineAuto}
+	var dirs []string
+	each := func(rep *VerifyPEReport, sim string, res *testbench.Result, dir string) error {
+		if rep.Module == "" || rep.Lanes != 3 || sim != testbench.Icarus || res.Simulator != sim {
+			t.Errorf("Each got report %+v for %s (result of %s)", rep, sim, res.Simulator)
+		}
+		if _, err := os.Stat(dir); err != nil {
+			t.Errorf("Each: work folder %s: %v", dir, err)
+		}
+		dirs = append(dirs, dir)
+		return nil
+	}
+	o := VerifyPEOptions{Simulators: []string{testbench.Icarus}, Simulator: testbench.Icarus, Vectors: 50, Seed: 3, Each: each}
+	rep, err := VerifyPE(context.Background(), c, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Mismatches != 0 || len(rep.Runs) != 1 || rep.Runs[0].Checked < 50 || rep.Vectors < 50 || rep.SumWidth <= 0 || rep.Seed != 3 || len(dirs) != 1 {
+		t.Fatalf("report %+v, %d Each calls", rep, len(dirs))
+	}
+	if _, err := os.Stat(dirs[0]); !os.IsNotExist(err) {
+		t.Errorf("temporary work folder %s left after a passing run: %v", dirs[0], err)
+	}
+
+	// A Keep folder stays; Each's error stops the run and is returned.
+	keep := filepath.Join(t.TempDir(), "keep")
+	stop := errors.New("stop")
+	o.Keep, o.Each = keep, func(*VerifyPEReport, string, *testbench.Result, string) error { return stop }
+	if _, err := VerifyPE(context.Background(), c, o); !errors.Is(err, stop) {
+		t.Errorf("Each's error: got %v", err)
+	}
+	if entries, err := os.ReadDir(keep); err != nil || len(entries) == 0 {
+		t.Errorf("--keep folder %s: %v, %d entries", keep, err, len(entries))
+	}
+	// A Keep folder that cannot be made is a *DirError naming it.
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o.Keep = filepath.Join(file, "sub")
+	var de *DirError
+	if _, err := VerifyPE(context.Background(), c, o); !errors.As(err, &de) || de.Dir != o.Keep {
+		t.Errorf("keep under a file: %v", err)
+	}
+	if _, err := VerifyPE(context.Background(), rtl.PEConfig{Lanes: 0, Width: 4}, o); err == nil {
+		t.Error("a PE of 0 lanes verified")
+	}
+}

@@ -270,22 +270,6 @@ writes a VCD.`,
 	return cmd
 }
 
-// verifyPEReport is the JSON printed by verify pe --json.
-type verifyPEReport struct {
-	Vectors       int                 `json:"vectors"`
-	Mismatches    int                 `json:"mismatches"`
-	Simulator     string              `json:"simulator"`
-	FirstMismatch *testbench.Mismatch `json:"first_mismatch"`
-	Module        string              `json:"module"`
-	Lanes         int                 `json:"lanes"`
-	Width         int                 `json:"width"`
-	Signed        bool                `json:"signed"`
-	SumWidth      int                 `json:"sum_width"`
-	Latency       int                 `json:"latency"`
-	Seed          uint64              `json:"seed"`
-	Runs          []*testbench.Result `json:"runs"`
-}
-
 func (o *verifyPEOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
@@ -315,47 +299,24 @@ func (o *verifyPEOpts) run(ctx context.Context, stdout, stderr io.Writer) error 
 			return usagef("--simulator %s: %v", o.simulator, err)
 		}
 	}
-	suite, err := testbench.NewPESuite([]testbench.PECase{{Config: c, Vectors: o.vectors, Seed: o.seed}})
-	if err != nil {
-		return err
-	}
-	p := suite.PEs()[0]
-	rep := verifyPEReport{Vectors: suite.Vectors(), Simulator: o.simulator, Module: p.Module, Lanes: p.Lanes,
-		Width: p.Width, Signed: p.Signed, SumWidth: p.SumWidth, Latency: p.Latency, Seed: o.seed}
-	for _, s := range sims {
-		dir, cleanup, err := o.workDir(s, len(sims) > 1)
-		if err != nil {
-			return err
-		}
-		res, err := suite.Run(ctx, s, dir, o.vcd != "")
-		if err != nil {
-			cleanup(false)
-			return fmt.Errorf("verify pe in %s: %w", s, err)
-		}
+	each := func(rep *flow.VerifyPEReport, s string, res *testbench.Result, dir string) error {
 		if res.VCD != "" && o.vcd != "" {
 			dst := o.vcd
 			if len(sims) > 1 {
 				dst = strings.TrimSuffix(o.vcd, ".vcd") + "." + s + ".vcd"
 			}
 			if err := copyFileAtomic(res.VCD, dst); err != nil {
-				cleanup(false)
 				return usagef("--vcd %s: %v", dst, err)
 			}
 			res.VCD = dst
 		}
 		failed := res.Mismatches > 0
-		cleanup(!failed)
 		if failed && o.keep == "" {
 			fmt.Fprintf(stderr, "work directory kept: %s\n", dir)
 		}
-		rep.Runs = append(rep.Runs, res)
-		rep.Mismatches += res.Mismatches
-		if rep.FirstMismatch == nil {
-			rep.FirstMismatch = res.FirstMismatch
-		}
 		if !o.json && !o.g.quiet {
 			fmt.Fprintf(stdout, "%-9s %s: %d vectors, %d mismatches, %.0f vectors/s\n",
-				s, p.Module, res.Vectors, res.Mismatches, res.VectorsPerSecond)
+				s, rep.Module, res.Vectors, res.Mismatches, res.VectorsPerSecond)
 		}
 		if failed {
 			fmt.Fprintf(stderr, "first mismatch in %s: %s\n", s, res.FirstMismatch)
@@ -363,6 +324,16 @@ func (o *verifyPEOpts) run(ctx context.Context, stdout, stderr io.Writer) error 
 				fmt.Fprintf(stderr, "waveform: %s\n", res.VCD)
 			}
 		}
+		return nil
+	}
+	rep, err := flow.VerifyPE(ctx, c, flow.VerifyPEOptions{Simulators: sims, Simulator: o.simulator, Vectors: o.vectors, Seed: o.seed,
+		Keep: o.keep, VCD: o.vcd != "", Each: each})
+	if err != nil {
+		var de *flow.DirError
+		if errors.As(err, &de) {
+			return usagef("--keep %v", err)
+		}
+		return err
 	}
 	if o.json {
 		enc := json.NewEncoder(stdout)
@@ -372,7 +343,7 @@ func (o *verifyPEOpts) run(ctx context.Context, stdout, stderr io.Writer) error 
 		}
 	} else if !o.g.quiet && rep.Mismatches == 0 {
 		fmt.Fprintf(stdout, "PASS: %s (K=%d W=%d %s, sum width %d, latency %d): %d vectors bit-exact in %s\n",
-			p.Module, p.Lanes, p.Width, signWord(p.Signed), p.SumWidth, p.Latency, rep.Vectors, o.simulator)
+			rep.Module, rep.Lanes, rep.Width, signWord(rep.Signed), rep.SumWidth, rep.Latency, rep.Vectors, o.simulator)
 	}
 	if rep.Mismatches > 0 {
 		return checkFailed{fmt.Sprintf("verify pe: %d mismatches", rep.Mismatches)}
@@ -385,30 +356,6 @@ func signWord(signed bool) string {
 		return "signed"
 	}
 	return "unsigned"
-}
-
-// workDir returns the directory for one simulator's run and a cleanup
-// function; a temporary directory is kept only when the run failed.
-func (o *verifyPEOpts) workDir(sim string, sub bool) (string, func(ok bool), error) {
-	if o.keep != "" {
-		dir := o.keep
-		if sub {
-			dir = filepath.Join(dir, sim)
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return "", nil, usagef("--keep %s: %v", o.keep, unwrapPath(err))
-		}
-		return dir, func(bool) {}, nil
-	}
-	dir, err := os.MkdirTemp("", "addergen-verify-"+sim+"-")
-	if err != nil {
-		return "", nil, err
-	}
-	return dir, func(ok bool) {
-		if ok {
-			os.RemoveAll(dir)
-		}
-	}, nil
 }
 
 // copyFileAtomic copies src to dst through a temporary file and a rename.
