@@ -598,3 +598,84 @@ func TestVerifyPE(t *testing.T) {
 		t.Error("a PE of 0 lanes verified")
 	}
 }
+
+// TestDemo runs the demo small (50 test images, 2 verified in Icarus, a
+// 2-lane PE) and checks that its report is made of the steps' results.
+// About 25 s (the RTL in Icarus and yosys): -short skips it, except under
+// CI=true.
+func TestDemo(t *testing.T) {
+	if testing.Short() && !testutil.CI() {
+		t.Skip("runs Icarus and yosys for about 25 s (never skipped under CI=true)")
+	}
+	testutil.RequireTools(t, "iverilog", "vvp", "yosys")
+	d := loadLeNet(t)
+	cfg := quant.DefaultConfig()
+	var log, warn bytes.Buffer
+	p := &countProgress{}
+	o := DemoOptions{Model: "lenet5-adder-mnist", Net: d.net, Data: "/m/mnist", Test: d.test, Train: d.train, Out: "out/demo",
+		Config: cfg, TestImages: 50, CalibImages: 32, Images: 2, Simulator: testbench.Icarus, Seed: 1,
+		Parallel: 16, Lanes: 150, Balance: true, PELanes: 2, Progress: p, Log: &log, Warnings: &warn}
+	r, files, err := Demo(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Pass || r.RTL.Mismatches != 0 || r.RTL.Images != 2 || r.TestImages != 50 || r.CalibImages != 32 || r.Quantized != "q8.json" {
+		t.Fatalf("report: pass %v, %d mismatches on %d images, %d test, %d calibration images, %s", r.Pass, r.RTL.Mismatches, r.RTL.Images, r.TestImages, r.CalibImages, r.Quantized)
+	}
+	t.Logf("steps %+v", r.Steps)
+	if !p.finished || strings.Count(log.String(), "demo: ") != 6 {
+		t.Errorf("progress %+v; log:\n%s", p, log.String())
+	}
+	// The same steps, one by one.
+	q, _, err := Quantize(d.net, d.train.Limit(32).X, QuantizeOptions{Config: cfg, Source: "mnist"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	qb, err := q.MarshalFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(files["q8.json"], qb) {
+		t.Error("q8.json is not Quantize's model")
+	}
+	cmp, err := Compare(d.net, q, d.test.Limit(50), CompareOptions{MaxDrop: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.FloatTop1 != cmp.FloatTop1 || r.SimTop1 != cmp.SimTop1 || r.Agreement != cmp.Agreement || r.Compare.Quantized != filepath.Join("out/demo", "q8.json") {
+		t.Errorf("demo top-1 %v/%v/%v, Compare %v/%v/%v", r.FloatTop1, r.SimTop1, r.Agreement, cmp.FloatTop1, cmp.SimTop1, cmp.Agreement)
+	}
+	rtlFiles, design, err := Emit(q, rtl.NetConfig{Parallel: 16, Lanes: 150, Balance: true, Top: "addernet"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range rtlFiles {
+		if !bytes.Equal(files["rtl/"+name], b) {
+			t.Errorf("rtl/%s is not Emit's", name)
+		}
+	}
+	if r.RTL.Files != len(rtlFiles) || r.RTL.PredictedCyclesPerImage != design.PredictedCyclesPerImage {
+		t.Errorf("RTL part %+v", r.RTL)
+	}
+	if r.Synth.Lanes != 2 || r.Synth.Width != 8 || r.Synth.L1 == nil || r.Synth.MAC == nil || r.Synth.L1.Lanes != 2 {
+		t.Errorf("synth part %+v", r.Synth)
+	}
+	want := []string{"error.png", "q8.json", "ranges.png", "report.json", "report.md"}
+	var top []string
+	for name := range files {
+		if !strings.HasPrefix(name, "rtl/") {
+			top = append(top, name)
+		}
+	}
+	slices.Sort(top)
+	if !slices.Equal(top, want) {
+		t.Errorf("files %v, want %v and rtl/", top, want)
+	}
+	var back DemoReport
+	if err := json.Unmarshal(files["report.json"], &back); err != nil || back.RTL.Values != r.RTL.Values || len(back.Steps) != 6 {
+		t.Errorf("report.json: %v; %d steps", err, len(back.Steps))
+	}
+	if md := string(files["report.md"]); !strings.Contains(md, "**PASS**") || !strings.Contains(md, "## Quantization report") {
+		t.Errorf("report.md:\n%s", md)
+	}
+}
