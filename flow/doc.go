@@ -12,9 +12,9 @@
 // progress, logs and warnings go to the Progress and io.Writer values the
 // options carry (nil: none). Generators (Emit, CompareFiles, SweepFiles,
 // Demo) return files as name → contents and never write them: the caller
-// writes a folder as one set (internal/outdir). Verify writes only its
-// work folder. Accuracies in reports are percent (0..100) unless a field
-// says fraction; cycle counts are clock cycles.
+// writes a folder as one set (internal/outdir). Verify and VerifyPE write
+// only their work folders. Accuracies in reports are percent (0..100)
+// unless a field says fraction; cycle counts are clock cycles.
 //
 // Sharding: a command's work can run in shards on many machines
 // (--shard i/n, Shard) and the shards' reports merge into the report one
