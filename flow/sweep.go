@@ -68,8 +68,8 @@ type SweepOptions struct {
 	Warnings io.Writer
 }
 
-// SweepPoints is the number of design points of the axes.
-func (o *SweepOptions) SweepPoints() int { return len(o.Bits) * len(o.Parallel) * len(o.Lanes) }
+// Points is the number of design points of the axes.
+func (o *SweepOptions) Points() int { return len(o.Bits) * len(o.Parallel) * len(o.Lanes) }
 
 // Sweep quantizes o.Net at every width (quant defaults, calibrated once per
 // width and shared by every parallelism), measures the simulator's top-1
@@ -92,7 +92,7 @@ func Sweep(ctx context.Context, o SweepOptions) (*SweepReport, error) {
 	// With a shard, only its slice of the points, and only the widths
 	// they need.
 	np, nl := len(o.Parallel), len(o.Lanes)
-	total := o.SweepPoints()
+	total := o.Points()
 	lo, hi := o.Shard.Range(total)
 	need := make([]bool, len(o.Bits))
 	for k := lo; k < hi; k++ {
