@@ -1,9 +1,3 @@
-// Package flow holds the steps users chain across addergen's commands that
-// are not one package's job. Here: running a command's work in shards on
-// many machines (--shard i/n) and merging the shards' results into the
-// report one unsharded run gives (addergen merge). Nothing here schedules
-// work: any batch system (GNU parallel, a Slurm job array) runs the
-// shards, each an ordinary addergen process.
 package flow
 
 import (

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/addergen/addergen/flow"
 	"github.com/addergen/addergen/rtl"
 )
 
@@ -42,6 +43,44 @@ L1 processing element.`,
 	cmd.Flags().BoolVar(&o.json, "json", false, "print manifest.json")
 	cmd.AddCommand(newEmitPECmd(g))
 	return cmd
+}
+
+type emitNetOpts struct {
+	g     *globalOpts
+	hw    netHWFlags
+	model string
+	out   string
+	json  bool
+}
+
+// run emits the whole-network design.
+func (o *emitNetOpts) run(stdout io.Writer) error {
+	q, c, err := o.hw.load(o.model)
+	if err != nil {
+		return err
+	}
+	files, n, err := flow.Emit(q, c)
+	if err != nil {
+		return o.hw.designErr(o.model, err)
+	}
+	if o.out == "" {
+		return usagef("--out is required")
+	}
+	if _, err := writeOutDir("--out", o.out, "emit-verilog", files); err != nil {
+		return err
+	}
+	if o.json {
+		_, err := stdout.Write(files["manifest.json"])
+		return err
+	}
+	if !o.g.quiet {
+		fmt.Fprintf(stdout, "%s: %d engines, %d files in %s; predicted %d cycles per image, latency about %d cycles; lane utilisation %.1f%%; %d activation buffer bits\n",
+			n.Top, len(n.Engines), len(files), o.out, n.PredictedCyclesPerImage, n.LatencyCycles, 100*n.LaneUtilization(), flow.BufferBits(n))
+		for _, e := range n.Engines {
+			fmt.Fprintf(stdout, "  %-26s %-8s %3d PE(s) x %4d lanes  %7d cycles/image  %8d buffer bits\n", e.Module, e.Kind, e.P, flow.EngineLanes(e), e.ComputeCycles, e.LineBufferBits()+e.FIFOBits())
+		}
+	}
+	return nil
 }
 
 type emitPEOpts struct {

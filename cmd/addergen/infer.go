@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/flow"
 	"github.com/addergen/addergen/model"
 	"github.com/addergen/addergen/quant"
 )
@@ -224,10 +225,4 @@ func argmaxRows(y dataset.Tensor) []int {
 }
 
 // oneLineErr flattens an error message onto one line.
-func oneLineErr(err error) error {
-	msg := err.Error()
-	if !strings.ContainsAny(msg, "\r\n") {
-		return err
-	}
-	return errors.New(strings.Join(strings.Fields(msg), " "))
-}
+func oneLineErr(err error) error { return flow.OneLine(err) }

@@ -81,13 +81,7 @@ func (o *mergeOpts) run(args []string, stdout io.Writer) error {
 	case flow.CmdVerify:
 		return o.verify(m, stdout)
 	case flow.CmdCompare:
-		var failed error
-		rep := m.Compare
-		if rep.Pass != nil && !*rep.Pass {
-			failed = checkFailed{fmt.Sprintf("quantized top-1 %.2f%% is %.2f points below float %.2f%% (limit %v)",
-				rep.SimTop1, *rep.Top1Drop, rep.FloatTop1, m.MaxDrop())}
-		}
-		return printCompare(stdout, rep, o.out, o.json, o.g.quiet, failed)
+		return printCompare(stdout, m.Compare, o.out, o.json, o.g.quiet, verdictErr(m.Compare.Verdict(m.MaxDrop())))
 	default: // sweep
 		if o.out != "" {
 			return writeSweep(stdout, m.Sweep, o.out, o.json, o.g.quiet)
@@ -119,14 +113,8 @@ func (o *mergeOpts) verify(m *flow.Merged, stdout io.Writer) error {
 			return usagef("--output %s: %v", o.output, err)
 		}
 	}
-	if o.json {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	} else if !o.g.quiet {
-		printVerifyNet(stdout, rep)
+	if err := writeVerifyNet(stdout, rep, o.json, o.g.quiet); err != nil {
+		return err
 	}
 	if rep.Mismatches > 0 {
 		return checkFailed{fmt.Sprintf("verify: %d mismatches (first: %s)", rep.Mismatches, rep.FirstMismatch)}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/addergen/addergen/dataset"
 	"github.com/addergen/addergen/fixedpoint"
+	"github.com/addergen/addergen/flow"
 	"github.com/addergen/addergen/model"
 	"github.com/addergen/addergen/quant"
 	"github.com/addergen/addergen/quant/refine"
@@ -299,32 +299,6 @@ func (d dataArg) load(input []int, warn io.Writer) (*dataset.Set, error) {
 	return set, nil
 }
 
-// quantizeReport is the JSON printed by quantize --json.
-type quantizeReport struct {
-	Model       string               `json:"model"`
-	Weights     string               `json:"weights,omitempty"`
-	Out         string               `json:"out"`
-	Name        string               `json:"name"`
-	Config      quant.Config         `json:"config"`
-	Calibration quant.CalibInfo      `json:"calibration"`
-	Input       quant.Act            `json:"input"`
-	Layers      []quantizeLayerBrief `json:"layers"`
-	// AutoBits is the --auto-bits search (absent without it).
-	AutoBits *refine.AutoReport `json:"auto_bits,omitempty"`
-}
-
-type quantizeLayerBrief struct {
-	Name     string   `json:"name"`
-	Op       quant.Op `json:"op"`
-	Fused    []string `json:"fused,omitempty"`
-	InBits   int      `json:"in_bits"`
-	Out      quant.Act
-	AccWidth int  `json:"acc_width,omitempty"`
-	Shift    *int `json:"shift,omitempty"`
-	// MaxWeightConst is the largest adder clamp constant.
-	MaxWeightConst int64 `json:"max_weight_const,omitempty"`
-}
-
 func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
 	cfg, err := o.config()
 	if err != nil {
@@ -345,10 +319,6 @@ func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
 	if o.g.verbose {
 		fmt.Fprintf(stderr, "quantize: calibrating on %d samples of %s\n", set.X.Shape[0], o.calib)
 	}
-	cfg.LayerBits, err = quant.WithEdgeBits(net, cfg.LayerBits, cfg.Bits, o.edgeBits)
-	if err != nil {
-		return usageError{oneLineErr(err)}
-	}
 	ropt := refine.Options{BiasImages: o.biasImages, Labels: set.Labels}
 	if o.flags.Changed("auto-bits") {
 		ropt.AutoBits = &o.autoBits
@@ -356,13 +326,13 @@ func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
 			ropt.Log = func(format string, args ...any) { fmt.Fprintf(stderr, "quantize: "+format+"\n", args...) }
 		}
 	}
-	q, rr, err := refine.Quantize(net, set.X, cfg, filepath.Base(o.calib), ropt)
+	q, rr, err := flow.Quantize(net, set.X, flow.QuantizeOptions{Config: cfg, EdgeBits: o.edgeBits, Source: filepath.Base(o.calib), Refine: ropt})
 	if err != nil {
 		// The config was validated; what remains are layer names in
 		// --bits, nets the IR cannot express and simulator errors.
 		return usageError{oneLineErr(err)}
 	}
-	printWarnings(stderr, q.Calibration.Warnings)
+	flow.WriteWarnings(stderr, q.Calibration.Warnings)
 	if rr.Bias != nil && o.g.verbose {
 		fmt.Fprintf(stderr, "quantize: bias correction on %d images, %d adder layers, %d simulator runs, largest shift %.4g\n", rr.Bias.Images, rr.Bias.Layers, rr.Bias.Runs, rr.Bias.MaxShift)
 	}
@@ -382,21 +352,7 @@ func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
 		return usagef("--out %s: %v", o.out, err)
 	}
 	paths := []string{o.out}
-	rep := quantizeReport{Model: o.model, Weights: o.weights, Out: o.out, Name: q.Name, Config: q.Config, Calibration: q.Calibration, Input: q.Input.Act, AutoBits: rr.Auto}
-	for _, l := range q.Layers {
-		br := quantizeLayerBrief{Name: l.Name, Op: l.Op, Fused: l.Fused, InBits: q.InAct(l, 0).Bits, Out: l.Out}
-		if l.Ranges.Acc != nil {
-			br.AccWidth = l.Ranges.Acc.Width
-		}
-		if l.Rescale != nil {
-			sh := l.Rescale.Shift
-			br.Shift = &sh
-		}
-		if len(l.WeightConst) > 0 {
-			br.MaxWeightConst = slices.Max(l.WeightConst)
-		}
-		rep.Layers = append(rep.Layers, br)
-	}
+	rep := flow.NewQuantizeReport(q, o.model, o.weights, o.out, rr)
 	if o.json {
 		return json.NewEncoder(stdout).Encode(rep)
 	}
@@ -428,14 +384,6 @@ func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "wrote %s\n", p)
 	}
 	return nil
-}
-
-// printWarnings prints each warning on its own line of stderr (never
-// stdout, which --json keeps for one JSON object).
-func printWarnings(stderr io.Writer, warnings []string) {
-	for _, w := range warnings {
-		fmt.Fprintf(stderr, "warning: %s\n", strings.ReplaceAll(w, "\n", " "))
-	}
 }
 
 func actString(a quant.Act) string {

@@ -1,40 +1,22 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"image/color"
 	"io"
-	"math"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/addergen/addergen/dataset"
 	"github.com/addergen/addergen/flow"
-	"github.com/addergen/addergen/internal/report"
 	"github.com/addergen/addergen/model"
 	"github.com/addergen/addergen/quant"
-	"github.com/addergen/addergen/rtl"
-	"github.com/addergen/addergen/sim"
 	"github.com/addergen/addergen/synth"
-	"github.com/addergen/addergen/testbench"
 )
 
 type sweepOpts struct {
@@ -146,9 +128,14 @@ type (
 	sweepReport = flow.SweepReport
 )
 
-func countsOf(c synth.Counts) sweepCounts {
-	return sweepCounts{LUTs: c.LUTs, FFs: c.FFs, BRAMs: c.BRAMs, DSPs: c.DSPs}
-}
+// Sweep's library functions, under the names this package's tests use.
+var (
+	countsOf     = flow.CountsOf
+	markPareto   = flow.MarkPareto
+	sweepCSV     = flow.SweepCSV
+	paretoPlot   = flow.ParetoPlot
+	sweepColumns = flow.SweepColumns
+)
 
 // parseIntList parses a comma-separated list of integers in [lo, hi],
 // sorted, without duplicates.
@@ -257,104 +244,6 @@ func (o *sweepOpts) validate() (*sweepInput, error) {
 	return in, nil
 }
 
-// forEach runs f(0..n-1) on at most GOMAXPROCS goroutines and returns the
-// first error by index.
-func forEach(n int, f func(i int) error) error {
-	errs := make([]error, n)
-	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			errs[i] = f(i)
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// sweepBar is a progress bar of n steps on stderr, or nil with -q, with
-// --json, or when stderr is not a terminal.
-func (o *sweepOpts) bar(stderr io.Writer, n int) *progressbar.ProgressBar {
-	if o.g.quiet || !isTerminal(stderr) {
-		return nil
-	}
-	return progressbar.NewOptions(n,
-		progressbar.OptionSetWriter(stderr),
-		progressbar.OptionSetDescription("sweep"),
-		progressbar.OptionSetWidth(25),
-		progressbar.OptionThrottle(200*time.Millisecond),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetElapsedTime(true),
-		progressbar.OptionClearOnFinish(),
-	)
-}
-
-// floatPredictions runs the float model over x in batches and returns its
-// top-1 class per sample.
-func floatPredictions(net *model.Net, x dataset.Tensor) ([]int, error) {
-	n := x.Shape[0]
-	per := x.Len() / n
-	pred := make([]int, n)
-	const batch = 500
-	for b := 0; b < n; b += batch {
-		m := min(batch, n-b)
-		y, err := net.Forward(dataset.Tensor{Shape: append([]int{m}, x.Shape[1:]...), Data: x.Data[b*per : (b+m)*per]})
-		if err != nil {
-			return nil, fmt.Errorf("float reference: %w", err)
-		}
-		classes := y.Len() / m
-		for i := range m {
-			row := y.Data[i*classes : (i+1)*classes]
-			best := 0
-			for j := range row {
-				if row[j] > row[best] {
-					best = j
-				}
-			}
-			pred[b+i] = best
-		}
-	}
-	return pred, nil
-}
-
-// simPredictions runs the bit-exact simulator of q over x and returns its
-// top-1 class per sample.
-func simPredictions(q *quant.Model, x dataset.Tensor) ([]int, error) {
-	codes, _, err := q.EncodeInput(x)
-	if err != nil {
-		return nil, err
-	}
-	res, err := sim.RunNet(q, sim.Codes{Shape: slices.Clone(x.Shape), Data: codes}, sim.NetOptions{})
-	if err != nil {
-		return nil, err
-	}
-	return testbench.Top1(res.Output), nil
-}
-
-// percentEqual returns the percentage of positions where a and b agree
-// (not measured, null, for empty slices).
-func percentEqual(a, b []int) report.Num {
-	n := 0
-	for i := range a {
-		if a[i] == b[i] {
-			n++
-		}
-	}
-	return report.Ratio(100*float64(n), float64(len(a)))
-}
-
-// markPareto sets Pareto and Pareto3D on every point.
-func markPareto(ps []sweepPoint) { flow.MarkPareto(ps) }
-
 func (o *sweepOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	start := time.Now()
 	o.stderr = stderr
@@ -362,148 +251,31 @@ func (o *sweepOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rep := &sweepReport{Model: o.model, Weights: o.weights, Name: in.net.Spec.Name, Data: o.data, Images: in.set.X.Shape[0],
-		Calib: o.calib, CalibImages: in.calib.X.Shape[0], Target: in.target, Cost: "estimate", Lanes: in.lanes, Balance: o.balance,
-		Bits: in.bits, Parallel: in.parallel}
-	if o.synth {
-		rep.Cost = "yosys"
-	}
-	// With --shard, only the shard's slice of the points (in the order
-	// bits, parallel, lanes), and only the widths they need.
-	np, nl := len(in.parallel), len(in.lanes)
-	total := len(in.bits) * np * nl
-	lo, hi := in.shard.Range(total)
-	need := make([]bool, len(in.bits))
-	for k := lo; k < hi; k++ {
-		need[k/(np*nl)] = true
-	}
-	var widths []int // indices into in.bits
-	for i, ok := range need {
-		if ok {
-			widths = append(widths, i)
-		}
-	}
-	if in.shard.Set() {
-		rep.Shard = flow.NewInfo(flow.CmdSweep, in.shard, total, o.flags)
-	}
-	bar := o.bar(stderr, 1+len(widths)+hi-lo)
-	step := func() {
-		if bar != nil {
-			_ = bar.Add(1)
-		}
-	}
 	if o.g.verbose && !o.json {
-		fmt.Fprintf(stderr, "sweep: %s, %d images, calibrated on %d, bits %v x parallel %v, %s\n",
-			in.net.Spec.Name, rep.Images, rep.CalibImages, in.bits, in.parallel, rep.Cost)
-	}
-
-	// The float reference once, then each width: quantize and simulate.
-	floatPred, err := floatPredictions(in.net, in.set.X)
-	if err != nil {
-		return err
-	}
-	rep.FloatTop1 = percentEqual(floatPred, in.set.Labels)
-	step()
-	type quantized struct {
-		q         *quant.Model
-		top1, agr report.Num
-	}
-	qs := make([]quantized, len(in.bits))
-	err = forEach(len(widths), func(w int) error {
-		i := widths[w]
-		cfg := quant.DefaultConfig()
-		cfg.Bits = in.bits[i]
-		q, err := quant.Quantize(in.net, in.calib.X, cfg, filepath.Base(o.calib))
-		if err != nil {
-			return usagef("--bits %d: %v", in.bits[i], oneLineErr(err))
-		}
-		pred, err := simPredictions(q, in.set.X)
-		if err != nil {
-			return usagef("--bits %d: %v", in.bits[i], oneLineErr(err))
-		}
-		qs[i] = quantized{q: q, top1: percentEqual(pred, in.set.Labels), agr: percentEqual(pred, floatPred)}
-		step()
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for i, qz := range qs {
-		if qz.q == nil {
-			continue // not needed by this shard
-		}
-		ws := make([]string, len(qz.q.Calibration.Warnings))
-		for k, w := range qz.q.Calibration.Warnings {
-			ws[k] = fmt.Sprintf("--bits %d: %s", in.bits[i], w)
-		}
-		printWarnings(stderr, ws)
-	}
-
-	// Every point: the plan, the estimate, and yosys with --synth.
-	rep.Points = make([]sweepPoint, hi-lo)
-	err = forEach(len(rep.Points), func(k0 int) error {
-		k := lo + k0
-		i, j, l := k/(np*nl), k/nl%np, k%nl
-		qz := qs[i]
-		cfg := rtl.NetConfig{Parallel: in.parallel[j], Lanes: in.lanes[l], Balance: o.balance}
-		n, err := rtl.PlanNet(qz.q, cfg)
-		if err != nil {
-			return usagef("--model %s at --bits %d --parallel %d --lanes %d: %v", o.model, in.bits[i], in.parallel[j], in.lanes[l], oneLineErr(err))
-		}
-		est, err := synth.EstimateNet(qz.q, cfg, synth.L1, in.target)
-		if err != nil {
-			return usagef("--model %s at --bits %d --parallel %d --lanes %d: %v", o.model, in.bits[i], in.parallel[j], in.lanes[l], oneLineErr(err))
-		}
-		p := sweepPoint{Bits: in.bits[i], Parallel: in.parallel[j], Lanes: in.lanes[l], Top1: qz.top1, Agreement: qz.agr,
-			Cost: rep.Cost, Estimate: countsOf(est.Total), CyclesPerImage: n.PredictedCyclesPerImage, LatencyCycles: n.LatencyCycles,
-			PEs: est.PEs, ROMBits: est.ROMBits, BufferBits: est.BufferBits}
-		p.Counts = p.Estimate
+		cost := "estimate"
 		if o.synth {
-			m, err := synth.MeasureModel(ctx, synth.ModelRequest{Model: qz.q, Config: cfg, Ops: []synth.Op{synth.L1}, Target: in.target,
-				PnR: in.target == synth.ICE40, FreqMHz: synth.DefaultFreqMHz, Seed: o.seed, Timeout: o.timeout})
-			if err != nil {
-				var mt *testbench.MissingToolError
-				if errors.As(err, &mt) {
-					return usagef("%v", mt)
-				}
-				return fmt.Errorf("--bits %d --parallel %d --lanes %d: %v", in.bits[i], in.parallel[j], in.lanes[l], oneLineErr(err))
-			}
-			r := m.Reports[0]
-			c := countsOf(r.Counts)
-			p.Measured, p.Counts, p.FmaxMHz = &c, c, r.FmaxMHz
+			cost = "yosys"
 		}
-		rep.Points[k0] = p
-		step()
-		return nil
-	})
+		fmt.Fprintf(stderr, "sweep: %s, %d images, calibrated on %d, bits %v x parallel %v, %s\n",
+			in.net.Spec.Name, in.set.X.Shape[0], in.calib.X.Shape[0], in.bits, in.parallel, cost)
+	}
+	rep, err := flow.Sweep(ctx, flow.SweepOptions{Model: o.model, Weights: o.weights, Data: o.data, Calib: o.calib,
+		Net: in.net, Set: in.set, CalibSet: in.calib, Bits: in.bits, Parallel: in.parallel, Lanes: in.lanes, Balance: o.balance,
+		Target: in.target, Synth: o.synth, Timeout: o.timeout, Seed: o.seed, Shard: in.shard, Flags: o.flags,
+		Started: start, Progress: &progressBar{g: o.g, stderr: stderr}, Warnings: stderr})
 	if err != nil {
-		return err
+		return usageError{err}
 	}
-	if bar != nil {
-		_ = bar.Finish()
-	}
-	markPareto(rep.Points)
-	rep.Seconds = time.Since(start).Seconds()
 	return writeSweep(stdout, rep, o.out, o.json, o.g.quiet)
 }
 
 // writeSweep writes rep's files into out (sweep.csv, sweep.json,
 // pareto.png), then prints sweep.json (asJSON) or the table.
 func writeSweep(stdout io.Writer, rep *sweepReport, out string, asJSON, quiet bool) error {
-	files := map[string][]byte{}
-	var err error
-	if files["sweep.csv"], err = sweepCSV(rep); err != nil {
-		return err
-	}
-	if files["pareto.png"], err = paretoPlot(rep); err != nil {
-		return err
-	}
-	rep.Files = []string{"pareto.png", "sweep.csv", "sweep.json"}
-	j, err := json.MarshalIndent(rep, "", "  ")
+	files, err := flow.SweepFiles(rep)
 	if err != nil {
 		return err
 	}
-	files["sweep.json"] = append(j, '\n')
 	paths, err := writeOutDir("--out", out, "sweep", files)
 	if err != nil {
 		return err
@@ -519,217 +291,6 @@ func writeSweep(stdout io.Writer, rep *sweepReport, out string, asJSON, quiet bo
 		}
 	}
 	return nil
-}
-
-// sweepColumns are sweep.csv's columns.
-var sweepColumns = []string{"bits", "parallel", "lanes", "top1", "agreement", "luts", "ffs", "brams", "dsps", "cost",
-	"est_luts", "est_ffs", "est_brams", "est_dsps", "fmax_mhz", "cycles_per_image", "latency_cycles", "pes", "rom_bits", "buffer_bits",
-	"pareto", "pareto_3d"}
-
-func sweepCSV(r *sweepReport) ([]byte, error) {
-	var b bytes.Buffer
-	w := csv.NewWriter(&b)
-	if err := w.Write(sweepColumns); err != nil {
-		return nil, err
-	}
-	itoa := strconv.Itoa
-	for _, p := range r.Points {
-		fmax := ""
-		if p.FmaxMHz != nil {
-			fmax = strconv.FormatFloat(*p.FmaxMHz, 'f', 1, 64)
-		}
-		row := []string{itoa(p.Bits), itoa(p.Parallel), itoa(p.Lanes),
-			report.CSV(p.Top1, 2), report.CSV(p.Agreement, 2),
-			itoa(p.LUTs), itoa(p.FFs), itoa(p.BRAMs), itoa(p.DSPs), p.Cost,
-			itoa(p.Estimate.LUTs), itoa(p.Estimate.FFs), itoa(p.Estimate.BRAMs), itoa(p.Estimate.DSPs), fmax,
-			itoa(p.CyclesPerImage), itoa(p.LatencyCycles), itoa(p.PEs), itoa(p.ROMBits), itoa(p.BufferBits),
-			strconv.FormatBool(p.Pareto), strconv.FormatBool(p.Pareto3D)}
-		if err := w.Write(row); err != nil {
-			return nil, err
-		}
-	}
-	w.Flush()
-	return b.Bytes(), w.Error()
-}
-
-// cyclesShort prints a cycle count compactly: 950, 22.3k, 1.2M.
-func cyclesShort(c int) string {
-	switch {
-	case c >= 1_000_000:
-		return fmt.Sprintf("%.1fM", float64(c)/1e6)
-	case c >= 10_000:
-		return fmt.Sprintf("%.0fk", float64(c)/1e3)
-	case c >= 1000:
-		return fmt.Sprintf("%.1fk", float64(c)/1e3)
-	}
-	return strconv.Itoa(c)
-}
-
-// paretoPlot draws top-1 against LUTs: every point labelled bits/P and
-// cycles per image, the Pareto front in red and connected.
-func paretoPlot(r *sweepReport) ([]byte, error) {
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s: top-1 vs LUTs (%s, %s)", r.Name, r.Target, r.Cost)
-	p.X.Label.Text = fmt.Sprintf("LUTs (%s, log scale)", r.Cost)
-	p.Y.Label.Text = fmt.Sprintf("top-1 %% (bit-exact simulator, %d images)", r.Images)
-	p.X.Scale = plot.LogScale{}
-	var all, front plotter.XYs
-	var labels, skipped []string
-	for _, pt := range r.Points {
-		if !pt.Top1.Finite() {
-			// A plotter cannot draw it; the title names it.
-			skipped = append(skipped, fmt.Sprintf("%db/P%d/L%d", pt.Bits, pt.Parallel, pt.Lanes))
-			continue
-		}
-		xy := plotter.XY{X: float64(max(pt.LUTs, 1)), Y: float64(pt.Top1)}
-		all = append(all, xy)
-		lab := fmt.Sprintf("%db/P%d", pt.Bits, pt.Parallel)
-		if len(r.Lanes) > 1 || pt.Lanes != 0 {
-			lab += fmt.Sprintf("/L%d", pt.Lanes)
-		}
-		labels = append(labels, lab+" "+cyclesShort(pt.CyclesPerImage)+" cyc")
-		if pt.Pareto {
-			front = append(front, xy)
-		}
-	}
-	if len(skipped) > 0 {
-		p.Title.Text += "\nnot drawn (top-1 not measured): " + strings.Join(skipped, ", ")
-	}
-	if len(all) == 0 {
-		p.Y.Min, p.Y.Max = 0, 100
-		p.X.Scale, p.X.Min, p.X.Max = plot.LinearScale{}, 1, 10
-		p.Add(plotter.NewGrid())
-		return pngOf(vg.Points(720), vg.Points(480), p)
-	}
-	slices.SortFunc(front, func(a, b plotter.XY) int {
-		if a.X != b.X {
-			return cmpFloat(a.X, b.X)
-		}
-		return cmpFloat(a.Y, b.Y)
-	})
-	sc, err := plotter.NewScatter(all)
-	if err != nil {
-		return nil, err
-	}
-	sc.GlyphStyle.Color = color.RGBA{R: 90, G: 90, B: 90, A: 255}
-	sc.GlyphStyle.Radius = vg.Points(3)
-	sc.GlyphStyle.Shape = draw.CircleGlyph{}
-	p.Add(plotter.NewGrid(), sc)
-	red := color.RGBA{R: 200, G: 30, B: 30, A: 255}
-	if len(front) > 0 {
-		line, pts, err := plotter.NewLinePoints(front)
-		if err != nil {
-			return nil, err
-		}
-		line.Color, line.Width = red, vg.Points(1.5)
-		pts.Color, pts.Radius, pts.Shape = red, vg.Points(4.5), draw.RingGlyph{}
-		p.Add(line, pts)
-		p.Legend.Add("Pareto front", line, pts)
-		p.Legend.Add("design point", sc)
-		p.Legend.Top, p.Legend.Left = false, false
-	}
-	// Labels alternate above and below the points along each accuracy
-	// level (points of one width share their accuracy and crowd).
-	order := make([]int, len(all))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		if all[a].Y != all[b].Y {
-			return cmpFloat(all[a].Y, all[b].Y)
-		}
-		return cmpFloat(all[a].X, all[b].X)
-	})
-	var rows [3]plotter.XYLabels
-	for k, i := range order {
-		lvl := 0
-		if k > 0 && all[order[k-1]].Y == all[i].Y {
-			lvl = (k - firstOfLevel(order, all, k)) % 3
-		}
-		rows[lvl].XYs = append(rows[lvl].XYs, all[i])
-		rows[lvl].Labels = append(rows[lvl].Labels, labels[i])
-	}
-	for lvl, off := range []vg.Length{vg.Points(6), vg.Points(-14), vg.Points(16)} {
-		if len(rows[lvl].XYs) == 0 {
-			continue
-		}
-		lb, err := plotter.NewLabels(rows[lvl])
-		if err != nil {
-			return nil, err
-		}
-		for i := range lb.TextStyle {
-			lb.TextStyle[i].Font.Size = vg.Points(7)
-			lb.TextStyle[i].XAlign = draw.XCenter
-		}
-		lb.Offset = vg.Point{Y: off}
-		p.Add(lb)
-	}
-	// Room for the labels above the points and around the extremes.
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, xy := range all {
-		lo, hi = min(lo, xy.Y), max(hi, xy.Y)
-	}
-	pad := max(0.05, (hi-lo)*0.2)
-	p.Y.Min, p.Y.Max = lo-pad, hi+pad
-	p.X.Min, p.X.Max = p.X.Min/1.3, p.X.Max*1.3
-	p.X.Tick.Marker = plot.TickerFunc(logTicks)
-	p.Y.Tick.Marker = plot.TickerFunc(percentTicks)
-	return pngOf(vg.Points(720), vg.Points(480), p)
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-// firstOfLevel returns the position in order of the first point with the
-// same accuracy as order[k].
-func firstOfLevel(order []int, xy plotter.XYs, k int) int {
-	j := k
-	for j > 0 && xy[order[j-1]].Y == xy[order[k]].Y {
-		j--
-	}
-	return j
-}
-
-// percentTicks are the default ticks labelled with two decimals.
-func percentTicks(lo, hi float64) []plot.Tick {
-	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
-	for i := range ticks {
-		if ticks[i].Label != "" {
-			ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'f', 2, 64)
-		}
-	}
-	return ticks
-}
-
-// logTicks marks 1, 2 and 5 times the powers of ten (labelled, as 500,
-// 2k, 10k) and the other integers times them (unlabelled).
-func logTicks(lo, hi float64) []plot.Tick {
-	var ticks []plot.Tick
-	for e := math.Floor(math.Log10(max(lo, 1))); math.Pow(10, e) <= hi; e++ {
-		dec := math.Pow(10, e)
-		for m := 1.0; m < 10; m++ {
-			v := m * dec
-			if v < lo || v > hi {
-				continue
-			}
-			t := plot.Tick{Value: v}
-			if m == 1 || m == 2 || m == 5 {
-				t.Label = strconv.FormatFloat(v, 'f', -1, 64)
-				if v >= 1000 {
-					t.Label = strconv.FormatFloat(v/1000, 'f', -1, 64) + "k"
-				}
-			}
-			ticks = append(ticks, t)
-		}
-	}
-	return ticks
 }
 
 func printSweep(w io.Writer, r *sweepReport, quiet bool) {

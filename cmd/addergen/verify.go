@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/flow"
+	"github.com/addergen/addergen/internal/report"
+	"github.com/addergen/addergen/rtl"
+	"github.com/addergen/addergen/sim"
 	"github.com/addergen/addergen/testbench"
 )
 
@@ -65,6 +71,165 @@ subcommand pe verifies one L1 processing element.`,
 	return cmd
 }
 
+type verifyNetOpts struct {
+	g         *globalOpts
+	hw        netHWFlags
+	model     string
+	data      string
+	labels    string
+	images    int
+	simulator string
+	json      bool
+	output    string
+	vcd       string
+	rtlDir    string
+	keep      string
+	idle      float64
+	stall     float64
+	seed      uint64
+	// preprocess applies the model's raw-pixel preprocessing to --data.
+	preprocess bool
+	shard      string
+	flags      map[string]string // the run's flags, for a shard's report
+}
+
+// verifyNetReport is the JSON printed by verify --model --json.
+type verifyNetReport = flow.VerifyReport
+
+func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
+	q, c, err := o.hw.load(o.model)
+	if err != nil {
+		return err
+	}
+	if o.simulator != testbench.Icarus && o.simulator != testbench.Verilator {
+		return usagef("--simulator %q unknown: want iverilog or verilator", o.simulator)
+	}
+	if err := testbench.CheckSimulator(o.simulator); err != nil {
+		return usagef("--simulator %s: %v", o.simulator, err)
+	}
+	if o.data == "" {
+		return usagef("--data is required (a .npy array or MNIST IDX files)")
+	}
+	if o.images < 1 {
+		return usagef("--images %d: must be at least 1", o.images)
+	}
+	if o.idle < 0 || o.idle > 0.9 || o.stall < 0 || o.stall > 0.9 {
+		return usagef("--idle and --stall must be in 0..0.9")
+	}
+	sh, err := parseShard(o.shard)
+	if err != nil {
+		return err
+	}
+	set, err := dataArg{flag: "--data", path: o.data, labels: o.labels, limit: o.images,
+		preprocess: o.preprocess, pre: q.Preprocess, model: o.model}.load(q.Input.Shape, stderr)
+	if err != nil {
+		return err
+	}
+	if err := checkLabels("--data", set, shapeLen(q.Output().OutShape)); err != nil {
+		return err
+	}
+	start, total, err := selectShard(sh, set)
+	if err != nil {
+		return err
+	}
+	in, err := flow.EncodeInput(q, set.X)
+	if err != nil {
+		return usagef("--data %s: %v", o.data, err)
+	}
+	files, design, err := rtl.EmitNet(q, c)
+	if err != nil {
+		return o.hw.designErr(o.model, err)
+	}
+	if o.keep != "" {
+		if err := os.MkdirAll(o.keep, 0o755); err != nil {
+			return usagef("--keep %s: %v", o.keep, unwrapPath(err))
+		}
+	}
+	if o.rtlDir != "" {
+		// Use the user's emitted design instead of a fresh one, planned
+		// with the parallelism it was emitted with (from its manifest).
+		if files, design, err = flow.ReadDesign(q, c, o.rtlDir); err != nil {
+			var de *flow.DirError
+			if errors.As(err, &de) {
+				return usagef("--rtl %v", err)
+			}
+			return err
+		}
+	}
+	run, err := flow.Verify(ctx, design, files, in, flow.VerifyOptions{Simulator: o.simulator, Dir: o.keep,
+		Idle: o.idle, Stall: o.stall, Seed: o.seed, VCD: o.vcd != ""})
+	if err != nil {
+		return err
+	}
+	defer run.Close()
+	res := run.Result
+	rep := run.Report(set.Labels)
+	if res.FirstMismatch != nil {
+		res.FirstMismatch.Image += start // image numbers of the whole run
+	}
+	if sh.Set() {
+		rep.Shard = flow.NewInfo(flow.CmdVerify, sh, total, o.flags)
+		rep.State = run.State(set.Labels)
+	}
+	if o.vcd != "" {
+		if err := copyFileAtomic(res.VCD, o.vcd); err != nil {
+			return usagef("--vcd %s: %v", o.vcd, err)
+		}
+		rep.VCD = o.vcd
+	}
+	if run.MismatchVCD != "" {
+		rep.VCD = run.MismatchVCD
+	} else if run.DumpErr != nil {
+		fmt.Fprintf(stderr, "could not write a VCD: %v\n", run.DumpErr)
+	}
+	if o.output != "" && res.Mismatches == 0 {
+		if err := dataset.WriteNPY(o.output, sim.Dequantize(res.Logits, q.Output().Out)); err != nil {
+			return usagef("--output %s: %v", o.output, err)
+		}
+		if rep.Shard != nil {
+			if err := recordOutput(rep.Shard, o.output); err != nil {
+				return usagef("--output %s: %v", o.output, err)
+			}
+		}
+	}
+	if err := writeVerifyNet(stdout, rep, o.json, o.g.quiet); err != nil {
+		return err
+	}
+	if res.Mismatches > 0 {
+		fmt.Fprintf(stderr, "first mismatch: %s\n", res.FirstMismatch)
+		if rep.VCD != "" {
+			fmt.Fprintf(stderr, "waveform around it: %s\n", rep.VCD)
+		}
+		fmt.Fprintf(stderr, "work directory kept: %s\n", run.Dir)
+		return checkFailed{fmt.Sprintf("verify: %d mismatches", res.Mismatches)}
+	}
+	return nil
+}
+
+// writeVerifyNet prints rep as one indented JSON object (asJSON) or,
+// unless quiet, as verify's text summary.
+func writeVerifyNet(w io.Writer, rep *verifyNetReport, asJSON, quiet bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	if !quiet {
+		printVerifyNet(w, rep)
+	}
+	return nil
+}
+
+// printVerifyNet prints verify's text summary of rep.
+func printVerifyNet(w io.Writer, rep *verifyNetReport) {
+	fmt.Fprintf(w, "%s: %d images, %d layer values compared, %d mismatches\n", rep.Simulator, rep.Images, rep.Values, rep.Mismatches)
+	fmt.Fprintf(w, "cycles per image: %s, %d predicted; latency %d cycles; %s images/s simulated\n",
+		flow.MeasuredCycles(rep.CyclesPerImage, rep.Images), rep.PredictedCyclesPerImage, rep.LatencyCycles, report.Text(rep.ImagesPerSecond, 1, "not measured"))
+	if rep.RTLTop1 != nil {
+		fmt.Fprintf(w, "top-1: RTL %.2f%%, simulator %.2f%%\n", 100**rep.RTLTop1, 100**rep.SimTop1)
+	}
+}
+
 type verifyPEOpts struct {
 	g         *globalOpts
 	pe        peFlags
@@ -105,22 +270,6 @@ writes a VCD.`,
 	return cmd
 }
 
-// verifyPEReport is the JSON printed by verify pe --json.
-type verifyPEReport struct {
-	Vectors       int                 `json:"vectors"`
-	Mismatches    int                 `json:"mismatches"`
-	Simulator     string              `json:"simulator"`
-	FirstMismatch *testbench.Mismatch `json:"first_mismatch"`
-	Module        string              `json:"module"`
-	Lanes         int                 `json:"lanes"`
-	Width         int                 `json:"width"`
-	Signed        bool                `json:"signed"`
-	SumWidth      int                 `json:"sum_width"`
-	Latency       int                 `json:"latency"`
-	Seed          uint64              `json:"seed"`
-	Runs          []*testbench.Result `json:"runs"`
-}
-
 func (o *verifyPEOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
@@ -150,47 +299,24 @@ func (o *verifyPEOpts) run(ctx context.Context, stdout, stderr io.Writer) error 
 			return usagef("--simulator %s: %v", o.simulator, err)
 		}
 	}
-	suite, err := testbench.NewPESuite([]testbench.PECase{{Config: c, Vectors: o.vectors, Seed: o.seed}})
-	if err != nil {
-		return err
-	}
-	p := suite.PEs()[0]
-	rep := verifyPEReport{Vectors: suite.Vectors(), Simulator: o.simulator, Module: p.Module, Lanes: p.Lanes,
-		Width: p.Width, Signed: p.Signed, SumWidth: p.SumWidth, Latency: p.Latency, Seed: o.seed}
-	for _, s := range sims {
-		dir, cleanup, err := o.workDir(s, len(sims) > 1)
-		if err != nil {
-			return err
-		}
-		res, err := suite.Run(ctx, s, dir, o.vcd != "")
-		if err != nil {
-			cleanup(false)
-			return fmt.Errorf("verify pe in %s: %w", s, err)
-		}
+	each := func(rep *flow.VerifyPEReport, s string, res *testbench.Result, dir string) error {
 		if res.VCD != "" && o.vcd != "" {
 			dst := o.vcd
 			if len(sims) > 1 {
 				dst = strings.TrimSuffix(o.vcd, ".vcd") + "." + s + ".vcd"
 			}
 			if err := copyFileAtomic(res.VCD, dst); err != nil {
-				cleanup(false)
 				return usagef("--vcd %s: %v", dst, err)
 			}
 			res.VCD = dst
 		}
 		failed := res.Mismatches > 0
-		cleanup(!failed)
 		if failed && o.keep == "" {
 			fmt.Fprintf(stderr, "work directory kept: %s\n", dir)
 		}
-		rep.Runs = append(rep.Runs, res)
-		rep.Mismatches += res.Mismatches
-		if rep.FirstMismatch == nil {
-			rep.FirstMismatch = res.FirstMismatch
-		}
 		if !o.json && !o.g.quiet {
 			fmt.Fprintf(stdout, "%-9s %s: %d vectors, %d mismatches, %.0f vectors/s\n",
-				s, p.Module, res.Vectors, res.Mismatches, res.VectorsPerSecond)
+				s, rep.Module, res.Vectors, res.Mismatches, res.VectorsPerSecond)
 		}
 		if failed {
 			fmt.Fprintf(stderr, "first mismatch in %s: %s\n", s, res.FirstMismatch)
@@ -198,6 +324,16 @@ func (o *verifyPEOpts) run(ctx context.Context, stdout, stderr io.Writer) error 
 				fmt.Fprintf(stderr, "waveform: %s\n", res.VCD)
 			}
 		}
+		return nil
+	}
+	rep, err := flow.VerifyPE(ctx, c, flow.VerifyPEOptions{Simulators: sims, Simulator: o.simulator, Vectors: o.vectors, Seed: o.seed,
+		Keep: o.keep, VCD: o.vcd != "", Each: each})
+	if err != nil {
+		var de *flow.DirError
+		if errors.As(err, &de) {
+			return usagef("--keep %v", err)
+		}
+		return err
 	}
 	if o.json {
 		enc := json.NewEncoder(stdout)
@@ -207,7 +343,7 @@ func (o *verifyPEOpts) run(ctx context.Context, stdout, stderr io.Writer) error 
 		}
 	} else if !o.g.quiet && rep.Mismatches == 0 {
 		fmt.Fprintf(stdout, "PASS: %s (K=%d W=%d %s, sum width %d, latency %d): %d vectors bit-exact in %s\n",
-			p.Module, p.Lanes, p.Width, signWord(p.Signed), p.SumWidth, p.Latency, rep.Vectors, o.simulator)
+			rep.Module, rep.Lanes, rep.Width, signWord(rep.Signed), rep.SumWidth, rep.Latency, rep.Vectors, o.simulator)
 	}
 	if rep.Mismatches > 0 {
 		return checkFailed{fmt.Sprintf("verify pe: %d mismatches", rep.Mismatches)}
@@ -220,30 +356,6 @@ func signWord(signed bool) string {
 		return "signed"
 	}
 	return "unsigned"
-}
-
-// workDir returns the directory for one simulator's run and a cleanup
-// function; a temporary directory is kept only when the run failed.
-func (o *verifyPEOpts) workDir(sim string, sub bool) (string, func(ok bool), error) {
-	if o.keep != "" {
-		dir := o.keep
-		if sub {
-			dir = filepath.Join(dir, sim)
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return "", nil, usagef("--keep %s: %v", o.keep, unwrapPath(err))
-		}
-		return dir, func(bool) {}, nil
-	}
-	dir, err := os.MkdirTemp("", "addergen-verify-"+sim+"-")
-	if err != nil {
-		return "", nil, err
-	}
-	return dir, func(ok bool) {
-		if ok {
-			os.RemoveAll(dir)
-		}
-	}, nil
 }
 
 // copyFileAtomic copies src to dst through a temporary file and a rename.

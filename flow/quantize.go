@@ -1,0 +1,107 @@
+package flow
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/addergen/addergen/dataset"
+	"github.com/addergen/addergen/model"
+	"github.com/addergen/addergen/quant"
+	"github.com/addergen/addergen/quant/refine"
+)
+
+// QuantizeOptions are the inputs of Quantize beyond the net and the
+// calibration data.
+type QuantizeOptions struct {
+	// Config is the validated quantization config (quant.DefaultConfig
+	// with the user's choices).
+	Config quant.Config
+	// EdgeBits is the width of every conv2d/linear layer and of the input
+	// that Config.LayerBits does not name (quant.WithEdgeBits); 0: Bits
+	// for all.
+	EdgeBits int
+	// Source names the calibration data in the model file.
+	Source string
+	// Refine holds the refinement options (bias-correction images, the
+	// --auto-bits budget, labels and a log); the zero value runs neither.
+	Refine refine.Options
+}
+
+// Quantize quantizes net on calib ([N, C, H, W] floats in the model's
+// input scale) with o (refine.Quantize: calibration, then the bias
+// correction passes and the --auto-bits search when asked). It returns
+// the integer model and the refinement report. Errors: a bad edge width,
+// layer names in the config that net lacks, nets the IR cannot express and
+// simulator errors, as quant and refine word them.
+func Quantize(net *model.Net, calib dataset.Tensor, o QuantizeOptions) (*quant.Model, *refine.Report, error) {
+	cfg := o.Config
+	var err error
+	if cfg.LayerBits, err = quant.WithEdgeBits(net, cfg.LayerBits, cfg.Bits, o.EdgeBits); err != nil {
+		return nil, nil, err
+	}
+	return refine.Quantize(net, calib, cfg, o.Source, o.Refine)
+}
+
+// QuantizeReport is the JSON printed by addergen quantize --json.
+type QuantizeReport struct {
+	Model       string          `json:"model"`
+	Weights     string          `json:"weights,omitempty"`
+	Out         string          `json:"out"`
+	Name        string          `json:"name"`
+	Config      quant.Config    `json:"config"`
+	Calibration quant.CalibInfo `json:"calibration"`
+	Input       quant.Act       `json:"input"`
+	Layers      []LayerBrief    `json:"layers"`
+	// AutoBits is the --auto-bits search (absent without it).
+	AutoBits *refine.AutoReport `json:"auto_bits,omitempty"`
+}
+
+// LayerBrief is one quantized layer in QuantizeReport.
+type LayerBrief struct {
+	Name     string   `json:"name"`
+	Op       quant.Op `json:"op"`
+	Fused    []string `json:"fused,omitempty"`
+	InBits   int      `json:"in_bits"`
+	Out      quant.Act
+	AccWidth int  `json:"acc_width,omitempty"`
+	Shift    *int `json:"shift,omitempty"`
+	// MaxWeightConst is the largest adder clamp constant.
+	MaxWeightConst int64 `json:"max_weight_const,omitempty"`
+}
+
+// NewQuantizeReport summarizes q, quantized from model (and weights) and
+// saved as out; rr is Quantize's refinement report (nil: none).
+func NewQuantizeReport(q *quant.Model, model, weights, out string, rr *refine.Report) *QuantizeReport {
+	rep := &QuantizeReport{Model: model, Weights: weights, Out: out, Name: q.Name, Config: q.Config, Calibration: q.Calibration, Input: q.Input.Act}
+	if rr != nil {
+		rep.AutoBits = rr.Auto
+	}
+	for _, l := range q.Layers {
+		br := LayerBrief{Name: l.Name, Op: l.Op, Fused: l.Fused, InBits: q.InAct(l, 0).Bits, Out: l.Out}
+		if l.Ranges.Acc != nil {
+			br.AccWidth = l.Ranges.Acc.Width
+		}
+		if l.Rescale != nil {
+			sh := l.Rescale.Shift
+			br.Shift = &sh
+		}
+		if len(l.WeightConst) > 0 {
+			br.MaxWeightConst = slices.Max(l.WeightConst)
+		}
+		rep.Layers = append(rep.Layers, br)
+	}
+	return rep
+}
+
+// WriteWarnings writes each warning on its own line of w as "warning:
+// MSG", a warning's own line breaks folded into spaces.
+func WriteWarnings(w io.Writer, warnings []string) {
+	if w == nil {
+		return
+	}
+	for _, m := range warnings {
+		fmt.Fprintf(w, "warning: %s\n", strings.ReplaceAll(m, "\n", " "))
+	}
+}
