@@ -771,6 +771,7 @@ func (e *Engine) setRing(depth int) {
 	e.ColStepAddr = mod(e.S)
 	e.RowStepAddr = mod(e.S * e.WP)
 	e.MapStepAddr = mod(e.HWP)
+	e.ColWrap, e.RowWrap, e.MapWrap = e.RingDepth-e.ColStepAddr, e.RingDepth-e.RowStepAddr, e.RingDepth-e.MapStepAddr
 	e.Top1Addr = mod(e.HWP - e.PAD*e.WP - e.PAD)
 	e.FBDepth = e.RingDepth
 	e.HeldMaxSkip = depth - e.Skip

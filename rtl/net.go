@@ -114,6 +114,9 @@ type Engine struct {
 	ColStepAddr               int // S mod RingDepth
 	RowStepAddr               int // (S*WP) mod RingDepth
 	MapStepAddr               int // (H*WP) mod RingDepth
+	// RingDepth minus each step (1..RingDepth): an address at or past it
+	// wraps.
+	ColWrap, RowWrap, MapWrap int
 	Top1Addr                  int // the second map's pixel (-PAD, -PAD), mod RingDepth
 
 	// Pipeline: PartLatency cycles of PE or products and tree, PostLatency
