@@ -208,6 +208,10 @@ type Engine struct {
 	RemMsb              int
 	Rounding            string
 	OutLoLit, OutHiLit  string
+	// Saturation by bit tests (setSat): values with bits [RW-1:SatN] all
+	// zero (or all equal, SatSigned) are in range.
+	SatBits, SatSigned bool
+	SatN               int
 
 	swapped bool // add: the skip input is the model's input 0
 

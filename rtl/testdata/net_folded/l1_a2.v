@@ -169,8 +169,10 @@ module l1_a2 #(
     // rowfree_q is the current row's (ihbwn_q > 0).
     reg [8-1:0] relc_q;
     reg rowfree_q;
-    wire rowfree_nx = !ihbwn_nx[8] && (ihbwn_nx != 9'sd0);
-    wire nx_pos = !iwbn_nx[8] && (iwbn_nx != 9'sd0);
+    // ihbwn + S*W > 0 and iwbn + S > 0, compared before the adders:
+    // registers against constants.
+    wire rowfree_nx = (ihbwn_q > -9'sd6);
+    wire nx_pos = (iwbn_q > -9'sd1);
     wire [8-1:0] dcol_nx = !nx_pos ? 8'd0 : (iwbn_q[8] ? iwbn_nx[8-1:0] : 8'd1);
     wire [8-1:0] relc_col = rowfree_q ? dcol_nx : 8'd0;
     wire [8-1:0] relc_row = rowfree_nx ? 8'd0 : 8'd0;
@@ -640,6 +642,9 @@ module l1_a2 #(
             reg signed [32:0] q_i_q;
             reg signed [32:0] y_j_q;
             wire signed [32:0] prod = prod_h_q;
+            // Saturation by bit tests: in range when bits [32:7] are all equal.
+            wire over_i = !q_i_q[32] && (|q_i_q[32-1:7]);
+            wire under_i = q_i_q[32] && !(&q_i_q[32-1:7]);
             wire signed [32:0] q = (prod + 33'sd1048576) >>> 21;
             always @(posedge clk_i) begin
                 tot_f_q <= acc_q + $signed({ {5{c_e_q[p*11 + 11 - 1]}}, c_e_q[p*11 +: 11]});
@@ -650,7 +655,7 @@ module l1_a2 #(
                 b_g_q <= b_g0_q;
                 prod_h_q <= mul_g_q + b_g_q;
                 q_i_q <= q;
-                y_j_q <= (q_i_q > 33'sd127) ? 33'sd127 : ((q_i_q < -33'sd128) ? -33'sd128 : q_i_q);
+                y_j_q <= over_i ? 33'sd127 : (under_i ? -33'sd128 : q_i_q);
             end
             wire unused_y = ^y_j_q[32:8];
             assign y_all[p*8 +: 8] = y_j_q[8-1:0];

@@ -166,8 +166,10 @@ module l5_p3 (
     // rowfree_q is the current row's (ihbwn_q > 0).
     reg [7-1:0] relc_q;
     reg rowfree_q;
-    wire rowfree_nx = !ihbwn_nx[7] && (ihbwn_nx != 8'sd0);
-    wire nx_pos = !iwbn_nx[7] && (iwbn_nx != 8'sd0);
+    // ihbwn + S*W > 0 and iwbn + S > 0, compared before the adders:
+    // registers against constants.
+    wire rowfree_nx = (ihbwn_q > -8'sd3);
+    wire nx_pos = (iwbn_q > -8'sd1);
     wire [7-1:0] dcol_nx = !nx_pos ? 7'd0 : (iwbn_q[7] ? iwbn_nx[7-1:0] : 7'd1);
     wire [7-1:0] relc_col = rowfree_q ? dcol_nx : 7'd0;
     wire [7-1:0] relc_row = rowfree_nx ? 7'd1 : 7'd0;
@@ -559,9 +561,12 @@ module l5_p3 (
             // Stage F: pass; J: saturate.
             reg signed [8:0] q_f_q;
             reg signed [8:0] y_j_q;
+            // Saturation by bit tests: in range when bits [8:7] are all equal.
+            wire over_f = !q_f_q[8] && (|q_f_q[8-1:7]);
+            wire under_f = q_f_q[8] && !(&q_f_q[8-1:7]);
             always @(posedge clk_i) begin
                 q_f_q <= acc_q;
-                y_j_q <= (q_f_q > 9'sd127) ? 9'sd127 : ((q_f_q < -9'sd128) ? -9'sd128 : q_f_q);
+                y_j_q <= over_f ? 9'sd127 : (under_f ? -9'sd128 : q_f_q);
             end
             wire unused_y = ^y_j_q[8:8];
             assign y_all[p*8 +: 8] = y_j_q[8-1:0];

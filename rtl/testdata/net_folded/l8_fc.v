@@ -168,8 +168,10 @@ module l8_fc #(
     // rowfree_q is the current row's (ihbwn_q > 0).
     reg [4-1:0] relc_q;
     reg rowfree_q;
-    wire rowfree_nx = !ihbwn_nx[4] && (ihbwn_nx != 5'sd0);
-    wire nx_pos = !iwbn_nx[4] && (iwbn_nx != 5'sd0);
+    // ihbwn + S*W > 0 and iwbn + S > 0, compared before the adders:
+    // registers against constants.
+    wire rowfree_nx = (ihbwn_q > -5'sd1);
+    wire nx_pos = (iwbn_q > -5'sd1);
     wire [4-1:0] dcol_nx = !nx_pos ? 4'd0 : (iwbn_q[4] ? iwbn_nx[4-1:0] : 4'd1);
     wire [4-1:0] relc_col = rowfree_q ? dcol_nx : 4'd0;
     wire [4-1:0] relc_row = rowfree_nx ? 4'd1 : 4'd0;
@@ -620,6 +622,9 @@ module l8_fc #(
             reg signed [34:0] q_i_q;
             reg signed [34:0] y_j_q;
             wire signed [34:0] prod = prod_h_q;
+            // Saturation by bit tests: in range when bits [34:15] are all equal.
+            wire over_i = !q_i_q[34] && (|q_i_q[34-1:15]);
+            wire under_i = q_i_q[34] && !(&q_i_q[34-1:15]);
             wire signed [34:0] q = (prod + 35'sd32768) >>> 16;
             always @(posedge clk_i) begin
                 tot_f_q <= acc_q;
@@ -627,7 +632,7 @@ module l8_fc #(
                 b_g_q <= $signed({ {34{b_f_q[p*1 + 1 - 1]}}, b_f_q[p*1 +: 1]});
                 prod_h_q <= mul_g_q + b_g_q;
                 q_i_q <= q;
-                y_j_q <= (q_i_q > 35'sd32767) ? 35'sd32767 : ((q_i_q < -35'sd32768) ? -35'sd32768 : q_i_q);
+                y_j_q <= over_i ? 35'sd32767 : (under_i ? -35'sd32768 : q_i_q);
             end
             wire unused_y = ^y_j_q[34:16];
             assign y_all[p*16 +: 16] = y_j_q[16-1:0];

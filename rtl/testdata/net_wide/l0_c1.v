@@ -179,8 +179,10 @@ module l0_c1 #(
     // rowfree_q is the current row's (ihbwn_q > 0).
     reg [10-1:0] relc_q;
     reg rowfree_q;
-    wire rowfree_nx = !ihbwn_nx[10] && (ihbwn_nx != 11'sd0);
-    wire nx_pos = !iwbn_nx[10] && (iwbn_nx != 11'sd0);
+    // ihbwn + S*W > 0 and iwbn + S > 0, compared before the adders:
+    // registers against constants.
+    wire rowfree_nx = (ihbwn_q > -11'sd19);
+    wire nx_pos = (iwbn_q > -11'sd1);
     wire [10-1:0] dcol_nx = !nx_pos ? 10'd0 : (iwbn_q[10] ? iwbn_nx[10-1:0] : 10'd1);
     wire [10-1:0] relc_col = rowfree_q ? dcol_nx : 10'd0;
     wire [10-1:0] relc_row = rowfree_nx ? 10'd0 : 10'd0;
@@ -1851,6 +1853,9 @@ module l0_c1 #(
             reg signed [38:0] q_i_q;
             reg signed [38:0] y_j_q;
             wire signed [38:0] prod = prod_h_q;
+            // Saturation by bit tests: in range when bits [38:8] are zero.
+            wire over_i = !q_i_q[38] && (|q_i_q[38-1:8]);
+            wire under_i = q_i_q[38];
             wire signed [38:0] q = (prod + 39'sd33554432) >>> 26;
             always @(posedge clk_i) begin
                 tot_f_q <= acc_q;
@@ -1858,7 +1863,7 @@ module l0_c1 #(
                 b_g_q <= $signed({ {38{b_f_q[p*1 + 1 - 1]}}, b_f_q[p*1 +: 1]});
                 prod_h_q <= mul_g_q + b_g_q;
                 q_i_q <= q;
-                y_j_q <= (q_i_q > 39'sd255) ? 39'sd255 : ((q_i_q < 39'sd0) ? 39'sd0 : q_i_q);
+                y_j_q <= over_i ? 39'sd255 : (under_i ? 39'sd0 : q_i_q);
             end
             wire unused_y = ^y_j_q[38:8];
             assign y_all[p*8 +: 8] = y_j_q[8-1:0];

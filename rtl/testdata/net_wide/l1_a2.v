@@ -180,8 +180,10 @@ module l1_a2 #(
     // rowfree_q is the current row's (ihbwn_q > 0).
     reg [10-1:0] relc_q;
     reg rowfree_q;
-    wire rowfree_nx = !ihbwn_nx[10] && (ihbwn_nx != 11'sd0);
-    wire nx_pos = !iwbn_nx[10] && (iwbn_nx != 11'sd0);
+    // ihbwn + S*W > 0 and iwbn + S > 0, compared before the adders:
+    // registers against constants.
+    wire rowfree_nx = (ihbwn_q > -11'sd19);
+    wire nx_pos = (iwbn_q > -11'sd1);
     wire [10-1:0] dcol_nx = !nx_pos ? 10'd0 : (iwbn_q[10] ? iwbn_nx[10-1:0] : 10'd1);
     wire [10-1:0] relc_col = rowfree_q ? dcol_nx : 10'd0;
     wire [10-1:0] relc_row = rowfree_nx ? 10'd0 : 10'd0;
@@ -1288,13 +1290,16 @@ module l1_a2 #(
             reg signed [32:0] q_i_q;
             reg signed [32:0] y_j_q;
             wire signed [32:0] prod = prod_h_q;
+            // Saturation by bit tests: in range when bits [32:7] are all equal.
+            wire over_i = !q_i_q[32] && (|q_i_q[32-1:7]);
+            wire under_i = q_i_q[32] && !(&q_i_q[32-1:7]);
             wire signed [32:0] q = (prod + 33'sd1048576) >>> 21;
             always @(posedge clk_i) begin
                 tot_f_q <= acc_q + $signed({ {5{c_e_q[p*11 + 11 - 1]}}, c_e_q[p*11 +: 11]});
                 b_g_q <= $signed({ {32{b_f_q[p*1 + 1 - 1]}}, b_f_q[p*1 +: 1]});
                 prod_h_q <= mul_g_q + b_g_q;
                 q_i_q <= q;
-                y_j_q <= (q_i_q > 33'sd127) ? 33'sd127 : ((q_i_q < -33'sd128) ? -33'sd128 : q_i_q);
+                y_j_q <= over_i ? 33'sd127 : (under_i ? -33'sd128 : q_i_q);
             end
             wire unused_y = ^y_j_q[32:8];
             assign y_all[p*8 +: 8] = y_j_q[8-1:0];

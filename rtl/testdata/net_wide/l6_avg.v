@@ -167,8 +167,10 @@ module l6_avg #(
     // rowfree_q is the current row's (ihbwn_q > 0).
     reg [6-1:0] relc_q;
     reg rowfree_q;
-    wire rowfree_nx = !ihbwn_nx[6] && (ihbwn_nx != 7'sd0);
-    wire nx_pos = !iwbn_nx[6] && (iwbn_nx != 7'sd0);
+    // ihbwn + S*W > 0 and iwbn + S > 0, compared before the adders:
+    // registers against constants.
+    wire rowfree_nx = (ihbwn_q > -7'sd4);
+    wire nx_pos = (iwbn_q > -7'sd2);
     wire [6-1:0] dcol_nx = !nx_pos ? 6'd0 : (iwbn_q[6] ? iwbn_nx[6-1:0] : 6'd2);
     wire [6-1:0] relc_col = rowfree_q ? dcol_nx : 6'd0;
     wire [6-1:0] relc_row = rowfree_nx ? 6'd2 : 6'd0;
@@ -660,13 +662,16 @@ module l6_avg #(
             reg signed [11:0] q_i_q;
             reg signed [11:0] y_j_q;
             wire signed [11:0] prod = prod_h_q;
+            // Saturation by bit tests: in range when bits [11:7] are all equal.
+            wire over_i = !q_i_q[11] && (|q_i_q[11-1:7]);
+            wire under_i = q_i_q[11] && !(&q_i_q[11-1:7]);
             wire signed [11:0] q = (prod + 12'sd2) >>> 2;
             always @(posedge clk_i) begin
                 tot_f_q <= acc_q;
                 b_g_q <= $signed({ {11{b_f_q[p*1 + 1 - 1]}}, b_f_q[p*1 +: 1]});
                 prod_h_q <= mul_g_q + b_g_q;
                 q_i_q <= q;
-                y_j_q <= (q_i_q > 12'sd127) ? 12'sd127 : ((q_i_q < -12'sd128) ? -12'sd128 : q_i_q);
+                y_j_q <= over_i ? 12'sd127 : (under_i ? -12'sd128 : q_i_q);
             end
             wire unused_y = ^y_j_q[11:8];
             assign y_all[p*8 +: 8] = y_j_q[8-1:0];
