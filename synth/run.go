@@ -289,20 +289,30 @@ func (o Options) check() (Options, error) {
 // runYosys writes d's files and the script into o.Dir, runs yosys there and
 // parses the statistics the script writes to stat.json.
 func runYosys(ctx context.Context, d Design, o Options, script string) (*Stat, time.Duration, error) {
+	return runYosysAs(ctx, d, o, script, "synth", "stat.json")
+}
+
+// runYosysAs runs script as NAME.ys with its log in NAME.log and parses
+// the statistics it writes to statFile.
+func runYosysAs(ctx context.Context, d Design, o Options, script, name, statFile string) (*Stat, time.Duration, error) {
 	for _, n := range keys(d.Files) {
 		if err := os.WriteFile(filepath.Join(o.Dir, n), d.Files[n], 0o644); err != nil {
 			return nil, 0, err
 		}
 	}
-	if err := os.WriteFile(filepath.Join(o.Dir, "synth.ys"), []byte(script), 0o644); err != nil {
+	ys, logName := name+".ys", "yosys.log"
+	if name != "synth" {
+		logName = "yosys_" + name + ".log"
+	}
+	if err := os.WriteFile(filepath.Join(o.Dir, ys), []byte(script), 0o644); err != nil {
 		return nil, 0, err
 	}
 	start := time.Now()
-	if err := tool(ctx, o.Dir, o.Timeout, "yosys.log", "yosys", "-q", "-l", "yosys.log", "-s", "synth.ys"); err != nil {
+	if err := tool(ctx, o.Dir, o.Timeout, logName, "yosys", "-q", "-l", logName, "-s", ys); err != nil {
 		return nil, 0, err
 	}
 	took := time.Since(start)
-	b, err := os.ReadFile(filepath.Join(o.Dir, "stat.json"))
+	b, err := os.ReadFile(filepath.Join(o.Dir, statFile))
 	if err != nil {
 		return nil, 0, fmt.Errorf("yosys wrote no statistics: %w", err)
 	}

@@ -176,6 +176,12 @@ func printSynthModel(w io.Writer, model string, m *synth.ModelMeasurement, quiet
 			}
 			return fmt.Sprintf("%.1f", *r.FmaxMHz)
 		}, "")
+		row("LUTs / FFs routed", func(r *synth.ModelReport) string {
+			if r.Routed == nil {
+				return "n/a"
+			}
+			return fmt.Sprintf("%d / %d", r.Routed.LUTs, r.Routed.FFs)
+		}, "")
 	}
 	if r0.Target == synth.Xilinx {
 		row("logic depth (cells)", num(func(r *synth.ModelReport) int { return r.LogicDepth }), "")
@@ -194,6 +200,9 @@ func printSynthModel(w io.Writer, model string, m *synth.ModelMeasurement, quiet
 		}
 		if len(r.Other) > 0 && !quiet {
 			fmt.Fprintf(w, "%s: other cells not counted: %s\n", strings.ToUpper(string(r.Op)), strings.Join(r.Other, ", "))
+		}
+		if r.PnRSynth != "" && !quiet {
+			fmt.Fprintf(w, "%s: placed and routed the netlist of %q (flattened); the LUTs and FFs above are the hierarchical synthesis's (%s)\n", strings.ToUpper(string(r.Op)), r.PnRSynth, r.Synth)
 		}
 		if r.Dir != "" && !quiet {
 			fmt.Fprintf(w, "%s: kept %s\n", strings.ToUpper(string(r.Op)), r.Dir)
