@@ -46,6 +46,7 @@ type demoOpts struct {
 	peLanes     int
 	seed        uint64
 	json        bool
+	bitstream   bool // the bitstream hook (demo_build.go)
 }
 
 func newDemoCmd(g *globalOpts) *cobra.Command {
@@ -99,6 +100,7 @@ report), 2 when a step cannot run (a missing tool, missing MNIST data).`,
 	fl.IntVar(&o.peLanes, "pe-lanes", 0, "lanes of the synthesized PE (0 = the widest adder layer's, at most 64)")
 	fl.Uint64Var(&o.seed, "seed", 1, "seed of the RTL bench's random idle and stall cycles")
 	fl.BoolVar(&o.json, "json", false, "print report.json on stdout")
+	registerDemoBitstream(fl, &o.bitstream) // the bitstream hook (demo_build.go)
 	return cmd
 }
 
@@ -163,6 +165,7 @@ type demoReport struct {
 	Compare     *compareReport `json:"compare"`
 	RTL         demoRTL        `json:"rtl"`
 	Synth       demoSynth      `json:"synth"`
+	Bitstream   *demoBitstream `json:"bitstream,omitempty"` // the bitstream hook (demo_build.go)
 	Pass        bool           `json:"pass"`
 	Steps       []demoStep     `json:"steps"`
 	Seconds     float64        `json:"seconds"`
@@ -397,6 +400,11 @@ func (o *demoOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	}
 	d.end("synth pe")
 
+	// 6b. The iCE40 bitstream of the shipped small model: the bitstream hook (demo_build.go).
+	if err := d.bitstream(ctx, files); err != nil {
+		return err
+	}
+
 	// 7. The report.
 	r.Pass = r.RTL.Mismatches == 0
 	r.Seconds = time.Since(d.t0).Seconds()
@@ -590,6 +598,7 @@ func demoRows(r *demoReport) [][2]string {
 		rows = append(rows, [2]string{fmt.Sprintf("PE LUTs (K=%d W=%d, %s)", s.Lanes, s.Width, s.Target),
 			fmt.Sprintf("L1 %d, MAC %d (MAC/L1 %s)", s.L1.LUTs, s.MAC.LUTs, ratio)})
 	}
+	rows = append(rows, bitstreamRows(r)...) // the bitstream hook (demo_build.go)
 	return rows
 }
 
