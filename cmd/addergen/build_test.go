@@ -165,7 +165,11 @@ func TestBuiltinQuantizedIsReproducible(t *testing.T) {
 		}
 		t.Skip(err)
 	}
-	dir := t.TempDir()
+	// The folder's name is the calibration source the file records.
+	dir := filepath.Join(t.TempDir(), "mnist12")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	s, err := dataset.Load(src, "", dataset.SplitTrain)
 	if err != nil {
 		t.Fatal(err)
