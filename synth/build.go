@@ -276,9 +276,9 @@ func Build(ctx context.Context, req BuildRequest) (*BuildReport, map[string][]by
 
 	// Place and route, once per seed.
 	type routed struct {
-		p   *PnR
-		asc string
-		log string
+		p        *PnR
+		asc, log string
+		cmd      string
 	}
 	var ok []routed
 	for s := seed; s < seed+seeds; s++ {
@@ -286,7 +286,6 @@ func Build(ctx context.Context, req BuildRequest) (*BuildReport, map[string][]by
 		argv := append([]string{"nextpnr-ice40"}, b.Nextpnr...)
 		argv = append(argv, "--json", "netlist.json", "--pcf", pcfName, "--freq", fmt.Sprintf("%g", freq),
 			"--seed", fmt.Sprint(s), "--timing-allow-fail", "--asc", asc, "--log", logName, "-q")
-		rep.NextpnrCmd = strings.Join(argv, " ")
 		progress("nextpnr-ice40: placing and routing, seed %d (%d of %d)", s, s-seed+1, seeds)
 		start := time.Now()
 		err := tool(ctx, req.Dir, timeout, logName, argv...)
@@ -314,7 +313,7 @@ func Build(ctx context.Context, req BuildRequest) (*BuildReport, map[string][]by
 		f := p.FmaxMHz
 		bs.FmaxMHz = &f
 		rep.Seeds = append(rep.Seeds, bs)
-		ok = append(ok, routed{p, asc, logName})
+		ok = append(ok, routed{p, asc, logName, strings.Join(argv, " ")})
 	}
 	if len(ok) == 0 {
 		return nil, nil, fmt.Errorf("nextpnr-ice40 routed none of %d seeds: %s", seeds, rep.Seeds[0].Error)
@@ -331,6 +330,7 @@ func Build(ctx context.Context, req BuildRequest) (*BuildReport, map[string][]by
 	})
 	kept := sorted[(len(sorted)-1)/2]
 	p := kept.p
+	rep.NextpnrCmd = kept.cmd
 	rep.FmaxMHz, rep.LCs, rep.RAMs, rep.IOs, rep.GBs = p.FmaxMHz, p.LCs, p.RAMs, p.IOs, p.GBs
 	for _, bs := range rep.Seeds {
 		if bs.Log == kept.log {
