@@ -294,18 +294,26 @@ func Build(ctx context.Context, req BuildRequest) (*BuildReport, map[string][]by
 			return nil, nil, ctx.Err()
 		}
 		var p *PnR
-		if err == nil {
-			lb, rerr := os.ReadFile(filepath.Join(req.Dir, logName))
-			if rerr != nil {
-				err = rerr
-			} else {
-				p, err = ParseNextpnrLog(string(lb), "clk_i")
+		lb, rerr := os.ReadFile(filepath.Join(req.Dir, logName))
+		if rerr == nil {
+			var perr error
+			p, perr = ParseNextpnrLog(string(lb), "clk_i")
+			if err == nil {
+				err = perr
 			}
+		} else if err == nil {
+			err = rerr
 		}
 		if err != nil {
 			bs.Error = err.Error()
 			rep.Seeds = append(rep.Seeds, bs)
-			if notFit(err.Error()) {
+			// nextpnr prints the utilisation before it packs and places:
+			// more cells than the device has is a design that does not fit.
+			if p != nil && p.LCsAvail > 0 && (p.LCs > p.LCsAvail || p.RAMs > p.RAMsAvail) {
+				return nil, nil, &BuildError{fmt.Sprintf("the design does not fit the %s: it needs %d logic cells and %d block RAMs, the device has %d and %d; raise --target-cycles or lower --parallel",
+					b.Device, p.LCs, p.RAMs, p.LCsAvail, p.RAMsAvail)}
+			}
+			if notFit(err.Error()) || strings.Contains(err.Error(), "Failed to expand region") {
 				return nil, nil, &BuildError{fmt.Sprintf("the design does not fit the %s: %v", b.Device, err)}
 			}
 			continue

@@ -15,6 +15,7 @@ import (
 
 	"github.com/addergen/addergen/quant"
 	"github.com/addergen/addergen/synth"
+	"github.com/addergen/addergen/testbench"
 )
 
 // defaultBuildModel is the quantized model build uses without --model.
@@ -152,7 +153,12 @@ func (o *buildOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
+	keep := false // a tool's failure keeps its logs
+	defer func() {
+		if !keep {
+			os.RemoveAll(work)
+		}
+	}()
 	req := synth.BuildRequest{Model: q, ModelName: name, Config: c, Board: board, NoAXILite: o.noAXILite,
 		FreqMHz: o.freq, Seed: o.seed, Seeds: o.seeds, Timeout: o.timeout, PCF: pcf, Dir: work}
 	if !o.g.quiet && !o.json {
@@ -163,6 +169,11 @@ func (o *buildOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 		var be *synth.BuildError
 		if errors.As(err, &be) {
 			return usagef("--model %s on --target %s: %v", name, o.target, be)
+		}
+		var mt *testbench.MissingToolError
+		if !errors.As(err, &mt) && ctx.Err() == nil {
+			keep = true
+			return fmt.Errorf("%v (work directory kept: %s)", err, work)
 		}
 		return toolUsage(err)
 	}
