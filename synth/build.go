@@ -243,6 +243,8 @@ func Build(ctx context.Context, req BuildRequest) (*BuildReport, map[string][]by
 		if pcf, err = RenderPCF(b, n.Top, ports); err != nil {
 			return nil, nil, err
 		}
+	} else if err := CheckPCF(pcf, ports); err != nil {
+		return nil, nil, &PCFError{err}
 	}
 	for _, t := range BuildTools {
 		if _, err := LookTool(t); err != nil {
@@ -510,4 +512,83 @@ func RenderPCF(b Board, top string, ports []rtl.TopPort) ([]byte, error) {
 	}
 	buf.WriteString("\n")
 	return buf.Bytes(), nil
+}
+
+// PCFError is pin constraints (BuildRequest.PCF) that do not match the
+// top's ports.
+type PCFError struct{ Err error }
+
+func (e *PCFError) Error() string { return e.Err.Error() }
+func (e *PCFError) Unwrap() error { return e.Err }
+
+// CheckPCF checks pin constraints against the ports that go to pins:
+// every set_io names a port bit (PORT, or PORT[i] for a bus), every port
+// bit is constrained exactly once, and no pin is given twice. Other
+// commands (set_frequency, ...) are left to nextpnr. The error names the
+// line.
+func CheckPCF(pcf []byte, ports []rtl.TopPort) error {
+	bits := map[string]bool{}
+	var order []string
+	for _, p := range ports {
+		if p.Width == 1 {
+			bits[p.Name] = false
+			order = append(order, p.Name)
+			continue
+		}
+		for i := 0; i < p.Width; i++ {
+			n := fmt.Sprintf("%s[%d]", p.Name, i)
+			bits[n] = false
+			order = append(order, n)
+		}
+	}
+	pins := map[string]int{}
+	for i, line := range strings.Split(string(pcf), "\n") {
+		if j := strings.IndexByte(line, '#'); j >= 0 {
+			line = line[:j]
+		}
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "set_io" {
+			continue
+		}
+		var args []string
+		for k := 1; k < len(f); k++ {
+			switch {
+			case f[k] == "-nowarn":
+			case strings.HasPrefix(f[k], "-"):
+				k++ // an option with a value: -pullup yes, -pullup_resistor 10K
+			default:
+				args = append(args, f[k])
+			}
+		}
+		if len(args) != 2 {
+			return fmt.Errorf("line %d: want set_io PORT PIN, got %q", i+1, strings.TrimSpace(line))
+		}
+		port, pin := args[0], args[1]
+		done, ok := bits[port]
+		switch {
+		case !ok:
+			return fmt.Errorf("line %d: %s is not a port of the top (a bus bit is PORT[i])", i+1, port)
+		case done:
+			return fmt.Errorf("line %d: %s is constrained twice", i+1, port)
+		}
+		if prev, ok := pins[pin]; ok {
+			return fmt.Errorf("line %d: pin %s is already given on line %d", i+1, pin, prev)
+		}
+		bits[port], pins[pin] = true, i+1
+	}
+	var missing []string
+	for _, n := range order {
+		if !bits[n] {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		more := ""
+		if len(missing) > 4 {
+			more = fmt.Sprintf(" and %d more", len(missing)-4)
+			missing = missing[:4]
+		}
+		return fmt.Errorf("no pin for %s%s", strings.Join(missing, ", "), more)
+	}
+	return nil
 }

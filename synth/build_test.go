@@ -161,3 +161,34 @@ func TestParseNextpnrLogUtilisation(t *testing.T) {
 		t.Errorf("parsed %+v: want 7680 LCs, 32 RAMs available and some SB_IO", p)
 	}
 }
+
+func TestCheckPCF(t *testing.T) {
+	n := tinyBuildNet(t)
+	ports := buildPorts(n, true)
+	good, err := RenderPCF(Boards[0], n.Top, ports)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckPCF(good, ports); err != nil {
+		t.Fatalf("the generated template: %v", err)
+	}
+	if err := CheckPCF(append([]byte("set_frequency clk_i 50\n"), good...), ports); err != nil {
+		t.Errorf("set_frequency refused: %v", err)
+	}
+	opts := strings.Replace(string(good), "set_io rst_i", "set_io -nowarn -pullup yes rst_i", 1)
+	if err := CheckPCF([]byte(opts), ports); err != nil {
+		t.Errorf("set_io options refused: %v", err)
+	}
+	for _, tc := range []struct{ pcf, want string }{
+		{string(good) + "set_io nosuch B2\n", "nosuch is not a port"},
+		{string(good) + "set_io rst_i B2\n", "rst_i is constrained twice"},
+		{strings.Replace(string(good), "set_io rst_i A1", "set_io rst_i J3", 1), "pin J3 is already given"},
+		{strings.Replace(string(good), "set_io rst_i A1", "", 1), "no pin for rst_i"},
+		{strings.Replace(string(good), "set_io rst_i A1", "set_io rst_i", 1), "want set_io PORT PIN"},
+		{"", "no pin for clk_i"},
+	} {
+		if err := CheckPCF([]byte(tc.pcf), ports); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("want %q, got %v", tc.want, err)
+		}
+	}
+}

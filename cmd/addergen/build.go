@@ -166,6 +166,10 @@ func (o *buildOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	}
 	rep, files, err := synth.Build(ctx, req)
 	if err != nil {
+		var pe *synth.PCFError
+		if errors.As(err, &pe) {
+			return usagef("--pcf %s: %v", o.pcf, pe)
+		}
 		var be *synth.BuildError
 		if errors.As(err, &be) {
 			return usagef("--model %s on --target %s: %v", name, o.target, be)

@@ -45,6 +45,7 @@ func TestBuildBadInput(t *testing.T) {
 		{[]string{"--target", "ice40-hx8k", "--out", out, "--model", filepath.Join(base, "none.json")}, "--model"},
 		{[]string{"--target", "ice40-hx8k", "--out", out, "--model", notQ}, "--model"},
 		{[]string{"--target", "ice40-hx8k", "--out", out, "--pcf", filepath.Join(base, "none.pcf")}, "--pcf"},
+		{[]string{"--target", "ice40-hx8k", "--out", out, "--pcf", file}, "--pcf " + file + ": no pin for clk_i"},
 		{[]string{"--target", "ice40-hx8k", "--out", file}, "--out"},
 		{[]string{"--target", "ice40-hx8k", "--out", out, "--family", "ecp5"}, "--family"},
 		// More port bits than the sg48 package has pins.
