@@ -276,7 +276,9 @@ func Build(ctx context.Context, req BuildRequest) (*BuildReport, map[string][]by
 			b.Device, sc.LUTs, sc.FFs, sc.BRAMs, b.LCs, b.RAMs)}
 	}
 
-	// Place and route, once per seed.
+	// Place and route, once per seed. --opt-timing (nextpnr's timing
+	// optimisation after placement) raised the shipped model's median Fmax
+	// over seeds 1-3 from 83.5 to 88.5 MHz.
 	type routed struct {
 		p        *PnR
 		asc, log string
@@ -287,7 +289,7 @@ func Build(ctx context.Context, req BuildRequest) (*BuildReport, map[string][]by
 		logName, asc := fmt.Sprintf("nextpnr_s%d.log", s), fmt.Sprintf("s%d.asc", s)
 		argv := append([]string{"nextpnr-ice40"}, b.Nextpnr...)
 		argv = append(argv, "--json", "netlist.json", "--pcf", pcfName, "--freq", fmt.Sprintf("%g", freq),
-			"--seed", fmt.Sprint(s), "--timing-allow-fail", "--asc", asc, "--log", logName, "-q")
+			"--seed", fmt.Sprint(s), "--timing-allow-fail", "--opt-timing", "--asc", asc, "--log", logName, "-q")
 		progress("nextpnr-ice40: placing and routing, seed %d (%d of %d)", s, s-seed+1, seeds)
 		start := time.Now()
 		err := tool(ctx, req.Dir, timeout, logName, argv...)
