@@ -85,6 +85,7 @@ type DemoReport struct {
 	Compare     *CompareReport `json:"compare"`
 	RTL         DemoRTL        `json:"rtl"`
 	Synth       DemoSynth      `json:"synth"`
+	Bitstream   *DemoBitstream `json:"bitstream,omitempty"`
 	Pass        bool           `json:"pass"`
 	Steps       []DemoStep     `json:"steps"`
 	Seconds     float64        `json:"seconds"`
@@ -120,6 +121,9 @@ type DemoOptions struct {
 	// PELanes sets K of the synthesized PE (0: the widest adder layer's
 	// lanes, at most DemoMaxPELanes).
 	PELanes int
+	// Bitstream builds BuildModel's iCE40-HX8K bitstream (as addergen
+	// build) when yosys, nextpnr-ice40 and icepack are present.
+	Bitstream bool
 	// Started is when the run began (zero: when Demo is called).
 	Started time.Time
 	// Progress shows the steps; Log (nil: none) gets a "demo: STEP" line
@@ -250,10 +254,22 @@ func Demo(ctx context.Context, o DemoOptions) (*DemoReport, map[string][]byte, e
 	}
 	d.end("synth pe")
 
+	// 6b. The iCE40 bitstream of the shipped small model.
+	d.begin("build bitstream")
+	if err := d.bitstream(ctx, files); err != nil {
+		return nil, nil, err
+	}
+	if r.Bitstream.Report != nil {
+		d.end("build bitstream")
+	}
+
 	// 7. The report.
 	r.Pass = r.RTL.Mismatches == 0
 	r.Seconds = time.Since(start).Seconds()
 	r.Files = []string{"error.png", "ranges.png", "report.json", "report.md", qname, "rtl/"}
+	if r.Bitstream != nil && r.Bitstream.Report != nil {
+		r.Files = append(r.Files, "bitstream/")
+	}
 	files["report.md"] = DemoMarkdown(r)
 	j, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
@@ -359,7 +375,7 @@ func DemoRows(r *DemoReport) [][2]string {
 		rows = append(rows, [2]string{fmt.Sprintf("PE LUTs (K=%d W=%d, %s)", s.Lanes, s.Width, s.Target),
 			fmt.Sprintf("L1 %d, MAC %d (MAC/L1 %s)", s.L1.LUTs, s.MAC.LUTs, ratio)})
 	}
-	return rows
+	return append(rows, bitstreamRows(r)...)
 }
 
 // DemoMarkdown is the demo's report.md for r, addergen compare's report

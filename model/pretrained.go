@@ -58,7 +58,8 @@ var pretrainedFS embed.FS
 // pretrainedModels maps each built-in trained model to its spec and
 // embedded weights. pretrained/README.md tells how each was trained.
 var pretrainedModels = map[string]struct{ spec, file string }{
-	"lenet5-adder-mnist": {"lenet5-adder", "pretrained/lenet5-adder-mnist.safetensors"},
+	"lenet5-adder-mnist":  {"lenet5-adder", "pretrained/lenet5-adder-mnist.safetensors"},
+	"small12-adder-mnist": {"small12-adder", "pretrained/small12-adder-mnist.safetensors"},
 }
 
 // PretrainedNames returns the names of the trained models embedded in the

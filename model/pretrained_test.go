@@ -81,3 +81,38 @@ func TestResolvePretrainedAndDir(t *testing.T) {
 		t.Error("an empty folder loaded")
 	}
 }
+
+// TestPretrainedSmall12 checks the embedded small12-adder-mnist model on
+// the first 2000 MNIST test images shrunk to 12x12 as scripts/mnist12
+// does (pretrained/README.md has the full test set's accuracy).
+func TestPretrainedSmall12(t *testing.T) {
+	n, ok, err := Pretrained("small12-adder-mnist")
+	if !ok || err != nil {
+		t.Fatalf("Pretrained: %v %v", ok, err)
+	}
+	dir, err := dataset.MNISTDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := dataset.Load(dir, "", dataset.SplitTest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set, err = dataset.ResizeSet(set.Limit(2000), 12, 12, true); err != nil {
+		t.Fatal(err)
+	}
+	out, err := n.Forward(set.X)
+	if err != nil {
+		t.Fatal(err)
+	}
+	correct := 0
+	for i, y := range set.Labels {
+		z := out.Data[i*10 : (i+1)*10]
+		if slices.Index(z, slices.Max(z)) == y {
+			correct++
+		}
+	}
+	if acc := float64(correct) / 2000; acc < 0.97 {
+		t.Errorf("accuracy %.4f on 2000 test images, want >= 0.97", acc)
+	}
+}

@@ -9,7 +9,7 @@ import (
 
 func TestBuiltinSpecs(t *testing.T) {
 	names := BuiltinSpecs()
-	if !slices.Equal(names, []string{"lenet5-adder", "resnet20-adder"}) {
+	if !slices.Equal(names, []string{"lenet5-adder", "resnet20-adder", "small12-adder"}) {
 		t.Fatalf("BuiltinSpecs() = %v", names)
 	}
 	for _, name := range names {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the external tools addergen's flows and tests need, when missing:
-# Icarus Verilog, Verilator, yosys and nextpnr-ice40 from the OS package
+# Icarus Verilog, Verilator, yosys, nextpnr-ice40 and icepack (fpga-icestorm) from the OS package
 # manager. Go modules are fetched by `go` itself.
 # When it cannot install them, it names what is missing and how to get it.
 set -euo pipefail
@@ -16,6 +16,7 @@ check() {
   need yosys yosys
   need yosys-abc yosys
   need nextpnr-ice40 nextpnr-ice40
+  need icepack fpga-icestorm
 }
 check
 [ ${#missing[@]} -eq 0 ] && exit 0
@@ -47,6 +48,6 @@ if [ ${#missing[@]} -ne 0 ]; then
   pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
   echo "ensure-tools: still missing: $pkgs" >&2
   echo "ensure-tools: install them with your package manager, e.g. 'sudo apt-get install -y $pkgs' (Debian/Ubuntu)," >&2
-  echo "ensure-tools: or 'brew install icarus-verilog verilator yosys nextpnr' (macOS), then run the command again." >&2
+  echo "ensure-tools: or 'brew install icarus-verilog verilator yosys nextpnr icestorm' (macOS), then run the command again." >&2
   exit 1
 fi

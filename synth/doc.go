@@ -29,4 +29,11 @@
 // engines, the contents of their ROMs, yosys' memory-mapping costs and a
 // linear model fitted to testdata/net_measurements.json. The command in
 // ./variants writes the experimental PE variants measured there.
+//
+// Build (`addergen build`) makes an iCE40 bitstream of a whole network:
+// yosys synth_ice40 (flat), nextpnr-ice40 on a Board's device and pins
+// (once per seed, the median kept) and icepack. Its pin constraints come
+// from RenderPCF (templates/pcf.tmpl, printed from Go-computed data) or
+// the user (checked by CheckPCF); a design with more port bits than the
+// package has pins, or more cells than the device, is a *BuildError.
 package synth

@@ -17,11 +17,14 @@ type PnR struct {
 	LCs       int     // ICESTORM_LC used (packed logic cells: LUT+FF+carry)
 	LCsAvail  int     // ICESTORM_LC on the device
 	RAMs      int     // ICESTORM_RAM used
+	RAMsAvail int     // ICESTORM_RAM on the device
+	IOs       int     // SB_IO used
+	GBs       int     // SB_GB (global buffers) used
 }
 
 var (
 	fmaxRe = regexp.MustCompile(`Max frequency for clock '([^']*)': ([0-9.]+) MHz \((PASS|FAIL) at ([0-9.]+) MHz\)`)
-	utilRe = regexp.MustCompile(`^\s*(ICESTORM_LC|ICESTORM_RAM):\s*(\d+)/\s*(\d+)`)
+	utilRe = regexp.MustCompile(`^\s*(ICESTORM_LC|ICESTORM_RAM|SB_IO|SB_GB):\s*(\d+)/\s*(\d+)`)
 )
 
 // ParseNextpnrLog extracts Fmax and utilisation from a nextpnr-ice40 log
@@ -56,10 +59,15 @@ func ParseNextpnrLog(log, clock string) (*PnR, error) {
 		if m := utilRe.FindStringSubmatch(rest); m != nil {
 			used, _ := strconv.Atoi(m[2])
 			avail, _ := strconv.Atoi(m[3])
-			if m[1] == "ICESTORM_LC" {
+			switch m[1] {
+			case "ICESTORM_LC":
 				p.LCs, p.LCsAvail = used, avail
-			} else {
-				p.RAMs = used
+			case "ICESTORM_RAM":
+				p.RAMs, p.RAMsAvail = used, avail
+			case "SB_IO":
+				p.IOs = used
+			case "SB_GB":
+				p.GBs = used
 			}
 			continue
 		}

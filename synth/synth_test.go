@@ -119,11 +119,11 @@ func TestParseNextpnrRecorded(t *testing.T) {
 		want    PnR
 		wantErr string
 	}{
-		{"ice40_k9_w8_u_l1.nextpnr.log", PnR{FmaxMHz: 108.80, Clock: "clk_i$SB_IO_IN_$glb_clk", TargetMHz: 250, LCs: 453, LCsAvail: 7680}, ""},
-		{"ice40_k9_w8_u_mac.nextpnr.log", PnR{FmaxMHz: 83.24, Clock: "clk_i$SB_IO_IN_$glb_clk", TargetMHz: 250, LCs: 1811, LCsAvail: 7680}, ""},
+		{"ice40_k9_w8_u_l1.nextpnr.log", PnR{FmaxMHz: 108.80, Clock: "clk_i$SB_IO_IN_$glb_clk", TargetMHz: 250, LCs: 453, LCsAvail: 7680, RAMsAvail: 32, IOs: 13, GBs: 1}, ""},
+		{"ice40_k9_w8_u_mac.nextpnr.log", PnR{FmaxMHz: 83.24, Clock: "clk_i$SB_IO_IN_$glb_clk", TargetMHz: 250, LCs: 1811, LCsAvail: 7680, RAMsAvail: 32, IOs: 13, GBs: 2}, ""},
 		// Without --timing-allow-fail nextpnr ends with an ERROR line for the
 		// missed target; that is still a measurement.
-		{"ice40_k16_w8_u_l1_timing_error.nextpnr.log", PnR{FmaxMHz: 102.33, Clock: "clk_i$SB_IO_IN_$glb_clk", TargetMHz: 200, LCs: 755, LCsAvail: 7680}, ""},
+		{"ice40_k16_w8_u_l1_timing_error.nextpnr.log", PnR{FmaxMHz: 102.33, Clock: "clk_i$SB_IO_IN_$glb_clk", TargetMHz: 200, LCs: 755, LCsAvail: 7680, RAMsAvail: 32, IOs: 13, GBs: 1}, ""},
 		{"ice40_k64_w8_u_mac_nofit.nextpnr.log", PnR{LCs: 12769, LCsAvail: 7680},
 			"nextpnr-ice40: the design needs 12769 logic cells, the device has 7680: Unable to place cell"},
 	}

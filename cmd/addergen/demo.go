@@ -35,6 +35,7 @@ type demoOpts struct {
 	peLanes     int
 	seed        uint64
 	json        bool
+	bitstream   bool
 }
 
 func newDemoCmd(g *globalOpts) *cobra.Command {
@@ -55,7 +56,10 @@ and the MNIST test set, in one command:
      random idle input cycles and output backpressure (as addergen verify);
   6. synthesize a representative L1 PE (lanes of the widest adder layer,
      at most 64; --bits wide, unsigned) and the same PE built from
-     multipliers with yosys synth_xilinx (as addergen synth pe);
+     multipliers with yosys synth_xilinx (as addergen synth pe), and build
+     the iCE40-HX8K bitstream of the shipped small model into DIR/bitstream
+     (as addergen build; skipped when icepack is missing, or with
+     --bitstream=false);
   7. write DIR/report.md, DIR/report.json, DIR/error.png and DIR/ranges.png,
      and print a summary table.
 
@@ -88,6 +92,7 @@ report), 2 when a step cannot run (a missing tool, missing MNIST data).`,
 	fl.IntVar(&o.peLanes, "pe-lanes", 0, "lanes of the synthesized PE (0 = the widest adder layer's, at most 64)")
 	fl.Uint64Var(&o.seed, "seed", 1, "seed of the RTL bench's random idle and stall cycles")
 	fl.BoolVar(&o.json, "json", false, "print report.json on stdout")
+	fl.BoolVar(&o.bitstream, "bitstream", true, "also build the iCE40-HX8K bitstream of the shipped small model "+flow.BuildModel+" (as addergen build; a minute or two) when yosys, nextpnr-ice40 and icepack are present")
 	return cmd
 }
 
@@ -177,7 +182,7 @@ func (o *demoOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	}
 	r, files, err := flow.Demo(ctx, flow.DemoOptions{Model: demoModel, Net: net, Data: mnist, Test: test, Train: train, Out: o.out,
 		Config: cfg, TestImages: o.testImages, CalibImages: o.calibImages, Images: o.images, Simulator: o.simulator, Seed: o.seed,
-		Parallel: o.parallel, Lanes: o.lanes, Balance: o.balance, PELanes: o.peLanes, Started: start,
+		Parallel: o.parallel, Lanes: o.lanes, Balance: o.balance, PELanes: o.peLanes, Bitstream: o.bitstream, Started: start,
 		Progress: &progressBar{g: o.g, stderr: stderr, its: "img"}, Log: log, Warnings: stderr})
 	if err != nil {
 		return usageError{err}

@@ -23,7 +23,7 @@ func TestDemo(t *testing.T) {
 	dir := t.TempDir()
 	const testImages = 300
 	var out, errb bytes.Buffer
-	code := Execute([]string{"demo", "--out", dir, "--images", "3", "--test-images", "300", "--pe-lanes", "8", "--json", "-q"}, &out, &errb)
+	code := Execute([]string{"demo", "--out", dir, "--images", "3", "--test-images", "300", "--pe-lanes", "8", "--bitstream=false", "--json", "-q"}, &out, &errb)
 	if code != exitOK {
 		t.Fatalf("demo exit %d, want 0; stderr:\n%s", code, errb.String())
 	}

@@ -80,6 +80,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newSweepCmd(g),
 		newMergeCmd(g),
 		newProveCmd(g),
+		newBuildCmd(g),
 	)
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {

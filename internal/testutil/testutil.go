@@ -29,6 +29,8 @@ func pkgOf(tool string) string {
 	switch tool {
 	case "vvp":
 		return "iverilog"
+	case "icepack":
+		return "fpga-icestorm"
 	case "yosys-abc":
 		return "yosys" // Debian's yosys package ships yosys-abc
 	}
