@@ -426,6 +426,13 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	e.AccMsb = e.AccW - 1
 	e.XPad = e.AccW - e.BIN
 	e.WPad = e.AccW - e.WB
+	// A conv lane's product is BIN+1 (x, signed) by WB bits, BIN+1+WB bits
+	// wide, then sign-extended (or, where the accumulator is narrower,
+	// cut: the product's value fits it) to AccW. Multiplying the
+	// sign-extended AccW-bit operands built an AccW×AccW LUT multiplier on
+	// iCE40 (the shipped small model's critical path, 10.2 ns).
+	e.ProdW = e.BIN + 1 + e.WB
+	e.ProdPad = max(0, e.AccW-e.ProdW)
 	e.CPad = e.AccW - e.CWd
 	if e.Adder {
 		e.AccPadPE = e.AccW - e.PEW

@@ -208,6 +208,7 @@ type Engine struct {
 	RemMsb              int
 	Rounding            string
 	OutLoLit, OutHiLit  string
+	ProdW, ProdPad      int // a conv lane's product width, and its sign extension to AccW
 	// Saturation by bit tests (setSat): values with bits [RW-1:SatN] all
 	// zero (or all equal, SatSigned) are in range.
 	SatBits, SatSigned bool

@@ -263,7 +263,7 @@ func Build(ctx context.Context, req BuildRequest) (*BuildReport, map[string][]by
 	// Synthesis.
 	o := Options{Target: ICE40, Timeout: timeout, Dir: req.Dir}
 	script := BuildScript(d, req.NoAXILite)
-	rep.Synth = "synth_ice40 -top " + d.Top
+	rep.Synth = PnRSynthCommand(d.Top)
 	progress("yosys: synthesizing %s for %s", n.Top, b.Device)
 	st, took, err := runYosys(ctx, d, o, script)
 	if err != nil {
@@ -396,7 +396,7 @@ func Build(ctx context.Context, req BuildRequest) (*BuildReport, map[string][]by
 // BuildScript is the yosys script of a bitstream build: the design read,
 // checked for latches, optionally with the AXI4-Lite slave's ports turned
 // into tied-off wires (inputs 0; the slave is then optimized away),
-// synthesized flat with synth_ice40, its cell statistics written to
+// synthesized flat (PnRSynthCommand: synth_ice40 -abc9 -dff), its cell statistics written to
 // stat.json and the netlist to netlist.json for nextpnr.
 func BuildScript(d Design, noAXILite bool) string {
 	var b strings.Builder
@@ -408,7 +408,7 @@ func BuildScript(d Design, noAXILite bool) string {
 	if noAXILite {
 		fmt.Fprintf(&b, "delete -port %s/s_axi_*\nsetundef -undriven -zero %s/s_axi_*\n", d.Top, d.Top)
 	}
-	fmt.Fprintf(&b, "synth_ice40 -top %s -json netlist.json\n", d.Top)
+	fmt.Fprintf(&b, "%s -json netlist.json\n", PnRSynthCommand(d.Top))
 	b.WriteString("tee -q -o stat.json stat -json\n")
 	return b.String()
 }

@@ -122,7 +122,7 @@ func TestBuildScriptTiesAXILiteOff(t *testing.T) {
 			t.Errorf("script without the slave lacks %q:\n%s", s, without)
 		}
 	}
-	for _, s := range []string{"read_verilog a.v\nread_verilog addernet.v\n", "synth_ice40 -top addernet -json netlist.json", "stat -json"} {
+	for _, s := range []string{"read_verilog a.v\nread_verilog addernet.v\n", "synth_ice40 -abc9 -dff -top addernet -json netlist.json", "stat -json"} {
 		if !strings.Contains(with, s) {
 			t.Errorf("script lacks %q:\n%s", s, with)
 		}

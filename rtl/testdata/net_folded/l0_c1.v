@@ -594,11 +594,13 @@ module l0_c1 #(
             // Products registered (the DSP's M register), then a registered tree.
             wire [2*22-1:0] prods;
             for (c = 0; c < 2; c = c + 1) begin : g_lane
-                wire signed [21:0] xv = $signed({14'd0, x_eff[c*8 +: 8]});
-                wire signed [21:0] wv = $signed({ {14{w_c_q[(p*2 + c)*8 + 8 - 1]}}, w_c_q[(p*2 + c)*8 +: 8]});
+                // x (8 bits, unsigned) as 8+1 signed bits times w (8 bits): a 17-bit product.
+                wire signed [8:0] xv = $signed({1'b0, x_eff[c*8 +: 8]});
+                wire signed [8-1:0] wv = $signed(w_c_q[(p*2 + c)*8 +: 8]);
+                wire signed [17-1:0] pv = xv * wv;
                 reg signed [21:0] prod_q;
                 always @(posedge clk_i) begin
-                    prod_q <= xv * wv;
+                    prod_q <= $signed({ {5{pv[17-1]}}, pv});
                 end
                 assign prods[c*22 +: 22] = prod_q;
             end

@@ -588,11 +588,13 @@ module l8_fc #(
             // Products registered (the DSP's M register), then a registered tree.
             wire [2*19-1:0] prods;
             for (c = 0; c < 2; c = c + 1) begin : g_lane
-                wire signed [18:0] xv = $signed({{11{x_eff[c*8 + 8 - 1]}}, x_eff[c*8 +: 8]});
-                wire signed [18:0] wv = $signed({ {11{w_c_q[(p*2 + c)*8 + 8 - 1]}}, w_c_q[(p*2 + c)*8 +: 8]});
+                // x (8 bits, signed) as 8+1 signed bits times w (8 bits): a 17-bit product.
+                wire signed [8:0] xv = $signed({x_eff[c*8 + 8 - 1], x_eff[c*8 +: 8]});
+                wire signed [8-1:0] wv = $signed(w_c_q[(p*2 + c)*8 +: 8]);
+                wire signed [17-1:0] pv = xv * wv;
                 reg signed [18:0] prod_q;
                 always @(posedge clk_i) begin
-                    prod_q <= xv * wv;
+                    prod_q <= $signed({ {2{pv[17-1]}}, pv});
                 end
                 assign prods[c*19 +: 19] = prod_q;
             end
