@@ -48,6 +48,7 @@ func (d *demoRun) bitstream(ctx context.Context, files map[string][]byte) error 
 			return nil
 		}
 	}
+	d.begin("build bitstream")
 	q, _, err := quant.Builtin(BuildModel)
 	if err != nil {
 		return err
@@ -72,6 +73,7 @@ func (d *demoRun) bitstream(ctx context.Context, files map[string][]byte) error 
 		files["bitstream/"+n] = data
 	}
 	b.Dir, b.Report = "bitstream", rep
+	d.end("build bitstream")
 	return nil
 }
 

@@ -626,6 +626,9 @@ func TestDemo(t *testing.T) {
 	if !p.finished || strings.Count(log.String(), "demo: ") != 6 {
 		t.Errorf("progress %+v; log:\n%s", p, log.String())
 	}
+	if b := r.Bitstream; b == nil || b.Report != nil || !strings.Contains(b.Skipped, "--bitstream=false") {
+		t.Errorf("bitstream step with Bitstream off: %+v", b)
+	}
 	// The same steps, one by one.
 	q, _, err := Quantize(d.net, d.train.Limit(32).X, QuantizeOptions{Config: cfg, Source: "mnist"})
 	if err != nil {
