@@ -358,7 +358,6 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	e.OHMaxM1 = max(0, e.OHMax-1)
 	e.OHW, e.OWW, e.GW, e.KW = widthFor(e.OHMax), widthFor(e.OWMax), widthFor(e.GMax), widthFor(e.KMax)
 	e.SLit, e.PadLit = slit(e.CW, int64(e.S)), slit(e.CW, int64(e.PAD))
-	e.ZeroLit = slit(e.CW, 0)
 	e.KLit = slit(e.CW, int64(e.K))
 	// Row ki of the window over output row oh is inside the map when
 	// 0 <= oh*S-PAD+ki < H (columns likewise): a K-bit pattern of oh,

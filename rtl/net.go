@@ -172,8 +172,7 @@ type Engine struct {
 	OHW, OWW, GW, KW      int // widths of the oh, ow, g, ki/kj counters
 	OHMax, OWMax, GMax    int
 	KMax                  int
-	SLit, PadLit          string // coordinate constants as sized literals
-	ZeroLit               string
+	SLit, PadLit          string   // coordinate constants as sized literals
 	RowOk0, ColOk0        string   // K bits, MSB first: window rows (columns) inside the map at ihb = iwb = -PAD
 	RowNext, ColNext      []okCase // per output row (column) but the last: the next one's window rows (columns) inside the map
 	FBLast                int
