@@ -152,6 +152,10 @@ func convLike(l *Layer, x, out, col []float64) {
 	npos := l.OutShape[1] * OW
 	w := l.W.Value.Data
 	adder := l.Op == OpAdder2d
+	pad := func(int) float64 { return 0 }
+	if l.PadValue != nil {
+		pad = func(c int) float64 { return l.PadValue[c] }
+	}
 	for p0 := 0; p0 < npos; p0 += colTile {
 		tp := min(colTile, npos-p0)
 		for q := range tp {
@@ -166,7 +170,7 @@ func convLike(l *Layer, x, out, col []float64) {
 					for kj := range K {
 						iw := iw0 + kj
 						if ih < 0 || ih >= H || iw < 0 || iw >= W {
-							row[r] = 0
+							row[r] = pad(c)
 						} else {
 							row[r] = xc[ih*W+iw]
 						}

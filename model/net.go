@@ -48,6 +48,11 @@ type Layer struct {
 	B *Param
 	// Mean and Var are the running statistics of batchnorm2d.
 	Mean, Var *Param
+	// PadValue, if set (conv2d only, one value per input channel), is what
+	// a padded input position reads instead of zero: the raw pixel of a
+	// folded preprocessing's zero (FoldPreprocess).
+	PadValue []float64
+
 	// NumBatchesKey is the batchnorm2d key that is accepted and ignored
 	// when loading weights.
 	NumBatchesKey string
@@ -79,6 +84,9 @@ type Net struct {
 	Input []int
 	// Layers in topological order: every layer's inputs come before it.
 	Layers []*Layer
+	// Folded, if set, is the preprocessing folded into the layers that
+	// read the input (FoldPreprocess): the input is the raw pixel.
+	Folded *Preprocess
 
 	index map[string]int
 }
@@ -226,6 +234,9 @@ func (n *Net) checkParams() error {
 		}
 		if l.Bias {
 			want = append(want, []int{l.OutC})
+		}
+		if l.PadValue != nil && (l.Op != OpConv2d || len(l.PadValue) != l.InC) {
+			return fmt.Errorf("model: layer %q: %d pad values for %s with %d input channels", l.Name, len(l.PadValue), l.Op, l.InC)
 		}
 		ps := l.Params()
 		if len(ps) != len(want) {
