@@ -38,10 +38,36 @@ type QuantizeOptions struct {
 func Quantize(net *model.Net, calib dataset.Tensor, o QuantizeOptions) (*quant.Model, *refine.Report, error) {
 	cfg := o.Config
 	var err error
+	if b, ok := cfg.LayerBits[quant.InputName]; ok && net.Folded != nil && b != quant.RawPixelBits {
+		return nil, nil, fmt.Errorf("input=%d: the input is the raw %d-bit pixel (the preprocessing is folded into the first layers)", b, quant.RawPixelBits)
+	}
 	if cfg.LayerBits, err = quant.WithEdgeBits(net, cfg.LayerBits, cfg.Bits, o.EdgeBits); err != nil {
 		return nil, nil, err
 	}
+	if net.Folded != nil {
+		cfg.LayerBits[quant.InputName] = quant.RawPixelBits
+	}
 	return refine.Quantize(net, calib, cfg, o.Source, o.Refine)
+}
+
+// RawInput returns net with its preprocessing folded into the conv2d
+// layers that read the input (model.Net.FoldPreprocess), so that the
+// network input is the raw 8-bit pixel, when raw is set and the spec's
+// preprocessing normalizes (has a mean or a std); otherwise net itself.
+// Calibration data for the result is raw pixels (its Spec.Preprocess is
+// the identity). Errors: the fold's (a first layer that is not a conv2d).
+func RawInput(net *model.Net, raw bool) (*model.Net, error) {
+	if !raw || !net.Spec.Preprocess.Normalizes() || net.Folded != nil {
+		return net, nil
+	}
+	return net.FoldPreprocess()
+}
+
+// MatchInput returns the float net that q was quantized from, as far as
+// its input goes: net with the preprocessing folded when q's is
+// (quant.Model.PreprocessFolded), so that both read the same data.
+func MatchInput(net *model.Net, q *quant.Model) (*model.Net, error) {
+	return RawInput(net, q.PreprocessFolded != nil)
 }
 
 // QuantizeReport is the JSON printed by addergen quantize --json.

@@ -9,6 +9,12 @@ import (
 // or a std (so the network input is not the raw pixel up to a constant).
 func (p *Preprocess) Normalizes() bool { return p != nil && (len(p.Mean) > 0 || len(p.Std) > 0) }
 
+// Identity reports whether p leaves pixels unchanged (Scale 0 or 1, no
+// mean, no std), as the preprocessing of a folded net does.
+func (p *Preprocess) Identity() bool {
+	return p != nil && (p.Scale == 0 || p.Scale == 1) && !p.Normalizes()
+}
+
 // affine returns the per-channel map x = a[c]·p + b[c] that p applies to a
 // raw pixel p (see Apply): a = 1/(scale·std), b = −mean/std.
 func (p *Preprocess) affine(c int) (a, b []float64) {

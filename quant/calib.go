@@ -117,12 +117,31 @@ func (q *quantizer) calibrate(x dataset.Tensor) error {
 	}
 	if q.cfg.lowBit() {
 		q.chooseScalesLowBit()
-		return nil
+	} else {
+		for _, t := range q.order {
+			t.scale = q.chooseScale(t)
+		}
 	}
-	for _, t := range q.order {
-		t.scale = q.chooseScale(t)
+	if f := q.net.Folded; f != nil {
+		// The raw pixel p in [0, Scale] is the input: code p·255/Scale
+		// (the pixel itself for Scale 255), unsigned, exact.
+		in := q.tensors[InputName]
+		in.signed = false
+		in.scale = pixelScale(f) / (1<<RawPixelBits - 1)
 	}
 	return nil
+}
+
+// RawPixelBits is the width of the network input when the preprocessing
+// is folded into the first layers (model.Net.FoldPreprocess): 8-bit pixels.
+const RawPixelBits = 8
+
+// pixelScale returns the largest raw pixel value of p (Scale, 0 meaning 1).
+func pixelScale(p *model.Preprocess) float64 {
+	if p.Scale == 0 {
+		return 1
+	}
+	return p.Scale
 }
 
 // outSigned tells whether the codes a group outputs are signed.

@@ -15,10 +15,12 @@ import (
 	"github.com/addergen/addergen/model"
 )
 
-// FormatName and Version identify the quantized-model file format.
+// FormatName and Version identify the quantized-model file format. A file
+// carries the lowest version that expresses it: 1, or 2 when it uses a
+// field that version 2 added (preprocess_folded, pad_code). Load reads both.
 const (
 	FormatName = "addergen-quant"
-	Version    = 1
+	Version    = 2
 	// Generator is written into every file this package saves.
 	Generator = "addergen quant v1"
 	// InputName is how layers refer to the network input.
@@ -62,6 +64,11 @@ type Model struct {
 	// Preprocess tells how raw pixels become the float input (copied from
 	// the spec; informational, used by infer --preprocess).
 	Preprocess *model.Preprocess `json:"preprocess,omitempty"`
+	// PreprocessFolded (version 2), if set, is the spec's preprocessing,
+	// folded into the conv2d layers that read the input
+	// (model.Net.FoldPreprocess): the input codes are the raw pixels and
+	// Preprocess is the identity.
+	PreprocessFolded *model.Preprocess `json:"preprocess_folded,omitempty"`
 	// Config is how the model was quantized (informational).
 	Config Config `json:"config"`
 	// Calibration describes the calibration run (informational).
@@ -222,6 +229,10 @@ type Layer struct {
 	// WeightConst (adder2d) is the exact per-output-channel constant of
 	// the clamped weights, added to the L1 sum.
 	WeightConst []int64 `json:"weight_const,omitempty"`
+	// PadCode (conv2d, version 2), if set, is the input code a padded
+	// position reads, per input channel, instead of 0: the raw mean pixel
+	// of a folded preprocessing.
+	PadCode []int64 `json:"pad_code,omitempty"`
 	// Align (add) is the left shift applied to each input before the sum.
 	Align []int `json:"align,omitempty"`
 
@@ -256,6 +267,20 @@ func (m *Model) Layer(name string) *Layer {
 		return m.Layers[i]
 	}
 	return nil
+}
+
+// MinVersion returns the lowest format version that expresses m: 2 when it
+// uses a field version 2 added, else 1.
+func (m *Model) MinVersion() int {
+	if m.PreprocessFolded != nil {
+		return 2
+	}
+	for _, l := range m.Layers {
+		if l != nil && l.PadCode != nil {
+			return 2
+		}
+	}
+	return 1
 }
 
 // Output returns the last layer.
@@ -371,8 +396,8 @@ func Parse(b []byte) (*Model, error) {
 	if head.Format != FormatName {
 		return nil, fmt.Errorf("format %q, want %q", head.Format, FormatName)
 	}
-	if head.Version != Version {
-		return nil, fmt.Errorf("format version %d not supported (this build reads version %d)", head.Version, Version)
+	if head.Version < 1 || head.Version > Version {
+		return nil, fmt.Errorf("format version %d not supported (this build reads versions 1 to %d)", head.Version, Version)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()

@@ -364,14 +364,29 @@ func TestParseRejects(t *testing.T) {
 		return m["layers"].([]any)[i].(map[string]any)
 	}
 	cases := map[string][]byte{
-		"not json":      []byte("{"),
-		"format":        edit(func(m map[string]any) { m["format"] = "other" }),
-		"version":       edit(func(m map[string]any) { m["version"] = 2 }),
-		"unknown field": edit(func(m map[string]any) { m["extra"] = 1 }),
-		"no layers":     edit(func(m map[string]any) { m["layers"] = []any{} }),
-		"input bits":    edit(func(m map[string]any) { m["input"].(map[string]any)["bits"] = 1 }),
-		"bad input ref": edit(func(m map[string]any) { layer(m, 2)["inputs"] = []any{"nope"} }),
-		"out shape":     edit(func(m map[string]any) { layer(m, 0)["out_shape"] = []any{6, 28, 27} }),
+		"not json":              []byte("{"),
+		"format":                edit(func(m map[string]any) { m["format"] = "other" }),
+		"version":               edit(func(m map[string]any) { m["version"] = 3 }),
+		"version 0":             edit(func(m map[string]any) { m["version"] = 0 }),
+		"pad_code in version 1": edit(func(m map[string]any) { layer(m, 0)["pad_code"] = []any{0} }),
+		"pad_code count": edit(func(m map[string]any) {
+			m["version"] = 2
+			layer(m, 0)["pad_code"] = []any{0, 0}
+		}),
+		"pad_code range": edit(func(m map[string]any) {
+			m["version"] = 2
+			layer(m, 0)["pad_code"] = []any{256}
+		}),
+		"pad_code on an adder": edit(func(m map[string]any) {
+			m["version"] = 2
+			layer(m, 2)["pad_code"] = slices.Repeat([]any{0}, 6)
+		}),
+		"preprocess_folded in version 1": edit(func(m map[string]any) { m["preprocess_folded"] = map[string]any{"scale": 255} }),
+		"unknown field":                  edit(func(m map[string]any) { m["extra"] = 1 }),
+		"no layers":                      edit(func(m map[string]any) { m["layers"] = []any{} }),
+		"input bits":                     edit(func(m map[string]any) { m["input"].(map[string]any)["bits"] = 1 }),
+		"bad input ref":                  edit(func(m map[string]any) { layer(m, 2)["inputs"] = []any{"nope"} }),
+		"out shape":                      edit(func(m map[string]any) { layer(m, 0)["out_shape"] = []any{6, 28, 27} }),
 		"weight range": edit(func(m map[string]any) {
 			layer(m, 2)["weight"].(map[string]any)["data"].([]any)[0] = 256
 		}),
@@ -416,6 +431,13 @@ func TestParseRejects(t *testing.T) {
 	}
 	if _, err := quant.Parse(good); err != nil {
 		t.Fatalf("the unedited file is rejected: %v", err)
+	}
+	v2 := edit(func(m map[string]any) {
+		m["version"] = 2
+		layer(m, 0)["pad_code"] = []any{17}
+	})
+	if q, err := quant.Parse(v2); err != nil || q.Layers[0].PadCode[0] != 17 {
+		t.Errorf("a version 2 file with a pad code: %v", err)
 	}
 }
 

@@ -439,6 +439,9 @@ func (q *quantizer) plan() error {
 	if b, ok := q.cfg.LayerBits[InputName]; ok {
 		in.bits = b
 	}
+	if q.net.Folded != nil {
+		in.bits = RawPixelBits // the raw pixel, whatever the widths say
+	}
 	for _, g := range q.groups {
 		if !passThrough(g.first().Op) {
 			t := add(g.first().Name, g.last().Name)
@@ -490,7 +493,7 @@ func (q *quantizer) build() (*Model, error) {
 	m := &Model{
 		Format: FormatName, Version: Version, Generator: Generator,
 		Name: net.Spec.Name, Doc: net.Spec.Doc, Classes: net.Spec.Classes,
-		Preprocess: net.Spec.Preprocess, Config: q.cfg,
+		Preprocess: net.Spec.Preprocess, PreprocessFolded: net.Folded, Config: q.cfg,
 		index: map[string]int{},
 	}
 	if len(q.cfg.LayerBits) == 0 {
@@ -506,6 +509,7 @@ func (q *quantizer) build() (*Model, error) {
 		m.index[l.Name] = len(m.Layers)
 		m.Layers = append(m.Layers, l)
 	}
+	m.Version = m.MinVersion()
 	return m, nil
 }
 
@@ -586,6 +590,12 @@ func (q *quantizer) buildLayer(m *Model, g *group) (l *Layer, err error) {
 			}
 		}
 	case model.OpConv2d, model.OpLinear:
+		if f.PadValue != nil {
+			l.PadCode = make([]int64, len(f.PadValue))
+			for c, v := range f.PadValue {
+				l.PadCode[c] = max(in.Min(), min(in.Max(), int64(math.RoundToEven(v/in.Scale))))
+			}
+		}
 		w, sc := quantizeMACWeights(f.W.Value, g.bits)
 		l.Weight, l.WeightBits, l.WeightScale = w, g.bits, sc
 		affine(func(o int) float64 { return in.Scale * sc[o] })

@@ -25,8 +25,11 @@ func (m *Model) Validate() (err error) {
 	if m.Format != FormatName {
 		return fmt.Errorf("quant: format %q, want %q", m.Format, FormatName)
 	}
-	if m.Version != Version {
-		return fmt.Errorf("quant: version %d, want %d", m.Version, Version)
+	if m.Version < 1 || m.Version > Version {
+		return fmt.Errorf("quant: version %d, want 1 to %d", m.Version, Version)
+	}
+	if v := m.MinVersion(); m.Version < v {
+		return fmt.Errorf("quant: version %d, but preprocess_folded and pad_code need version %d", m.Version, v)
 	}
 	if err := checkShape(m.Input.Shape, 3); err != nil {
 		return fmt.Errorf("quant: input: shape: %v", err)
@@ -198,6 +201,20 @@ func (m *Model) validateLayer(i int, l *Layer) error {
 	case OpReLU:
 		if l.Out != (Act{Bits: in.Bits, Signed: false, Scale: in.Scale}) {
 			return fmt.Errorf("out %+v must be the input format %+v made unsigned", l.Out, in)
+		}
+	}
+
+	if l.PadCode != nil {
+		if l.Op != OpConv2d || l.Padding == 0 {
+			return errors.New("pad_code applies only to a conv2d layer with padding")
+		}
+		if len(l.PadCode) != inShape[0] {
+			return fmt.Errorf("pad_code has %d values for %d input channels", len(l.PadCode), inShape[0])
+		}
+		for c, v := range l.PadCode {
+			if v < in.Min() || v > in.Max() {
+				return fmt.Errorf("pad_code[%d] = %d outside the input code range [%d, %d]", c, v, in.Min(), in.Max())
+			}
 		}
 	}
 

@@ -303,6 +303,13 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	e.SB, e.SBMsb = e.SIMD*e.BIN, e.SIMD*e.BIN-1
 	e.XEffBits = e.U * e.SB
 	e.XEMsb = e.XEffBits - 1
+	// Padded positions read the pad codes (a folded preprocessing's mean
+	// pixel), per input-channel fold: the SIMD slice of the codes.
+	if l.PadCode != nil && e.Reduce {
+		for cf := 0; cf < e.CF; cf++ {
+			e.PadWords = append(e.PadWords, packFields(l.PadCode[cf*e.SIMD:(cf+1)*e.SIMD], e.BIN))
+		}
+	}
 
 	// Line buffer: K rows under the window, S more loading while they are
 	// read, and the first Need0 rows of the next map, so that consecutive

@@ -82,6 +82,10 @@ type Engine struct {
 	// over the whole word when SB is not a power of two: 2,477 LUTs for
 	// 120 x 8 against about 360, yosys 0.23 synth_xilinx).
 	CFCases []int
+	// PadWords, if set, is the SIMD slice (hex, SB bits) that a padded
+	// window position reads in each input-channel fold: the layer's pad
+	// codes (quant.Layer.PadCode). Nil: padding reads code 0.
+	PadWords []string
 	// SliceEarly: a small unbanked ring (RingDepth <= lutRAMDepth, a LUT
 	// RAM or flip-flops, read asynchronously) with CF > 1 folds selects
 	// the SIMD slice before the read register, which then holds SB bits,

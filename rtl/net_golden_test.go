@@ -39,20 +39,32 @@ const goldenNetSpec = `{"name": "golden", "input": [2, 6, 6], "layers": [
 	{"name": "fc", "op": "linear", "in": 6, "out": 3}]}`
 
 // goldenNetConfigs are the hardware settings of the network goldens.
+// "raw" is the spec behind a normalising preprocessing folded into c1
+// (raw pixels in, padding with the mean pixel's codes), one lane per PE,
+// so that c1 folds its two input channels (a pad code per fold).
 var goldenNetConfigs = map[string]NetConfig{
 	"wide":   {Top: "golden_wide", Parallel: 4, Lanes: 36},
 	"folded": {Top: "golden_folded", Parallel: 2, Lanes: 2},
+	"raw":    {Top: "golden_raw", Parallel: 2, Lanes: 1},
 }
 
 func goldenNetModel(t *testing.T) *quant.Model { return specModel(t, goldenNetSpec) }
 
+// goldenRawPreprocess is the "raw" golden's preprocessing.
+var goldenRawPreprocess = &model.Preprocess{Scale: 255, Mean: []float64{0.4, 0.6}, Std: []float64{0.25, 0.2}}
+
 // specModel quantizes a network spec with random weights at 8 bits.
-func specModel(t *testing.T, spec string) *quant.Model {
+func specModel(t *testing.T, spec string) *quant.Model { return specModelPre(t, spec, nil) }
+
+// specModelPre is specModel with the preprocessing pre folded into the
+// first layer (nil: none), calibrated on raw pixels.
+func specModelPre(t *testing.T, spec string, pre *model.Preprocess) *quant.Model {
 	t.Helper()
 	s, err := model.ParseSpec([]byte(spec), "golden")
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.Preprocess = pre
 	rng := rand.New(rand.NewPCG(11, 12))
 	net, err := model.New(s, rng)
 	if err != nil {
@@ -62,6 +74,14 @@ func specModel(t *testing.T, spec string) *quant.Model {
 	x := dataset.Tensor{Shape: []int{8, c, h, w}, Data: make([]float64, 8*c*h*w)}
 	for i := range x.Data {
 		x.Data[i] = rng.Float64()
+	}
+	if pre != nil {
+		if net, err = net.FoldPreprocess(); err != nil {
+			t.Fatal(err)
+		}
+		for i := range x.Data {
+			x.Data[i] = float64(rng.IntN(256))
+		}
 	}
 	q, err := quant.Quantize(net, x, quant.DefaultConfig(), "golden")
 	if err != nil {
@@ -82,6 +102,10 @@ func TestNetGolden(t *testing.T) {
 	sort.Strings(names)
 	for _, name := range names {
 		c := goldenNetConfigs[name]
+		q := q
+		if name == "raw" {
+			q = specModelPre(t, goldenNetSpec, goldenRawPreprocess)
+		}
 		files, _, err := EmitNet(q, c)
 		if err != nil {
 			t.Fatal(err)

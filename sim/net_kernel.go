@@ -227,9 +227,12 @@ func (p *layerPlan) convMAC(x, out []int32, st *rawStats, s *scratch) {
 	}
 	xm := s.x16[:Hp*Wp*C]
 	if P > 0 {
-		pad := int16(uint16(-off)) // code 0
-		for i := range xm {
-			xm[i] = pad
+		// Code 0, or the layer's pad code of each channel (PadCode).
+		for c := range C {
+			pad := int16(uint16(int32(p.padCode(c)) - off))
+			for i := c; i < len(xm); i += C {
+				xm[i] = pad
+			}
 		}
 	}
 	for c := range C {
@@ -603,8 +606,17 @@ func (p *layerPlan) finishRow(v []int64, out []int32, st *rawStats) {
 	}
 }
 
+// padCode returns the code a padded position of input channel c reads: 0,
+// or the conv2d layer's PadCode (a folded preprocessing's mean pixel).
+func (p *layerPlan) padCode(c int) int64 {
+	if p.l.PadCode == nil {
+		return 0
+	}
+	return p.l.PadCode[c]
+}
+
 // convLike computes an adder2d or conv2d layer on one image: for each
-// output position the input window (zero codes where padded) is gathered
+// output position the input window (pad codes where padded) is gathered
 // into a patch laid out like a weight row [C][K][K], then every output
 // channel reduces it against its weights.
 func (p *layerPlan) convLike(x, out []int32, st *rawStats, s *scratch) {
@@ -643,7 +655,7 @@ func (p *layerPlan) convLike(x, out []int32, st *rawStats, s *scratch) {
 						for kj := range K {
 							iw := iw0 + kj
 							if ih < 0 || ih >= H || iw < 0 || iw >= W {
-								patch[r] = 0 // zero padding: code 0
+								patch[r] = int32(p.padCode(c)) // code 0, or the pad code
 							} else {
 								patch[r] = xc[ih*W+iw]
 							}

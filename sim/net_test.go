@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -60,6 +61,9 @@ func refRun(q *quant.Model, x []int64) [][]int64 {
 								for j := range K {
 									ih, iw := oh*S-P+i, ow*S-P+j
 									var xv int64
+									if l.PadCode != nil {
+										xv = l.PadCode[c]
+									}
 									if ih >= 0 && ih < H && iw >= 0 && iw < W {
 										xv = in[(c*H+ih)*W+iw]
 									}
@@ -221,6 +225,29 @@ func testModels(t testing.TB) []testModel {
 					models = append(models, testModel{nt.name + "/" + c.name, nt.net, q, nt.x})
 				}
 			}
+			// The tiny net behind a normalising preprocessing, folded into
+			// conv1 (padding 1): raw pixels in, conv1 pads with the mean
+			// pixel's code.
+			spec := *tiny.Spec
+			spec.Preprocess = &model.Preprocess{Scale: 255, Mean: []float64{0.4, 0.5, 0.6}, Std: []float64{0.2, 0.25, 0.3}}
+			norm := *tiny
+			norm.Spec = &spec
+			raw, err := norm.FoldPreprocess()
+			if err != nil {
+				return err
+			}
+			rawX := quanttest.Uniform(tinySpec.Input, 48, 0, 256, 5)
+			for i, v := range rawX.Data {
+				rawX.Data[i] = math.Floor(v)
+			}
+			q, err := quant.Quantize(raw, rawX, quant.DefaultConfig(), "test")
+			if err != nil {
+				return fmt.Errorf("tiny raw: %w", err)
+			}
+			if q.Layer("conv1").PadCode == nil || q.Version != 2 {
+				return fmt.Errorf("tiny raw: conv1 pad code %v, version %d", q.Layer("conv1").PadCode, q.Version)
+			}
+			models = append(models, testModel{"tiny/raw-pixels", raw, q, rawX})
 			return nil
 		}()
 	})

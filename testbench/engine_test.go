@@ -22,6 +22,7 @@ var engineCases = []struct {
 	name   string
 	signed bool // signed network input
 	spec   string
+	pre    *model.Preprocess // folded into the first conv: raw pixels in
 }{
 	{"adder_s2p1_pool_s1", false, `{"name": "e1", "input": [3, 9, 9], "layers": [
 		{"name": "a1", "op": "adder2d", "in": 3, "out": 5, "kernel": 3, "stride": 2, "padding": 1},
@@ -30,7 +31,7 @@ var engineCases = []struct {
 		{"name": "p1", "op": "maxpool2d", "kernel": 2, "stride": 1},
 		{"name": "c2", "op": "conv2d", "in": 5, "out": 4, "kernel": 4},
 		{"name": "bn2", "op": "batchnorm2d", "channels": 4},
-		{"name": "f", "op": "flatten"}]}`},
+		{"name": "f", "op": "flatten"}]}`, nil},
 	{"conv_signed_adder_k2s2_avg", true, `{"name": "e2", "input": [2, 6, 6], "layers": [
 		{"name": "c1", "op": "conv2d", "in": 2, "out": 3, "kernel": 3, "padding": 1},
 		{"name": "bn1", "op": "batchnorm2d", "channels": 3},
@@ -39,7 +40,7 @@ var engineCases = []struct {
 		{"name": "bn2", "op": "batchnorm2d", "channels": 7},
 		{"name": "r2", "op": "relu"},
 		{"name": "avg", "op": "avgpool2d", "kernel": 3},
-		{"name": "f", "op": "flatten"}]}`},
+		{"name": "f", "op": "flatten"}]}`, nil},
 	// Every template branch at once (the rtl package's golden network):
 	// constant-weight conv, SIMD folding, one-row rescales, a residual add,
 	// streaming and overlapping max pooling, average pooling, a linear
@@ -58,7 +59,7 @@ var engineCases = []struct {
 		{"name": "p3", "op": "maxpool2d", "kernel": 2, "stride": 1},
 		{"name": "avg", "op": "avgpool2d", "kernel": 2},
 		{"name": "f", "op": "flatten"},
-		{"name": "fc", "op": "linear", "in": 6, "out": 3}]}`},
+		{"name": "fc", "op": "linear", "in": 6, "out": 3}]}`, nil},
 	// Streaming max pools (stride = kernel) over signed codes, with rows
 	// and columns past the last whole window (floor mode): 3x3 on 8x7
 	// drops two rows and a column; then 2x2 on 4x4, and 2x2 on 2x2 (one
@@ -72,7 +73,19 @@ var engineCases = []struct {
 		{"name": "p3", "op": "maxpool2d", "kernel": 2},
 		{"name": "a4", "op": "adder2d", "in": 4, "out": 3, "kernel": 1},
 		{"name": "bn4", "op": "batchnorm2d", "channels": 3},
-		{"name": "f", "op": "flatten"}]}`},
+		{"name": "f", "op": "flatten"}]}`, nil},
+	// Raw pixels: a normalising preprocessing folded into c1, whose
+	// padding reads the mean pixel's code per channel (three channels:
+	// SIMD 1 folds them with a pad code per fold), then a stride-2
+	// adder with padding 2 on ordinary codes.
+	{"raw_pixels_pad_codes", false, `{"name": "e6", "input": [3, 7, 6], "layers": [
+		{"name": "c1", "op": "conv2d", "in": 3, "out": 4, "kernel": 3, "padding": 1},
+		{"name": "bn1", "op": "batchnorm2d", "channels": 4},
+		{"name": "r1", "op": "relu"},
+		{"name": "a2", "op": "adder2d", "in": 4, "out": 5, "kernel": 3, "stride": 2, "padding": 2},
+		{"name": "bn2", "op": "batchnorm2d", "channels": 5},
+		{"name": "avg", "op": "avgpool2d", "kernel": 4},
+		{"name": "f", "op": "flatten"}]}`, &model.Preprocess{Scale: 255, Mean: []float64{0.49, 0.48, 0.45}, Std: []float64{0.25, 0.24, 0.26}}},
 	{"residual_identity", false, `{"name": "e3", "input": [4, 5, 5], "layers": [
 		{"name": "c1", "op": "conv2d", "in": 4, "out": 4, "kernel": 3, "padding": 1},
 		{"name": "bn1", "op": "batchnorm2d", "channels": 4},
@@ -83,21 +96,33 @@ var engineCases = []struct {
 		{"name": "r2", "op": "relu"},
 		{"name": "a3", "op": "adder2d", "in": 4, "out": 6, "kernel": 5},
 		{"name": "bn3", "op": "batchnorm2d", "channels": 6},
-		{"name": "f", "op": "flatten"}]}`},
+		{"name": "f", "op": "flatten"}]}`, nil},
 }
 
 // engineNet builds a case with random weights and random BN statistics and
 // quantizes it at the given bits.
 func engineNet(t *testing.T, spec string, signed bool, bits int, seed uint64, noMult ...bool) (*quant.Model, sim.Codes) {
+	return engineNetPre(t, spec, signed, nil, bits, seed, noMult...)
+}
+
+// engineNetPre is engineNet with the preprocessing pre (nil: none) folded
+// into the first conv: the inputs are raw pixels 0..255.
+func engineNetPre(t *testing.T, spec string, signed bool, pre *model.Preprocess, bits int, seed uint64, noMult ...bool) (*quant.Model, sim.Codes) {
 	t.Helper()
 	s, err := model.ParseSpec([]byte(spec), "engine case")
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.Preprocess = pre
 	rng := rand.New(rand.NewPCG(seed, 9))
 	net, err := model.New(s, rng)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if pre != nil {
+		if net, err = net.FoldPreprocess(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, l := range net.Layers {
 		if l.Op == model.OpBatchNorm2d {
@@ -115,7 +140,9 @@ func engineNet(t *testing.T, spec string, signed bool, bits int, seed uint64, no
 		c, h, w := s.Input[0], s.Input[1], s.Input[2]
 		x := dataset.Tensor{Shape: []int{n, c, h, w}, Data: make([]float64, n*c*h*w)}
 		for i := range x.Data {
-			if signed {
+			if pre != nil {
+				x.Data[i] = float64(rng.IntN(256))
+			} else if signed {
 				x.Data[i] = rng.NormFloat64()
 			} else {
 				x.Data[i] = rng.Float64()
@@ -158,6 +185,9 @@ func engineNet(t *testing.T, spec string, signed bool, bits int, seed uint64, no
 	if err != nil {
 		t.Fatal(err)
 	}
+	if pre != nil && q.Layers[0].PadCode == nil {
+		t.Fatal("the folded first conv has no pad codes")
+	}
 	x := sample(2)
 	codes, _, err := q.EncodeInput(x)
 	if err != nil {
@@ -185,7 +215,7 @@ func TestEngineSweep(t *testing.T) {
 					t.Run(fmt.Sprintf("%s/bits%d/par%d/lanes%d", c.name, v.bits, v.par, v.lanes), func(t *testing.T) {
 						// The lanes-2 point is quantized without multipliers: its
 						// rescales are two-term shift-adds.
-						q, in := engineNet(t, c.spec, c.signed, v.bits, uint64(ci*10+v.bits), v.lanes == 2)
+						q, in := engineNetPre(t, c.spec, c.signed, c.pre, v.bits, uint64(ci*10+v.bits), v.lanes == 2)
 						// The whole-window case is balanced too (engines off the
 						// critical pair get fewer PEs and positions).
 						hw := rtl.NetConfig{Parallel: v.par, Lanes: v.lanes, Balance: v.lanes == 4096}

@@ -112,6 +112,9 @@ func (o *compareOpts) run(stdout, stderr io.Writer) error {
 	if net.Spec.Name != q.Name {
 		return usagef("--quantized %s was made from %s, but --model is %s", o.quantized, q.Name, net.Spec.Name)
 	}
+	if net, err = flow.MatchInput(net, q); err != nil {
+		return usagef("--quantized %s has its preprocessing folded, but --model %s: %v", o.quantized, o.model, oneLineErr(err))
+	}
 	set, err := dataArg{flag: "--data", path: o.data, labels: o.labels, split: o.split, limit: o.limit,
 		preprocess: o.preprocess, pre: net.Spec.Preprocess, model: o.model}.load(net.Input, stderr)
 	if err != nil {

@@ -38,6 +38,7 @@ type quantizeOpts struct {
 	out           string
 	json          bool
 	preprocess    bool
+	rawInput      bool
 	nonPow2       bool
 	outputClip    bool
 	biasCorr      bool
@@ -58,7 +59,7 @@ func newQuantizeCmd(g *globalOpts) *cobra.Command {
 		Short: "Quantize a trained float model to the integer IR (post-training)",
 		Long: `Quantize a trained float AdderNet to the integer IR that the simulator and the
 RTL generator read: one self-describing JSON file ("format": "addergen-quant",
-version 1; every field and integer formula is in quant/FORMAT.md).
+version 1 or 2; every field and integer formula is in quant/FORMAT.md).
 
 Adder layers share one scale between their input codes and their weights;
 weights outside the activation code range are clamped with an exact
@@ -77,6 +78,15 @@ the group; "input" is the network input). Activation scales are calibrated on
 training split unless --calib-split; CIFAR-10's is data_batch_*.bin). With
 --preprocess, --calib holds raw pixels (CIFAR-10 .bin data always does) and
 the model's preprocessing (scale, mean, std) is applied first.
+
+Raw-pixel input (--raw-input, on by default): when the spec's preprocessing
+normalises (a mean or a std, as resnet20-adder's CIFAR-10 one), it is folded
+exactly into the first conv (weights times 1/(scale*std), the mean into the
+bias, padding with the mean pixel), so the network input is the raw 8-bit
+pixel and the hardware needs no preprocessing. The input then stays at 8 bits
+whatever --bits says; infer, compare, verify and sweep read the same raw data
+(--preprocess becomes the identity). --raw-input=false quantizes the
+normalised input instead.
 
 Low-bit techniques, all ON by default; each only chooses other scales or
 rescale constants (the integer formulas, hence sim and the RTL, are
@@ -133,6 +143,7 @@ re-runs the pipeline, so it costs about one quantize per widening.`,
 	fl.StringVar(&o.calibration, "calibration", string(d.Calibration), "activation calibration: max, percentile or search (least squared error)")
 	fl.Float64Var(&o.percentile, "percentile", d.Percentile, "percentile for --calibration percentile")
 	fl.StringVar(&o.rounding, "rounding", d.Rounding.String(), "rounding at every rescale: half-up, half-even, floor or toward-zero")
+	fl.BoolVar(&o.rawInput, "raw-input", true, "when the spec's preprocessing normalises (mean, std), fold it into the first conv: the network input is the raw 8-bit pixel, padded with the mean pixel")
 	fl.BoolVar(&o.noMultipliers, "no-multipliers", false, "restrict rescale multipliers to ±2^p or ±(2^p ± 2^q) (shift-add only)")
 	fl.IntVar(&o.multBits, "mult-bits", d.MultBits, "signed width of the rescale multipliers (2..32)")
 	fl.BoolVar(&o.nonPow2, "non-pow2-scales", true, "activation scales on a 16-steps-per-octave grid, not only powers of two, wherever a multiplier rescale produces them (tensors joined by a residual add share one mantissa)")
@@ -292,7 +303,7 @@ func (d dataArg) load(input []int, warn io.Writer) (*dataset.Set, error) {
 	case d.preprocess:
 		// LoadLimit's data is ours (a fresh read), so apply in place.
 		d.pre.Apply(set.X.Data, x.Shape[1], x.Shape[2]*x.Shape[3])
-	case set.RawPixels && d.pre != nil && warn != nil:
+	case set.RawPixels && d.pre != nil && !d.pre.Identity() && warn != nil:
 		fmt.Fprintf(warn, "addergen: warning: %s %s holds raw pixels (0..255) but --preprocess is not set: model %s expects its preprocessing (scale %v, mean %v, std %v)\n",
 			d.flag, d.path, d.model, d.pre.Scale, d.pre.Mean, d.pre.Std)
 	}
@@ -310,6 +321,9 @@ func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
 	net, err := loadFloatNet(o.model, o.weights, o.weightsKey)
 	if err != nil {
 		return err
+	}
+	if net, err = flow.RawInput(net, o.rawInput); err != nil {
+		return usagef("--raw-input: %v (use --raw-input=false)", oneLineErr(err))
 	}
 	set, err := dataArg{flag: "--calib", path: o.calib, split: o.calibSplit, limit: o.calibLimit,
 		preprocess: o.preprocess, pre: net.Spec.Preprocess, model: o.model}.load(net.Input, stderr)

@@ -6,7 +6,8 @@
 //   Input  map 2 x 6 x 6 of 8-bit unsigned codes;
 //   output map 4 x 6 x 6 of 8-bit unsigned codes.
 //   Kernel 3, stride 1, zero padding 1.
-//   acc = sum x * w (8-bit signed weights), y = sat(round_half-up((acc * m[o] + b[o]), 26)).
+//   acc = sum x * w (8-bit signed weights), y = sat(round_half-up((acc * m[o] + b[o]), 26));
+//   a padded x is code 0.
 //   Exactly the integer formulas of the quantized model (quant/FORMAT.md).
 //
 // Parameters (fixed at generation time, but WEIGHTS_DIR: the folder of the ROM files)

@@ -6,7 +6,8 @@
 //   Input  map 6 x 1 x 1 of 8-bit signed codes;
 //   output map 3 x 1 x 1 of 16-bit signed codes.
 //   Kernel 1, stride 1, zero padding 0.
-//   acc = sum x * w (8-bit signed weights), y = sat(round_half-up((acc * m[o] + b[o]), 16)).
+//   acc = sum x * w (8-bit signed weights), y = sat(round_half-up((acc * m[o] + b[o]), 16));
+//   a padded x is code 0.
 //   Exactly the integer formulas of the quantized model (quant/FORMAT.md).
 //
 // Parameters (fixed at generation time, but WEIGHTS_DIR: the folder of the ROM files)
