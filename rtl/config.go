@@ -42,6 +42,54 @@ type NetConfig struct {
 	// AResetN gives the top an active-low synchronous reset input aresetn
 	// (AXI's ARESETn) in place of the active-high rst_i.
 	AResetN bool `json:"aresetn,omitempty"`
+	// WeightMemory is where the weight ROMs go (FINN's ram_style): "auto"
+	// (or empty) puts a ROM of at least WeightBlockDepth words and
+	// WeightBlockBits bits in block RAM and leaves smaller ones to the
+	// tool; "block" puts every one in block RAM; "logic" every one in
+	// LUTs. It is the ROM's rom_style attribute, which yosys'
+	// memory_libmap and Vivado honour.
+	WeightMemory string `json:"weight_memory,omitempty"`
+}
+
+// Weight memory styles (NetConfig.WeightMemory).
+const (
+	WeightMemAuto  = "auto"
+	WeightMemBlock = "block"
+	WeightMemLogic = "logic"
+)
+
+// WeightMemories lists the valid NetConfig.WeightMemory values.
+var WeightMemories = []string{WeightMemAuto, WeightMemBlock, WeightMemLogic}
+
+// WeightBlockDepth and WeightBlockBits are the smallest weight ROM that
+// "auto" puts in block RAM: 64 words (an eighth of a RAMB18 in 512 x 36,
+// a quarter of an iCE40 SB_RAM40_4K in 256 x 16) holding at least one
+// RAMB18's 18,432 bits. The tool's own cost model keeps such wide, shallow
+// ROMs in LUTs (ResNet-20 at --target-cycles 20000: layer2's 72 x 1024-bit
+// ROMs, 6 x 73,728 bits, 25 % of its weight bits); smaller ROMs are left
+// to it.
+const (
+	WeightBlockDepth = 64
+	WeightBlockBits  = 18432
+)
+
+// validWeightMemory reports whether s is a NetConfig.WeightMemory value.
+func validWeightMemory(s string) bool {
+	return s == "" || s == WeightMemAuto || s == WeightMemBlock || s == WeightMemLogic
+}
+
+// weightROMStyle returns the rom_style attribute of a weight ROM of depth
+// words of width bits under the WeightMemory setting mem ("" leaves it to
+// the tool).
+func weightROMStyle(mem string, depth, width int) string {
+	switch mem {
+	case WeightMemBlock, WeightMemLogic:
+		return mem
+	}
+	if depth >= WeightBlockDepth && depth*width >= WeightBlockBits {
+		return WeightMemBlock
+	}
+	return ""
 }
 
 // LayerHW is a per-layer override of the hardware options.
@@ -79,6 +127,9 @@ func ParseNetConfig(data []byte) (NetConfig, error) {
 	}
 	if c.TargetCycles < 0 {
 		return c, fmt.Errorf("target_cycles %d out of range: must be 0 or more", c.TargetCycles)
+	}
+	if !validWeightMemory(c.WeightMemory) {
+		return c, fmt.Errorf("weight_memory %q: want one of %s", c.WeightMemory, strings.Join(WeightMemories, ", "))
 	}
 	if c.Family != "" && !ValidFamily(c.Family) {
 		return c, fmt.Errorf("family %q: want one of %s", c.Family, strings.Join(Families, ", "))

@@ -193,6 +193,9 @@ type Engine struct {
 	WRomW    int
 	WRomMsb  int
 	WRomD    int
+	// WRomStyle is the weight ROM's rom_style attribute: "block", "logic"
+	// or "" (the tool decides); NetConfig.WeightMemory.
+	WRomStyle string
 	WAW      int // weight ROM address width
 
 	AccW, AccMsb int
@@ -340,6 +343,9 @@ func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
 	if c.Lanes < 0 || c.Lanes > 1<<16 {
 		return nil, fmt.Errorf("lanes %d out of range: must be 0..65536", c.Lanes)
 	}
+	if !validWeightMemory(c.WeightMemory) {
+		return nil, fmt.Errorf("weight memory %q: want one of %s", c.WeightMemory, strings.Join(WeightMemories, ", "))
+	}
 	for name, o := range c.Layers {
 		if q.Layer(name) == nil {
 			return nil, fmt.Errorf("hardware config: layer %q is not in the model", name)
@@ -458,6 +464,9 @@ func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
 		}
 		if err != nil {
 			return nil, fmt.Errorf("layer %s: %w", l.Name, err)
+		}
+		if e.WeightROM {
+			e.WRomStyle = weightROMStyle(c.WeightMemory, e.WRomD, e.WRomW)
 		}
 		s := src(l, 0)
 		if s.Bits != e.InBits {

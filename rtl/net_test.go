@@ -243,3 +243,43 @@ func TestBalance(t *testing.T) {
 		}
 	}
 }
+
+// TestWeightMemoryStyle: "auto" puts a weight ROM of at least
+// WeightBlockDepth words and WeightBlockBits bits in block RAM and leaves
+// smaller ones to the tool; block and logic force every one; the rendered
+// ROM carries the attribute; a bad value is refused.
+func TestWeightMemoryStyle(t *testing.T) {
+	for _, c := range []struct {
+		mem          string
+		depth, width int
+		want         string
+	}{
+		{"", 64, 288, "block"}, {"auto", 64, 288, "block"}, {"auto", 63, 4096, ""}, {"auto", 512, 32, ""},
+		{"auto", 1024, 18, "block"}, {"block", 2, 8, "block"}, {"logic", 4096, 1024, "logic"},
+	} {
+		if got := weightROMStyle(c.mem, c.depth, c.width); got != c.want {
+			t.Errorf("weightROMStyle(%q, %d, %d) = %q, want %q", c.mem, c.depth, c.width, got, c.want)
+		}
+	}
+	q := goldenNetModel(t)
+	for _, mem := range []string{WeightMemBlock, WeightMemLogic} {
+		files, n, err := EmitNet(q, NetConfig{Parallel: 2, Lanes: 2, WeightMemory: mem})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range n.Engines {
+			if !e.WeightROM {
+				continue
+			}
+			if !strings.Contains(string(files[e.Module+".v"]), `(* rom_style = "`+mem+`" *)`) {
+				t.Errorf("%s: %s has no rom_style %q on its weight ROM", mem, e.Module, mem)
+			}
+		}
+	}
+	if _, _, err := EmitNet(q, NetConfig{WeightMemory: "bram"}); err == nil || !strings.Contains(err.Error(), `"bram"`) {
+		t.Errorf("weight memory bram: %v", err)
+	}
+	if _, err := ParseNetConfig([]byte(`{"weight_memory": "ultra"}`)); err == nil || !strings.Contains(err.Error(), "weight_memory") {
+		t.Errorf("config weight_memory ultra: %v", err)
+	}
+}

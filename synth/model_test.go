@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,5 +78,54 @@ func TestNotFit(t *testing.T) {
 		if got := notFit(msg); got != want {
 			t.Errorf("notFit(%q) = %v, want %v", msg, got, want)
 		}
+	}
+}
+
+// TestWeightMemory synthesizes one network with its weight ROMs forced
+// into block RAM and into LUTs (rtl.NetConfig.WeightMemory, the rom_style
+// attribute): yosys must follow the attribute, block must take more block
+// RAMs than logic, and the estimate must count both exactly.
+func TestWeightMemory(t *testing.T) {
+	testutil.RequireTools(t, "yosys", "yosys-abc")
+	q, err := quant.Load("testdata/nets/map12_q8.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	brams := map[string]int{}
+	for _, mem := range []string{rtl.WeightMemBlock, rtl.WeightMemLogic} {
+		c := rtl.NetConfig{Parallel: 2, WeightMemory: mem}
+		_, n, err := NetDesign(q, c, L1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		roms := 0
+		for _, e := range n.Engines {
+			if e.WeightROM {
+				roms++
+				if e.WRomStyle != mem {
+					t.Errorf("%s: %s: weight ROM style %q", mem, e.Module, e.WRomStyle)
+				}
+			}
+		}
+		if roms == 0 {
+			t.Fatal("no engine has a weight ROM")
+		}
+		m, err := MeasureModel(context.Background(), ModelRequest{Model: q, Config: c, Ops: []Op{L1}, Target: Xilinx})
+		if err != nil {
+			t.Fatal(err)
+		}
+		est, err := EstimateNet(q, c, L1, Xilinx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := m.Reports[0].BRAMs
+		if got != est.Total.BRAMs {
+			t.Errorf("%s: yosys %d block RAMs, the estimate %d", mem, got, est.Total.BRAMs)
+		}
+		brams[mem] = got
+		t.Logf("%s: %d block RAMs (estimate %d), %d LUTs", mem, got, est.Total.BRAMs, m.Reports[0].LUTs)
+	}
+	if brams[rtl.WeightMemBlock] <= brams[rtl.WeightMemLogic] {
+		t.Errorf("block RAMs: %d with block weight ROMs, %d with logic ones", brams[rtl.WeightMemBlock], brams[rtl.WeightMemLogic])
 	}
 }

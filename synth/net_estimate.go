@@ -80,6 +80,7 @@ type memory struct {
 	depth, width  int
 	copies        int
 	logic         bool // (* rom_style = "logic" *): never a block RAM
+	block         bool // (* rom_style = "block" *): a block RAM whatever the cost
 	readBits      int  // a RAM's read register when not the whole word (rtl.Engine.SliceEarly)
 	cols, nonzero int
 	// fieldBits is, per field (a lane's weight, a PE's multiplier), the
@@ -219,6 +220,11 @@ func mapMemory(t Target, m memory) mapped {
 	}
 	if m.logic {
 		return best
+	}
+	if m.block {
+		// rom_style = "block": memory_libmap takes the cheapest block RAM
+		// tiling however the logic compares.
+		bestCost = math.Inf(1)
 	}
 	switch t {
 	case Xilinx:
@@ -457,7 +463,8 @@ func engineROMs(l *quant.Layer, e *rtl.Engine) []memory {
 		if e.Conv {
 			wb = e.WB
 		}
-		m := memory{name: "wrom", kind: memROM, depth: e.WRomD, width: e.WRomW, copies: 1}
+		m := memory{name: "wrom", kind: memROM, depth: e.WRomD, width: e.WRomW, copies: 1,
+			logic: e.WRomStyle == rtl.WeightMemLogic, block: e.WRomStyle == rtl.WeightMemBlock}
 		wt := l.Weight.Data
 		m.cols, m.nonzero, m.fieldBits, m.fieldConst = romColumns(e.WRomD, e.P*e.LanesPE, wb, func(r, f int) int64 {
 			g, ps, cf := r/e.T, r%e.T/e.CF, r%e.CF

@@ -13,6 +13,7 @@ import (
 	"github.com/addergen/addergen/dataset"
 	"github.com/addergen/addergen/internal/testutil"
 	"github.com/addergen/addergen/model"
+	"github.com/addergen/addergen/quant"
 	"github.com/addergen/addergen/quant/quanttest"
 )
 
@@ -179,7 +180,9 @@ func TestCIFARQuantizeCompareSweep(t *testing.T) {
 			Samples int `json:"samples"`
 		} `json:"calibration"`
 		Input struct {
-			Signed bool `json:"signed"`
+			Bits   int     `json:"bits"`
+			Signed bool    `json:"signed"`
+			Scale  float64 `json:"scale"`
 		} `json:"input"`
 	}
 	if err := json.Unmarshal([]byte(stdout), &qr); err != nil {
@@ -188,8 +191,25 @@ func TestCIFARQuantizeCompareSweep(t *testing.T) {
 	if qr.Calibration.Samples != 7 {
 		t.Errorf("calibrated on %d samples, want the 7 of data_batch_1.bin", qr.Calibration.Samples)
 	}
+	if qr.Input.Signed || qr.Input.Bits != 8 || qr.Input.Scale != 1 {
+		t.Errorf("input %+v: want the raw 8-bit pixels (scale 1), the preprocessing folded into conv1", qr.Input)
+	}
+	if qm, err := quant.Load(q); err != nil || qm.PreprocessFolded == nil || qm.Version != 2 {
+		t.Errorf("quantized file: %v; want version 2 with preprocess_folded", err)
+	}
+	// Without the fold the preprocessing is applied to --calib: the
+	// input codes are signed (mean subtraction).
+	qn := filepath.Join(f.dir, "qn.json")
+	code, stdout, stderr = runCLI(t, "quantize", "--model", f.spec, "--weights", f.weights, "--calib", f.folder, "--preprocess",
+		"--bits", "6", "--raw-input=false", "--out", qn, "--json")
+	if code != 0 {
+		t.Fatalf("quantize --raw-input=false: exit %d: %s", code, stderr)
+	}
+	if err := json.Unmarshal([]byte(stdout), &qr); err != nil {
+		t.Fatal(err)
+	}
 	if !qr.Input.Signed {
-		t.Error("input codes unsigned: the preprocessing (mean subtraction) was not applied to --calib")
+		t.Error("--raw-input=false: input codes unsigned: the preprocessing (mean subtraction) was not applied to --calib")
 	}
 	code, stdout, stderr = runCLI(t, "compare", "--model", f.spec, "--weights", f.weights, "--quantized", q, "--data", f.folder, "--preprocess", "--json")
 	if code != 0 {

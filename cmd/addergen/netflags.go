@@ -21,6 +21,7 @@ type netHWFlags struct {
 	config   string
 	top      string
 	aresetn  bool
+	weights  string
 }
 
 func (f *netHWFlags) register(cmd *cobra.Command) {
@@ -32,6 +33,7 @@ func (f *netHWFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.family, "family", "", "FPGA family the engines' PE pipelines are scheduled for: generic, xilinx or ice40")
 	fl.StringVar(&f.config, "config", "", "hardware config JSON with per-layer overrides, e.g. {\"layers\": {\"conv2\": {\"parallel\": 8}}}")
 	fl.StringVar(&f.top, "top", "addernet", "top module name")
+	fl.StringVar(&f.weights, "weight-memory", rtl.WeightMemAuto, "where the weight ROMs go (FINN's ram_style): auto (block RAM from 64 words deep and 18,432 bits, smaller ones as the tool decides), block (every one in block RAM) or logic (LUTs)")
 	fl.BoolVar(&f.aresetn, "aresetn", false, "give the top an active-low synchronous reset aresetn (AXI's ARESETn) instead of the active-high rst_i")
 }
 
@@ -65,6 +67,12 @@ func (f *netHWFlags) netConfig() (rtl.NetConfig, error) {
 	}
 	if c.Family == "" {
 		c.Family = f.family
+	}
+	if f.weights != rtl.WeightMemAuto && f.weights != rtl.WeightMemBlock && f.weights != rtl.WeightMemLogic {
+		return c, usagef("--weight-memory %q: want one of %s", f.weights, strings.Join(rtl.WeightMemories, ", "))
+	}
+	if c.WeightMemory == "" {
+		c.WeightMemory = f.weights
 	}
 	if f.parallel < 1 || f.parallel > 4096 {
 		return c, usagef("--parallel %d out of range: must be 1..4096", f.parallel)
