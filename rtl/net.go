@@ -196,7 +196,7 @@ type Engine struct {
 	// WRomStyle is the weight ROM's rom_style attribute: "block", "logic"
 	// or "" (the tool decides); NetConfig.WeightMemory.
 	WRomStyle string
-	WAW      int // weight ROM address width
+	WAW       int // weight ROM address width
 
 	AccW, AccMsb int
 	AccPadPE     int // zero bits extending the PE sum to AccW
