@@ -49,7 +49,20 @@ type NetConfig struct {
 	// LUTs. It is the ROM's rom_style attribute, which yosys'
 	// memory_libmap and Vivado honour.
 	WeightMemory string `json:"weight_memory,omitempty"`
+	// WeightsMode is "rom" (or empty: the weight and per-channel constant
+	// memories are initialised from .hex files with $readmemh) or
+	// "runtime": they have a write port, no initial contents, and are
+	// loaded over the top's s_axis_w stream (Net.WeightStream, addergen
+	// pack-weights); constant-weight and constant-rescale logic is then
+	// not used, so that every value the model holds can be reloaded.
+	WeightsMode string `json:"weights_mode,omitempty"`
 }
+
+// Weights modes (NetConfig.WeightsMode).
+const (
+	WeightsROM     = "rom"
+	WeightsRuntime = "runtime"
+)
 
 // Weight memory styles (NetConfig.WeightMemory).
 const (
@@ -127,6 +140,9 @@ func ParseNetConfig(data []byte) (NetConfig, error) {
 	}
 	if c.TargetCycles < 0 {
 		return c, fmt.Errorf("target_cycles %d out of range: must be 0 or more", c.TargetCycles)
+	}
+	if c.WeightsMode != "" && c.WeightsMode != WeightsROM && c.WeightsMode != WeightsRuntime {
+		return c, fmt.Errorf("weights_mode %q: want %s or %s", c.WeightsMode, WeightsROM, WeightsRuntime)
 	}
 	if !validWeightMemory(c.WeightMemory) {
 		return c, fmt.Errorf("weight_memory %q: want one of %s", c.WeightMemory, strings.Join(WeightMemories, ", "))

@@ -209,7 +209,7 @@ type rotStage struct{ S, Amt, Next int }
 // planEngine plans one layer's engine with par PEs of lanes lanes each
 // (lanes 0: one window position per cycle). With exact, lanes must be a
 // whole number of window positions; otherwise it is rounded down to one.
-func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, macAdders bool, family string) (*Engine, error) {
+func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, macAdders bool, family string, runtime bool) (*Engine, error) {
 	inAct := q.InAct(l, 0)
 	ish := q.InShape(l, 0)
 	e := &Engine{Module: "l" + fmt.Sprint(idx) + "_" + sanitize(l.Name), Layer: l.Name, Index: idx,
@@ -482,7 +482,7 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	e.setSat(outLo, outHi)
 
 	// Constants instead of multipliers.
-	if e.Conv && e.G*e.T == 1 {
+	if e.Conv && e.G*e.T == 1 && !runtime {
 		e.ConstW = true
 		wt := l.Weight.Data
 		v := make([][]int64, e.P)
@@ -502,7 +502,7 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	// has at most two signed digits (one adder); a wider M costs more LUTs
 	// and flip-flops in its tree than the DSP it saves (measured on LeNet:
 	// 18-bit M, 6-9 digits), so it keeps the multiplier.
-	if e.HasRescale && e.G == 1 && maxDigits(l.Rescale.M) <= 2 {
+	if e.HasRescale && e.G == 1 && maxDigits(l.Rescale.M) <= 2 && !runtime {
 		e.ConstM = true
 		for p := 0; p < e.P; p++ {
 			m := int64(0)
@@ -689,7 +689,47 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	// last pixel's way through the pipeline and the FIFO.
 	e.LoadCycles = e.H * e.W
 	e.ComputeCycles = e.OH*e.OW*gt + e.Tail
+	e.Runtime = runtime
+	e.planMems()
 	return e, nil
+}
+
+// EngineMem is one of an engine's memories (weight ROM, per-channel
+// constants): its name in the engine module, its words, their bits and
+// the .hex file of its contents (rom mode: read by $readmemh; runtime
+// mode: the words Net.WeightStream sends).
+type EngineMem struct {
+	Name         string // wrom, crom, mrom, brom
+	File         string
+	Depth, Width int
+	AddrW        int // its address bits
+	Sel          int // its bit of the engine's wr_sel_i (runtime mode)
+}
+
+// planMems lists the engine's memories in load order (wrom, crom, mrom,
+// brom) and sizes its write ports.
+func (e *Engine) planMems() {
+	add := func(name, file string, depth, width, addrW int, sel *int) {
+		if file == "" {
+			return
+		}
+		*sel = len(e.Mems)
+		e.Mems = append(e.Mems, EngineMem{Name: name, File: file, Depth: depth, Width: width, AddrW: addrW, Sel: *sel})
+		e.WAddrW, e.WDataW = max(e.WAddrW, addrW), max(e.WDataW, width)
+	}
+	if e.WeightROM {
+		add("wrom", e.WRomFile, e.WRomD, e.WRomW, e.WAW, &e.WRomSel)
+	}
+	if e.Adder {
+		add("crom", e.CRomFile, e.G, e.CRomW, e.GW, &e.CRomSel)
+	}
+	if e.MROM {
+		add("mrom", e.MRomFile, e.G, e.MRomW, e.GW, &e.MRomSel)
+	}
+	if e.HasRescale {
+		add("brom", e.BRomFile, e.G, e.BRomW, e.GW, &e.BRomSel)
+	}
+	e.WSelW = len(e.Mems)
 }
 
 // windowSpan is the most ring slots the engine holds for one output

@@ -43,8 +43,15 @@ type NetManifest struct {
 	// WeightsDirParam is the top's parameter naming the folder of the ROM
 	// files ("" when the design has none).
 	WeightsDirParam string `json:"weights_dir_parameter,omitempty"`
-	// ROMs are the ROM files ($readmemh) in name order.
+	// ROMs are the ROM files ($readmemh) in name order (none with
+	// runtime weights).
 	ROMs []string `json:"roms"`
+	// WeightsMode is "rom" or "runtime" (NetConfig.WeightsMode); with
+	// runtime weights WeightStreamBeats is the s_axis_w beats of one
+	// load and WeightMemories the memories it fills, in order.
+	WeightsMode       string              `json:"weights_mode"`
+	WeightStreamBeats int                 `json:"weight_stream_beats,omitempty"`
+	WeightMemories    []WeightMemManifest `json:"weight_memories,omitempty"`
 	// IPXACT is the IP-XACT (IEEE 1685-2009) component description of
 	// the top, FuseSoC the FuseSoC CAPI2 core file.
 	IPXACT  string `json:"ip_xact"`
@@ -64,6 +71,15 @@ type NetManifest struct {
 	// Estimate is an analytical resource estimate of the design. rtl
 	// leaves it empty; the CLI fills it from synth.EstimateNet.
 	Estimate *NetCostEstimate `json:"estimate,omitempty"`
+}
+
+// WeightMemManifest is one memory of the runtime weight stream.
+type WeightMemManifest struct {
+	Module string `json:"module"`
+	Memory string `json:"memory"`
+	Depth  int    `json:"depth"`
+	Width  int    `json:"width"`
+	Beats  int    `json:"beats_per_word"`
 }
 
 // NetCostEstimate is a predicted resource count of a network design for
@@ -120,6 +136,13 @@ func EmitNet(q *quant.Model, c NetConfig) (map[string][]byte, *Net, error) {
 	if n.HasROMs() {
 		man.WeightsDirParam = "WEIGHTS_DIR"
 	}
+	man.WeightsMode = WeightsROM
+	if n.Runtime {
+		man.WeightsMode, man.WeightStreamBeats = WeightsRuntime, n.WeightStreamBeats()
+		for _, m := range n.WMems {
+			man.WeightMemories = append(man.WeightMemories, WeightMemManifest{Module: m.Engine.Module, Memory: m.Name, Depth: m.Depth, Width: m.Width, Beats: m.Beats})
+		}
+	}
 	for _, e := range n.Engines {
 		if e.Adder {
 			pf, _, err := EmitPE(PEConfig{Name: e.PEModule, Lanes: e.LanesPE, Width: e.BIN, Signed: e.InSigned, Pipeline: PipelineAuto, Family: e.Family})
@@ -149,8 +172,10 @@ func EmitNet(q *quant.Model, c NetConfig) (map[string][]byte, *Net, error) {
 		}
 		sort.Strings(names)
 		for _, f := range names {
-			files[f] = []byte(e.roms[f])
-			man.ROMs = append(man.ROMs, f)
+			if !e.Runtime {
+				files[f] = []byte(e.roms[f])
+				man.ROMs = append(man.ROMs, f)
+			}
 			romBits += strings.Count(e.roms[f], "\n") * romWidth(e, f)
 		}
 		lm := LayerManifest{Layer: e.Layer, Module: e.Module, Kind: e.Kind, PEs: e.P, LanesPerPE: e.LanesPE,

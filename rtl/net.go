@@ -193,6 +193,15 @@ type Engine struct {
 	WRomW    int
 	WRomMsb  int
 	WRomD    int
+	// Runtime: the engine's memories (Mems) have a write port (wr_sel_i,
+	// wr_addr_i, wr_data_i of WSelW, WAddrW and WDataW bits) and no
+	// initial contents (NetConfig.WeightsMode "runtime").
+	Runtime                 bool
+	Mems                    []EngineMem
+	WSelExpr                string // the top's wr_sel_i connection (Net.wrSelExpr)
+	WSelW, WAddrW, WDataW   int
+	WRomSel, CRomSel        int // each memory's bit of wr_sel_i
+	MRomSel, BRomSel        int
 	// WRomStyle is the weight ROM's rom_style attribute: "block", "logic"
 	// or "" (the tool decides); NetConfig.WeightMemory.
 	WRomStyle string
@@ -253,6 +262,10 @@ type Net struct {
 	LatencyCycles           int
 	TargetCycles            int  // the NetConfig.TargetCycles it was folded for
 	AResetN                 bool // NetConfig.AResetN: the top's reset is aresetn
+	// Runtime weights (NetConfig.WeightsMode "runtime"): every engine
+	// memory is loaded over s_axis_w in the order of WMems.
+	Runtime bool
+	WMems   []WeightMem
 }
 
 type netStream struct {
@@ -346,6 +359,10 @@ func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
 	if !validWeightMemory(c.WeightMemory) {
 		return nil, fmt.Errorf("weight memory %q: want one of %s", c.WeightMemory, strings.Join(WeightMemories, ", "))
 	}
+	if c.WeightsMode != "" && c.WeightsMode != WeightsROM && c.WeightsMode != WeightsRuntime {
+		return nil, fmt.Errorf("weights mode %q: want %s or %s", c.WeightsMode, WeightsROM, WeightsRuntime)
+	}
+	runtime := c.WeightsMode == WeightsRuntime
 	for name, o := range c.Layers {
 		if q.Layer(name) == nil {
 			return nil, fmt.Errorf("hardware config: layer %q is not in the model", name)
@@ -460,7 +477,7 @@ func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
 		if poolStreams(q, l) {
 			e, err = planPool(q, i, l)
 		} else {
-			e, err = planEngine(q, i, l, par, lanes, exact, c.MACAdders, c.Family)
+			e, err = planEngine(q, i, l, par, lanes, exact, c.MACAdders, c.Family, runtime)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("layer %s: %w", l.Name, err)
@@ -510,6 +527,22 @@ func PlanNet(q *quant.Model, c NetConfig) (*Net, error) {
 	}
 	if n.Forks > 0 {
 		n.Prims = append(n.Prims, "stream_fork")
+	}
+	n.Runtime = runtime
+	for _, e := range n.Engines {
+		for _, m := range e.Mems {
+			n.WMems = append(n.WMems, WeightMem{Engine: e, EngineMem: m, Index: len(n.WMems), Beats: ceilDiv(m.Width, WeightBeatBits)})
+		}
+	}
+	if runtime && len(n.WMems) == 0 {
+		return nil, fmt.Errorf("weights mode runtime: the design has no memory to load")
+	}
+	for _, e := range n.Engines {
+		if e.Runtime && len(e.Mems) > 0 {
+			e.WSelExpr = n.wrSelExpr(e)
+		} else {
+			e.Runtime = false // nothing to load: an engine without memories
+		}
 	}
 	n.sizeSkipFIFOs()
 	p0, _ := n.timing(nil)

@@ -43,9 +43,10 @@ const goldenNetSpec = `{"name": "golden", "input": [2, 6, 6], "layers": [
 // (raw pixels in, padding with the mean pixel's codes), one lane per PE,
 // so that c1 folds its two input channels (a pad code per fold).
 var goldenNetConfigs = map[string]NetConfig{
-	"wide":   {Top: "golden_wide", Parallel: 4, Lanes: 36},
-	"folded": {Top: "golden_folded", Parallel: 2, Lanes: 2},
-	"raw":    {Top: "golden_raw", Parallel: 2, Lanes: 1},
+	"wide":    {Top: "golden_wide", Parallel: 4, Lanes: 36},
+	"folded":  {Top: "golden_folded", Parallel: 2, Lanes: 2},
+	"raw":     {Top: "golden_raw", Parallel: 2, Lanes: 1},
+	"runtime": {Top: "golden_runtime", Parallel: 2, Lanes: 2, WeightsMode: WeightsRuntime},
 }
 
 func goldenNetModel(t *testing.T) *quant.Model { return specModel(t, goldenNetSpec) }

@@ -60,7 +60,7 @@ func (n *Net) ResetPort() string {
 
 // HasROM reports whether the engine reads ROM files with $readmemh (and so
 // has a WEIGHTS_DIR parameter).
-func (e *Engine) HasROM() bool { return len(e.roms) > 0 }
+func (e *Engine) HasROM() bool { return len(e.roms) > 0 && !e.Runtime }
 
 // WeightsDir is the default of the engine's WEIGHTS_DIR parameter
 // (DefaultWeightsDir).
@@ -91,12 +91,13 @@ type topView struct {
 	IDLit, VerLit   string
 	PixLit, ClsLit  string
 	Ports           []TopPort
+	WL              *weightLoader // runtime weights' loader (nil: ROMs)
 }
 
 func (n *Net) topView() (*topView, error) {
 	v := &topView{Net: n, InTData: n.InTData(), Pixels: n.Pixels(), ResetPort: n.ResetPort(),
 		ResetPolarity: "ACTIVE_HIGH", HasROMs: n.HasROMs(), WeightsDir: DefaultWeightsDir,
-		AW: TopAXILAddrBits, AWMsb: TopAXILAddrBits - 1, Ports: n.TopPorts()}
+		AW: TopAXILAddrBits, AWMsb: TopAXILAddrBits - 1, Ports: n.TopPorts(), WL: n.loader()}
 	v.InTMsb = v.InTData - 1
 	v.Pad = v.InTData > n.InBits
 	if n.AResetN {
@@ -175,9 +176,13 @@ func (n *Net) TopBuses() []TopBus {
 	if n.AResetN {
 		pol = "ACTIVE_LOW"
 	}
-	return []TopBus{
+	busif := "s_axis:m_axis:s_axi"
+	if n.Runtime {
+		busif += ":s_axis_w"
+	}
+	bs := []TopBus{
 		{Name: "clk_i", Vendor: "xilinx.com", Library: "signal", Type: "clock", Mode: "slave",
-			Params: []TopParam{{"ASSOCIATED_BUSIF", "s_axis:m_axis:s_axi"}, {"ASSOCIATED_RESET", rst}}},
+			Params: []TopParam{{"ASSOCIATED_BUSIF", busif}, {"ASSOCIATED_RESET", rst}}},
 		{Name: rst, Vendor: "xilinx.com", Library: "signal", Type: "reset", Mode: "slave",
 			Params: []TopParam{{"POLARITY", pol}}},
 		{Name: "s_axis", Vendor: "xilinx.com", Library: "interface", Type: "axis", Mode: "slave",
@@ -187,6 +192,11 @@ func (n *Net) TopBuses() []TopBus {
 		{Name: "s_axi", Vendor: "xilinx.com", Library: "interface", Type: "aximm", Mode: "slave", MemMap: true,
 			Params: []TopParam{{"PROTOCOL", "AXI4LITE"}, {"DATA_WIDTH", "32"}, {"ADDR_WIDTH", fmt.Sprint(TopAXILAddrBits)}}},
 	}
+	if n.Runtime {
+		bs = append(bs, TopBus{Name: "s_axis_w", Vendor: "xilinx.com", Library: "interface", Type: "axis", Mode: "slave",
+			Params: []TopParam{{"TDATA_NUM_BYTES", fmt.Sprint(WeightBeatBits / 8)}, {"HAS_TLAST", "1"}, {"HAS_TREADY", "1"}}})
+	}
+	return bs
 }
 
 // TopPorts lists the top's ports in declaration order, each with its
@@ -216,6 +226,13 @@ func (n *Net) TopPorts() []TopPort {
 		{"RDATA", "out", 32}, {"RRESP", "out", 2}, {"RVALID", "out", 1}, {"RREADY", "in", 1},
 	} {
 		ps = append(ps, TopPort{Name: "s_axi_" + strings.ToLower(p.logical), Dir: p.dir, Width: p.width, Bus: "s_axi", Logical: p.logical})
+	}
+	if n.Runtime {
+		ps = append(ps,
+			TopPort{Name: "s_axis_w_tdata", Dir: "in", Width: WeightBeatBits, Bus: "s_axis_w", Logical: "TDATA"},
+			TopPort{Name: "s_axis_w_tvalid", Dir: "in", Width: 1, Bus: "s_axis_w", Logical: "TVALID"},
+			TopPort{Name: "s_axis_w_tready", Dir: "out", Width: 1, Bus: "s_axis_w", Logical: "TREADY"},
+			TopPort{Name: "s_axis_w_tlast", Dir: "in", Width: 1, Bus: "s_axis_w", Logical: "TLAST"})
 	}
 	buses := map[string]TopBus{}
 	for _, b := range n.TopBuses() {

@@ -229,3 +229,28 @@ func TestEngineSweep(t *testing.T) {
 		})
 	}
 }
+
+// TestNetRuntimeWeights: with runtime weights the memories start empty and
+// are loaded over s_axis_w (the stream rtl.Net.WeightStream packs, sent
+// with idle cycles while images already wait); every layer must then
+// equal the simulator, bit for bit, as with ROM weights, in both
+// simulators. The case has every memory kind (weight ROMs, constants, m
+// and b, a constant-weight conv made a memory) and words of 1 to 3 beats.
+func TestNetRuntimeWeights(t *testing.T) {
+	c := engineCases[2] // golden_all_kinds
+	for _, s := range Simulators {
+		t.Run(s, func(t *testing.T) {
+			testutil.RequireTools(t, map[string][]string{Icarus: {"iverilog", "vvp"}, Verilator: {"verilator"}}[s]...)
+			for _, v := range []struct{ bits, par, lanes int }{{8, 2, 2}, {6, 4, 36}} {
+				t.Run(fmt.Sprintf("bits%d/par%d/lanes%d", v.bits, v.par, v.lanes), func(t *testing.T) {
+					q, in := engineNet(t, c.spec, c.signed, v.bits, uint64(v.bits))
+					hw := rtl.NetConfig{Parallel: v.par, Lanes: v.lanes, WeightsMode: rtl.WeightsRuntime}
+					res := runNetCase(t, s, q, in, hw, NetRunOptions{Idle: 0.3, Stall: 0.3, Seed: uint64(v.par)})
+					if res.Values == 0 {
+						t.Fatal("nothing compared")
+					}
+				})
+			}
+		})
+	}
+}

@@ -86,6 +86,11 @@ type netBench struct {
 	InBits, OutTMsb int
 	InFile, LogFile string
 	Monitors        []netMonitor
+	// Runtime weights: the bench first streams WBeats beats of WFile
+	// (one 32-bit hex beat per line, rtl.Net.WeightStream) into s_axis_w.
+	Runtime bool
+	WFile   string
+	WBeats  int
 }
 
 // netArgsFile holds a run's plusargs in the work directory (one per
@@ -144,6 +149,20 @@ func RunNet(ctx context.Context, simulator, dir string, n *rtl.Net, sources []st
 	}
 	slow := 1 / ((1 - o.Idle) * (1 - o.Stall))
 	maxCycles := int(float64(n.PredictedCyclesPerImage*(N+2)+n.LatencyCycles)*slow*2) + 10000
+	files := map[string][]byte{}
+	if n.Runtime {
+		beats, err := n.WeightStream()
+		if err != nil {
+			return nil, err
+		}
+		var wh strings.Builder
+		for _, v := range beats {
+			fmt.Fprintf(&wh, "%08x\n", v)
+		}
+		b.Runtime, b.WFile, b.WBeats = true, "net_weights.hex", len(beats)
+		files[b.WFile] = []byte(wh.String())
+		maxCycles += int(float64(len(beats))*slow*2) + 100
+	}
 	args := netArgs(N*H*W, N*n.OutCount, maxCycles, o)
 	for _, e := range n.Engines {
 		b.Monitors = append(b.Monitors, netMonitor{Stream: e.Dst, Index: e.Index})
@@ -152,8 +171,9 @@ func RunNet(ctx context.Context, simulator, dir string, n *rtl.Net, sources []st
 	if err != nil {
 		return nil, err
 	}
-	if err := WriteFiles(dir, map[string][]byte{"addergen_tb_net.v": tb, b.InFile: []byte(hex.String()),
-		netArgsFile: []byte(strings.Join(args, "\n") + "\n")}); err != nil {
+	files["addergen_tb_net.v"], files[b.InFile] = tb, []byte(hex.String())
+	files[netArgsFile] = []byte(strings.Join(args, "\n") + "\n")
+	if err := WriteFiles(dir, files); err != nil {
 		return nil, err
 	}
 	srcs := designSources(o.DesignDir, sources)
@@ -251,7 +271,7 @@ func judgeNet(n *rtl.Net, want *sim.NetResult, log string, N int) (*NetResult, e
 	var outs []beat
 	var lasts []int
 	done, timeout := false, false
-	badInput := -1
+	badInput, badWeights := -1, -1
 	res := &NetResult{Images: N}
 	sc := bufio.NewScanner(strings.NewReader(log))
 	sc.Buffer(make([]byte, 1<<20), 1<<26)
@@ -275,10 +295,15 @@ func judgeNet(n *rtl.Net, want *sim.NetResult, log string, N int) (*NetResult, e
 			timeout = true
 		case len(f) == 2 && f[0] == "BADINPUT":
 			badInput, _ = strconv.Atoi(f[1])
+		case len(f) == 2 && f[0] == "BADWEIGHTS":
+			badWeights, _ = strconv.Atoi(f[1])
 		}
 	}
 	if badInput >= 0 {
 		return nil, fmt.Errorf("the bench's input file ended at beat %d", badInput)
+	}
+	if badWeights >= 0 {
+		return nil, fmt.Errorf("the bench's weight file ended at beat %d", badWeights)
 	}
 	if timeout || !done {
 		return nil, fmt.Errorf("the design did not deliver all %d logits (timeout=%v): %d of %d output beats", N*n.OutCount, timeout, len(outs), N*n.OutCount)
