@@ -196,12 +196,12 @@ type Engine struct {
 	// Runtime: the engine's memories (Mems) have a write port (wr_sel_i,
 	// wr_addr_i, wr_data_i of WSelW, WAddrW and WDataW bits) and no
 	// initial contents (NetConfig.WeightsMode "runtime").
-	Runtime                 bool
-	Mems                    []EngineMem
-	WSelExpr                string // the top's wr_sel_i connection (Net.wrSelExpr)
-	WSelW, WAddrW, WDataW   int
-	WRomSel, CRomSel        int // each memory's bit of wr_sel_i
-	MRomSel, BRomSel        int
+	Runtime               bool
+	Mems                  []EngineMem
+	WSelExpr              string // the top's wr_sel_i connection (Net.wrSelExpr)
+	WSelW, WAddrW, WDataW int
+	WRomSel, CRomSel      int // each memory's bit of wr_sel_i
+	MRomSel, BRomSel      int
 	// WRomStyle is the weight ROM's rom_style attribute: "block", "logic"
 	// or "" (the tool decides); NetConfig.WeightMemory.
 	WRomStyle string
