@@ -146,9 +146,13 @@ func parseTop(t *testing.T, src, top string) ([]vPort, map[string]string) {
 // The FuseSoC core's file sets and top are checked too.
 func TestIPXACT(t *testing.T) {
 	q := goldenNetModel(t)
-	for _, resetN := range []bool{false, true} {
-		t.Run(fmt.Sprintf("aresetn=%v", resetN), func(t *testing.T) {
-			c := NetConfig{Top: "ipx_top", Parallel: 2, Lanes: 2, AResetN: resetN}
+	for _, v := range []struct {
+		resetN bool
+		mode   string
+	}{{false, ""}, {true, ""}, {false, WeightsRuntime}} {
+		resetN := v.resetN
+		t.Run(fmt.Sprintf("aresetn=%v/weights=%s", resetN, v.mode), func(t *testing.T) {
+			c := NetConfig{Top: "ipx_top", Parallel: 2, Lanes: 2, AResetN: resetN, WeightsMode: v.mode}
 			files, n, err := EmitNet(q, c)
 			if err != nil {
 				t.Fatal(err)
@@ -198,6 +202,11 @@ func TestIPXACT(t *testing.T) {
 				"s_axis": {"interface", "axis", "slave"}, "m_axis": {"interface", "axis", "master"},
 				"s_axi": {"interface", "aximm", "slave"},
 			}
+			busif := "s_axis:m_axis:s_axi"
+			if v.mode == WeightsRuntime {
+				want["s_axis_w"] = struct{ lib, typ, mode string }{"interface", "axis", "slave"}
+				busif += ":s_axis_w"
+			}
 			mapped := map[string]int{}
 			for _, b := range comp.Buses {
 				w, ok := want[b.Name]
@@ -245,7 +254,7 @@ func TestIPXACT(t *testing.T) {
 						t.Errorf("reset polarity %q, want %s", params["POLARITY"], pol)
 					}
 				case "clock":
-					if params["ASSOCIATED_RESET"] != rst || params["ASSOCIATED_BUSIF"] != "s_axis:m_axis:s_axi" {
+					if params["ASSOCIATED_RESET"] != rst || params["ASSOCIATED_BUSIF"] != busif {
 						t.Errorf("clock parameters %v", params)
 					}
 				}
@@ -259,6 +268,12 @@ func TestIPXACT(t *testing.T) {
 				}
 			}
 			// Parameters: the top's string parameters, with their defaults.
+			if v.mode == WeightsRuntime {
+				if len(vparams) != 0 || strings.Contains(string(raw), ".hex") {
+					t.Errorf("runtime weights: parameters %v, or ROM files in %s", vparams, IPXACTFile)
+				}
+				return
+			}
 			if len(vparams) == 0 {
 				t.Fatal("the top has no parameter (WEIGHTS_DIR expected: the design has ROMs)")
 			}

@@ -208,6 +208,9 @@ func EmitNet(q *quant.Model, c NetConfig) (map[string][]byte, *Net, error) {
 	man.Files = append([]string(nil), order...)
 	files["filelist.f"] = []byte(strings.Join(order, "\n") + "\n")
 	sort.Strings(man.ROMs)
+	if man.ROMs == nil {
+		man.ROMs = []string{} // runtime weights: none, listed as []
+	}
 	ipx, err := Render("component.xml.tmpl", n.ipxact(order, man.ROMs))
 	if err != nil {
 		return nil, nil, err

@@ -456,6 +456,15 @@ func constField(depth, f int, val func(r, f int) int64) (int64, bool) {
 // PE p, window-position lane u and SIMD channel c, the weight of output
 // channel g*P+p at kernel position ps*U+u and input channel cf*SIMD+c; the
 // per-channel ROMs hold one value per PE, a word per group.
+// memKind is the kind of an engine's weight and constant memories: ROMs,
+// or with runtime weights RAMs with one write port.
+func memKind(e *rtl.Engine) int {
+	if e.Runtime {
+		return memRAM
+	}
+	return memROM
+}
+
 func engineROMs(l *quant.Layer, e *rtl.Engine) []memory {
 	var out []memory
 	if e.WeightROM {
@@ -463,7 +472,7 @@ func engineROMs(l *quant.Layer, e *rtl.Engine) []memory {
 		if e.Conv {
 			wb = e.WB
 		}
-		m := memory{name: "wrom", kind: memROM, depth: e.WRomD, width: e.WRomW, copies: 1,
+		m := memory{name: "wrom", kind: memKind(e), depth: e.WRomD, width: e.WRomW, copies: 1,
 			logic: e.WRomStyle == rtl.WeightMemLogic, block: e.WRomStyle == rtl.WeightMemBlock}
 		wt := l.Weight.Data
 		m.cols, m.nonzero, m.fieldBits, m.fieldConst = romColumns(e.WRomD, e.P*e.LanesPE, wb, func(r, f int) int64 {
@@ -478,7 +487,7 @@ func engineROMs(l *quant.Layer, e *rtl.Engine) []memory {
 		out = append(out, m)
 	}
 	perChannel := func(name string, src []int64, w int) {
-		m := memory{name: name, kind: memROM, depth: e.G, width: e.P * w, copies: 1, logic: true}
+		m := memory{name: name, kind: memKind(e), depth: e.G, width: e.P * w, copies: 1, logic: !e.Runtime}
 		m.cols, m.nonzero, m.fieldBits, m.fieldConst = romColumns(e.G, e.P, w, func(g, p int) int64 {
 			if o := g*e.P + p; o < len(src) {
 				return src[o]
@@ -497,7 +506,7 @@ func engineROMs(l *quant.Layer, e *rtl.Engine) []memory {
 	if e.ShiftM {
 		var terms []int64
 		terms, bvals = rtl.ShiftTerms(l.Rescale.M, l.Rescale.B)
-		m := memory{name: "mrom", kind: memROM, depth: e.G, width: e.MRomW, copies: 1, logic: true}
+		m := memory{name: "mrom", kind: memKind(e), depth: e.G, width: e.MRomW, copies: 1, logic: !e.Runtime}
 		m.cols, m.nonzero, m.fieldBits, m.fieldConst = romColumns(e.G, 2*e.P, e.MTW, func(g, f int) int64 {
 			if o := g*e.P + f/2; o < len(l.Rescale.M) {
 				return terms[2*o+f%2]
@@ -910,6 +919,20 @@ func topTerms(n *rtl.Net) *engineTerms {
 	pw := max(1, bits.Len(uint(max(n.Pixels(), 2)-1)))
 	et.lut[lutStatus] += float64(5*32 + 32 + pw + 2*n.InBits)
 	et.ff[ffStatus] += float64(8*32 + 2 + 6 + 2 + pw + 3 + 1 + 2*n.InBits + 2)
+	if n.Runtime {
+		// The runtime weight loader (templates/net_top.v.tmpl): the word
+		// being assembled and the write register (2 x BMax·32 bits), the
+		// counters and the write address; a 2:1 multiplexer per word bit
+		// and a decode per memory. Counted structurally (no runtime
+		// design is in the fit), in the status terms' units.
+		dw, aw := 0, 0
+		for _, m := range n.WMems {
+			dw = max(dw, m.Beats*rtl.WeightBeatBits)
+			aw = max(aw, bits.Len(uint(max(m.Depth-1, 1))))
+		}
+		et.lut[lutStatus] += float64(dw + 2*len(n.WMems) + 2*aw)
+		et.ff[ffStatus] += float64(2*dw + 3*aw + 16)
+	}
 	return et
 }
 

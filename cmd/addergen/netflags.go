@@ -22,6 +22,7 @@ type netHWFlags struct {
 	top      string
 	aresetn  bool
 	weights  string
+	mode     string
 }
 
 func (f *netHWFlags) register(cmd *cobra.Command) {
@@ -34,6 +35,7 @@ func (f *netHWFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.config, "config", "", "hardware config JSON with per-layer overrides, e.g. {\"layers\": {\"conv2\": {\"parallel\": 8}}}")
 	fl.StringVar(&f.top, "top", "addernet", "top module name")
 	fl.StringVar(&f.weights, "weight-memory", rtl.WeightMemAuto, "where the weight ROMs go (FINN's ram_style): auto (block RAM from 64 words deep and 18,432 bits, smaller ones as the tool decides), block (every one in block RAM) or logic (LUTs)")
+	fl.StringVar(&f.mode, "weights-mode", rtl.WeightsROM, "rom: weights and constants in ROMs read from .hex files ($readmemh); runtime: RAMs with no initial contents, loaded over the top's s_axis_w stream (addergen pack-weights writes it)")
 	fl.BoolVar(&f.aresetn, "aresetn", false, "give the top an active-low synchronous reset aresetn (AXI's ARESETn) instead of the active-high rst_i")
 }
 
@@ -73,6 +75,12 @@ func (f *netHWFlags) netConfig() (rtl.NetConfig, error) {
 	}
 	if c.WeightMemory == "" {
 		c.WeightMemory = f.weights
+	}
+	if f.mode != rtl.WeightsROM && f.mode != rtl.WeightsRuntime {
+		return c, usagef("--weights-mode %q: want %s or %s", f.mode, rtl.WeightsROM, rtl.WeightsRuntime)
+	}
+	if c.WeightsMode == "" {
+		c.WeightsMode = f.mode
 	}
 	if f.parallel < 1 || f.parallel > 4096 {
 		return c, usagef("--parallel %d out of range: must be 1..4096", f.parallel)

@@ -81,6 +81,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newMergeCmd(g),
 		newProveCmd(g),
 		newBuildCmd(g),
+		newPackWeightsCmd(g),
 	)
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
