@@ -27,6 +27,14 @@ type Board struct {
 	Nextpnr []string // nextpnr-ice40's device and package flags
 	LCs     int      // logic cells (ICESTORM_LC)
 	RAMs    int      // 4 kbit block RAMs (ICESTORM_RAM, SB_RAM40_4K)
+	// TargetCycles is addergen build's default --target-cycles on the
+	// board: the shipped small model folded so that it fits (HX8K: 8000,
+	// 6,158 of 7,680 logic cells; UP5K: 40000, every engine at its
+	// narrowest, 4,864 of 5,280 with the status slave tied off).
+	TargetCycles int
+	// DSPs is the SB_MAC16 multiplier blocks (UP5K: 8; HX8K: none).
+	// With some, synthesis maps multipliers into them (synth_ice40 -dsp).
+	DSPs int
 	// Pins are the package's user I/O pins in the order the pin template
 	// assigns them; the first is ClockPin.
 	Pins      []string
@@ -41,7 +49,7 @@ type Board struct {
 var Boards = []Board{
 	{
 		Name: "ice40-hx8k", Device: "iCE40HX8K", Package: "ct256",
-		Nextpnr: []string{"--hx8k", "--package", "ct256"}, LCs: HX8KLCs, RAMs: HX8KRAMs,
+		Nextpnr: []string{"--hx8k", "--package", "ct256"}, LCs: HX8KLCs, RAMs: HX8KRAMs, TargetCycles: 8000,
 		ClockPin: "J3", ClockNote: "the 12 MHz oscillator of Lattice's iCE40-HX8K breakout board, a global buffer input",
 		Pins: moveFirst("J3", strings.Fields(`A1 A2 A5 A6 A7 A9 A10 A11 A15 A16 B1 B2 B3 B4 B5 B6 B7 B8 B9 B10 B11 B12 B13 B14 B15
 			B16 C1 C2 C3 C4 C5 C6 C7 C8 C9 C10 C11 C12 C13 C14 C16 D1 D2 D3 D4 D5 D6 D7 D8 D9 D10 D11 D13 D14 D15 D16 E2 E3
@@ -53,7 +61,7 @@ var Boards = []Board{
 	},
 	{
 		Name: "ice40-up5k", Device: "iCE40UP5K", Package: "sg48",
-		Nextpnr: []string{"--up5k", "--package", "sg48"}, LCs: 5280, RAMs: 30,
+		Nextpnr: []string{"--up5k", "--package", "sg48"}, LCs: 5280, RAMs: 30, DSPs: 8, TargetCycles: 40000,
 		ClockPin: "35", ClockNote: "the 12 MHz oscillator of the iCEBreaker board, a global buffer input",
 		Pins: moveFirst("35", strings.Fields(`2 3 4 6 9 10 11 12 13 14 15 16 17 18 19 20 21 23 25 26 27 28 31 32 34 35 36 37 38
 			42 43 44 45 46 47 48`)),
@@ -262,8 +270,8 @@ func Build(ctx context.Context, req BuildRequest) (*BuildReport, map[string][]by
 
 	// Synthesis.
 	o := Options{Target: ICE40, Timeout: timeout, Dir: req.Dir}
-	script := BuildScript(d, req.NoAXILite)
-	rep.Synth = PnRSynthCommand(d.Top)
+	script := BuildScript(d, req.NoAXILite, b.DSPs > 0)
+	rep.Synth = buildSynthCommand(d.Top, b.DSPs > 0)
 	progress("yosys: synthesizing %s for %s", n.Top, b.Device)
 	st, took, err := runYosys(ctx, d, o, script)
 	if err != nil {
@@ -271,9 +279,9 @@ func Build(ctx context.Context, req BuildRequest) (*BuildReport, map[string][]by
 	}
 	rep.YosysSec = took.Seconds()
 	rep.SynthCells, _ = Tally(ICE40, st.Design)
-	if sc := rep.SynthCells; sc.LUTs > b.LCs || sc.FFs > b.LCs || sc.BRAMs > b.RAMs {
-		return nil, nil, &BuildError{fmt.Sprintf("the design does not fit the %s: yosys maps it to %d LUTs, %d flip-flops and %d SB_RAM40_4K; the device has %d logic cells and %d RAMs; raise --target-cycles or lower --parallel",
-			b.Device, sc.LUTs, sc.FFs, sc.BRAMs, b.LCs, b.RAMs)}
+	if sc := rep.SynthCells; sc.LUTs > b.LCs || sc.FFs > b.LCs || sc.BRAMs > b.RAMs || sc.DSPs > b.DSPs {
+		return nil, nil, &BuildError{fmt.Sprintf("the design does not fit the %s: yosys maps it to %d LUTs, %d flip-flops, %d SB_RAM40_4K and %d SB_MAC16; the device has %d logic cells, %d RAMs and %d SB_MAC16; raise --target-cycles or lower --parallel",
+			b.Device, sc.LUTs, sc.FFs, sc.BRAMs, sc.DSPs, b.LCs, b.RAMs, b.DSPs)}
 	}
 
 	// Place and route, once per seed. --opt-timing (nextpnr's timing
@@ -396,9 +404,10 @@ func Build(ctx context.Context, req BuildRequest) (*BuildReport, map[string][]by
 // BuildScript is the yosys script of a bitstream build: the design read,
 // checked for latches, optionally with the AXI4-Lite slave's ports turned
 // into tied-off wires (inputs 0; the slave is then optimized away),
-// synthesized flat (PnRSynthCommand: synth_ice40 -abc9 -dff), its cell statistics written to
-// stat.json and the netlist to netlist.json for nextpnr.
-func BuildScript(d Design, noAXILite bool) string {
+// synthesized flat (PnRSynthCommand: synth_ice40 -abc9 -dff, with -dsp when the device has
+// SB_MAC16 blocks), its cell statistics written to stat.json and the netlist to
+// netlist.json for nextpnr.
+func BuildScript(d Design, noAXILite, dsp bool) string {
 	var b strings.Builder
 	for _, s := range d.Sources {
 		fmt.Fprintf(&b, "read_verilog %s\n", s)
@@ -408,9 +417,18 @@ func BuildScript(d Design, noAXILite bool) string {
 	if noAXILite {
 		fmt.Fprintf(&b, "delete -port %s/s_axi_*\nsetundef -undriven -zero %s/s_axi_*\n", d.Top, d.Top)
 	}
-	fmt.Fprintf(&b, "%s -json netlist.json\n", PnRSynthCommand(d.Top))
+	fmt.Fprintf(&b, "%s -json netlist.json\n", buildSynthCommand(d.Top, dsp))
 	b.WriteString("tee -q -o stat.json stat -json\n")
 	return b.String()
+}
+
+// buildSynthCommand is PnRSynthCommand, with -dsp (multipliers into
+// SB_MAC16 blocks) for a device that has them.
+func buildSynthCommand(top string, dsp bool) string {
+	if dsp {
+		return strings.Replace(PnRSynthCommand(top), "synth_ice40 ", "synth_ice40 -dsp ", 1)
+	}
+	return PnRSynthCommand(top)
 }
 
 // buildPorts is the top's ports that go to pins.

@@ -113,7 +113,7 @@ func itoa(i int) string { return strconv.Itoa(i) }
 
 func TestBuildScriptTiesAXILiteOff(t *testing.T) {
 	d := Design{Top: "addernet", Sources: []string{"a.v", "addernet.v"}}
-	with, without := BuildScript(d, false), BuildScript(d, true)
+	with, without := BuildScript(d, false, false), BuildScript(d, true, false)
 	if strings.Contains(with, "s_axi") {
 		t.Errorf("script with the AXI4-Lite slave touches it:\n%s", with)
 	}

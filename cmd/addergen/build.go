@@ -40,6 +40,8 @@ type buildOpts struct {
 	seeds     int
 	timeout   time.Duration
 	json      bool
+	// tcSet: --target-cycles was given (else the board's default).
+	tcSet bool
 }
 
 func newBuildCmd(g *globalOpts) *cobra.Command {
@@ -75,12 +77,16 @@ UP5K's sg48 package needs.`,
 		Example: `  # the shipped small model on an iCE40-HX8K, median of 3 seeds
   addergen build --target ice40-hx8k --seeds 3 --out build/hx8k
 
+  # the shipped small model on an iCE40-UP5K (sg48: stream pins only)
+  addergen build --target ice40-up5k --no-axi-lite --out build/up5k
+
   # your own model, stream pins only, on an iCE40-UP5K with your pins
   addergen build --target ice40-up5k --model q.json --no-axi-lite --pcf board.pcf --out build/up5k`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
+			o.tcSet = cmd.Flags().Changed("target-cycles")
 			return o.run(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -88,7 +94,7 @@ UP5K's sg48 package needs.`,
 	fl := cmd.Flags()
 	tc := fl.Lookup("target-cycles")
 	_ = tc.Value.Set(fmt.Sprint(defaultBuildTargetCycles))
-	tc.DefValue = fmt.Sprint(defaultBuildTargetCycles)
+	tc.DefValue = fmt.Sprintf("%d; the board's: 8000 on ice40-hx8k, 40000 on ice40-up5k", defaultBuildTargetCycles)
 	fam := fl.Lookup("family")
 	_ = fam.Value.Set("ice40")
 	fam.DefValue = "ice40"
@@ -128,6 +134,9 @@ func (o *buildOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	c, err := o.hw.netConfig()
 	if err != nil {
 		return err
+	}
+	if !o.tcSet && c.TargetCycles == defaultBuildTargetCycles {
+		c.TargetCycles = board.TargetCycles
 	}
 	name := o.model
 	var q *quant.Model
