@@ -706,6 +706,44 @@ type EngineMem struct {
 	Sel          int // its bit of the engine's wr_sel_i (runtime mode)
 }
 
+// memView is what templates/engine.v.tmpl's "engine_mem" prints: one
+// memory's declaration, its attribute line and its initial contents
+// (rom mode) or write port (runtime mode).
+type memView struct {
+	EngineMem
+	Runtime bool
+	Attr    string
+}
+
+// Mem returns the view of the engine's memory name (wrom, crom, mrom,
+// brom); it panics on a memory the engine does not have (a template bug).
+func (e *Engine) Mem(name string) memView {
+	for _, m := range e.Mems {
+		if m.Name != name {
+			continue
+		}
+		v := memView{EngineMem: m, Runtime: e.Runtime}
+		switch {
+		case name == "wrom" && e.WRomStyle == WeightMemBlock:
+			kind := "rom"
+			if e.Runtime {
+				kind = "ram"
+			}
+			v.Attr = fmt.Sprintf(`(* %s_style = "block" *)  // %d words: a block RAM (--weight-memory)`, kind, m.Depth)
+		case name == "wrom" && e.WRomStyle == WeightMemLogic && e.Runtime:
+			v.Attr = `(* ram_style = "distributed" *)  // LUTs (--weight-memory logic)`
+		case name == "wrom" && e.WRomStyle == WeightMemLogic:
+			v.Attr = `(* rom_style = "logic" *)  // LUTs (--weight-memory logic)`
+		case name != "wrom" && e.Runtime:
+			v.Attr = "// one row per output-channel fold, written by the weight loader"
+		case name != "wrom":
+			v.Attr = `(* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM`
+		}
+		return v
+	}
+	panic("rtl: engine " + e.Module + " has no memory " + name)
+}
+
 // planMems lists the engine's memories in load order (wrom, crom, mrom,
 // brom) and sizes its write ports.
 func (e *Engine) planMems() {

@@ -475,7 +475,7 @@ module l0_c1 #(
     // The weight ROM is read one stage later than the ring (its address
     // waits a cycle), so its registered output lines up with the lane
     // select without a second wide register.
-    reg [31:0] wrom [0:18-1];
+    reg [32-1:0] wrom [0:18-1];
     initial $readmemh({WEIGHTS_DIR, "/l0_c1_w.hex"}, wrom);
     reg [5-1:0] wa_b_q;
     reg [31:0] w_c_q;
@@ -554,14 +554,14 @@ module l0_c1 #(
         grp_e_q <= grp_d;
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
-    reg [35:0] mrom [0:1];
+    reg [36-1:0] mrom [0:2-1];
     initial $readmemh({WEIGHTS_DIR, "/l0_c1_m.hex"}, mrom);
     reg [35:0] m_f_q;
     always @(posedge clk_i) begin
         m_f_q <= mrom[grp_e_q];
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
-    reg [1:0] brom [0:1];
+    reg [2-1:0] brom [0:2-1];
     initial $readmemh({WEIGHTS_DIR, "/l0_c1_b.hex"}, brom);
     reg [1:0] b_f_q;
     always @(posedge clk_i) begin

@@ -467,7 +467,7 @@ module l4_a3 #(
     // The weight ROM is read one stage later than the ring (its address
     // waits a cycle), so its registered output lines up with the lane
     // select without a second wide register.
-    reg [31:0] wrom [0:54-1];
+    reg [32-1:0] wrom [0:54-1];
     initial $readmemh({WEIGHTS_DIR, "/l4_a3_w.hex"}, wrom);
     reg [6-1:0] wa_b_q;
     reg [31:0] w_c_q;
@@ -557,21 +557,21 @@ module l4_a3 #(
         grp_e_q <= grp_d;
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
-    reg [21:0] crom [0:2];
+    reg [22-1:0] crom [0:3-1];
     initial $readmemh({WEIGHTS_DIR, "/l4_a3_c.hex"}, crom);
     reg [21:0] c_e_q;
     always @(posedge clk_i) begin
         c_e_q <= crom[grp_d];
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
-    reg [27:0] mrom [0:2];
+    reg [28-1:0] mrom [0:3-1];
     initial $readmemh({WEIGHTS_DIR, "/l4_a3_m.hex"}, mrom);
     reg [27:0] m_f_q;
     always @(posedge clk_i) begin
         m_f_q <= mrom[grp_e_q];
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
-    reg [3:0] brom [0:2];
+    reg [4-1:0] brom [0:3-1];
     initial $readmemh({WEIGHTS_DIR, "/l4_a3_b.hex"}, brom);
     reg [3:0] b_f_q;
     always @(posedge clk_i) begin

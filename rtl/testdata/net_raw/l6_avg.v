@@ -501,7 +501,7 @@ module l6_avg #(
         grp_e_q <= grp_d;
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
-    reg [5:0] brom [0:0];
+    reg [6-1:0] brom [0:1-1];
     initial $readmemh({WEIGHTS_DIR, "/l6_avg_b.hex"}, brom);
     reg [5:0] b_f_q;
     always @(posedge clk_i) begin

@@ -457,7 +457,7 @@ module l8_fc #(
     // The weight ROM is read one stage later than the ring (its address
     // waits a cycle), so its registered output lines up with the lane
     // select without a second wide register.
-    reg [15:0] wrom [0:12-1];
+    reg [16-1:0] wrom [0:12-1];
     initial $readmemh({WEIGHTS_DIR, "/l8_fc_w.hex"}, wrom);
     reg [4-1:0] wa_b_q;
     reg [15:0] w_c_q;
@@ -551,14 +551,14 @@ module l8_fc #(
         grp_e_q <= grp_d;
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
-    reg [33:0] mrom [0:1];
+    reg [34-1:0] mrom [0:2-1];
     initial $readmemh({WEIGHTS_DIR, "/l8_fc_m.hex"}, mrom);
     reg [33:0] m_f_q;
     always @(posedge clk_i) begin
         m_f_q <= mrom[grp_e_q];
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
-    reg [1:0] brom [0:1];
+    reg [2-1:0] brom [0:2-1];
     initial $readmemh({WEIGHTS_DIR, "/l8_fc_b.hex"}, brom);
     reg [1:0] b_f_q;
     always @(posedge clk_i) begin

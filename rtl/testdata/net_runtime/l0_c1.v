@@ -478,9 +478,9 @@ module l0_c1 (
     // The weight ROM is read one stage later than the ring (its address
     // waits a cycle), so its registered output lines up with the lane
     // select without a second wide register.
-    reg [31:0] wrom [0:18-1];
+    reg [32-1:0] wrom [0:18-1];
     always @(posedge clk_i) begin
-        if (wr_sel_i[0]) wrom[wr_addr_i[5-1:0]] <= wr_data_i[31:0];
+        if (wr_sel_i[0]) wrom[wr_addr_i[5-1:0]] <= wr_data_i[32-1:0];
     end
     reg [5-1:0] wa_b_q;
     reg [31:0] w_c_q;
@@ -559,18 +559,18 @@ module l0_c1 (
         grp_e_q <= grp_d;
     end
     // one row per output-channel fold, written by the weight loader
-    reg [35:0] mrom [0:1];
+    reg [36-1:0] mrom [0:2-1];
     always @(posedge clk_i) begin
-        if (wr_sel_i[1]) mrom[wr_addr_i[1-1:0]] <= wr_data_i[35:0];
+        if (wr_sel_i[1]) mrom[wr_addr_i[1-1:0]] <= wr_data_i[36-1:0];
     end
     reg [35:0] m_f_q;
     always @(posedge clk_i) begin
         m_f_q <= mrom[grp_e_q];
     end
     // one row per output-channel fold, written by the weight loader
-    reg [1:0] brom [0:1];
+    reg [2-1:0] brom [0:2-1];
     always @(posedge clk_i) begin
-        if (wr_sel_i[2]) brom[wr_addr_i[1-1:0]] <= wr_data_i[1:0];
+        if (wr_sel_i[2]) brom[wr_addr_i[1-1:0]] <= wr_data_i[2-1:0];
     end
     reg [1:0] b_f_q;
     always @(posedge clk_i) begin

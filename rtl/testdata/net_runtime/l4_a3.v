@@ -470,9 +470,9 @@ module l4_a3 (
     // The weight ROM is read one stage later than the ring (its address
     // waits a cycle), so its registered output lines up with the lane
     // select without a second wide register.
-    reg [31:0] wrom [0:54-1];
+    reg [32-1:0] wrom [0:54-1];
     always @(posedge clk_i) begin
-        if (wr_sel_i[0]) wrom[wr_addr_i[6-1:0]] <= wr_data_i[31:0];
+        if (wr_sel_i[0]) wrom[wr_addr_i[6-1:0]] <= wr_data_i[32-1:0];
     end
     reg [6-1:0] wa_b_q;
     reg [31:0] w_c_q;
@@ -562,27 +562,27 @@ module l4_a3 (
         grp_e_q <= grp_d;
     end
     // one row per output-channel fold, written by the weight loader
-    reg [21:0] crom [0:2];
+    reg [22-1:0] crom [0:3-1];
     always @(posedge clk_i) begin
-        if (wr_sel_i[1]) crom[wr_addr_i[2-1:0]] <= wr_data_i[21:0];
+        if (wr_sel_i[1]) crom[wr_addr_i[2-1:0]] <= wr_data_i[22-1:0];
     end
     reg [21:0] c_e_q;
     always @(posedge clk_i) begin
         c_e_q <= crom[grp_d];
     end
     // one row per output-channel fold, written by the weight loader
-    reg [27:0] mrom [0:2];
+    reg [28-1:0] mrom [0:3-1];
     always @(posedge clk_i) begin
-        if (wr_sel_i[2]) mrom[wr_addr_i[2-1:0]] <= wr_data_i[27:0];
+        if (wr_sel_i[2]) mrom[wr_addr_i[2-1:0]] <= wr_data_i[28-1:0];
     end
     reg [27:0] m_f_q;
     always @(posedge clk_i) begin
         m_f_q <= mrom[grp_e_q];
     end
     // one row per output-channel fold, written by the weight loader
-    reg [3:0] brom [0:2];
+    reg [4-1:0] brom [0:3-1];
     always @(posedge clk_i) begin
-        if (wr_sel_i[3]) brom[wr_addr_i[2-1:0]] <= wr_data_i[3:0];
+        if (wr_sel_i[3]) brom[wr_addr_i[2-1:0]] <= wr_data_i[4-1:0];
     end
     reg [3:0] b_f_q;
     always @(posedge clk_i) begin

@@ -504,18 +504,18 @@ module l6_avg (
         grp_e_q <= grp_d;
     end
     // one row per output-channel fold, written by the weight loader
-    reg [35:0] mrom [0:0];
+    reg [36-1:0] mrom [0:1-1];
     always @(posedge clk_i) begin
-        if (wr_sel_i[0]) mrom[wr_addr_i[1-1:0]] <= wr_data_i[35:0];
+        if (wr_sel_i[0]) mrom[wr_addr_i[1-1:0]] <= wr_data_i[36-1:0];
     end
     reg [35:0] m_f_q;
     always @(posedge clk_i) begin
         m_f_q <= mrom[grp_e_q];
     end
     // one row per output-channel fold, written by the weight loader
-    reg [5:0] brom [0:0];
+    reg [6-1:0] brom [0:1-1];
     always @(posedge clk_i) begin
-        if (wr_sel_i[1]) brom[wr_addr_i[1-1:0]] <= wr_data_i[5:0];
+        if (wr_sel_i[1]) brom[wr_addr_i[1-1:0]] <= wr_data_i[6-1:0];
     end
     reg [5:0] b_f_q;
     always @(posedge clk_i) begin

@@ -1135,14 +1135,14 @@ module l0_c1 #(
         grp_e_q <= grp_d;
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
-    reg [71:0] mrom [0:0];
+    reg [72-1:0] mrom [0:1-1];
     initial $readmemh({WEIGHTS_DIR, "/l0_c1_m.hex"}, mrom);
     reg [71:0] m_f_q;
     always @(posedge clk_i) begin
         m_f_q <= mrom[grp_e_q];
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
-    reg [3:0] brom [0:0];
+    reg [4-1:0] brom [0:1-1];
     initial $readmemh({WEIGHTS_DIR, "/l0_c1_b.hex"}, brom);
     reg [3:0] b_f_q;
     always @(posedge clk_i) begin

@@ -978,7 +978,7 @@ module l1_a2 #(
     // The weight ROM is read one stage later than the ring (its address
     // waits a cycle), so its registered output lines up with the lane
     // select without a second wide register.
-    reg [1151:0] wrom [0:1-1];
+    reg [1152-1:0] wrom [0:1-1];
     initial $readmemh({WEIGHTS_DIR, "/l1_a2_w.hex"}, wrom);
     reg [1-1:0] wa_b_q;
     reg [1151:0] w_c_q;
@@ -1143,14 +1143,14 @@ module l1_a2 #(
         grp_e_q <= grp_d;
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
-    reg [43:0] crom [0:0];
+    reg [44-1:0] crom [0:1-1];
     initial $readmemh({WEIGHTS_DIR, "/l1_a2_c.hex"}, crom);
     reg [43:0] c_e_q;
     always @(posedge clk_i) begin
         c_e_q <= crom[grp_d];
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
-    reg [3:0] brom [0:0];
+    reg [4-1:0] brom [0:1-1];
     initial $readmemh({WEIGHTS_DIR, "/l1_a2_b.hex"}, brom);
     reg [3:0] b_f_q;
     always @(posedge clk_i) begin

@@ -900,7 +900,7 @@ module l4_a3 #(
     // The weight ROM is read one stage later than the ring (its address
     // waits a cycle), so its registered output lines up with the lane
     // select without a second wide register.
-    reg [1151:0] wrom [0:2-1];
+    reg [1152-1:0] wrom [0:2-1];
     initial $readmemh({WEIGHTS_DIR, "/l4_a3_w.hex"}, wrom);
     reg [1-1:0] wa_b_q;
     reg [1151:0] w_c_q;
@@ -1065,21 +1065,21 @@ module l4_a3 #(
         grp_e_q <= grp_d;
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
-    reg [43:0] crom [0:1];
+    reg [44-1:0] crom [0:2-1];
     initial $readmemh({WEIGHTS_DIR, "/l4_a3_c.hex"}, crom);
     reg [43:0] c_e_q;
     always @(posedge clk_i) begin
         c_e_q <= crom[grp_d];
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
-    reg [55:0] mrom [0:1];
+    reg [56-1:0] mrom [0:2-1];
     initial $readmemh({WEIGHTS_DIR, "/l4_a3_m.hex"}, mrom);
     reg [55:0] m_f_q;
     always @(posedge clk_i) begin
         m_f_q <= mrom[grp_e_q];
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
-    reg [7:0] brom [0:1];
+    reg [8-1:0] brom [0:2-1];
     initial $readmemh({WEIGHTS_DIR, "/l4_a3_b.hex"}, brom);
     reg [7:0] b_f_q;
     always @(posedge clk_i) begin

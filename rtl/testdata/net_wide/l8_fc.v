@@ -499,14 +499,14 @@ module l8_fc #(
         grp_e_q <= grp_d;
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
-    reg [50:0] mrom [0:0];
+    reg [51-1:0] mrom [0:1-1];
     initial $readmemh({WEIGHTS_DIR, "/l8_fc_m.hex"}, mrom);
     reg [50:0] m_f_q;
     always @(posedge clk_i) begin
         m_f_q <= mrom[grp_e_q];
     end
     (* rom_style = "logic" *)  // one row per output-channel fold: LUTs, not a block RAM
-    reg [2:0] brom [0:0];
+    reg [3-1:0] brom [0:1-1];
     initial $readmemh({WEIGHTS_DIR, "/l8_fc_b.hex"}, brom);
     reg [2:0] b_f_q;
     always @(posedge clk_i) begin
