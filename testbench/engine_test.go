@@ -241,11 +241,13 @@ func TestNetRuntimeWeights(t *testing.T) {
 	for _, s := range Simulators {
 		t.Run(s, func(t *testing.T) {
 			testutil.RequireTools(t, map[string][]string{Icarus: {"iverilog", "vvp"}, Verilator: {"verilator"}}[s]...)
-			for _, v := range []struct{ bits, par, lanes int }{{8, 2, 2}, {6, 4, 36}} {
-				t.Run(fmt.Sprintf("bits%d/par%d/lanes%d", v.bits, v.par, v.lanes), func(t *testing.T) {
+			// The second point first abandons a load after 5 beats (tlast
+			// early): the loader must drop it and take the next load whole.
+			for _, v := range []struct{ bits, par, lanes, abort int }{{8, 2, 2, 0}, {6, 4, 36, 5}} {
+				t.Run(fmt.Sprintf("bits%d/par%d/lanes%d/abort%d", v.bits, v.par, v.lanes, v.abort), func(t *testing.T) {
 					q, in := engineNet(t, c.spec, c.signed, v.bits, uint64(v.bits))
 					hw := rtl.NetConfig{Parallel: v.par, Lanes: v.lanes, WeightsMode: rtl.WeightsRuntime}
-					res := runNetCase(t, s, q, in, hw, NetRunOptions{Idle: 0.3, Stall: 0.3, Seed: uint64(v.par)})
+					res := runNetCase(t, s, q, in, hw, NetRunOptions{Idle: 0.3, Stall: 0.3, Seed: uint64(v.par), WeightAbort: v.abort})
 					if res.Values == 0 {
 						t.Fatal("nothing compared")
 					}

@@ -27,6 +27,11 @@ type NetRunOptions struct {
 	// and run from dir, reads the sources from DesignDir, and sets the
 	// top's WEIGHTS_DIR to it. Empty: the design is in dir.
 	DesignDir string
+	// WeightAbort > 0 (runtime weights only) first sends that many beats
+	// of the weight stream with s_axis_w_tlast on the last of them, a
+	// load abandoned early, then the whole stream: the loader must drop
+	// the partial load and take the next one whole.
+	WeightAbort int
 }
 
 // NetMismatch is the first value where the RTL and the simulator differ.
@@ -155,8 +160,11 @@ func RunNet(ctx context.Context, simulator, dir string, n *rtl.Net, sources []st
 		if err != nil {
 			return nil, err
 		}
+		if o.WeightAbort < 0 || o.WeightAbort >= len(beats) {
+			return nil, fmt.Errorf("testbench: weight abort after %d beats: the stream has %d", o.WeightAbort, len(beats))
+		}
 		var wh strings.Builder
-		for _, v := range beats {
+		for _, v := range append(beats[:o.WeightAbort:o.WeightAbort], beats...) {
 			fmt.Fprintf(&wh, "%08x\n", v)
 		}
 		b.Runtime, b.WFile, b.WBeats = true, "net_weights.hex", len(beats)
@@ -164,6 +172,9 @@ func RunNet(ctx context.Context, simulator, dir string, n *rtl.Net, sources []st
 		maxCycles += int(float64(len(beats))*slow*2) + 100
 	}
 	args := netArgs(N*H*W, N*n.OutCount, maxCycles, o)
+	if n.Runtime {
+		args = append(args, fmt.Sprintf("+wabort=%d", o.WeightAbort))
+	}
 	for _, e := range n.Engines {
 		b.Monitors = append(b.Monitors, netMonitor{Stream: e.Dst, Index: e.Index})
 	}
