@@ -1,9 +1,14 @@
 package model
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 )
+
+// ErrNotFoldable is wrapped by FoldPreprocess when a layer that reads the
+// input cannot absorb the preprocessing (it is not a conv2d).
+var ErrNotFoldable = errors.New("only conv2d layers can absorb the preprocessing")
 
 // Normalizes reports whether p does more than scale pixels: it has a mean
 // or a std (so the network input is not the raw pixel up to a constant).
@@ -53,8 +58,8 @@ func (p *Preprocess) affine(c int) (a, b []float64) {
 // n's preprocessing. Parameters are copied, not shared.
 //
 // Errors: n has no preprocessing, was folded already, or the input is read
-// by a layer of another op (an adder2d cannot absorb a per-channel gain:
-// its input and weights share one scale).
+// by a layer of another op (ErrNotFoldable: an adder2d cannot absorb a
+// per-channel gain, its input and weights share one scale).
 func (n *Net) FoldPreprocess() (*Net, error) {
 	p := n.Spec.Preprocess
 	if p == nil {
@@ -74,7 +79,7 @@ func (n *Net) FoldPreprocess() (*Net, error) {
 			continue
 		}
 		if l.Op != OpConv2d {
-			return nil, fmt.Errorf("model %s: fold preprocess: layer %s (%s) reads the input; only conv2d layers can absorb the preprocessing", n.Spec.Name, l.Name, l.Op)
+			return nil, fmt.Errorf("model %s: fold preprocess: layer %s (%s) reads the input: %w", n.Spec.Name, l.Name, l.Op, ErrNotFoldable)
 		}
 		readers[l.Name] = true
 		spec.Layers[i].Bias = true

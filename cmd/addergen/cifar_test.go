@@ -449,3 +449,37 @@ func TestLowBitVerify(t *testing.T) {
 		t.Fatalf("verify: %d images, %d mismatches; want 2 and 0", vr.Images, vr.Mismatches)
 	}
 }
+
+// TestRawInputNotFoldable: a net whose input goes straight into an adder
+// layer cannot absorb a normalising preprocessing. By default quantize
+// warns and keeps the normalised input; --raw-input asked for explicitly
+// is an error naming the layer, exit 2.
+func TestRawInputNotFoldable(t *testing.T) {
+	f := newCIFARFixture(t)
+	spec := strings.Replace(cifarSpec, `{"name": "c1", "op": "conv2d", "in": 3, "out": 4, "kernel": 4, "stride": 4, "bias": true}`,
+		`{"name": "c1", "op": "adder2d", "in": 3, "out": 4, "kernel": 4, "stride": 4, "bias": true, "keys": {"weight": "c1.weight", "bias": "c1.bias"}}`, 1)
+	if spec == cifarSpec {
+		t.Fatal("the fixture spec changed: no conv2d c1 to replace")
+	}
+	path := filepath.Join(f.dir, "adder-first.json")
+	if err := os.WriteFile(path, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	q := filepath.Join(f.dir, "q.json")
+	code, stdout, stderr := runCLI(t, "quantize", "--model", path, "--weights", f.weights, "--calib", f.train, "--preprocess", "--bits", "6", "--out", q, "--json")
+	if code != 0 || !strings.Contains(stderr, "warning: --raw-input") || !strings.Contains(stderr, "layer c1 (adder2d)") {
+		t.Fatalf("default: exit %d, stderr %q", code, stderr)
+	}
+	var qr struct {
+		Input struct {
+			Signed bool `json:"signed"`
+		} `json:"input"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &qr); err != nil || !qr.Input.Signed {
+		t.Errorf("default: input %+v (%v), want the normalised (signed) input", qr.Input, err)
+	}
+	code, _, stderr = runCLI(t, "quantize", "--model", path, "--weights", f.weights, "--calib", f.train, "--preprocess", "--bits", "6", "--raw-input", "--out", q)
+	if code != 2 || !strings.Contains(stderr, "--raw-input") || !strings.Contains(stderr, "layer c1 (adder2d)") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Errorf("explicit --raw-input: exit %d, stderr %q", code, stderr)
+	}
+}

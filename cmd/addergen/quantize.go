@@ -322,8 +322,8 @@ func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if net, err = flow.RawInput(net, o.rawInput); err != nil {
-		return usagef("--raw-input: %v (use --raw-input=false)", oneLineErr(err))
+	if net, err = rawInputNet(net, o.rawInput, o.flags.Changed("raw-input"), stderr); err != nil {
+		return err
 	}
 	set, err := dataArg{flag: "--calib", path: o.calib, split: o.calibSplit, limit: o.calibLimit,
 		preprocess: o.preprocess, pre: net.Spec.Preprocess, model: o.model}.load(net.Input, stderr)
@@ -409,4 +409,20 @@ func actString(a quant.Act) string {
 		return fmt.Sprintf("%s%d × 2^%d", s, a.Bits, e)
 	}
 	return fmt.Sprintf("%s%d × %.4g", s, a.Bits, a.Scale)
+}
+
+// rawInputNet folds the preprocessing into net (flow.RawInput) when raw is
+// set. A net whose first layer cannot absorb it keeps its normalised
+// input, with a warning, unless --raw-input was asked for explicitly
+// (then it is an error).
+func rawInputNet(net *model.Net, raw, explicit bool, warn io.Writer) (*model.Net, error) {
+	f, err := flow.RawInput(net, raw)
+	switch {
+	case err == nil:
+		return f, nil
+	case errors.Is(err, model.ErrNotFoldable) && !explicit:
+		fmt.Fprintf(warn, "addergen: warning: --raw-input: %s; the input stays normalised\n", oneLineErr(err))
+		return net, nil
+	}
+	return nil, usagef("--raw-input: %v (use --raw-input=false)", oneLineErr(err))
 }

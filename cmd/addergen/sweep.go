@@ -43,6 +43,7 @@ type sweepOpts struct {
 	json       bool
 	preprocess bool
 	rawInput   bool
+	rawSet     bool // --raw-input was given
 	shard      string
 	flags      map[string]string // the run's flags, for a shard's report
 }
@@ -93,6 +94,7 @@ better in one); pareto_3d also counts cycles per image.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context() // never nil under Execute
 			o.flags = runFlags(cmd)
+			o.rawSet = cmd.Flags().Changed("raw-input")
 			return o.run(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -226,8 +228,8 @@ func (o *sweepOpts) validate() (*sweepInput, error) {
 	if in.net, err = loadFloatNet(o.model, o.weights, o.weightsKey); err != nil {
 		return nil, err
 	}
-	if in.net, err = flow.RawInput(in.net, o.rawInput); err != nil {
-		return nil, usagef("--raw-input: %v (use --raw-input=false)", oneLineErr(err))
+	if in.net, err = rawInputNet(in.net, o.rawInput, o.rawSet, o.stderr); err != nil {
+		return nil, err
 	}
 	pre := in.net.Spec.Preprocess
 	set, err := dataArg{flag: "--data", path: o.data, labels: o.labels, split: dataset.SplitTest, limit: o.limit,
