@@ -86,7 +86,8 @@ bias, padding with the mean pixel), so the network input is the raw 8-bit
 pixel and the hardware needs no preprocessing. The input then stays at 8 bits
 whatever --bits says; infer, compare, verify and sweep read the same raw data
 (--preprocess becomes the identity). --raw-input=false quantizes the
-normalised input instead.
+normalised input instead; so does a net whose input goes into another kind
+of layer (an adder cannot absorb a per-channel gain), with a warning.
 
 Low-bit techniques, all ON by default; each only chooses other scales or
 rescale constants (the integer formulas, hence sim and the RTL, are
