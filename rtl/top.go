@@ -18,6 +18,7 @@ const (
 	RegPeriod    = 0x1C // cycles between the last two output images
 	RegPixels    = 0x20 // input beats per image
 	RegClasses   = 0x24 // output beats per image
+	RegWeights   = 0x28 // bit 0 weights loaded, bits 15:8 loads abandoned, 31:16 loads completed (runtime weights)
 )
 
 // Error flags of RegError.
@@ -31,7 +32,7 @@ const TopID uint32 = 0x41444E54
 
 // TopVersion is the value of RegVersion: the version of the top's
 // interface and register map, major in bits 31:16, minor in 15:0.
-const TopVersion uint32 = 0x0001_0000
+const TopVersion uint32 = 0x0001_0001 // 1.1: the WEIGHTS register
 
 // TopAXILAddrBits is the width of the top's s_axi_awaddr and s_axi_araddr.
 const TopAXILAddrBits = 6
@@ -167,6 +168,7 @@ var TopRegisters = []TopRegister{
 	{"PERIOD", "read-only", "cycles between the last two output images", RegPeriod, false},
 	{"PIXELS", "read-only", "input beats per image", RegPixels, false},
 	{"CLASSES", "read-only", "output beats per image", RegClasses, false},
+	{"WEIGHTS", "read-only", "bit 0 the weights are loaded (always with ROM weights); bits 15:8 weight loads abandoned; bits 31:16 weight loads completed", RegWeights, false},
 }
 
 // TopBuses lists the top's interfaces: clock, reset, s_axis, m_axis, s_axi.

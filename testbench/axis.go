@@ -35,6 +35,9 @@ type AXISOptions struct {
 	// sees the checker fire.
 	Inject bool
 	VCD    bool
+	// WeightAbort (runtime weights): beats of an abandoned load (tlast on
+	// the last) sent before the weight stream.
+	WeightAbort int
 }
 
 // AXISResult is the outcome of a protocol run. Problems lists every
@@ -77,6 +80,11 @@ type axisBench struct {
 	InFile, CmdFile, LogFile                     string
 	IdlePct, StallPct, IdleThresh, StallThresh   int
 	SeedHex                                      string
+	// Runtime weights: WAbort beats of an abandoned load, then the
+	// WBeats-beat stream, both in WFile.
+	Runtime        bool
+	WFile          string
+	WBeats, WAbort int
 }
 
 type axilCmd struct {
@@ -150,7 +158,7 @@ func RunAXIS(ctx context.Context, simulator, dir string, n *rtl.Net, sources []s
 	}
 	cmds = append(cmds, axilCmd{op: 2})
 	for _, a := range []int{rtl.RegID, rtl.RegVersion, rtl.RegPixels, rtl.RegClasses, rtl.RegImagesIn, rtl.RegImagesOut,
-		rtl.RegPeriod, rtl.RegError, rtl.RegCyclesLo, rtl.RegCyclesHi, rtl.RegCyclesLo, rtl.RegCyclesHi} {
+		rtl.RegPeriod, rtl.RegError, rtl.RegCyclesLo, rtl.RegCyclesHi, rtl.RegCyclesLo, rtl.RegCyclesHi, rtl.RegWeights} {
 		cmds = append(cmds, axilCmd{op: 0, addr: a})
 	}
 	cmds = append(cmds, axilCmd{op: 1, addr: rtl.RegError, data: rtl.ErrShortFrame}, axilCmd{op: 0, addr: rtl.RegError},
@@ -165,6 +173,22 @@ func RunAXIS(ctx context.Context, simulator, dir string, n *rtl.Net, sources []s
 	if err != nil {
 		return nil, err
 	}
+	files := map[string][]byte{}
+	var wBeats []uint32
+	if n.Runtime {
+		if wBeats, err = n.WeightStream(); err != nil {
+			return nil, err
+		}
+		if o.WeightAbort < 0 || o.WeightAbort >= len(wBeats) {
+			return nil, fmt.Errorf("testbench: weight abort after %d beats: the stream has %d", o.WeightAbort, len(wBeats))
+		}
+		var wh strings.Builder
+		for _, v := range append(wBeats[:o.WeightAbort:o.WeightAbort], wBeats...) {
+			fmt.Fprintf(&wh, "%08x\n", v)
+		}
+		files["axis_weights.hex"] = []byte(wh.String())
+		est += len(wBeats) + o.WeightAbort
+	}
 	b := axisBench{topInst: ti, Beats: beats, Commands: len(cmds), Outputs: len(frames) * n.OutCount, Classes: n.OutCount,
 		MaxCycles: 4*est + 20000, InTData1: n.InTData() + 1, OutTData: n.OutTData, OutTData1: n.OutTData + 1,
 		OutTMsb: n.OutTData - 1, AWMsb: rtl.TopAXILAddrBits - 1,
@@ -172,12 +196,15 @@ func RunAXIS(ctx context.Context, simulator, dir string, n *rtl.Net, sources []s
 		IdlePct: int(o.Idle * 100), StallPct: int(o.Stall * 100),
 		IdleThresh: int(o.Idle * 256), StallThresh: int(o.Stall * 256),
 		SeedHex: fmt.Sprintf("%08x", uint32(o.Seed*2654435761+0x7654321)|1)}
+	if n.Runtime {
+		b.Runtime, b.WFile, b.WBeats, b.WAbort = true, "axis_weights.hex", len(wBeats), o.WeightAbort
+	}
 	tb, err := rtl.Render("tb_axis.v.tmpl", b)
 	if err != nil {
 		return nil, err
 	}
-	if err := WriteFiles(dir, map[string][]byte{"addergen_tb_axis.v": tb, b.InFile: []byte(hex.String()),
-		b.CmdFile: []byte(cmdHex.String())}); err != nil {
+	files["addergen_tb_axis.v"], files[b.InFile], files[b.CmdFile] = tb, []byte(hex.String()), []byte(cmdHex.String())
+	if err := WriteFiles(dir, files); err != nil {
 		return nil, err
 	}
 	ro := RunOptions{Top: "addergen_tb_axis", Sources: append(append([]string(nil), sources...), "addergen_tb_axis.v"),
@@ -320,6 +347,11 @@ func RunAXIS(ctx context.Context, simulator, dir string, n *rtl.Net, sources []s
 			exp = uint64(pix)
 		case rtl.RegClasses:
 			exp = uint64(n.OutCount)
+		case rtl.RegWeights:
+			exp = 1 // ROM weights: loaded, no load seen
+			if n.Runtime {
+				exp = 1<<16 | uint64(min(o.WeightAbort, 1))<<8 | 1 // one load, the abandoned one
+			}
 		case rtl.RegImagesIn, rtl.RegImagesOut:
 			exp = uint64(len(frames))
 		case rtl.RegPeriod:

@@ -108,14 +108,21 @@ func TestAXISProtocol(t *testing.T) {
 	if len(distinct) < 5 {
 		t.Fatalf("only %d distinct logit vectors over %d frames: the model cannot show a misframed image", len(distinct), len(frames))
 	}
+	// The last run has runtime weights: an abandoned load of 3 beats,
+	// then the stream; WEIGHTS must read one load, one abandoned.
 	for _, tc := range []struct {
-		sim    string
-		resetN bool
-	}{{Icarus, false}, {Verilator, true}, {Icarus, true}} {
-		name := tc.sim + map[bool]string{false: "_rst_i", true: "_aresetn"}[tc.resetN]
+		sim     string
+		resetN  bool
+		runtime bool
+	}{{Icarus, false, false}, {Verilator, true, false}, {Icarus, true, false}, {Icarus, false, true}} {
+		name := tc.sim + map[bool]string{false: "_rst_i", true: "_aresetn"}[tc.resetN] + map[bool]string{false: "", true: "_runtime_weights"}[tc.runtime]
 		t.Run(name, func(t *testing.T) {
 			testutil.RequireTools(t, map[string][]string{Icarus: {"iverilog", "vvp"}, Verilator: {"verilator"}}[tc.sim]...)
-			files, n, err := rtl.EmitNet(q, rtl.NetConfig{Parallel: 2, AResetN: tc.resetN})
+			mode, abort := "", 0
+			if tc.runtime {
+				mode, abort = rtl.WeightsRuntime, 3
+			}
+			files, n, err := rtl.EmitNet(q, rtl.NetConfig{Parallel: 2, AResetN: tc.resetN, WeightsMode: mode})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -126,7 +133,7 @@ func TestAXISProtocol(t *testing.T) {
 			if err := WriteFiles(dir, files); err != nil {
 				t.Fatal(err)
 			}
-			res, err := RunAXIS(context.Background(), tc.sim, dir, n, NetSources(files), frames, AXISOptions{Idle: 0.3, Stall: 0.3, Seed: 7})
+			res, err := RunAXIS(context.Background(), tc.sim, dir, n, NetSources(files), frames, AXISOptions{Idle: 0.3, Stall: 0.3, Seed: 7, WeightAbort: abort})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -25,7 +25,7 @@
 //   extended to 16 bits; tlast on the last class of each image.
 //   Both streams obey AXI-Stream valid/ready rules; backpressure anywhere is
 //   safe. s_axi_*: AXI4-Lite, 6-bit addresses, 32-bit data, the register
-//   map of axil_status (ID 32'h41444e54, VERSION 32'h00010000). rst_i is synchronous
+//   map of axil_status (ID 32'h41444e54, VERSION 32'h00010001). rst_i is synchronous
 //   and active high; everything is clocked by clk_i.
 `resetall
 `timescale 1ns / 1ps
@@ -296,7 +296,7 @@ module golden_raw #(
     axil_status #(
         .AW      (6),
         .ID      (32'h41444e54),
-        .VERSION (32'h00010000),
+        .VERSION (32'h00010001),
         .PIXELS  (32'h00000024),
         .CLASSES (32'h00000003)
     ) u_status (
@@ -322,7 +322,10 @@ module golden_raw #(
         .short_i       (frame_short),
         .long_i        (frame_long),
         .image_in_i    (frame_in),
-        .image_out_i   (m_axis_tvalid && m_axis_tready && m_axis_tlast)
+        .image_out_i   (m_axis_tvalid && m_axis_tready && m_axis_tlast),
+        .wloaded_i     (1'b1),
+        .wload_i       (1'b0),
+        .wabort_i      (1'b0)
     );
 endmodule
 

@@ -24,6 +24,10 @@
 //                            increments (0 before the second)
 //     0x20 PIXELS      RO    PIXELS parameter (input beats per image)
 //     0x24 CLASSES     RO    CLASSES parameter (output beats per image)
+//     0x28 WEIGHTS     RO    bit 0: the weights are loaded (wloaded_i;
+//                            always 1 with ROM weights); bits 15:8:
+//                            weight loads abandoned (wabort_i); bits
+//                            31:16: weight loads completed (wload_i)
 //   Counters wrap; all counters and flags clear on reset.
 // Parameters
 //   AW       address width, >= 6 (the low two bits are ignored)
@@ -33,8 +37,9 @@
 //   and WVALID are both high and no write response is pending; BVALID
 //   follows a cycle later and holds until BREADY. Read: ARREADY is high
 //   while no read data is pending; RVALID and RDATA follow a cycle after
-//   the address and hold until RREADY. short_i, long_i, image_in_i and
-//   image_out_i are one-cycle event pulses. rst_i is synchronous, active
+//   the address and hold until RREADY. short_i, long_i, image_in_i,
+//   image_out_i, wload_i and wabort_i are one-cycle event pulses;
+//   wloaded_i is a level. rst_i is synchronous, active
 //   high; the read data register is not reset.
 `resetall
 `timescale 1ns / 1ps
@@ -69,7 +74,10 @@ module axil_status #(
     input  wire          short_i,
     input  wire          long_i,
     input  wire          image_in_i,
-    input  wire          image_out_i
+    input  wire          image_out_i,
+    input  wire          wloaded_i,
+    input  wire          wload_i,
+    input  wire          wabort_i
 );
     initial begin
         if (AW < 6) begin
@@ -80,7 +88,7 @@ module axil_status #(
 
     localparam [3:0] R_ID = 4'd0, R_VERSION = 4'd1, R_ERROR = 4'd2, R_IMAGES_IN = 4'd3;
     localparam [3:0] R_IMAGES_OUT = 4'd4, R_CYCLES_LO = 4'd5, R_CYCLES_HI = 4'd6;
-    localparam [3:0] R_PERIOD = 4'd7, R_PIXELS = 4'd8, R_CLASSES = 4'd9;
+    localparam [3:0] R_PERIOD = 4'd7, R_PIXELS = 4'd8, R_CLASSES = 4'd9, R_WEIGHTS = 4'd10;
 
     reg        bvalid_q;
     reg        rvalid_q;
@@ -101,6 +109,8 @@ module axil_status #(
     reg [31:0] since_q;
     reg        seen_q;
     reg [31:0] period_q;
+    reg [15:0] wloads_q;    // weight loads completed
+    reg [7:0]  waborts_q;   // weight loads abandoned
 
     wire wr = s_axi_awvalid && s_axi_wvalid && !bvalid_q;
     wire rd = s_axi_arvalid && !rvalid_q;
@@ -144,7 +154,15 @@ module axil_status #(
             since_q    <= 32'd0;
             seen_q     <= 1'b0;
             period_q   <= 32'd0;
+            wloads_q   <= 16'd0;
+            waborts_q  <= 8'd0;
         end else begin
+            if (wload_i) begin
+                wloads_q <= wloads_q + 16'd1;
+            end
+            if (wabort_i) begin
+                waborts_q <= waborts_q + 8'd1;
+            end
             if (wr) begin
                 bvalid_q <= 1'b1;
             end else if (s_axi_bready) begin
@@ -190,6 +208,7 @@ module axil_status #(
                     R_PERIOD:     rdata_q <= period_q;
                     R_PIXELS:     rdata_q <= PIXELS;
                     R_CLASSES:    rdata_q <= CLASSES;
+                    R_WEIGHTS:    rdata_q <= {wloads_q, waborts_q, 7'd0, wloaded_i};
                     default:      rdata_q <= 32'd0;
                 endcase
             end
