@@ -911,14 +911,15 @@ func topTerms(n *rtl.Net) *engineTerms {
 	et.lut[lutFork] += float64(n.Forks)
 	et.ff[ffFork] += float64(2 * n.Forks)
 	// templates/prim/axil_status.v: five 32-bit counters (images in and
-	// out, the cycle count's two words, the period's difference) and a
-	// 32-bit read multiplexer; eight 32-bit registers, the error flags and
-	// the handshake flags. templates/prim/axis_frame_check.v: a beat
+	// out, the cycle count's two words, the period's difference), the
+	// WEIGHTS register's 16- and 8-bit load counters and a 32-bit read
+	// multiplexer; eight 32-bit registers, the load counters, the error
+	// flags and the handshake flags. templates/prim/axis_frame_check.v: a beat
 	// counter, its mode, and the zero-fill gate on the pixel.
 	// templates/prim/stream_skid.v: two pixel registers and their select.
 	pw := max(1, bits.Len(uint(max(n.Pixels(), 2)-1)))
-	et.lut[lutStatus] += float64(5*32 + 32 + pw + 2*n.InBits)
-	et.ff[ffStatus] += float64(8*32 + 2 + 6 + 2 + pw + 3 + 1 + 2*n.InBits + 2)
+	et.lut[lutStatus] += float64(5*32 + 24 + 32 + pw + 2*n.InBits)
+	et.ff[ffStatus] += float64(8*32 + 24 + 2 + 6 + 2 + pw + 3 + 1 + 2*n.InBits + 2)
 	if n.Runtime {
 		// The runtime weight loader (templates/net_top.v.tmpl): the word
 		// being assembled and the write register (2 x BMax·32 bits), the
