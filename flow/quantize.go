@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -39,7 +40,7 @@ func Quantize(net *model.Net, calib dataset.Tensor, o QuantizeOptions) (*quant.M
 	cfg := o.Config
 	var err error
 	if b, ok := cfg.LayerBits[quant.InputName]; ok && net.Folded != nil && b != quant.RawPixelBits {
-		return nil, nil, fmt.Errorf("input=%d: the input is the raw %d-bit pixel (the preprocessing is folded into the first layers)", b, quant.RawPixelBits)
+		return nil, nil, fmt.Errorf("%w: input=%d, but the input is the raw %d-bit pixel (the preprocessing is folded into the first conv)", ErrRawInputBits, b, quant.RawPixelBits)
 	}
 	if cfg.LayerBits, err = quant.WithEdgeBits(net, cfg.LayerBits, cfg.Bits, o.EdgeBits); err != nil {
 		return nil, nil, err
@@ -49,6 +50,11 @@ func Quantize(net *model.Net, calib dataset.Tensor, o QuantizeOptions) (*quant.M
 	}
 	return refine.Quantize(net, calib, cfg, o.Source, o.Refine)
 }
+
+// ErrRawInputBits is wrapped by Quantize when the widths name the input
+// with other than 8 bits while the preprocessing is folded (raw 8-bit
+// pixels in).
+var ErrRawInputBits = errors.New("input width")
 
 // RawInput returns net with its preprocessing folded into the conv2d
 // layers that read the input (model.Net.FoldPreprocess), so that the

@@ -54,7 +54,10 @@ type NetConfig struct {
 	// "runtime": they have a write port, no initial contents, and are
 	// loaded over the top's s_axis_w stream (Net.WeightStream, addergen
 	// pack-weights); constant-weight and constant-rescale logic is then
-	// not used, so that every value the model holds can be reloaded.
+	// not used, so that the weights, clamp constants, m and b can be
+	// reloaded. What the Verilog fixes stays: the widths (from the
+	// model's ranges), the rescale shift, the shift-add term format and
+	// a folded preprocessing's pad codes.
 	WeightsMode string `json:"weights_mode,omitempty"`
 }
 

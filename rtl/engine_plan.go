@@ -731,7 +731,9 @@ func (e *Engine) Mem(name string) memView {
 			}
 			v.Attr = fmt.Sprintf(`(* %s_style = "block" *)  // %d words: a block RAM (--weight-memory)`, kind, m.Depth)
 		case name == "wrom" && e.WRomStyle == WeightMemLogic && e.Runtime:
-			v.Attr = `(* ram_style = "distributed" *)  // LUTs (--weight-memory logic)`
+			// "logic", not "distributed": an iCE40 has no LUT RAM, and
+			// yosys refuses a distributed style there.
+			v.Attr = `(* ram_style = "logic" *)  // registers (--weight-memory logic)`
 		case name == "wrom" && e.WRomStyle == WeightMemLogic:
 			v.Attr = `(* rom_style = "logic" *)  // LUTs (--weight-memory logic)`
 		case name != "wrom" && e.Runtime:

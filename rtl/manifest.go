@@ -58,7 +58,9 @@ type NetManifest struct {
 	FuseSoC string `json:"fusesoc_core"`
 	PEs     int    `json:"pes"`
 	Lanes   int    `json:"lanes"`
-	ROMBits int    `json:"rom_bits"`
+	// ROMBits is the bits of the weight and per-channel constant
+	// memories: ROMs, or with runtime weights the RAMs the stream loads.
+	ROMBits int `json:"rom_bits"`
 	// BufferBits is every activation memory with a write port: the line
 	// buffers (ring rows times copies), output FIFOs and skip FIFOs.
 	BufferBits int `json:"buffer_bits"`

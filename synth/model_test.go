@@ -2,6 +2,7 @@ package synth
 
 import (
 	"context"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -127,5 +128,28 @@ func TestWeightMemory(t *testing.T) {
 	}
 	if brams[rtl.WeightMemBlock] <= brams[rtl.WeightMemLogic] {
 		t.Errorf("block RAMs: %d with block weight ROMs, %d with logic ones", brams[rtl.WeightMemBlock], brams[rtl.WeightMemLogic])
+	}
+
+	// Runtime weights (RAMs with a write port) on iCE40, which has no LUT
+	// RAM: the logic style must still synthesize, block must take block
+	// RAMs, and the estimate must count them exactly.
+	for _, mem := range []string{rtl.WeightMemLogic, rtl.WeightMemBlock} {
+		c := rtl.NetConfig{Parallel: 2, WeightMemory: mem, WeightsMode: rtl.WeightsRuntime, Family: "ice40"}
+		m, err := MeasureModel(context.Background(), ModelRequest{Model: q, Config: c, Ops: []Op{L1}, Target: ICE40})
+		if err != nil {
+			t.Fatalf("runtime %s on ice40: %v", mem, err)
+		}
+		est, err := EstimateNet(q, c, L1, ICE40)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := m.Reports[0].BRAMs
+		t.Logf("runtime %s on ice40: %d SB_RAM40_4K (estimate %d), %d LUTs (estimate %d)", mem, got, est.Total.BRAMs, m.Reports[0].LUTs, est.Total.LUTs)
+		if got != est.Total.BRAMs {
+			t.Errorf("runtime %s on ice40: yosys %d block RAMs, the estimate %d", mem, got, est.Total.BRAMs)
+		}
+		if l := m.Reports[0].LUTs; math.Abs(float64(est.Total.LUTs-l)) > 0.15*float64(l) {
+			t.Errorf("runtime %s on ice40: yosys %d LUTs, the estimate %d (more than 15%% off)", mem, l, est.Total.LUTs)
+		}
 	}
 }

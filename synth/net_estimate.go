@@ -81,6 +81,7 @@ type memory struct {
 	copies        int
 	logic         bool // (* rom_style = "logic" *): never a block RAM
 	block         bool // (* rom_style = "block" *): a block RAM whatever the cost
+	loaded        bool // a runtime-weights RAM (written by the weight loader)
 	readBits      int  // a RAM's read register when not the whole word (rtl.Engine.SliceEarly)
 	cols, nonzero int
 	// fieldBits is, per field (a lane's weight, a PE's multiplier), the
@@ -282,6 +283,7 @@ const (
 	lutSerial // top: output serializer, classes x code bits
 	lutFork   // top: one per stream fork
 	lutStatus // top: the AXI4-Lite status slave's counters and read multiplexer, the framing check's counter and data gate
+	lutWMux   // runtime weights: read-multiplexer inputs and word enables of weight RAMs in registers (not fitted: 1 LUT4 per 2:1 input, a LUT6 per 4:1)
 	nLUTTerms
 )
 
@@ -313,7 +315,7 @@ var lutTermPart = [nLUTTerms]int{lutSerial: partTop, lutFork: partTop, lutStatus
 var ffTermPart = [nFFTerms]int{ffSerial: partTop, ffFork: partTop, ffStatus: partTop}
 
 var lutTermNames = [nLUTTerms]string{"engine", "ctl", "lane", "sel", "lutram", "srl", "rom", "mux", "fifo",
-	"pe", "tree", "inv", "mult", "mult_const", "shift", "acc", "const", "round", "out", "add", "serial", "fork", "status"}
+	"pe", "tree", "inv", "mult", "mult_const", "shift", "acc", "const", "round", "out", "add", "serial", "fork", "status", "wmux"}
 var ffTermNames = [nFFTerms]string{"ctl", "lane", "rom", "pe", "tree", "data", "prod", "slots", "delay", "fifo", "mem", "serial", "fork", "status"}
 
 // netModel weighs the terms for one target.
@@ -333,11 +335,11 @@ type netModel struct {
 // TestNetEstimate -fitnet -fitlambda 1` refits them.
 var netModels = map[Target]netModel{
 	Xilinx: {
-		lut: [nLUTTerms]float64{0 /* engine */, 2.162 /* ctl */, 0.5725 /* lane */, 0.48 /* sel */, 1 /* lutram */, 1 /* srl */, 0.7763 /* rom */, 0.945 /* mux */, 0 /* fifo */, 1.023 /* pe */, 1 /* tree */, 0.5045 /* inv */, 1.913 /* mult */, 1 /* mult_const */, 0.3847 /* shift */, 0.354 /* acc */, 0.6775 /* const */, 0.7312 /* round */, 0 /* out */, 2 /* add */, 0.4386 /* serial */, 5 /* fork */, 1 /* status */},
+		lut: [nLUTTerms]float64{0 /* engine */, 2.162 /* ctl */, 0.5725 /* lane */, 0.48 /* sel */, 1 /* lutram */, 1 /* srl */, 0.7763 /* rom */, 0.945 /* mux */, 0 /* fifo */, 1.023 /* pe */, 1 /* tree */, 0.5045 /* inv */, 1.913 /* mult */, 1 /* mult_const */, 0.3847 /* shift */, 0.354 /* acc */, 0.6775 /* const */, 0.7312 /* round */, 0 /* out */, 2 /* add */, 0.4386 /* serial */, 5 /* fork */, 1 /* status */, 0.3333 /* wmux */},
 		ff:  [nFFTerms]float64{1.491 /* ctl */, 0.6817 /* lane */, 2.622 /* rom */, 1.202 /* pe */, 1 /* tree */, 0.3029 /* data */, 1.238 /* prod */, 0.7694 /* slots */, 0 /* delay */, 0 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */, 1 /* status */},
 	},
 	ICE40: {
-		lut: [nLUTTerms]float64{93.16 /* engine */, 2.524 /* ctl */, 4.209 /* lane */, 0.75 /* sel */, 1 /* lutram */, 1 /* srl */, 1.684 /* rom */, 0 /* mux */, 71.16 /* fifo */, 1.003 /* pe */, 1 /* tree */, 1.532 /* inv */, 2.105 /* mult */, 1.859 /* mult_const */, 0.6546 /* shift */, 0.7946 /* acc */, 0.5294 /* const */, 0.6287 /* round */, 0 /* out */, 2 /* add */, 0.6982 /* serial */, 5 /* fork */, 1 /* status */},
+		lut: [nLUTTerms]float64{93.16 /* engine */, 2.524 /* ctl */, 4.209 /* lane */, 0.75 /* sel */, 1 /* lutram */, 1 /* srl */, 1.684 /* rom */, 0 /* mux */, 71.16 /* fifo */, 1.003 /* pe */, 1 /* tree */, 1.532 /* inv */, 2.105 /* mult */, 1.859 /* mult_const */, 0.6546 /* shift */, 0.7946 /* acc */, 0.5294 /* const */, 0.6287 /* round */, 0 /* out */, 2 /* add */, 0.6982 /* serial */, 5 /* fork */, 1 /* status */, 1 /* wmux */},
 		ff:  [nFFTerms]float64{1.138 /* ctl */, 1.139 /* lane */, 0.9015 /* rom */, 0.9365 /* pe */, 1 /* tree */, 0.6487 /* data */, 0.612 /* prod */, 1.492 /* slots */, 0.4957 /* delay */, 1.214 /* fifo */, 1 /* mem */, 1 /* serial */, 1 /* fork */, 1 /* status */},
 	},
 }
@@ -399,6 +401,18 @@ func (et *engineTerms) multiplier(dsp bool, a, b, nonzero int, constant bool) bo
 // the values val(r, f) of fields f < fields, w bits each (two's
 // complement), as rtl's ROM files do, and per field the bits that are not
 // zero in every word.
+// runtimeColumns is romColumns for a memory loaded at run time (runtime
+// weights): its contents are not known when the hardware is built, so
+// every column is distinct and nonzero and every field varies at full
+// width (no constant, no all-zero field for synthesis to prune).
+func runtimeColumns(fields, w int) (cols, nonzero int, fieldBits []int, fieldConst []bool) {
+	fieldBits, fieldConst = make([]int, fields), make([]bool, fields)
+	for f := range fieldBits {
+		fieldBits[f] = w
+	}
+	return fields * w, fields * w, fieldBits, fieldConst
+}
+
 func romColumns(depth, fields, w int, val func(r, f int) int64) (cols, nonzero int, fieldBits []int, fieldConst []bool) {
 	words := ceilDiv(depth, 64)
 	seen := map[string]bool{}
@@ -473,7 +487,7 @@ func engineROMs(l *quant.Layer, e *rtl.Engine) []memory {
 			wb = e.WB
 		}
 		m := memory{name: "wrom", kind: memKind(e), depth: e.WRomD, width: e.WRomW, copies: 1,
-			logic: e.WRomStyle == rtl.WeightMemLogic, block: e.WRomStyle == rtl.WeightMemBlock}
+			logic: e.WRomStyle == rtl.WeightMemLogic, block: e.WRomStyle == rtl.WeightMemBlock, loaded: e.Runtime}
 		wt := l.Weight.Data
 		m.cols, m.nonzero, m.fieldBits, m.fieldConst = romColumns(e.WRomD, e.P*e.LanesPE, wb, func(r, f int) int64 {
 			g, ps, cf := r/e.T, r%e.T/e.CF, r%e.CF
@@ -484,16 +498,22 @@ func engineROMs(l *quant.Layer, e *rtl.Engine) []memory {
 			}
 			return wt[(o*e.CIN+ch)*e.KK+kk]
 		})
+		if e.Runtime {
+			m.cols, m.nonzero, m.fieldBits, m.fieldConst = runtimeColumns(e.P*e.LanesPE, wb)
+		}
 		out = append(out, m)
 	}
 	perChannel := func(name string, src []int64, w int) {
-		m := memory{name: name, kind: memKind(e), depth: e.G, width: e.P * w, copies: 1, logic: !e.Runtime}
+		m := memory{name: name, kind: memKind(e), depth: e.G, width: e.P * w, copies: 1, logic: !e.Runtime, loaded: e.Runtime}
 		m.cols, m.nonzero, m.fieldBits, m.fieldConst = romColumns(e.G, e.P, w, func(g, p int) int64 {
 			if o := g*e.P + p; o < len(src) {
 				return src[o]
 			}
 			return 0
 		})
+		if e.Runtime {
+			m.cols, m.nonzero, m.fieldBits, m.fieldConst = runtimeColumns(e.P, w)
+		}
 		out = append(out, m)
 	}
 	if e.Adder {
@@ -506,13 +526,16 @@ func engineROMs(l *quant.Layer, e *rtl.Engine) []memory {
 	if e.ShiftM {
 		var terms []int64
 		terms, bvals = rtl.ShiftTerms(l.Rescale.M, l.Rescale.B)
-		m := memory{name: "mrom", kind: memKind(e), depth: e.G, width: e.MRomW, copies: 1, logic: !e.Runtime}
+		m := memory{name: "mrom", kind: memKind(e), depth: e.G, width: e.MRomW, copies: 1, logic: !e.Runtime, loaded: e.Runtime}
 		m.cols, m.nonzero, m.fieldBits, m.fieldConst = romColumns(e.G, 2*e.P, e.MTW, func(g, f int) int64 {
 			if o := g*e.P + f/2; o < len(l.Rescale.M) {
 				return terms[2*o+f%2]
 			}
 			return 0
 		})
+		if e.Runtime {
+			m.cols, m.nonzero, m.fieldBits, m.fieldConst = runtimeColumns(2*e.P, e.MTW)
+		}
 		out = append(out, m)
 	} else if e.MROM {
 		perChannel("mrom", l.Rescale.M, e.MW)
@@ -791,6 +814,10 @@ func (et *engineTerms) shiftRescale(l *quant.Layer, e *rtl.Engine) {
 				vary |= v ^ v0
 				nonzero = nonzero || v != 0
 			}
+			if e.Runtime {
+				// Loaded at run time: every term live, every field bit varies.
+				nonzero, vary = true, int64(1)<<e.MTW-1
+			}
 			if !nonzero {
 				continue
 			}
@@ -852,7 +879,11 @@ func (et *engineTerms) memory(t Target, m memory) {
 	case mapLogic:
 		et.lut[lutROM] += c * float64(mp.romLUTs)
 	case mapFF:
-		et.lut[lutMux] += c * float64(mp.muxInput)
+		if m.loaded {
+			et.lut[lutWMux] += c * float64(mp.muxInput+m.depth)
+		} else {
+			et.lut[lutMux] += c * float64(mp.muxInput)
+		}
 		if m.kind == memFIFO && m.depth > 1 {
 			et.ff[ffFIFO] += c * float64(mp.ffBits)
 		} else {

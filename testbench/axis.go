@@ -183,7 +183,13 @@ func RunAXIS(ctx context.Context, simulator, dir string, n *rtl.Net, sources []s
 			return nil, fmt.Errorf("testbench: weight abort after %d beats: the stream has %d", o.WeightAbort, len(wBeats))
 		}
 		var wh strings.Builder
-		for _, v := range append(wBeats[:o.WeightAbort:o.WeightAbort], wBeats...) {
+		// The abandoned prefix carries other data (the stream's first
+		// beats inverted), so that a word it wrote would show.
+		prefix := make([]uint32, o.WeightAbort)
+		for i := range prefix {
+			prefix[i] = ^wBeats[i]
+		}
+		for _, v := range append(prefix, wBeats...) {
 			fmt.Fprintf(&wh, "%08x\n", v)
 		}
 		files["axis_weights.hex"] = []byte(wh.String())

@@ -253,6 +253,18 @@ func TestNetRuntimeWeights(t *testing.T) {
 					}
 				})
 			}
+			// Runtime weights beside the pad codes of a folded preprocessing.
+			raw := engineCases[4]
+			if raw.pre == nil {
+				t.Fatalf("engine case %s has no preprocessing", raw.name)
+			}
+			t.Run(raw.name, func(t *testing.T) {
+				q, in := engineNetPre(t, raw.spec, raw.signed, raw.pre, 8, 3)
+				hw := rtl.NetConfig{Parallel: 3, Lanes: 7, WeightsMode: rtl.WeightsRuntime}
+				if res := runNetCase(t, s, q, in, hw, NetRunOptions{Idle: 0.2, Stall: 0.2, Seed: 5, WeightAbort: 2}); res.Values == 0 {
+					t.Fatal("nothing compared")
+				}
+			})
 		})
 	}
 }

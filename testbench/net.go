@@ -164,7 +164,13 @@ func RunNet(ctx context.Context, simulator, dir string, n *rtl.Net, sources []st
 			return nil, fmt.Errorf("testbench: weight abort after %d beats: the stream has %d", o.WeightAbort, len(beats))
 		}
 		var wh strings.Builder
-		for _, v := range append(beats[:o.WeightAbort:o.WeightAbort], beats...) {
+		// The abandoned prefix carries other data (the stream's first
+		// beats inverted), so that a word it wrote would show.
+		prefix := make([]uint32, o.WeightAbort)
+		for i := range prefix {
+			prefix[i] = ^beats[i]
+		}
+		for _, v := range append(prefix, beats...) {
 			fmt.Fprintf(&wh, "%08x\n", v)
 		}
 		b.Runtime, b.WFile, b.WBeats = true, "net_weights.hex", len(beats)

@@ -483,3 +483,18 @@ func TestRawInputNotFoldable(t *testing.T) {
 		t.Errorf("explicit --raw-input: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestRawInputBits: with the preprocessing folded the input is the raw
+// 8-bit pixel; asking for another input width is one error line naming
+// the flag and the way out.
+func TestRawInputBits(t *testing.T) {
+	f := newCIFARFixture(t)
+	q := filepath.Join(f.dir, "q.json")
+	code, _, stderr := runCLI(t, "quantize", "--model", f.spec, "--weights", f.weights, "--calib", f.train, "--preprocess", "--bits", "6,input=4", "--out", q)
+	if code != 2 || !strings.Contains(stderr, "--bits 6,input=4") || !strings.Contains(stderr, "--raw-input=false") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "quantize", "--model", f.spec, "--weights", f.weights, "--calib", f.train, "--preprocess", "--bits", "6,input=4", "--raw-input=false", "--out", q); code != 0 {
+		t.Errorf("--raw-input=false: exit %d: %s", code, stderr)
+	}
+}

@@ -33,7 +33,7 @@ design); the error names the first file that differs.`,
 		Example: `  addergen emit-verilog --model q8.json --weights-mode runtime --parallel 4 --out rtl
   addergen pack-weights --model q8.json --parallel 4 --design rtl --out weights.bin`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.OutOrStdout()) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.OutOrStdout(), cmd.ErrOrStderr()) },
 	}
 	o.hw.register(cmd)
 	// The stream is for runtime weights: the flag's default says so.
@@ -57,7 +57,7 @@ type packWeightsOpts struct {
 	json   bool
 }
 
-func (o *packWeightsOpts) run(stdout io.Writer) error {
+func (o *packWeightsOpts) run(stdout, stderr io.Writer) error {
 	q, c, err := o.hw.load(o.model)
 	if err != nil {
 		return err
@@ -67,6 +67,9 @@ func (o *packWeightsOpts) run(stdout io.Writer) error {
 	}
 	if o.hw.mode != "runtime" {
 		return usagef("--weights-mode %s: pack-weights packs for runtime weights only", o.hw.mode)
+	}
+	if o.design == "" && !o.g.quiet {
+		fmt.Fprintln(stderr, "addergen: warning: pack-weights without --design: the stream fits only a design emitted from this model with these hardware flags (give --design DIR to check)")
 	}
 	b, n, err := flow.PackWeights(q, c, o.design)
 	if errors.Is(err, flow.ErrDesignMismatch) {

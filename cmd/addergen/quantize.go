@@ -342,6 +342,13 @@ func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
 		}
 	}
 	q, rr, err := flow.Quantize(net, set.X, flow.QuantizeOptions{Config: cfg, EdgeBits: o.edgeBits, Source: filepath.Base(o.calib), Refine: ropt})
+	if errors.Is(err, flow.ErrRawInputBits) {
+		flag, val := "--bits", o.bits
+		if strings.Contains(o.perLayerBits, quant.InputName+"=") {
+			flag, val = "--per-layer-bits", o.perLayerBits
+		}
+		return usagef("%s %s: %s; drop input= or quantize the normalised input with --raw-input=false", flag, val, strings.TrimPrefix(err.Error(), flow.ErrRawInputBits.Error()+": "))
+	}
 	if err != nil {
 		// The config was validated; what remains are layer names in
 		// --bits, nets the IR cannot express and simulator errors.
