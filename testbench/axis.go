@@ -174,26 +174,14 @@ func RunAXIS(ctx context.Context, simulator, dir string, n *rtl.Net, sources []s
 		return nil, err
 	}
 	files := map[string][]byte{}
-	var wBeats []uint32
+	wBeats := 0
 	if n.Runtime {
-		if wBeats, err = n.WeightStream(); err != nil {
+		hexw, nb, err := weightFile(n, o.WeightAbort)
+		if err != nil {
 			return nil, err
 		}
-		if o.WeightAbort < 0 || o.WeightAbort >= len(wBeats) {
-			return nil, fmt.Errorf("testbench: weight abort after %d beats: the stream has %d", o.WeightAbort, len(wBeats))
-		}
-		var wh strings.Builder
-		// The abandoned prefix carries other data (the stream's first
-		// beats inverted), so that a word it wrote would show.
-		prefix := make([]uint32, o.WeightAbort)
-		for i := range prefix {
-			prefix[i] = ^wBeats[i]
-		}
-		for _, v := range append(prefix, wBeats...) {
-			fmt.Fprintf(&wh, "%08x\n", v)
-		}
-		files["axis_weights.hex"] = []byte(wh.String())
-		est += len(wBeats) + o.WeightAbort
+		files["axis_weights.hex"], wBeats = hexw, nb
+		est += nb + o.WeightAbort
 	}
 	b := axisBench{topInst: ti, Beats: beats, Commands: len(cmds), Outputs: len(frames) * n.OutCount, Classes: n.OutCount,
 		MaxCycles: 4*est + 20000, InTData1: n.InTData() + 1, OutTData: n.OutTData, OutTData1: n.OutTData + 1,
@@ -203,7 +191,7 @@ func RunAXIS(ctx context.Context, simulator, dir string, n *rtl.Net, sources []s
 		IdleThresh: int(o.Idle * 256), StallThresh: int(o.Stall * 256),
 		SeedHex: fmt.Sprintf("%08x", uint32(o.Seed*2654435761+0x7654321)|1)}
 	if n.Runtime {
-		b.Runtime, b.WFile, b.WBeats, b.WAbort = true, "axis_weights.hex", len(wBeats), o.WeightAbort
+		b.Runtime, b.WFile, b.WBeats, b.WAbort = true, "axis_weights.hex", wBeats, o.WeightAbort
 	}
 	tb, err := rtl.Render("tb_axis.v.tmpl", b)
 	if err != nil {

@@ -156,26 +156,13 @@ func RunNet(ctx context.Context, simulator, dir string, n *rtl.Net, sources []st
 	maxCycles := int(float64(n.PredictedCyclesPerImage*(N+2)+n.LatencyCycles)*slow*2) + 10000
 	files := map[string][]byte{}
 	if n.Runtime {
-		beats, err := n.WeightStream()
+		hexw, beats, err := weightFile(n, o.WeightAbort)
 		if err != nil {
 			return nil, err
 		}
-		if o.WeightAbort < 0 || o.WeightAbort >= len(beats) {
-			return nil, fmt.Errorf("testbench: weight abort after %d beats: the stream has %d", o.WeightAbort, len(beats))
-		}
-		var wh strings.Builder
-		// The abandoned prefix carries other data (the stream's first
-		// beats inverted), so that a word it wrote would show.
-		prefix := make([]uint32, o.WeightAbort)
-		for i := range prefix {
-			prefix[i] = ^beats[i]
-		}
-		for _, v := range append(prefix, beats...) {
-			fmt.Fprintf(&wh, "%08x\n", v)
-		}
-		b.Runtime, b.WFile, b.WBeats = true, "net_weights.hex", len(beats)
-		files[b.WFile] = []byte(wh.String())
-		maxCycles += int(float64(len(beats))*slow*2) + 100
+		b.Runtime, b.WFile, b.WBeats = true, "net_weights.hex", beats
+		files[b.WFile] = hexw
+		maxCycles += int(float64(beats)*slow*2) + 100
 	}
 	args := netArgs(N*H*W, N*n.OutCount, maxCycles, o)
 	if n.Runtime {
@@ -465,4 +452,27 @@ func designSources(designDir string, sources []string) []string {
 // order (its filelist.f).
 func NetSources(files map[string][]byte) []string {
 	return strings.Fields(string(files["filelist.f"]))
+}
+
+// weightFile returns the bench's weight file for runtime weights (one
+// 32-bit hex beat per line): abort beats of an abandoned load, carrying
+// other data (the stream's first beats inverted, so that a word it wrote
+// would show), then the whole stream (rtl.Net.WeightStream); and the
+// stream's length. Errors: the stream's, or abort outside [0, length).
+func weightFile(n *rtl.Net, abort int) ([]byte, int, error) {
+	beats, err := n.WeightStream()
+	if err != nil {
+		return nil, 0, err
+	}
+	if abort < 0 || abort >= len(beats) {
+		return nil, 0, fmt.Errorf("testbench: weight abort after %d beats: the stream has %d", abort, len(beats))
+	}
+	var wh strings.Builder
+	for i := range abort {
+		fmt.Fprintf(&wh, "%08x\n", ^beats[i])
+	}
+	for _, v := range beats {
+		fmt.Fprintf(&wh, "%08x\n", v)
+	}
+	return []byte(wh.String()), len(beats), nil
 }
