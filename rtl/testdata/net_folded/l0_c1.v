@@ -189,25 +189,44 @@ module l0_c1 #(
     // The last output row waits for the whole map (measured: letting only
     // the map's last pixel wait made the rings the cycle model sizes stall,
     // ResNet-20 at --target-cycles 20000 ran 25 % over the model).
-    // needps_q is needp_q + S (a register kept beside it, below): no adder
-    // before the compare (the whole design's longest path was this adder,
-    // the compare, then needps_col's adder: 13 cells).
-    wire [8-1:0] needp_col = last_oh ? 8'd36 : ((needps_q > rowend_q) ? rowend_q : needps_q);
-    wire [8-1:0] needp_row = (oh_q == 3'd4) ? 8'd36 : nrwc_q;
+    wire oh_m1 = (oh_q == 3'd4);
+    wire [8-1:0] needp_row = oh_m1 ? 8'd36 : nrwc_q;
     // The next cycle's rows_ok: lpix_q against the need the reader keeps or
-    // moves to. lpix >= min(needp+S, rowend) is one of the two compares.
-    // Every compare is of registers.
+    // moves to. lpix >= min(needp+S, rowend) is one of the two compares;
+    // lpix_q never exceeds 36, so a whole map loaded is lpix_q == 36.
+    // Every compare is of registers, and each meets its own one-hot term
+    // (a LUT of registers, computed beside the compares) in an AND-OR, so
+    // that the compares' carry chains are followed by two LUT levels
+    // (measured: the nested choice put four LUTs after them, the HX8K
+    // build's longest path at seed 3, 10.3 ns).
     wire ge_same = (lpix_q >= needp_q);
     wire ge_step = (lpix_q >= needps_q);
-    wire ge_col = last_oh ? (lpix_q == 8'd36) : (ge_step || (lpix_q >= rowend_q));
-    wire ge_row = (lpix_q >= needp_row);
+    wire ge_rend = (lpix_q >= rowend_q);
+    wire ge_full = (lpix_q == 8'd36);
+    wire ge_nrwc = (lpix_q >= nrwc_q);
     // At a map's end the loaded count becomes the next map's: apix_q and
     // this cycle's load.
     wire ge_map = (apix_q >= 8'd8) || (load_fire && (apix_q == 8'd7));
-    wire rows_ok_d = !pix_done ? ge_same : (!last_ow ? ge_col : (!last_oh ? ge_row : ge_map));
+    wire t_same = !pix_done;
+    wire t_col = pix_done && !last_ow && !last_oh;
+    wire t_full = pix_done && (last_ow ? (!last_oh && oh_m1) : last_oh);
+    wire t_nrwc = pix_done && last_ow && !last_oh && !oh_m1;
+    wire t_map = pix_done && last_ow && last_oh;
+    wire rows_ok_d = (t_same && ge_same) || (t_col && (ge_step || ge_rend)) || (t_full && ge_full)
+        || (t_nrwc && ge_nrwc) || (t_map && ge_map);
     // needps_q follows needp_q: the same choice, each candidate plus S.
-    wire [8-1:0] needps_col = last_oh ? 8'd37 : ((needps_q > rowend_q) ? rowend_q + 8'd1 : needps_q + 8'd1);
-    wire [8-1:0] needps_row = (oh_q == 3'd4) ? 8'd37 : nrwc_q + 8'd1;
+    // The compare needps_q > rowend_q chooses last, in one LUT after its
+    // carry chain, between rowend_q (+ S) and the other candidates, which
+    // are chosen from registers beside it (measured: choosing it first put
+    // two LUTs and 4.8 ns of routes after it, the HX8K build's longest path
+    // at seed 1, 10.6 ns).
+    wire sel_col = !last_ow && !last_oh;
+    wire cap = sel_col && (needps_q > rowend_q);
+    wire [8-1:0] needps_row = oh_m1 ? 8'd37 : nrwc_q + 8'd1;
+    wire [8-1:0] needp_nc = !last_ow ? (last_oh ? 8'd36 : needps_q) : (!last_oh ? needp_row : 8'd8);
+    wire [8-1:0] needps_nc = !last_ow ? (last_oh ? 8'd37 : needps_q + 8'd1) : (!last_oh ? needps_row : 8'd9);
+    wire [8-1:0] needp_pd = cap ? rowend_q : needp_nc;
+    wire [8-1:0] needps_pd = cap ? rowend_q + 8'd1 : needps_nc;
     always @(posedge clk_i) begin
         if (rst_i) begin
             rows_ok_q <= 1'b0;
@@ -215,7 +234,7 @@ module l0_c1 #(
         end else begin
             rows_ok_q <= rows_ok_d;
             if (pix_done) begin
-                needps_q <= !last_ow ? needps_col : (!last_oh ? needps_row : 8'd9);
+                needps_q <= needps_pd;
             end
         end
     end
@@ -349,6 +368,8 @@ module l0_c1 #(
                 g_q <= last_g ? 1'd0 : g_q + 1'd1;
             end
             if (pix_done) begin
+                // The need of the next pixel, row or map (needp_pd).
+                needp_q <= needp_pd;
                 if (last_ow) begin
                     ow_q <= 3'd0;
                     iwb_q <= -9'sd1;
@@ -359,7 +380,6 @@ module l0_c1 #(
                     iwb_q <= iwbn_q;
                     colok_q <= colok_nx;
                     iwbn_q <= iwbn_nx;
-                    needp_q <= needp_col;
                     fp_q <= fp_col;
                     rel_q <= relc_q;
                     relc_q <= relc_col;
@@ -373,7 +393,6 @@ module l0_c1 #(
                     rowok_q <= 3'b110;
                     rowend_q <= 8'd12;
                     nrwc_q <= 8'd14;
-                    needp_q <= 8'd8;
                     ihbw_q <= -9'sd6;
                     ihbwn_q <= 9'sd6 - 9'sd6;
                     rowfree_q <= 1'b0;
@@ -389,7 +408,6 @@ module l0_c1 #(
                     rowok_q <= rowok_nx;
                     rowend_q <= rowend_nx;
                     nrwc_q <= nrwc_nx;
-                    needp_q <= needp_row;
                     ihbw_q <= ihbwn_q;
                     ihbwn_q <= ihbwn_nx;
                     rowfree_q <= rowfree_nx;

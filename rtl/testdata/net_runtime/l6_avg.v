@@ -191,7 +191,9 @@ module l6_avg (
     // the map's last pixel wait made the rings the cycle model sizes stall,
     // ResNet-20 at --target-cycles 20000 ran 25 % over the model).
     wire [6-1:0] needp_col = last_oh ? 6'd4 : ((needp_s > {1'b0, rowend_q}) ? rowend_q : needp_s[6-1:0]);
-    wire [6-1:0] needp_row = (oh_q == 1'd0) ? 6'd4 : nrwc_q;
+    wire oh_m1 = (oh_q == 1'd0);
+    wire [6-1:0] needp_row = oh_m1 ? 6'd4 : nrwc_q;
+    wire [6-1:0] needp_pd = !last_ow ? needp_col : (!last_oh ? needp_row : 6'd1);
     // The window rows and columns inside the map, one bit per ki (kj):
     // 0 <= ihb+ki < H and 0 <= iwb+kj < W, kept in registers, so that a
     // lane's bound is a bit select. The next row's (pixel's) bits are a
@@ -314,6 +316,8 @@ module l6_avg (
                 g_q <= last_g ? 1'd0 : g_q + 1'd1;
             end
             if (pix_done) begin
+                // The need of the next pixel, row or map (needp_pd).
+                needp_q <= needp_pd;
                 if (last_ow) begin
                     ow_q <= 1'd0;
                     iwb_q <= -7'sd0;
@@ -324,7 +328,6 @@ module l6_avg (
                     iwb_q <= iwbn_q;
                     colok_q <= colok_nx;
                     iwbn_q <= iwbn_nx;
-                    needp_q <= needp_col;
                     fp_q <= fp_col;
                     rel_q <= relc_q;
                     relc_q <= relc_col;
@@ -338,7 +341,6 @@ module l6_avg (
                     rowok_q <= 2'b11;
                     rowend_q <= 6'd4;
                     nrwc_q <= 6'd4;
-                    needp_q <= 6'd1;
                     ihbw_q <= -7'sd0;
                     ihbwn_q <= 7'sd4 - 7'sd0;
                     rowfree_q <= 1'b1;
@@ -354,7 +356,6 @@ module l6_avg (
                     rowok_q <= rowok_nx;
                     rowend_q <= rowend_nx;
                     nrwc_q <= nrwc_nx;
-                    needp_q <= needp_row;
                     ihbw_q <= ihbwn_q;
                     ihbwn_q <= ihbwn_nx;
                     rowfree_q <= rowfree_nx;

@@ -189,7 +189,9 @@ module l8_fc #(
     // the map's last pixel wait made the rings the cycle model sizes stall,
     // ResNet-20 at --target-cycles 20000 ran 25 % over the model).
     wire [4-1:0] needp_col = last_oh ? 4'd1 : ((needp_s > {1'b0, rowend_q}) ? rowend_q : needp_s[4-1:0]);
-    wire [4-1:0] needp_row = (oh_q == 1'd0) ? 4'd1 : nrwc_q;
+    wire oh_m1 = (oh_q == 1'd0);
+    wire [4-1:0] needp_row = oh_m1 ? 4'd1 : nrwc_q;
+    wire [4-1:0] needp_pd = !last_ow ? needp_col : (!last_oh ? needp_row : 4'd1);
     // The window rows and columns inside the map, one bit per ki (kj):
     // 0 <= ihb+ki < H and 0 <= iwb+kj < W, kept in registers, so that a
     // lane's bound is a bit select. The next row's (pixel's) bits are a
@@ -312,6 +314,8 @@ module l8_fc #(
                 g_q <= last_g ? 1'd0 : g_q + 1'd1;
             end
             if (pix_done) begin
+                // The need of the next pixel, row or map (needp_pd).
+                needp_q <= needp_pd;
                 if (last_ow) begin
                     ow_q <= 1'd0;
                     iwb_q <= -5'sd0;
@@ -322,7 +326,6 @@ module l8_fc #(
                     iwb_q <= iwbn_q;
                     colok_q <= colok_nx;
                     iwbn_q <= iwbn_nx;
-                    needp_q <= needp_col;
                     fp_q <= fp_col;
                     rel_q <= relc_q;
                     relc_q <= relc_col;
@@ -336,7 +339,6 @@ module l8_fc #(
                     rowok_q <= 1'b1;
                     rowend_q <= 4'd1;
                     nrwc_q <= 4'd1;
-                    needp_q <= 4'd1;
                     ihbw_q <= -5'sd0;
                     ihbwn_q <= 5'sd1 - 5'sd0;
                     rowfree_q <= 1'b1;
@@ -352,7 +354,6 @@ module l8_fc #(
                     rowok_q <= rowok_nx;
                     rowend_q <= rowend_nx;
                     nrwc_q <= nrwc_nx;
-                    needp_q <= needp_row;
                     ihbw_q <= ihbwn_q;
                     ihbwn_q <= ihbwn_nx;
                     rowfree_q <= rowfree_nx;
