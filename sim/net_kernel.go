@@ -15,12 +15,13 @@ type scratch struct {
 	xp    []uint64 // packed patch (SWAR)
 	// Vector byte kernel: the input map as padded HWC bytes, one output
 	// row's byte patches, and their L1 sums [pixel][channel].
-	xh  []uint8
-	pb  []uint8
-	l1  []int32
-	v   []int64 // one row of pre-scaled values (finishRow)
-	p16 []int16 // one output row of int16 patches (vector conv2d)
-	x16 []int16 // the input map as padded HWC int16 (vector conv2d)
+	xh   []uint8
+	pb   []uint8
+	l1   []int32
+	v    []int64   // one row of pre-scaled values (finishRow)
+	p16  []int16   // one output row of int16 patches (vector conv2d)
+	qacc []quadAcc // vector rescale statistics per group of four channels
+	x16  []int16   // the input map as padded HWC int16 (vector conv2d)
 }
 
 func (s *scratch) grow(p *layerPlan) {
@@ -250,6 +251,7 @@ func (p *layerPlan) convMAC(x, out []int32, st *rawStats, s *scratch) {
 		clear(pb[ow*rb+p.R : (ow+1)*rb]) // padded lanes multiply zero weights
 	}
 	l1 := s.l1[:OW*O4]
+	p.resetQuadStats(s)
 	for oh := range OH {
 		for ow := range OW {
 			patch := pb[ow*rb : ow*rb+p.R]
@@ -282,31 +284,59 @@ func (p *layerPlan) convMAC(x, out []int32, st *rawStats, s *scratch) {
 		}
 		for qd := range p.oq {
 			wm := p.wm[qd*4*rb : (qd+1)*4*rb]
+			lq := l1[qd*4*OW : (qd+1)*4*OW]
 			for ow := 0; ow < OW; ow += 2 {
 				b := min(ow+1, OW-1) // an odd last pixel pairs with itself
 				if adder {
-					l1Quad2W(pb[ow*rb:(ow+1)*rb], pb[b*rb:(b+1)*rb], wm, l1[ow*O4+4*qd:ow*O4+4*qd+4], l1[b*O4+4*qd:b*O4+4*qd+4])
+					l1Quad2W(pb[ow*rb:(ow+1)*rb], pb[b*rb:(b+1)*rb], wm, lq[4*ow:4*ow+4], lq[4*b:4*b+4])
 					continue
 				}
-				macQuad2(pb[ow*rb:(ow+1)*rb], pb[b*rb:(b+1)*rb], wm, l1[ow*O4+4*qd:ow*O4+4*qd+4], l1[b*O4+4*qd:b*O4+4*qd+4])
+				macQuad2(pb[ow*rb:(ow+1)*rb], pb[b*rb:(b+1)*rb], wm, lq[4*ow:4*ow+4], lq[4*b:4*b+4])
 			}
 		}
 		p.rescaleRow(oh, l1, out, st, s)
 	}
+	p.flushQuadStats(st, s)
 }
 
 // quadConst holds a group of four output channels' rescale constants
-// (zero for the padding channels of the last group).
-type quadConst struct{ wc, m, b [4]int64 }
+// (zero for the padding channels of the last group), for rescaleQuad,
+// which works on two pixels' sums [pixel][4] per 8-lane vector: wc8 is
+// WeightConst (0 for conv2d) per lane; mE and mO hold M of channels 0, 2
+// and 1, 3 in the even 32-bit lanes ([m0 0 m2 0 m0 0 m2 0], the operand
+// layout of VPMULDQ); bE and bO hold B + h + 2^62 of channels 0, 2, 0, 2
+// and 1, 3, 1, 3 (h the rounding half). wc, m and b are the scalar
+// values per channel (b including h) for odd pixels.
+type quadConst struct {
+	wc, m, b [4]int64
+	wc8      [8]int32
+	mE, mO   [8]int32
+	bE, bO   [4]int64
+}
 
-// vectorRescalePlan sets p.qc when the vector rescale (rescaleQuad) is
-// exact for this layer: HalfUp or Floor rounding with saturation, shift at
-// most 62, every accumulator x + wconst (x, the kernel's sum, in
-// [xlo, xhi]; wconst 0 for conv2d) and every M inside int32, and
-// |acc·M + B| + 2^61 below 2^63.
+// rescaleConst holds a layer's constants for rescaleQuad: the shift sh in
+// every lane, the bounds hi and lo offset by k = 2^(62−sh) (the shifted
+// value of the 2^62 bias), and the low 32 bits of k.
+type rescaleConst struct {
+	sh       [4]uint64
+	hiK, loK [4]int64
+	k32      [8]int32
+}
+
+// vectorRescalePlan sets p.qc and p.rc when the vector rescale
+// (rescaleQuad) is exact for this layer: HalfUp or Floor rounding with
+// saturation, shift at most 62, output codes within int32, every
+// accumulator x + wconst (x, the kernel's sum, in [xlo, xhi]; wconst 0 for
+// conv2d) and every M inside int32, and |acc·M| + |B| + h < 2^62, so that
+// acc·M + B + h + 2^62 lies in [0, 2^63) and a logical shift floors it.
 func (p *layerPlan) vectorRescalePlan(xlo, xhi int64) {
-	if p.wrap || p.sh > 62 || (p.rnd != fixedpoint.HalfUp && p.rnd != fixedpoint.Floor) {
+	if p.wrap || p.sh > 62 || (p.rnd != fixedpoint.HalfUp && p.rnd != fixedpoint.Floor) ||
+		p.lo < math.MinInt32 || p.hi > math.MaxInt32 {
 		return
+	}
+	h := int64(0)
+	if p.rnd == fixedpoint.HalfUp && p.sh > 0 {
+		h = 1 << (p.sh - 1)
 	}
 	qc := make([]quadConst, p.oq)
 	for o := range p.O {
@@ -315,11 +345,29 @@ func (p *layerPlan) vectorRescalePlan(xlo, xhi int64) {
 			wc = p.wconst[o]
 		}
 		amax := max(abs64(xlo+wc), abs64(xhi+wc))
-		if amax >= 1<<31 || abs64(m) >= 1<<31 || abs64(b) >= 1<<61 || amax*abs64(m) >= 1<<61 {
+		if amax >= 1<<31 || abs64(m) >= 1<<31 || abs64(b) >= 1<<61 || amax*abs64(m) >= 1<<61 ||
+			amax*abs64(m)+abs64(b)+h >= 1<<62 {
 			return
 		}
-		q := &qc[o/4]
-		q.wc[o%4], q.m[o%4], q.b[o%4] = wc, m, b
+		q, k := &qc[o/4], o%4
+		q.wc[k], q.m[k], q.b[k] = wc, m, b+h
+		q.wc8[k], q.wc8[k+4] = int32(wc), int32(wc)
+		B := b + h + 1<<62
+		if k%2 == 0 {
+			q.mE[k], q.mE[k+4] = int32(m), int32(m)
+			q.bE[k/2], q.bE[k/2+2] = B, B
+		} else {
+			q.mO[k-1], q.mO[k+3] = int32(m), int32(m)
+			q.bO[k/2], q.bO[k/2+2] = B, B
+		}
+	}
+	k := int64(1) << (62 - p.sh)
+	for i := range 4 {
+		p.rc.sh[i] = uint64(p.sh)
+		p.rc.hiK[i], p.rc.loK[i] = p.hi+k, p.lo+k
+	}
+	for i := range 8 {
+		p.rc.k32[i] = int32(k)
 	}
 	p.qc = qc
 }
@@ -408,18 +456,20 @@ func (p *layerPlan) convBytes(x, out []int32, st *rawStats, s *scratch) {
 		}
 	}
 	rowStride := Wp * C
+	p.resetQuadStats(s)
 	for oh := range OH {
 		if p.cpr > 0 {
 			// Direct: each window is read in place from the HWC map.
 			xr := s.xh[(oh*S)*rowStride:]
 			for qd := range p.oq {
 				wq := p.wq[qd*4*rb : (qd+1)*4*rb]
+				lq := l1[qd*4*OW : (qd+1)*4*OW]
 				ow := 0
 				for ; ow+2 <= OW; ow += 2 {
-					l1Quad2Direct(xr[ow*S*C:], xr[(ow+1)*S*C:], rowStride, K, p.cpr, &mask, wq, l1[ow*O4+4*qd:ow*O4+4*qd+4], l1[(ow+1)*O4+4*qd:(ow+1)*O4+4*qd+4])
+					l1Quad2Direct(xr[ow*S*C:], xr[(ow+1)*S*C:], rowStride, K, p.cpr, &mask, wq, lq[4*ow:4*ow+4], lq[4*ow+4:4*ow+8])
 				}
 				if ow < OW {
-					l1Quad2Direct(xr[ow*S*C:], xr[ow*S*C:], rowStride, K, p.cpr, &mask, wq, l1[ow*O4+4*qd:ow*O4+4*qd+4], l1[ow*O4+4*qd:ow*O4+4*qd+4])
+					l1Quad2Direct(xr[ow*S*C:], xr[ow*S*C:], rowStride, K, p.cpr, &mask, wq, lq[4*ow:4*ow+4], lq[4*ow:4*ow+4])
 				}
 			}
 		} else {
@@ -427,6 +477,7 @@ func (p *layerPlan) convBytes(x, out []int32, st *rawStats, s *scratch) {
 		}
 		p.rescaleRow(oh, l1, out, st, s)
 	}
+	p.flushQuadStats(st, s)
 }
 
 // patchRow computes the L1 sums of output row oh with gathered patches.
@@ -435,7 +486,7 @@ func (p *layerPlan) patchRow(oh int, pb []uint8, l1 []int32, s *scratch) {
 	OW := p.outShape[2]
 	K, S, P := p.l.Kernel, p.l.Stride, p.l.Padding
 	Wp := W + 2*P
-	rb, R, O4 := p.rb, p.R, 4*p.oq
+	rb, R := p.rb, p.R
 	KC := K * C
 	xh := s.xh
 	{
@@ -448,68 +499,101 @@ func (p *layerPlan) patchRow(oh int, pb []uint8, l1 []int32, s *scratch) {
 		}
 		for qd := range p.oq {
 			wq := p.wq[qd*4*rb : (qd+1)*4*rb]
+			lq := l1[qd*4*OW : (qd+1)*4*OW]
 			ow := 0
 			for ; ow+2 <= OW; ow += 2 {
-				l1Quad2(pb[ow*rb:(ow+1)*rb], pb[(ow+1)*rb:(ow+2)*rb], wq, l1[ow*O4+4*qd:ow*O4+4*qd+4], l1[(ow+1)*O4+4*qd:(ow+1)*O4+4*qd+4])
+				l1Quad2(pb[ow*rb:(ow+1)*rb], pb[(ow+1)*rb:(ow+2)*rb], wq, lq[4*ow:4*ow+4], lq[4*ow+4:4*ow+8])
 			}
 			if ow < OW {
-				l1Quad1(pb[ow*rb:(ow+1)*rb], wq, l1[ow*O4+4*qd:ow*O4+4*qd+4])
+				l1Quad1(pb[ow*rb:(ow+1)*rb], wq, lq[4*ow:4*ow+4])
 			}
 		}
 	}
 }
 
-// rescaleRow rescales output row oh from its sums l1 [OW][4·oq]: L1 sums
-// (adder2d) or dot products (conv2d).
+// rescaleRow rescales output row oh from its sums l1 [oq][OW][4] (quad,
+// pixel, channel of the quad): L1 sums (adder2d) or dot products
+// (conv2d). With the vector rescale, the statistics go to s.qacc (see
+// flushQuadStats).
 func (p *layerPlan) rescaleRow(oh int, l1 []int32, out []int32, st *rawStats, s *scratch) {
 	OH, OW := p.outShape[1], p.outShape[2]
-	npos, O4 := OH*OW, 4*p.oq
-	{
-		if p.qc == nil {
-			for o := range p.O {
-				if p.op == quant.OpAdder2d {
-					p.rescaleL1(l1[o:], O4, out[o*npos+oh*OW:o*npos+(oh+1)*OW], o, st, s)
-					continue
-				}
-				for i := range OW {
-					out[o*npos+oh*OW+i] = p.rescale(int64(l1[i*O4+o]), o, st)
-				}
+	npos := OH * OW
+	if p.qc == nil {
+		for o := range p.O {
+			lo := l1[(o/4)*4*OW+o%4:]
+			if p.op == quant.OpAdder2d {
+				p.rescaleL1(lo, 4, out[o*npos+oh*OW:o*npos+(oh+1)*OW], o, st, s)
+				continue
 			}
-			return
+			for i := range OW {
+				out[o*npos+oh*OW+i] = p.rescale(int64(lo[4*i]), o, st)
+			}
 		}
-		h := int64(0)
-		if p.rnd == fixedpoint.HalfUp && p.sh > 0 {
-			h = 1 << (p.sh - 1)
+		return
+	}
+	for qd := range p.oq {
+		o0 := 4 * qd
+		rescaleQuad(l1[o0*OW:(o0+4)*OW], OW, &p.qc[qd], &p.rc, out[o0*npos+oh*OW:], npos, min(4, p.O-o0), &s.qacc[qd])
+	}
+}
+
+// quadAcc is one group of four channels' statistics over a layer's rows
+// (vector rescale): the counts of values above hi and below lo, and the
+// smallest and largest sums.
+type quadAcc struct {
+	nHigh, nLow [4]int64
+	lmin, lmax  [4]int32
+}
+
+// resetQuadStats prepares s.qacc for a layer with the vector rescale.
+func (p *layerPlan) resetQuadStats(s *scratch) {
+	if p.qc == nil {
+		return
+	}
+	if len(s.qacc) < p.oq {
+		s.qacc = make([]quadAcc, p.oq)
+	}
+	for i := range s.qacc[:p.oq] {
+		a := &s.qacc[i]
+		*a = quadAcc{}
+		for q := range 4 {
+			a.lmin[q], a.lmax[q] = math.MaxInt32, math.MinInt32
 		}
-		for qd := range p.oq {
-			nq := min(4, p.O-4*qd)
-			var nHigh, nLow [4]int64
-			lmin := [4]int32{math.MaxInt32, math.MaxInt32, math.MaxInt32, math.MaxInt32}
-			lmax := [4]int32{math.MinInt32, math.MinInt32, math.MinInt32, math.MinInt32}
-			o0 := 4 * qd
-			rescaleQuad(l1[o0:], O4, &p.qc[qd], h, p.sh, p.lo, p.hi, out[o0*npos+oh*OW:][:OW], npos, nq, &nHigh, &nLow, &lmin, &lmax)
-			for q := range nq {
-				o := o0 + q
-				wc, m, b := int64(0), p.m[o], p.b[o]
+	}
+}
+
+// flushQuadStats adds a layer's vector-rescale statistics (s.qacc) to st:
+// the same counts and observed ranges as rescale value by value, since
+// the ranges follow from each channel's smallest and largest sums (the
+// map from sum to product is affine, rounding monotone).
+func (p *layerPlan) flushQuadStats(st *rawStats, s *scratch) {
+	if p.qc == nil {
+		return
+	}
+	n := int64(p.outShape[1] * p.outShape[2])
+	for qd := range p.oq {
+		a := &s.qacc[qd]
+		for q := range min(4, p.O-4*qd) {
+			o := 4*qd + q
+			wc, m, b := int64(0), p.m[o], p.b[o]
+			if p.op == quant.OpAdder2d {
+				wc = p.wconst[o]
+			}
+			for _, x := range [2]int64{int64(a.lmin[q]), int64(a.lmax[q])} {
 				if p.op == quant.OpAdder2d {
-					wc = p.wconst[o]
+					st.l1.add(x)
 				}
-				for _, x := range [2]int64{int64(lmin[q]), int64(lmax[q])} {
-					if p.op == quant.OpAdder2d {
-						st.l1.add(x)
-					}
-					st.acc.add(x + wc)
-					v := (x+wc)*m + b
-					st.product.add(v)
-					st.shifted.add(p.round(v))
-				}
-				st.outputs += int64(OW)
-				st.satHigh += nHigh[q]
-				if p.relu && p.lo == 0 {
-					st.reluZero += nLow[q]
-				} else {
-					st.satLow += nLow[q]
-				}
+				st.acc.add(x + wc)
+				v := (x+wc)*m + b
+				st.product.add(v)
+				st.shifted.add(p.round(v))
+			}
+			st.outputs += n
+			st.satHigh += a.nHigh[q]
+			if p.relu && p.lo == 0 {
+				st.reluZero += a.nLow[q]
+			} else {
+				st.satLow += a.nLow[q]
 			}
 		}
 	}

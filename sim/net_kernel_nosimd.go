@@ -17,7 +17,7 @@ func l1Quad2(xa, xb, wq []uint8, oa, ob []int32) { panic("sim: l1Quad2 without s
 
 func l1Quad1(xa, wq []uint8, oa []int32) { panic("sim: l1Quad1 without simd support") }
 
-func rescaleQuad(l1 []int32, stride int, c *quadConst, h int64, sh uint, lo, hi int64, out []int32, npos, nq int, nHigh, nLow *[4]int64, lmin, lmax *[4]int32) {
+func rescaleQuad(l1 []int32, n int, c *quadConst, rc *rescaleConst, out []int32, npos, nq int, a *quadAcc) {
 	panic("sim: rescaleQuad without simd support")
 }
 

@@ -91,63 +91,175 @@ func reduce4(a0, a1, a2, a3 archsimd.Uint64x4) archsimd.Uint64x2 {
 	return u2.InterleaveLo(v2).Add(u2.InterleaveHi(v2))
 }
 
-// rescaleQuad rescales one output row of one group of four channels in
-// 64-bit vector lanes: for pixel i and lane q, with x = l1[i·stride + q]
-// (an L1 sum or a dot product),
-// s = floor(((x + c.wc[q])·c.m[q] + c.b[q] + h) / 2^sh), clamped to
-// [lo, hi] and written to out[q·npos + i] for q < nq. It is finish's
+// Constants of rescaleQuad, loaded from memory (a broadcast from a
+// general register would go through a non-VEX move; so would the count of
+// a constant 64-bit shift here, which is why lanes move by VPSHUFD: with
+// such a MOVQ in its loop rescaleQuad ran 2× slower end to end, measured
+// 2026-11-30 on this machine).
+var (
+	evenLanes  = [8]int32{-1, 0, -1, 0, -1, 0, -1, 0}
+	pixelOrder = [8]uint32{0, 4, 1, 5, 2, 6, 3, 7}
+	int32Max8  = [8]int32{1<<31 - 1, 1<<31 - 1, 1<<31 - 1, 1<<31 - 1, 1<<31 - 1, 1<<31 - 1, 1<<31 - 1, 1<<31 - 1}
+	int32Min8  = [8]int32{-1 << 31, -1 << 31, -1 << 31, -1 << 31, -1 << 31, -1 << 31, -1 << 31, -1 << 31}
+)
+
+// rescaleQuad rescales one output row of one group of four channels: for
+// pixel i < n and channel q < nq, with x = l1[4i + q] (an L1 sum or a dot
+// product; l1 is [n][4]), s = floor(((x + wc[q])·m[q] + b[q] + h) / 2^sh),
+// clamped to [lo, hi], is written to out[q·npos + i]. It is finish's
 // HalfUp (h = 2^(sh−1), or 0 when sh = 0) or Floor (h = 0) rounding with
-// saturation, exactly, given the plan's bounds (|x + wc| < 2^31,
-// |m| < 2^31, |v| < 2^62, sh ≤ 62; see vectorRescalePlan). It adds to
-// nHigh[q] and nLow[q] the values above hi and below lo, and folds the
-// sums' extremes into lmin and lmax.
-func rescaleQuad(l1 []int32, stride int, c *quadConst, h int64, sh uint, lo, hi int64, out []int32, npos, nq int, nHigh, nLow *[4]int64, lmin, lmax *[4]int32) {
-	n := len(out)
+// saturation, exactly, given the plan's bounds (vectorRescalePlan): x + wc
+// is exact in int32, the product is VPMULDQ's exact 64-bit product, and
+// the value plus 2^62 lies in [0, 2^63), so a logical shift floors it
+// (the bias 2^(62−sh) is folded into the bounds and subtracted in 32
+// bits). Two pixels fill an 8-lane vector; eight pixels' results are
+// transposed to channel rows and stored 8 lanes at a time. It adds to
+// a.nHigh[q] and a.nLow[q] the values above hi and below lo, and folds
+// the sums' extremes into a.lmin and a.lmax.
+func rescaleQuad(l1 []int32, n int, c *quadConst, rc *rescaleConst, out []int32, npos, nq int, a *quadAcc) {
 	if n == 0 {
 		return
 	}
-	l1 = l1[:(n-1)*stride+4]
+	l1 = l1[:4*n]
 	out = out[:(nq-1)*npos+n]
-	wc := archsimd.LoadInt64x4(&c.wc)
-	m := archsimd.LoadInt64x4(&c.m).AsInt32x8()
-	b := archsimd.BroadcastInt64x4(h).Add(archsimd.LoadInt64x4(&c.b))
-	loV, hiV := archsimd.BroadcastInt64x4(lo), archsimd.BroadcastInt64x4(hi)
-	// The shift count comes from memory as a vector (VPSRLQ by a count
-	// the compiler moves from a general register uses a non-VEX MOVQ, whose
-	// SSE/AVX transition costs about 1,000 cycles per use on this
-	// machine, measured 2026-11-30), and the sign mask from a compare.
-	shv := [4]uint64{uint64(sh), uint64(sh), uint64(sh), uint64(sh)}
-	shift := archsimd.LoadUint64x4(&shv)
-	var zero, cHigh, cLow archsimd.Int64x4
-	mn := archsimd.LoadInt32x4(lmin)
-	mx := archsimd.LoadInt32x4(lmax)
-	var tmp [4]int64
-	for i := range n {
-		x := archsimd.LoadInt32x4Slice(l1[i*stride : i*stride+4])
-		mn, mx = mn.Min(x), mx.Max(x)
-		acc := x.ExtendToInt64().Add(wc)
-		v := acc.AsInt32x8().MulEvenWiden(m).Add(b)
-		sgn := zero.Greater(v).ToInt64x4()
-		s := v.Xor(sgn).AsUint64x4().ShiftRight(shift).AsInt64x4().Xor(sgn)
-		above, below := s.Greater(hiV), loV.Greater(s)
-		cHigh = cHigh.Sub(above.ToInt64x4())
-		cLow = cLow.Sub(below.ToInt64x4())
-		s = hiV.Merge(s, above)
-		s = loV.Merge(s, below)
-		s.Store(&tmp)
-		for q := range nq {
-			out[q*npos+i] = int32(tmp[q])
+	wc := archsimd.LoadInt32x8(&c.wc8)
+	mE, mO := archsimd.LoadInt32x8(&c.mE), archsimd.LoadInt32x8(&c.mO)
+	bE, bO := archsimd.LoadInt64x4(&c.bE), archsimd.LoadInt64x4(&c.bO)
+	shift := archsimd.LoadUint64x4(&rc.sh)
+	hiK, loK := archsimd.LoadInt64x4(&rc.hiK), archsimd.LoadInt64x4(&rc.loK)
+	k32 := archsimd.LoadInt32x8(&rc.k32)
+	even := archsimd.LoadInt32x8(&evenLanes).ToMask()
+	mn, mx := archsimd.LoadInt32x8(&int32Max8), archsimd.LoadInt32x8(&int32Min8)
+	var cHE, cHO, cLE, cLO archsimd.Int64x4
+	perm := archsimd.LoadUint32x8(&pixelOrder)
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		// Each vector holds two pixels: lanes [p0 c0..c3 | p1 c0..c3]. (The
+		// four copies are written out: a closure here is not inlined.)
+		v0 := archsimd.LoadInt32x8Slice(l1[4*i+0 : 4*i+8])
+		mn, mx = mn.Min(v0), mx.Max(v0)
+		a0 := v0.Add(wc)
+		se0 := a0.MulEvenWiden(mE).Add(bE).AsUint64x4().ShiftRight(shift).AsInt64x4()
+		so0 := a0.PermuteScalarsGrouped(1, 1, 3, 3).MulEvenWiden(mO).Add(bO).AsUint64x4().ShiftRight(shift).AsInt64x4()
+		aE0, lE0 := se0.Greater(hiK), loK.Greater(se0)
+		aO0, lO0 := so0.Greater(hiK), loK.Greater(so0)
+		cHE, cLE = cHE.Sub(aE0.ToInt64x4()), cLE.Sub(lE0.ToInt64x4())
+		cHO, cLO = cHO.Sub(aO0.ToInt64x4()), cLO.Sub(lO0.ToInt64x4())
+		se0 = loK.Merge(hiK.Merge(se0, aE0), lE0)
+		so0 = loK.Merge(hiK.Merge(so0, aO0), lO0)
+		r0 := se0.AsInt32x8().Merge(so0.AsInt32x8().PermuteScalarsGrouped(0, 0, 2, 2), even).Sub(k32)
+		v1 := archsimd.LoadInt32x8Slice(l1[4*i+8 : 4*i+16])
+		mn, mx = mn.Min(v1), mx.Max(v1)
+		a1 := v1.Add(wc)
+		se1 := a1.MulEvenWiden(mE).Add(bE).AsUint64x4().ShiftRight(shift).AsInt64x4()
+		so1 := a1.PermuteScalarsGrouped(1, 1, 3, 3).MulEvenWiden(mO).Add(bO).AsUint64x4().ShiftRight(shift).AsInt64x4()
+		aE1, lE1 := se1.Greater(hiK), loK.Greater(se1)
+		aO1, lO1 := so1.Greater(hiK), loK.Greater(so1)
+		cHE, cLE = cHE.Sub(aE1.ToInt64x4()), cLE.Sub(lE1.ToInt64x4())
+		cHO, cLO = cHO.Sub(aO1.ToInt64x4()), cLO.Sub(lO1.ToInt64x4())
+		se1 = loK.Merge(hiK.Merge(se1, aE1), lE1)
+		so1 = loK.Merge(hiK.Merge(so1, aO1), lO1)
+		r1 := se1.AsInt32x8().Merge(so1.AsInt32x8().PermuteScalarsGrouped(0, 0, 2, 2), even).Sub(k32)
+		v2 := archsimd.LoadInt32x8Slice(l1[4*i+16 : 4*i+24])
+		mn, mx = mn.Min(v2), mx.Max(v2)
+		a2 := v2.Add(wc)
+		se2 := a2.MulEvenWiden(mE).Add(bE).AsUint64x4().ShiftRight(shift).AsInt64x4()
+		so2 := a2.PermuteScalarsGrouped(1, 1, 3, 3).MulEvenWiden(mO).Add(bO).AsUint64x4().ShiftRight(shift).AsInt64x4()
+		aE2, lE2 := se2.Greater(hiK), loK.Greater(se2)
+		aO2, lO2 := so2.Greater(hiK), loK.Greater(so2)
+		cHE, cLE = cHE.Sub(aE2.ToInt64x4()), cLE.Sub(lE2.ToInt64x4())
+		cHO, cLO = cHO.Sub(aO2.ToInt64x4()), cLO.Sub(lO2.ToInt64x4())
+		se2 = loK.Merge(hiK.Merge(se2, aE2), lE2)
+		so2 = loK.Merge(hiK.Merge(so2, aO2), lO2)
+		r2 := se2.AsInt32x8().Merge(so2.AsInt32x8().PermuteScalarsGrouped(0, 0, 2, 2), even).Sub(k32)
+		v3 := archsimd.LoadInt32x8Slice(l1[4*i+24 : 4*i+32])
+		mn, mx = mn.Min(v3), mx.Max(v3)
+		a3 := v3.Add(wc)
+		se3 := a3.MulEvenWiden(mE).Add(bE).AsUint64x4().ShiftRight(shift).AsInt64x4()
+		so3 := a3.PermuteScalarsGrouped(1, 1, 3, 3).MulEvenWiden(mO).Add(bO).AsUint64x4().ShiftRight(shift).AsInt64x4()
+		aE3, lE3 := se3.Greater(hiK), loK.Greater(se3)
+		aO3, lO3 := so3.Greater(hiK), loK.Greater(so3)
+		cHE, cLE = cHE.Sub(aE3.ToInt64x4()), cLE.Sub(lE3.ToInt64x4())
+		cHO, cLO = cHO.Sub(aO3.ToInt64x4()), cLO.Sub(lO3.ToInt64x4())
+		se3 = loK.Merge(hiK.Merge(se3, aE3), lE3)
+		so3 = loK.Merge(hiK.Merge(so3, aO3), lO3)
+		r3 := se3.AsInt32x8().Merge(so3.AsInt32x8().PermuteScalarsGrouped(0, 0, 2, 2), even).Sub(k32)
+		// Transpose [pixel][channel] to [channel][pixel]: per 128-bit
+		// half, then 64-bit interleaves give each channel's pixels in the
+		// order 0 2 4 6 1 3 5 7, which VPERMD restores.
+		t0, t1 := r0.InterleaveLoGrouped(r1).AsInt64x4(), r0.InterleaveHiGrouped(r1).AsInt64x4()
+		t2, t3 := r2.InterleaveLoGrouped(r3).AsInt64x4(), r2.InterleaveHiGrouped(r3).AsInt64x4()
+		u0 := t0.InterleaveLoGrouped(t2).AsInt32x8().Permute(perm)
+		u1 := t0.InterleaveHiGrouped(t2).AsInt32x8().Permute(perm)
+		u2 := t1.InterleaveLoGrouped(t3).AsInt32x8().Permute(perm)
+		u3 := t1.InterleaveHiGrouped(t3).AsInt32x8().Permute(perm)
+		u0.StoreSlice(out[i : i+8])
+		if nq > 1 {
+			u1.StoreSlice(out[npos+i : npos+i+8])
+		}
+		if nq > 2 {
+			u2.StoreSlice(out[2*npos+i : 2*npos+i+8])
+		}
+		if nq > 3 {
+			u3.StoreSlice(out[3*npos+i : 3*npos+i+8])
 		}
 	}
-	mn.Store(lmin)
-	mx.Store(lmax)
-	var ch, cl [4]int64
-	cHigh.Store(&ch)
-	cLow.Store(&cl)
+	var tmp [8]int32
+	for ; i+2 <= n; i += 2 {
+		v0 := archsimd.LoadInt32x8Slice(l1[4*i : 4*i+8])
+		mn, mx = mn.Min(v0), mx.Max(v0)
+		a0 := v0.Add(wc)
+		se0 := a0.MulEvenWiden(mE).Add(bE).AsUint64x4().ShiftRight(shift).AsInt64x4()
+		so0 := a0.PermuteScalarsGrouped(1, 1, 3, 3).MulEvenWiden(mO).Add(bO).AsUint64x4().ShiftRight(shift).AsInt64x4()
+		aE0, lE0 := se0.Greater(hiK), loK.Greater(se0)
+		aO0, lO0 := so0.Greater(hiK), loK.Greater(so0)
+		cHE, cLE = cHE.Sub(aE0.ToInt64x4()), cLE.Sub(lE0.ToInt64x4())
+		cHO, cLO = cHO.Sub(aO0.ToInt64x4()), cLO.Sub(lO0.ToInt64x4())
+		se0 = loK.Merge(hiK.Merge(se0, aE0), lE0)
+		so0 = loK.Merge(hiK.Merge(so0, aO0), lO0)
+		r0 := se0.AsInt32x8().Merge(so0.AsInt32x8().PermuteScalarsGrouped(0, 0, 2, 2), even).Sub(k32)
+		r0.Store(&tmp)
+		for q := range nq {
+			out[q*npos+i] = tmp[q]
+			out[q*npos+i+1] = tmp[q+4]
+		}
+	}
+	var mnv, mxv [8]int32
+	mn.Store(&mnv)
+	mx.Store(&mxv)
+	var he, ho, le, lo [4]int64
+	cHE.Store(&he)
+	cHO.Store(&ho)
+	cLE.Store(&le)
+	cLO.Store(&lo)
 	archsimd.ClearAVXUpperBits()
 	for q := range 4 {
-		nHigh[q] += ch[q]
-		nLow[q] += cl[q]
+		a.lmin[q] = min(a.lmin[q], mnv[q], mnv[q+4])
+		a.lmax[q] = max(a.lmax[q], mxv[q], mxv[q+4])
+	}
+	a.nHigh[0] += he[0] + he[2]
+	a.nHigh[2] += he[1] + he[3]
+	a.nHigh[1] += ho[0] + ho[2]
+	a.nHigh[3] += ho[1] + ho[3]
+	a.nLow[0] += le[0] + le[2]
+	a.nLow[2] += le[1] + le[3]
+	a.nLow[1] += lo[0] + lo[2]
+	a.nLow[3] += lo[1] + lo[3]
+	if i < n {
+		// An odd last pixel, in scalar arithmetic (the same floor).
+		lo, hi := rc.loK[0]-int64(1)<<(62-rc.sh[0]), rc.hiK[0]-int64(1)<<(62-rc.sh[0])
+		for q := range nq {
+			x := l1[4*i+q]
+			a.lmin[q], a.lmax[q] = min(a.lmin[q], x), max(a.lmax[q], x)
+			v := ((int64(x)+c.wc[q])*c.m[q] + c.b[q]) >> rc.sh[0]
+			if v > hi {
+				a.nHigh[q]++
+			}
+			if v < lo {
+				a.nLow[q]++
+			}
+			out[q*npos+i] = int32(min(max(v, lo), hi))
+		}
 	}
 }
 
