@@ -365,6 +365,7 @@ type layerPlan struct {
 	wm    []int16     // int16-lane vector weights: conv2d (macPlan) or 16-bit adder (wordPlan)
 	qc    []quadConst // vector rescale constants (nil: scalar rescale)
 	rc    rescaleConst
+	ac    *addConst // add layer's vector constants (nil: scalar path)
 	wp    []uint64
 	off   int32
 	flush int
@@ -400,6 +401,9 @@ func newLayerPlan(q *quant.Model, l *quant.Layer) *layerPlan {
 	}
 	if !noSWAR {
 		p.swarPlan(q.InAct(l, 0))
+	}
+	if l.Op == quant.OpAdd && l.Rescale != nil && len(l.Inputs) == 2 {
+		p.addVectorPlan(q.InAct(l, 0), q.InAct(l, 1))
 	}
 	if l.Op == quant.OpConv2d && simdAvailable() && !noSIMD {
 		p.macPlan(q.InAct(l, 0))
@@ -469,7 +473,27 @@ func (p *layerPlan) run(x, x2, out []int32, st *rawStats, s *scratch) {
 	case quant.OpAdd:
 		const chunk = 256
 		a0, a1 := p.align[0], p.align[1]
-		for start := 0; start < len(out); start += chunk {
+		start := 0
+		if p.ac != nil {
+			a := addAcc{amin: math.MaxInt32, amax: math.MinInt32}
+			start = addRows(x, x2, out, p.ac, &a)
+			if start > 0 {
+				// The observed ranges follow from the extreme
+				// accumulators (rounding is monotone).
+				st.acc.add(int64(a.amin))
+				st.acc.add(int64(a.amax))
+				st.shifted.add(p.round(int64(a.amin)))
+				st.shifted.add(p.round(int64(a.amax)))
+				st.outputs += int64(start)
+				st.satHigh += a.nHigh
+				if p.relu && p.lo == 0 {
+					st.reluZero += a.nLow
+				} else {
+					st.satLow += a.nLow
+				}
+			}
+		}
+		for ; start < len(out); start += chunk {
 			end := min(start+chunk, len(out))
 			v := s.row(end - start)
 			xa, xb := x[start:end], x2[start:end]

@@ -14,7 +14,7 @@ type scratch struct {
 	acc   []int64  // per-channel MAC sums
 	xp    []uint64 // packed patch (SWAR)
 	// Vector byte kernel: the input map as padded HWC bytes, one output
-	// row's byte patches, and their L1 sums [pixel][channel].
+	// row's byte patches, and their L1 sums [quad][pixel][4].
 	xh   []uint8
 	pb   []uint8
 	l1   []int32
@@ -372,6 +372,47 @@ func (p *layerPlan) vectorRescalePlan(xlo, xhi int64) {
 	p.qc = qc
 }
 
+// addConst holds an add layer's constants for addRows, each in every
+// lane: the input alignment shifts a0 and a1, the rounding half h, the
+// output shift sh, and the output bounds lo and hi.
+type addConst struct {
+	a0, a1, h, sh, lo, hi [8]int32
+}
+
+// addAcc is addRows' statistics: the smallest and largest accumulators,
+// and the counts of values above hi and below lo.
+type addAcc struct {
+	amin, amax  int32
+	nHigh, nLow int64
+}
+
+// addVectorPlan sets p.ac when the add layer's vector path (addRows) is
+// exact: HalfUp or Floor rounding with saturation, shift below 32, output
+// codes within int32, and every accumulator a<<a0 + b<<a1 (inputs in
+// their formats' ranges) plus the rounding half inside int32.
+func (p *layerPlan) addVectorPlan(ina, inb quant.Act) {
+	if p.op != quant.OpAdd || !simdAvailable() || noSIMD || p.wrap || p.sh >= 32 ||
+		(p.rnd != fixedpoint.HalfUp && p.rnd != fixedpoint.Floor) ||
+		p.lo < math.MinInt32 || p.hi > math.MaxInt32 || p.align[0] >= 31 || p.align[1] >= 31 {
+		return
+	}
+	h := int64(0)
+	if p.rnd == fixedpoint.HalfUp && p.sh > 0 {
+		h = 1 << (p.sh - 1)
+	}
+	ma := max(abs64(ina.Min()), abs64(ina.Max())) << p.align[0]
+	mb := max(abs64(inb.Min()), abs64(inb.Max())) << p.align[1]
+	if ma+mb+h >= 1<<31 {
+		return
+	}
+	c := &addConst{}
+	for i := range 8 {
+		c.a0[i], c.a1[i], c.h[i], c.sh[i] = int32(p.align[0]), int32(p.align[1]), int32(h), int32(p.sh)
+		c.lo[i], c.hi[i] = int32(p.lo), int32(p.hi)
+	}
+	p.ac = c
+}
+
 func abs64(v int64) int64 { return max(v, -v) }
 
 // round is finish's rounding shift of one value.
@@ -417,6 +458,10 @@ func (p *layerPlan) convBytes(x, out []int32, st *rawStats, s *scratch) {
 	}
 	HW := H * W
 	c := 0
+	if C%16 == 0 && W%8 == 0 {
+		packBytes16(x, C, H, W, P, Wp, off, xh)
+		c = C
+	}
 	for ; c+4 <= C; c += 4 {
 		// Four channels at a time: one 32-bit store per pixel.
 		x0, x1, x2, x3 := x[c*HW:(c+1)*HW], x[(c+1)*HW:(c+2)*HW], x[(c+2)*HW:(c+3)*HW], x[(c+3)*HW:(c+4)*HW]

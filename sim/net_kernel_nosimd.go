@@ -28,3 +28,11 @@ func l1Quad2Direct(xa, xb []uint8, stride, K, cpr int, mask *[32]uint8, wq []uin
 func macQuad2(xa, xb, wq []int16, oa, ob []int32) { panic("sim: macQuad2 without simd support") }
 
 func l1Quad2W(xa, xb, wq []int16, oa, ob []int32) { panic("sim: l1Quad2W without simd support") }
+
+func addRows(xa, xb, out []int32, c *addConst, a *addAcc) int {
+	panic("sim: addRows without simd support")
+}
+
+func packBytes16(x []int32, C, H, W, P, Wp int, off int32, xh []uint8) {
+	panic("sim: packBytes16 without simd support")
+}

@@ -122,6 +122,9 @@ func rescaleQuad(l1 []int32, n int, c *quadConst, rc *rescaleConst, out []int32,
 	}
 	l1 = l1[:4*n]
 	out = out[:(nq-1)*npos+n]
+	// Declared before any AVX instruction: zeroing an array takes SSE
+	// stores, which after 256-bit code would cost a transition.
+	var tmp [8]int32
 	wc := archsimd.LoadInt32x8(&c.wc8)
 	mE, mO := archsimd.LoadInt32x8(&c.mE), archsimd.LoadInt32x8(&c.mO)
 	bE, bO := archsimd.LoadInt64x4(&c.bE), archsimd.LoadInt64x4(&c.bO)
@@ -204,7 +207,6 @@ func rescaleQuad(l1 []int32, n int, c *quadConst, rc *rescaleConst, out []int32,
 			u3.StoreSlice(out[3*npos+i : 3*npos+i+8])
 		}
 	}
-	var tmp [8]int32
 	for ; i+2 <= n; i += 2 {
 		v0 := archsimd.LoadInt32x8Slice(l1[4*i : 4*i+8])
 		mn, mx = mn.Min(v0), mx.Max(v0)
@@ -362,6 +364,12 @@ var (
 func l1Quad2W(xa, xb, wq []int16, oa, ob []int32) {
 	xb = xb[:len(xa)]
 	wq = wq[:4*len(xa)]
+	// The correction is set up before any AVX instruction: zeroing an
+	// array takes SSE stores, which after 256-bit code cost a transition.
+	corr := [4]int32{}
+	for q := range corr {
+		corr[q] = int32(len(xa)) << 15
+	}
 	bias := archsimd.LoadInt16x16(&wordBias)
 	ones := archsimd.LoadInt16x16(&wordOnes)
 	var a0, a1, a2, a3, b0, b1, b2, b3 archsimd.Int32x8
@@ -385,12 +393,112 @@ func l1Quad2W(xa, xb, wq []int16, oa, ob []int32) {
 		a3 = a3.Add(l1(x0, w3))
 		b3 = b3.Add(l1(x1, w3))
 	}
-	corr := [4]int32{}
-	for q := range corr {
-		corr[q] = int32(len(xa)) << 15
-	}
 	c := archsimd.LoadInt32x4(&corr)
 	reduce4i32(b0, b1, b2, b3).Add(c).StoreSlice(ob)
 	reduce4i32(a0, a1, a2, a3).Add(c).StoreSlice(oa)
 	archsimd.ClearAVXUpperBits()
+}
+
+// addRows computes out[i] = clamp((xa[i]<<a0 + xb[i]<<a1 + h) >> sh, lo,
+// hi) for the first len(out) &^ 7 values, 8 lanes of int32 at a time:
+// finish's HalfUp or Floor rounding with saturation, exact when every
+// accumulator plus h fits int32 (addVectorPlan). It returns how many
+// values it wrote and folds their statistics into a.
+func addRows(xa, xb, out []int32, c *addConst, a *addAcc) int {
+	n := len(out) &^ 7
+	if n == 0 {
+		return 0
+	}
+	xa, xb = xa[:n], xb[:n]
+	a0, a1 := archsimd.LoadInt32x8(&c.a0), archsimd.LoadInt32x8(&c.a1)
+	h, sh := archsimd.LoadInt32x8(&c.h), archsimd.LoadInt32x8(&c.sh)
+	lo, hi := archsimd.LoadInt32x8(&c.lo), archsimd.LoadInt32x8(&c.hi)
+	mn, mx := archsimd.LoadInt32x8(&int32Max8), archsimd.LoadInt32x8(&int32Min8)
+	var cHigh, cLow archsimd.Int32x8
+	for i := 0; i < n; i += 8 {
+		acc := archsimd.LoadInt32x8Slice(xa[i : i+8]).ShiftLeft(a0).Add(archsimd.LoadInt32x8Slice(xb[i : i+8]).ShiftLeft(a1))
+		mn, mx = mn.Min(acc), mx.Max(acc)
+		v := acc.Add(h).ShiftRight(sh)
+		cHigh = cHigh.Sub(v.Greater(hi).ToInt32x8())
+		cLow = cLow.Sub(lo.Greater(v).ToInt32x8())
+		v.Max(lo).Min(hi).StoreSlice(out[i : i+8])
+	}
+	var mnv, mxv, ch, cl [8]int32
+	mn.Store(&mnv)
+	mx.Store(&mxv)
+	cHigh.Store(&ch)
+	cLow.Store(&cl)
+	archsimd.ClearAVXUpperBits()
+	for k := range 8 {
+		a.amin, a.amax = min(a.amin, mnv[k]), max(a.amax, mxv[k])
+		a.nHigh += int64(ch[k])
+		a.nLow += int64(cl[k])
+	}
+	return n
+}
+
+// Shift counts of packBytes16, loaded from memory.
+var (
+	shift8  = [8]int32{8, 8, 8, 8, 8, 8, 8, 8}
+	shift16 = [8]int32{16, 16, 16, 16, 16, 16, 16, 16}
+	shift24 = [8]int32{24, 24, 24, 24, 24, 24, 24, 24}
+)
+
+// packBytes16 writes the CHW codes x (C·H·W, C a multiple of 16, W a
+// multiple of 8) offset by −off as bytes into the interior of the padded
+// HWC map xh (row stride Wp·C, P pixels of padding): byte
+// xh[((h+P)·Wp + P + w)·C + c] = uint8(x[(c·H + h)·W + w] − off). Codes
+// must lie in [off, off+255]. Eight pixels by sixteen channels at a time:
+// four channels are combined into each 32-bit lane by shifts, and a 4×4
+// transpose of 32-bit lanes gives each pixel's 16 contiguous bytes.
+func packBytes16(x []int32, C, H, W, P, Wp int, off int32, xh []uint8) {
+	HW := H * W
+	x = x[:C*HW]
+	offs := [8]int32{off, off, off, off, off, off, off, off}
+	o := archsimd.LoadInt32x8(&offs)
+	s8, s16, s24 := archsimd.LoadInt32x8(&shift8), archsimd.LoadInt32x8(&shift16), archsimd.LoadInt32x8(&shift24)
+	for h := range H {
+		row := xh[((h+P)*Wp+P)*C:]
+		row = row[:W*C]
+		for w := 0; w < W; w += 8 {
+			i := h*W + w
+			for c := 0; c < C; c += 16 {
+				// Named vectors, not an array: the compiler zeroes an
+				// array of vectors with SSE stores (a transition here).
+				b := c * HW
+				q0 := quad32(x[b+i:], HW, o, s8, s16, s24)
+				q1 := quad32(x[b+4*HW+i:], HW, o, s8, s16, s24)
+				q2 := quad32(x[b+8*HW+i:], HW, o, s8, s16, s24)
+				q3 := quad32(x[b+12*HW+i:], HW, o, s8, s16, s24)
+				t0, t1 := q0.InterleaveLoGrouped(q1).AsInt64x4(), q0.InterleaveHiGrouped(q1).AsInt64x4()
+				t2, t3 := q2.InterleaveLoGrouped(q3).AsInt64x4(), q2.InterleaveHiGrouped(q3).AsInt64x4()
+				u0 := t0.InterleaveLoGrouped(t2).AsUint8x32() // pixels 0 and 4
+				u1 := t0.InterleaveHiGrouped(t2).AsUint8x32() // 1 and 5
+				u2 := t1.InterleaveLoGrouped(t3).AsUint8x32() // 2 and 6
+				u3 := t1.InterleaveHiGrouped(t3).AsUint8x32() // 3 and 7
+				d := row[w*C+c:]
+				u0.GetLo().StoreSlice(d[0:16])
+				u1.GetLo().StoreSlice(d[C : C+16])
+				u2.GetLo().StoreSlice(d[2*C : 2*C+16])
+				u3.GetLo().StoreSlice(d[3*C : 3*C+16])
+				u0.GetHi().StoreSlice(d[4*C : 4*C+16])
+				u1.GetHi().StoreSlice(d[5*C : 5*C+16])
+				u2.GetHi().StoreSlice(d[6*C : 6*C+16])
+				u3.GetHi().StoreSlice(d[7*C : 7*C+16])
+			}
+		}
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+// quad32 returns, for eight pixels, the codes of four channels (x[k·HW +
+// j] for channel k, pixel j < 8) minus o as one byte each in a 32-bit lane
+// (channel k in byte k).
+func quad32(x []int32, HW int, o, s8, s16, s24 archsimd.Int32x8) archsimd.Int32x8 {
+	x = x[:3*HW+8]
+	v0 := archsimd.LoadInt32x8Slice(x[0:8]).Sub(o)
+	v1 := archsimd.LoadInt32x8Slice(x[HW : HW+8]).Sub(o).ShiftLeft(s8)
+	v2 := archsimd.LoadInt32x8Slice(x[2*HW : 2*HW+8]).Sub(o).ShiftLeft(s16)
+	v3 := archsimd.LoadInt32x8Slice(x[3*HW : 3*HW+8]).Sub(o).ShiftLeft(s24)
+	return v0.Or(v1).Or(v2.Or(v3))
 }
