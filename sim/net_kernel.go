@@ -40,7 +40,9 @@ func (s *scratch) grow(p *layerPlan) {
 				s.p16 = make([]int16, n)
 			}
 			C, H, W, P := p.inShape[0], p.inShape[1], p.inShape[2], p.l.Padding
-			if n := (H + 2*P) * (W + 2*P) * C; len(s.x16) < n {
+			// 16 lanes of slack: macQuad2Rows reads 16 lanes from the
+			// last window row's start.
+			if n := (H+2*P)*(W+2*P)*C + 16; len(s.x16) < n {
 				s.x16 = make([]int16, n)
 			}
 			if n := p.outShape[2] * 4 * p.oq; len(s.l1) < n {
@@ -151,6 +153,10 @@ func (p *layerPlan) useDirect() bool {
 // partial dot product fits an int32 lane. Weights are laid out once: each
 // filter's window in HWC order ([ki][kj][c]), padded to a multiple of 16
 // lanes, four filters interleaved per 16-lane chunk: wm[quad][chunk][q][16].
+// When a window row holds at most 8 values (K·C ≤ 8, e.g. LeNet's first
+// layer: one channel, 5×5), each window row instead takes 8 lanes (rows8;
+// the lanes past K·C have zero weights) and the kernel (macQuad2Rows)
+// reads the windows in place, two rows per 16-lane chunk, with no gather.
 func (p *layerPlan) macPlan(in quant.Act) {
 	lo, hi := in.Min(), in.Max()
 	if p.op != quant.OpConv2d || lo < math.MinInt16 || hi > math.MaxInt16 {
@@ -169,6 +175,10 @@ func (p *layerPlan) macPlan(in quant.Act) {
 	}
 	C, K := p.inShape[0], p.l.Kernel
 	p.rb = (p.R + 15) &^ 15
+	p.rows8 = K*C <= 8
+	if p.rows8 {
+		p.rb = (K + 1) / 2 * 16
+	}
 	p.oq = (p.O + 3) / 4
 	p.wm = make([]int16, p.oq*4*p.rb)
 	for o := range p.O {
@@ -177,6 +187,9 @@ func (p *layerPlan) macPlan(in quant.Act) {
 			for ki := range K {
 				for kj := range K {
 					r := (ki*K+kj)*C + c
+					if p.rows8 {
+						r = ki*8 + kj*C + c
+					}
 					p.wm[base+(r/16)*64+r%16] = int16(p.w[o*p.R+(c*K+ki)*K+kj])
 				}
 			}
@@ -246,12 +259,29 @@ func (p *layerPlan) convMAC(x, out []int32, st *rawStats, s *scratch) {
 			}
 		}
 	}
+	l1 := s.l1[:OW*O4]
+	p.resetQuadStats(s)
+	if p.rows8 {
+		rowStride := Wp * C
+		for oh := range OH {
+			xr := s.x16[oh*S*rowStride:]
+			for qd := range p.oq {
+				wm := p.wm[qd*4*rb : (qd+1)*4*rb]
+				lq := l1[qd*4*OW : (qd+1)*4*OW]
+				for ow := 0; ow < OW; ow += 2 {
+					b := min(ow+1, OW-1) // an odd last pixel pairs with itself
+					macQuad2Rows(xr[ow*S*C:], xr[b*S*C:], rowStride, K, wm, lq[4*ow:4*ow+4], lq[4*b:4*b+4])
+				}
+			}
+			p.rescaleRow(oh, l1, out, st, s)
+		}
+		p.flushQuadStats(st, s)
+		return
+	}
 	pb := s.p16[:OW*rb]
 	for ow := range OW {
 		clear(pb[ow*rb+p.R : (ow+1)*rb]) // padded lanes multiply zero weights
 	}
-	l1 := s.l1[:OW*O4]
-	p.resetQuadStats(s)
 	for oh := range OH {
 		for ow := range OW {
 			patch := pb[ow*rb : ow*rb+p.R]

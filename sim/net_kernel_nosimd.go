@@ -36,3 +36,7 @@ func addRows(xa, xb, out []int32, c *addConst, a *addAcc) int {
 func packBytes16(x []int32, C, H, W, P, Wp int, off int32, xh []uint8) {
 	panic("sim: packBytes16 without simd support")
 }
+
+func macQuad2Rows(xa, xb []int16, stride, K int, wq []int16, oa, ob []int32) {
+	panic("sim: macQuad2Rows without simd support")
+}

@@ -502,3 +502,44 @@ func quad32(x []int32, HW int, o, s8, s16, s24 archsimd.Int32x8) archsimd.Int32x
 	v3 := archsimd.LoadInt32x8Slice(x[3*HW : 3*HW+8]).Sub(o).ShiftLeft(s24)
 	return v0.Or(v1).Or(v2.Or(v3))
 }
+
+// macQuad2Rows is macQuad2 reading two windows in place from an HWC int16
+// map: window row ki of pixel a is the 8 lanes from xa[ki·stride] (its
+// K·C ≤ 8 codes and then neighbouring codes, which meet zero weights);
+// rows 2j and 2j+1 fill chunk j (a missing last odd row repeats row 2j,
+// against zero weights). wq holds (K+1)/2 chunks per filter, interleaved
+// [chunk][4][16]. Every term is a product of two int16 values summed
+// exactly in int32 lanes, as in macQuad2. oa and ob may alias (then xa and
+// xb are the same window).
+func macQuad2Rows(xa, xb []int16, stride, K int, wq []int16, oa, ob []int32) {
+	n := (K-1)*stride + 16
+	xa, xb = xa[:n], xb[:n]
+	nc := (K + 1) / 2
+	wq = wq[:64*nc]
+	var a0, a1, a2, a3, b0, b1, b2, b3 archsimd.Int32x8
+	for j := range nc {
+		r0 := 2 * j * stride
+		r1 := r0 + stride
+		if 2*j+1 >= K {
+			r1 = r0
+		}
+		x0 := archsimd.LoadInt16x16Slice(xa[r0 : r0+16]).SetHi(archsimd.LoadInt16x8Slice(xa[r1 : r1+8]))
+		x1 := archsimd.LoadInt16x16Slice(xb[r0 : r0+16]).SetHi(archsimd.LoadInt16x8Slice(xb[r1 : r1+8]))
+		w := wq[64*j : 64*j+64]
+		w0 := archsimd.LoadInt16x16Slice(w[0:16])
+		a0 = a0.Add(x0.DotProductPairs(w0))
+		b0 = b0.Add(x1.DotProductPairs(w0))
+		w1 := archsimd.LoadInt16x16Slice(w[16:32])
+		a1 = a1.Add(x0.DotProductPairs(w1))
+		b1 = b1.Add(x1.DotProductPairs(w1))
+		w2 := archsimd.LoadInt16x16Slice(w[32:48])
+		a2 = a2.Add(x0.DotProductPairs(w2))
+		b2 = b2.Add(x1.DotProductPairs(w2))
+		w3 := archsimd.LoadInt16x16Slice(w[48:64])
+		a3 = a3.Add(x0.DotProductPairs(w3))
+		b3 = b3.Add(x1.DotProductPairs(w3))
+	}
+	reduce4i32(b0, b1, b2, b3).StoreSlice(ob)
+	reduce4i32(a0, a1, a2, a3).StoreSlice(oa)
+	archsimd.ClearAVXUpperBits()
+}
