@@ -40,7 +40,7 @@ func (s *scratch) grow(p *layerPlan) {
 				s.p16 = make([]int16, n)
 			}
 			C, H, W, P := p.inShape[0], p.inShape[1], p.inShape[2], p.l.Padding
-			// 16 lanes of slack: macQuad2Rows reads 16 lanes from the
+			// 16 lanes of slack: macRowRows8 reads 16 lanes from the
 			// last window row's start.
 			if n := (H+2*P)*(W+2*P)*C + 16; len(s.x16) < n {
 				s.x16 = make([]int16, n)
@@ -155,7 +155,7 @@ func (p *layerPlan) useDirect() bool {
 // lanes, four filters interleaved per 16-lane chunk: wm[quad][chunk][q][16].
 // When a window row holds at most 8 values (K·C ≤ 8, e.g. LeNet's first
 // layer: one channel, 5×5), each window row instead takes 8 lanes (rows8;
-// the lanes past K·C have zero weights) and the kernel (macQuad2Rows)
+// the lanes past K·C have zero weights) and the kernel (macRowRows8)
 // reads the windows in place, two rows per 16-lane chunk, with no gather.
 func (p *layerPlan) macPlan(in quant.Act) {
 	lo, hi := in.Min(), in.Max()
@@ -268,10 +268,7 @@ func (p *layerPlan) convMAC(x, out []int32, st *rawStats, s *scratch) {
 			for qd := range p.oq {
 				wm := p.wm[qd*4*rb : (qd+1)*4*rb]
 				lq := l1[qd*4*OW : (qd+1)*4*OW]
-				for ow := 0; ow < OW; ow += 2 {
-					b := min(ow+1, OW-1) // an odd last pixel pairs with itself
-					macQuad2Rows(xr[ow*S*C:], xr[b*S*C:], rowStride, K, wm, lq[4*ow:4*ow+4], lq[4*b:4*b+4])
-				}
+				macRowRows8(xr, S*C, OW, rowStride, K, wm, lq)
 			}
 			p.rescaleRow(oh, l1, out, st, s)
 		}
@@ -539,13 +536,7 @@ func (p *layerPlan) convBytes(x, out []int32, st *rawStats, s *scratch) {
 			for qd := range p.oq {
 				wq := p.wq[qd*4*rb : (qd+1)*4*rb]
 				lq := l1[qd*4*OW : (qd+1)*4*OW]
-				ow := 0
-				for ; ow+2 <= OW; ow += 2 {
-					l1Quad2Direct(xr[ow*S*C:], xr[(ow+1)*S*C:], rowStride, K, p.cpr, &mask, wq, lq[4*ow:4*ow+4], lq[4*ow+4:4*ow+8])
-				}
-				if ow < OW {
-					l1Quad2Direct(xr[ow*S*C:], xr[ow*S*C:], rowStride, K, p.cpr, &mask, wq, lq[4*ow:4*ow+4], lq[4*ow:4*ow+4])
-				}
+				l1RowDirect(xr, S*C, OW, rowStride, K, p.cpr, &mask, wq, lq)
 			}
 		} else {
 			p.patchRow(oh, pb, l1, s)

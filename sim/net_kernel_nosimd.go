@@ -21,8 +21,8 @@ func rescaleQuad(l1 []int32, n int, c *quadConst, rc *rescaleConst, out []int32,
 	panic("sim: rescaleQuad without simd support")
 }
 
-func l1Quad2Direct(xa, xb []uint8, stride, K, cpr int, mask *[32]uint8, wq []uint8, oa, ob []int32) {
-	panic("sim: l1Quad2Direct without simd support")
+func l1RowDirect(xr []uint8, step, OW, stride, K, cpr int, mask *[32]uint8, wq []uint8, lq []int32) {
+	panic("sim: l1RowDirect without simd support")
 }
 
 func macQuad2(xa, xb, wq []int16, oa, ob []int32) { panic("sim: macQuad2 without simd support") }
@@ -37,6 +37,6 @@ func packBytes16(x []int32, C, H, W, P, Wp int, off int32, xh []uint8) {
 	panic("sim: packBytes16 without simd support")
 }
 
-func macQuad2Rows(xa, xb []int16, stride, K int, wq []int16, oa, ob []int32) {
-	panic("sim: macQuad2Rows without simd support")
+func macRowRows8(xr []int16, step, OW, stride, K int, wq []int16, lq []int32) {
+	panic("sim: macRowRows8 without simd support")
 }

@@ -265,46 +265,54 @@ func rescaleQuad(l1 []int32, n int, c *quadConst, rc *rescaleConst, out []int32,
 	}
 }
 
-// l1Quad2Direct is l1Quad2 reading two windows in place from an HWC byte
-// map: window row ki of pixel a starts at xa[ki·stride] and spans cpr
-// chunks of 32 bytes, the last one ANDed with mask (its lanes past the
-// row read the next pixels' codes and must count as 0, against zero
-// weights). wq holds K·cpr chunks per filter. oa and ob may alias (then xa
-// and xb must be the same window).
-func l1Quad2Direct(xa, xb []uint8, stride, K, cpr int, mask *[32]uint8, wq []uint8, oa, ob []int32) {
+// l1RowDirect computes one output row's L1 sums for one quad of four
+// filters, reading the windows in place from an HWC byte map: pixel ow's
+// window starts at xr[ow·step], its row ki at xr[ow·step + ki·stride],
+// spanning cpr chunks of 32 bytes, the last one ANDed with mask (its lanes
+// past the row read the next pixels' codes and must count as 0, against
+// zero weights). wq holds K·cpr chunks per filter, interleaved
+// [chunk][4][32]. Pixels go in pairs (an odd last pixel pairs with
+// itself); each loaded 32-byte input vector meets the four filters in
+// registers (8 VPSADBW per 6 loads). lq[4·ow + q] receives the sum of
+// pixel ow against filter q. Sums stay below 2^32 (rb ≤ 2^24).
+func l1RowDirect(xr []uint8, step, OW, stride, K, cpr int, mask *[32]uint8, wq []uint8, lq []int32) {
 	n := (K-1)*stride + cpr*32
-	xa, xb = xa[:n], xb[:n]
 	wq = wq[:4*32*K*cpr]
+	lq = lq[:4*OW]
 	m := archsimd.LoadUint8x32(mask)
-	var a0, a1, a2, a3, b0, b1, b2, b3 archsimd.Uint64x4
-	c := 0 // chunk index in the filter
-	for ki := range K {
-		row := ki * stride
-		for j := range cpr {
-			i := row + 32*j
-			x0 := archsimd.LoadUint8x32Slice(xa[i : i+32])
-			x1 := archsimd.LoadUint8x32Slice(xb[i : i+32])
-			if j == cpr-1 {
-				x0, x1 = x0.And(m), x1.And(m)
+	for ow := 0; ow < OW; ow += 2 {
+		bw := min(ow+1, OW-1)
+		xa, xb := xr[ow*step:ow*step+n], xr[bw*step:bw*step+n]
+		var a0, a1, a2, a3, b0, b1, b2, b3 archsimd.Uint64x4
+		c := 0 // chunk index in the filter
+		for ki := range K {
+			row := ki * stride
+			for j := range cpr {
+				i := row + 32*j
+				x0 := archsimd.LoadUint8x32Slice(xa[i : i+32])
+				x1 := archsimd.LoadUint8x32Slice(xb[i : i+32])
+				if j == cpr-1 {
+					x0, x1 = x0.And(m), x1.And(m)
+				}
+				w := wq[128*c : 128*c+128]
+				c++
+				w0 := archsimd.LoadUint8x32Slice(w[0:32])
+				a0 = a0.Add(x0.SumAbsDiff(w0).AsUint64x4())
+				b0 = b0.Add(x1.SumAbsDiff(w0).AsUint64x4())
+				w1 := archsimd.LoadUint8x32Slice(w[32:64])
+				a1 = a1.Add(x0.SumAbsDiff(w1).AsUint64x4())
+				b1 = b1.Add(x1.SumAbsDiff(w1).AsUint64x4())
+				w2 := archsimd.LoadUint8x32Slice(w[64:96])
+				a2 = a2.Add(x0.SumAbsDiff(w2).AsUint64x4())
+				b2 = b2.Add(x1.SumAbsDiff(w2).AsUint64x4())
+				w3 := archsimd.LoadUint8x32Slice(w[96:128])
+				a3 = a3.Add(x0.SumAbsDiff(w3).AsUint64x4())
+				b3 = b3.Add(x1.SumAbsDiff(w3).AsUint64x4())
 			}
-			w := wq[128*c : 128*c+128]
-			c++
-			w0 := archsimd.LoadUint8x32Slice(w[0:32])
-			a0 = a0.Add(x0.SumAbsDiff(w0).AsUint64x4())
-			b0 = b0.Add(x1.SumAbsDiff(w0).AsUint64x4())
-			w1 := archsimd.LoadUint8x32Slice(w[32:64])
-			a1 = a1.Add(x0.SumAbsDiff(w1).AsUint64x4())
-			b1 = b1.Add(x1.SumAbsDiff(w1).AsUint64x4())
-			w2 := archsimd.LoadUint8x32Slice(w[64:96])
-			a2 = a2.Add(x0.SumAbsDiff(w2).AsUint64x4())
-			b2 = b2.Add(x1.SumAbsDiff(w2).AsUint64x4())
-			w3 := archsimd.LoadUint8x32Slice(w[96:128])
-			a3 = a3.Add(x0.SumAbsDiff(w3).AsUint64x4())
-			b3 = b3.Add(x1.SumAbsDiff(w3).AsUint64x4())
 		}
+		reduce4(b0, b1, b2, b3).AsInt32x4().StoreSlice(lq[4*bw : 4*bw+4])
+		reduce4(a0, a1, a2, a3).AsInt32x4().StoreSlice(lq[4*ow : 4*ow+4])
 	}
-	reduce4(b0, b1, b2, b3).AsInt32x4().StoreSlice(ob)
-	reduce4(a0, a1, a2, a3).AsInt32x4().StoreSlice(oa)
 	archsimd.ClearAVXUpperBits()
 }
 
@@ -503,43 +511,49 @@ func quad32(x []int32, HW int, o, s8, s16, s24 archsimd.Int32x8) archsimd.Int32x
 	return v0.Or(v1).Or(v2.Or(v3))
 }
 
-// macQuad2Rows is macQuad2 reading two windows in place from an HWC int16
-// map: window row ki of pixel a is the 8 lanes from xa[ki·stride] (its
-// K·C ≤ 8 codes and then neighbouring codes, which meet zero weights);
-// rows 2j and 2j+1 fill chunk j (a missing last odd row repeats row 2j,
-// against zero weights). wq holds (K+1)/2 chunks per filter, interleaved
-// [chunk][4][16]. Every term is a product of two int16 values summed
-// exactly in int32 lanes, as in macQuad2. oa and ob may alias (then xa and
-// xb are the same window).
-func macQuad2Rows(xa, xb []int16, stride, K int, wq []int16, oa, ob []int32) {
+// macRowRows8 computes one output row's dot products for one quad of
+// four filters (the rows8 layout, K·C ≤ 8), reading the windows in place
+// from an HWC int16 map: pixel ow's window row ki is the 8 lanes from
+// xr[ow·step + ki·stride] (its K·C codes and then neighbouring codes,
+// which meet zero weights); rows 2j and 2j+1 fill chunk j (a missing last
+// odd row repeats row 2j, against zero weights). wq holds (K+1)/2 chunks
+// per filter, interleaved [chunk][4][16]. Pixels go in pairs (an odd last
+// pixel pairs with itself). Every term is a product of two int16 values
+// summed exactly in int32 lanes, as in macQuad2. lq[4·ow + q] receives
+// pixel ow's dot product with filter q.
+func macRowRows8(xr []int16, step, OW, stride, K int, wq []int16, lq []int32) {
 	n := (K-1)*stride + 16
-	xa, xb = xa[:n], xb[:n]
 	nc := (K + 1) / 2
 	wq = wq[:64*nc]
-	var a0, a1, a2, a3, b0, b1, b2, b3 archsimd.Int32x8
-	for j := range nc {
-		r0 := 2 * j * stride
-		r1 := r0 + stride
-		if 2*j+1 >= K {
-			r1 = r0
+	lq = lq[:4*OW]
+	for ow := 0; ow < OW; ow += 2 {
+		bw := min(ow+1, OW-1)
+		xa, xb := xr[ow*step:ow*step+n], xr[bw*step:bw*step+n]
+		var a0, a1, a2, a3, b0, b1, b2, b3 archsimd.Int32x8
+		for j := range nc {
+			r0 := 2 * j * stride
+			r1 := r0 + stride
+			if 2*j+1 >= K {
+				r1 = r0
+			}
+			x0 := archsimd.LoadInt16x16Slice(xa[r0 : r0+16]).SetHi(archsimd.LoadInt16x8Slice(xa[r1 : r1+8]))
+			x1 := archsimd.LoadInt16x16Slice(xb[r0 : r0+16]).SetHi(archsimd.LoadInt16x8Slice(xb[r1 : r1+8]))
+			w := wq[64*j : 64*j+64]
+			w0 := archsimd.LoadInt16x16Slice(w[0:16])
+			a0 = a0.Add(x0.DotProductPairs(w0))
+			b0 = b0.Add(x1.DotProductPairs(w0))
+			w1 := archsimd.LoadInt16x16Slice(w[16:32])
+			a1 = a1.Add(x0.DotProductPairs(w1))
+			b1 = b1.Add(x1.DotProductPairs(w1))
+			w2 := archsimd.LoadInt16x16Slice(w[32:48])
+			a2 = a2.Add(x0.DotProductPairs(w2))
+			b2 = b2.Add(x1.DotProductPairs(w2))
+			w3 := archsimd.LoadInt16x16Slice(w[48:64])
+			a3 = a3.Add(x0.DotProductPairs(w3))
+			b3 = b3.Add(x1.DotProductPairs(w3))
 		}
-		x0 := archsimd.LoadInt16x16Slice(xa[r0 : r0+16]).SetHi(archsimd.LoadInt16x8Slice(xa[r1 : r1+8]))
-		x1 := archsimd.LoadInt16x16Slice(xb[r0 : r0+16]).SetHi(archsimd.LoadInt16x8Slice(xb[r1 : r1+8]))
-		w := wq[64*j : 64*j+64]
-		w0 := archsimd.LoadInt16x16Slice(w[0:16])
-		a0 = a0.Add(x0.DotProductPairs(w0))
-		b0 = b0.Add(x1.DotProductPairs(w0))
-		w1 := archsimd.LoadInt16x16Slice(w[16:32])
-		a1 = a1.Add(x0.DotProductPairs(w1))
-		b1 = b1.Add(x1.DotProductPairs(w1))
-		w2 := archsimd.LoadInt16x16Slice(w[32:48])
-		a2 = a2.Add(x0.DotProductPairs(w2))
-		b2 = b2.Add(x1.DotProductPairs(w2))
-		w3 := archsimd.LoadInt16x16Slice(w[48:64])
-		a3 = a3.Add(x0.DotProductPairs(w3))
-		b3 = b3.Add(x1.DotProductPairs(w3))
+		reduce4i32(b0, b1, b2, b3).StoreSlice(lq[4*bw : 4*bw+4])
+		reduce4i32(a0, a1, a2, a3).StoreSlice(lq[4*ow : 4*ow+4])
 	}
-	reduce4i32(b0, b1, b2, b3).StoreSlice(ob)
-	reduce4i32(a0, a1, a2, a3).StoreSlice(oa)
 	archsimd.ClearAVXUpperBits()
 }
