@@ -157,6 +157,8 @@ func (p *layerPlan) useDirect() bool {
 // layer: one channel, 5×5), each window row instead takes 8 lanes (rows8;
 // the lanes past K·C have zero weights) and the kernel (macRowRows8)
 // reads the windows in place, two rows per 16-lane chunk, with no gather.
+// With one input channel, stride 1 and at least 16 output columns, the
+// layer runs pixel-vectorized instead (convC1Row, weights wc1).
 func (p *layerPlan) macPlan(in quant.Act) {
 	lo, hi := in.Min(), in.Max()
 	if p.op != quant.OpConv2d || lo < math.MinInt16 || hi > math.MaxInt16 {
@@ -191,6 +193,26 @@ func (p *layerPlan) macPlan(in quant.Act) {
 						r = ki*8 + kj*C + c
 					}
 					p.wm[base+(r/16)*64+r%16] = int16(p.w[o*p.R+(c*K+ki)*K+kj])
+				}
+			}
+		}
+	}
+	if C == 1 && p.l.Stride == 1 && p.outShape[2] >= 16 {
+		// One input channel: pixel-vectorized (convC1), tap pairs
+		// wc1[quad][ki][pair][q][16]: each 32-bit lane holds the weights
+		// of taps (ki, 2j) and (ki, 2j+1) (0 past the row).
+		np := (K + 1) / 2
+		p.wc1 = make([]int16, p.oq*K*np*4*16)
+		for o := range p.O {
+			for ki := range K {
+				for j := range np {
+					base := ((((o/4)*K+ki)*np+j)*4 + o%4) * 16
+					for l := 0; l < 16; l += 2 {
+						p.wc1[base+l] = int16(p.w[o*p.R+ki*K+2*j])
+						if 2*j+1 < K {
+							p.wc1[base+l+1] = int16(p.w[o*p.R+ki*K+2*j+1])
+						}
+					}
 				}
 			}
 		}
@@ -261,6 +283,17 @@ func (p *layerPlan) convMAC(x, out []int32, st *rawStats, s *scratch) {
 	}
 	l1 := s.l1[:OW*O4]
 	p.resetQuadStats(s)
+	if p.wc1 != nil {
+		np := (K + 1) / 2
+		for oh := range OH {
+			for qd := range p.oq {
+				convC1Row(s.x16[oh*Wp:], Wp, OW, K, p.wc1[qd*K*np*64:(qd+1)*K*np*64], l1[qd*4*OW:(qd+1)*4*OW])
+			}
+			p.rescaleRow(oh, l1, out, st, s)
+		}
+		p.flushQuadStats(st, s)
+		return
+	}
 	if p.rows8 {
 		rowStride := Wp * C
 		for oh := range OH {

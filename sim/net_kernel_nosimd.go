@@ -40,3 +40,7 @@ func packBytes16(x []int32, C, H, W, P, Wp int, off int32, xh []uint8) {
 func macRowRows8(xr []int16, step, OW, stride, K int, wq []int16, lq []int32) {
 	panic("sim: macRowRows8 without simd support")
 }
+
+func convC1Row(xr []int16, Wp, OW, K int, wq []int16, lq []int32) {
+	panic("sim: convC1Row without simd support")
+}

@@ -557,3 +557,76 @@ func macRowRows8(xr []int16, step, OW, stride, K int, wq []int16, lq []int32) {
 	}
 	archsimd.ClearAVXUpperBits()
 }
+
+// convC1Row computes one output row's dot products for one quad of four
+// filters of a one-channel, stride-1 conv2d (OW ≥ 16), pixel-vectorized:
+// xr is the padded input map (row stride Wp) from the row of the window's
+// top; for 16 output pixels at a time and each tap pair (ki, 2j), (ki,
+// 2j+1), the two shifted input rows are interleaved into int16 pairs and
+// VPMADDWD adds both products to every pixel's int32 lane, for the four
+// filters (wq: [ki][pair][q][16], each 32-bit lane the pair's weights;
+// a missing odd tap has weight 0 and reads one code past, within the map
+// or its 16-lane slack). Sums are exact as in macQuad2 (the plan bounds
+// R·max|x|·max|w| below 2^31). The last block overlaps the previous one
+// when 16 does not divide OW. lq[4·ow + q] receives pixel ow's dot product
+// with filter q.
+func convC1Row(xr []int16, Wp, OW, K int, wq []int16, lq []int32) {
+	np := (K + 1) / 2
+	n := (K-1)*Wp + OW + 2*np - 1 // the last block's last read ends there
+	xr = xr[:n]
+	wq = wq[:K*np*64]
+	lq = lq[:4*OW]
+	for ow0 := 0; ow0 < OW; ow0 += 16 {
+		ow0 = min(ow0, OW-16)
+		var l0, l1, l2, l3, h0, h1, h2, h3 archsimd.Int32x8
+		for ki := range K {
+			for j := range np {
+				c := ki*Wp + ow0 + 2*j
+				a := archsimd.LoadInt16x16Slice(xr[c : c+16])
+				b := archsimd.LoadInt16x16Slice(xr[c+1 : c+17])
+				lo, hi := a.InterleaveLoGrouped(b), a.InterleaveHiGrouped(b)
+				w := wq[(ki*np+j)*64 : (ki*np+j)*64+64]
+				w0 := archsimd.LoadInt16x16Slice(w[0:16])
+				l0 = l0.Add(lo.DotProductPairs(w0))
+				h0 = h0.Add(hi.DotProductPairs(w0))
+				w1 := archsimd.LoadInt16x16Slice(w[16:32])
+				l1 = l1.Add(lo.DotProductPairs(w1))
+				h1 = h1.Add(hi.DotProductPairs(w1))
+				w2 := archsimd.LoadInt16x16Slice(w[32:48])
+				l2 = l2.Add(lo.DotProductPairs(w2))
+				h2 = h2.Add(hi.DotProductPairs(w2))
+				w3 := archsimd.LoadInt16x16Slice(w[48:64])
+				l3 = l3.Add(lo.DotProductPairs(w3))
+				h3 = h3.Add(hi.DotProductPairs(w3))
+			}
+		}
+		// lk holds filter k for pixels 0-3 | 8-11, hk for 4-7 | 12-15:
+		// transpose to [pixel][filter].
+		d := lq[4*ow0 : 4*ow0+64]
+		t0, t1 := l0.InterleaveLoGrouped(l1).AsInt64x4(), l0.InterleaveHiGrouped(l1).AsInt64x4()
+		t2, t3 := l2.InterleaveLoGrouped(l3).AsInt64x4(), l2.InterleaveHiGrouped(l3).AsInt64x4()
+		u0, u1 := t0.InterleaveLoGrouped(t2).AsInt32x8(), t0.InterleaveHiGrouped(t2).AsInt32x8()
+		u2, u3 := t1.InterleaveLoGrouped(t3).AsInt32x8(), t1.InterleaveHiGrouped(t3).AsInt32x8()
+		u0.GetLo().StoreSlice(d[0:4])
+		u1.GetLo().StoreSlice(d[4:8])
+		u2.GetLo().StoreSlice(d[8:12])
+		u3.GetLo().StoreSlice(d[12:16])
+		u0.GetHi().StoreSlice(d[32:36])
+		u1.GetHi().StoreSlice(d[36:40])
+		u2.GetHi().StoreSlice(d[40:44])
+		u3.GetHi().StoreSlice(d[44:48])
+		t0, t1 = h0.InterleaveLoGrouped(h1).AsInt64x4(), h0.InterleaveHiGrouped(h1).AsInt64x4()
+		t2, t3 = h2.InterleaveLoGrouped(h3).AsInt64x4(), h2.InterleaveHiGrouped(h3).AsInt64x4()
+		u0, u1 = t0.InterleaveLoGrouped(t2).AsInt32x8(), t0.InterleaveHiGrouped(t2).AsInt32x8()
+		u2, u3 = t1.InterleaveLoGrouped(t3).AsInt32x8(), t1.InterleaveHiGrouped(t3).AsInt32x8()
+		u0.GetLo().StoreSlice(d[16:20])
+		u1.GetLo().StoreSlice(d[20:24])
+		u2.GetLo().StoreSlice(d[24:28])
+		u3.GetLo().StoreSlice(d[28:32])
+		u0.GetHi().StoreSlice(d[48:52])
+		u1.GetHi().StoreSlice(d[52:56])
+		u2.GetHi().StoreSlice(d[56:60])
+		u3.GetHi().StoreSlice(d[60:64])
+	}
+	archsimd.ClearAVXUpperBits()
+}
