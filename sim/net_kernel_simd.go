@@ -265,51 +265,62 @@ func rescaleQuad(l1 []int32, n int, c *quadConst, rc *rescaleConst, out []int32,
 	}
 }
 
+// lowDwords selects the low 32 bits of each 64-bit lane.
+var lowDwords = [8]int32{-1, 0, -1, 0, -1, 0, -1, 0}
+
 // l1RowDirect computes one output row's L1 sums for one quad of four
 // filters, reading the windows in place from an HWC byte map: pixel ow's
 // window starts at xr[ow·step], its row ki at xr[ow·step + ki·stride],
 // spanning cpr chunks of 32 bytes, the last one ANDed with mask (its lanes
 // past the row read the next pixels' codes and must count as 0, against
-// zero weights). wq holds K·cpr chunks per filter, interleaved
-// [chunk][4][32]. Pixels go in pairs (an odd last pixel pairs with
-// itself); each loaded 32-byte input vector meets the four filters in
-// registers (8 VPSADBW per 6 loads). lq[4·ow + q] receives the sum of
-// pixel ow against filter q. Sums stay below 2^32 (rb ≤ 2^24).
+// zero weights; mask[31] = 0 exactly when some lanes are masked). wq holds
+// K·cpr chunks per filter, interleaved [chunk][4][32]. Pixels go in pairs
+// (an odd last pixel pairs with itself); each loaded 32-byte input vector
+// meets the four filters in registers. VPSADBW leaves each 8-byte group's
+// sum in the low 32 bits of a 64-bit lane; the second pixel's sums are
+// moved to the high 32 bits (VPSHUFD) and both are accumulated in one
+// register per filter with 32-bit adds (no carry crosses), which keeps the
+// loop within the 15 vector registers the compiler allocates (eight
+// separate accumulators spilled). lq[4·ow + q] receives the sum of pixel
+// ow against filter q. Sums stay below 2^32 (rb ≤ 2^24).
 func l1RowDirect(xr []uint8, step, OW, stride, K, cpr int, mask *[32]uint8, wq []uint8, lq []int32) {
 	n := (K-1)*stride + cpr*32
+	rl := cpr * 32
 	wq = wq[:4*32*K*cpr]
 	lq = lq[:4*OW]
-	m := archsimd.LoadUint8x32(mask)
+	masked := mask[31] == 0
 	for ow := 0; ow < OW; ow += 2 {
 		bw := min(ow+1, OW-1)
 		xa, xb := xr[ow*step:ow*step+n], xr[bw*step:bw*step+n]
-		var a0, a1, a2, a3, b0, b1, b2, b3 archsimd.Uint64x4
-		c := 0 // chunk index in the filter
-		for ki := range K {
-			row := ki * stride
-			for j := range cpr {
-				i := row + 32*j
-				x0 := archsimd.LoadUint8x32Slice(xa[i : i+32])
-				x1 := archsimd.LoadUint8x32Slice(xb[i : i+32])
-				if j == cpr-1 {
+		w := wq
+		var c0, c1, c2, c3 archsimd.Int32x8
+		for ki := 0; ki < K; ki++ {
+			ra := xa[ki*stride : ki*stride+rl]
+			rb := xb[ki*stride : ki*stride+rl]
+			for j := 0; j+32 <= len(ra); j += 32 {
+				x0 := archsimd.LoadUint8x32Slice(ra[j : j+32])
+				x1 := archsimd.LoadUint8x32Slice(rb[j : j+32])
+				if masked && j+32 == len(ra) {
+					m := archsimd.LoadUint8x32(mask)
 					x0, x1 = x0.And(m), x1.And(m)
 				}
-				w := wq[128*c : 128*c+128]
-				c++
-				w0 := archsimd.LoadUint8x32Slice(w[0:32])
-				a0 = a0.Add(x0.SumAbsDiff(w0).AsUint64x4())
-				b0 = b0.Add(x1.SumAbsDiff(w0).AsUint64x4())
-				w1 := archsimd.LoadUint8x32Slice(w[32:64])
-				a1 = a1.Add(x0.SumAbsDiff(w1).AsUint64x4())
-				b1 = b1.Add(x1.SumAbsDiff(w1).AsUint64x4())
-				w2 := archsimd.LoadUint8x32Slice(w[64:96])
-				a2 = a2.Add(x0.SumAbsDiff(w2).AsUint64x4())
-				b2 = b2.Add(x1.SumAbsDiff(w2).AsUint64x4())
-				w3 := archsimd.LoadUint8x32Slice(w[96:128])
-				a3 = a3.Add(x0.SumAbsDiff(w3).AsUint64x4())
-				b3 = b3.Add(x1.SumAbsDiff(w3).AsUint64x4())
+				ww := w[:128]
+				w = w[128:]
+				w0 := archsimd.LoadUint8x32Slice(ww[0:32])
+				c0 = c0.Add(x0.SumAbsDiff(w0).AsInt32x8().Add(x1.SumAbsDiff(w0).AsInt32x8().PermuteScalarsGrouped(1, 0, 3, 2)))
+				w1 := archsimd.LoadUint8x32Slice(ww[32:64])
+				c1 = c1.Add(x0.SumAbsDiff(w1).AsInt32x8().Add(x1.SumAbsDiff(w1).AsInt32x8().PermuteScalarsGrouped(1, 0, 3, 2)))
+				w2 := archsimd.LoadUint8x32Slice(ww[64:96])
+				c2 = c2.Add(x0.SumAbsDiff(w2).AsInt32x8().Add(x1.SumAbsDiff(w2).AsInt32x8().PermuteScalarsGrouped(1, 0, 3, 2)))
+				w3 := archsimd.LoadUint8x32Slice(ww[96:128])
+				c3 = c3.Add(x0.SumAbsDiff(w3).AsInt32x8().Add(x1.SumAbsDiff(w3).AsInt32x8().PermuteScalarsGrouped(1, 0, 3, 2)))
 			}
 		}
+		lo := archsimd.LoadInt32x8(&lowDwords)
+		a0, b0 := c0.And(lo).AsUint64x4(), c0.PermuteScalarsGrouped(1, 0, 3, 2).And(lo).AsUint64x4()
+		a1, b1 := c1.And(lo).AsUint64x4(), c1.PermuteScalarsGrouped(1, 0, 3, 2).And(lo).AsUint64x4()
+		a2, b2 := c2.And(lo).AsUint64x4(), c2.PermuteScalarsGrouped(1, 0, 3, 2).And(lo).AsUint64x4()
+		a3, b3 := c3.And(lo).AsUint64x4(), c3.PermuteScalarsGrouped(1, 0, 3, 2).And(lo).AsUint64x4()
 		reduce4(b0, b1, b2, b3).AsInt32x4().StoreSlice(lq[4*bw : 4*bw+4])
 		reduce4(a0, a1, a2, a3).AsInt32x4().StoreSlice(lq[4*ow : 4*ow+4])
 	}
