@@ -271,7 +271,16 @@ func (p *layerPlan) convMAC(x, out []int32, st *rawStats, s *scratch) {
 			}
 		}
 	}
-	for c := range C {
+	c0 := 0
+	if C == 1 && !adder && W >= 16 {
+		// One channel of int16-range codes (macPlan): rows converted 16
+		// codes at a time.
+		for h := range H {
+			packInt16Row(x[h*W:(h+1)*W], xm[(h+P)*Wp+P:(h+P)*Wp+P+W])
+		}
+		c0 = 1
+	}
+	for c := c0; c < C; c++ {
 		xc := x[c*H*W : (c+1)*H*W]
 		for h := range H {
 			row := xm[((h+P)*Wp+P)*C:]
@@ -678,7 +687,12 @@ func (p *layerPlan) flushQuadStats(st *rawStats, s *scratch) {
 			if p.op == quant.OpAdder2d {
 				wc = p.wconst[o]
 			}
-			for _, x := range [2]int64{int64(a.lmin[q]), int64(a.lmax[q])} {
+			ext := [2]int64{int64(a.lmin[q]), int64(a.lmax[q])}
+			k := 2
+			if ext[0] == ext[1] {
+				k = 1 // e.g. one output per channel
+			}
+			for _, x := range ext[:k] {
 				if p.op == quant.OpAdder2d {
 					st.l1.add(x)
 				}

@@ -44,3 +44,5 @@ func macRowRows8(xr []int16, step, OW, stride, K int, wq []int16, lq []int32) {
 func convC1Row(xr []int16, Wp, OW, K int, wq []int16, lq []int32) {
 	panic("sim: convC1Row without simd support")
 }
+
+func packInt16Row(x []int32, dst []int16) { panic("sim: packInt16Row without simd support") }

@@ -122,6 +122,12 @@ func rescaleQuad(l1 []int32, n int, c *quadConst, rc *rescaleConst, out []int32,
 	}
 	l1 = l1[:4*n]
 	out = out[:(nq-1)*npos+n]
+	if n == 1 {
+		// One pixel (e.g. a fully connected layer): scalar, without the
+		// vector setup.
+		rescaleQuadScalar(l1, 0, c, rc, out, npos, nq, a)
+		return
+	}
 	// Declared before any AVX instruction: zeroing an array takes SSE
 	// stores, which after 256-bit code would cost a transition.
 	var tmp [8]int32
@@ -248,20 +254,25 @@ func rescaleQuad(l1 []int32, n int, c *quadConst, rc *rescaleConst, out []int32,
 	a.nLow[1] += lo[0] + lo[2]
 	a.nLow[3] += lo[1] + lo[3]
 	if i < n {
-		// An odd last pixel, in scalar arithmetic (the same floor).
-		lo, hi := rc.loK[0]-int64(1)<<(62-rc.sh[0]), rc.hiK[0]-int64(1)<<(62-rc.sh[0])
-		for q := range nq {
-			x := l1[4*i+q]
-			a.lmin[q], a.lmax[q] = min(a.lmin[q], x), max(a.lmax[q], x)
-			v := ((int64(x)+c.wc[q])*c.m[q] + c.b[q]) >> rc.sh[0]
-			if v > hi {
-				a.nHigh[q]++
-			}
-			if v < lo {
-				a.nLow[q]++
-			}
-			out[q*npos+i] = int32(min(max(v, lo), hi))
+		rescaleQuadScalar(l1, i, c, rc, out, npos, nq, a) // an odd last pixel
+	}
+}
+
+// rescaleQuadScalar is rescaleQuad for pixel i alone, in scalar arithmetic
+// (the same floor: Go's >> on int64 is arithmetic).
+func rescaleQuadScalar(l1 []int32, i int, c *quadConst, rc *rescaleConst, out []int32, npos, nq int, a *quadAcc) {
+	lo, hi := rc.loK[0]-int64(1)<<(62-rc.sh[0]), rc.hiK[0]-int64(1)<<(62-rc.sh[0])
+	for q := range nq {
+		x := l1[4*i+q]
+		a.lmin[q], a.lmax[q] = min(a.lmin[q], x), max(a.lmax[q], x)
+		v := ((int64(x)+c.wc[q])*c.m[q] + c.b[q]) >> rc.sh[0]
+		if v > hi {
+			a.nHigh[q]++
 		}
+		if v < lo {
+			a.nLow[q]++
+		}
+		out[q*npos+i] = int32(min(max(v, lo), hi))
 	}
 }
 
@@ -641,3 +652,23 @@ func convC1Row(xr []int16, Wp, OW, K int, wq []int16, lq []int32) {
 	}
 	archsimd.ClearAVXUpperBits()
 }
+
+// packInt16Row converts a row of int32 codes (each within int16) to int16,
+// 16 at a time (VPACKSSDW, then VPERMD to undo its per-128-bit grouping);
+// when 16 does not divide the row, the last block overlaps the previous
+// one. len(x) = len(dst) ≥ 16.
+func packInt16Row(x []int32, dst []int16) {
+	n := len(x)
+	dst = dst[:n]
+	idx := archsimd.LoadUint32x8(&packOrder)
+	for i := 0; i < n; i += 16 {
+		i = min(i, n-16)
+		a := archsimd.LoadInt32x8Slice(x[i : i+8])
+		b := archsimd.LoadInt32x8Slice(x[i+8 : i+16])
+		a.SaturateToInt16ConcatGrouped(b).AsInt32x8().Permute(idx).AsInt16x16().StoreSlice(dst[i : i+16])
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+// packOrder restores the order of VPACKSSDW's output, in 32-bit lanes.
+var packOrder = [8]uint32{0, 1, 4, 5, 2, 3, 6, 7}

@@ -130,6 +130,7 @@ func TestWordKernelMatchesScalar(t *testing.T) {
 	shapes := []struct{ C, H, W, O, K, S, P int }{
 		{6, 14, 14, 16, 5, 1, 0}, {16, 5, 5, 120, 5, 1, 0}, {120, 1, 1, 84, 1, 1, 0}, {16, 8, 7, 13, 3, 2, 1},
 		{3, 7, 5, 5, 3, 1, 1}, {64, 4, 4, 7, 3, 1, 1}, {5, 3, 3, 9, 3, 1, 2},
+		{1, 5, 20, 6, 3, 1, 1}, // one channel, 16 or more columns (codes above int16)
 	}
 	trial := 0
 	for bits := 9; bits <= 16; bits++ {
