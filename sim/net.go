@@ -362,6 +362,7 @@ type layerPlan struct {
 	rb    int
 	oq    int
 	cpr   int         // direct layout: 32-byte chunks per window row (0: patch layout)
+	half  bool        // direct layout with shared row tails (see bytePlan)
 	wm    []int16     // int16-lane vector weights: conv2d (macPlan) or 16-bit adder (wordPlan)
 	rows8 bool        // wm holds 8 lanes per window row (macRowRows8)
 	wc1   []int16     // one-channel conv2d tap-pair weights (convC1Row), or nil

@@ -108,19 +108,31 @@ func (p *layerPlan) swarPlan(in quant.Act) {
 //   - direct (p.cpr > 0): each window row (K·C bytes, contiguous in the
 //     HWC map) is padded to cpr chunks, so the kernel reads the window in
 //     place, masking the padded lanes of each row's last chunk;
+//   - half (a direct layout, p.half, when K·C mod 32 = 16, e.g. 16
+//     channels and 3×3 windows): each window row is m = ⌊K·C/32⌋ full
+//     chunks and a 16-byte tail; the tails of rows 2t and 2t+1 share one
+//     chunk (low and high 16 bytes; the high half of a last odd row is
+//     masked), after the K·m full chunks: K·m + ⌈K/2⌉ chunks per window
+//     (5 instead of 6 for ResNet-20's first stage);
 //   - patch: the whole window (R = C·K·K bytes) padded to a multiple of
 //     32, for a gathered patch (used when row padding would waste more
 //     than a quarter of the lanes, e.g. one input channel).
 //
-// rb is the number of lanes per filter either way.
+// rb is the number of lanes per filter in every layout.
 func (p *layerPlan) bytePlan(direct bool) {
 	C, K := p.inShape[0], p.l.Kernel
 	cpr := (K*C + 31) / 32
 	p.cpr = 0
+	p.half = false
 	p.rb = (p.R + 31) &^ 31
+	m := K * C / 32
 	if direct {
 		p.cpr = cpr
 		p.rb = K * cpr * 32
+		if K*C%32 == 16 {
+			p.half = true
+			p.rb = (K*m + (K+1)/2) * 32
+		}
 	}
 	p.oq = (p.O + 3) / 4
 	p.wq = make([]uint8, p.oq*4*p.rb)
@@ -132,6 +144,12 @@ func (p *layerPlan) bytePlan(direct bool) {
 					r := (ki*K+kj)*C + c
 					if direct {
 						r = ki*cpr*32 + kj*C + c
+					}
+					if pos := kj*C + c; p.half {
+						r = (ki*m)*32 + pos // a full chunk of row ki
+						if pos >= 32*m {
+							r = (K*m+ki/2)*32 + 16*(ki%2) + pos - 32*m // a shared tail chunk
+						}
 					}
 					v := p.w[o*p.R+(c*K+ki)*K+kj]
 					p.wq[base+(r/32)*128+r%32] = uint8(v - p.off)
@@ -578,6 +596,10 @@ func (p *layerPlan) convBytes(x, out []int32, st *rawStats, s *scratch) {
 			for qd := range p.oq {
 				wq := p.wq[qd*4*rb : (qd+1)*4*rb]
 				lq := l1[qd*4*OW : (qd+1)*4*OW]
+				if p.half {
+					l1RowHalf(xr, S*C, OW, rowStride, K, K*C/32, wq, lq)
+					continue
+				}
 				l1RowDirect(xr, S*C, OW, rowStride, K, p.cpr, &mask, wq, lq)
 			}
 		} else {

@@ -46,3 +46,7 @@ func convC1Row(xr []int16, Wp, OW, K int, wq []int16, lq []int32) {
 }
 
 func packInt16Row(x []int32, dst []int16) { panic("sim: packInt16Row without simd support") }
+
+func l1RowHalf(xr []uint8, step, OW, stride, K, m int, wq []uint8, lq []int32) {
+	panic("sim: l1RowHalf without simd support")
+}

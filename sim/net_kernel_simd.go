@@ -338,6 +338,69 @@ func l1RowDirect(xr []uint8, step, OW, stride, K, cpr int, mask *[32]uint8, wq [
 	archsimd.ClearAVXUpperBits()
 }
 
+// halfMask keeps the low 16 bytes of a 32-byte vector.
+var halfMask = [32]uint8{
+	0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+}
+
+// l1RowHalf is l1RowDirect for the half layout (bytePlan): window row ki
+// is m full chunks from xr[ow·step + ki·stride] and a 16-byte tail after
+// them; the tails of rows 2t and 2t+1 are read as the low and high halves
+// of one chunk (VINSERTI128), and a last odd row's tail has its high half
+// masked to 0 (against zero weights). wq holds K·m + ⌈K/2⌉ chunks per
+// filter: the full chunks row by row, then the shared tails.
+func l1RowHalf(xr []uint8, step, OW, stride, K, m int, wq []uint8, lq []int32) {
+	n := (K-1)*stride + 32*m + 32 // a last odd tail is read as 32 bytes
+	nc := K*m + (K+1)/2
+	wq = wq[:128*nc]
+	lq = lq[:4*OW]
+	for ow := 0; ow < OW; ow += 2 {
+		bw := min(ow+1, OW-1)
+		xa, xb := xr[ow*step:ow*step+n], xr[bw*step:bw*step+n]
+		w := wq
+		var c0, c1, c2, c3 archsimd.Int32x8
+		for ch := 0; ch < nc; ch++ {
+			var x0, x1 archsimd.Uint8x32
+			if t := ch - K*m; t < 0 {
+				ki, j := ch/max(m, 1), ch%max(m, 1)
+				i := ki*stride + 32*j
+				x0 = archsimd.LoadUint8x32Slice(xa[i : i+32])
+				x1 = archsimd.LoadUint8x32Slice(xb[i : i+32])
+			} else {
+				i := 2*t*stride + 32*m
+				x0 = archsimd.LoadUint8x32Slice(xa[i : i+32])
+				x1 = archsimd.LoadUint8x32Slice(xb[i : i+32])
+				if 2*t+1 < K {
+					i2 := i + stride
+					x0 = x0.SetHi(archsimd.LoadUint8x16Slice(xa[i2 : i2+16]))
+					x1 = x1.SetHi(archsimd.LoadUint8x16Slice(xb[i2 : i2+16]))
+				} else {
+					hm := archsimd.LoadUint8x32(&halfMask)
+					x0, x1 = x0.And(hm), x1.And(hm)
+				}
+			}
+			ww := w[:128]
+			w = w[128:]
+			w0 := archsimd.LoadUint8x32Slice(ww[0:32])
+			c0 = c0.Add(x0.SumAbsDiff(w0).AsInt32x8().Add(x1.SumAbsDiff(w0).AsInt32x8().PermuteScalarsGrouped(1, 0, 3, 2)))
+			w1 := archsimd.LoadUint8x32Slice(ww[32:64])
+			c1 = c1.Add(x0.SumAbsDiff(w1).AsInt32x8().Add(x1.SumAbsDiff(w1).AsInt32x8().PermuteScalarsGrouped(1, 0, 3, 2)))
+			w2 := archsimd.LoadUint8x32Slice(ww[64:96])
+			c2 = c2.Add(x0.SumAbsDiff(w2).AsInt32x8().Add(x1.SumAbsDiff(w2).AsInt32x8().PermuteScalarsGrouped(1, 0, 3, 2)))
+			w3 := archsimd.LoadUint8x32Slice(ww[96:128])
+			c3 = c3.Add(x0.SumAbsDiff(w3).AsInt32x8().Add(x1.SumAbsDiff(w3).AsInt32x8().PermuteScalarsGrouped(1, 0, 3, 2)))
+		}
+		lo := archsimd.LoadInt32x8(&lowDwords)
+		a0, b0 := c0.And(lo).AsUint64x4(), c0.PermuteScalarsGrouped(1, 0, 3, 2).And(lo).AsUint64x4()
+		a1, b1 := c1.And(lo).AsUint64x4(), c1.PermuteScalarsGrouped(1, 0, 3, 2).And(lo).AsUint64x4()
+		a2, b2 := c2.And(lo).AsUint64x4(), c2.PermuteScalarsGrouped(1, 0, 3, 2).And(lo).AsUint64x4()
+		a3, b3 := c3.And(lo).AsUint64x4(), c3.PermuteScalarsGrouped(1, 0, 3, 2).And(lo).AsUint64x4()
+		reduce4(b0, b1, b2, b3).AsInt32x4().StoreSlice(lq[4*bw : 4*bw+4])
+		reduce4(a0, a1, a2, a3).AsInt32x4().StoreSlice(lq[4*ow : 4*ow+4])
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
 // macQuad2 computes the dot products of two int16 patches xa and xb (len a
 // multiple of 16) with one quad of four filters wq (len 4·len(xa),
 // interleaved [len/16][4][16]): oa[q] for xa, ob[q] for xb. VPMADDWD
