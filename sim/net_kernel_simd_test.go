@@ -260,6 +260,8 @@ func TestMACKernelMatchesScalar(t *testing.T) {
 		{1, 6, 6, 4, 3, 1, 1}, {1, 5, 4, 3, 2, 1, 0}, {2, 4, 4, 5, 2, 2, 0}, {1, 9, 9, 2, 4, 1, 0},
 		// One channel, stride 1, at least 16 output columns (convC1Row).
 		{1, 20, 16, 5, 3, 1, 1}, {1, 7, 33, 9, 4, 1, 0}, {1, 5, 21, 4, 1, 1, 0}, {1, 6, 17, 8, 6, 1, 2},
+		// Several channels and 16 or more columns (the gathered kernel).
+		{3, 6, 18, 16, 3, 1, 1}, {2, 5, 20, 5, 5, 1, 2}, {4, 3, 17, 7, 2, 1, 0},
 	}
 	trial := 0
 	for _, bits := range []int{2, 4, 8, 12, 16} {
