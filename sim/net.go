@@ -358,20 +358,21 @@ type layerPlan struct {
 	// Packed adder kernels: vector bytes (wq: oq groups of four filters,
 	// rb lanes each, see bytePlan) or SWAR words (wp); both nil: the int32
 	// kernel.
-	wq    []uint8
-	rb    int
-	oq    int
-	cpr   int         // direct layout: 32-byte chunks per window row (0: patch layout)
-	half  bool        // direct layout with shared row tails (see bytePlan)
-	wm    []int16     // int16-lane vector weights: conv2d (macPlan) or 16-bit adder (wordPlan)
-	rows8 bool        // wm holds 8 lanes per window row (macRowRows8)
-	wc1   []int16     // one-channel conv2d tap-pair weights (convC1Row), or nil
-	qc    []quadConst // vector rescale constants (nil: scalar rescale)
-	rc    rescaleConst
-	ac    *addConst // add layer's vector constants (nil: scalar path)
-	wp    []uint64
-	off   int32
-	flush int
+	wq     []uint8
+	rb     int
+	oq     int
+	cpr    int         // direct layout: 32-byte chunks per window row (0: patch layout)
+	half   bool        // direct layout with shared row tails (see bytePlan)
+	wm     []int16     // int16-lane vector weights: conv2d (macPlan) or 16-bit adder (wordPlan)
+	rows8  bool        // wm holds 8 lanes per window row (macRowRows8)
+	rows16 bool        // wm holds 16 lanes per window row (macRowRows16)
+	wc1    []int16     // one-channel conv2d tap-pair weights (convC1Row), or nil
+	qc     []quadConst // vector rescale constants (nil: scalar rescale)
+	rc     rescaleConst
+	ac     *addConst // add layer's vector constants (nil: scalar path)
+	wp     []uint64
+	off    int32
+	flush  int
 }
 
 func newLayerPlan(q *quant.Model, l *quant.Layer) *layerPlan {

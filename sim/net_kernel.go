@@ -174,7 +174,9 @@ func (p *layerPlan) useDirect() bool {
 // When a window row holds at most 8 values (K·C ≤ 8, e.g. LeNet's first
 // layer: one channel, 5×5), each window row instead takes 8 lanes (rows8;
 // the lanes past K·C have zero weights) and the kernel (macRowRows8)
-// reads the windows in place, two rows per 16-lane chunk, with no gather.
+// reads the windows in place, two rows per 16-lane chunk, with no gather;
+// with at most 16 (e.g. ResNet-20's first layer: 3 channels, 3×3), each
+// window row takes a 16-lane chunk (rows16, macRowRows16).
 // With one input channel, stride 1 and at least 16 output columns, the
 // layer runs pixel-vectorized instead (convC1Row, weights wc1).
 func (p *layerPlan) macPlan(in quant.Act) {
@@ -196,8 +198,12 @@ func (p *layerPlan) macPlan(in quant.Act) {
 	C, K := p.inShape[0], p.l.Kernel
 	p.rb = (p.R + 15) &^ 15
 	p.rows8 = K*C <= 8
+	p.rows16 = !p.rows8 && K*C <= 16
 	if p.rows8 {
 		p.rb = (K + 1) / 2 * 16
+	}
+	if p.rows16 {
+		p.rb = K * 16
 	}
 	p.oq = (p.O + 3) / 4
 	p.wm = make([]int16, p.oq*4*p.rb)
@@ -209,6 +215,9 @@ func (p *layerPlan) macPlan(in quant.Act) {
 					r := (ki*K+kj)*C + c
 					if p.rows8 {
 						r = ki*8 + kj*C + c
+					}
+					if p.rows16 {
+						r = ki*16 + kj*C + c
 					}
 					p.wm[base+(r/16)*64+r%16] = int16(p.w[o*p.R+(c*K+ki)*K+kj])
 				}
@@ -321,13 +330,17 @@ func (p *layerPlan) convMAC(x, out []int32, st *rawStats, s *scratch) {
 		p.flushQuadStats(st, s)
 		return
 	}
-	if p.rows8 {
+	if p.rows8 || p.rows16 {
 		rowStride := Wp * C
 		for oh := range OH {
 			xr := s.x16[oh*S*rowStride:]
 			for qd := range p.oq {
 				wm := p.wm[qd*4*rb : (qd+1)*4*rb]
 				lq := l1[qd*4*OW : (qd+1)*4*OW]
+				if p.rows16 {
+					macRowRows16(xr, S*C, OW, rowStride, K, wm, lq)
+					continue
+				}
 				macRowRows8(xr, S*C, OW, rowStride, K, wm, lq)
 			}
 			p.rescaleRow(oh, l1, out, st, s)

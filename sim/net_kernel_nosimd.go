@@ -50,3 +50,7 @@ func packInt16Row(x []int32, dst []int16) { panic("sim: packInt16Row without sim
 func l1RowHalf(xr []uint8, step, OW, stride, K, m int, wq []uint8, lq []int32) {
 	panic("sim: l1RowHalf without simd support")
 }
+
+func macRowRows16(xr []int16, step, OW, stride, K int, wq []int16, lq []int32) {
+	panic("sim: macRowRows16 without simd support")
+}

@@ -735,3 +735,39 @@ func packInt16Row(x []int32, dst []int16) {
 
 // packOrder restores the order of VPACKSSDW's output, in 32-bit lanes.
 var packOrder = [8]uint32{0, 1, 4, 5, 2, 3, 6, 7}
+
+// macRowRows16 is macRowRows8 for the rows16 layout (8 < K·C ≤ 16): window
+// row ki of pixel ow is the 16 lanes from xr[ow·step + ki·stride] (its K·C
+// codes, then neighbouring codes against zero weights), one chunk per
+// row; wq holds K chunks per filter, interleaved [chunk][4][16].
+func macRowRows16(xr []int16, step, OW, stride, K int, wq []int16, lq []int32) {
+	n := (K-1)*stride + 16
+	wq = wq[:64*K]
+	lq = lq[:4*OW]
+	for ow := 0; ow < OW; ow += 2 {
+		bw := min(ow+1, OW-1)
+		xa, xb := xr[ow*step:ow*step+n], xr[bw*step:bw*step+n]
+		var a0, a1, a2, a3, b0, b1, b2, b3 archsimd.Int32x8
+		for j := range K {
+			r := j * stride
+			x0 := archsimd.LoadInt16x16Slice(xa[r : r+16])
+			x1 := archsimd.LoadInt16x16Slice(xb[r : r+16])
+			w := wq[64*j : 64*j+64]
+			w0 := archsimd.LoadInt16x16Slice(w[0:16])
+			a0 = a0.Add(x0.DotProductPairs(w0))
+			b0 = b0.Add(x1.DotProductPairs(w0))
+			w1 := archsimd.LoadInt16x16Slice(w[16:32])
+			a1 = a1.Add(x0.DotProductPairs(w1))
+			b1 = b1.Add(x1.DotProductPairs(w1))
+			w2 := archsimd.LoadInt16x16Slice(w[32:48])
+			a2 = a2.Add(x0.DotProductPairs(w2))
+			b2 = b2.Add(x1.DotProductPairs(w2))
+			w3 := archsimd.LoadInt16x16Slice(w[48:64])
+			a3 = a3.Add(x0.DotProductPairs(w3))
+			b3 = b3.Add(x1.DotProductPairs(w3))
+		}
+		reduce4i32(b0, b1, b2, b3).StoreSlice(lq[4*bw : 4*bw+4])
+		reduce4i32(a0, a1, a2, a3).StoreSlice(lq[4*ow : 4*ow+4])
+	}
+	archsimd.ClearAVXUpperBits()
+}
