@@ -45,7 +45,7 @@ func (s *scratch) grow(p *layerPlan) {
 			if n := (H+2*P)*(W+2*P)*C + 16; len(s.x16) < n {
 				s.x16 = make([]int16, n)
 			}
-			if n := p.outShape[2] * 4 * p.oq; len(s.l1) < n {
+			if n := p.outShape[1] * p.outShape[2] * 4 * p.oq; len(s.l1) < n {
 				s.l1 = make([]int32, n)
 			}
 		}
@@ -60,7 +60,7 @@ func (s *scratch) grow(p *layerPlan) {
 			if n := OW * p.rb; len(s.pb) < n {
 				s.pb = make([]uint8, n)
 			}
-			if n := OW * 4 * p.oq; len(s.l1) < n {
+			if n := p.outShape[1] * OW * 4 * p.oq; len(s.l1) < n {
 				s.l1 = make([]int32, n)
 			}
 		}
@@ -317,17 +317,16 @@ func (p *layerPlan) convMAC(x, out []int32, st *rawStats, s *scratch) {
 			}
 		}
 	}
-	l1 := s.l1[:OW*O4]
-	p.resetQuadStats(s)
+	l1 := s.l1[:OH*OW*O4] // the whole layer's sums, rescaled at its end
 	if p.wc1 != nil {
 		np := (K + 1) / 2
 		for oh := range OH {
 			for qd := range p.oq {
-				convC1Row(s.x16[oh*Wp:], Wp, OW, K, p.wc1[qd*K*np*64:(qd+1)*K*np*64], l1[qd*4*OW:(qd+1)*4*OW])
+				convC1Row(s.x16[oh*Wp:], Wp, OW, K, p.wc1[qd*K*np*64:(qd+1)*K*np*64], p.rowSums(l1, qd, oh))
 			}
 			p.rescaleRow(oh, l1, out, st, s)
 		}
-		p.flushQuadStats(st, s)
+		p.rescaleLayer(l1, out, st, s)
 		return
 	}
 	if p.rows8 || p.rows16 {
@@ -336,7 +335,7 @@ func (p *layerPlan) convMAC(x, out []int32, st *rawStats, s *scratch) {
 			xr := s.x16[oh*S*rowStride:]
 			for qd := range p.oq {
 				wm := p.wm[qd*4*rb : (qd+1)*4*rb]
-				lq := l1[qd*4*OW : (qd+1)*4*OW]
+				lq := p.rowSums(l1, qd, oh)
 				if p.rows16 {
 					macRowRows16(xr, S*C, OW, rowStride, K, wm, lq)
 					continue
@@ -345,7 +344,7 @@ func (p *layerPlan) convMAC(x, out []int32, st *rawStats, s *scratch) {
 			}
 			p.rescaleRow(oh, l1, out, st, s)
 		}
-		p.flushQuadStats(st, s)
+		p.rescaleLayer(l1, out, st, s)
 		return
 	}
 	pb := s.p16[:OW*rb]
@@ -384,7 +383,7 @@ func (p *layerPlan) convMAC(x, out []int32, st *rawStats, s *scratch) {
 		}
 		for qd := range p.oq {
 			wm := p.wm[qd*4*rb : (qd+1)*4*rb]
-			lq := l1[qd*4*OW : (qd+1)*4*OW]
+			lq := p.rowSums(l1, qd, oh)
 			for ow := 0; ow < OW; ow += 2 {
 				b := min(ow+1, OW-1) // an odd last pixel pairs with itself
 				if adder {
@@ -396,7 +395,7 @@ func (p *layerPlan) convMAC(x, out []int32, st *rawStats, s *scratch) {
 		}
 		p.rescaleRow(oh, l1, out, st, s)
 	}
-	p.flushQuadStats(st, s)
+	p.rescaleLayer(l1, out, st, s)
 }
 
 // quadConst holds a group of four output channels' rescale constants
@@ -585,7 +584,7 @@ func (p *layerPlan) convBytes(x, out []int32, st *rawStats, s *scratch) {
 			}
 		}
 	}
-	l1 := s.l1[:OW*O4]
+	l1 := s.l1[:OH*OW*O4] // the whole layer's sums, rescaled at its end
 	KC := K * C
 	var pb []uint8
 	if p.cpr == 0 {
@@ -601,14 +600,13 @@ func (p *layerPlan) convBytes(x, out []int32, st *rawStats, s *scratch) {
 		}
 	}
 	rowStride := Wp * C
-	p.resetQuadStats(s)
 	for oh := range OH {
 		if p.cpr > 0 {
 			// Direct: each window is read in place from the HWC map.
 			xr := s.xh[(oh*S)*rowStride:]
 			for qd := range p.oq {
 				wq := p.wq[qd*4*rb : (qd+1)*4*rb]
-				lq := l1[qd*4*OW : (qd+1)*4*OW]
+				lq := p.rowSums(l1, qd, oh)
 				if p.half {
 					l1RowHalf(xr, S*C, OW, rowStride, K, K*C/32, wq, lq)
 					continue
@@ -620,7 +618,7 @@ func (p *layerPlan) convBytes(x, out []int32, st *rawStats, s *scratch) {
 		}
 		p.rescaleRow(oh, l1, out, st, s)
 	}
-	p.flushQuadStats(st, s)
+	p.rescaleLayer(l1, out, st, s)
 }
 
 // patchRow computes the L1 sums of output row oh with gathered patches.
@@ -642,7 +640,7 @@ func (p *layerPlan) patchRow(oh int, pb []uint8, l1 []int32, s *scratch) {
 		}
 		for qd := range p.oq {
 			wq := p.wq[qd*4*rb : (qd+1)*4*rb]
-			lq := l1[qd*4*OW : (qd+1)*4*OW]
+			lq := p.rowSums(l1, qd, oh)
 			ow := 0
 			for ; ow+2 <= OW; ow += 2 {
 				l1Quad2(pb[ow*rb:(ow+1)*rb], pb[(ow+1)*rb:(ow+2)*rb], wq, lq[4*ow:4*ow+4], lq[4*ow+4:4*ow+8])
@@ -654,30 +652,52 @@ func (p *layerPlan) patchRow(oh int, pb []uint8, l1 []int32, s *scratch) {
 	}
 }
 
-// rescaleRow rescales output row oh from its sums l1 [oq][OW][4] (quad,
-// pixel, channel of the quad): L1 sums (adder2d) or dot products
-// (conv2d). With the vector rescale, the statistics go to s.qacc (see
-// flushQuadStats).
+// rowSums returns the sums of output row oh for quad qd within a layer's
+// sums l1, laid out [oq][OH·OW][4] (quad, pixel, channel of the quad).
+func (p *layerPlan) rowSums(l1 []int32, qd, oh int) []int32 {
+	OW := p.outShape[2]
+	npos := p.outShape[1] * OW
+	return l1[(qd*npos+oh*OW)*4 : (qd*npos+(oh+1)*OW)*4]
+}
+
+// rescaleRow rescales output row oh from the layer's sums l1 (see rowSums)
+// with the scalar rescale: L1 sums (adder2d) or dot products (conv2d).
+// With the vector rescale (p.qc) it does nothing: rescaleLayer rescales
+// the whole layer at its end.
 func (p *layerPlan) rescaleRow(oh int, l1 []int32, out []int32, st *rawStats, s *scratch) {
-	OH, OW := p.outShape[1], p.outShape[2]
-	npos := OH * OW
-	if p.qc == nil {
-		for o := range p.O {
-			lo := l1[(o/4)*4*OW+o%4:]
-			if p.op == quant.OpAdder2d {
-				p.rescaleL1(lo, 4, out[o*npos+oh*OW:o*npos+(oh+1)*OW], o, st, s)
-				continue
-			}
-			for i := range OW {
-				out[o*npos+oh*OW+i] = p.rescale(int64(lo[4*i]), o, st)
-			}
-		}
+	if p.qc != nil {
 		return
 	}
+	OH, OW := p.outShape[1], p.outShape[2]
+	npos := OH * OW
+	for o := range p.O {
+		lo := p.rowSums(l1, o/4, oh)[o%4:]
+		if p.op == quant.OpAdder2d {
+			p.rescaleL1(lo, 4, out[o*npos+oh*OW:o*npos+(oh+1)*OW], o, st, s)
+			continue
+		}
+		for i := range OW {
+			out[o*npos+oh*OW+i] = p.rescale(int64(lo[4*i]), o, st)
+		}
+	}
+}
+
+// rescaleLayer rescales a whole layer from its sums l1 [oq][OH·OW][4] with
+// the vector rescale (rescaleQuad over every pixel of the map at once, so
+// its per-call setup and odd tails are paid once per layer, not per row),
+// and records the statistics (flushQuadStats). Without p.qc it does
+// nothing (rescaleRow did the work).
+func (p *layerPlan) rescaleLayer(l1, out []int32, st *rawStats, s *scratch) {
+	if p.qc == nil {
+		return
+	}
+	p.resetQuadStats(s)
+	npos := p.outShape[1] * p.outShape[2]
 	for qd := range p.oq {
 		o0 := 4 * qd
-		rescaleQuad(l1[o0*OW:(o0+4)*OW], OW, &p.qc[qd], &p.rc, out[o0*npos+oh*OW:], npos, min(4, p.O-o0), &s.qacc[qd])
+		rescaleQuad(l1[o0*npos:(o0+4)*npos], npos, &p.qc[qd], &p.rc, out[o0*npos:], npos, min(4, p.O-o0), &s.qacc[qd])
 	}
+	p.flushQuadStats(st, s)
 }
 
 // quadAcc is one group of four channels' statistics over a layer's rows
