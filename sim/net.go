@@ -540,6 +540,10 @@ func (p *layerPlan) pool(x, out []int32, st *rawStats) {
 				r1 := xc[(2*oh+1)*W : (2*oh+1)*W+W]
 				o := out[(c*OH+oh)*OW : (c*OH+oh+1)*OW]
 				r0, r1 = r0[:2*len(o)], r1[:2*len(o)]
+				if len(o) >= 8 && simdAvailable() && !noSIMD {
+					maxPool2Row(r0, r1, o)
+					continue
+				}
 				for ow := range o {
 					o[ow] = max(r0[2*ow], r0[2*ow+1], r1[2*ow], r1[2*ow+1])
 				}

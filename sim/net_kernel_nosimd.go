@@ -54,3 +54,5 @@ func l1RowHalf(xr []uint8, step, OW, stride, K, m int, wq []uint8, lq []int32) {
 func macRowRows16(xr []int16, step, OW, stride, K int, wq []int16, lq []int32) {
 	panic("sim: macRowRows16 without simd support")
 }
+
+func maxPool2Row(r0, r1, o []int32) { panic("sim: maxPool2Row without simd support") }

@@ -771,3 +771,25 @@ func macRowRows16(xr []int16, step, OW, stride, K int, wq []int16, lq []int32) {
 	}
 	archsimd.ClearAVXUpperBits()
 }
+
+// pairIndex gathers lanes 0, 2, 4, 6 into the low half (VPERMD).
+var pairIndex = [8]uint32{0, 2, 4, 6, 0, 2, 4, 6}
+
+// maxPool2Row computes one output row of a 2×2, stride-2 max pool:
+// o[i] = max(r0[2i], r0[2i+1], r1[2i], r1[2i+1]), 8 outputs at a time
+// (the last block overlapping the previous one). len(r0) = len(r1) =
+// 2·len(o), len(o) ≥ 8.
+func maxPool2Row(r0, r1, o []int32) {
+	n := len(o)
+	r0, r1 = r0[:2*n], r1[:2*n]
+	idx := archsimd.LoadUint32x8(&pairIndex)
+	for i := 0; i < n; i += 8 {
+		i = min(i, n-8)
+		a := archsimd.LoadInt32x8Slice(r0[2*i : 2*i+8]).Max(archsimd.LoadInt32x8Slice(r1[2*i : 2*i+8]))
+		b := archsimd.LoadInt32x8Slice(r0[2*i+8 : 2*i+16]).Max(archsimd.LoadInt32x8Slice(r1[2*i+8 : 2*i+16]))
+		a = a.Max(a.PermuteScalarsGrouped(1, 0, 3, 2)).Permute(idx)
+		b = b.Max(b.PermuteScalarsGrouped(1, 0, 3, 2)).Permute(idx)
+		a.SetHi(b.GetLo()).StoreSlice(o[i : i+8])
+	}
+	archsimd.ClearAVXUpperBits()
+}

@@ -389,3 +389,26 @@ func TestAddRowsMatchesScalar(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxPool2Row: the vector 2×2 max pool row equals the scalar maximum
+// for every length from 8 to 40 (the last block overlapping) and values
+// over the whole int32 range.
+func TestMaxPool2Row(t *testing.T) {
+	if !simdAvailable() {
+		return
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for n := 8; n <= 40; n++ {
+		r0, r1 := make([]int32, 2*n), make([]int32, 2*n)
+		for i := range r0 {
+			r0[i], r1[i] = int32(rng.Uint32()), int32(rng.Uint32())
+		}
+		got := make([]int32, n)
+		maxPool2Row(r0, r1, got)
+		for i := range n {
+			if want := max(r0[2*i], r0[2*i+1], r1[2*i], r1[2*i+1]); got[i] != want {
+				t.Fatalf("n %d: o[%d] = %d, want %d", n, i, got[i], want)
+			}
+		}
+	}
+}
