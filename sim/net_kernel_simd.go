@@ -298,13 +298,13 @@ func reducePairs(c0, c1, c2, c3 archsimd.Int32x8) (sa, sb archsimd.Int32x4) {
 // past the row read the next pixels' codes and must count as 0, against
 // zero weights; mask[31] = 0 exactly when some lanes are masked). wq holds
 // K·cpr chunks per filter, interleaved [chunk][4][32]. Pixels go in pairs
-// (an odd last pixel pairs with itself); each loaded 32-byte input vector
-// meets the four filters in registers. VPSADBW leaves each 8-byte group's
-// sum in the low 32 bits of a 64-bit lane; the second pixel's sums are
-// moved to the high 32 bits (VPSHUFD) and both are accumulated in one
-// register per filter with 32-bit adds (no carry crosses), which keeps the
-// loop within the 15 vector registers the compiler allocates (eight
-// separate accumulators spilled). lq[4·ow + q] receives the sum of pixel
+// (an odd last pixel alone, e.g. a fully connected layer's); each loaded
+// 32-byte input vector meets the four filters in registers. VPSADBW
+// leaves each 8-byte group's sum in the low 32 bits of a 64-bit lane; the
+// second pixel's sums are moved to the high 32 bits (VPSHUFD) and both are
+// accumulated in one register per filter with 32-bit adds (no carry
+// crosses), which keeps the loop within the 15 vector registers the
+// compiler allocates (eight separate accumulators spilled). lq[4·ow + q] receives the sum of pixel
 // ow against filter q. Sums stay below 2^32 (rb ≤ 2^24).
 func l1RowDirect(xr []uint8, step, OW, stride, K, cpr int, mask *[32]uint8, wq []uint8, lq []int32) {
 	n := (K-1)*stride + cpr*32
@@ -312,8 +312,8 @@ func l1RowDirect(xr []uint8, step, OW, stride, K, cpr int, mask *[32]uint8, wq [
 	wq = wq[:4*32*K*cpr]
 	lq = lq[:4*OW]
 	masked := mask[31] == 0
-	for ow := 0; ow < OW; ow += 2 {
-		bw := min(ow+1, OW-1)
+	for ow := 0; ow+1 < OW; ow += 2 {
+		bw := ow + 1
 		xa, xb := xr[ow*step:ow*step+n], xr[bw*step:bw*step+n]
 		w := wq
 		var c0, c1, c2, c3 archsimd.Int32x8
@@ -343,6 +343,29 @@ func l1RowDirect(xr []uint8, step, OW, stride, K, cpr int, mask *[32]uint8, wq [
 		sb.StoreSlice(lq[4*bw : 4*bw+4])
 		sa.StoreSlice(lq[4*ow : 4*ow+4])
 	}
+	if OW%2 == 1 {
+		// An odd last pixel alone (e.g. a fully connected layer).
+		ow := OW - 1
+		xa := xr[ow*step : ow*step+n]
+		w := wq
+		var a0, a1, a2, a3 archsimd.Uint64x4
+		for ki := 0; ki < K; ki++ {
+			ra := xa[ki*stride : ki*stride+rl]
+			for j := 0; j+32 <= len(ra); j += 32 {
+				x0 := archsimd.LoadUint8x32Slice(ra[j : j+32])
+				if masked && j+32 == len(ra) {
+					x0 = x0.And(archsimd.LoadUint8x32(mask))
+				}
+				ww := w[:128]
+				w = w[128:]
+				a0 = a0.Add(x0.SumAbsDiff(archsimd.LoadUint8x32Slice(ww[0:32])).AsUint64x4())
+				a1 = a1.Add(x0.SumAbsDiff(archsimd.LoadUint8x32Slice(ww[32:64])).AsUint64x4())
+				a2 = a2.Add(x0.SumAbsDiff(archsimd.LoadUint8x32Slice(ww[64:96])).AsUint64x4())
+				a3 = a3.Add(x0.SumAbsDiff(archsimd.LoadUint8x32Slice(ww[96:128])).AsUint64x4())
+			}
+		}
+		reduce4(a0, a1, a2, a3).AsInt32x4().StoreSlice(lq[4*ow : 4*ow+4])
+	}
 	archsimd.ClearAVXUpperBits()
 }
 
@@ -362,8 +385,8 @@ func l1RowHalf(xr []uint8, step, OW, stride, K, m int, wq []uint8, lq []int32) {
 	nc := K*m + (K+1)/2
 	wq = wq[:128*nc]
 	lq = lq[:4*OW]
-	for ow := 0; ow < OW; ow += 2 {
-		bw := min(ow+1, OW-1)
+	for ow := 0; ow+1 < OW; ow += 2 {
+		bw := ow + 1
 		xa, xb := xr[ow*step:ow*step+n], xr[bw*step:bw*step+n]
 		w := wq
 		var c0, c1, c2, c3 archsimd.Int32x8
@@ -401,6 +424,37 @@ func l1RowHalf(xr []uint8, step, OW, stride, K, m int, wq []uint8, lq []int32) {
 		sa, sb := reducePairs(c0, c1, c2, c3)
 		sb.StoreSlice(lq[4*bw : 4*bw+4])
 		sa.StoreSlice(lq[4*ow : 4*ow+4])
+	}
+	if OW%2 == 1 {
+		// An odd last pixel alone (e.g. a fully connected layer).
+		ow := OW - 1
+		xa := xr[ow*step : ow*step+n]
+		w := wq
+		var a0, a1, a2, a3 archsimd.Uint64x4
+		for ch := 0; ch < nc; ch++ {
+			var x0 archsimd.Uint8x32
+			if t := ch - K*m; t < 0 {
+				ki, j := ch/max(m, 1), ch%max(m, 1)
+				i := ki*stride + 32*j
+				x0 = archsimd.LoadUint8x32Slice(xa[i : i+32])
+			} else {
+				i := 2*t*stride + 32*m
+				x0 = archsimd.LoadUint8x32Slice(xa[i : i+32])
+				if 2*t+1 < K {
+					i2 := i + stride
+					x0 = x0.SetHi(archsimd.LoadUint8x16Slice(xa[i2 : i2+16]))
+				} else {
+					x0 = x0.And(archsimd.LoadUint8x32(&halfMask))
+				}
+			}
+			ww := w[:128]
+			w = w[128:]
+			a0 = a0.Add(x0.SumAbsDiff(archsimd.LoadUint8x32Slice(ww[0:32])).AsUint64x4())
+			a1 = a1.Add(x0.SumAbsDiff(archsimd.LoadUint8x32Slice(ww[32:64])).AsUint64x4())
+			a2 = a2.Add(x0.SumAbsDiff(archsimd.LoadUint8x32Slice(ww[64:96])).AsUint64x4())
+			a3 = a3.Add(x0.SumAbsDiff(archsimd.LoadUint8x32Slice(ww[96:128])).AsUint64x4())
+		}
+		reduce4(a0, a1, a2, a3).AsInt32x4().StoreSlice(lq[4*ow : 4*ow+4])
 	}
 	archsimd.ClearAVXUpperBits()
 }
