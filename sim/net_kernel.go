@@ -14,7 +14,8 @@ type scratch struct {
 	acc   []int64  // per-channel MAC sums
 	xp    []uint64 // packed patch (SWAR)
 	// Vector byte kernel: the input map as padded HWC bytes, one output
-	// row's byte patches, and their L1 sums [quad][pixel][4].
+	// row's byte patches, and the layer's sums [quad][pixel][4] (L1 sums or
+	// dot products; see rowSums).
 	xh   []uint8
 	pb   []uint8
 	l1   []int32
@@ -40,8 +41,8 @@ func (s *scratch) grow(p *layerPlan) {
 				s.p16 = make([]int16, n)
 			}
 			C, H, W, P := p.inShape[0], p.inShape[1], p.inShape[2], p.l.Padding
-			// 16 lanes of slack: macRowRows8 reads 16 lanes from the
-			// last window row's start.
+			// 16 lanes of slack: macRowRows8, macRowRows16 and convC1Row
+			// read up to 16 lanes from the last window row's start.
 			if n := (H+2*P)*(W+2*P)*C + 16; len(s.x16) < n {
 				s.x16 = make([]int16, n)
 			}
@@ -225,7 +226,7 @@ func (p *layerPlan) macPlan(in quant.Act) {
 		}
 	}
 	if C == 1 && p.l.Stride == 1 && p.outShape[2] >= 16 {
-		// One input channel: pixel-vectorized (convC1), tap pairs
+		// One input channel: pixel-vectorized (convC1Row), tap pairs
 		// wc1[quad][ki][pair][q][16]: each 32-bit lane holds the weights
 		// of taps (ki, 2j) and (ki, 2j+1) (0 past the row).
 		np := (K + 1) / 2
@@ -272,11 +273,14 @@ func (p *layerPlan) wordPlan() {
 
 // convMAC computes a conv2d layer, or an adder2d layer with 16-bit codes,
 // on one image with the int16-lane vector kernels: the input map is
-// converted once to padded HWC int16 (code 0 where padded; adder codes
-// offset like the weights); for each output row, every pixel's window is
-// gathered into an int16 patch (K copies of K·C contiguous values), each
+// converted once to padded HWC int16 (code 0 where padded, or the pad
+// code; adder codes offset like the weights); for each output row, each
 // pair of pixels meets each group of four filters in registers (dot
-// products, or L1 sums), and the row is rescaled.
+// products, or L1 sums), reading the windows in place (rows8, rows16) or
+// from gathered int16 patches (K copies of K·C contiguous values), or, for
+// one input channel, 16 pixels at a time (convC1Row); the layer's sums
+// are then rescaled (rescaleLayer, or row by row with the scalar
+// rescale).
 func (p *layerPlan) convMAC(x, out []int32, st *rawStats, s *scratch) {
 	C, H, W := p.inShape[0], p.inShape[1], p.inShape[2]
 	OH, OW := p.outShape[1], p.outShape[2]
@@ -527,10 +531,12 @@ func (p *layerPlan) round(v int64) int64 {
 
 // convBytes computes an adder2d layer on one image with the vector byte
 // kernel: the input map is converted once to padded HWC bytes (padding is
-// code 0); then, for each output row, each pair of pixels is reduced
-// against each group of four filters in registers, reading the windows in
-// place (direct layout) or from gathered byte patches (K copies of K·C
-// contiguous bytes each; patch layout), and the row is rescaled.
+// code 0; 16 channels at a time by packBytes16 where it applies); then,
+// for each output row, each pair of pixels is reduced against each group
+// of four filters in registers, reading the windows in place (direct and
+// half layouts) or from gathered byte patches (K copies of K·C contiguous
+// bytes each; patch layout); the layer's sums are then rescaled
+// (rescaleLayer, or row by row with the scalar rescale).
 func (p *layerPlan) convBytes(x, out []int32, st *rawStats, s *scratch) {
 	C, H, W := p.inShape[0], p.inShape[1], p.inShape[2]
 	OH, OW := p.outShape[1], p.outShape[2]
