@@ -103,8 +103,8 @@ var (
 	int32Min8  = [8]int32{-1 << 31, -1 << 31, -1 << 31, -1 << 31, -1 << 31, -1 << 31, -1 << 31, -1 << 31}
 )
 
-// rescaleQuad rescales one output row of one group of four channels: for
-// pixel i < n and channel q < nq, with x = l1[4i + q] (an L1 sum or a dot
+// rescaleQuad rescales n pixels (a layer's whole map, see rescaleLayer)
+// of one group of four channels: for pixel i < n and channel q < nq, with x = l1[4i + q] (an L1 sum or a dot
 // product; l1 is [n][4]), s = floor(((x + wc[q])·m[q] + b[q] + h) / 2^sh),
 // clamped to [lo, hi], is written to out[q·npos + i]. It is finish's
 // HalfUp (h = 2^(sh−1), or 0 when sh = 0) or Floor (h = 0) rounding with
