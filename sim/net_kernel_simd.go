@@ -104,9 +104,10 @@ var (
 )
 
 // rescaleQuad rescales n pixels (a layer's whole map, see rescaleLayer)
-// of one group of four channels: for pixel i < n and channel q < nq, with x = l1[4i + q] (an L1 sum or a dot
-// product; l1 is [n][4]), s = floor(((x + wc[q])·m[q] + b[q] + h) / 2^sh),
-// clamped to [lo, hi], is written to out[q·npos + i]. It is finish's
+// of one group of four channels: for pixel i < n and channel q < nq, with
+// x = l1[4i + q] (an L1 sum or a dot product; l1 is [n][4]),
+// s = floor(((x + wc[q])·m[q] + b[q] + h) / 2^sh), clamped to [lo, hi],
+// is written to out[q·npos + i]. It is finish's
 // HalfUp (h = 2^(sh−1), or 0 when sh = 0) or Floor (h = 0) rounding with
 // saturation, exactly, given the plan's bounds (vectorRescalePlan): x + wc
 // is exact in int32, the product is VPMULDQ's exact 64-bit product, and
