@@ -391,11 +391,14 @@ func l1RowHalf(xr []uint8, step, OW, stride, K, m int, wq []uint8, lq []int32) {
 		xa, xb := xr[ow*step:ow*step+n], xr[bw*step:bw*step+n]
 		w := wq
 		var c0, c1, c2, c3 archsimd.Int32x8
+		ki, j := 0, 0 // the next full chunk: row ki, chunk j (no division)
 		for ch := 0; ch < nc; ch++ {
 			var x0, x1 archsimd.Uint8x32
 			if t := ch - K*m; t < 0 {
-				ki, j := ch/max(m, 1), ch%max(m, 1)
 				i := ki*stride + 32*j
+				if j++; j == m {
+					ki, j = ki+1, 0
+				}
 				x0 = archsimd.LoadUint8x32Slice(xa[i : i+32])
 				x1 = archsimd.LoadUint8x32Slice(xb[i : i+32])
 			} else {
@@ -432,11 +435,14 @@ func l1RowHalf(xr []uint8, step, OW, stride, K, m int, wq []uint8, lq []int32) {
 		xa := xr[ow*step : ow*step+n]
 		w := wq
 		var a0, a1, a2, a3 archsimd.Uint64x4
+		ki, j := 0, 0
 		for ch := 0; ch < nc; ch++ {
 			var x0 archsimd.Uint8x32
 			if t := ch - K*m; t < 0 {
-				ki, j := ch/max(m, 1), ch%max(m, 1)
 				i := ki*stride + 32*j
+				if j++; j == m {
+					ki, j = ki+1, 0
+				}
 				x0 = archsimd.LoadUint8x32Slice(xa[i : i+32])
 			} else {
 				i := 2*t*stride + 32*m
