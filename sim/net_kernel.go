@@ -14,13 +14,15 @@ type scratch struct {
 	acc   []int64  // per-channel MAC sums
 	xp    []uint64 // packed patch (SWAR)
 	// Vector byte kernel: the input map as padded HWC bytes, one output
-	// row's byte patches, and their L1 sums [pixel][channel].
-	xh  []uint8
-	pb  []uint8
-	l1  []int32
-	v   []int64 // one row of pre-scaled values (finishRow)
-	p16 []int16 // one output row of int16 patches (vector conv2d)
-	x16 []int16 // the input map as padded HWC int16 (vector conv2d)
+	// row's byte patches, and the layer's sums [quad][pixel][4] (L1 sums or
+	// dot products; see rowSums).
+	xh   []uint8
+	pb   []uint8
+	l1   []int32
+	v    []int64   // one row of pre-scaled values (finishRow)
+	p16  []int16   // one output row of int16 patches (vector conv2d)
+	qacc []quadAcc // vector rescale statistics per group of four channels
+	x16  []int16   // the input map as padded HWC int16 (vector conv2d)
 }
 
 func (s *scratch) grow(p *layerPlan) {
@@ -39,10 +41,12 @@ func (s *scratch) grow(p *layerPlan) {
 				s.p16 = make([]int16, n)
 			}
 			C, H, W, P := p.inShape[0], p.inShape[1], p.inShape[2], p.l.Padding
-			if n := (H + 2*P) * (W + 2*P) * C; len(s.x16) < n {
+			// 16 lanes of slack: macRowRows8, macRowRows16 and convC1Row
+			// read up to 16 lanes from the last window row's start.
+			if n := (H+2*P)*(W+2*P)*C + 16; len(s.x16) < n {
 				s.x16 = make([]int16, n)
 			}
-			if n := p.outShape[2] * 4 * p.oq; len(s.l1) < n {
+			if n := p.outShape[1] * p.outShape[2] * 4 * p.oq; len(s.l1) < n {
 				s.l1 = make([]int32, n)
 			}
 		}
@@ -57,7 +61,7 @@ func (s *scratch) grow(p *layerPlan) {
 			if n := OW * p.rb; len(s.pb) < n {
 				s.pb = make([]uint8, n)
 			}
-			if n := OW * 4 * p.oq; len(s.l1) < n {
+			if n := p.outShape[1] * OW * 4 * p.oq; len(s.l1) < n {
 				s.l1 = make([]int32, n)
 			}
 		}
@@ -105,19 +109,31 @@ func (p *layerPlan) swarPlan(in quant.Act) {
 //   - direct (p.cpr > 0): each window row (K·C bytes, contiguous in the
 //     HWC map) is padded to cpr chunks, so the kernel reads the window in
 //     place, masking the padded lanes of each row's last chunk;
+//   - half (a direct layout, p.half, when K·C mod 32 = 16, e.g. 16
+//     channels and 3×3 windows): each window row is m = ⌊K·C/32⌋ full
+//     chunks and a 16-byte tail; the tails of rows 2t and 2t+1 share one
+//     chunk (low and high 16 bytes; the high half of a last odd row is
+//     masked), after the K·m full chunks: K·m + ⌈K/2⌉ chunks per window
+//     (5 instead of 6 for ResNet-20's first stage);
 //   - patch: the whole window (R = C·K·K bytes) padded to a multiple of
 //     32, for a gathered patch (used when row padding would waste more
 //     than a quarter of the lanes, e.g. one input channel).
 //
-// rb is the number of lanes per filter either way.
+// rb is the number of lanes per filter in every layout.
 func (p *layerPlan) bytePlan(direct bool) {
 	C, K := p.inShape[0], p.l.Kernel
 	cpr := (K*C + 31) / 32
 	p.cpr = 0
+	p.half = false
 	p.rb = (p.R + 31) &^ 31
+	m := K * C / 32
 	if direct {
 		p.cpr = cpr
 		p.rb = K * cpr * 32
+		if K*C%32 == 16 {
+			p.half = true
+			p.rb = (K*m + (K+1)/2) * 32
+		}
 	}
 	p.oq = (p.O + 3) / 4
 	p.wq = make([]uint8, p.oq*4*p.rb)
@@ -129,6 +145,12 @@ func (p *layerPlan) bytePlan(direct bool) {
 					r := (ki*K+kj)*C + c
 					if direct {
 						r = ki*cpr*32 + kj*C + c
+					}
+					if pos := kj*C + c; p.half {
+						r = (ki*m)*32 + pos // a full chunk of row ki
+						if pos >= 32*m {
+							r = (K*m+ki/2)*32 + 16*(ki%2) + pos - 32*m // a shared tail chunk
+						}
 					}
 					v := p.w[o*p.R+(c*K+ki)*K+kj]
 					p.wq[base+(r/32)*128+r%32] = uint8(v - p.off)
@@ -150,6 +172,14 @@ func (p *layerPlan) useDirect() bool {
 // partial dot product fits an int32 lane. Weights are laid out once: each
 // filter's window in HWC order ([ki][kj][c]), padded to a multiple of 16
 // lanes, four filters interleaved per 16-lane chunk: wm[quad][chunk][q][16].
+// When a window row holds at most 8 values (K·C ≤ 8, e.g. LeNet's first
+// layer: one channel, 5×5), each window row instead takes 8 lanes (rows8;
+// the lanes past K·C have zero weights) and the kernel (macRowRows8)
+// reads the windows in place, two rows per 16-lane chunk, with no gather;
+// with at most 16 (e.g. ResNet-20's first layer: 3 channels, 3×3), each
+// window row takes a 16-lane chunk (rows16, macRowRows16).
+// With one input channel, stride 1 and at least 16 output columns, the
+// layer runs pixel-vectorized instead (convC1Row, weights wc1).
 func (p *layerPlan) macPlan(in quant.Act) {
 	lo, hi := in.Min(), in.Max()
 	if p.op != quant.OpConv2d || lo < math.MinInt16 || hi > math.MaxInt16 {
@@ -168,6 +198,14 @@ func (p *layerPlan) macPlan(in quant.Act) {
 	}
 	C, K := p.inShape[0], p.l.Kernel
 	p.rb = (p.R + 15) &^ 15
+	p.rows8 = K*C <= 8
+	p.rows16 = !p.rows8 && K*C <= 16
+	if p.rows8 {
+		p.rb = (K + 1) / 2 * 16
+	}
+	if p.rows16 {
+		p.rb = K * 16
+	}
 	p.oq = (p.O + 3) / 4
 	p.wm = make([]int16, p.oq*4*p.rb)
 	for o := range p.O {
@@ -176,7 +214,33 @@ func (p *layerPlan) macPlan(in quant.Act) {
 			for ki := range K {
 				for kj := range K {
 					r := (ki*K+kj)*C + c
+					if p.rows8 {
+						r = ki*8 + kj*C + c
+					}
+					if p.rows16 {
+						r = ki*16 + kj*C + c
+					}
 					p.wm[base+(r/16)*64+r%16] = int16(p.w[o*p.R+(c*K+ki)*K+kj])
+				}
+			}
+		}
+	}
+	if C == 1 && p.l.Stride == 1 && p.outShape[2] >= 16 {
+		// One input channel: pixel-vectorized (convC1Row), tap pairs
+		// wc1[quad][ki][pair][q][16]: each 32-bit lane holds the weights
+		// of taps (ki, 2j) and (ki, 2j+1) (0 past the row).
+		np := (K + 1) / 2
+		p.wc1 = make([]int16, p.oq*K*np*4*16)
+		for o := range p.O {
+			for ki := range K {
+				for j := range np {
+					base := ((((o/4)*K+ki)*np+j)*4 + o%4) * 16
+					for l := 0; l < 16; l += 2 {
+						p.wc1[base+l] = int16(p.w[o*p.R+ki*K+2*j])
+						if 2*j+1 < K {
+							p.wc1[base+l+1] = int16(p.w[o*p.R+ki*K+2*j+1])
+						}
+					}
 				}
 			}
 		}
@@ -209,11 +273,14 @@ func (p *layerPlan) wordPlan() {
 
 // convMAC computes a conv2d layer, or an adder2d layer with 16-bit codes,
 // on one image with the int16-lane vector kernels: the input map is
-// converted once to padded HWC int16 (code 0 where padded; adder codes
-// offset like the weights); for each output row, every pixel's window is
-// gathered into an int16 patch (K copies of K·C contiguous values), each
+// converted once to padded HWC int16 (code 0 where padded, or the pad
+// code; adder codes offset like the weights); for each output row, each
 // pair of pixels meets each group of four filters in registers (dot
-// products, or L1 sums), and the row is rescaled.
+// products, or L1 sums), reading the windows in place (rows8, rows16) or
+// from gathered int16 patches (K copies of K·C contiguous values), or, for
+// one input channel, 16 pixels at a time (convC1Row); the layer's sums
+// are then rescaled (rescaleLayer, or row by row with the scalar
+// rescale).
 func (p *layerPlan) convMAC(x, out []int32, st *rawStats, s *scratch) {
 	C, H, W := p.inShape[0], p.inShape[1], p.inShape[2]
 	OH, OW := p.outShape[1], p.outShape[2]
@@ -235,7 +302,16 @@ func (p *layerPlan) convMAC(x, out []int32, st *rawStats, s *scratch) {
 			}
 		}
 	}
-	for c := range C {
+	c0 := 0
+	if C == 1 && !adder && W >= 16 {
+		// One channel of int16-range codes (macPlan): rows converted 16
+		// codes at a time.
+		for h := range H {
+			packInt16Row(x[h*W:(h+1)*W], xm[(h+P)*Wp+P:(h+P)*Wp+P+W])
+		}
+		c0 = 1
+	}
+	for c := c0; c < C; c++ {
 		xc := x[c*H*W : (c+1)*H*W]
 		for h := range H {
 			row := xm[((h+P)*Wp+P)*C:]
@@ -245,11 +321,40 @@ func (p *layerPlan) convMAC(x, out []int32, st *rawStats, s *scratch) {
 			}
 		}
 	}
+	l1 := s.l1[:OH*OW*O4] // the whole layer's sums, rescaled at its end
+	if p.wc1 != nil {
+		np := (K + 1) / 2
+		for oh := range OH {
+			for qd := range p.oq {
+				convC1Row(s.x16[oh*Wp:], Wp, OW, K, p.wc1[qd*K*np*64:(qd+1)*K*np*64], p.rowSums(l1, qd, oh))
+			}
+			p.rescaleRow(oh, l1, out, st, s)
+		}
+		p.rescaleLayer(l1, out, st, s)
+		return
+	}
+	if p.rows8 || p.rows16 {
+		rowStride := Wp * C
+		for oh := range OH {
+			xr := s.x16[oh*S*rowStride:]
+			for qd := range p.oq {
+				wm := p.wm[qd*4*rb : (qd+1)*4*rb]
+				lq := p.rowSums(l1, qd, oh)
+				if p.rows16 {
+					macRowRows16(xr, S*C, OW, rowStride, K, wm, lq)
+					continue
+				}
+				macRowRows8(xr, S*C, OW, rowStride, K, wm, lq)
+			}
+			p.rescaleRow(oh, l1, out, st, s)
+		}
+		p.rescaleLayer(l1, out, st, s)
+		return
+	}
 	pb := s.p16[:OW*rb]
 	for ow := range OW {
 		clear(pb[ow*rb+p.R : (ow+1)*rb]) // padded lanes multiply zero weights
 	}
-	l1 := s.l1[:OW*O4]
 	for oh := range OH {
 		for ow := range OW {
 			patch := pb[ow*rb : ow*rb+p.R]
@@ -282,31 +387,59 @@ func (p *layerPlan) convMAC(x, out []int32, st *rawStats, s *scratch) {
 		}
 		for qd := range p.oq {
 			wm := p.wm[qd*4*rb : (qd+1)*4*rb]
+			lq := p.rowSums(l1, qd, oh)
 			for ow := 0; ow < OW; ow += 2 {
 				b := min(ow+1, OW-1) // an odd last pixel pairs with itself
 				if adder {
-					l1Quad2W(pb[ow*rb:(ow+1)*rb], pb[b*rb:(b+1)*rb], wm, l1[ow*O4+4*qd:ow*O4+4*qd+4], l1[b*O4+4*qd:b*O4+4*qd+4])
+					l1Quad2W(pb[ow*rb:(ow+1)*rb], pb[b*rb:(b+1)*rb], wm, lq[4*ow:4*ow+4], lq[4*b:4*b+4])
 					continue
 				}
-				macQuad2(pb[ow*rb:(ow+1)*rb], pb[b*rb:(b+1)*rb], wm, l1[ow*O4+4*qd:ow*O4+4*qd+4], l1[b*O4+4*qd:b*O4+4*qd+4])
+				macQuad2(pb[ow*rb:(ow+1)*rb], pb[b*rb:(b+1)*rb], wm, lq[4*ow:4*ow+4], lq[4*b:4*b+4])
 			}
 		}
 		p.rescaleRow(oh, l1, out, st, s)
 	}
+	p.rescaleLayer(l1, out, st, s)
 }
 
 // quadConst holds a group of four output channels' rescale constants
-// (zero for the padding channels of the last group).
-type quadConst struct{ wc, m, b [4]int64 }
+// (zero for the padding channels of the last group), for rescaleQuad,
+// which works on two pixels' sums [pixel][4] per 8-lane vector: wc8 is
+// WeightConst (0 for conv2d) per lane; mE and mO hold M of channels 0, 2
+// and 1, 3 in the even 32-bit lanes ([m0 0 m2 0 m0 0 m2 0], the operand
+// layout of VPMULDQ); bE and bO hold B + h + 2^62 of channels 0, 2, 0, 2
+// and 1, 3, 1, 3 (h the rounding half). wc, m and b are the scalar
+// values per channel (b including h) for odd pixels.
+type quadConst struct {
+	wc, m, b [4]int64
+	wc8      [8]int32
+	mE, mO   [8]int32
+	bE, bO   [4]int64
+}
 
-// vectorRescalePlan sets p.qc when the vector rescale (rescaleQuad) is
-// exact for this layer: HalfUp or Floor rounding with saturation, shift at
-// most 62, every accumulator x + wconst (x, the kernel's sum, in
-// [xlo, xhi]; wconst 0 for conv2d) and every M inside int32, and
-// |acc·M + B| + 2^61 below 2^63.
+// rescaleConst holds a layer's constants for rescaleQuad: the shift sh in
+// every lane, the bounds hi and lo offset by k = 2^(62−sh) (the shifted
+// value of the 2^62 bias), and the low 32 bits of k.
+type rescaleConst struct {
+	sh       [4]uint64
+	hiK, loK [4]int64
+	k32      [8]int32
+}
+
+// vectorRescalePlan sets p.qc and p.rc when the vector rescale
+// (rescaleQuad) is exact for this layer: HalfUp or Floor rounding with
+// saturation, shift at most 62, output codes within int32, every
+// accumulator x + wconst (x, the kernel's sum, in [xlo, xhi]; wconst 0 for
+// conv2d) and every M inside int32, and |acc·M| + |B| + h < 2^62, so that
+// acc·M + B + h + 2^62 lies in [0, 2^63) and a logical shift floors it.
 func (p *layerPlan) vectorRescalePlan(xlo, xhi int64) {
-	if p.wrap || p.sh > 62 || (p.rnd != fixedpoint.HalfUp && p.rnd != fixedpoint.Floor) {
+	if p.wrap || p.sh > 62 || (p.rnd != fixedpoint.HalfUp && p.rnd != fixedpoint.Floor) ||
+		p.lo < math.MinInt32 || p.hi > math.MaxInt32 {
 		return
+	}
+	h := int64(0)
+	if p.rnd == fixedpoint.HalfUp && p.sh > 0 {
+		h = 1 << (p.sh - 1)
 	}
 	qc := make([]quadConst, p.oq)
 	for o := range p.O {
@@ -315,13 +448,72 @@ func (p *layerPlan) vectorRescalePlan(xlo, xhi int64) {
 			wc = p.wconst[o]
 		}
 		amax := max(abs64(xlo+wc), abs64(xhi+wc))
-		if amax >= 1<<31 || abs64(m) >= 1<<31 || abs64(b) >= 1<<61 || amax*abs64(m) >= 1<<61 {
+		if amax >= 1<<31 || abs64(m) >= 1<<31 || abs64(b) >= 1<<61 || amax*abs64(m) >= 1<<61 ||
+			amax*abs64(m)+abs64(b)+h >= 1<<62 {
 			return
 		}
-		q := &qc[o/4]
-		q.wc[o%4], q.m[o%4], q.b[o%4] = wc, m, b
+		q, k := &qc[o/4], o%4
+		q.wc[k], q.m[k], q.b[k] = wc, m, b+h
+		q.wc8[k], q.wc8[k+4] = int32(wc), int32(wc)
+		B := b + h + 1<<62
+		if k%2 == 0 {
+			q.mE[k], q.mE[k+4] = int32(m), int32(m)
+			q.bE[k/2], q.bE[k/2+2] = B, B
+		} else {
+			q.mO[k-1], q.mO[k+3] = int32(m), int32(m)
+			q.bO[k/2], q.bO[k/2+2] = B, B
+		}
+	}
+	k := int64(1) << (62 - p.sh)
+	for i := range 4 {
+		p.rc.sh[i] = uint64(p.sh)
+		p.rc.hiK[i], p.rc.loK[i] = p.hi+k, p.lo+k
+	}
+	for i := range 8 {
+		p.rc.k32[i] = int32(k)
 	}
 	p.qc = qc
+}
+
+// addConst holds an add layer's constants for addRows, each in every
+// lane: the input alignment shifts a0 and a1, the rounding half h, the
+// output shift sh, and the output bounds lo and hi.
+type addConst struct {
+	a0, a1, h, sh, lo, hi [8]int32
+}
+
+// addAcc is addRows' statistics: the smallest and largest accumulators,
+// and the counts of values above hi and below lo.
+type addAcc struct {
+	amin, amax  int32
+	nHigh, nLow int64
+}
+
+// addVectorPlan sets p.ac when the add layer's vector path (addRows) is
+// exact: HalfUp or Floor rounding with saturation, shift below 32, output
+// codes within int32, and every accumulator a<<a0 + b<<a1 (inputs in
+// their formats' ranges) plus the rounding half inside int32.
+func (p *layerPlan) addVectorPlan(ina, inb quant.Act) {
+	if p.op != quant.OpAdd || !simdAvailable() || noSIMD || p.wrap || p.sh >= 32 ||
+		(p.rnd != fixedpoint.HalfUp && p.rnd != fixedpoint.Floor) ||
+		p.lo < math.MinInt32 || p.hi > math.MaxInt32 || p.align[0] >= 31 || p.align[1] >= 31 {
+		return
+	}
+	h := int64(0)
+	if p.rnd == fixedpoint.HalfUp && p.sh > 0 {
+		h = 1 << (p.sh - 1)
+	}
+	ma := max(abs64(ina.Min()), abs64(ina.Max())) << p.align[0]
+	mb := max(abs64(inb.Min()), abs64(inb.Max())) << p.align[1]
+	if ma+mb+h >= 1<<31 {
+		return
+	}
+	c := &addConst{}
+	for i := range 8 {
+		c.a0[i], c.a1[i], c.h[i], c.sh[i] = int32(p.align[0]), int32(p.align[1]), int32(h), int32(p.sh)
+		c.lo[i], c.hi[i] = int32(p.lo), int32(p.hi)
+	}
+	p.ac = c
 }
 
 func abs64(v int64) int64 { return max(v, -v) }
@@ -339,10 +531,12 @@ func (p *layerPlan) round(v int64) int64 {
 
 // convBytes computes an adder2d layer on one image with the vector byte
 // kernel: the input map is converted once to padded HWC bytes (padding is
-// code 0); then, for each output row, each pair of pixels is reduced
-// against each group of four filters in registers, reading the windows in
-// place (direct layout) or from gathered byte patches (K copies of K·C
-// contiguous bytes each; patch layout), and the row is rescaled.
+// code 0; 16 channels at a time by packBytes16 where it applies); then,
+// for each output row, each pair of pixels is reduced against each group
+// of four filters in registers, reading the windows in place (direct and
+// half layouts) or from gathered byte patches (K copies of K·C contiguous
+// bytes each; patch layout); the layer's sums are then rescaled
+// (rescaleLayer, or row by row with the scalar rescale).
 func (p *layerPlan) convBytes(x, out []int32, st *rawStats, s *scratch) {
 	C, H, W := p.inShape[0], p.inShape[1], p.inShape[2]
 	OH, OW := p.outShape[1], p.outShape[2]
@@ -369,6 +563,10 @@ func (p *layerPlan) convBytes(x, out []int32, st *rawStats, s *scratch) {
 	}
 	HW := H * W
 	c := 0
+	if C%16 == 0 && W%8 == 0 {
+		packBytes16(x, C, H, W, P, Wp, off, xh)
+		c = C
+	}
 	for ; c+4 <= C; c += 4 {
 		// Four channels at a time: one 32-bit store per pixel.
 		x0, x1, x2, x3 := x[c*HW:(c+1)*HW], x[(c+1)*HW:(c+2)*HW], x[(c+2)*HW:(c+3)*HW], x[(c+3)*HW:(c+4)*HW]
@@ -392,7 +590,7 @@ func (p *layerPlan) convBytes(x, out []int32, st *rawStats, s *scratch) {
 			}
 		}
 	}
-	l1 := s.l1[:OW*O4]
+	l1 := s.l1[:OH*OW*O4] // the whole layer's sums, rescaled at its end
 	KC := K * C
 	var pb []uint8
 	if p.cpr == 0 {
@@ -414,19 +612,19 @@ func (p *layerPlan) convBytes(x, out []int32, st *rawStats, s *scratch) {
 			xr := s.xh[(oh*S)*rowStride:]
 			for qd := range p.oq {
 				wq := p.wq[qd*4*rb : (qd+1)*4*rb]
-				ow := 0
-				for ; ow+2 <= OW; ow += 2 {
-					l1Quad2Direct(xr[ow*S*C:], xr[(ow+1)*S*C:], rowStride, K, p.cpr, &mask, wq, l1[ow*O4+4*qd:ow*O4+4*qd+4], l1[(ow+1)*O4+4*qd:(ow+1)*O4+4*qd+4])
+				lq := p.rowSums(l1, qd, oh)
+				if p.half {
+					l1RowHalf(xr, S*C, OW, rowStride, K, K*C/32, wq, lq)
+					continue
 				}
-				if ow < OW {
-					l1Quad2Direct(xr[ow*S*C:], xr[ow*S*C:], rowStride, K, p.cpr, &mask, wq, l1[ow*O4+4*qd:ow*O4+4*qd+4], l1[ow*O4+4*qd:ow*O4+4*qd+4])
-				}
+				l1RowDirect(xr, S*C, OW, rowStride, K, p.cpr, &mask, wq, lq)
 			}
 		} else {
 			p.patchRow(oh, pb, l1, s)
 		}
 		p.rescaleRow(oh, l1, out, st, s)
 	}
+	p.rescaleLayer(l1, out, st, s)
 }
 
 // patchRow computes the L1 sums of output row oh with gathered patches.
@@ -435,7 +633,7 @@ func (p *layerPlan) patchRow(oh int, pb []uint8, l1 []int32, s *scratch) {
 	OW := p.outShape[2]
 	K, S, P := p.l.Kernel, p.l.Stride, p.l.Padding
 	Wp := W + 2*P
-	rb, R, O4 := p.rb, p.R, 4*p.oq
+	rb, R := p.rb, p.R
 	KC := K * C
 	xh := s.xh
 	{
@@ -448,68 +646,128 @@ func (p *layerPlan) patchRow(oh int, pb []uint8, l1 []int32, s *scratch) {
 		}
 		for qd := range p.oq {
 			wq := p.wq[qd*4*rb : (qd+1)*4*rb]
+			lq := p.rowSums(l1, qd, oh)
 			ow := 0
 			for ; ow+2 <= OW; ow += 2 {
-				l1Quad2(pb[ow*rb:(ow+1)*rb], pb[(ow+1)*rb:(ow+2)*rb], wq, l1[ow*O4+4*qd:ow*O4+4*qd+4], l1[(ow+1)*O4+4*qd:(ow+1)*O4+4*qd+4])
+				l1Quad2(pb[ow*rb:(ow+1)*rb], pb[(ow+1)*rb:(ow+2)*rb], wq, lq[4*ow:4*ow+4], lq[4*ow+4:4*ow+8])
 			}
 			if ow < OW {
-				l1Quad1(pb[ow*rb:(ow+1)*rb], wq, l1[ow*O4+4*qd:ow*O4+4*qd+4])
+				l1Quad1(pb[ow*rb:(ow+1)*rb], wq, lq[4*ow:4*ow+4])
 			}
 		}
 	}
 }
 
-// rescaleRow rescales output row oh from its sums l1 [OW][4·oq]: L1 sums
-// (adder2d) or dot products (conv2d).
+// rowSums returns the sums of output row oh for quad qd within a layer's
+// sums l1, laid out [oq][OH·OW][4] (quad, pixel, channel of the quad).
+func (p *layerPlan) rowSums(l1 []int32, qd, oh int) []int32 {
+	OW := p.outShape[2]
+	npos := p.outShape[1] * OW
+	return l1[(qd*npos+oh*OW)*4 : (qd*npos+(oh+1)*OW)*4]
+}
+
+// rescaleRow rescales output row oh from the layer's sums l1 (see rowSums)
+// with the scalar rescale: L1 sums (adder2d) or dot products (conv2d).
+// With the vector rescale (p.qc) it does nothing: rescaleLayer rescales
+// the whole layer at its end.
 func (p *layerPlan) rescaleRow(oh int, l1 []int32, out []int32, st *rawStats, s *scratch) {
+	if p.qc != nil {
+		return
+	}
 	OH, OW := p.outShape[1], p.outShape[2]
-	npos, O4 := OH*OW, 4*p.oq
-	{
-		if p.qc == nil {
-			for o := range p.O {
-				if p.op == quant.OpAdder2d {
-					p.rescaleL1(l1[o:], O4, out[o*npos+oh*OW:o*npos+(oh+1)*OW], o, st, s)
-					continue
-				}
-				for i := range OW {
-					out[o*npos+oh*OW+i] = p.rescale(int64(l1[i*O4+o]), o, st)
-				}
+	npos := OH * OW
+	for o := range p.O {
+		lo := p.rowSums(l1, o/4, oh)[o%4:]
+		if p.op == quant.OpAdder2d {
+			p.rescaleL1(lo, 4, out[o*npos+oh*OW:o*npos+(oh+1)*OW], o, st, s)
+			continue
+		}
+		for i := range OW {
+			out[o*npos+oh*OW+i] = p.rescale(int64(lo[4*i]), o, st)
+		}
+	}
+}
+
+// rescaleLayer rescales a whole layer from its sums l1 [oq][OH·OW][4] with
+// the vector rescale (rescaleQuad over every pixel of the map at once, so
+// its per-call setup and odd tails are paid once per layer, not per row),
+// and records the statistics (flushQuadStats). Without p.qc it does
+// nothing (rescaleRow did the work).
+func (p *layerPlan) rescaleLayer(l1, out []int32, st *rawStats, s *scratch) {
+	if p.qc == nil {
+		return
+	}
+	p.resetQuadStats(s)
+	npos := p.outShape[1] * p.outShape[2]
+	for qd := range p.oq {
+		o0 := 4 * qd
+		rescaleQuad(l1[o0*npos:(o0+4)*npos], npos, &p.qc[qd], &p.rc, out[o0*npos:], npos, min(4, p.O-o0), &s.qacc[qd])
+	}
+	p.flushQuadStats(st, s)
+}
+
+// quadAcc is one group of four channels' statistics over a layer's rows
+// (vector rescale): the counts of values above hi and below lo, and the
+// smallest and largest sums.
+type quadAcc struct {
+	nHigh, nLow [4]int64
+	lmin, lmax  [4]int32
+}
+
+// resetQuadStats prepares s.qacc for a layer with the vector rescale.
+func (p *layerPlan) resetQuadStats(s *scratch) {
+	if p.qc == nil {
+		return
+	}
+	if len(s.qacc) < p.oq {
+		s.qacc = make([]quadAcc, p.oq)
+	}
+	for i := range s.qacc[:p.oq] {
+		a := &s.qacc[i]
+		*a = quadAcc{}
+		for q := range 4 {
+			a.lmin[q], a.lmax[q] = math.MaxInt32, math.MinInt32
+		}
+	}
+}
+
+// flushQuadStats adds a layer's vector-rescale statistics (s.qacc) to st:
+// the same counts and observed ranges as rescale value by value, since
+// the ranges follow from each channel's smallest and largest sums (the
+// map from sum to product is affine, rounding monotone).
+func (p *layerPlan) flushQuadStats(st *rawStats, s *scratch) {
+	if p.qc == nil {
+		return
+	}
+	n := int64(p.outShape[1] * p.outShape[2])
+	for qd := range p.oq {
+		a := &s.qacc[qd]
+		for q := range min(4, p.O-4*qd) {
+			o := 4*qd + q
+			wc, m, b := int64(0), p.m[o], p.b[o]
+			if p.op == quant.OpAdder2d {
+				wc = p.wconst[o]
 			}
-			return
-		}
-		h := int64(0)
-		if p.rnd == fixedpoint.HalfUp && p.sh > 0 {
-			h = 1 << (p.sh - 1)
-		}
-		for qd := range p.oq {
-			nq := min(4, p.O-4*qd)
-			var nHigh, nLow [4]int64
-			lmin := [4]int32{math.MaxInt32, math.MaxInt32, math.MaxInt32, math.MaxInt32}
-			lmax := [4]int32{math.MinInt32, math.MinInt32, math.MinInt32, math.MinInt32}
-			o0 := 4 * qd
-			rescaleQuad(l1[o0:], O4, &p.qc[qd], h, p.sh, p.lo, p.hi, out[o0*npos+oh*OW:][:OW], npos, nq, &nHigh, &nLow, &lmin, &lmax)
-			for q := range nq {
-				o := o0 + q
-				wc, m, b := int64(0), p.m[o], p.b[o]
+			ext := [2]int64{int64(a.lmin[q]), int64(a.lmax[q])}
+			k := 2
+			if ext[0] == ext[1] {
+				k = 1 // e.g. one output per channel
+			}
+			for _, x := range ext[:k] {
 				if p.op == quant.OpAdder2d {
-					wc = p.wconst[o]
+					st.l1.add(x)
 				}
-				for _, x := range [2]int64{int64(lmin[q]), int64(lmax[q])} {
-					if p.op == quant.OpAdder2d {
-						st.l1.add(x)
-					}
-					st.acc.add(x + wc)
-					v := (x+wc)*m + b
-					st.product.add(v)
-					st.shifted.add(p.round(v))
-				}
-				st.outputs += int64(OW)
-				st.satHigh += nHigh[q]
-				if p.relu && p.lo == 0 {
-					st.reluZero += nLow[q]
-				} else {
-					st.satLow += nLow[q]
-				}
+				st.acc.add(x + wc)
+				v := (x+wc)*m + b
+				st.product.add(v)
+				st.shifted.add(p.round(v))
+			}
+			st.outputs += n
+			st.satHigh += a.nHigh[q]
+			if p.relu && p.lo == 0 {
+				st.reluZero += a.nLow[q]
+			} else {
+				st.satLow += a.nLow[q]
 			}
 		}
 	}

@@ -17,14 +17,42 @@ func l1Quad2(xa, xb, wq []uint8, oa, ob []int32) { panic("sim: l1Quad2 without s
 
 func l1Quad1(xa, wq []uint8, oa []int32) { panic("sim: l1Quad1 without simd support") }
 
-func rescaleQuad(l1 []int32, stride int, c *quadConst, h int64, sh uint, lo, hi int64, out []int32, npos, nq int, nHigh, nLow *[4]int64, lmin, lmax *[4]int32) {
+func rescaleQuad(l1 []int32, n int, c *quadConst, rc *rescaleConst, out []int32, npos, nq int, a *quadAcc) {
 	panic("sim: rescaleQuad without simd support")
 }
 
-func l1Quad2Direct(xa, xb []uint8, stride, K, cpr int, mask *[32]uint8, wq []uint8, oa, ob []int32) {
-	panic("sim: l1Quad2Direct without simd support")
+func l1RowDirect(xr []uint8, step, OW, stride, K, cpr int, mask *[32]uint8, wq []uint8, lq []int32) {
+	panic("sim: l1RowDirect without simd support")
 }
 
 func macQuad2(xa, xb, wq []int16, oa, ob []int32) { panic("sim: macQuad2 without simd support") }
 
 func l1Quad2W(xa, xb, wq []int16, oa, ob []int32) { panic("sim: l1Quad2W without simd support") }
+
+func addRows(xa, xb, out []int32, c *addConst, a *addAcc) int {
+	panic("sim: addRows without simd support")
+}
+
+func packBytes16(x []int32, C, H, W, P, Wp int, off int32, xh []uint8) {
+	panic("sim: packBytes16 without simd support")
+}
+
+func macRowRows8(xr []int16, step, OW, stride, K int, wq []int16, lq []int32) {
+	panic("sim: macRowRows8 without simd support")
+}
+
+func convC1Row(xr []int16, Wp, OW, K int, wq []int16, lq []int32) {
+	panic("sim: convC1Row without simd support")
+}
+
+func packInt16Row(x []int32, dst []int16) { panic("sim: packInt16Row without simd support") }
+
+func l1RowHalf(xr []uint8, step, OW, stride, K, m int, wq []uint8, lq []int32) {
+	panic("sim: l1RowHalf without simd support")
+}
+
+func macRowRows16(xr []int16, step, OW, stride, K int, wq []int16, lq []int32) {
+	panic("sim: macRowRows16 without simd support")
+}
+
+func maxPool2Row(r0, r1, o []int32) { panic("sim: maxPool2Row without simd support") }

@@ -63,6 +63,8 @@ func TestByteKernelMatchesScalar(t *testing.T) {
 		{1, 28, 28, 6, 5, 1, 2}, {6, 14, 14, 16, 5, 1, 0}, {16, 5, 5, 120, 5, 1, 0}, {120, 1, 1, 84, 1, 1, 0},
 		{16, 9, 9, 16, 3, 1, 1}, {16, 8, 7, 32, 3, 2, 1}, {16, 8, 8, 32, 1, 2, 0}, {3, 7, 5, 5, 3, 1, 1},
 		{32, 4, 4, 13, 3, 1, 1}, {64, 4, 4, 7, 3, 1, 1}, {2, 6, 6, 3, 2, 2, 0}, {5, 3, 3, 9, 3, 1, 2},
+		// Widths that are multiples of 8 with 16k channels (packBytes16).
+		{32, 3, 16, 8, 3, 1, 1}, {16, 6, 8, 17, 3, 2, 1}, {64, 2, 8, 4, 3, 1, 1},
 	}
 	trial := 0
 	for bits := 1; bits <= 8; bits++ {
@@ -128,6 +130,7 @@ func TestWordKernelMatchesScalar(t *testing.T) {
 	shapes := []struct{ C, H, W, O, K, S, P int }{
 		{6, 14, 14, 16, 5, 1, 0}, {16, 5, 5, 120, 5, 1, 0}, {120, 1, 1, 84, 1, 1, 0}, {16, 8, 7, 13, 3, 2, 1},
 		{3, 7, 5, 5, 3, 1, 1}, {64, 4, 4, 7, 3, 1, 1}, {5, 3, 3, 9, 3, 1, 2},
+		{1, 5, 20, 6, 3, 1, 1}, // one channel, 16 or more columns (codes above int16)
 	}
 	trial := 0
 	for bits := 9; bits <= 16; bits++ {
@@ -255,6 +258,10 @@ func TestMACKernelMatchesScalar(t *testing.T) {
 		{1, 28, 28, 6, 5, 1, 2}, {3, 9, 9, 16, 3, 1, 1}, {64, 1, 1, 10, 1, 1, 0}, {84, 1, 1, 10, 1, 1, 0},
 		{5, 7, 6, 7, 3, 2, 1}, {2, 5, 5, 3, 5, 1, 0}, {16, 4, 5, 9, 3, 1, 2},
 		{1, 6, 6, 4, 3, 1, 1}, {1, 5, 4, 3, 2, 1, 0}, {2, 4, 4, 5, 2, 2, 0}, {1, 9, 9, 2, 4, 1, 0},
+		// One channel, stride 1, at least 16 output columns (convC1Row).
+		{1, 20, 16, 5, 3, 1, 1}, {1, 7, 33, 9, 4, 1, 0}, {1, 5, 21, 4, 1, 1, 0}, {1, 6, 17, 8, 6, 1, 2},
+		// Several channels and 16 or more columns (the gathered kernel).
+		{3, 6, 18, 16, 3, 1, 1}, {2, 5, 20, 5, 5, 1, 2}, {4, 3, 17, 7, 2, 1, 0},
 	}
 	trial := 0
 	for _, bits := range []int{2, 4, 8, 12, 16} {
@@ -324,6 +331,83 @@ func TestMACKernelMatchesScalar(t *testing.T) {
 						t.Fatalf("bits %d shape %+v: plan accepted products that can overflow int32", bits, sh)
 					}
 				}
+			}
+		}
+	}
+}
+
+// TestAddRowsMatchesScalar: the add layer's vector path (addRows, planned
+// by addVectorPlan) gives the same outputs and statistics as the scalar
+// path (finishRow), for HalfUp and Floor rounding, input alignments,
+// shifts from 0 to 12, signed and unsigned outputs with fused ReLU,
+// values that saturate on both sides, and lengths that are not multiples
+// of 8.
+func TestAddRowsMatchesScalar(t *testing.T) {
+	if !simdAvailable() {
+		return
+	}
+	rng := rand.New(rand.NewPCG(5, 9))
+	planned := 0
+	for trial := range 300 {
+		bits := 2 + rng.IntN(9)
+		signed := rng.IntN(2) == 0
+		p := &layerPlan{
+			op: quant.OpAdd, sh: uint(rng.IntN(13)), rnd: []fixedpoint.Rounding{fixedpoint.HalfUp, fixedpoint.Floor}[trial%2],
+			outBits: bits, outSigned: signed, relu: !signed && rng.IntN(2) == 0,
+			align: [2]uint{uint(rng.IntN(4)), uint(rng.IntN(4))},
+		}
+		p.lo, p.hi = 0, int64(1)<<bits-1
+		if signed {
+			p.lo, p.hi = -(int64(1) << (bits - 1)), int64(1)<<(bits-1)-1
+		}
+		inBits := 2 + rng.IntN(9)
+		ina := quant.Act{Bits: inBits, Signed: true}
+		inb := quant.Act{Bits: 2 + rng.IntN(9), Signed: rng.IntN(2) == 0}
+		p.addVectorPlan(ina, inb)
+		if p.ac == nil {
+			t.Fatalf("trial %d: add vector path not planned", trial)
+		}
+		planned++
+		n := 1 + rng.IntN(600)
+		xa, xb := make([]int32, n), make([]int32, n)
+		for i := range xa {
+			xa[i] = int32(ina.Min() + rng.Int64N(ina.Max()-ina.Min()+1))
+			xb[i] = int32(inb.Min() + rng.Int64N(inb.Max()-inb.Min()+1))
+		}
+		ref := *p
+		ref.ac = nil
+		got, want := make([]int32, n), make([]int32, n)
+		sg, sw := newRawStats(), newRawStats()
+		var s scratch
+		p.run(xa, xb, got, &sg, &s)
+		ref.run(xa, xb, want, &sw, &s)
+		if !slices.Equal(got, want) {
+			t.Fatalf("trial %d (%+v): outputs differ", trial, *p)
+		}
+		if sg.stats() != sw.stats() {
+			t.Fatalf("trial %d: stats %+v, want %+v", trial, sg.stats(), sw.stats())
+		}
+	}
+}
+
+// TestMaxPool2Row: the vector 2×2 max pool row equals the scalar maximum
+// for every length from 8 to 40 (the last block overlapping) and values
+// over the whole int32 range.
+func TestMaxPool2Row(t *testing.T) {
+	if !simdAvailable() {
+		return
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for n := 8; n <= 40; n++ {
+		r0, r1 := make([]int32, 2*n), make([]int32, 2*n)
+		for i := range r0 {
+			r0[i], r1[i] = int32(rng.Uint32()), int32(rng.Uint32())
+		}
+		got := make([]int32, n)
+		maxPool2Row(r0, r1, got)
+		for i := range n {
+			if want := max(r0[2*i], r0[2*i+1], r1[2*i], r1[2*i+1]); got[i] != want {
+				t.Fatalf("n %d: o[%d] = %d, want %d", n, i, got[i], want)
 			}
 		}
 	}
