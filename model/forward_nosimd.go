@@ -9,11 +9,20 @@ const simdFloat = false
 // FloatKernel names the float reference's kernel: portable in this build.
 func FloatKernel() string { return "portable" }
 
-// absDiff2x4 and dot2x4 are never called in this build (simdFloat is
-// false); they exist so that convLike compiles in both.
-func absDiff2x4(x0, x1, w0, w1, w2, w3 []float64) (o [8]float64) {
+// The vector kernels are never called in this build (simdFloat is false);
+// they exist so that convFast compiles in both.
+func minSum4x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[4]float64, res *[4][8]float64) {
 	panic("model: no vector kernels in this build")
 }
-func dot2x4(x0, x1, w0, w1, w2, w3 []float64) (o [8]float64) {
+func dot4x8(src []float64, base int, off []int32, wp []float64, res *[4][8]float64) {
+	panic("model: no vector kernels in this build")
+}
+func sumWin8(src []float64, base int, off []int32, sx *[8]float64) {
+	panic("model: no vector kernels in this build")
+}
+func minSumRow(x, wp []float64, nb int, sx float64, sw []float64, res *[16]float64) {
+	panic("model: no vector kernels in this build")
+}
+func dotRow(x, wp []float64, nb int, res *[16]float64) {
 	panic("model: no vector kernels in this build")
 }
