@@ -12,22 +12,30 @@ package model
 //     consecutive values for every tap, for any stride.
 //   - Tiles of 8 positions of one row (the last tile of a row shifted left
 //     to end at the row's end, recomputing a few outputs identically) meet
-//     4 output channels at a time in registers (minSum4x8, dot4x8).
+//     3 output channels at a time in registers (minSum3x8, dot3x8; the
+//     last 1 or 2 channels go through minSum2x8, dot2x8).
 //   - Layers with rows shorter than 8 gather tiles of 8 positions into
 //     col; layers with fewer than 8 positions (the fully connected adder
 //     layers) run one position against 16 channels at a time (minSumRow,
 //     dotRow).
 //
-// The weights are interleaved by 4 channels once per Forward call
-// (prepConvs), shared by the workers.
+// The weights are interleaved by 3 (tiles) or 4 (rows) channels once per
+// Forward call (prepConvs), shared by the workers.
 
 // convPrep is one conv2d/adder2d layer's per-call state for convFast.
+// R = InC·K·K is the window length and r = (c·K + ki)·K + kj a tap.
 type convPrep struct {
-	// wp holds the weights in blocks of 4 output channels,
-	// wp[(b·R + r)·4 + j] = W[4b+j][r] (zero for channels ≥ OutC), with
-	// R = InC·K·K and r = (c·K + ki)·K + kj.
+	// rows tells that the layer has fewer than 8 output positions and
+	// runs through minSumRow/dotRow.
+	rows bool
+	// wp holds the weights interleaved by channel blocks. Tiles (!rows):
+	// OutC/3 blocks of 3 channels, wp[(b·R + r)·3 + j] = W[3b+j][r], then,
+	// if OutC%3 > 0, one block of 2 at wp[3·(OutC/3)·R + 2r + j] (zero for
+	// a channel ≥ OutC). Rows: blocks of 4, wp[(b·R + r)·4 + j] =
+	// W[4b+j][r], zero for channels ≥ OutC.
 	wp []float64
-	// sw[4b+j] = Σ_r wp[(b·R + r)·4 + j] (adder2d only).
+	// sw[oc] = Σ_r W[oc][r] (adder2d only; zero beyond OutC, padded to a
+	// whole block).
 	sw []float64
 	// off[r] is tap r's offset in xq; idOff[r] = 8r, the offsets into a
 	// gathered col tile.
@@ -56,17 +64,34 @@ func (n *Net) prepConvs() []*convPrep {
 		}
 		C, K, S := l.InC, l.Kernel, l.Stride
 		R := C * K * K
-		nb := (l.OutC + 3) / 4
-		p := &convPrep{wp: make([]float64, nb*R*4), off: make([]int32, R), idOff: make([]int32, R)}
+		p := &convPrep{off: make([]int32, R), idOff: make([]int32, R)}
+		p.rows = l.OutShape[1]*l.OutShape[2] < 8
 		w := l.W.Value.Data
-		for oc := range l.OutC {
-			b, j := oc/4, oc%4
-			for r, v := range w[oc*R : (oc+1)*R] {
-				p.wp[(b*R+r)*4+j] = v
+		if p.rows {
+			nb := (l.OutC + 3) / 4
+			p.wp = make([]float64, nb*R*4)
+			for oc := range l.OutC {
+				b, j := oc/4, oc%4
+				for r, v := range w[oc*R : (oc+1)*R] {
+					p.wp[(b*R+r)*4+j] = v
+				}
+			}
+		} else {
+			n3 := l.OutC / 3
+			p.wp = make([]float64, 3*n3*R+2*R)
+			for oc := range l.OutC {
+				b, j := oc/3, oc%3
+				for r, v := range w[oc*R : (oc+1)*R] {
+					if b < n3 {
+						p.wp[(b*R+r)*3+j] = v
+					} else {
+						p.wp[3*n3*R+2*r+j] = v
+					}
+				}
 			}
 		}
 		if l.Op == OpAdder2d {
-			p.sw = make([]float64, nb*4)
+			p.sw = make([]float64, l.OutC+4)
 			for oc := range l.OutC {
 				var s float64
 				for _, v := range w[oc*R : (oc+1)*R] {
@@ -139,7 +164,6 @@ func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch) {
 	OH, OW := l.OutShape[1], l.OutShape[2]
 	npos := OH * OW
 	R := len(p.off)
-	nb := (l.OutC + 3) / 4
 	adder := l.Op == OpAdder2d
 	src := x
 	if p.copyIn {
@@ -148,7 +172,8 @@ func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch) {
 		fillPhases(l, p, x, src)
 	}
 	switch {
-	case npos < 8:
+	case p.rows:
+		nb := (l.OutC + 3) / 4
 		row := s.col[:R]
 		var res [16]float64
 		for pos := range npos {
@@ -176,7 +201,7 @@ func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch) {
 		for oh := range OH {
 			for ow0 := 0; ow0 < OW; ow0 += 8 {
 				ow0 = min(ow0, OW-8)
-				convTile(l, p, src, oh*p.Wq+ow0, p.off, out, oh*OW+ow0, 8, nb, adder)
+				convTile(l, p, src, oh*p.Wq+ow0, p.off, out, oh*OW+ow0, 8, adder)
 			}
 		}
 	default:
@@ -196,7 +221,7 @@ func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch) {
 					col[8*r+q] = src[base+int(o)]
 				}
 			}
-			convTile(l, p, col, 0, p.idOff, out, p0, tp, nb, adder)
+			convTile(l, p, col, 0, p.idOff, out, p0, tp, adder)
 		}
 	}
 	if l.Bias {
@@ -213,23 +238,35 @@ func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch) {
 // convTile computes 8 consecutive output positions (the first tp of which
 // are stored, at out[oc·npos + pos0 + q]) for every output channel; tap r
 // of position q is src[base + off[r] + q].
-func convTile(l *Layer, p *convPrep, src []float64, base int, off []int32, out []float64, pos0, tp, nb int, adder bool) {
+func convTile(l *Layer, p *convPrep, src []float64, base int, off []int32, out []float64, pos0, tp int, adder bool) {
 	npos := l.OutShape[1] * l.OutShape[2]
 	R := len(off)
 	var sx [8]float64
 	if adder {
 		sumWin8(src, base, off, &sx)
 	}
-	var res [4][8]float64
-	for b := range nb {
-		wp := p.wp[b*4*R : (b+1)*4*R]
+	var res [3][8]float64
+	n3 := l.OutC / 3
+	for b := range n3 {
+		wp := p.wp[b*3*R : (b+1)*3*R]
 		if adder {
-			minSum4x8(src, base, off, wp, &sx, (*[4]float64)(p.sw[4*b:4*b+4]), &res)
+			minSum3x8(src, base, off, wp, &sx, (*[3]float64)(p.sw[3*b:]), &res)
 		} else {
-			dot4x8(src, base, off, wp, &res)
+			dot3x8(src, base, off, wp, &res)
 		}
-		for j := range min(4, l.OutC-4*b) {
-			copy(out[(4*b+j)*npos+pos0:][:tp], res[j][:tp])
+		for j := range 3 {
+			copy(out[(3*b+j)*npos+pos0:][:tp], res[j][:tp])
+		}
+	}
+	if oc := 3 * n3; oc < l.OutC {
+		wp := p.wp[3*n3*R:][:2*R]
+		if adder {
+			minSum2x8(src, base, off, wp, &sx, (*[3]float64)(p.sw[oc:]), &res)
+		} else {
+			dot2x8(src, base, off, wp, &res)
+		}
+		for j := range l.OutC - oc {
+			copy(out[(oc+j)*npos+pos0:][:tp], res[j][:tp])
 		}
 	}
 }
