@@ -34,6 +34,7 @@ type scratch struct {
 	bufs [][]float64
 	col  []float64
 	xq   []float64 // convFast's padded, stride-phase-split input
+	tsum []float64 // the channel sum of xq's planes
 }
 
 func (n *Net) run(x dataset.Tensor, all bool) ([]dataset.Tensor, error) {
@@ -84,7 +85,7 @@ func (n *Net) run(x dataset.Tensor, all bool) ([]dataset.Tensor, error) {
 
 func (n *Net) newScratch(all bool) *scratch {
 	s := &scratch{bufs: make([][]float64, len(n.Layers))}
-	maxCol, maxQ := 0, 0
+	maxCol, maxQ, maxT := 0, 0, 0
 	for i, l := range n.Layers {
 		if !all && i != len(n.Layers)-1 {
 			s.bufs[i] = make([]float64, numel(l.OutShape))
@@ -92,13 +93,15 @@ func (n *Net) newScratch(all bool) *scratch {
 		if l.Op == OpConv2d || l.Op == OpAdder2d {
 			maxCol = max(maxCol, colTile*l.InC*l.Kernel*l.Kernel)
 			if simdFloat {
-				_, _, n := phaseGeom(l)
+				Hq, Wq, n := phaseGeom(l)
 				maxQ = max(maxQ, n)
+				maxT = max(maxT, l.Stride*l.Stride*Hq*Wq)
 			}
 		}
 	}
 	s.col = make([]float64, maxCol)
 	s.xq = make([]float64, maxQ)
+	s.tsum = make([]float64, maxT)
 	return s
 }
 
@@ -306,9 +309,7 @@ func batchNorm(l *Layer, x, out []float64) {
 	for c := range C {
 		inv := 1 / math.Sqrt(vr[c]+l.Eps)
 		xs, os := x[c*hw:(c+1)*hw], out[c*hw:(c+1)*hw]
-		for j, v := range xs {
-			os[j] = (v-mean[c])*inv*g[c] + b[c]
-		}
+		bnRow(xs, os, mean[c], inv, g[c], b[c])
 	}
 }
 

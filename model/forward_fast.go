@@ -44,6 +44,10 @@ type convPrep struct {
 	Hq, Wq int
 	// copyIn is false when xq would equal the input (no padding, stride 1).
 	copyIn bool
+	// offT[k] is kernel position k = ki·K + kj's offset in the channel sum
+	// of xq's planes (sumPlanes), whose window sums give Σx per position
+	// with K·K instead of InC·K·K additions.
+	offT []int32
 }
 
 // phaseGeom returns the phase-plane size of l's xq and xq's length.
@@ -116,6 +120,12 @@ func (n *Net) prepConvs() []*convPrep {
 			}
 		}
 		p.copyIn = l.Padding > 0 || S > 1
+		p.offT = make([]int32, K*K)
+		for ki := range K {
+			for kj := range K {
+				p.offT[ki*K+kj] = int32(((ki%S)*S+kj%S)*plane + (ki/S)*p.Wq + kj/S)
+			}
+		}
 		preps[i] = p
 	}
 	return preps
@@ -135,6 +145,25 @@ func fillPhases(l *Layer, p *convPrep, x, xq []float64) {
 			pad = l.PadValue[c]
 		}
 		xc := x[c*H*W : (c+1)*H*W]
+		if S == 1 { // one phase: Hq = Hp, Wq = Wp
+			q := xq[c*plane:][:plane]
+			for i := range Hq {
+				row := q[i*Wq:][:Wq]
+				ih := i - P
+				if ih < 0 || ih >= H {
+					for j := range row {
+						row[j] = pad
+					}
+					continue
+				}
+				for j := range P {
+					row[j] = pad
+					row[P+W+j] = pad
+				}
+				copy(row[P:P+W], xc[ih*W:][:W])
+			}
+			continue
+		}
 		for a := range S {
 			for b := range S {
 				q := xq[((c*S+a)*S+b)*plane:][:plane]
@@ -171,6 +200,11 @@ func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch) {
 		src = s.xq[:size]
 		fillPhases(l, p, x, src)
 	}
+	var tsum []float64 // channel sum of src's planes, for Σx
+	if adder && !p.rows && OW >= 8 {
+		tsum = s.tsum[:l.Stride*l.Stride*p.Hq*p.Wq]
+		sumPlanes(src, tsum)
+	}
 	switch {
 	case p.rows:
 		nb := (l.OutC + 3) / 4
@@ -201,7 +235,11 @@ func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch) {
 		for oh := range OH {
 			for ow0 := 0; ow0 < OW; ow0 += 8 {
 				ow0 = min(ow0, OW-8)
-				convTile(l, p, src, oh*p.Wq+ow0, p.off, out, oh*OW+ow0, 8, adder)
+				var sx [8]float64
+				if adder {
+					sumWin8(tsum, oh*p.Wq+ow0, p.offT, &sx)
+				}
+				convTile(l, p, src, oh*p.Wq+ow0, p.off, &sx, out, oh*OW+ow0, 8, adder)
 			}
 		}
 	default:
@@ -221,7 +259,11 @@ func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch) {
 					col[8*r+q] = src[base+int(o)]
 				}
 			}
-			convTile(l, p, col, 0, p.idOff, out, p0, tp, adder)
+			var sx [8]float64
+			if adder {
+				sumWin8(col, 0, p.idOff, &sx)
+			}
+			convTile(l, p, col, 0, p.idOff, &sx, out, p0, tp, adder)
 		}
 	}
 	if l.Bias {
@@ -237,20 +279,17 @@ func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch) {
 
 // convTile computes 8 consecutive output positions (the first tp of which
 // are stored, at out[oc·npos + pos0 + q]) for every output channel; tap r
-// of position q is src[base + off[r] + q].
-func convTile(l *Layer, p *convPrep, src []float64, base int, off []int32, out []float64, pos0, tp int, adder bool) {
+// of position q is src[base + off[r] + q] and sx[q] is Σ_r of those
+// (adder2d only).
+func convTile(l *Layer, p *convPrep, src []float64, base int, off []int32, sx *[8]float64, out []float64, pos0, tp int, adder bool) {
 	npos := l.OutShape[1] * l.OutShape[2]
 	R := len(off)
-	var sx [8]float64
-	if adder {
-		sumWin8(src, base, off, &sx)
-	}
 	var res [3][8]float64
 	n3 := l.OutC / 3
 	for b := range n3 {
 		wp := p.wp[b*3*R : (b+1)*3*R]
 		if adder {
-			minSum3x8(src, base, off, wp, &sx, (*[3]float64)(p.sw[3*b:]), &res)
+			minSum3x8(src, base, off, wp, sx, (*[3]float64)(p.sw[3*b:]), &res)
 		} else {
 			dot3x8(src, base, off, wp, &res)
 		}
@@ -261,12 +300,21 @@ func convTile(l *Layer, p *convPrep, src []float64, base int, off []int32, out [
 	if oc := 3 * n3; oc < l.OutC {
 		wp := p.wp[3*n3*R:][:2*R]
 		if adder {
-			minSum2x8(src, base, off, wp, &sx, (*[3]float64)(p.sw[oc:]), &res)
+			minSum2x8(src, base, off, wp, sx, (*[3]float64)(p.sw[oc:]), &res)
 		} else {
 			dot2x8(src, base, off, wp, &res)
 		}
 		for j := range l.OutC - oc {
 			copy(out[(oc+j)*npos+pos0:][:tp], res[j][:tp])
 		}
+	}
+}
+
+// sumPlanes sets t to the sum of the len(t)-long planes that make up src
+// (len(src) is a multiple of len(t)): t[i] = Σ_c src[c·len(t) + i].
+func sumPlanes(src, t []float64) {
+	copy(t, src[:len(t)])
+	for c := len(t); c < len(src); c += len(t) {
+		addTo(t, src[c:c+len(t)])
 	}
 }

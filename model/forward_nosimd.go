@@ -32,3 +32,19 @@ func minSumRow(x, wp []float64, nb int, sx float64, sw []float64, res *[16]float
 func dotRow(x, wp []float64, nb int, res *[16]float64) {
 	panic("model: no vector kernels in this build")
 }
+
+// addTo adds b to a element-wise (len(b) ≥ len(a)).
+func addTo(a, b []float64) {
+	b = b[:len(a)]
+	for i := range a {
+		a[i] += b[i]
+	}
+}
+
+// bnRow sets o[j] = (x[j] − m)·inv·g + b, in that order.
+func bnRow(x, o []float64, m, inv, g, b float64) {
+	o = o[:len(x)]
+	for j, v := range x {
+		o[j] = (v-m)*inv*g + b
+	}
+}

@@ -292,3 +292,34 @@ func dotRow(x, wp []float64, nb int, res *[16]float64) {
 	}
 	archsimd.ClearAVXUpperBits()
 }
+
+// addTo adds b to a element-wise (len(b) ≥ len(a)).
+func addTo(a, b []float64) {
+	b = b[:len(a)]
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		va := archsimd.LoadFloat64x4((*[4]float64)(a[i : i+4]))
+		va.Add(archsimd.LoadFloat64x4((*[4]float64)(b[i : i+4]))).Store((*[4]float64)(a[i : i+4]))
+	}
+	archsimd.ClearAVXUpperBits()
+	for ; i < len(a); i++ {
+		a[i] += b[i]
+	}
+}
+
+// bnRow sets o[j] = (x[j] − m)·inv·g + b, in that order (no fused
+// multiply-add, so lanes round exactly as the scalar formula does).
+func bnRow(x, o []float64, m, inv, g, b float64) {
+	o = o[:len(x)]
+	vm, vi := archsimd.BroadcastFloat64x4(m), archsimd.BroadcastFloat64x4(inv)
+	vg, vb := archsimd.BroadcastFloat64x4(g), archsimd.BroadcastFloat64x4(b)
+	j := 0
+	for ; j+4 <= len(x); j += 4 {
+		v := archsimd.LoadFloat64x4((*[4]float64)(x[j : j+4]))
+		v.Sub(vm).Mul(vi).Mul(vg).Add(vb).Store((*[4]float64)(o[j : j+4]))
+	}
+	archsimd.ClearAVXUpperBits()
+	for ; j < len(x); j++ {
+		o[j] = (x[j]-m)*inv*g + b
+	}
+}
