@@ -216,59 +216,63 @@ func sumWin8(src []float64, base int, off []int32, sx *[8]float64) {
 
 // minSumRow computes one output position of an adder layer against nb
 // (1 to 4) consecutive blocks of 4 channels: x is the position's window
-// (length R), block k's weights are wp[k·4R:][:4R] interleaved as in
-// minSum4x8, sx = Σ x and sw[4k+j] = Σ_r w. res[4k+j] = −Σ_r |x − w|.
+// (length R), block k's weights are wp[k·4R:][:4R] interleaved,
+// wp[k·4R + 4r + j], sx = Σ x and sw[4k+j] = Σ_r w. It stores
+// res[4k+j] = −Σ_r |x − w|.
 func minSumRow(x, wp []float64, nb int, sx float64, sw []float64, res *[16]float64) {
 	R := len(x)
-	var a [4]archsimd.Float64x4
-	switch nb {
-	case 4:
-		w0, w1, w2, w3 := wp[:4*R], wp[4*R:8*R], wp[8*R:12*R], wp[12*R:16*R]
+	s := archsimd.BroadcastFloat64x4(sx)
+	k := 0
+	for ; k+2 <= nb; k += 2 {
+		a, b := minSumRow2(x, wp[4*R*k:4*R*(k+1)], wp[4*R*(k+1):4*R*(k+2)])
+		a.Add(a).Sub(s.Add(archsimd.LoadFloat64x4((*[4]float64)(sw[4*k : 4*k+4])))).Store((*[4]float64)(res[4*k : 4*k+4]))
+		b.Add(b).Sub(s.Add(archsimd.LoadFloat64x4((*[4]float64)(sw[4*k+4 : 4*k+8])))).Store((*[4]float64)(res[4*k+4 : 4*k+8]))
+	}
+	if k < nb {
+		w := wp[4*R*k : 4*R*(k+1)]
 		var c0, c1, c2, c3 archsimd.Float64x4
 		r := 0
-		for ; r+2 <= R; r += 2 {
-			v := archsimd.BroadcastFloat64x4(x[r])
-			u := archsimd.BroadcastFloat64x4(x[r+1])
-			a[0] = a[0].Add(v.Min(archsimd.LoadFloat64x4Slice(w0[4*r : 4*r+4])))
-			a[1] = a[1].Add(v.Min(archsimd.LoadFloat64x4Slice(w1[4*r : 4*r+4])))
-			a[2] = a[2].Add(v.Min(archsimd.LoadFloat64x4Slice(w2[4*r : 4*r+4])))
-			a[3] = a[3].Add(v.Min(archsimd.LoadFloat64x4Slice(w3[4*r : 4*r+4])))
-			c0 = c0.Add(u.Min(archsimd.LoadFloat64x4Slice(w0[4*r+4 : 4*r+8])))
-			c1 = c1.Add(u.Min(archsimd.LoadFloat64x4Slice(w1[4*r+4 : 4*r+8])))
-			c2 = c2.Add(u.Min(archsimd.LoadFloat64x4Slice(w2[4*r+4 : 4*r+8])))
-			c3 = c3.Add(u.Min(archsimd.LoadFloat64x4Slice(w3[4*r+4 : 4*r+8])))
+		for ; r+4 <= R; r += 4 {
+			ws := (*[16]float64)(w[4*r:])
+			xs := (*[4]float64)(x[r:])
+			c0 = c0.Add(archsimd.BroadcastFloat64x4(xs[0]).Min(archsimd.LoadFloat64x4((*[4]float64)(ws[0:4]))))
+			c1 = c1.Add(archsimd.BroadcastFloat64x4(xs[1]).Min(archsimd.LoadFloat64x4((*[4]float64)(ws[4:8]))))
+			c2 = c2.Add(archsimd.BroadcastFloat64x4(xs[2]).Min(archsimd.LoadFloat64x4((*[4]float64)(ws[8:12]))))
+			c3 = c3.Add(archsimd.BroadcastFloat64x4(xs[3]).Min(archsimd.LoadFloat64x4((*[4]float64)(ws[12:16]))))
 		}
-		if r < R {
-			v := archsimd.BroadcastFloat64x4(x[r])
-			a[0] = a[0].Add(v.Min(archsimd.LoadFloat64x4Slice(w0[4*r : 4*r+4])))
-			a[1] = a[1].Add(v.Min(archsimd.LoadFloat64x4Slice(w1[4*r : 4*r+4])))
-			a[2] = a[2].Add(v.Min(archsimd.LoadFloat64x4Slice(w2[4*r : 4*r+4])))
-			a[3] = a[3].Add(v.Min(archsimd.LoadFloat64x4Slice(w3[4*r : 4*r+4])))
+		for ; r < R; r++ {
+			c0 = c0.Add(archsimd.BroadcastFloat64x4(x[r]).Min(archsimd.LoadFloat64x4((*[4]float64)(w[4*r : 4*r+4]))))
 		}
-		a[0], a[1], a[2], a[3] = a[0].Add(c0), a[1].Add(c1), a[2].Add(c2), a[3].Add(c3)
-	default:
-		for k := range nb {
-			w := wp[4*R*k : 4*R*(k+1)]
-			var c0, c1, c2, c3 archsimd.Float64x4
-			r := 0
-			for ; r+4 <= R; r += 4 {
-				ws := w[4*r : 4*r+16]
-				c0 = c0.Add(archsimd.BroadcastFloat64x4(x[r]).Min(archsimd.LoadFloat64x4Slice(ws[0:4])))
-				c1 = c1.Add(archsimd.BroadcastFloat64x4(x[r+1]).Min(archsimd.LoadFloat64x4Slice(ws[4:8])))
-				c2 = c2.Add(archsimd.BroadcastFloat64x4(x[r+2]).Min(archsimd.LoadFloat64x4Slice(ws[8:12])))
-				c3 = c3.Add(archsimd.BroadcastFloat64x4(x[r+3]).Min(archsimd.LoadFloat64x4Slice(ws[12:16])))
-			}
-			for ; r < R; r++ {
-				c0 = c0.Add(archsimd.BroadcastFloat64x4(x[r]).Min(archsimd.LoadFloat64x4Slice(w[4*r : 4*r+4])))
-			}
-			a[k] = c0.Add(c1).Add(c2.Add(c3))
-		}
-	}
-	s := archsimd.BroadcastFloat64x4(sx)
-	for k := range nb {
-		a[k].Add(a[k]).Sub(s.Add(archsimd.LoadFloat64x4Slice(sw[4*k : 4*k+4]))).StoreSlice(res[4*k : 4*k+4])
+		a := c0.Add(c1).Add(c2.Add(c3))
+		a.Add(a).Sub(s.Add(archsimd.LoadFloat64x4((*[4]float64)(sw[4*k : 4*k+4])))).Store((*[4]float64)(res[4*k : 4*k+4]))
 	}
 	archsimd.ClearAVXUpperBits()
+}
+
+// minSumRow2 returns Σ_r min(x[r], w[4r + j]) for two 4-channel blocks
+// w0 and w1 (lanes j), two taps per step into separate accumulators.
+func minSumRow2(x, w0, w1 []float64) (a, b archsimd.Float64x4) {
+	R := len(x)
+	w0, w1 = w0[:4*R], w1[:4*R]
+	var a1, b1 archsimd.Float64x4
+	r := 0
+	for ; r+2 <= R; r += 2 {
+		u := (*[8]float64)(w0[4*r:])
+		v := (*[8]float64)(w1[4*r:])
+		xs := (*[2]float64)(x[r:])
+		x0 := archsimd.BroadcastFloat64x4(xs[0])
+		x1 := archsimd.BroadcastFloat64x4(xs[1])
+		a = a.Add(x0.Min(archsimd.LoadFloat64x4((*[4]float64)(u[0:4]))))
+		b = b.Add(x0.Min(archsimd.LoadFloat64x4((*[4]float64)(v[0:4]))))
+		a1 = a1.Add(x1.Min(archsimd.LoadFloat64x4((*[4]float64)(u[4:8]))))
+		b1 = b1.Add(x1.Min(archsimd.LoadFloat64x4((*[4]float64)(v[4:8]))))
+	}
+	if r < R {
+		x0 := archsimd.BroadcastFloat64x4(x[r])
+		a = a.Add(x0.Min(archsimd.LoadFloat64x4((*[4]float64)(w0[4*r : 4*r+4]))))
+		b = b.Add(x0.Min(archsimd.LoadFloat64x4((*[4]float64)(w1[4*r : 4*r+4]))))
+	}
+	return a.Add(a1), b.Add(b1)
 }
 
 // dotRow is minSumRow for products: res[4k+j] = Σ_r x·w.
