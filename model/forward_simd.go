@@ -327,3 +327,46 @@ func bnRow(x, o []float64, m, inv, g, b float64) {
 		o[j] = (x[j]-m)*inv*g + b
 	}
 }
+
+// scatterMin adds min(v, w[wk[n] + i]) to acc[base + rel[n] + i] for
+// every n and i < ocp (a multiple of 8): one input pixel's contribution
+// to the channel-last accumulators of the outputs whose windows hold it
+// (convSparse). The loads and stores go through unsafe pointers after
+// checking every tap's range once per tap (slice bounds checks in the
+// inner loop cost more than the work for 16 channels).
+func scatterMin(acc []float64, base int, rel []int32, w []float64, wk []int32, v float64, ocp int) {
+	if ocp%8 != 0 || ocp <= 0 {
+		panic("model: scatterMin needs a multiple of 8 channels")
+	}
+	bv := archsimd.BroadcastFloat64x4(v)
+	wk = wk[:len(rel)]
+	for n, ro := range rel {
+		a := unsafe.Pointer(unsafe.SliceData(acc[base+int(ro):][:ocp]))
+		wv := unsafe.Pointer(unsafe.SliceData(w[wk[n]:][:ocp]))
+		i := 0
+		for ; i+16 <= ocp; i += 16 {
+			a0 := archsimd.LoadFloat64x4((*[4]float64)(a))
+			a1 := archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(a, 32)))
+			a2 := archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(a, 64)))
+			a3 := archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(a, 96)))
+			a0 = a0.Add(bv.Min(archsimd.LoadFloat64x4((*[4]float64)(wv))))
+			a1 = a1.Add(bv.Min(archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(wv, 32)))))
+			a2 = a2.Add(bv.Min(archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(wv, 64)))))
+			a3 = a3.Add(bv.Min(archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(wv, 96)))))
+			a0.Store((*[4]float64)(a))
+			a1.Store((*[4]float64)(unsafe.Add(a, 32)))
+			a2.Store((*[4]float64)(unsafe.Add(a, 64)))
+			a3.Store((*[4]float64)(unsafe.Add(a, 96)))
+			a, wv = unsafe.Add(a, 128), unsafe.Add(wv, 128)
+		}
+		if i < ocp { // 8 left
+			a0 := archsimd.LoadFloat64x4((*[4]float64)(a))
+			a1 := archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(a, 32)))
+			a0 = a0.Add(bv.Min(archsimd.LoadFloat64x4((*[4]float64)(wv))))
+			a1 = a1.Add(bv.Min(archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(wv, 32)))))
+			a0.Store((*[4]float64)(a))
+			a1.Store((*[4]float64)(unsafe.Add(a, 32)))
+		}
+	}
+	archsimd.ClearAVXUpperBits()
+}
