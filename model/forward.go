@@ -35,11 +35,6 @@ type scratch struct {
 	col  []float64
 	xq   []float64 // convFast's padded, stride-phase-split input
 	tsum []float64 // the channel sum of xq's planes
-	// convSparse's accumulator, non-zero pixel list and window sums
-	acc    []float64
-	nzIdx  []int32
-	sxAll  []float64
-	colDiv []int32
 }
 
 func (n *Net) run(x dataset.Tensor, all bool) ([]dataset.Tensor, error) {
@@ -91,7 +86,6 @@ func (n *Net) run(x dataset.Tensor, all bool) ([]dataset.Tensor, error) {
 func (n *Net) newScratch(all bool) *scratch {
 	s := &scratch{bufs: make([][]float64, len(n.Layers))}
 	maxCol, maxQ, maxT := 0, 0, 0
-	maxAcc, maxHW, maxPos, maxW := 0, 0, 0, 0
 	for i, l := range n.Layers {
 		if !all && i != len(n.Layers)-1 {
 			s.bufs[i] = make([]float64, numel(l.OutShape))
@@ -102,20 +96,12 @@ func (n *Net) newScratch(all bool) *scratch {
 				Hq, Wq, n := phaseGeom(l)
 				maxQ = max(maxQ, n)
 				maxT = max(maxT, l.Stride*l.Stride*Hq*Wq)
-				if l.Op == OpAdder2d && l.PadValue == nil {
-					maxAcc = max(maxAcc, prepSparseLen(l))
-					maxHW = max(maxHW, l.InShapes[0][1]*l.InShapes[0][2])
-					maxW = max(maxW, l.InShapes[0][2])
-					maxPos = max(maxPos, l.OutShape[1]*l.OutShape[2])
-				}
 			}
 		}
 	}
 	s.col = make([]float64, maxCol)
 	s.xq = make([]float64, maxQ)
 	s.tsum = make([]float64, maxT)
-	s.acc, s.nzIdx, s.sxAll = make([]float64, maxAcc), make([]int32, maxW), make([]float64, maxPos)
-	s.colDiv = make([]int32, maxW)
 	return s
 }
 

@@ -44,8 +44,6 @@ type convPrep struct {
 	Hq, Wq int
 	// copyIn is false when xq would equal the input (no padding, stride 1).
 	copyIn bool
-	// sp is the adder layer's convSparse state (nil for conv2d).
-	sp *sparsePrep
 	// offT[k] is kernel position k = ki·K + kj's offset in the channel sum
 	// of xq's planes (sumPlanes), whose window sums give Σx per position
 	// with K·K instead of InC·K·K additions.
@@ -128,9 +126,6 @@ func (n *Net) prepConvs() []*convPrep {
 				p.offT[ki*K+kj] = int32(((ki%S)*S+kj%S)*plane + (ki/S)*p.Wq + kj/S)
 			}
 		}
-		if l.Op == OpAdder2d && l.PadValue == nil {
-			p.sp = prepSparse(l)
-		}
 		preps[i] = p
 	}
 	return preps
@@ -199,10 +194,6 @@ func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch) {
 	npos := OH * OW
 	R := len(p.off)
 	adder := l.Op == OpAdder2d
-	if p.sp != nil && sparseWorthIt(x) {
-		convSparse(l, p.sp, x, out, s)
-		return
-	}
 	src := x
 	if p.copyIn {
 		_, _, size := phaseGeom(l)

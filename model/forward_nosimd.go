@@ -48,15 +48,3 @@ func bnRow(x, o []float64, m, inv, g, b float64) {
 		o[j] = (v-m)*inv*g + b
 	}
 }
-
-// scatterMin adds min(v, w[wk[n] + i]) to acc[base + rel[n] + i] for
-// every n and i < ocp.
-func scatterMin(acc []float64, base int, rel []int32, w []float64, wk []int32, v float64, ocp int) {
-	for n, ro := range rel {
-		a := acc[base+int(ro):][:ocp]
-		wv := w[wk[n]:][:ocp]
-		for i := range a {
-			a[i] += min(v, wv[i])
-		}
-	}
-}

@@ -91,44 +91,6 @@ func TestConvKernelsAgainstNaive(t *testing.T) {
 	}
 }
 
-// TestConvSparseAgainstNaive checks adder2d on inputs without negative
-// values (about half of them zero, as after a ReLU), which the vector
-// build computes by scattering the non-zero pixels (convSparse), against
-// the textbook definition.
-func TestConvSparseAgainstNaive(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 8))
-	for range 60 {
-		k := 1 + rng.IntN(5)
-		h, w := k+rng.IntN(20), k+rng.IntN(20)
-		ls := LayerSpec{Name: "c", Op: OpAdder2d, In: 1 + rng.IntN(4), Out: 1 + rng.IntN(20), Kernel: k,
-			Stride: 1 + rng.IntN(3), Padding: rng.IntN(k + 1), Bias: rng.IntN(2) == 0}
-		s := &Spec{Name: "k", Input: []int{ls.In, h, w}, Layers: []LayerSpec{ls}}
-		n, err := New(s, rng)
-		if err != nil {
-			t.Fatal(err)
-		}
-		x := randTensor(rng, 2, ls.In, h, w)
-		for i, v := range x.Data {
-			x.Data[i] = max(v, 0)
-		}
-		y, err := n.Forward(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		l := n.Layers[0]
-		sz := numel(l.OutShape)
-		for img := range 2 {
-			want := naiveConv(l, x.Data[img*numel(n.Input):(img+1)*numel(n.Input)])
-			got := y.Data[img*sz : (img+1)*sz]
-			for i := range want {
-				if math.Abs(got[i]-want[i]) > 1e-12*math.Max(1, math.Abs(want[i])) {
-					t.Fatalf("%+v on %dx%d: element %d = %v, want %v", ls, h, w, i, got[i], want[i])
-				}
-			}
-		}
-	}
-}
-
 func TestSmallLayersByHand(t *testing.T) {
 	// One 1x3x3 input through adder2d (2x2 kernel of ones, padding 1,
 	// stride 2, bias 0.5), maxpool, avgpool, relu, flatten, linear and add.
