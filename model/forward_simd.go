@@ -16,12 +16,15 @@ import (
 //	−Σ_r |x_r − w_r| = −(Σ_r x_r + Σ_r w_r − 2·Σ_r min(x_r, w_r)).
 //
 // The inner loop is then one VMINPD and one VADDPD per 4 lanes instead of
-// VSUBPD, VANDNPD and VADDPD; on AMD Zen 3 (the 2-core EPYC VM this was
-// measured on, 2026-11-30) min and add issue on different FP pipe pairs,
-// while sub and add share one pair. Σx is computed once per output
-// position and Σw once per channel. Rounding differs from the direct sum
-// by a few ulps of Σ|x| + Σ|w| (relative differences near 1e-15 at these
-// layer sizes); an infinite input or weight gives NaN instead of −Inf.
+// VSUBPD, VANDNPD and VADDPD: one instruction fewer, but the same two
+// ops on the FP add pipes. On the 2-core AMD EPYC VM this was measured on
+// (2026-11-30, one core, CPU time), VMINPD and VADDPD each issue at 2 per
+// cycle and share those pipes, so 8 lanes take 2 cycles: about 12.8 G
+// lane-ops/s per core at the VM's 3.2 GHz, and minSum3x8 runs at 12.3 G.
+// Σx is computed once per output position and Σw once per channel.
+// Rounding differs from the direct sum by a few ulps of Σ|x| + Σ|w|
+// (relative differences near 1e-15 at these layer sizes); an infinite
+// input or weight gives NaN instead of −Inf.
 //
 // Every function that touches 256-bit vectors ends with
 // archsimd.ClearAVXUpperBits (VZEROUPPER), as sim/net_kernel_simd.go
@@ -60,8 +63,11 @@ func tapPointers(src []float64, base int, off []int32, wp []float64, w int) (sp,
 // 4 weight broadcasts the compiler hoists, 4×8 spills two accumulators
 // to the stack and ran at half the speed (6.7 vs 12.4 G lane-ops/s on one
 // core, measured 2026-11-30 on this machine). The loads go through
-// unsafe pointers for the same reason: with slice bounds checks in the
-// loop the kernel ran at 7.3 G lane-ops/s.
+// unsafe pointers: with slice bounds checks in the loop the kernel ran
+// at 7.3 G lane-ops/s. Tried and not kept (same measurements): weights
+// stored pre-broadcast and some accumulators summed by fused multiply-add
+// by 1 on the multiply pipes reached 14.3 G lane-ops/s alone, but were
+// slower in the forward pass (4× the weight bytes, from L2).
 func minSum3x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[3]float64, res *[3][8]float64) {
 	sp, wpp, lim := tapPointers(src, base, off, wp, 3)
 	var a0, a1, a2, b0, b1, b2 archsimd.Float64x4
