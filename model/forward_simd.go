@@ -71,15 +71,14 @@ func tapPointers(src []float64, base int, off []int32, wp []float64, w int) (sp,
 func minSum3x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[3]float64, res *[3][8]float64) {
 	sp, wpp, lim := tapPointers(src, base, off, wp, 3)
 	var a0, a1, a2, b0, b1, b2 archsimd.Float64x4
-	for _, o := range off {
+	for r, o := range off {
 		if uint(o) > lim {
 			panic("model: convFast tap out of range")
 		}
 		xs := unsafe.Add(sp, uintptr(o)*8)
 		xa := archsimd.LoadFloat64x4((*[4]float64)(xs))
 		xb := archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(xs, 32)))
-		w := (*[3]float64)(wpp)
-		wpp = unsafe.Add(wpp, 24)
+		w := (*[3]float64)(unsafe.Add(wpp, 24*r)) // never past wp's end
 		v := archsimd.BroadcastFloat64x4(w[0])
 		a0 = a0.Add(xa.Min(v))
 		b0 = b0.Add(xb.Min(v))
@@ -110,15 +109,14 @@ func minSum3x8(src []float64, base int, off []int32, wp []float64, sx *[8]float6
 func minSum2x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[3]float64, res *[3][8]float64) {
 	sp, wpp, lim := tapPointers(src, base, off, wp, 2)
 	var a0, a1, b0, b1 archsimd.Float64x4
-	for _, o := range off {
+	for r, o := range off {
 		if uint(o) > lim {
 			panic("model: convFast tap out of range")
 		}
 		xs := unsafe.Add(sp, uintptr(o)*8)
 		xa := archsimd.LoadFloat64x4((*[4]float64)(xs))
 		xb := archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(xs, 32)))
-		w := (*[2]float64)(wpp)
-		wpp = unsafe.Add(wpp, 16)
+		w := (*[2]float64)(unsafe.Add(wpp, 16*r))
 		v := archsimd.BroadcastFloat64x4(w[0])
 		a0 = a0.Add(xa.Min(v))
 		b0 = b0.Add(xb.Min(v))
@@ -141,15 +139,14 @@ func minSum2x8(src []float64, base int, off []int32, wp []float64, sx *[8]float6
 func dot3x8(src []float64, base int, off []int32, wp []float64, res *[3][8]float64) {
 	sp, wpp, lim := tapPointers(src, base, off, wp, 3)
 	var a0, a1, a2, b0, b1, b2 archsimd.Float64x4
-	for _, o := range off {
+	for r, o := range off {
 		if uint(o) > lim {
 			panic("model: convFast tap out of range")
 		}
 		xs := unsafe.Add(sp, uintptr(o)*8)
 		xa := archsimd.LoadFloat64x4((*[4]float64)(xs))
 		xb := archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(xs, 32)))
-		w := (*[3]float64)(wpp)
-		wpp = unsafe.Add(wpp, 24)
+		w := (*[3]float64)(unsafe.Add(wpp, 24*r)) // never past wp's end
 		v := archsimd.BroadcastFloat64x4(w[0])
 		a0 = xa.MulAdd(v, a0)
 		b0 = xb.MulAdd(v, b0)
@@ -173,15 +170,14 @@ func dot3x8(src []float64, base int, off []int32, wp []float64, res *[3][8]float
 func dot2x8(src []float64, base int, off []int32, wp []float64, res *[3][8]float64) {
 	sp, wpp, lim := tapPointers(src, base, off, wp, 2)
 	var a0, a1, b0, b1 archsimd.Float64x4
-	for _, o := range off {
+	for r, o := range off {
 		if uint(o) > lim {
 			panic("model: convFast tap out of range")
 		}
 		xs := unsafe.Add(sp, uintptr(o)*8)
 		xa := archsimd.LoadFloat64x4((*[4]float64)(xs))
 		xb := archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(xs, 32)))
-		w := (*[2]float64)(wpp)
-		wpp = unsafe.Add(wpp, 16)
+		w := (*[2]float64)(unsafe.Add(wpp, 16*r))
 		v := archsimd.BroadcastFloat64x4(w[0])
 		a0 = xa.MulAdd(v, a0)
 		b0 = xb.MulAdd(v, b0)
