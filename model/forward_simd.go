@@ -8,7 +8,7 @@ import (
 )
 
 // The float reference's AVX2 kernels, built with GOEXPERIMENT=simd on
-// amd64 and used when the CPU has AVX2 (convFast in forward.go drives
+// amd64 and used when the CPU has AVX2 (convFast in forward_fast.go drives
 // them). Sums are float64 throughout.
 //
 // The adder kernels use |x − w| = x + w − 2·min(x, w), so that
