@@ -33,6 +33,8 @@ func (n *Net) ForwardAll(x dataset.Tensor) ([]dataset.Tensor, error) {
 type scratch struct {
 	bufs [][]float64
 	col  []float64
+	xq   []float64 // convFast's padded, stride-phase-split input
+	tsum []float64 // the channel sum of xq's planes
 }
 
 func (n *Net) run(x dataset.Tensor, all bool) ([]dataset.Tensor, error) {
@@ -56,6 +58,10 @@ func (n *Net) run(x dataset.Tensor, all bool) ([]dataset.Tensor, error) {
 			}
 		}
 	}
+	var preps []*convPrep
+	if simdFloat {
+		preps = n.prepConvs()
+	}
 	workers := min(runtime.GOMAXPROCS(0), N)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -69,7 +75,7 @@ func (n *Net) run(x dataset.Tensor, all bool) ([]dataset.Tensor, error) {
 				if i >= N {
 					return
 				}
-				n.forwardOne(s, x.Data[i*inSize:(i+1)*inSize], outs, i)
+				n.forwardOne(s, preps, x.Data[i*inSize:(i+1)*inSize], outs, i)
 			}
 		}()
 	}
@@ -79,21 +85,29 @@ func (n *Net) run(x dataset.Tensor, all bool) ([]dataset.Tensor, error) {
 
 func (n *Net) newScratch(all bool) *scratch {
 	s := &scratch{bufs: make([][]float64, len(n.Layers))}
-	maxCol := 0
+	maxCol, maxQ, maxT := 0, 0, 0
 	for i, l := range n.Layers {
 		if !all && i != len(n.Layers)-1 {
 			s.bufs[i] = make([]float64, numel(l.OutShape))
 		}
 		if l.Op == OpConv2d || l.Op == OpAdder2d {
 			maxCol = max(maxCol, colTile*l.InC*l.Kernel*l.Kernel)
+			if simdFloat {
+				Hq, Wq, n := phaseGeom(l)
+				maxQ = max(maxQ, n)
+				maxT = max(maxT, l.Stride*l.Stride*Hq*Wq)
+			}
 		}
 	}
 	s.col = make([]float64, maxCol)
+	s.xq = make([]float64, maxQ)
+	s.tsum = make([]float64, maxT)
 	return s
 }
 
 // forwardOne evaluates every layer on one sample.
-func (n *Net) forwardOne(s *scratch, x []float64, outs []dataset.Tensor, img int) {
+// preps[i] is layer i's convPrep when the vector kernels run.
+func (n *Net) forwardOne(s *scratch, preps []*convPrep, x []float64, outs []dataset.Tensor, img int) {
 	buf := func(i int) []float64 {
 		if i < 0 {
 			return x
@@ -109,7 +123,11 @@ func (n *Net) forwardOne(s *scratch, x []float64, outs []dataset.Tensor, img int
 		in := buf(l.inIdx[0])
 		switch l.Op {
 		case OpConv2d, OpAdder2d:
-			convLike(l, in, out, s.col)
+			if preps != nil {
+				convFast(l, preps[i], in, out, s)
+			} else {
+				convLike(l, in, out, s.col)
+			}
 		case OpBatchNorm2d:
 			batchNorm(l, in, out)
 		case OpReLU:
@@ -180,38 +198,6 @@ func convLike(l *Layer, x, out, col []float64) {
 			}
 		}
 		oc := 0
-		if simdFloat {
-			// Four channels by two positions per call (forward_simd.go).
-			for ; oc+4 <= l.OutC; oc += 4 {
-				w0, w1, w2, w3 := w[oc*R:(oc+1)*R], w[(oc+1)*R:(oc+2)*R], w[(oc+2)*R:(oc+3)*R], w[(oc+3)*R:(oc+4)*R]
-				o := [4][]float64{out[oc*npos+p0:][:tp], out[(oc+1)*npos+p0:][:tp], out[(oc+2)*npos+p0:][:tp], out[(oc+3)*npos+p0:][:tp]}
-				q := 0
-				for ; q+2 <= tp; q += 2 {
-					x0, x1 := col[q*R:(q+1)*R], col[(q+1)*R:(q+2)*R]
-					var s [8]float64
-					if adder {
-						s = absDiff2x4(x0, x1, w0, w1, w2, w3)
-					} else {
-						s = dot2x4(x0, x1, w0, w1, w2, w3)
-					}
-					for j := range 4 {
-						o[j][q], o[j][q+1] = s[2*j], s[2*j+1]
-					}
-				}
-				if q < tp { // an odd position (and fully connected layers): paired with itself
-					x0 := col[q*R : (q+1)*R]
-					var s [8]float64
-					if adder {
-						s = absDiff2x4(x0, x0, w0, w1, w2, w3)
-					} else {
-						s = dot2x4(x0, x0, w0, w1, w2, w3)
-					}
-					for j := range 4 {
-						o[j][q] = s[2*j]
-					}
-				}
-			}
-		}
 		for ; oc+2 <= l.OutC; oc += 2 {
 			w0, w1 := w[oc*R:(oc+1)*R], w[(oc+1)*R:(oc+2)*R]
 			o0, o1 := out[oc*npos+p0:][:tp], out[(oc+1)*npos+p0:][:tp]
@@ -323,9 +309,7 @@ func batchNorm(l *Layer, x, out []float64) {
 	for c := range C {
 		inv := 1 / math.Sqrt(vr[c]+l.Eps)
 		xs, os := x[c*hw:(c+1)*hw], out[c*hw:(c+1)*hw]
-		for j, v := range xs {
-			os[j] = (v-mean[c])*inv*g[c] + b[c]
-		}
+		bnRow(xs, os, mean[c], inv, g[c], b[c])
 	}
 }
 
@@ -335,6 +319,10 @@ func pool(l *Layer, x, out []float64, isMax bool) {
 	OH, OW := l.OutShape[1], l.OutShape[2]
 	K, S := l.Kernel, l.Stride
 	div := float64(K * K)
+	if isMax && K == 2 {
+		maxPool2(x, out, C, H, W, OH, OW, S)
+		return
+	}
 	for c := range C {
 		xc := x[c*H*W : (c+1)*H*W]
 		oc := out[c*OH*OW : (c+1)*OH*OW]
@@ -360,6 +348,28 @@ func pool(l *Layer, x, out []float64, isMax bool) {
 					acc /= div
 				}
 				oc[oh*OW+ow] = acc
+			}
+		}
+	}
+}
+
+// maxPool2 is pool for max pooling with a 2×2 kernel, branch-free: Go's
+// max is NaN if any argument is (as pool's "a NaN wins" rule) and ranks
+// +0 above −0 (pool keeps the first of two zeros; the values compare
+// equal). The data-dependent branches of the generic loop mispredicted
+// often enough to make LeNet's two pools 18 % of its forward time
+// (profiled 2026-11-30 on this machine).
+func maxPool2(x, out []float64, C, H, W, OH, OW, S int) {
+	for c := range C {
+		xc := x[c*H*W : (c+1)*H*W]
+		oc := out[c*OH*OW : (c+1)*OH*OW]
+		for oh := range OH {
+			r0 := xc[oh*S*W : (oh*S+2)*W]
+			r1 := r0[W:]
+			o := oc[oh*OW : (oh+1)*OW]
+			for ow := range o {
+				j := ow * S
+				o[ow] = max(max(r0[j], r0[j+1]), max(r1[j], r1[j+1]))
 			}
 		}
 	}

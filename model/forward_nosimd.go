@@ -9,11 +9,42 @@ const simdFloat = false
 // FloatKernel names the float reference's kernel: portable in this build.
 func FloatKernel() string { return "portable" }
 
-// absDiff2x4 and dot2x4 are never called in this build (simdFloat is
-// false); they exist so that convLike compiles in both.
-func absDiff2x4(x0, x1, w0, w1, w2, w3 []float64) (o [8]float64) {
+// The vector kernels are never called in this build (simdFloat is false);
+// they exist so that convFast compiles in both.
+func minSum3x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[3]float64, res *[3][8]float64) {
 	panic("model: no vector kernels in this build")
 }
-func dot2x4(x0, x1, w0, w1, w2, w3 []float64) (o [8]float64) {
+func minSum2x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[3]float64, res *[3][8]float64) {
 	panic("model: no vector kernels in this build")
+}
+func dot3x8(src []float64, base int, off []int32, wp []float64, res *[3][8]float64) {
+	panic("model: no vector kernels in this build")
+}
+func dot2x8(src []float64, base int, off []int32, wp []float64, res *[3][8]float64) {
+	panic("model: no vector kernels in this build")
+}
+func sumWin8(src []float64, base int, off []int32, sx *[8]float64) {
+	panic("model: no vector kernels in this build")
+}
+func minSumRow(x, wp []float64, nb int, sx float64, sw []float64, res *[16]float64) {
+	panic("model: no vector kernels in this build")
+}
+func dotRow(x, wp []float64, nb int, res *[16]float64) {
+	panic("model: no vector kernels in this build")
+}
+
+// addTo adds b to a element-wise (len(b) ≥ len(a)).
+func addTo(a, b []float64) {
+	b = b[:len(a)]
+	for i := range a {
+		a[i] += b[i]
+	}
+}
+
+// bnRow sets o[j] = (x[j] − m)·inv·g + b, in that order.
+func bnRow(x, o []float64, m, inv, g, b float64) {
+	o = o[:len(x)]
+	for j, v := range x {
+		o[j] = (v-m)*inv*g + b
+	}
 }

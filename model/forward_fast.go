@@ -1,0 +1,320 @@
+package model
+
+// convFast is the float reference's conv2d/adder2d when the vector kernels
+// of forward_simd.go run (simdFloat). It is direct convolution without an
+// im2col copy for layers whose output rows hold at least 8 positions:
+//
+//   - The input is copied once per layer into xq, padded (zero or
+//     PadValue) and split into its Stride×Stride phases, plane
+//     (c, a, b) holding padded pixel (i·S + a, j·S + b) at i·Wq + j. Kernel
+//     tap (c, ki, kj) of output (oh, ow) is then xq[off[r] + oh·Wq + ow]
+//     with off[r] fixed per tap, so 8 consecutive outputs of a row read 8
+//     consecutive values for every tap, for any stride.
+//   - Tiles of 8 positions of one row (the last tile of a row shifted left
+//     to end at the row's end, recomputing a few outputs identically) meet
+//     3 output channels at a time in registers (minSum3x8, dot3x8; the
+//     last 1 or 2 channels go through minSum2x8, dot2x8).
+//   - Layers with rows shorter than 8 gather tiles of 8 positions into
+//     col; layers with fewer than 8 positions (the fully connected adder
+//     layers) run one position against 16 channels at a time (minSumRow,
+//     dotRow).
+//
+// The weights are interleaved by 3 (tiles) or 4 (rows) channels once per
+// Forward call (prepConvs), shared by the workers.
+
+// convPrep is one conv2d/adder2d layer's per-call state for convFast.
+// R = InC·K·K is the window length and r = (c·K + ki)·K + kj a tap.
+type convPrep struct {
+	// rows tells that the layer has fewer than 8 output positions and
+	// runs through minSumRow/dotRow.
+	rows bool
+	// wp holds the weights interleaved by channel blocks. Tiles (!rows):
+	// OutC/3 blocks of 3 channels, wp[(b·R + r)·3 + j] = W[3b+j][r], then,
+	// if OutC%3 > 0, one block of 2 at wp[3·(OutC/3)·R + 2r + j] (zero for
+	// a channel ≥ OutC). Rows: blocks of 4, wp[(b·R + r)·4 + j] =
+	// W[4b+j][r], zero for channels ≥ OutC.
+	wp []float64
+	// sw[oc] = Σ_r W[oc][r] (adder2d only; zero beyond OutC, padded to a
+	// whole block).
+	sw []float64
+	// off[r] is tap r's offset in xq; idOff[r] = 8r, the offsets into a
+	// gathered col tile.
+	off, idOff []int32
+	// Hq, Wq are the size of one phase plane of xq.
+	Hq, Wq int
+	// copyIn is false when xq would equal the input (no padding, stride 1).
+	copyIn bool
+	// offT[k] is kernel position k = ki·K + kj's offset in the channel sum
+	// of xq's planes (sumPlanes), whose window sums give Σx per position
+	// with K·K instead of InC·K·K additions.
+	offT []int32
+}
+
+// phaseGeom returns the phase-plane size of l's xq and xq's length.
+func phaseGeom(l *Layer) (Hq, Wq, size int) {
+	C, H, W := l.InShapes[0][0], l.InShapes[0][1], l.InShapes[0][2]
+	S, P := l.Stride, l.Padding
+	Hq, Wq = (H+2*P+S-1)/S, (W+2*P+S-1)/S
+	return Hq, Wq, C * S * S * Hq * Wq
+}
+
+// prepConvs returns each conv2d/adder2d layer's convPrep (nil for other
+// layers).
+func (n *Net) prepConvs() []*convPrep {
+	preps := make([]*convPrep, len(n.Layers))
+	for i, l := range n.Layers {
+		if l.Op != OpConv2d && l.Op != OpAdder2d {
+			continue
+		}
+		C, K, S := l.InC, l.Kernel, l.Stride
+		R := C * K * K
+		p := &convPrep{off: make([]int32, R), idOff: make([]int32, R)}
+		p.rows = l.OutShape[1]*l.OutShape[2] < 8
+		w := l.W.Value.Data
+		if p.rows {
+			nb := (l.OutC + 3) / 4
+			p.wp = make([]float64, nb*R*4)
+			for oc := range l.OutC {
+				b, j := oc/4, oc%4
+				for r, v := range w[oc*R : (oc+1)*R] {
+					p.wp[(b*R+r)*4+j] = v
+				}
+			}
+		} else {
+			n3 := l.OutC / 3
+			p.wp = make([]float64, 3*n3*R+2*R)
+			for oc := range l.OutC {
+				b, j := oc/3, oc%3
+				for r, v := range w[oc*R : (oc+1)*R] {
+					if b < n3 {
+						p.wp[(b*R+r)*3+j] = v
+					} else {
+						p.wp[3*n3*R+2*r+j] = v
+					}
+				}
+			}
+		}
+		if l.Op == OpAdder2d {
+			p.sw = make([]float64, l.OutC+4)
+			for oc := range l.OutC {
+				var s float64
+				for _, v := range w[oc*R : (oc+1)*R] {
+					s += v
+				}
+				p.sw[oc] = s
+			}
+		}
+		var size int
+		p.Hq, p.Wq, size = phaseGeom(l)
+		plane := p.Hq * p.Wq
+		if size > 1<<31-1 {
+			panic("model: layer too large for convFast")
+		}
+		for c := range C {
+			for ki := range K {
+				for kj := range K {
+					r := (c*K+ki)*K + kj
+					p.off[r] = int32(((c*S+ki%S)*S+kj%S)*plane + (ki/S)*p.Wq + kj/S)
+					p.idOff[r] = int32(8 * r)
+				}
+			}
+		}
+		p.copyIn = l.Padding > 0 || S > 1
+		p.offT = make([]int32, K*K)
+		for ki := range K {
+			for kj := range K {
+				p.offT[ki*K+kj] = int32(((ki%S)*S+kj%S)*plane + (ki/S)*p.Wq + kj/S)
+			}
+		}
+		preps[i] = p
+	}
+	return preps
+}
+
+// fillPhases writes l's input x, padded and split into stride phases, to
+// xq (layout in convFast's comment).
+func fillPhases(l *Layer, p *convPrep, x, xq []float64) {
+	C, H, W := l.InShapes[0][0], l.InShapes[0][1], l.InShapes[0][2]
+	S, P := l.Stride, l.Padding
+	Hp, Wp := H+2*P, W+2*P
+	Hq, Wq := p.Hq, p.Wq
+	plane := Hq * Wq
+	for c := range C {
+		var pad float64
+		if l.PadValue != nil {
+			pad = l.PadValue[c]
+		}
+		xc := x[c*H*W : (c+1)*H*W]
+		if S == 1 { // one phase: Hq = Hp, Wq = Wp
+			q := xq[c*plane:][:plane]
+			for i := range Hq {
+				row := q[i*Wq:][:Wq]
+				ih := i - P
+				if ih < 0 || ih >= H {
+					for j := range row {
+						row[j] = pad
+					}
+					continue
+				}
+				for j := range P {
+					row[j] = pad
+					row[P+W+j] = pad
+				}
+				copy(row[P:P+W], xc[ih*W:][:W])
+			}
+			continue
+		}
+		for a := range S {
+			for b := range S {
+				q := xq[((c*S+a)*S+b)*plane:][:plane]
+				for i := range Hq {
+					row := q[i*Wq : (i+1)*Wq]
+					ih := i*S + a - P
+					for j := range row {
+						iw := j*S + b - P
+						switch {
+						case i*S+a >= Hp || j*S+b >= Wp:
+							row[j] = 0 // beyond the padded input: never read
+						case ih < 0 || ih >= H || iw < 0 || iw >= W:
+							row[j] = pad
+						default:
+							row[j] = xc[ih*W+iw]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// convFast computes conv2d or adder2d on one sample with the vector
+// kernels; see the comment at the top of this file.
+func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch) {
+	OH, OW := l.OutShape[1], l.OutShape[2]
+	npos := OH * OW
+	R := len(p.off)
+	adder := l.Op == OpAdder2d
+	src := x
+	if p.copyIn {
+		_, _, size := phaseGeom(l)
+		src = s.xq[:size]
+		fillPhases(l, p, x, src)
+	}
+	var tsum []float64 // channel sum of src's planes, for Σx
+	if adder && !p.rows && OW >= 8 {
+		tsum = s.tsum[:l.Stride*l.Stride*p.Hq*p.Wq]
+		sumPlanes(src, tsum)
+	}
+	switch {
+	case p.rows:
+		nb := (l.OutC + 3) / 4
+		row := s.col[:R]
+		var res [16]float64
+		for pos := range npos {
+			base := (pos/OW)*p.Wq + pos%OW
+			var sx float64
+			for r, o := range p.off {
+				v := src[base+int(o)]
+				row[r] = v
+				sx += v
+			}
+			for b0 := 0; b0 < nb; b0 += 4 {
+				k := min(4, nb-b0)
+				wp := p.wp[b0*4*R : (b0+k)*4*R]
+				if adder {
+					minSumRow(row, wp, k, sx, p.sw[4*b0:4*(b0+k)], &res)
+				} else {
+					dotRow(row, wp, k, &res)
+				}
+				for j := range min(4*k, l.OutC-4*b0) {
+					out[(4*b0+j)*npos+pos] = res[j]
+				}
+			}
+		}
+	case OW >= 8:
+		for oh := range OH {
+			for ow0 := 0; ow0 < OW; ow0 += 8 {
+				ow0 = min(ow0, OW-8)
+				var sx [8]float64
+				if adder {
+					sumWin8(tsum, oh*p.Wq+ow0, p.offT, &sx)
+				}
+				convTile(l, p, src, oh*p.Wq+ow0, p.off, &sx, out, oh*OW+ow0, 8, adder)
+			}
+		}
+	default:
+		col := s.col[:8*R]
+		for p0 := 0; p0 < npos; p0 += 8 {
+			tp := min(8, npos-p0)
+			for q := range 8 {
+				if q >= tp {
+					for r := range R {
+						col[8*r+q] = 0
+					}
+					continue
+				}
+				pos := p0 + q
+				base := (pos/OW)*p.Wq + pos%OW
+				for r, o := range p.off {
+					col[8*r+q] = src[base+int(o)]
+				}
+			}
+			var sx [8]float64
+			if adder {
+				sumWin8(col, 0, p.idOff, &sx)
+			}
+			convTile(l, p, col, 0, p.idOff, &sx, out, p0, tp, adder)
+		}
+	}
+	if l.Bias {
+		b := l.B.Value.Data
+		for oc := range l.OutC {
+			o := out[oc*npos : (oc+1)*npos]
+			for q := range o {
+				o[q] += b[oc]
+			}
+		}
+	}
+}
+
+// convTile computes 8 consecutive output positions (the first tp of which
+// are stored, at out[oc·npos + pos0 + q]) for every output channel; tap r
+// of position q is src[base + off[r] + q] and sx[q] is Σ_r of those
+// (adder2d only).
+func convTile(l *Layer, p *convPrep, src []float64, base int, off []int32, sx *[8]float64, out []float64, pos0, tp int, adder bool) {
+	npos := l.OutShape[1] * l.OutShape[2]
+	R := len(off)
+	var res [3][8]float64
+	n3 := l.OutC / 3
+	for b := range n3 {
+		wp := p.wp[b*3*R : (b+1)*3*R]
+		if adder {
+			minSum3x8(src, base, off, wp, sx, (*[3]float64)(p.sw[3*b:]), &res)
+		} else {
+			dot3x8(src, base, off, wp, &res)
+		}
+		for j := range 3 {
+			copy(out[(3*b+j)*npos+pos0:][:tp], res[j][:tp])
+		}
+	}
+	if oc := 3 * n3; oc < l.OutC {
+		wp := p.wp[3*n3*R:][:2*R]
+		if adder {
+			minSum2x8(src, base, off, wp, sx, (*[3]float64)(p.sw[oc:]), &res)
+		} else {
+			dot2x8(src, base, off, wp, &res)
+		}
+		for j := range l.OutC - oc {
+			copy(out[(oc+j)*npos+pos0:][:tp], res[j][:tp])
+		}
+	}
+}
+
+// sumPlanes sets t to the sum of the len(t)-long planes that make up src
+// (len(src) is a multiple of len(t)): t[i] = Σ_c src[c·len(t) + i].
+func sumPlanes(src, t []float64) {
+	copy(t, src[:len(t)])
+	for c := len(t); c < len(src); c += len(t) {
+		addTo(t, src[c:c+len(t)])
+	}
+}
