@@ -35,9 +35,11 @@
 // output; [Net.ForwardAll] returns every layer's output, for per-layer
 // comparisons and calibration. Images are spread over GOMAXPROCS
 // goroutines, one image per goroutine at a time, so results are
-// bit-identical whatever the parallelism. Convolutions unfold the input
-// tile by tile (im2col) into a per-worker buffer; the inner loops do not
-// allocate.
+// bit-identical whatever the parallelism. With the AVX2 kernels
+// (GOEXPERIMENT=simd, forward_fast.go) convolutions read a padded,
+// stride-phase copy of each layer's input directly; the portable build
+// unfolds the input tile by tile (im2col) into a per-worker buffer. The
+// inner loops do not allocate.
 //
 // # Specs
 //
