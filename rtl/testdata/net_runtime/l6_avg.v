@@ -131,6 +131,10 @@ module l6_avg (
     wire pix_done = rows_ok && credit_q && pixl_q;
     wire row_end = rows_ok && credit_q && rowl_q;
     wire map_done = rows_ok && credit_q && mapl_q;
+    // lpix_q's next value: at a map's end the next map's count (apix_q and
+    // this cycle's load), else this map's count and this cycle's load.
+    wire [6-1:0] lpix_d = map_done ? ((apix_q == 6'd4) ? 6'd4 : apix_q + fire_w)
+        : ((load_fire && !ahead_q) ? lpix_q + fire_w : lpix_q);
     wire step_ps = rows_ok && (credit_q || !pixl_q) && last_cf;
     wire step_g = rows_ok && (credit_q || !pixl_q) && lk_q;
     wire m_fire = m_valid_o && m_ready_i;
@@ -265,23 +269,19 @@ module l6_avg (
             // Ring slots: taken by every pixel loaded, released by the reader
             // a cycle after its last read of them was addressed.
             held_q <= held_q + fire_w - rel_q;
+            lpix_q <= lpix_d;
             if (map_done) begin
                 // The reader moves to the next map (the loader has finished
                 // this one): that map's pixels loaded so far.
                 apix_q <= 6'd0;
                 if (apix_q == 6'd4) begin
-                    lpix_q <= 6'd4;
                     ahead_q <= 1'b1;
                 end else begin
-                    lpix_q <= apix_q + fire_w;
                     ahead_q <= map_loaded;
                 end
             end else begin
                 if (load_fire && ahead_q) begin
                     apix_q <= apix_q + fire_w;
-                end
-                if (load_fire && !ahead_q) begin
-                    lpix_q <= lpix_q + fire_w;
                 end
                 if (map_loaded && !ahead_q) begin
                     ahead_q <= 1'b1;
