@@ -189,6 +189,19 @@ func CompareMarkdown(r *CompareReport) []byte {
 		}
 		fmt.Fprintf(&b, "| %s | [%.4g, %.4g] | [%.4g, %.4g] | %d |\n", l.Name, *l.WeightMin, *l.WeightMax, *l.WeightRepMin, *l.WeightRepMax, l.WeightsClamped)
 	}
+	var grouped bool
+	for _, l := range r.Layers {
+		grouped = grouped || len(l.Groups) > 0
+	}
+	if grouped {
+		fmt.Fprintf(&b, "\n## Group-wise scales\n\nEach group of output channels reads its own view of the input: the input rounded to the group's scale and saturated to the operand width; *clipped* is the share of input values its view saturated.\n\n")
+		fmt.Fprintf(&b, "| layer | shift | scale | operand bits | channels | clipped %% |\n|---|---|---|---|---|---|\n")
+		for _, l := range r.Layers {
+			for _, g := range l.Groups {
+				fmt.Fprintf(&b, "| %s | %d | %.4g | %d | %d | %.3f |\n", l.Name, g.Shift, g.Scale, g.Bits, g.Channels, 100*g.ClipRate)
+			}
+		}
+	}
 	fmt.Fprintf(&b, "\n![per-layer SQNR](error.png)\n\n![ranges](ranges.png)\n")
 	return b.Bytes()
 }

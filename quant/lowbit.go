@@ -103,7 +103,7 @@ type adderPatches struct {
 func (c *Config) lowBit() bool { return c.NonPow2Scales || c.OutputClip }
 
 // needPatches reports whether calibration must sample adder windows.
-func (c *Config) needPatches() bool { return c.OutputClip || c.BiasCorrection }
+func (c *Config) needPatches() bool { return c.OutputClip || c.BiasCorrection || c.GroupScales > 1 }
 
 // initPatches prepares the window samplers of every adder layer.
 func (q *quantizer) initPatches() {
@@ -182,34 +182,52 @@ func (ap *adderPatches) sample(in dataset.Tensor, n, N int) {
 	}
 }
 
-// quantAcc returns the accumulators Σ|cx − cw|·s of every window and
-// channel [P, O], the input quantized to codes [lo, hi] of scale s and the
-// weights rounded at s (unclamped: the clamp constant keeps that exact).
-func (ap *adderPatches) quantAcc(s float64, lo, hi int64) []float64 {
+// quantAcc returns the accumulators Σ|v − cw|·s_o of every window and
+// channel [P, O]: the input quantized to codes of format in at scale s,
+// channel o reading its view v = ViewCode(cx, gs[o], op) (op: the operand
+// format, opBits wide, 0: in.Bits; gs nil: all 0) at scale s_o = s·2^gs[o],
+// and its weights rounded at s_o (unclamped: the clamp constant keeps that
+// exact).
+func (ap *adderPatches) quantAcc(s float64, in Act, opBits int, gs []int) []float64 {
 	O := ap.layer.OutC
 	w := ap.layer.W.Value.Data
-	cw := make([]int32, len(w))
-	for i, v := range w {
-		cw[i] = int32(max(-1<<30, min(1<<30, math.RoundToEven(v/s))))
-	}
+	lo, hi := float64(in.Min()), float64(in.Max())
 	cx := make([]int32, len(ap.x))
 	for i, v := range ap.x {
-		cx[i] = int32(max(float64(lo), min(float64(hi), math.RoundToEven(v/s))))
+		cx[i] = int32(max(lo, min(hi, math.RoundToEven(v/s))))
 	}
+	op := in
+	if opBits != 0 {
+		op.Bits = opBits
+	}
+	views := map[int][]int32{}
 	out := make([]float64, ap.P*O)
-	for p := range ap.P {
-		xr := cx[p*ap.R : (p+1)*ap.R]
-		for o := range O {
-			wr := cw[o*ap.R : (o+1)*ap.R]
+	cw := make([]int32, ap.R)
+	for o := range O {
+		g := groupShift(gs, o)
+		xv := views[g]
+		if xv == nil {
+			xv = make([]int32, len(cx))
+			for i, v := range cx {
+				xv[i] = int32(ViewCode(int64(v), g, op))
+			}
+			views[g] = xv
+		}
+		so := math.Ldexp(s, g)
+		for r, v := range w[o*ap.R : (o+1)*ap.R] {
+			cw[r] = int32(max(-1<<30, min(1<<30, math.RoundToEven(v/so))))
+		}
+		for p := range ap.P {
+			xr := xv[p*ap.R : (p+1)*ap.R]
 			var sum int64
 			for r, xv := range xr {
-				d := xv - wr[r]
+				d := xv - cw[r]
 				if d < 0 {
 					d = -d
 				}
 				sum += int64(d)
 			}
-			out[p*O+o] = float64(sum) * s
+			out[p*O+o] = float64(sum) * so
 		}
 	}
 	return out
@@ -235,18 +253,37 @@ func (ap *adderPatches) meanShift(accq []float64) []float64 {
 }
 
 // outputMSE is the mean squared error of the layer's output (after the
-// fused BN and ReLU, in real units) with the input at scale s, codes
-// [lo, hi], against the float output on the windows. With biasCorr the
+// fused BN and ReLU, in real units) with the input at scale s, codes of
+// format in, against the float output on the windows. With biasCorr the
 // per-channel mean accumulator shift is removed first, as BiasCorrection
-// will do.
-func (ap *adderPatches) outputMSE(s float64, lo, hi int64, biasCorr bool) float64 {
+// will do. With opBits > 0 (group-wise scales, up to groups groups), each
+// channel counts with its best group shift (chooseShifts).
+func (ap *adderPatches) outputMSE(s float64, in Act, opBits, groups int, biasCorr bool) float64 {
+	var sum float64
+	if opBits == 0 {
+		for _, e := range ap.channelSSE(s, in, 0, nil, biasCorr) {
+			sum += e
+		}
+	} else {
+		gs, sse := ap.chooseShifts(s, in, opBits, groups, biasCorr)
+		for o, g := range gs {
+			sum += sse[g][o]
+		}
+	}
+	return sum / float64(max(1, ap.P*ap.layer.OutC))
+}
+
+// channelSSE returns, per output channel, the summed squared error of the
+// layer's output (as outputMSE) on the windows, channel o reading the view
+// of group shift gs[o].
+func (ap *adderPatches) channelSSE(s float64, in Act, opBits int, gs []int, biasCorr bool) []float64 {
 	O := ap.layer.OutC
-	accq := ap.quantAcc(s, lo, hi)
+	accq := ap.quantAcc(s, in, opBits, gs)
 	var shift []float64
 	if biasCorr {
 		shift = ap.meanShift(accq)
 	}
-	var sum float64
+	sse := make([]float64, O)
 	for p := range ap.P {
 		for o := range O {
 			aq := accq[p*O+o]
@@ -258,10 +295,58 @@ func (ap *adderPatches) outputMSE(s float64, lo, hi int64, biasCorr bool) float6
 			if ap.relu {
 				yf, yq = max(yf, 0), max(yq, 0)
 			}
-			sum += (yq - yf) * (yq - yf)
+			sse[o] += (yq - yf) * (yq - yf)
 		}
 	}
-	return sum / float64(max(1, ap.P*O))
+	return sse
+}
+
+// groupGain is how much a larger group shift must lower a channel's
+// sampled output error to be taken over a smaller one (a guard against
+// fitting the sample's noise).
+const groupGain = 0.9
+
+// chooseShifts chooses the group shift of every output channel of the
+// layer (group-wise shared scales, Config.GroupScales): the input at scale
+// s in format in, operands opBits wide, shifts 0..groups−1. Per channel,
+// the least shift whose output error on the sampled windows is under
+// groupGain times that of every smaller one. It returns the shifts and the
+// per-shift channel errors sse[g][o].
+func (ap *adderPatches) chooseShifts(s float64, in Act, opBits, groups int, biasCorr bool) ([]int, [][]float64) {
+	O := ap.layer.OutC
+	sse := make([][]float64, groups)
+	for g := range sse {
+		gs := make([]int, O)
+		for o := range gs {
+			gs[o] = g
+		}
+		sse[g] = ap.channelSSE(s, in, opBits, gs, biasCorr)
+	}
+	gs := make([]int, O)
+	for o := range gs {
+		be := math.Inf(1)
+		for g := range sse {
+			if sse[g][o] < groupGain*be {
+				gs[o], be = g, sse[g][o]
+			}
+		}
+	}
+	return gs, sse
+}
+
+// groupShifts returns the group shifts of an adder layer whose input has
+// format in and whose operands are opBits wide (chooseShifts at the input's
+// scale), or nil without group-wise scales.
+func (q *quantizer) groupShifts(name string, in Act, opBits int) []int {
+	if q.cfg.GroupScales < 2 || opBits == 0 {
+		return nil
+	}
+	ap := q.patches[name]
+	if ap == nil || ap.P == 0 {
+		return make([]int, q.net.Layer(name).OutC)
+	}
+	gs, _ := ap.chooseShifts(in.Scale, in, opBits, q.cfg.GroupScales, q.cfg.BiasCorrection)
+	return gs
 }
 
 // scaleClasses groups the tensors joined by add layers (see the package
@@ -428,10 +513,8 @@ func (q *quantizer) errorTable(t *tensor) *errTable {
 	st := t.stats
 	qm := q.qmax(t)
 	qmin := 0.0
-	lo, hi := int64(0), int64(qm)
 	if t.signed {
 		qmin = -qm - 1
-		lo = int64(qmin)
 	}
 	amax := st.amax()
 	if !(amax > 0) || math.IsInf(amax, 0) || math.IsNaN(amax) {
@@ -464,7 +547,7 @@ func (q *quantizer) errorTable(t *tensor) *errTable {
 		if useOut {
 			var e float64
 			for _, name := range t.adderUse {
-				e += q.patches[name].outputMSE(s, lo, hi, q.cfg.BiasCorrection)
+				e += q.patches[name].outputMSE(s, Act{Bits: t.bits, Signed: t.signed}, t.opBits, q.cfg.GroupScales, q.cfg.BiasCorrection)
 			}
 			et.errs[k] = e
 		} else {
@@ -475,10 +558,11 @@ func (q *quantizer) errorTable(t *tensor) *errTable {
 }
 
 // biasShift returns the per-channel accumulator shift (real units) of an
-// adder layer whose input has format in: the mean of quantized − float on
+// adder layer whose input has format in, channel o reading the view of
+// group shift gs[o]: the mean of quantized − float on
 // the sampled windows (nil without BiasCorrection, or when BiasPasses
 // leaves the correction to quant/refine).
-func (q *quantizer) biasShift(name string, in Act) []float64 {
+func (q *quantizer) biasShift(name string, in Act, opBits int, gs []int) []float64 {
 	if !q.cfg.BiasCorrection || q.cfg.BiasPasses > 0 {
 		return nil
 	}
@@ -486,7 +570,7 @@ func (q *quantizer) biasShift(name string, in Act) []float64 {
 	if ap == nil || ap.P == 0 {
 		return nil
 	}
-	return ap.meanShift(ap.quantAcc(in.Scale, in.Min(), in.Max()))
+	return ap.meanShift(ap.quantAcc(in.Scale, in, opBits, gs))
 }
 
 // AdjustB adds db[o] to the rescale constant b[o] of every output channel

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/addergen/addergen/fixedpoint"
@@ -16,11 +17,12 @@ import (
 )
 
 // FormatName and Version identify the quantized-model file format. A file
-// carries the lowest version that expresses it: 1, or 2 when it uses a
-// field that version 2 added (preprocess_folded, pad_code). Load reads both.
+// carries the lowest version that expresses it: 1, 2 when it uses a field
+// that version 2 added (preprocess_folded, pad_code), or 3 when it uses
+// group_shift or operand_bits. Load reads all three.
 const (
 	FormatName = "addergen-quant"
-	Version    = 2
+	Version    = 3
 	// Generator is written into every file this package saves.
 	Generator = "addergen quant v1"
 	// InputName is how layers refer to the network input.
@@ -233,6 +235,16 @@ type Layer struct {
 	// position reads, per input channel, instead of 0: the raw mean pixel
 	// of a folded preprocessing.
 	PadCode []int64 `json:"pad_code,omitempty"`
+	// OperandBits (adder2d, version 3), if set, is the width of the PE
+	// operands (view codes and weights) when it is below the input's:
+	// group-wise shared scales read a wider input. 0: the input's width.
+	OperandBits int `json:"operand_bits,omitempty"`
+	// GroupShift (adder2d, version 3), if set, gives each output channel o
+	// its group's view of the input: operand codes View(x, GroupShift[o]),
+	// the input rounded to scale in.Scale·2^GroupShift[o] and saturated to
+	// OperandBits. The channel's weights, weight_const and accumulator are
+	// at that scale (group-wise shared scales, Nie et al., NeurIPS 2022).
+	GroupShift []int `json:"group_shift,omitempty"`
 	// Align (add) is the left shift applied to each input before the sum.
 	Align []int `json:"align,omitempty"`
 
@@ -269,18 +281,77 @@ func (m *Model) Layer(name string) *Layer {
 	return nil
 }
 
-// MinVersion returns the lowest format version that expresses m: 2 when it
-// uses a field version 2 added, else 1.
+// MinVersion returns the lowest format version that expresses m: 3 when a
+// layer has group_shift or operand_bits, 2 when it uses a field version 2 added, else 1.
 func (m *Model) MinVersion() int {
+	v := 1
 	if m.PreprocessFolded != nil {
-		return 2
+		v = 2
 	}
 	for _, l := range m.Layers {
+		if l != nil && (l.GroupShift != nil || l.OperandBits != 0) {
+			return 3
+		}
 		if l != nil && l.PadCode != nil {
-			return 2
+			v = 2
 		}
 	}
-	return 1
+	return v
+}
+
+// MaxGroupShift is the largest group_shift: a group's scale is at most
+// 2^MaxGroupShift times its layer's input scale.
+const MaxGroupShift = 4
+
+// Operand returns the format of adder layer l's operands for output
+// channel o when its input has format in: OperandBits (or in.Bits) wide,
+// in's signedness, scale in.Scale·2^GroupShift[o].
+func (l *Layer) Operand(in Act, o int) Act {
+	op := Act{Bits: in.Bits, Signed: in.Signed, Scale: in.Scale}
+	if l.OperandBits != 0 {
+		op.Bits = l.OperandBits
+	}
+	op.Scale = math.Ldexp(in.Scale, l.Shift(o))
+	return op
+}
+
+// Shift returns output channel o's group shift (0 without group_shift).
+func (l *Layer) Shift(o int) int {
+	if l.GroupShift == nil {
+		return 0
+	}
+	return l.GroupShift[o]
+}
+
+// Grouped reports whether an adder layer's operands are views of its input
+// (group_shift or operand_bits set), not the input codes themselves.
+func (l *Layer) Grouped() bool { return l.GroupShift != nil || l.OperandBits != 0 }
+
+// ViewCode returns the operand code of input code x for a group shift k
+// and operand format op: round_half_up(x, k) = (x + 2^(k−1)) >> k (x when
+// k = 0), saturated to op's code range. Padding (code 0) stays 0.
+func ViewCode(x int64, k int, op Act) int64 {
+	if k > 0 {
+		x = (x + 1<<(k-1)) >> k
+	}
+	return max(op.Min(), min(op.Max(), x))
+}
+
+// ViewRange returns the least and greatest operand codes ViewCode gives
+// over the input codes of format in (ViewCode is monotone).
+func ViewRange(in Act, k int, op Act) (lo, hi int64) {
+	return ViewCode(in.Min(), k, op), ViewCode(in.Max(), k, op)
+}
+
+// GroupShifts returns the distinct values of l.GroupShift in increasing
+// order ([0] without groups): the layer's groups.
+func (l *Layer) GroupShifts() []int {
+	if l.GroupShift == nil {
+		return []int{0}
+	}
+	g := slices.Clone(l.GroupShift)
+	slices.Sort(g)
+	return slices.Compact(g)
 }
 
 // Output returns the last layer.

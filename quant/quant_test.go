@@ -18,6 +18,8 @@ import (
 	"github.com/addergen/addergen/quant"
 	"github.com/addergen/addergen/quant/quanttest"
 	"github.com/addergen/addergen/sim"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // TestWeightClampIdentity checks, for every input code x of a format and
@@ -366,7 +368,7 @@ func TestParseRejects(t *testing.T) {
 	cases := map[string][]byte{
 		"not json":              []byte("{"),
 		"format":                edit(func(m map[string]any) { m["format"] = "other" }),
-		"version":               edit(func(m map[string]any) { m["version"] = 3 }),
+		"version":               edit(func(m map[string]any) { m["version"] = 4 }),
 		"version 0":             edit(func(m map[string]any) { m["version"] = 0 }),
 		"pad_code in version 1": edit(func(m map[string]any) { layer(m, 0)["pad_code"] = []any{0} }),
 		"pad_code count": edit(func(m map[string]any) {
@@ -380,6 +382,30 @@ func TestParseRejects(t *testing.T) {
 		"pad_code on an adder": edit(func(m map[string]any) {
 			m["version"] = 2
 			layer(m, 2)["pad_code"] = slices.Repeat([]any{0}, 6)
+		}),
+		"group_shift in version 2": edit(func(m map[string]any) {
+			m["version"] = 2
+			layer(m, 2)["group_shift"] = slices.Repeat([]any{0}, 16)
+		}),
+		"group_shift count": edit(func(m map[string]any) {
+			m["version"] = 3
+			layer(m, 2)["group_shift"] = []any{0}
+		}),
+		"group_shift range": edit(func(m map[string]any) {
+			m["version"] = 3
+			layer(m, 2)["group_shift"] = slices.Repeat([]any{quant.MaxGroupShift + 1}, 16)
+		}),
+		"group_shift changes the ranges": edit(func(m map[string]any) {
+			m["version"] = 3
+			layer(m, 2)["group_shift"] = slices.Repeat([]any{3}, 16)
+		}),
+		"operand_bits not below the input's": edit(func(m map[string]any) {
+			m["version"] = 3
+			layer(m, 2)["operand_bits"] = 8
+		}),
+		"group_shift on a conv2d": edit(func(m map[string]any) {
+			m["version"] = 3
+			layer(m, 0)["group_shift"] = slices.Repeat([]any{0}, 6)
 		}),
 		"preprocess_folded in version 1": edit(func(m map[string]any) { m["preprocess_folded"] = map[string]any{"scale": 255} }),
 		"unknown field":                  edit(func(m map[string]any) { m["extra"] = 1 }),
@@ -438,6 +464,51 @@ func TestParseRejects(t *testing.T) {
 	})
 	if q, err := quant.Parse(v2); err != nil || q.Layers[0].PadCode[0] != 17 {
 		t.Errorf("a version 2 file with a pad code: %v", err)
+	}
+	v3 := edit(func(m map[string]any) {
+		m["version"] = 3
+		layer(m, 2)["group_shift"] = slices.Repeat([]any{0}, 16)
+	})
+	if q, err := quant.Parse(v3); err != nil || len(q.Layers[2].GroupShift) != 16 {
+		t.Errorf("a version 3 file with group shifts 0: %v", err)
+	}
+}
+
+// TestGroupScalesRoundTrip: a model with group-wise scales (operands
+// narrower than a wider input, per-channel view shifts) is version 3,
+// saves and loads unchanged, and keeps its channels' weights inside their
+// operand range.
+func TestGroupScalesRoundTrip(t *testing.T) {
+	nets(t)
+	q := quantize(t, lenetNet, lenetX, func(c *quant.Config) {
+		c.Bits, c.GroupScales, c.OutputClip, c.BiasCorrection = 4, 3, true, true
+	})
+	if q.Version != 3 {
+		t.Fatalf("version %d, want 3", q.Version)
+	}
+	views := 0
+	for _, l := range q.Layers {
+		if l.Op != quant.OpAdder2d || l.InputIndex()[0] < 0 {
+			continue
+		}
+		if l.OperandBits != 4 || q.InAct(l, 0).Bits != 6 || len(l.GroupShift) != l.Channels() {
+			t.Errorf("layer %s: operand bits %d, input bits %d, %d shifts", l.Name, l.OperandBits, q.InAct(l, 0).Bits, len(l.GroupShift))
+		}
+		views++
+	}
+	if views == 0 {
+		t.Fatal("no adder layer reads an activation")
+	}
+	b, err := q.MarshalFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := quant.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(q.Layers, back.Layers, cmpopts.IgnoreUnexported(quant.Layer{})); diff != "" {
+		t.Errorf("round trip changed the layers (-saved +loaded):\n%s", diff)
 	}
 }
 

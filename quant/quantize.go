@@ -85,6 +85,15 @@ type Config struct {
 	// caller runs refine.BiasCorrect), while OutputClip still assumes the
 	// correction. Needs BiasCorrection.
 	BiasPasses int `json:"bias_correction_passes,omitempty"`
+	// GroupScales, when > 1, is the most groups of output channels each
+	// adder layer may split into, each group with its own scale shared by
+	// its weights and its view of the input: in.Scale/2^g for g in
+	// 0..MaxGroupShift, the view ViewCode(x, g, in) (group-wise shared
+	// scales, Nie et al., "Redistribution of weights and activations for
+	// AdderNet quantization", NeurIPS 2022). Each channel takes the g
+	// with the least output error on sampled calibration windows (which
+	// clusters the channels by their weight range); see lowbit.go.
+	GroupScales int `json:"group_scales,omitempty"`
 	// ResidualBits, when > 0, is the least width of activations that a
 	// residual add reads and no adder layer does (in ResNets, the
 	// BN outputs of a block's last adder and of a downsampling shortcut):
@@ -375,9 +384,12 @@ func resolveBits(groups []*group, alias map[string]*group, cfg Config) error {
 // tensor is an activation the IR gives a scale: the network input or the
 // output of a group with a rescale.
 type tensor struct {
-	name     string // group name or InputName
-	ref      string // float layer whose output it is
-	bits     int
+	name string // group name or InputName
+	ref  string // float layer whose output it is
+	bits int
+	// opBits, when > 0, is the operand width of the adder layers reading
+	// the tensor, below bits (group-wise scales read a wider input).
+	opBits   int
 	signed   bool
 	freeScl  bool // the scale need not be a power of two
 	adderUse []string
@@ -480,6 +492,12 @@ func (q *quantizer) plan() error {
 					return fmt.Errorf("quant: adder layers %s and %s read the same activation (%s) but ask for %d and %d bits", t.adderUse[0], u, t.name, t.bits, b)
 				}
 			}
+			if q.cfg.GroupScales > 1 && t.name != InputName {
+				// Group-wise scales: the groups' views take operands of
+				// t.bits from an input GroupScales−1 bits wider.
+				t.opBits = t.bits
+				t.bits = min(MaxBits, t.bits+q.cfg.GroupScales-1)
+			}
 		case t.addUse && t.name != InputName && q.cfg.ResidualBits > 0:
 			t.bits = max(t.bits, q.cfg.ResidualBits)
 		}
@@ -574,19 +592,23 @@ func (q *quantizer) buildLayer(m *Model, g *group) (l *Layer, err error) {
 
 	switch f.Op {
 	case model.OpAdder2d:
-		w, c, err := quantizeAdderWeights(f.W.Value, in.Scale, in.Min(), in.Max())
+		opBits := q.tensors[q.source(g.inputs[0])].opBits
+		gs := q.groupShifts(f.Name, in, opBits)
+		l.OperandBits, l.GroupShift = opBits, gs
+		op := l.Operand(in, 0)
+		w, c, err := quantizeAdderWeights(f.W.Value, in.Scale, op.Min(), op.Max(), gs)
 		if err != nil {
 			return nil, err
 		}
 		l.Weight, l.WeightConst = w, c
-		s := in.Scale
-		affine(func(int) float64 { return -s })
+		sc := func(o int) float64 { return l.Operand(in, o).Scale }
+		affine(func(o int) float64 { return -sc(o) })
 		// Bias correction: the quantized accumulator runs high by
 		// shift[o] (real units) on average; y = −gain·acc + …, so add
 		// gain·shift[o] back.
-		if shift := q.biasShift(f.Name, in); shift != nil {
+		if shift := q.biasShift(f.Name, in, opBits, gs); shift != nil {
 			for o := range kappa {
-				kappa[o] -= alpha[o] / s * shift[o]
+				kappa[o] -= alpha[o] / sc(o) * shift[o]
 			}
 		}
 	case model.OpConv2d, model.OpLinear:
@@ -658,17 +680,17 @@ func (q *quantizer) buildAdd(m *Model, l *Layer) error {
 }
 
 // quantizeAdderWeights returns the adder weight codes at scale s (the
-// input's, any positive value), round-half-even(w/s) clamped to [lo, hi],
-// and the exact per-output-channel constant of the clamp: for x in
-// [lo, hi], |x − w| = |x − hi| + (w − hi) if w > hi and |x − lo| + (lo − w)
-// if w < lo.
-func quantizeAdderWeights(w dataset.Tensor, s float64, lo, hi int64) (*IntTensor, []int64, error) {
+// input's, any positive value) times 2^gs[o] for output channel o (gs
+// nil: all 0), round-half-even(w/s) clamped to [lo, hi], and the exact
+// per-output-channel constant of the clamp: for x in [lo, hi],
+// |x − w| = |x − hi| + (w − hi) if w > hi and |x − lo| + (lo − w) if w < lo.
+func quantizeAdderWeights(w dataset.Tensor, s float64, lo, hi int64, gs []int) (*IntTensor, []int64, error) {
 	O := w.Shape[0]
 	R := len(w.Data) / O
 	codes := make([]int64, len(w.Data))
 	consts := make([]int64, O)
 	for i, v := range w.Data {
-		r := math.RoundToEven(v / s)
+		r := math.RoundToEven(math.Ldexp(v/s, -groupShift(gs, i/R)))
 		if math.Abs(r) > 1<<40 {
 			return nil, nil, fmt.Errorf("weight %v is %v codes of scale %v: too large", v, r, s)
 		}
@@ -677,6 +699,14 @@ func quantizeAdderWeights(w dataset.Tensor, s float64, lo, hi int64) (*IntTensor
 		consts[i/R] += k
 	}
 	return &IntTensor{Shape: slices.Clone(w.Shape), Data: codes}, consts, nil
+}
+
+// groupShift returns gs[o], or 0 when gs is nil.
+func groupShift(gs []int, o int) int {
+	if gs == nil {
+		return 0
+	}
+	return gs[o]
 }
 
 // ClampAdderWeight clamps an adder weight code w to the input code range

@@ -29,7 +29,7 @@ func (m *Model) Validate() (err error) {
 		return fmt.Errorf("quant: version %d, want 1 to %d", m.Version, Version)
 	}
 	if v := m.MinVersion(); m.Version < v {
-		return fmt.Errorf("quant: version %d, but preprocess_folded and pad_code need version %d", m.Version, v)
+		return fmt.Errorf("quant: version %d, but its fields (preprocess_folded, pad_code: 2; group_shift: 3) need version %d", m.Version, v)
 	}
 	if err := checkShape(m.Input.Shape, 3); err != nil {
 		return fmt.Errorf("quant: input: shape: %v", err)
@@ -131,6 +131,9 @@ func (m *Model) validateLayer(i int, l *Layer) error {
 	hasWeight := l.Op == OpConv2d || l.Op == OpAdder2d || l.Op == OpLinear
 	if !hasWeight && (l.Weight != nil || l.WeightBits != 0 || l.WeightScale != nil || l.WeightConst != nil) {
 		return errors.New("weight fields given")
+	}
+	if l.Op != OpAdder2d && (l.GroupShift != nil || l.OperandBits != 0) {
+		return errors.New("group_shift and operand_bits apply only to adder2d")
 	}
 	if l.Op != OpAdder2d && (l.WeightConst != nil || l.Ranges.L1 != nil) {
 		return errors.New("weight_const/ranges.l1 only apply to adder2d")
@@ -298,9 +301,23 @@ func (l *Layer) checkWeights(in Act, inShape []int) error {
 		if l.WeightBits != 0 || l.WeightScale != nil {
 			return errors.New("weight_bits/weight_scale do not apply (adder weights use the input's format)")
 		}
+		if l.OperandBits != 0 && (l.OperandBits < MinBits || l.OperandBits >= in.Bits) {
+			return fmt.Errorf("operand_bits %d outside [%d, %d] (below the input's %d bits, or absent)", l.OperandBits, MinBits, in.Bits-1, in.Bits)
+		}
+		if l.GroupShift != nil {
+			if len(l.GroupShift) != O {
+				return fmt.Errorf("group_shift has %d values, want %d", len(l.GroupShift), O)
+			}
+			for o, g := range l.GroupShift {
+				if g < 0 || g > MaxGroupShift {
+					return fmt.Errorf("group_shift[%d] = %d outside [0, %d]", o, g, MaxGroupShift)
+				}
+			}
+		}
+		R := len(w.Data) / max(O, 1)
 		for i, v := range w.Data {
-			if v < in.Min() || v > in.Max() {
-				return fmt.Errorf("weight code %d at flat index %d outside the input range [%d, %d]", v, i, in.Min(), in.Max())
+			if op := l.Operand(in, i/R); v < op.Min() || v > op.Max() {
+				return fmt.Errorf("weight code %d at flat index %d outside the operand range [%d, %d]", v, i, op.Min(), op.Max())
 			}
 		}
 		if len(l.WeightConst) != O {
@@ -436,10 +453,12 @@ func (m *Model) computeRanges(l *Layer) (Ranges, error) {
 	case OpAdder2d:
 		R := numel(l.Weight.Shape[1:])
 		var l1 *fixedpoint.Interval
+		in := m.InAct(l, 0)
 		perChan(func(o int) fixedpoint.Interval {
+			vlo, vhi := ViewRange(in, l.Shift(o), l.Operand(in, o))
 			var hi int64
 			for _, w := range l.Weight.Data[o*R : (o+1)*R] {
-				hi += max(w-x.Lo, x.Hi-w)
+				hi += max(w-vlo, vhi-w)
 			}
 			iv := fixedpoint.Interval{Lo: 0, Hi: hi}
 			if l1 == nil {

@@ -202,6 +202,33 @@ type rotCase struct{ PS, Add int }
 // a 32-deep memory is one RAM32M column on Xilinx 7-series.
 const lutRAMDepth = 32
 
+// XSrc returns the Verilog expression that stage A2 registers for window
+// lane u: the lane's SIMD slice of its pixel (from the banked rotator, the
+// early slice or the fold's case), or, at a padded or unused position,
+// code 0 or the pad codes.
+func (e *Engine) XSrc(u int) string {
+	pad := fmt.Sprintf("%d'd0", e.SB)
+	if e.PadWords != nil {
+		pad = "pad_w"
+	}
+	src := fmt.Sprintf("xs_%d", u)
+	switch {
+	case e.Banked:
+		src = fmt.Sprintf("rot_v%d[%d*%d +: %d]", e.RotLast, u, e.SB, e.SB)
+	case e.CF == 1 || e.SliceEarly:
+		src = fmt.Sprintf("x_b_q_%d", u)
+	}
+	return fmt.Sprintf("inb_b_q_%d ? %s : %s", u, src, pad)
+}
+
+// engineView is one view of a grouped adder engine's input codes: the
+// lanes' codes rounded half up by Shift bits (Half is 2^(Shift−1), a
+// BIN+1-bit literal) and saturated to OB bits (quant.ViewCode).
+type engineView struct {
+	Idx, Shift int
+	Half       string
+}
+
 // rotStage is stage S of the banked ring's rotator: words move by Amt =
 // 2^S when bit S of the rotation is set, from vector S to vector S+1.
 type rotStage struct{ S, Amt, Next int }
@@ -210,6 +237,9 @@ type rotStage struct{ S, Amt, Next int }
 // (lanes 0: one window position per cycle). With exact, lanes must be a
 // whole number of window positions; otherwise it is rounded down to one.
 func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, macAdders bool, family string, runtime bool) (*Engine, error) {
+	if l.Grouped() && macAdders {
+		return nil, fmt.Errorf("group-wise scales (group_shift, operand_bits) have no multiplier baseline; quantize with --group-scales 1 to compare")
+	}
 	inAct := q.InAct(l, 0)
 	ish := q.InShape(l, 0)
 	e := &Engine{Module: "l" + fmt.Sprint(idx) + "_" + sanitize(l.Name), Layer: l.Name, Index: idx,
@@ -303,6 +333,32 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	e.SB, e.SBMsb = e.SIMD*e.BIN, e.SIMD*e.BIN-1
 	e.XEffBits = e.U * e.SB
 	e.XEMsb = e.XEffBits - 1
+	// Group-wise scales: the PE operands are OB-bit views of the BIN-bit
+	// input codes, one registered copy per distinct view shift; each PE
+	// picks its channel's view (vrom).
+	e.OB = e.BIN
+	if e.Adder && l.Grouped() {
+		e.Grouped = true
+		e.OB = l.Operand(inAct, 0).Bits
+		shifts := l.GroupShifts()
+		idx := map[int]int64{}
+		for i, k := range shifts {
+			half := int64(0)
+			if k > 0 {
+				half = int64(1) << (k - 1)
+			}
+			e.Views = append(e.Views, engineView{Idx: i, Shift: k, Half: fmt.Sprintf("%d'd%d", e.BIN+1, half)})
+			idx[k] = int64(i)
+		}
+		if len(shifts) > 1 {
+			e.VW = widthFor(len(shifts) - 1)
+			for o := range l.Channels() {
+				e.ViewIdx = append(e.ViewIdx, idx[l.Shift(o)])
+			}
+		}
+	}
+	e.SBO, e.SBOMsb = e.SIMD*e.OB, e.SIMD*e.OB-1
+	e.XOBits, e.XOMsb = e.U*e.SBO, e.U*e.SBO-1
 	// Padded positions read the pad codes (a folded preprocessing's mean
 	// pixel), per input-channel fold: the SIMD slice of the codes.
 	if l.PadCode != nil && e.Reduce {
@@ -403,14 +459,14 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 			return nil, fmt.Errorf("adder layer with a signed input is not supported by the RTL generator yet")
 		}
 		e.PEModule = e.Module + "_pe"
-		e.PEW = SumWidth(e.LanesPE, e.BIN)
-		if e.BIN < MinWidth || e.BIN > MaxWidth {
-			return nil, fmt.Errorf("adder lanes of %d bits: the PE needs %d..%d", e.BIN, MinWidth, MaxWidth)
+		e.PEW = SumWidth(e.LanesPE, e.OB)
+		if e.OB < MinWidth || e.OB > MaxWidth {
+			return nil, fmt.Errorf("adder lanes of %d bits: the PE needs %d..%d", e.OB, MinWidth, MaxWidth)
 		}
-		e.LaneBits = e.LanesPE * e.BIN
-		// Exactly KK*CIN terms of at most 2^BIN-1 (lanes past the window
+		e.LaneBits = e.LanesPE * e.OB
+		// Exactly KK*CIN terms of at most 2^OB-1 (lanes past the window
 		// read x = w = 0).
-		lanes := fixedpoint.Interval{Lo: 0, Hi: int64(e.KK*e.CIN) * (int64(1)<<e.BIN - 1)}
+		lanes := fixedpoint.Interval{Lo: 0, Hi: int64(e.KK*e.CIN) * (int64(1)<<e.OB - 1)}
 		cmin, cmax := minMax(l.WeightConst)
 		acc = lanes.Add(fixedpoint.Interval{Lo: cmin, Hi: cmax})
 		e.CWd = fixedpoint.SignedWidth(min(cmin, 0), max(cmax, 0))
@@ -537,7 +593,7 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	// ROMs.
 	if e.WeightROM {
 		e.WRomFile = e.Module + "_w.hex"
-		wb := e.BIN
+		wb := e.OB
 		if e.Conv {
 			wb = e.WB
 		}
@@ -629,6 +685,10 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 		e.CRomW, e.CRomMsb = e.P*e.CWd, e.P*e.CWd-1
 		e.CRomFile = perChannel(e.Module+"_c.hex", l.WeightConst, e.CWd)
 	}
+	if e.VW > 0 {
+		e.VRomW, e.VRomMsb = e.P*e.VW, e.P*e.VW-1
+		e.VRomFile = perChannel(e.Module+"_v.hex", e.ViewIdx, e.VW)
+	}
 
 	e.DSPProducts = e.Conv && !e.ConstW
 	e.DSPRescale = e.MROM && !e.ShiftM
@@ -637,7 +697,7 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	e.WAW = clog2(max(2, e.G*e.T))
 	switch {
 	case e.Adder:
-		pe, err := PlanPE(PEConfig{Name: e.PEModule, Lanes: e.LanesPE, Width: e.BIN, Signed: e.InSigned, Pipeline: PipelineAuto, Family: e.Family})
+		pe, err := PlanPE(PEConfig{Name: e.PEModule, Lanes: e.LanesPE, Width: e.OB, Signed: e.InSigned, Pipeline: PipelineAuto, Family: e.Family})
 		if err != nil {
 			return nil, err
 		}
@@ -699,7 +759,7 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 // the .hex file of its contents (rom mode: read by $readmemh; runtime
 // mode: the words Net.WeightStream sends).
 type EngineMem struct {
-	Name         string // wrom, crom, mrom, brom
+	Name         string // wrom, crom, mrom, brom, vrom
 	File         string
 	Depth, Width int
 	AddrW        int // its address bits
@@ -747,7 +807,7 @@ func (e *Engine) Mem(name string) memView {
 }
 
 // planMems lists the engine's memories in load order (wrom, crom, mrom,
-// brom) and sizes its write ports.
+// brom, vrom) and sizes its write ports.
 func (e *Engine) planMems() {
 	add := func(name, file string, depth, width, addrW int, sel *int) {
 		if file == "" {
@@ -769,6 +829,7 @@ func (e *Engine) planMems() {
 	if e.HasRescale {
 		add("brom", e.BRomFile, e.G, e.BRomW, e.GW, &e.BRomSel)
 	}
+	add("vrom", e.VRomFile, e.G, e.VRomW, e.GW, &e.VRomSel)
 	e.WSelW = len(e.Mems)
 }
 

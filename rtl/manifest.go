@@ -147,7 +147,7 @@ func EmitNet(q *quant.Model, c NetConfig) (map[string][]byte, *Net, error) {
 	}
 	for _, e := range n.Engines {
 		if e.Adder {
-			pf, _, err := EmitPE(PEConfig{Name: e.PEModule, Lanes: e.LanesPE, Width: e.BIN, Signed: e.InSigned, Pipeline: PipelineAuto, Family: e.Family})
+			pf, _, err := EmitPE(PEConfig{Name: e.PEModule, Lanes: e.LanesPE, Width: e.OB, Signed: e.InSigned, Pipeline: PipelineAuto, Family: e.Family})
 			if err != nil {
 				return nil, nil, fmt.Errorf("layer %s: %w", e.Layer, err)
 			}

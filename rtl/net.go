@@ -46,7 +46,23 @@ type Engine struct {
 	WinLanes        []winLane
 	XEffBits, XEMsb int // U*SIMD*BIN: the PE input word
 	SB, SBMsb       int // SIMD*BIN: one lane group's slice of a pixel
-	LanesPE         int // U*SIMD
+	// Group-wise scales (an adder layer with operand views,
+	// quant.Layer.Grouped): OB is the PE operand width (BIN otherwise);
+	// Views the distinct view shifts, each a registered copy of the lanes'
+	// slices (SBO = SIMD*OB bits each, XOBits = U*SBO a PE's operand
+	// word); VW the bits of a PE's view select in vrom (one row per
+	// output-channel fold, VRomW = P*VW bits), 0 with a single view.
+	Grouped        bool
+	OB             int
+	Views          []engineView
+	VW             int
+	SBO, SBOMsb    int
+	XOBits, XOMsb  int
+	VRomFile       string
+	VRomW, VRomMsb int
+	VRomSel        int
+	ViewIdx        []int64 // per output channel: its view's Idx
+	LanesPE        int     // U*SIMD
 
 	// Line buffer: a ring of RingDepth slots, one input pixel each, with
 	// pixel-granular flow control (FINN's sliding-window buffer: (K-1) rows

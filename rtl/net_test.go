@@ -10,15 +10,22 @@ import (
 
 	"github.com/addergen/addergen/internal/nettest"
 	"github.com/addergen/addergen/internal/testutil"
+	"github.com/addergen/addergen/quant"
 )
 
 func TestEmitNetLintAndManifest(t *testing.T) {
 	testutil.RequireTools(t, "verilator", "iverilog", "yosys")
-	q, _, _ := nettest.LeNet(t, 8, 1)
-	for _, hw := range []NetConfig{{Parallel: 1}, {Parallel: 4, Lanes: 7}, {Parallel: 16, Lanes: 4096}} {
+	q8, _, _ := nettest.LeNet(t, 8, 1)
+	qg, _, _ := nettest.LeNetGroups(t, 1)
+	for _, c := range []struct {
+		q  *quant.Model
+		hw NetConfig
+	}{{q8, NetConfig{Parallel: 1}}, {q8, NetConfig{Parallel: 4, Lanes: 7}}, {q8, NetConfig{Parallel: 16, Lanes: 4096}},
+		{qg, NetConfig{Parallel: 4, Lanes: 3}}, {qg, NetConfig{Parallel: 2, Lanes: 4096, WeightsMode: WeightsRuntime}}} {
+		hw := c.hw
 		hw.Top = "lenet"
 		par := hw.Parallel
-		files, n, err := EmitNet(q, hw)
+		files, n, err := EmitNet(c.q, hw)
 		if err != nil {
 			t.Fatal(err)
 		}

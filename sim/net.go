@@ -66,6 +66,11 @@ type LayerStats struct {
 	SatHigh, SatLow, ReLUZero int64
 	// The observed ranges of the intermediates declared in quant.Ranges.
 	L1, Acc, Product, Shifted Observed
+	// Group-wise scales (adder2d with operand views): ViewClipped[k]
+	// counts the input values that group k's view (quant.Layer.GroupShifts
+	// order) saturated, out of ViewInputs input values per group.
+	ViewClipped []int64
+	ViewInputs  int64
 }
 
 // obs tracks a range in the hot loops: lo > hi means nothing seen.
@@ -89,6 +94,8 @@ func (o obs) observed() Observed {
 type rawStats struct {
 	outputs, satHigh, satLow, reluZero int64
 	l1, acc, product, shifted          obs
+	viewClipped                        []int64
+	viewInputs                         int64
 }
 
 func newRawStats() rawStats {
@@ -99,6 +106,7 @@ func (r *rawStats) stats() LayerStats {
 	return LayerStats{
 		Outputs: r.outputs, SatHigh: r.satHigh, SatLow: r.satLow, ReLUZero: r.reluZero,
 		L1: r.l1.observed(), Acc: r.acc.observed(), Product: r.product.observed(), Shifted: r.shifted.observed(),
+		ViewClipped: slices.Clone(r.viewClipped), ViewInputs: r.viewInputs,
 	}
 }
 
@@ -111,6 +119,13 @@ func (s *LayerStats) merge(p *LayerStats) {
 	s.Acc.merge(p.Acc)
 	s.Product.merge(p.Product)
 	s.Shifted.merge(p.Shifted)
+	if len(s.ViewClipped) < len(p.ViewClipped) {
+		s.ViewClipped = append(s.ViewClipped, make([]int64, len(p.ViewClipped)-len(s.ViewClipped))...)
+	}
+	for k, v := range p.ViewClipped {
+		s.ViewClipped[k] += v
+	}
+	s.ViewInputs += p.ViewInputs
 }
 
 // NetResult is the outcome of RunNet.
@@ -373,10 +388,35 @@ type layerPlan struct {
 	wp     []uint64
 	off    int32
 	flush  int
+	// groups (adder2d with group_shift): one sub-plan per group, over the
+	// group's output channels, reading the group's view of the input.
+	groups []groupPlan
+}
+
+// groupPlan is one group of an adder layer with group-wise scales.
+type groupPlan struct {
+	shift int // the view's right shift (quant.ViewCode)
+	op    quant.Act
+	ch    []int // the layer's output channels in the group, increasing
+	p     *layerPlan
 }
 
 func newLayerPlan(q *quant.Model, l *quant.Layer) *layerPlan {
-	p := &layerPlan{l: l, op: l.Op, in: l.InputIndex(), inShape: q.InShape(l, 0), outShape: l.OutShape, size: numel(l.OutShape)}
+	var in2 quant.Act
+	if len(l.Inputs) == 2 {
+		in2 = q.InAct(l, 1)
+	}
+	return newPlan(l, l.InputIndex(), q.InShape(l, 0), q.InAct(l, 0), in2)
+}
+
+// newPlan lays out layer l, whose inputs are the layers in (-1: the network
+// input) of shape inShape and formats in0, in1 (in1 for add only).
+func newPlan(l *quant.Layer, in []int, inShape []int, in0, in1 quant.Act) *layerPlan {
+	p := &layerPlan{l: l, op: l.Op, in: in, inShape: inShape, outShape: l.OutShape, size: numel(l.OutShape)}
+	if l.Grouped() {
+		p.groupPlans(in0)
+		return p
+	}
 	p.outBits, p.outSigned, p.lo, p.hi = l.Out.Bits, l.Out.Signed, l.Out.Min(), l.Out.Max()
 	p.relu = l.ReLU
 	if l.Weight != nil {
@@ -404,15 +444,85 @@ func newLayerPlan(q *quant.Model, l *quant.Layer) *layerPlan {
 		p.align = [2]uint{uint(l.Align[0]), uint(l.Align[1])}
 	}
 	if !noSWAR {
-		p.swarPlan(q.InAct(l, 0))
+		p.swarPlan(in0)
 	}
 	if l.Op == quant.OpAdd && l.Rescale != nil && len(l.Inputs) == 2 {
-		p.addVectorPlan(q.InAct(l, 0), q.InAct(l, 1))
+		p.addVectorPlan(in0, in1)
 	}
 	if l.Op == quant.OpConv2d && simdAvailable() && !noSIMD {
-		p.macPlan(q.InAct(l, 0))
+		p.macPlan(in0)
 	}
 	return p
+}
+
+// groupPlans splits an adder layer with group_shift into one plain sub-layer
+// per group (its channels' weights, constants and rescale), each laid out
+// for the kernels like any adder layer.
+func (p *layerPlan) groupPlans(in quant.Act) {
+	l := p.l
+	O := l.OutShape[0]
+	R := len(l.Weight.Data) / O
+	for _, g := range l.GroupShifts() {
+		var ch []int
+		for o, v := range l.GroupShift {
+			if v == g {
+				ch = append(ch, o)
+			}
+		}
+		sub := *l
+		sub.GroupShift, sub.OperandBits = nil, 0
+		sub.OutShape = append([]int{len(ch)}, l.OutShape[1:]...)
+		sub.Weight = &quant.IntTensor{Shape: append([]int{len(ch)}, l.Weight.Shape[1:]...)}
+		sub.WeightConst = nil
+		rs := *l.Rescale
+		rs.M, rs.B = nil, nil
+		for _, o := range ch {
+			sub.Weight.Data = append(sub.Weight.Data, l.Weight.Data[o*R:(o+1)*R]...)
+			sub.WeightConst = append(sub.WeightConst, l.WeightConst[o])
+			rs.M = append(rs.M, l.Rescale.M[o])
+			rs.B = append(rs.B, l.Rescale.B[o])
+		}
+		sub.Rescale = &rs
+		op := l.Operand(in, ch[0])
+		p.groups = append(p.groups, groupPlan{shift: g, op: op, ch: ch, p: newPlan(&sub, p.in, p.inShape, op, quant.Act{})})
+	}
+	p.O = O
+	p.R = R
+}
+
+// runGroups runs an adder layer with group-wise scales: each group's
+// sub-plan on the group's view of x (quant.ViewCode), its outputs
+// scattered to the group's channels of out. It counts the saturated view
+// values per group.
+func (p *layerPlan) runGroups(x, out []int32, st *rawStats, s *scratch) {
+	hw := p.size / p.O
+	if len(st.viewClipped) < len(p.groups) {
+		st.viewClipped = make([]int64, len(p.groups))
+	}
+	st.viewInputs += int64(len(x))
+	for k, g := range p.groups {
+		view := s.view[:len(x)]
+		lo, hi := int32(g.op.Min()), int32(g.op.Max())
+		half := int32(0)
+		if g.shift > 0 {
+			half = 1 << (g.shift - 1)
+		}
+		var clipped int64
+		for i, v := range x {
+			r := (v + half) >> g.shift // quant.ViewCode, unsaturated
+			if r < lo || r > hi {
+				clipped++
+				r = max(lo, min(hi, r))
+			}
+			view[i] = r
+		}
+		st.viewClipped[k] += clipped
+		gout := s.gout[:len(g.ch)*hw]
+		g.p.run(view, nil, gout, st, s)
+		for k, o := range g.ch {
+			copy(out[o*hw:(o+1)*hw], gout[k*hw:(k+1)*hw])
+		}
+	}
 }
 
 // finish rounds, shifts and saturates one pre-scaled value v of channel c
@@ -460,6 +570,10 @@ func (p *layerPlan) rescale(acc int64, c int, st *rawStats) int32 {
 }
 
 func (p *layerPlan) run(x, x2, out []int32, st *rawStats, s *scratch) {
+	if p.groups != nil {
+		p.runGroups(x, out, st, s)
+		return
+	}
 	switch p.op {
 	case quant.OpAdder2d, quant.OpConv2d:
 		p.convLike(x, out, st, s)

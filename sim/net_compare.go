@@ -74,6 +74,10 @@ type LayerState struct {
 	// the simulator's LayerStats.Outputs (the outputs that can saturate).
 	NonFinite   int64 `json:"non_finite"`
 	StatOutputs int64 `json:"stat_outputs"`
+	// ViewClipped and ViewInputs are the simulator's counts behind the
+	// groups' clip rates (LayerStats).
+	ViewClipped []int64 `json:"view_clipped,omitempty"`
+	ViewInputs  int64   `json:"view_inputs,omitempty"`
 }
 
 // LayerComparison compares one integer layer's dequantized output with
@@ -118,11 +122,32 @@ type LayerComparison struct {
 	WeightsClamped int         `json:"weights_clamped,omitempty"`
 	// AccWidth is the declared accumulator width (0 if none).
 	AccWidth int `json:"acc_width,omitempty"`
+	// Groups (adder layers with group-wise scales) describes each group
+	// of output channels and how often its view of the input saturated.
+	Groups []GroupComparison `json:"groups,omitempty"`
 
 	sumF2, sumE2       exactsum.Sum
 	maxErr, fmin, fmax float64
+	viewClipped        []int64 // LayerStats.ViewClipped
+	viewInputs         int64
 	nonFinite          int64 // float outputs that are NaN or ±Inf
 	statOutputs        int64 // LayerStats.Outputs
+}
+
+// GroupComparison is one group of an adder layer with group-wise shared
+// scales (quant.Layer.GroupShift).
+type GroupComparison struct {
+	// Shift is the group's view shift; Scale and Bits its operand format
+	// (the input scale·2^Shift, quant.Layer.Operand).
+	Shift    int     `json:"shift"`
+	Scale    float64 `json:"scale"`
+	Bits     int     `json:"bits"`
+	Channels int     `json:"channels"`
+	// Clipped counts the input values the group's view saturated, out of
+	// Inputs; ClipRate = Clipped/Inputs.
+	Clipped  int64      `json:"clipped"`
+	Inputs   int64      `json:"inputs"`
+	ClipRate report.Num `json:"clip_rate"`
 }
 
 // sqnr returns the layer's SQNR in dB from Σ f² and Σ (f − q)², and, when
@@ -183,15 +208,32 @@ func Compare(net *model.Net, q *quant.Model, x dataset.Tensor, labels []int) (*C
 		if l.Ranges.Acc != nil {
 			lc.AccWidth = l.Ranges.Acc.Width
 		}
+		if l.Op == quant.OpAdder2d && l.Grouped() {
+			in := q.InAct(l, 0)
+			for _, g := range l.GroupShifts() {
+				gc := GroupComparison{Shift: g}
+				for o := range l.Channels() {
+					if l.Shift(o) == g {
+						op := l.Operand(in, o)
+						gc.Scale, gc.Bits = op.Scale, op.Bits
+						gc.Channels++
+					}
+				}
+				lc.Groups = append(lc.Groups, gc)
+			}
+		}
 		if fl := net.Layer(l.Name); fl != nil && l.Weight != nil {
 			wmin, wmax := report.Num(slices.Min(fl.W.Value.Data)), report.Num(slices.Max(fl.W.Value.Data))
 			lc.WeightMin, lc.WeightMax = &wmin, &wmax
 			var rmin, rmax float64
 			if l.Op == quant.OpAdder2d {
 				in := q.InAct(l, 0)
-				rmin, rmax = in.Decode(in.Min()), in.Decode(in.Max())
-				for _, w := range fl.W.Value.Data {
-					if _, clamped, _ := in.Encode(w); clamped {
+				rmin, rmax = math.Inf(1), math.Inf(-1)
+				R := len(fl.W.Value.Data) / l.Channels()
+				for i, w := range fl.W.Value.Data {
+					op := l.Operand(in, i/R)
+					rmin, rmax = min(rmin, op.Decode(op.Min())), max(rmax, op.Decode(op.Max()))
+					if _, clamped, _ := op.Encode(w); clamped {
 						lc.WeightsClamped++
 					}
 				}
@@ -282,6 +324,7 @@ func Compare(net *model.Net, q *quant.Model, x dataset.Tensor, labels []int) (*C
 		lc.Outputs = int64(N) * int64(numel(q.Layers[i].OutShape))
 		lc.SatHigh, lc.SatLow, lc.ReLUZero = st.SatHigh, st.SatLow, st.ReLUZero
 		lc.statOutputs = st.Outputs
+		lc.viewClipped, lc.viewInputs = st.ViewClipped, st.ViewInputs
 	}
 	c.finish()
 	return c, nil
@@ -313,6 +356,14 @@ func (c *Comparison) finish() {
 			lc.MaxAbsErr, lc.FloatMin, lc.FloatMax = report.Num(lc.maxErr), report.Num(lc.fmin), report.Num(lc.fmax)
 		}
 		lc.SQNR, lc.SQNRNote = sqnr(lc.Name, sumF2, sumE2, lc.nonFinite)
+		for k := range lc.Groups {
+			g := &lc.Groups[k]
+			g.Clipped, g.Inputs = 0, lc.viewInputs
+			if k < len(lc.viewClipped) {
+				g.Clipped = lc.viewClipped[k]
+			}
+			g.ClipRate = report.Ratio(float64(g.Clipped), float64(g.Inputs))
+		}
 	}
 }
 
@@ -324,6 +375,7 @@ func (c *Comparison) WithState() *Comparison {
 	for i := range c.Layers {
 		lc := &c.Layers[i]
 		ls := LayerState{SumF2: lc.sumF2.State(), SumE2: lc.sumE2.State(), NonFinite: lc.nonFinite, StatOutputs: lc.statOutputs,
+			ViewClipped: slices.Clone(lc.viewClipped), ViewInputs: lc.viewInputs,
 			MaxErr: report.Unmeasured(), FloatMin: report.Unmeasured(), FloatMax: report.Unmeasured()}
 		if lc.Outputs-lc.nonFinite > 0 {
 			ls.MaxErr, ls.FloatMin, ls.FloatMax = report.Num(lc.maxErr), report.Num(lc.fmin), report.Num(lc.fmax)
@@ -370,6 +422,8 @@ func MergeComparisons(parts []*Comparison) (*Comparison, error) {
 		lc.sumF2, lc.sumE2 = exactsum.Sum{}, exactsum.Sum{}
 		lc.maxErr, lc.fmin, lc.fmax = 0, math.Inf(1), math.Inf(-1)
 		lc.Outputs, lc.SatHigh, lc.SatLow, lc.ReLUZero, lc.nonFinite, lc.statOutputs = 0, 0, 0, 0, 0, 0
+		lc.Groups = slices.Clone(lc.Groups)
+		lc.viewClipped, lc.viewInputs = make([]int64, len(lc.Groups)), 0
 		for k, p := range parts {
 			pl, ps := &p.Layers[i], &p.State.Layers[i]
 			if pl.Name != lc.Name || pl.Op != lc.Op || pl.Bits != lc.Bits || pl.Signed != lc.Signed || pl.Scale != lc.Scale {
@@ -399,6 +453,13 @@ func MergeComparisons(parts []*Comparison) (*Comparison, error) {
 			lc.ReLUZero += pl.ReLUZero
 			lc.nonFinite += ps.NonFinite
 			lc.statOutputs += ps.StatOutputs
+			if len(ps.ViewClipped) > len(lc.Groups) {
+				return nil, fmt.Errorf("sim: comparison %d of %d, layer %s: %d view counts for %d groups", k+1, len(parts), lc.Name, len(ps.ViewClipped), len(lc.Groups))
+			}
+			for g, v := range ps.ViewClipped {
+				lc.viewClipped[g] += v
+			}
+			lc.viewInputs += ps.ViewInputs
 		}
 		out.Layers = append(out.Layers, lc)
 	}

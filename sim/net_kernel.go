@@ -23,9 +23,24 @@ type scratch struct {
 	p16  []int16   // one output row of int16 patches (vector conv2d)
 	qacc []quadAcc // vector rescale statistics per group of four channels
 	x16  []int16   // the input map as padded HWC int16 (vector conv2d)
+	// Group-wise scales (layerPlan.runGroups): a group's view of the input
+	// and its sub-plan's outputs.
+	view, gout []int32
 }
 
 func (s *scratch) grow(p *layerPlan) {
+	if p.groups != nil {
+		if n := numel(p.inShape); len(s.view) < n {
+			s.view = make([]int32, n)
+		}
+		for _, g := range p.groups {
+			if n := g.p.size; len(s.gout) < n {
+				s.gout = make([]int32, n)
+			}
+			s.grow(g.p)
+		}
+		return
+	}
 	if len(s.acc) < p.O {
 		s.acc = make([]int64, p.O)
 	}

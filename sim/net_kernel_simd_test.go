@@ -4,6 +4,7 @@ package sim
 
 import (
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -108,7 +109,7 @@ func TestByteKernelMatchesScalar(t *testing.T) {
 						if !slices.Equal(got, want) {
 							t.Fatalf("bits %d signed %v shape %+v direct %v input %d %v wrap %v: outputs differ", bits, signed, sh, direct, k, rnd, wrap)
 						}
-						if sg.stats() != sw.stats() {
+						if !reflect.DeepEqual(sg.stats(), sw.stats()) {
 							t.Fatalf("bits %d signed %v shape %+v input %d: stats %+v, want %+v", bits, signed, sh, k, sg.stats(), sw.stats())
 						}
 					}
@@ -170,7 +171,7 @@ func TestWordKernelMatchesScalar(t *testing.T) {
 					if !slices.Equal(got, want) {
 						t.Fatalf("bits %d signed %v shape %+v input %d %v wrap %v: outputs differ", bits, signed, sh, k, rnd, wrap)
 					}
-					if sg.stats() != sw.stats() {
+					if !reflect.DeepEqual(sg.stats(), sw.stats()) {
 						t.Fatalf("bits %d signed %v shape %+v input %d: stats %+v, want %+v", bits, signed, sh, k, sg.stats(), sw.stats())
 					}
 				}
@@ -317,7 +318,7 @@ func TestMACKernelMatchesScalar(t *testing.T) {
 					if !slices.Equal(got, want) {
 						t.Fatalf("bits %d signed %v shape %+v input %d: outputs differ", bits, signed, sh, k)
 					}
-					if sg.stats() != sw.stats() {
+					if !reflect.DeepEqual(sg.stats(), sw.stats()) {
 						t.Fatalf("bits %d signed %v shape %+v input %d: stats %+v, want %+v", bits, signed, sh, k, sg.stats(), sw.stats())
 					}
 				}
@@ -384,7 +385,7 @@ func TestAddRowsMatchesScalar(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("trial %d (%+v): outputs differ", trial, *p)
 		}
-		if sg.stats() != sw.stats() {
+		if !reflect.DeepEqual(sg.stats(), sw.stats()) {
 			t.Fatalf("trial %d: stats %+v, want %+v", trial, sg.stats(), sw.stats())
 		}
 	}

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -56,7 +57,7 @@ func TestFinishRowMatchesFinish(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("trial %d (%+v): rescaleL1 %v, want %v", trial, *p, got, want)
 		}
-		if sg.stats() != sw.stats() {
+		if !reflect.DeepEqual(sg.stats(), sw.stats()) {
 			t.Fatalf("trial %d: rescaleL1 stats %+v, want %+v", trial, sg.stats(), sw.stats())
 		}
 		// finishRow alone, on values spread over the whole int62 range
@@ -75,7 +76,7 @@ func TestFinishRowMatchesFinish(t *testing.T) {
 			want[i] = p.finish(x, &sw)
 		}
 		p.finishRow(slices.Clone(v), got, &sg)
-		if !slices.Equal(got, want) || sg.stats() != sw.stats() {
+		if !slices.Equal(got, want) || !reflect.DeepEqual(sg.stats(), sw.stats()) {
 			t.Fatalf("trial %d: finishRow %v %+v, want %v %+v", trial, got, sg.stats(), want, sw.stats())
 		}
 	}

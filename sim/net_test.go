@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -69,6 +70,9 @@ func refRun(q *quant.Model, x []int64) [][]int64 {
 									}
 									w := l.Weight.Data[((o*C+c)*K+i)*K+j]
 									if l.Op == quant.OpAdder2d {
+										if l.Grouped() {
+											xv = quant.ViewCode(xv, l.Shift(o), l.Operand(q.InAct(l, 0), o))
+										}
 										acc += max(xv-w, w-xv)
 									} else {
 										acc += xv * w
@@ -248,6 +252,48 @@ func testModels(t testing.TB) []testModel {
 				return fmt.Errorf("tiny raw: conv1 pad code %v, version %d", q.Layer("conv1").PadCode, q.Version)
 			}
 			models = append(models, testModel{"tiny/raw-pixels", raw, q, rawX})
+			// Group-wise shared scales at 4 bits, on nets whose adder
+			// channels' weight ranges differ by up to 8×.
+			for _, nt := range []struct {
+				name string
+				spec *model.Spec
+				x    dataset.Tensor
+				std  float64
+			}{{"tiny", tinySpec, tinyX, 1.5}, {"lenet", lenetSpec, lenetX, 0.8}} {
+				net, err := quanttest.SpreadNet(nt.spec, nt.x, nt.std, 6)
+				if err != nil {
+					return err
+				}
+				cfg := quant.DefaultConfig()
+				cfg.Bits, cfg.GroupScales = 4, 4
+				cfg.OutputClip, cfg.BiasCorrection = true, true
+				q, err := quant.Quantize(net, nt.x, cfg, "test")
+				if err != nil {
+					return fmt.Errorf("%s groups: %w", nt.name, err)
+				}
+				// The search gives every channel the same shift on
+				// these nets; give the channels of each adder layer three
+				// different shifts (still a valid model: the weights lie
+				// in the operand range, AdjustB re-derives the ranges) so
+				// that every view is exercised.
+				grouped := 0
+				for _, l := range q.Layers {
+					if l.OperandBits != 4 || l.GroupShift == nil {
+						continue
+					}
+					for o := range l.GroupShift {
+						l.GroupShift[o] = o % 3
+					}
+					if err := q.AdjustB(l.Name, make([]int64, len(l.GroupShift))); err != nil {
+						return fmt.Errorf("%s groups: %w", nt.name, err)
+					}
+					grouped++
+				}
+				if grouped == 0 || q.Version != 3 {
+					return fmt.Errorf("%s groups: no adder layer with 4-bit operand views (version %d)", nt.name, q.Version)
+				}
+				models = append(models, testModel{nt.name + "/4b-groups", net, q, nt.x})
+			}
 			return nil
 		}()
 	})
@@ -318,7 +364,7 @@ func TestRunNetDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(a.Output.Data, b.Output.Data) || !slices.Equal(a.Stats, b.Stats) {
+	if !slices.Equal(a.Output.Data, b.Output.Data) || !reflect.DeepEqual(a.Stats, b.Stats) {
 		t.Error("results depend on the number of workers")
 	}
 }
@@ -428,11 +474,15 @@ func extremeInputs(q *quant.Model, l *quant.Layer) (ins [][][]int32, interior bo
 						w := l.Weight.Data[o*R+(c*K+i)*K+j]
 						var v int64
 						if l.Op == quant.OpAdder2d {
-							// |x − w| is largest at the far end, 0 at x = w.
+							// |v − w| is largest at the far end of the
+							// view's range, 0 at v = w (input w << k:
+							// its view is w).
+							k := l.Shift(o)
+							vlo, vhi := quant.ViewRange(a, k, l.Operand(a, o))
 							switch {
 							case !maximise:
-								v = w
-							case w-a.Min() >= a.Max()-w:
+								v = w << k
+							case w-vlo >= vhi-w:
 								v = a.Min()
 							default:
 								v = a.Max()
@@ -681,7 +731,7 @@ func TestKernelsIdentical(t *testing.T) {
 					t.Errorf("%s layer %s: kernels %+v differ from the default", tm.name, tm.q.Layers[i].Name, k)
 				}
 			}
-			if !slices.Equal(r.Stats, ref.Stats) {
+			if !reflect.DeepEqual(r.Stats, ref.Stats) {
 				t.Errorf("%s: statistics differ with kernels %+v", tm.name, k)
 			}
 		}

@@ -482,7 +482,7 @@ func memKind(e *rtl.Engine) int {
 func engineROMs(l *quant.Layer, e *rtl.Engine) []memory {
 	var out []memory
 	if e.WeightROM {
-		wb := e.BIN
+		wb := e.OB
 		if e.Conv {
 			wb = e.WB
 		}
@@ -542,6 +542,9 @@ func engineROMs(l *quant.Layer, e *rtl.Engine) []memory {
 	}
 	if e.HasRescale {
 		perChannel("brom", bvals, e.BW)
+	}
+	if e.VW > 0 {
+		perChannel("vrom", e.ViewIdx, e.VW)
 	}
 	return out
 }
@@ -678,6 +681,22 @@ func windowTerms(l *quant.Layer, op Op, t Target, e *rtl.Engine, et *engineTerms
 			ring.readBits = e.SB
 		}
 	}
+	if e.Grouped {
+		// Group-wise scales (not in the recordings; structural counts):
+		// per lane and view a rounding adder (BIN+1 bits, none for shift
+		// 0) and an OB-bit saturation, registered (OB bits replace the
+		// BIN-bit slice); per PE a views:1 multiplexer of its operand word.
+		for _, v := range e.Views {
+			if v.Shift > 0 {
+				et.lut[lutSel] += float64(copies * e.SIMD * (e.BIN + 1))
+			}
+			et.lut[lutSel] += float64(copies * e.SBO)
+		}
+		et.ff[ffLane] += float64(copies * (len(e.Views)*e.SBO - e.SB))
+		if e.VW > 0 {
+			et.lut[lutSel] += float64(e.P * e.XOBits * (len(e.Views) - 1))
+		}
+	}
 
 	// Memories: the ring (one copy, banked when U > 1), the output FIFO,
 	// the ROMs.
@@ -696,7 +715,7 @@ func windowTerms(l *quant.Layer, op Op, t Target, e *rtl.Engine, et *engineTerms
 	// Processing elements or products, then the accumulators.
 	switch {
 	case e.Adder:
-		pe, err := Estimate(L1, t, rtl.PEConfig{Lanes: e.LanesPE, Width: e.BIN, Signed: e.InSigned, Pipeline: rtl.PipelineAuto, Family: e.Family})
+		pe, err := Estimate(L1, t, rtl.PEConfig{Lanes: e.LanesPE, Width: e.OB, Signed: e.InSigned, Pipeline: rtl.PipelineAuto, Family: e.Family})
 		if err != nil {
 			return fmt.Errorf("layer %s: PE: %w", e.Layer, err)
 		}

@@ -324,7 +324,7 @@ func TestNetPEEstimate(t *testing.T) {
 				continue
 			}
 			n++
-			est, err := Estimate(L1, m.Target, rtl.PEConfig{Lanes: e.LanesPE, Width: e.BIN, Signed: e.InSigned, Pipeline: rtl.PipelineAuto, Family: e.Family})
+			est, err := Estimate(L1, m.Target, rtl.PEConfig{Lanes: e.LanesPE, Width: e.OB, Signed: e.InSigned, Pipeline: rtl.PipelineAuto, Family: e.Family})
 			if err != nil {
 				t.Fatal(err)
 			}

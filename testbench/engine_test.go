@@ -109,6 +109,15 @@ func engineNet(t *testing.T, spec string, signed bool, bits int, seed uint64, no
 // into the first conv: the inputs are raw pixels 0..255.
 func engineNetPre(t *testing.T, spec string, signed bool, pre *model.Preprocess, bits int, seed uint64, noMult ...bool) (*quant.Model, sim.Codes) {
 	t.Helper()
+	return engineNetCfg(t, spec, signed, pre, bits, seed, func(c *quant.Config) {
+		c.NoMultipliers = len(noMult) > 0 && noMult[0]
+	})
+}
+
+// engineNetCfg is engineNetPre with the quantizer's config changed by mod
+// (after Bits is set).
+func engineNetCfg(t *testing.T, spec string, signed bool, pre *model.Preprocess, bits int, seed uint64, mod func(*quant.Config)) (*quant.Model, sim.Codes) {
+	t.Helper()
 	s, err := model.ParseSpec([]byte(spec), "engine case")
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +189,7 @@ func engineNetPre(t *testing.T, spec string, signed bool, pre *model.Preprocess,
 	}
 	cfg := quant.DefaultConfig()
 	cfg.Bits = bits
-	cfg.NoMultipliers = len(noMult) > 0 && noMult[0]
+	mod(&cfg)
 	q, err := quant.Quantize(net, calib, cfg, "engine case")
 	if err != nil {
 		t.Fatal(err)
@@ -265,6 +274,61 @@ func TestNetRuntimeWeights(t *testing.T) {
 					t.Fatal("nothing compared")
 				}
 			})
+		})
+	}
+}
+
+// TestEngineGroupScales: adder layers with group-wise shared scales read
+// 6-bit codes and compute on 4-bit views, one per group (rounded by the
+// group's shift and saturated); every layer must equal the simulator bit
+// for bit, in both simulators, with the views folded by SIMD, unrolled
+// over window positions, and loaded at run time.
+func TestEngineGroupScales(t *testing.T) {
+	for _, s := range Simulators {
+		t.Run(s, func(t *testing.T) {
+			testutil.RequireTools(t, map[string][]string{Icarus: {"iverilog", "vvp"}, Verilator: {"verilator"}}[s]...)
+			for _, ci := range []int{2, 5} { // golden_all_kinds, residual_identity
+				c := engineCases[ci]
+				for _, v := range []struct {
+					par, lanes int
+					runtime    bool
+				}{{1, 0, false}, {3, 2, false}, {2, 9, true}} {
+					if s == Verilator && v.par != 3 {
+						continue
+					}
+					t.Run(fmt.Sprintf("%s/par%d/lanes%d/runtime%v", c.name, v.par, v.lanes, v.runtime), func(t *testing.T) {
+						q, in := engineNetCfg(t, c.spec, c.signed, c.pre, 4, uint64(ci+40), func(cfg *quant.Config) {
+							cfg.GroupScales, cfg.OutputClip, cfg.BiasCorrection = 3, true, true
+						})
+						// Three groups per adder layer, whatever the search
+						// chose, so that every view and the select run.
+						grouped := 0
+						for _, l := range q.Layers {
+							if l.OperandBits != 4 || l.GroupShift == nil {
+								continue
+							}
+							for o := range l.GroupShift {
+								l.GroupShift[o] = (o + ci) % 3
+							}
+							if err := q.AdjustB(l.Name, make([]int64, len(l.GroupShift))); err != nil {
+								t.Fatal(err)
+							}
+							grouped++
+						}
+						if grouped == 0 {
+							t.Fatal("no adder layer has 4-bit operand views")
+						}
+						hw := rtl.NetConfig{Parallel: v.par, Lanes: v.lanes}
+						if v.runtime {
+							hw.WeightsMode = rtl.WeightsRuntime
+						}
+						res := runNetCase(t, s, q, in, hw, NetRunOptions{Idle: 0.3, Stall: 0.3, Seed: uint64(v.par)})
+						if res.Values == 0 {
+							t.Fatal("nothing compared")
+						}
+					})
+				}
+			}
 		})
 	}
 }

@@ -43,6 +43,7 @@ type quantizeOpts struct {
 	outputClip    bool
 	biasCorr      bool
 	residualBits  int
+	groupScales   int
 	biasPasses    int
 	biasImages    int
 	edgeBits      int
@@ -152,6 +153,7 @@ re-runs the pipeline, so it costs about one quantize per widening.`,
 	fl.BoolVar(&o.biasCorr, "bias-correction", true, "cancel the mean per-channel accumulator error of every adder layer on the calibration data through the rescale constant B")
 	fl.IntVar(&o.biasPasses, "bias-correction-passes", refine.Sequential, "with --bias-correction: measure the correction with the bit-exact simulator on the quantized net's own activations, in N simulator runs (adder layers in N consecutive groups, each measured after the groups before it are corrected); -1: one run per adder layer (exactly sequential); 0: on float inputs, no simulator")
 	fl.IntVar(&o.biasImages, "bias-correction-images", refine.DefaultBiasImages, "calibration images the simulator runs for --bias-correction-passes")
+	fl.IntVar(&o.groupScales, "group-scales", 1, "group-wise shared scales: split each adder layer's output channels into at most N groups, each with its own scale (the input's over 1, 2, 4, … 16) shared by its weights and its saturated view of the input; 1: off")
 	fl.IntVar(&o.residualBits, "residual-bits", 8, "least width of activations read only by residual adds (not adder operands); 0: their producer's width")
 	fl.Float64Var(&o.autoBits, "auto-bits", 0, "per-layer bit allocation: widen adder layers from --bits (one bit at a time, at most 8) until top-1 on the calibration images is within D points of float (off unless given)")
 	fl.StringVar(&o.out, "out", "", "output quantized model (.json)")
@@ -213,6 +215,12 @@ func (o *quantizeOpts) config() (quant.Config, error) {
 	}
 	cfg.NonPow2Scales, cfg.OutputClip, cfg.BiasCorrection = o.nonPow2, o.outputClip, o.biasCorr
 	cfg.ResidualBits = o.residualBits
+	if o.groupScales < 1 || o.groupScales > quant.MaxGroupShift+1 {
+		return cfg, usagef("--group-scales %d outside [1, %d]", o.groupScales, quant.MaxGroupShift+1)
+	}
+	if o.groupScales > 1 {
+		cfg.GroupScales = o.groupScales
+	}
 	if o.biasPasses < refine.Sequential || o.biasPasses > 1000 || (o.flags.Changed("bias-correction-passes") && o.biasPasses != 0 && !o.biasCorr) {
 		return cfg, usagef("--bias-correction-passes %d: want -1 (one per adder layer), 0..1000, and --bias-correction with it", o.biasPasses)
 	}

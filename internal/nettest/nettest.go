@@ -17,6 +17,40 @@ import (
 // of the first n test images and their labels.
 func LeNet(t testing.TB, bits, n int) (*quant.Model, sim.Codes, []int) {
 	t.Helper()
+	return leNet(t, n, func(c *quant.Config) { c.Bits = bits })
+}
+
+// LeNetGroups is LeNet at 4 bits with group-wise shared scales
+// (quant.Config.GroupScales 3: 6-bit activations, 4-bit operand views),
+// each adder layer's channels then spread over three groups (shifts
+// o mod 3, ranges re-derived), whatever the search chose, so that every
+// view runs.
+func LeNetGroups(t testing.TB, n int) (*quant.Model, sim.Codes, []int) {
+	t.Helper()
+	q, codes, labels := leNet(t, n, func(c *quant.Config) {
+		c.Bits, c.GroupScales, c.OutputClip, c.BiasCorrection = 4, 3, true, true
+	})
+	grouped := 0
+	for _, l := range q.Layers {
+		if l.OperandBits == 0 || l.GroupShift == nil {
+			continue
+		}
+		for o := range l.GroupShift {
+			l.GroupShift[o] = o % 3
+		}
+		if err := q.AdjustB(l.Name, make([]int64, len(l.GroupShift))); err != nil {
+			t.Fatal(err)
+		}
+		grouped++
+	}
+	if grouped == 0 {
+		t.Fatal("nettest: no adder layer has operand views")
+	}
+	return q, codes, labels
+}
+
+func leNet(t testing.TB, n int, mod func(*quant.Config)) (*quant.Model, sim.Codes, []int) {
+	t.Helper()
 	spec, err := model.BuiltinSpec("lenet5-adder")
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +68,7 @@ func LeNet(t testing.TB, bits, n int) (*quant.Model, sim.Codes, []int) {
 		t.Fatal(err)
 	}
 	cfg := quant.DefaultConfig()
-	cfg.Bits = bits
+	mod(&cfg)
 	q, err := quant.Quantize(net, set.Limit(64).X, cfg, "nettest")
 	if err != nil {
 		t.Fatal(err)

@@ -73,6 +73,30 @@ func RandomNet(s *model.Spec, x dataset.Tensor, adderStd float64, seed uint64) (
 	return net, nil
 }
 
+// SpreadNet is RandomNet with the adder weights of output channel o scaled
+// by 2^−(o mod 4) (BN statistics re-measured), so that the channels' weight
+// ranges differ by up to 8×, as in trained AdderNets: the case group-wise
+// shared scales (quant.Config.GroupScales) are for.
+func SpreadNet(s *model.Spec, x dataset.Tensor, adderStd float64, seed uint64) (*model.Net, error) {
+	net, err := RandomNet(s, x, adderStd, seed)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range net.Layers {
+		if l.Op != model.OpAdder2d {
+			continue
+		}
+		R := len(l.W.Value.Data) / l.OutC
+		for i := range l.W.Value.Data {
+			l.W.Value.Data[i] = math.Ldexp(l.W.Value.Data[i], -(i/R)%4)
+		}
+	}
+	if err := RecalibrateBN(net, x); err != nil {
+		return nil, err
+	}
+	return net, nil
+}
+
 // RecalibrateBN sets every batchnorm2d layer's running mean and variance to
 // the per-channel statistics of its input on x, layer by layer.
 func RecalibrateBN(net *model.Net, x dataset.Tensor) error {

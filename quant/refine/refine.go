@@ -141,12 +141,12 @@ func BiasCorrect(net *model.Net, q *quant.Model, x dataset.Tensor, images, runs 
 			if fl == nil {
 				return nil, fmt.Errorf("refine: no float layer %s", l.Name)
 			}
-			s := q.InAct(l, 0).Scale
-			delta := accShift(l, fl, cx, fx, s)
+			in := q.InAct(l, 0)
+			delta := accShift(l, fl, cx, fx, in)
 			db := make([]int64, len(delta))
 			for o, d := range delta {
 				rep.MaxShift = max(rep.MaxShift, math.Abs(d))
-				db[o] = -int64(math.RoundToEven(float64(l.Rescale.M[o]) * d / s))
+				db[o] = -int64(math.RoundToEven(float64(l.Rescale.M[o]) * d / chanScale(l, in, o)))
 			}
 			if err := q.AdjustB(l.Name, db); err != nil {
 				return nil, fmt.Errorf("refine: %w", err)
@@ -204,12 +204,19 @@ func rerun(sn *sim.Net, in sim.Codes, outs []sim.Codes, from, to int) error {
 	return firstErr
 }
 
-// accShift returns, per output channel of adder layer l, the mean over a
-// subsample of (image, output position) of s·acc_q − acc_f: acc_q the
-// exact integer accumulator (Σ|cx − w| + weight_const, zero padding is
-// code 0) on input codes cx, acc_f = Σ|x − w| of the float layer fl on
-// float inputs fx [N, C, H, W].
-func accShift(l *quant.Layer, fl *model.Layer, cx []int32, fx dataset.Tensor, s float64) []float64 {
+// chanScale returns the scale of output channel o's accumulator of adder
+// layer l with input format in: its operands' (quant.Layer.Operand).
+func chanScale(l *quant.Layer, in quant.Act, o int) float64 {
+	return l.Operand(in, o).Scale
+}
+
+// accShift returns, per output channel o of adder layer l, the mean over a
+// subsample of (image, output position) of s_o·acc_q − acc_f: acc_q the
+// exact integer accumulator (Σ|view(cx) − w| + weight_const, zero padding
+// is code 0, view the channel's group view quant.ViewCode) on input codes
+// cx of format in, s_o = chanScale, acc_f = Σ|x − w| of the float layer fl
+// on float inputs fx [N, C, H, W].
+func accShift(l *quant.Layer, fl *model.Layer, cx []int32, fx dataset.Tensor, in quant.Act) []float64 {
 	N, C, H, W := fx.Shape[0], fx.Shape[1], fx.Shape[2], fx.Shape[3]
 	K, S, P := l.Kernel, l.Stride, l.Padding
 	O := l.Channels()
@@ -245,8 +252,9 @@ func accShift(l *quant.Layer, fl *model.Layer, cx []int32, fx dataset.Tensor, s 
 				for o := range O {
 					var aq int64
 					wo := wq[o*R : (o+1)*R]
+					g, op := l.Shift(o), l.Operand(in, o)
 					for r, v := range px {
-						d := int64(v) - wo[r]
+						d := quant.ViewCode(int64(v), g, op) - wo[r]
 						if d < 0 {
 							d = -d
 						}
@@ -258,7 +266,7 @@ func accShift(l *quant.Layer, fl *model.Layer, cx []int32, fx dataset.Tensor, s 
 					for r, v := range pf {
 						af += math.Abs(v - wfo[r])
 					}
-					sum[o] += float64(aq)*s - af
+					sum[o] += float64(aq)*chanScale(l, in, o) - af
 				}
 				cnt++
 			}
