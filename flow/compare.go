@@ -127,7 +127,9 @@ func top1Lines(r *CompareReport) []string {
 }
 
 // CompareText is addergen compare's text summary of r: the model and
-// its quantization, the top-1 lines and one row per layer.
+// its quantization, the top-1 lines and one row per layer (and, under an
+// adder layer with group-wise scales, one per group: its operand format
+// and how often its view saturated).
 func CompareText(r *CompareReport) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (%s): %d-bit operands, %s calibration, %s rounding\n", r.Name, r.Quantized, r.Config.Bits, r.Config.Calibration, r.Config.Rounding)
@@ -137,6 +139,9 @@ func CompareText(r *CompareReport) string {
 	fmt.Fprintf(&b, "  %-24s %-11s %-6s %9s %12s %10s\n", "layer", "op", "codes", "SQNR dB", "max |err|", "saturated")
 	for _, l := range r.Layers {
 		fmt.Fprintf(&b, "  %-24s %-11s %-6s %9s %12.4g %10d\n", l.Name, l.Op, codeFmt(l), sqnrString(l), l.MaxAbsErr, l.SatHigh+l.SatLow)
+		for _, g := range l.Groups {
+			fmt.Fprintf(&b, "    group shift %d: %d channel(s), %d-bit operands at scale %.4g, view clipped %.3f %%\n", g.Shift, g.Channels, g.Bits, g.Scale, 100*g.ClipRate)
+		}
 	}
 	return b.String()
 }

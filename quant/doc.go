@@ -36,6 +36,9 @@
 // the first conv, the classifier and the input at [EdgeBits]
 // ([WithEdgeBits]) and runs the simulator-based steps of package
 // quant/refine (sequential bias correction, per-layer bit allocation).
+// Config.GroupScales (group-wise shared scales, opt-in) is the one that
+// changes the formula: adder layers then read wider activations through
+// per-group views ([Layer.Operand], [ViewCode]; format version 3).
 //
 // The float/integer boundaries are [Model.EncodeInput] (float inputs to
 // codes) and [Act.Decode] (codes to real values, exact for power-of-two

@@ -93,6 +93,22 @@ func trunc(v any) string {
 // except the measured throughputs; merge --out writes report.json too.
 func TestMergeCompareShardsEqualOneRun(t *testing.T) {
 	dir := t.TempDir()
+	// 4 bits with group-wise scales too: the per-group view clip counts
+	// merge like the rest.
+	qg := filepath.Join(dir, "q4g.json")
+	mustRun(t, "quantize", "--model", "lenet5-adder-mnist", "--calib", "mnist", "--calib-limit", "64", "--bits", "4", "--group-scales", "3", "--out", qg, "-q")
+	gdir := filepath.Join(dir, "groups")
+	if err := os.Mkdir(gdir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gbase := []string{"compare", "--model", "lenet5-adder-mnist", "--quantized", qg, "--data", "mnist", "--limit", "50"}
+	gone := jsonMap(t, "one run (groups)", mustRun(t, append(gbase, "--json")...))
+	if !strings.Contains(fmt.Sprint(gone["layers"]), "clip_rate") {
+		t.Fatalf("compare of a grouped model reports no groups: %v", trunc(gone["layers"]))
+	}
+	gmerged := jsonMap(t, "merge (groups)", mustRun(t, append([]string{"merge", "--json"}, shardRuns(t, gdir, 3, func(int) []string { return gbase })...)...))
+	sameExcept(t, "compare (groups)", gone, gmerged, "float_images_per_sec", "sim_images_per_sec")
+
 	q := filepath.Join(dir, "q8.json")
 	mustRun(t, "quantize", "--model", "lenet5-adder-mnist", "--calib", "mnist", "--calib-limit", "64", "--bits", "8", "--out", q, "-q")
 	base := []string{"compare", "--model", "lenet5-adder-mnist", "--quantized", q, "--data", "mnist", "--limit", "50", "--max-drop", "5"}
