@@ -232,16 +232,13 @@ func EmitNet(q *quant.Model, c NetConfig) (map[string][]byte, *Net, error) {
 	return files, n, nil
 }
 
+// romWidth returns the word width of the engine memory whose contents
+// are the file f (0 for a file that is no memory's).
 func romWidth(e *Engine, f string) int {
-	switch f {
-	case e.WRomFile:
-		return e.WRomW
-	case e.MRomFile:
-		return e.MRomW
-	case e.BRomFile:
-		return e.BRomW
-	case e.CRomFile:
-		return e.CRomW
+	for _, m := range e.Mems {
+		if m.File == f {
+			return m.Width
+		}
 	}
 	return 0
 }
