@@ -58,10 +58,7 @@ func (n *Net) run(x dataset.Tensor, all bool) ([]dataset.Tensor, error) {
 			}
 		}
 	}
-	var preps []*convPrep
-	if simdFloat {
-		preps = n.prepConvs()
-	}
+	pl := n.plan()
 	workers := min(runtime.GOMAXPROCS(0), N)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -69,13 +66,14 @@ func (n *Net) run(x dataset.Tensor, all bool) ([]dataset.Tensor, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s := n.newScratch(all)
+			s := pl.getScratch(n, all)
+			defer pl.putScratch(s, all)
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= N {
 					return
 				}
-				n.forwardOne(s, preps, x.Data[i*inSize:(i+1)*inSize], outs, i)
+				n.forwardOne(s, pl.convs, x.Data[i*inSize:(i+1)*inSize], outs, i)
 			}
 		}()
 	}

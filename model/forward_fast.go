@@ -19,10 +19,11 @@ package model
 //     layers) run one position against 16 channels at a time (minSumRow,
 //     dotRow).
 //
-// The weights are interleaved by 3 (tiles) or 4 (rows) channels once per
-// Forward call (prepConvs), shared by the workers.
+// The weights are interleaved by 3 (tiles) or 4 (rows) channels once
+// (prepConvs) and cached with the net's plan (forward_plan.go) until the
+// weights change; the workers share them read-only.
 
-// convPrep is one conv2d/adder2d layer's per-call state for convFast.
+// convPrep is one conv2d/adder2d layer's precomputed state for convFast.
 // R = InC·K·K is the window length and r = (c·K + ki)·K + kj a tap.
 type convPrep struct {
 	// rows tells that the layer has fewer than 8 output positions and

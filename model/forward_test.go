@@ -173,6 +173,35 @@ func TestForwardDeterministic(t *testing.T) {
 	}
 }
 
+// Forward caches the conv layers' weight layouts (forward_plan.go); a
+// weight changed in place between calls must be seen by the next call, as
+// training and batch-norm recalibration change them.
+func TestForwardAfterWeightChange(t *testing.T) {
+	n, fresh := tinyNet(t), tinyNet(t)
+	x := randTensor(rand.New(rand.NewPCG(4, 4)), 3, 3, 12, 12)
+	if _, err := n.Forward(x); err != nil {
+		t.Fatal(err)
+	}
+	for _, nn := range []*Net{n, fresh} {
+		for _, l := range nn.Layers {
+			if l.Op == OpConv2d || l.Op == OpAdder2d || l.Op == OpBatchNorm2d {
+				l.W.Value.Data[len(l.W.Value.Data)-1] += 0.25
+			}
+		}
+	}
+	got, err := n.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := fresh.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Data, want.Data) {
+		t.Error("Forward after an in-place weight change differs from a fresh net's")
+	}
+}
+
 func TestForwardErrors(t *testing.T) {
 	n := tinyNet(t)
 	for _, x := range []dataset.Tensor{

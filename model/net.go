@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
 
 	"github.com/addergen/addergen/dataset"
 )
@@ -89,6 +90,8 @@ type Net struct {
 	Folded *Preprocess
 
 	index map[string]int
+	// fast caches Forward's plan (forward_plan.go).
+	fast atomic.Pointer[fastPlan]
 }
 
 // Build makes a net from a spec, validating it. Parameters are allocated
