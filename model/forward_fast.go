@@ -189,8 +189,10 @@ func fillPhases(l *Layer, p *convPrep, x, xq []float64) {
 }
 
 // convFast computes conv2d or adder2d on one sample with the vector
-// kernels; see the comment at the top of this file.
-func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch) {
+// kernels (see the comment at the top of this file), followed by the
+// epilogue e (which holds the bias, if any), applied to each tile of
+// outputs as it is stored.
+func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch, e *epilogue) {
 	OH, OW := l.OutShape[1], l.OutShape[2]
 	npos := OH * OW
 	R := len(p.off)
@@ -228,7 +230,7 @@ func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch) {
 					dotRow(row, wp, k, &res)
 				}
 				for j := range min(4*k, l.OutC-4*b0) {
-					out[(4*b0+j)*npos+pos] = res[j]
+					out[(4*b0+j)*npos+pos] = e.one(res[j], 4*b0+j)
 				}
 			}
 		}
@@ -240,7 +242,7 @@ func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch) {
 				if adder {
 					sumWin8(tsum, oh*p.Wq+ow0, p.offT, &sx)
 				}
-				convTile(l, p, src, oh*p.Wq+ow0, p.off, &sx, out, oh*OW+ow0, 8, adder)
+				convTile(l, p, src, oh*p.Wq+ow0, p.off, &sx, out, oh*OW+ow0, 8, adder, e)
 			}
 		}
 	default:
@@ -264,25 +266,16 @@ func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch) {
 			if adder {
 				sumWin8(col, 0, p.idOff, &sx)
 			}
-			convTile(l, p, col, 0, p.idOff, &sx, out, p0, tp, adder)
-		}
-	}
-	if l.Bias {
-		b := l.B.Value.Data
-		for oc := range l.OutC {
-			o := out[oc*npos : (oc+1)*npos]
-			for q := range o {
-				o[q] += b[oc]
-			}
+			convTile(l, p, col, 0, p.idOff, &sx, out, p0, tp, adder, e)
 		}
 	}
 }
 
 // convTile computes 8 consecutive output positions (the first tp of which
-// are stored, at out[oc·npos + pos0 + q]) for every output channel; tap r
-// of position q is src[base + off[r] + q] and sx[q] is Σ_r of those
-// (adder2d only).
-func convTile(l *Layer, p *convPrep, src []float64, base int, off []int32, sx *[8]float64, out []float64, pos0, tp int, adder bool) {
+// are stored, at out[oc·npos + pos0 + q], after the epilogue e) for every
+// output channel; tap r of position q is src[base + off[r] + q] and sx[q]
+// is Σ_r of those (adder2d only).
+func convTile(l *Layer, p *convPrep, src []float64, base int, off []int32, sx *[8]float64, out []float64, pos0, tp int, adder bool, e *epilogue) {
 	npos := l.OutShape[1] * l.OutShape[2]
 	R := len(off)
 	var res [3][8]float64
@@ -295,7 +288,7 @@ func convTile(l *Layer, p *convPrep, src []float64, base int, off []int32, sx *[
 			dot3x8(src, base, off, wp, &res)
 		}
 		for j := range 3 {
-			copy(out[(3*b+j)*npos+pos0:][:tp], res[j][:tp])
+			postRow(res[j][:tp], out[(3*b+j)*npos+pos0:], e, 3*b+j)
 		}
 	}
 	if oc := 3 * n3; oc < l.OutC {
@@ -306,7 +299,7 @@ func convTile(l *Layer, p *convPrep, src []float64, base int, off []int32, sx *[
 			dot2x8(src, base, off, wp, &res)
 		}
 		for j := range l.OutC - oc {
-			copy(out[(oc+j)*npos+pos0:][:tp], res[j][:tp])
+			postRow(res[j][:tp], out[(oc+j)*npos+pos0:], e, oc+j)
 		}
 	}
 }

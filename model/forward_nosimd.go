@@ -48,3 +48,25 @@ func bnRow(x, o []float64, m, inv, g, b float64) {
 		o[j] = (v-m)*inv*g + b
 	}
 }
+
+// postRow sets o[j] = e applied to x[j] for channel oc (len(o) ≥ len(x);
+// o may be x).
+func postRow(x, o []float64, e *epilogue, oc int) {
+	o = o[:len(x)]
+	for j, v := range x {
+		o[j] = e.one(v, oc)
+	}
+}
+
+// addRow sets o[j] = a[j] + b[j], then max(·, 0) if relu (len(a), len(b)
+// ≥ len(o); o may be a or b).
+func addRow(a, b, o []float64, relu bool) {
+	a, b = a[:len(o)], b[:len(o)]
+	for j := range o {
+		v := a[j] + b[j]
+		if relu {
+			v = max(v, 0)
+		}
+		o[j] = v
+	}
+}

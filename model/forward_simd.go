@@ -329,3 +329,66 @@ func bnRow(x, o []float64, m, inv, g, b float64) {
 		o[j] = (x[j]-m)*inv*g + b
 	}
 }
+
+// relu4 is Go's max(v, 0) on each lane: NaN stays NaN and −0 becomes +0
+// (VMAXPD alone would return 0 for NaN and may keep −0).
+func relu4(v, zero archsimd.Float64x4) archsimd.Float64x4 {
+	return v.Merge(v.Max(zero).Add(zero), v.IsNaN())
+}
+
+// postRow sets o[j] = e applied to x[j] for channel oc (len(o) ≥ len(x);
+// o may be x), with the operations and rounding of epilogue.one.
+func postRow(x, o []float64, e *epilogue, oc int) {
+	o = o[:len(x)]
+	var vbias, vm, vi, vg, vb archsimd.Float64x4
+	bias, bn := e.bias != nil, e.inv != nil
+	if bias {
+		vbias = archsimd.BroadcastFloat64x4(e.bias[oc])
+	}
+	if bn {
+		vm, vi = archsimd.BroadcastFloat64x4(e.mean[oc]), archsimd.BroadcastFloat64x4(e.inv[oc])
+		vg, vb = archsimd.BroadcastFloat64x4(e.g[oc]), archsimd.BroadcastFloat64x4(e.b[oc])
+	}
+	var zero archsimd.Float64x4
+	j := 0
+	for ; j+4 <= len(x); j += 4 {
+		v := archsimd.LoadFloat64x4((*[4]float64)(x[j : j+4]))
+		if bias {
+			v = v.Add(vbias)
+		}
+		if bn {
+			v = v.Sub(vm).Mul(vi).Mul(vg).Add(vb)
+		}
+		if e.relu {
+			v = relu4(v, zero)
+		}
+		v.Store((*[4]float64)(o[j : j+4]))
+	}
+	archsimd.ClearAVXUpperBits()
+	for ; j < len(x); j++ {
+		o[j] = e.one(x[j], oc)
+	}
+}
+
+// addRow sets o[j] = a[j] + b[j], then max(·, 0) if relu (len(a), len(b)
+// ≥ len(o); o may be a or b).
+func addRow(a, b, o []float64, relu bool) {
+	a, b = a[:len(o)], b[:len(o)]
+	var zero archsimd.Float64x4
+	j := 0
+	for ; j+4 <= len(o); j += 4 {
+		v := archsimd.LoadFloat64x4((*[4]float64)(a[j : j+4])).Add(archsimd.LoadFloat64x4((*[4]float64)(b[j : j+4])))
+		if relu {
+			v = relu4(v, zero)
+		}
+		v.Store((*[4]float64)(o[j : j+4]))
+	}
+	archsimd.ClearAVXUpperBits()
+	for ; j < len(o); j++ {
+		v := a[j] + b[j]
+		if relu {
+			v = max(v, 0)
+		}
+		o[j] = v
+	}
+}

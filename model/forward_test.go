@@ -202,6 +202,62 @@ func TestForwardAfterWeightChange(t *testing.T) {
 	}
 }
 
+// Forward runs a fused schedule over reused buffers (forward_plan.go);
+// its result must equal ForwardAll's last output, which runs every layer
+// by itself, bit for bit.
+func TestForwardMatchesForwardAll(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	nets := []*Net{tinyNet(t)}
+	for _, name := range []string{"lenet5-adder", "resnet20-adder", "small12-adder"} {
+		s, err := BuiltinSpec(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := New(s, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range n.Layers {
+			if l.Op == OpBatchNorm2d {
+				for c := range l.OutC {
+					l.W.Value.Data[c] = 0.5 + rng.Float64()
+					l.B.Value.Data[c] = rng.NormFloat64()
+					l.Mean.Value.Data[c] = rng.NormFloat64()
+					l.Var.Value.Data[c] = 0.5 + rng.Float64()
+				}
+			}
+		}
+		nets = append(nets, n)
+		if s.Preprocess != nil {
+			f, err := n.FoldPreprocess()
+			if err != nil {
+				t.Fatal(err)
+			}
+			nets = append(nets, f)
+		}
+	}
+	for _, n := range nets {
+		x := randTensor(rng, append([]int{3}, n.Input...)...)
+		x.Data[7] = math.NaN()
+		x.Data[8] = math.Copysign(0, -1)
+		y, err := n.Forward(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := n.ForwardAll(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := all[len(all)-1].Data
+		for i := range want {
+			if math.Float64bits(y.Data[i]) != math.Float64bits(want[i]) {
+				t.Errorf("%s: Forward[%d] = %v, ForwardAll's = %v", n.Spec.Name, i, y.Data[i], want[i])
+				break
+			}
+		}
+	}
+}
+
 func TestForwardErrors(t *testing.T) {
 	n := tinyNet(t)
 	for _, x := range []dataset.Tensor{
