@@ -190,8 +190,9 @@ func fillPhases(l *Layer, p *convPrep, x, xq []float64) {
 
 // convFast computes conv2d or adder2d on one sample with the vector
 // kernels (see the comment at the top of this file), followed by the
-// epilogue e (which holds the bias, if any), applied to each tile of
-// outputs as it is stored.
+// epilogue e (which holds the bias, if any), applied channel by channel
+// once all outputs are stored: one vectorised pass per channel costs far
+// less than one call per tile of 8.
 func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch, e *epilogue) {
 	OH, OW := l.OutShape[1], l.OutShape[2]
 	npos := OH * OW
@@ -230,7 +231,7 @@ func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch, e *epilogue) 
 					dotRow(row, wp, k, &res)
 				}
 				for j := range min(4*k, l.OutC-4*b0) {
-					out[(4*b0+j)*npos+pos] = e.one(res[j], 4*b0+j)
+					out[(4*b0+j)*npos+pos] = res[j]
 				}
 			}
 		}
@@ -242,7 +243,7 @@ func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch, e *epilogue) 
 				if adder {
 					sumWin8(tsum, oh*p.Wq+ow0, p.offT, &sx)
 				}
-				convTile(l, p, src, oh*p.Wq+ow0, p.off, &sx, out, oh*OW+ow0, 8, adder, e)
+				convTile(l, p, src, oh*p.Wq+ow0, p.off, &sx, out, oh*OW+ow0, 8, adder)
 			}
 		}
 	default:
@@ -266,16 +267,22 @@ func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch, e *epilogue) 
 			if adder {
 				sumWin8(col, 0, p.idOff, &sx)
 			}
-			convTile(l, p, col, 0, p.idOff, &sx, out, p0, tp, adder, e)
+			convTile(l, p, col, 0, p.idOff, &sx, out, p0, tp, adder)
+		}
+	}
+	if e.active() {
+		for oc := range l.OutC {
+			o := out[oc*npos : (oc+1)*npos]
+			postRow(o, o, e, oc)
 		}
 	}
 }
 
 // convTile computes 8 consecutive output positions (the first tp of which
-// are stored, at out[oc·npos + pos0 + q], after the epilogue e) for every
-// output channel; tap r of position q is src[base + off[r] + q] and sx[q]
-// is Σ_r of those (adder2d only).
-func convTile(l *Layer, p *convPrep, src []float64, base int, off []int32, sx *[8]float64, out []float64, pos0, tp int, adder bool, e *epilogue) {
+// are stored, at out[oc·npos + pos0 + q]) for every output channel; tap r
+// of position q is src[base + off[r] + q] and sx[q] is Σ_r of those
+// (adder2d only).
+func convTile(l *Layer, p *convPrep, src []float64, base int, off []int32, sx *[8]float64, out []float64, pos0, tp int, adder bool) {
 	npos := l.OutShape[1] * l.OutShape[2]
 	R := len(off)
 	var res [3][8]float64
@@ -288,7 +295,7 @@ func convTile(l *Layer, p *convPrep, src []float64, base int, off []int32, sx *[
 			dot3x8(src, base, off, wp, &res)
 		}
 		for j := range 3 {
-			postRow(res[j][:tp], out[(3*b+j)*npos+pos0:], e, 3*b+j)
+			store8(out[(3*b+j)*npos+pos0:], &res[j], tp)
 		}
 	}
 	if oc := 3 * n3; oc < l.OutC {
@@ -299,9 +306,19 @@ func convTile(l *Layer, p *convPrep, src []float64, base int, off []int32, sx *[
 			dot2x8(src, base, off, wp, &res)
 		}
 		for j := range l.OutC - oc {
-			postRow(res[j][:tp], out[(oc+j)*npos+pos0:], e, oc+j)
+			store8(out[(oc+j)*npos+pos0:], &res[j], tp)
 		}
 	}
+}
+
+// store8 copies the first tp values of r to o (a plain 8-value move when
+// tp is 8, instead of a memmove call).
+func store8(o []float64, r *[8]float64, tp int) {
+	if tp == 8 {
+		*(*[8]float64)(o) = *r
+		return
+	}
+	copy(o[:tp], r[:tp])
 }
 
 // sumPlanes sets t to the sum of the len(t)-long planes that make up src
