@@ -25,16 +25,21 @@ package model
 // weights change; the workers share them read-only.
 
 // convPrep is one conv2d/adder2d layer's precomputed state for convFast.
-// R = InC·K·K is the window length and r = (c·K + ki)·K + kj a tap.
+// R = InC·K·K is the window length. Taps are numbered kernel row first,
+// r = (ki·InC + c)·K + kj (not the weight's own order (c·K + ki)·K + kj),
+// so that the taps of kernel rows ki0 ≤ ki < ki1 are the contiguous range
+// [ki0·InC·K, ki1·InC·K) (see rowTaps).
 type convPrep struct {
 	// rows tells that the layer has fewer than 8 output positions and
 	// runs through minSumRow/dotRow.
 	rows bool
-	// wp holds the weights interleaved by channel blocks. Tiles (!rows):
-	// n3 blocks of 3 channels, wp[(b·R + r)·3 + j] = W[3b+j][r], then n2
-	// blocks of 2, wp[3·n3·R + k·2R + 2r + j] = W[3·n3 + 2k + j][r] (zero
-	// for a channel ≥ OutC); n3, n2 = split3x2(OutC). Rows: blocks of 4, wp[(b·R + r)·4 + j] =
-	// W[4b+j][r], zero for channels ≥ OutC.
+	// wp holds the weights interleaved by channel blocks, tap r of
+	// channel oc being W[oc][c][ki][kj]. Tiles (!rows): n3 blocks of 3
+	// channels, wp[(b·R + r)·3 + j] = tap r of channel 3b+j, then n2
+	// blocks of 2, wp[3·n3·R + k·2R + 2r + j] = tap r of channel
+	// 3·n3 + 2k + j (zero for a channel ≥ OutC); n3, n2 = split3x2(OutC).
+	// Rows: blocks of 4, wp[(b·R + r)·4 + j] = tap r of channel 4b+j,
+	// zero for channels ≥ OutC.
 	wp []float64
 	// sw[oc] = Σ_r W[oc][r] (adder2d only; zero beyond OutC, padded to a
 	// whole block).
@@ -50,6 +55,21 @@ type convPrep struct {
 	// of xq's planes (sumPlanes), whose window sums give Σx per position
 	// with K·K instead of InC·K·K additions.
 	offT []int32
+	// rowTaps (adder2d tiles only, else nil) lets an output row skip the
+	// kernel rows that lie wholly in the zero padding above or below the
+	// input: output row oh uses the taps of rowTaps[oh] only.
+	rowTaps []*tapRange
+}
+
+// tapRange is the taps [lo, hi) of the kernel rows an output row reads
+// inside the input. sw[oc] = Σ_r W[oc][r] − 2·Σ_{r skipped} min(0, W[oc][r])
+// stands in for convPrep.sw: with −|x − w| = 2·min(x, w) − x − w, a
+// skipped tap (x = 0) adds 2·min(0, w) − 0 − w, so the kernel's
+// 2·Σ_{lo≤r<hi} min − (Σx + sw) is the whole window's sum. Σx includes the
+// skipped zeros at no cost.
+type tapRange struct {
+	lo, hi int
+	sw     []float64
 }
 
 // split3x2 returns the channel blocks of the tile kernels for OutC
@@ -86,26 +106,31 @@ func (n *Net) prepConvs() []*convPrep {
 		R := C * K * K
 		p := &convPrep{off: make([]int32, R), idOff: make([]int32, R)}
 		p.rows = l.OutShape[1]*l.OutShape[2] < 8
+		// tap(oc, r) is tap r of channel oc.
 		w := l.W.Value.Data
+		tap := func(oc, r int) float64 {
+			ki, c, kj := r/(C*K), r/K%C, r%K
+			return w[oc*R+(c*K+ki)*K+kj]
+		}
 		if p.rows {
 			nb := (l.OutC + 3) / 4
 			p.wp = make([]float64, nb*R*4)
 			for oc := range l.OutC {
 				b, j := oc/4, oc%4
-				for r, v := range w[oc*R : (oc+1)*R] {
-					p.wp[(b*R+r)*4+j] = v
+				for r := range R {
+					p.wp[(b*R+r)*4+j] = tap(oc, r)
 				}
 			}
 		} else {
 			n3, n2 := split3x2(l.OutC)
 			p.wp = make([]float64, 3*n3*R+2*n2*R)
 			for oc := range l.OutC {
-				for r, v := range w[oc*R : (oc+1)*R] {
+				for r := range R {
 					if b := oc / 3; b < n3 {
-						p.wp[(b*R+r)*3+oc%3] = v
+						p.wp[(b*R+r)*3+oc%3] = tap(oc, r)
 					} else {
 						k, j := (oc-3*n3)/2, (oc-3*n3)%2
-						p.wp[3*n3*R+k*2*R+2*r+j] = v
+						p.wp[3*n3*R+k*2*R+2*r+j] = tap(oc, r)
 					}
 				}
 			}
@@ -126,10 +151,10 @@ func (n *Net) prepConvs() []*convPrep {
 		if size > 1<<31-1 {
 			panic("model: layer too large for convFast")
 		}
-		for c := range C {
-			for ki := range K {
+		for ki := range K {
+			for c := range C {
 				for kj := range K {
-					r := (c*K+ki)*K + kj
+					r := (ki*C+c)*K + kj
 					p.off[r] = int32(((c*S+ki%S)*S+kj%S)*plane + (ki/S)*p.Wq + kj/S)
 					p.idOff[r] = int32(8 * r)
 				}
@@ -142,9 +167,47 @@ func (n *Net) prepConvs() []*convPrep {
 				p.offT[ki*K+kj] = int32(((ki%S)*S+kj%S)*plane + (ki/S)*p.Wq + kj/S)
 			}
 		}
+		if l.Op == OpAdder2d && !p.rows && l.OutShape[2] >= 8 && l.Padding > 0 {
+			p.rowTaps = rowTaps(l, tap)
+		}
 		preps[i] = p
 	}
 	return preps
+}
+
+// rowTaps returns convPrep.rowTaps for adder2d layer l (zero padding);
+// tap(oc, r) is tap r of channel oc. Output rows with the same kernel
+// rows inside the input share a tapRange.
+func rowTaps(l *Layer, tap func(oc, r int) float64) []*tapRange {
+	C, H, K, S, P := l.InC, l.InShapes[0][1], l.Kernel, l.Stride, l.Padding
+	OH, R := l.OutShape[1], C*l.Kernel*l.Kernel
+	out := make([]*tapRange, OH)
+	byRange := map[[2]int]*tapRange{}
+	for oh := range OH {
+		k0 := max(0, P-oh*S)   // first kernel row inside the input
+		k1 := min(K, H+P-oh*S) // one past the last
+		k1 = max(k1, k0)       // (an output row wholly in padding)
+		key := [2]int{k0, k1}
+		if t := byRange[key]; t != nil {
+			out[oh] = t
+			continue
+		}
+		t := &tapRange{lo: k0 * C * K, hi: k1 * C * K, sw: make([]float64, l.OutC+4)}
+		for oc := range l.OutC {
+			var s, skip float64
+			for r := range R {
+				v := tap(oc, r)
+				s += v
+				if r < t.lo || r >= t.hi {
+					skip += min(0, v)
+				}
+			}
+			t.sw[oc] = s - 2*skip
+		}
+		byRange[key] = t
+		out[oh] = t
+	}
+	return out
 }
 
 // fillPhases writes l's input x, padded and split into stride phases, to
@@ -252,13 +315,18 @@ func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch, e *epilogue) 
 		}
 	case OW >= 8:
 		for oh := range OH {
+			lo, hi, sw := 0, R, p.sw
+			if p.rowTaps != nil {
+				t := p.rowTaps[oh]
+				lo, hi, sw = t.lo, t.hi, t.sw
+			}
 			for ow0 := 0; ow0 < OW; ow0 += 8 {
 				ow0 = min(ow0, OW-8)
 				var sx [8]float64
 				if adder {
 					sumWin8(tsum, oh*p.Wq+ow0, p.offT, &sx)
 				}
-				convTile(l, p, src, oh*p.Wq+ow0, p.off, &sx, out, oh*OW+ow0, 8, adder)
+				convTile(l, p, src, oh*p.Wq+ow0, p.off, lo, hi, sw, &sx, out, oh*OW+ow0, 8, adder)
 			}
 		}
 	default:
@@ -282,7 +350,7 @@ func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch, e *epilogue) 
 			if adder {
 				sumWin8(col, 0, p.idOff, &sx)
 			}
-			convTile(l, p, col, 0, p.idOff, &sx, out, p0, tp, adder)
+			convTile(l, p, col, 0, p.idOff, 0, R, p.sw, &sx, out, p0, tp, adder)
 		}
 	}
 	if e.active() {
@@ -294,18 +362,20 @@ func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch, e *epilogue) 
 }
 
 // convTile computes 8 consecutive output positions (the first tp of which
-// are stored, at out[oc·npos + pos0 + q]) for every output channel; tap r
-// of position q is src[base + off[r] + q] and sx[q] is Σ_r of those
-// (adder2d only).
-func convTile(l *Layer, p *convPrep, src []float64, base int, off []int32, sx *[8]float64, out []float64, pos0, tp int, adder bool) {
+// are stored, at out[oc·npos + pos0 + q]) for every output channel from
+// taps lo ≤ r < hi; tap r of position q is src[base + off[r] + q] and
+// sx[q] is Σ_r of those over all taps (adder2d only, with sw standing in
+// for p.sw: see tapRange).
+func convTile(l *Layer, p *convPrep, src []float64, base int, off []int32, lo, hi int, sw []float64, sx *[8]float64, out []float64, pos0, tp int, adder bool) {
 	npos := l.OutShape[1] * l.OutShape[2]
 	R := len(off)
+	off = off[lo:hi]
 	var res [3][8]float64
 	n3, n2 := split3x2(l.OutC)
 	for b := range n3 {
-		wp := p.wp[b*3*R : (b+1)*3*R]
+		wp := p.wp[b*3*R:][3*lo : 3*hi]
 		if adder {
-			minSum3x8(src, base, off, wp, sx, (*[3]float64)(p.sw[3*b:]), &res)
+			minSum3x8(src, base, off, wp, sx, (*[3]float64)(sw[3*b:]), &res)
 		} else {
 			dot3x8(src, base, off, wp, &res)
 		}
@@ -315,9 +385,9 @@ func convTile(l *Layer, p *convPrep, src []float64, base int, off []int32, sx *[
 	}
 	for k := range n2 {
 		oc := 3*n3 + 2*k
-		wp := p.wp[3*n3*R+2*k*R:][:2*R]
+		wp := p.wp[3*n3*R+2*k*R:][2*lo : 2*hi]
 		if adder {
-			minSum2x8(src, base, off, wp, sx, (*[3]float64)(p.sw[oc:]), &res)
+			minSum2x8(src, base, off, wp, sx, (*[3]float64)(sw[oc:]), &res)
 		} else {
 			dot2x8(src, base, off, wp, &res)
 		}
