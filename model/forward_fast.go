@@ -243,26 +243,43 @@ func fillPhases(l *Layer, p *convPrep, x, xq []float64) {
 			}
 			continue
 		}
+		// ceil(n/S) for n ≥ 0, clamped to [0, Wq]
+		col := func(n int) int { return min(Wq, (max(n, 0)+S-1)/S) }
 		for a := range S {
 			for b := range S {
+				// Phase column j is padded column j·S + b: padding below
+				// jLo, input column j·S + b − P below jHi, padding below
+				// jEnd, beyond the padded input (never read) after.
+				jLo, jHi, jEnd := col(P-b), col(W+P-b), col(Wp-b)
 				q := xq[((c*S+a)*S+b)*plane:][:plane]
 				for i := range Hq {
 					row := q[i*Wq : (i+1)*Wq]
 					ih := i*S + a - P
-					for j := range row {
-						iw := j*S + b - P
-						switch {
-						case i*S+a >= Hp || j*S+b >= Wp:
-							row[j] = 0 // beyond the padded input: never read
-						case ih < 0 || ih >= H || iw < 0 || iw >= W:
-							row[j] = pad
-						default:
-							row[j] = xc[ih*W+iw]
+					switch {
+					case i*S+a >= Hp:
+						clear(row)
+						continue
+					case ih < 0 || ih >= H:
+						fill(row[:jEnd], pad)
+					default:
+						xr := xc[ih*W : (ih+1)*W]
+						fill(row[:jLo], pad)
+						for j := jLo; j < jHi; j++ {
+							row[j] = xr[j*S+b-P]
 						}
+						fill(row[jHi:jEnd], pad)
 					}
+					clear(row[jEnd:])
 				}
 			}
 		}
+	}
+}
+
+// fill sets every element of s to v.
+func fill(s []float64, v float64) {
+	for i := range s {
+		s[i] = v
 	}
 }
 
@@ -397,11 +414,14 @@ func convTile(l *Layer, p *convPrep, src []float64, base int, off []int32, lo, h
 	}
 }
 
-// store8 copies the first tp values of r to o (a plain 8-value move when
-// tp is 8, instead of a memmove call).
+// store8 copies the first tp values of r to o. For tp = 8 it moves the
+// values one by one: an array assignment or copy compiles to a memmove
+// call, which was 2.4 % of ResNet-20's forward time.
 func store8(o []float64, r *[8]float64, tp int) {
 	if tp == 8 {
-		*(*[8]float64)(o) = *r
+		o := (*[8]float64)(o)
+		o[0], o[1], o[2], o[3] = r[0], r[1], r[2], r[3]
+		o[4], o[5], o[6], o[7] = r[4], r[5], r[6], r[7]
 		return
 	}
 	copy(o[:tp], r[:tp])
