@@ -12,9 +12,9 @@ package model
 //     consecutive values for every tap, for any stride.
 //   - Tiles of 8 positions of one row (the last tile of a row shifted left
 //     to end at the row's end, recomputing a few outputs identically) meet
-//     3 output channels at a time in registers (minSum3x8, dot3x8; the
-//     channels beyond a multiple of 3 go through minSum2x8, dot2x8 in
-//     blocks of 2: split3x2 chooses the blocks).
+//     blocks of 4, 3 or 2 output channels at a time in registers
+//     (minSum4x8, minSum3x8, minSum2x8 and dot4x8, dot3x8, dot2x8;
+//     chanBlocks chooses the blocks).
 //   - Layers with rows shorter than 8 gather tiles of 8 positions into
 //     col; layers with fewer than 8 positions (the fully connected adder
 //     layers) run one position against 16 channels at a time (minSumRow,
@@ -34,13 +34,12 @@ type convPrep struct {
 	// runs through minSumRow/dotRow.
 	rows bool
 	// wp holds the weights interleaved by channel blocks, tap r of
-	// channel oc being W[oc][c][ki][kj]. Tiles (!rows): n3 blocks of 3
-	// channels, wp[(b·R + r)·3 + j] = tap r of channel 3b+j, then n2
-	// blocks of 2, wp[3·n3·R + k·2R + 2r + j] = tap r of channel
-	// 3·n3 + 2k + j (zero for a channel ≥ OutC); n3, n2 = split3x2(OutC).
-	// Rows: blocks of 4, wp[(b·R + r)·4 + j] = tap r of channel 4b+j,
-	// zero for channels ≥ OutC.
-	wp []float64
+	// channel oc being W[oc][c][ki][kj]. Tiles (!rows): block b of blocks
+	// holds wp[b.at + b.n·r + j] = tap r of channel b.oc + j (zero for a
+	// channel ≥ OutC). Rows: blocks of 4, wp[(b·R + r)·4 + j] = tap r of
+	// channel 4b+j, zero for channels ≥ OutC.
+	wp     []float64
+	blocks []chanBlock
 	// sw[oc] = Σ_r W[oc][r] (adder2d only; zero beyond OutC, padded to a
 	// whole block).
 	sw []float64
@@ -72,18 +71,44 @@ type tapRange struct {
 	sw     []float64
 }
 
-// split3x2 returns the channel blocks of the tile kernels for OutC
-// channels: n3 blocks of 3, then n2 blocks of 2 (the last possibly half
-// empty). OutC = 3k+1 takes k−1 blocks of 3 and 2 of 2 rather than k of 3
-// and a half-empty one of 2: minSum2x8 takes 0.88 of minSum3x8's time
-// (R = 576, one core, 2026-11-30), so that is k + 0.76 block-times
-// instead of k + 0.88, 2 % less for 16 channels.
-func split3x2(OutC int) (n3, n2 int) {
-	n3, rem := OutC/3, OutC%3
-	if rem == 1 && n3 > 0 {
-		n3, rem = n3-1, 4
+// chanBlock is a block of n output channels from oc that the tile kernels
+// compute together, its weights at convPrep.wp[at:][:n·R].
+type chanBlock struct{ oc, n, at int }
+
+// blockCost is the time of the tile kernels for 4, 3 and 2 channels
+// relative to the one for 3 (minSum4x8, minSum3x8, minSum2x8; R = 576,
+// one core, 2026-11-30).
+var blockCost = [5]float64{4: 1.26, 3: 1, 2: 0.88}
+
+// chanBlocks returns the tile kernel blocks for OutC channels: n4 blocks
+// of 4, n3 of 3, then n2 of 2 (the last possibly half empty), with the
+// least blockCost. For 16, 32 and 64 channels that is all blocks of 4
+// (5.04 instead of 5.76 for 4 blocks of 3 and 2 of 2); for 6 it is 3+3.
+func chanBlocks(OutC, R int) []chanBlock {
+	best, b4, b3 := -1.0, 0, 0
+	for n4 := 0; 4*n4 <= OutC+3; n4++ {
+		for n3 := 0; 4*n4+3*n3 <= OutC+2; n3++ {
+			n2 := (max(OutC-4*n4-3*n3, 0) + 1) / 2
+			c := float64(n4)*blockCost[4] + float64(n3)*blockCost[3] + float64(n2)*blockCost[2]
+			if best < 0 || c < best-1e-9 {
+				best, b4, b3 = c, n4, n3
+			}
+		}
 	}
-	return n3, (rem + 1) / 2
+	var bs []chanBlock
+	oc, at := 0, 0
+	for oc < OutC {
+		n := 2
+		switch {
+		case len(bs) < b4:
+			n = 4
+		case len(bs) < b4+b3:
+			n = 3
+		}
+		bs = append(bs, chanBlock{oc: oc, n: n, at: at})
+		oc, at = oc+n, at+n*R
+	}
+	return bs
 }
 
 // phaseGeom returns the phase-plane size of l's xq and xq's length.
@@ -122,15 +147,13 @@ func (n *Net) prepConvs() []*convPrep {
 				}
 			}
 		} else {
-			n3, n2 := split3x2(l.OutC)
-			p.wp = make([]float64, 3*n3*R+2*n2*R)
-			for oc := range l.OutC {
-				for r := range R {
-					if b := oc / 3; b < n3 {
-						p.wp[(b*R+r)*3+oc%3] = tap(oc, r)
-					} else {
-						k, j := (oc-3*n3)/2, (oc-3*n3)%2
-						p.wp[3*n3*R+k*2*R+2*r+j] = tap(oc, r)
+			p.blocks = chanBlocks(l.OutC, R)
+			last := p.blocks[len(p.blocks)-1]
+			p.wp = make([]float64, last.at+last.n*R)
+			for _, b := range p.blocks {
+				for j := range min(b.n, l.OutC-b.oc) {
+					for r := range R {
+						p.wp[b.at+b.n*r+j] = tap(b.oc+j, r)
 					}
 				}
 			}
@@ -385,31 +408,30 @@ func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch, e *epilogue) 
 // for p.sw: see tapRange).
 func convTile(l *Layer, p *convPrep, src []float64, base int, off []int32, lo, hi int, sw []float64, sx *[8]float64, out []float64, pos0, tp int, adder bool) {
 	npos := l.OutShape[1] * l.OutShape[2]
-	R := len(off)
 	off = off[lo:hi]
-	var res [3][8]float64
-	n3, n2 := split3x2(l.OutC)
-	for b := range n3 {
-		wp := p.wp[b*3*R:][3*lo : 3*hi]
+	var res [4][8]float64
+	for _, b := range p.blocks {
+		wp := p.wp[b.at:][b.n*lo : b.n*hi]
+		var swb *[4]float64
 		if adder {
-			minSum3x8(src, base, off, wp, sx, (*[3]float64)(sw[3*b:]), &res)
-		} else {
+			swb = (*[4]float64)(sw[b.oc:])
+		}
+		switch {
+		case b.n == 4 && adder:
+			minSum4x8(src, base, off, wp, sx, swb, &res)
+		case b.n == 4:
+			dot4x8(src, base, off, wp, &res)
+		case b.n == 3 && adder:
+			minSum3x8(src, base, off, wp, sx, swb, &res)
+		case b.n == 3:
 			dot3x8(src, base, off, wp, &res)
-		}
-		for j := range 3 {
-			store8(out[(3*b+j)*npos+pos0:], &res[j], tp)
-		}
-	}
-	for k := range n2 {
-		oc := 3*n3 + 2*k
-		wp := p.wp[3*n3*R+2*k*R:][2*lo : 2*hi]
-		if adder {
-			minSum2x8(src, base, off, wp, sx, (*[3]float64)(sw[oc:]), &res)
-		} else {
+		case adder:
+			minSum2x8(src, base, off, wp, sx, swb, &res)
+		default:
 			dot2x8(src, base, off, wp, &res)
 		}
-		for j := range min(2, l.OutC-oc) {
-			store8(out[(oc+j)*npos+pos0:], &res[j], tp)
+		for j := range min(b.n, l.OutC-b.oc) {
+			store8(out[(b.oc+j)*npos+pos0:], &res[j], tp)
 		}
 	}
 }

@@ -65,7 +65,7 @@ func TestConvKernelsAgainstNaive(t *testing.T) {
 		}
 		k := 1 + rng.IntN(5)
 		h, w := k+rng.IntN(20), k+rng.IntN(20) // up to 24x24: several im2col tiles
-		ls := LayerSpec{Name: "c", Op: op, In: 1 + rng.IntN(4), Out: 1 + rng.IntN(5), Kernel: k,
+		ls := LayerSpec{Name: "c", Op: op, In: 1 + rng.IntN(4), Out: 1 + rng.IntN(9), Kernel: k,
 			Stride: 1 + rng.IntN(3), Padding: rng.IntN(k + 1), Bias: rng.IntN(2) == 0}
 		s := &Spec{Name: "k", Input: []int{ls.In, h, w}, Layers: []LayerSpec{ls}}
 		n, err := New(s, rng)
