@@ -11,22 +11,22 @@ func FloatKernel() string { return "portable" }
 
 // The vector kernels are never called in this build (simdFloat is false);
 // they exist so that convFast compiles in both.
-func minSum4x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[4]float64, res *[4][8]float64) {
+func minSum4x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[4]float64, dst *[4]*[8]float64) {
 	panic("model: no vector kernels in this build")
 }
-func dot4x8(src []float64, base int, off []int32, wp []float64, res *[4][8]float64) {
+func dot4x8(src []float64, base int, off []int32, wp []float64, dst *[4]*[8]float64) {
 	panic("model: no vector kernels in this build")
 }
-func minSum3x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[4]float64, res *[4][8]float64) {
+func minSum3x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[4]float64, dst *[4]*[8]float64) {
 	panic("model: no vector kernels in this build")
 }
-func minSum2x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[4]float64, res *[4][8]float64) {
+func minSum2x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[4]float64, dst *[4]*[8]float64) {
 	panic("model: no vector kernels in this build")
 }
-func dot3x8(src []float64, base int, off []int32, wp []float64, res *[4][8]float64) {
+func dot3x8(src []float64, base int, off []int32, wp []float64, dst *[4]*[8]float64) {
 	panic("model: no vector kernels in this build")
 }
-func dot2x8(src []float64, base int, off []int32, wp []float64, res *[4][8]float64) {
+func dot2x8(src []float64, base int, off []int32, wp []float64, dst *[4]*[8]float64) {
 	panic("model: no vector kernels in this build")
 }
 func sumWin8(src []float64, base int, off []int32, sx *[8]float64) {

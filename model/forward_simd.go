@@ -52,8 +52,8 @@ func tapPointers(src []float64, base int, off []int32, wp []float64, w int) (sp,
 	return unsafe.Pointer(unsafe.SliceData(src[base:])), unsafe.Pointer(unsafe.SliceData(wp)), uint(len(src) - base - 8)
 }
 
-// minSum4x8 is minSum3x8 for 4 channels (wp[4·r + j]); it stores res[0]
-// to res[3].
+// minSum4x8 is minSum3x8 for 4 channels (wp[4·r + j]); it stores dst[0]
+// to dst[3].
 //
 // Its 8 accumulators fit in the 15 vector registers Go allocates only if
 // the 4 broadcasts are not all hoisted to the top of the loop body, which
@@ -63,7 +63,7 @@ func tapPointers(src []float64, base int, off []int32, wp []float64, w int) (sp,
 // body in two blocks. So written, one core (2026-11-30, R = 576) runs it
 // in 1.26 times minSum3x8's time for 4/3 the channels; without the split
 // it spilled two accumulators and took 2.1 times.
-func minSum4x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[4]float64, res *[4][8]float64) {
+func minSum4x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[4]float64, dst *[4]*[8]float64) {
 	sp, wpp, lim := tapPointers(src, base, off, wp, 4)
 	var a0, a1, a2, a3, b0, b1, b2, b3 archsimd.Float64x4
 	n := len(off)
@@ -102,22 +102,22 @@ func minSum4x8(src []float64, base int, off []int32, wp []float64, sx *[8]float6
 	sa := archsimd.LoadFloat64x4((*[4]float64)(sx[0:4]))
 	sb := archsimd.LoadFloat64x4((*[4]float64)(sx[4:8]))
 	v := archsimd.BroadcastFloat64x4(sw[0])
-	a0.Add(a0).Sub(sa.Add(v)).Store((*[4]float64)(res[0][0:4]))
-	b0.Add(b0).Sub(sb.Add(v)).Store((*[4]float64)(res[0][4:8]))
+	a0.Add(a0).Sub(sa.Add(v)).Store((*[4]float64)(dst[0][0:4]))
+	b0.Add(b0).Sub(sb.Add(v)).Store((*[4]float64)(dst[0][4:8]))
 	v = archsimd.BroadcastFloat64x4(sw[1])
-	a1.Add(a1).Sub(sa.Add(v)).Store((*[4]float64)(res[1][0:4]))
-	b1.Add(b1).Sub(sb.Add(v)).Store((*[4]float64)(res[1][4:8]))
+	a1.Add(a1).Sub(sa.Add(v)).Store((*[4]float64)(dst[1][0:4]))
+	b1.Add(b1).Sub(sb.Add(v)).Store((*[4]float64)(dst[1][4:8]))
 	v = archsimd.BroadcastFloat64x4(sw[2])
-	a2.Add(a2).Sub(sa.Add(v)).Store((*[4]float64)(res[2][0:4]))
-	b2.Add(b2).Sub(sb.Add(v)).Store((*[4]float64)(res[2][4:8]))
+	a2.Add(a2).Sub(sa.Add(v)).Store((*[4]float64)(dst[2][0:4]))
+	b2.Add(b2).Sub(sb.Add(v)).Store((*[4]float64)(dst[2][4:8]))
 	v = archsimd.BroadcastFloat64x4(sw[3])
-	a3.Add(a3).Sub(sa.Add(v)).Store((*[4]float64)(res[3][0:4]))
-	b3.Add(b3).Sub(sb.Add(v)).Store((*[4]float64)(res[3][4:8]))
+	a3.Add(a3).Sub(sa.Add(v)).Store((*[4]float64)(dst[3][0:4]))
+	b3.Add(b3).Sub(sb.Add(v)).Store((*[4]float64)(dst[3][4:8]))
 	archsimd.ClearAVXUpperBits()
 }
 
-// dot4x8 is minSum4x8 for products: res[j][q] = Σ_r x·w.
-func dot4x8(src []float64, base int, off []int32, wp []float64, res *[4][8]float64) {
+// dot4x8 is minSum4x8 for products: dst[j][q] = Σ_r x·w.
+func dot4x8(src []float64, base int, off []int32, wp []float64, dst *[4]*[8]float64) {
 	sp, wpp, lim := tapPointers(src, base, off, wp, 4)
 	var a0, a1, a2, a3, b0, b1, b2, b3 archsimd.Float64x4
 	n := len(off)
@@ -152,14 +152,14 @@ func dot4x8(src []float64, base int, off []int32, wp []float64, res *[4][8]float
 		a3 = xa.MulAdd(v, a3)
 		b3 = xb.MulAdd(v, b3)
 	}
-	a0.Store((*[4]float64)(res[0][0:4]))
-	b0.Store((*[4]float64)(res[0][4:8]))
-	a1.Store((*[4]float64)(res[1][0:4]))
-	b1.Store((*[4]float64)(res[1][4:8]))
-	a2.Store((*[4]float64)(res[2][0:4]))
-	b2.Store((*[4]float64)(res[2][4:8]))
-	a3.Store((*[4]float64)(res[3][0:4]))
-	b3.Store((*[4]float64)(res[3][4:8]))
+	a0.Store((*[4]float64)(dst[0][0:4]))
+	b0.Store((*[4]float64)(dst[0][4:8]))
+	a1.Store((*[4]float64)(dst[1][0:4]))
+	b1.Store((*[4]float64)(dst[1][4:8]))
+	a2.Store((*[4]float64)(dst[2][0:4]))
+	b2.Store((*[4]float64)(dst[2][4:8]))
+	a3.Store((*[4]float64)(dst[3][0:4]))
+	b3.Store((*[4]float64)(dst[3][4:8]))
 	archsimd.ClearAVXUpperBits()
 }
 
@@ -168,7 +168,8 @@ func dot4x8(src []float64, base int, off []int32, wp []float64, res *[4][8]float
 // positions of a tile are contiguous in src for every tap). wp holds the 3
 // channels' weights interleaved, wp[3·r + j]; sx[q] is Σ_r of position q's
 // window and sw[j] is Σ_r of channel j's weights. It stores
-// res[j][q] = −Σ_r |x − w|.
+// dst[j][q] = −Σ_r |x − w| (dst[j] may point into the layer's output:
+// no copy through the stack).
 //
 // A plain 4×8 version, with 8 accumulators, 2 input vectors and the 4
 // weight broadcasts the compiler hoists, spills two accumulators to the
@@ -180,7 +181,7 @@ func dot4x8(src []float64, base int, off []int32, wp []float64, res *[4][8]float
 // stored pre-broadcast and some accumulators summed by fused multiply-add
 // by 1 on the multiply pipes reached 14.3 G lane-ops/s alone, but were
 // slower in the forward pass (4× the weight bytes, from L2).
-func minSum3x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[4]float64, res *[4][8]float64) {
+func minSum3x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[4]float64, dst *[4]*[8]float64) {
 	sp, wpp, lim := tapPointers(src, base, off, wp, 3)
 	var a0, a1, a2, b0, b1, b2 archsimd.Float64x4
 	for r, o := range off {
@@ -205,20 +206,20 @@ func minSum3x8(src []float64, base int, off []int32, wp []float64, sx *[8]float6
 	sa := archsimd.LoadFloat64x4((*[4]float64)(sx[0:4]))
 	sb := archsimd.LoadFloat64x4((*[4]float64)(sx[4:8]))
 	v := archsimd.BroadcastFloat64x4(sw[0])
-	a0.Add(a0).Sub(sa.Add(v)).Store((*[4]float64)(res[0][0:4]))
-	b0.Add(b0).Sub(sb.Add(v)).Store((*[4]float64)(res[0][4:8]))
+	a0.Add(a0).Sub(sa.Add(v)).Store((*[4]float64)(dst[0][0:4]))
+	b0.Add(b0).Sub(sb.Add(v)).Store((*[4]float64)(dst[0][4:8]))
 	v = archsimd.BroadcastFloat64x4(sw[1])
-	a1.Add(a1).Sub(sa.Add(v)).Store((*[4]float64)(res[1][0:4]))
-	b1.Add(b1).Sub(sb.Add(v)).Store((*[4]float64)(res[1][4:8]))
+	a1.Add(a1).Sub(sa.Add(v)).Store((*[4]float64)(dst[1][0:4]))
+	b1.Add(b1).Sub(sb.Add(v)).Store((*[4]float64)(dst[1][4:8]))
 	v = archsimd.BroadcastFloat64x4(sw[2])
-	a2.Add(a2).Sub(sa.Add(v)).Store((*[4]float64)(res[2][0:4]))
-	b2.Add(b2).Sub(sb.Add(v)).Store((*[4]float64)(res[2][4:8]))
+	a2.Add(a2).Sub(sa.Add(v)).Store((*[4]float64)(dst[2][0:4]))
+	b2.Add(b2).Sub(sb.Add(v)).Store((*[4]float64)(dst[2][4:8]))
 	archsimd.ClearAVXUpperBits()
 }
 
 // minSum2x8 is minSum3x8 for 2 channels (wp[2·r + j]); it stores
-// res[0] and res[1] only.
-func minSum2x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[4]float64, res *[4][8]float64) {
+// dst[0] and dst[1] only.
+func minSum2x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[4]float64, dst *[4]*[8]float64) {
 	sp, wpp, lim := tapPointers(src, base, off, wp, 2)
 	var a0, a1, b0, b1 archsimd.Float64x4
 	for r, o := range off {
@@ -239,16 +240,16 @@ func minSum2x8(src []float64, base int, off []int32, wp []float64, sx *[8]float6
 	sa := archsimd.LoadFloat64x4((*[4]float64)(sx[0:4]))
 	sb := archsimd.LoadFloat64x4((*[4]float64)(sx[4:8]))
 	v := archsimd.BroadcastFloat64x4(sw[0])
-	a0.Add(a0).Sub(sa.Add(v)).Store((*[4]float64)(res[0][0:4]))
-	b0.Add(b0).Sub(sb.Add(v)).Store((*[4]float64)(res[0][4:8]))
+	a0.Add(a0).Sub(sa.Add(v)).Store((*[4]float64)(dst[0][0:4]))
+	b0.Add(b0).Sub(sb.Add(v)).Store((*[4]float64)(dst[0][4:8]))
 	v = archsimd.BroadcastFloat64x4(sw[1])
-	a1.Add(a1).Sub(sa.Add(v)).Store((*[4]float64)(res[1][0:4]))
-	b1.Add(b1).Sub(sb.Add(v)).Store((*[4]float64)(res[1][4:8]))
+	a1.Add(a1).Sub(sa.Add(v)).Store((*[4]float64)(dst[1][0:4]))
+	b1.Add(b1).Sub(sb.Add(v)).Store((*[4]float64)(dst[1][4:8]))
 	archsimd.ClearAVXUpperBits()
 }
 
-// dot3x8 is minSum3x8 for products: res[j][q] = Σ_r x·w.
-func dot3x8(src []float64, base int, off []int32, wp []float64, res *[4][8]float64) {
+// dot3x8 is minSum3x8 for products: dst[j][q] = Σ_r x·w.
+func dot3x8(src []float64, base int, off []int32, wp []float64, dst *[4]*[8]float64) {
 	sp, wpp, lim := tapPointers(src, base, off, wp, 3)
 	var a0, a1, a2, b0, b1, b2 archsimd.Float64x4
 	for r, o := range off {
@@ -269,17 +270,17 @@ func dot3x8(src []float64, base int, off []int32, wp []float64, res *[4][8]float
 		a2 = xa.MulAdd(v, a2)
 		b2 = xb.MulAdd(v, b2)
 	}
-	a0.Store((*[4]float64)(res[0][0:4]))
-	b0.Store((*[4]float64)(res[0][4:8]))
-	a1.Store((*[4]float64)(res[1][0:4]))
-	b1.Store((*[4]float64)(res[1][4:8]))
-	a2.Store((*[4]float64)(res[2][0:4]))
-	b2.Store((*[4]float64)(res[2][4:8]))
+	a0.Store((*[4]float64)(dst[0][0:4]))
+	b0.Store((*[4]float64)(dst[0][4:8]))
+	a1.Store((*[4]float64)(dst[1][0:4]))
+	b1.Store((*[4]float64)(dst[1][4:8]))
+	a2.Store((*[4]float64)(dst[2][0:4]))
+	b2.Store((*[4]float64)(dst[2][4:8]))
 	archsimd.ClearAVXUpperBits()
 }
 
 // dot2x8 is dot3x8 for 2 channels (wp[2·r + j]).
-func dot2x8(src []float64, base int, off []int32, wp []float64, res *[4][8]float64) {
+func dot2x8(src []float64, base int, off []int32, wp []float64, dst *[4]*[8]float64) {
 	sp, wpp, lim := tapPointers(src, base, off, wp, 2)
 	var a0, a1, b0, b1 archsimd.Float64x4
 	for r, o := range off {
@@ -297,10 +298,10 @@ func dot2x8(src []float64, base int, off []int32, wp []float64, res *[4][8]float
 		a1 = xa.MulAdd(v, a1)
 		b1 = xb.MulAdd(v, b1)
 	}
-	a0.Store((*[4]float64)(res[0][0:4]))
-	b0.Store((*[4]float64)(res[0][4:8]))
-	a1.Store((*[4]float64)(res[1][0:4]))
-	b1.Store((*[4]float64)(res[1][4:8]))
+	a0.Store((*[4]float64)(dst[0][0:4]))
+	b0.Store((*[4]float64)(dst[0][4:8]))
+	a1.Store((*[4]float64)(dst[1][0:4]))
+	b1.Store((*[4]float64)(dst[1][4:8]))
 	archsimd.ClearAVXUpperBits()
 }
 
