@@ -84,11 +84,14 @@ func (p *fastPlan) valid(n *Net) bool {
 
 // plan returns a plan valid for n's current layers and weights, building
 // and caching a new one if needed. Concurrent calls are safe: each gets a
-// valid plan; when several build one at once, the last stored is kept.
+// valid plan; when several build one at once, the last stored is kept
+// (and copies of a Net, sharing the cache, may replace each other's).
 // n.checkParams must have passed.
 func (n *Net) plan() *fastPlan {
-	if p := n.fast.Load(); p != nil && p.valid(n) {
-		return p
+	if n.fast != nil {
+		if p := n.fast.p.Load(); p != nil && p.valid(n) {
+			return p
+		}
 	}
 	p := &fastPlan{
 		layers: append([]*Layer(nil), n.Layers...),
@@ -105,7 +108,9 @@ func (n *Net) plan() *fastPlan {
 		p.convs = n.prepConvs()
 	}
 	p.steps, p.bufSize = n.schedule()
-	n.fast.Store(p)
+	if n.fast != nil { // nil for a Net not made by Build: no caching
+		n.fast.p.Store(p)
+	}
 	return p
 }
 
