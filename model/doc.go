@@ -39,7 +39,11 @@
 // (GOEXPERIMENT=simd, forward_fast.go) convolutions read a padded,
 // stride-phase copy of each layer's input directly; the portable build
 // unfolds the input tile by tile (im2col) into a per-worker buffer. The
-// inner loops do not allocate.
+// inner loops do not allocate. Forward (not ForwardAll) fuses a
+// batchnorm2d or ReLU into the layer it post-processes and reuses a few
+// buffers across layers (forward_plan.go), with results bit-identical to
+// ForwardAll's; the conv weight layouts are cached per net and rebuilt
+// when the weights change.
 //
 // # Specs
 //

@@ -29,9 +29,11 @@ func (n *Net) ForwardAll(x dataset.Tensor) ([]dataset.Tensor, error) {
 	return n.run(x, true)
 }
 
-// scratch holds one worker's per-layer buffers and im2col workspace.
+// scratch holds one worker's buffers and im2col workspace.
 type scratch struct {
-	bufs [][]float64
+	// vals are Forward's reused buffers (fastPlan.steps); ForwardAll
+	// writes every layer's output to its result instead.
+	vals [][]float64
 	col  []float64
 	xq   []float64 // convFast's padded, stride-phase-split input
 	tsum []float64 // the channel sum of xq's planes
@@ -58,9 +60,10 @@ func (n *Net) run(x dataset.Tensor, all bool) ([]dataset.Tensor, error) {
 			}
 		}
 	}
-	var preps []*convPrep
-	if simdFloat {
-		preps = n.prepConvs()
+	pl := n.plan()
+	var es []epilogue
+	if !all {
+		es = pl.epilogues()
 	}
 	workers := min(runtime.GOMAXPROCS(0), N)
 	var next atomic.Int64
@@ -69,13 +72,21 @@ func (n *Net) run(x dataset.Tensor, all bool) ([]dataset.Tensor, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s := n.newScratch(all)
+			s := pl.getScratch(n, all)
+			defer pl.putScratch(s, all)
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= N {
 					return
 				}
-				n.forwardOne(s, preps, x.Data[i*inSize:(i+1)*inSize], outs, i)
+				xi := x.Data[i*inSize : (i+1)*inSize]
+				if all {
+					n.forwardOne(s, pl.convs, xi, outs, i)
+					continue
+				}
+				y := outs[len(outs)-1]
+				sz := len(y.Data) / N
+				n.forwardSteps(s, pl, es, xi, y.Data[i*sz:(i+1)*sz])
 			}
 		}()
 	}
@@ -83,13 +94,15 @@ func (n *Net) run(x dataset.Tensor, all bool) ([]dataset.Tensor, error) {
 	return outs, nil
 }
 
-func (n *Net) newScratch(all bool) *scratch {
-	s := &scratch{bufs: make([][]float64, len(n.Layers))}
-	maxCol, maxQ, maxT := 0, 0, 0
-	for i, l := range n.Layers {
-		if !all && i != len(n.Layers)-1 {
-			s.bufs[i] = make([]float64, numel(l.OutShape))
+func (n *Net) newScratch(all bool, p *fastPlan) *scratch {
+	s := &scratch{}
+	if !all {
+		for _, size := range p.bufSize {
+			s.vals = append(s.vals, make([]float64, size))
 		}
+	}
+	maxCol, maxQ, maxT := 0, 0, 0
+	for _, l := range n.Layers {
 		if l.Op == OpConv2d || l.Op == OpAdder2d {
 			maxCol = max(maxCol, colTile*l.InC*l.Kernel*l.Kernel)
 			if simdFloat {
@@ -105,7 +118,8 @@ func (n *Net) newScratch(all bool) *scratch {
 	return s
 }
 
-// forwardOne evaluates every layer on one sample.
+// forwardOne evaluates every layer on one sample for ForwardAll, each
+// into its slice of outs.
 // preps[i] is layer i's convPrep when the vector kernels run.
 func (n *Net) forwardOne(s *scratch, preps []*convPrep, x []float64, outs []dataset.Tensor, img int) {
 	buf := func(i int) []float64 {
@@ -116,7 +130,7 @@ func (n *Net) forwardOne(s *scratch, preps []*convPrep, x []float64, outs []data
 			sz := numel(n.Layers[i].OutShape)
 			return outs[i].Data[img*sz : (img+1)*sz]
 		}
-		return s.bufs[i]
+		panic("model: forwardOne without the layer's output")
 	}
 	for i, l := range n.Layers {
 		out := buf(i)
@@ -124,7 +138,11 @@ func (n *Net) forwardOne(s *scratch, preps []*convPrep, x []float64, outs []data
 		switch l.Op {
 		case OpConv2d, OpAdder2d:
 			if preps != nil {
-				convFast(l, preps[i], in, out, s)
+				var e epilogue
+				if l.Bias {
+					e.bias = l.B.Value.Data
+				}
+				convFast(l, preps[i], in, out, s, &e)
 			} else {
 				convLike(l, in, out, s.col)
 			}

@@ -12,28 +12,34 @@ package model
 //     consecutive values for every tap, for any stride.
 //   - Tiles of 8 positions of one row (the last tile of a row shifted left
 //     to end at the row's end, recomputing a few outputs identically) meet
-//     3 output channels at a time in registers (minSum3x8, dot3x8; the
-//     last 1 or 2 channels go through minSum2x8, dot2x8).
+//     blocks of 4, 3 or 2 output channels at a time in registers
+//     (minSum4x8, minSum3x8, minSum2x8 and dot4x8, dot3x8, dot2x8;
+//     chanBlocks chooses the blocks).
 //   - Layers with rows shorter than 8 gather tiles of 8 positions into
 //     col; layers with fewer than 8 positions (the fully connected adder
 //     layers) run one position against 16 channels at a time (minSumRow,
 //     dotRow).
 //
-// The weights are interleaved by 3 (tiles) or 4 (rows) channels once per
-// Forward call (prepConvs), shared by the workers.
+// The weights are interleaved by 3 (tiles) or 4 (rows) channels once
+// (prepConvs) and cached with the net's plan (forward_plan.go) until the
+// weights change; the workers share them read-only.
 
-// convPrep is one conv2d/adder2d layer's per-call state for convFast.
-// R = InC·K·K is the window length and r = (c·K + ki)·K + kj a tap.
+// convPrep is one conv2d/adder2d layer's precomputed state for convFast.
+// R = InC·K·K is the window length. Taps are numbered kernel row first,
+// r = (ki·InC + c)·K + kj (not the weight's own order (c·K + ki)·K + kj),
+// so that the taps of kernel rows ki0 ≤ ki < ki1 are the contiguous range
+// [ki0·InC·K, ki1·InC·K) (see rowTaps).
 type convPrep struct {
 	// rows tells that the layer has fewer than 8 output positions and
 	// runs through minSumRow/dotRow.
 	rows bool
-	// wp holds the weights interleaved by channel blocks. Tiles (!rows):
-	// OutC/3 blocks of 3 channels, wp[(b·R + r)·3 + j] = W[3b+j][r], then,
-	// if OutC%3 > 0, one block of 2 at wp[3·(OutC/3)·R + 2r + j] (zero for
-	// a channel ≥ OutC). Rows: blocks of 4, wp[(b·R + r)·4 + j] =
-	// W[4b+j][r], zero for channels ≥ OutC.
-	wp []float64
+	// wp holds the weights interleaved by channel blocks, tap r of
+	// channel oc being W[oc][c][ki][kj]. Tiles (!rows): block b of blocks
+	// holds wp[b.at + b.n·r + j] = tap r of channel b.oc + j (zero for a
+	// channel ≥ OutC). Rows: blocks of 4, wp[(b·R + r)·4 + j] = tap r of
+	// channel 4b+j, zero for channels ≥ OutC.
+	wp     []float64
+	blocks []chanBlock
 	// sw[oc] = Σ_r W[oc][r] (adder2d only; zero beyond OutC, padded to a
 	// whole block).
 	sw []float64
@@ -48,6 +54,61 @@ type convPrep struct {
 	// of xq's planes (sumPlanes), whose window sums give Σx per position
 	// with K·K instead of InC·K·K additions.
 	offT []int32
+	// rowTaps (adder2d tiles only, else nil) lets an output row skip the
+	// kernel rows that lie wholly in the zero padding above or below the
+	// input: output row oh uses the taps of rowTaps[oh] only.
+	rowTaps []*tapRange
+}
+
+// tapRange is the taps [lo, hi) of the kernel rows an output row reads
+// inside the input. sw[oc] = Σ_r W[oc][r] − 2·Σ_{r skipped} min(0, W[oc][r])
+// stands in for convPrep.sw: with −|x − w| = 2·min(x, w) − x − w, a
+// skipped tap (x = 0) adds 2·min(0, w) − 0 − w, so the kernel's
+// 2·Σ_{lo≤r<hi} min − (Σx + sw) is the whole window's sum. Σx includes the
+// skipped zeros at no cost.
+type tapRange struct {
+	lo, hi int
+	sw     []float64
+}
+
+// chanBlock is a block of n output channels from oc that the tile kernels
+// compute together, its weights at convPrep.wp[at:][:n·R].
+type chanBlock struct{ oc, n, at int }
+
+// blockCost is the time of the tile kernels for 4, 3 and 2 channels
+// relative to the one for 3 (minSum4x8, minSum3x8, minSum2x8; R = 576,
+// one core, 2026-11-30).
+var blockCost = [5]float64{4: 1.26, 3: 1, 2: 0.88}
+
+// chanBlocks returns the tile kernel blocks for OutC channels: n4 blocks
+// of 4, n3 of 3, then n2 of 2 (the last possibly half empty), with the
+// least blockCost. For 16, 32 and 64 channels that is all blocks of 4
+// (5.04 instead of 5.76 for 4 blocks of 3 and 2 of 2); for 6 it is 3+3.
+func chanBlocks(OutC, R int) []chanBlock {
+	best, b4, b3 := -1.0, 0, 0
+	for n4 := 0; 4*n4 <= OutC+3; n4++ {
+		for n3 := 0; 4*n4+3*n3 <= OutC+2; n3++ {
+			n2 := (max(OutC-4*n4-3*n3, 0) + 1) / 2
+			c := float64(n4)*blockCost[4] + float64(n3)*blockCost[3] + float64(n2)*blockCost[2]
+			if best < 0 || c < best-1e-9 {
+				best, b4, b3 = c, n4, n3
+			}
+		}
+	}
+	var bs []chanBlock
+	oc, at := 0, 0
+	for oc < OutC {
+		n := 2
+		switch {
+		case len(bs) < b4:
+			n = 4
+		case len(bs) < b4+b3:
+			n = 3
+		}
+		bs = append(bs, chanBlock{oc: oc, n: n, at: at})
+		oc, at = oc+n, at+n*R
+	}
+	return bs
 }
 
 // phaseGeom returns the phase-plane size of l's xq and xq's length.
@@ -70,26 +131,29 @@ func (n *Net) prepConvs() []*convPrep {
 		R := C * K * K
 		p := &convPrep{off: make([]int32, R), idOff: make([]int32, R)}
 		p.rows = l.OutShape[1]*l.OutShape[2] < 8
+		// tap(oc, r) is tap r of channel oc.
 		w := l.W.Value.Data
+		tap := func(oc, r int) float64 {
+			ki, c, kj := r/(C*K), r/K%C, r%K
+			return w[oc*R+(c*K+ki)*K+kj]
+		}
 		if p.rows {
 			nb := (l.OutC + 3) / 4
 			p.wp = make([]float64, nb*R*4)
 			for oc := range l.OutC {
 				b, j := oc/4, oc%4
-				for r, v := range w[oc*R : (oc+1)*R] {
-					p.wp[(b*R+r)*4+j] = v
+				for r := range R {
+					p.wp[(b*R+r)*4+j] = tap(oc, r)
 				}
 			}
 		} else {
-			n3 := l.OutC / 3
-			p.wp = make([]float64, 3*n3*R+2*R)
-			for oc := range l.OutC {
-				b, j := oc/3, oc%3
-				for r, v := range w[oc*R : (oc+1)*R] {
-					if b < n3 {
-						p.wp[(b*R+r)*3+j] = v
-					} else {
-						p.wp[3*n3*R+2*r+j] = v
+			p.blocks = chanBlocks(l.OutC, R)
+			last := p.blocks[len(p.blocks)-1]
+			p.wp = make([]float64, last.at+last.n*R)
+			for _, b := range p.blocks {
+				for j := range min(b.n, l.OutC-b.oc) {
+					for r := range R {
+						p.wp[b.at+b.n*r+j] = tap(b.oc+j, r)
 					}
 				}
 			}
@@ -110,10 +174,10 @@ func (n *Net) prepConvs() []*convPrep {
 		if size > 1<<31-1 {
 			panic("model: layer too large for convFast")
 		}
-		for c := range C {
-			for ki := range K {
+		for ki := range K {
+			for c := range C {
 				for kj := range K {
-					r := (c*K+ki)*K + kj
+					r := (ki*C+c)*K + kj
 					p.off[r] = int32(((c*S+ki%S)*S+kj%S)*plane + (ki/S)*p.Wq + kj/S)
 					p.idOff[r] = int32(8 * r)
 				}
@@ -126,9 +190,47 @@ func (n *Net) prepConvs() []*convPrep {
 				p.offT[ki*K+kj] = int32(((ki%S)*S+kj%S)*plane + (ki/S)*p.Wq + kj/S)
 			}
 		}
+		if l.Op == OpAdder2d && !p.rows && l.OutShape[2] >= 8 && l.Padding > 0 {
+			p.rowTaps = rowTaps(l, tap)
+		}
 		preps[i] = p
 	}
 	return preps
+}
+
+// rowTaps returns convPrep.rowTaps for adder2d layer l (zero padding);
+// tap(oc, r) is tap r of channel oc. Output rows with the same kernel
+// rows inside the input share a tapRange.
+func rowTaps(l *Layer, tap func(oc, r int) float64) []*tapRange {
+	C, H, K, S, P := l.InC, l.InShapes[0][1], l.Kernel, l.Stride, l.Padding
+	OH, R := l.OutShape[1], C*l.Kernel*l.Kernel
+	out := make([]*tapRange, OH)
+	byRange := map[[2]int]*tapRange{}
+	for oh := range OH {
+		k0 := max(0, P-oh*S)   // first kernel row inside the input
+		k1 := min(K, H+P-oh*S) // one past the last
+		k1 = max(k1, k0)       // (an output row wholly in padding)
+		key := [2]int{k0, k1}
+		if t := byRange[key]; t != nil {
+			out[oh] = t
+			continue
+		}
+		t := &tapRange{lo: k0 * C * K, hi: k1 * C * K, sw: make([]float64, l.OutC+4)}
+		for oc := range l.OutC {
+			var s, skip float64
+			for r := range R {
+				v := tap(oc, r)
+				s += v
+				if r < t.lo || r >= t.hi {
+					skip += min(0, v)
+				}
+			}
+			t.sw[oc] = s - 2*skip
+		}
+		byRange[key] = t
+		out[oh] = t
+	}
+	return out
 }
 
 // fillPhases writes l's input x, padded and split into stride phases, to
@@ -164,32 +266,52 @@ func fillPhases(l *Layer, p *convPrep, x, xq []float64) {
 			}
 			continue
 		}
+		// ceil(n/S) for n ≥ 0, clamped to [0, Wq]
+		col := func(n int) int { return min(Wq, (max(n, 0)+S-1)/S) }
 		for a := range S {
 			for b := range S {
+				// Phase column j is padded column j·S + b: padding below
+				// jLo, input column j·S + b − P below jHi, padding below
+				// jEnd, beyond the padded input (never read) after.
+				jLo, jHi, jEnd := col(P-b), col(W+P-b), col(Wp-b)
 				q := xq[((c*S+a)*S+b)*plane:][:plane]
 				for i := range Hq {
 					row := q[i*Wq : (i+1)*Wq]
 					ih := i*S + a - P
-					for j := range row {
-						iw := j*S + b - P
-						switch {
-						case i*S+a >= Hp || j*S+b >= Wp:
-							row[j] = 0 // beyond the padded input: never read
-						case ih < 0 || ih >= H || iw < 0 || iw >= W:
-							row[j] = pad
-						default:
-							row[j] = xc[ih*W+iw]
+					switch {
+					case i*S+a >= Hp:
+						clear(row)
+						continue
+					case ih < 0 || ih >= H:
+						fill(row[:jEnd], pad)
+					default:
+						xr := xc[ih*W : (ih+1)*W]
+						fill(row[:jLo], pad)
+						for j := jLo; j < jHi; j++ {
+							row[j] = xr[j*S+b-P]
 						}
+						fill(row[jHi:jEnd], pad)
 					}
+					clear(row[jEnd:])
 				}
 			}
 		}
 	}
 }
 
+// fill sets every element of s to v.
+func fill(s []float64, v float64) {
+	for i := range s {
+		s[i] = v
+	}
+}
+
 // convFast computes conv2d or adder2d on one sample with the vector
-// kernels; see the comment at the top of this file.
-func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch) {
+// kernels (see the comment at the top of this file), followed by the
+// epilogue e (which holds the bias, if any), applied channel by channel
+// once all outputs are stored: one vectorised pass per channel costs far
+// less than one call per tile of 8.
+func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch, e *epilogue) {
 	OH, OW := l.OutShape[1], l.OutShape[2]
 	npos := OH * OW
 	R := len(p.off)
@@ -233,13 +355,18 @@ func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch) {
 		}
 	case OW >= 8:
 		for oh := range OH {
+			lo, hi, sw := 0, R, p.sw
+			if p.rowTaps != nil {
+				t := p.rowTaps[oh]
+				lo, hi, sw = t.lo, t.hi, t.sw
+			}
 			for ow0 := 0; ow0 < OW; ow0 += 8 {
 				ow0 = min(ow0, OW-8)
 				var sx [8]float64
 				if adder {
 					sumWin8(tsum, oh*p.Wq+ow0, p.offT, &sx)
 				}
-				convTile(l, p, src, oh*p.Wq+ow0, p.off, &sx, out, oh*OW+ow0, 8, adder)
+				convTile(l, p, src, oh*p.Wq+ow0, p.off, lo, hi, sw, &sx, out, oh*OW+ow0, 8, adder)
 			}
 		}
 	default:
@@ -263,49 +390,60 @@ func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch) {
 			if adder {
 				sumWin8(col, 0, p.idOff, &sx)
 			}
-			convTile(l, p, col, 0, p.idOff, &sx, out, p0, tp, adder)
+			convTile(l, p, col, 0, p.idOff, 0, R, p.sw, &sx, out, p0, tp, adder)
 		}
 	}
-	if l.Bias {
-		b := l.B.Value.Data
+	if e.active() {
 		for oc := range l.OutC {
 			o := out[oc*npos : (oc+1)*npos]
-			for q := range o {
-				o[q] += b[oc]
-			}
+			postRow(o, o, e, oc)
 		}
 	}
 }
 
 // convTile computes 8 consecutive output positions (the first tp of which
-// are stored, at out[oc·npos + pos0 + q]) for every output channel; tap r
-// of position q is src[base + off[r] + q] and sx[q] is Σ_r of those
-// (adder2d only).
-func convTile(l *Layer, p *convPrep, src []float64, base int, off []int32, sx *[8]float64, out []float64, pos0, tp int, adder bool) {
+// are stored, at out[oc·npos + pos0 + q]) for every output channel from
+// taps lo ≤ r < hi; tap r of position q is src[base + off[r] + q] and
+// sx[q] is Σ_r of those over all taps (adder2d only, with sw standing in
+// for p.sw: see tapRange).
+func convTile(l *Layer, p *convPrep, src []float64, base int, off []int32, lo, hi int, sw []float64, sx *[8]float64, out []float64, pos0, tp int, adder bool) {
 	npos := l.OutShape[1] * l.OutShape[2]
-	R := len(off)
-	var res [3][8]float64
-	n3 := l.OutC / 3
-	for b := range n3 {
-		wp := p.wp[b*3*R : (b+1)*3*R]
+	off = off[lo:hi]
+	// The kernels store straight into out (dst) but for a partial tile
+	// (tp < 8) or a block's channels beyond OutC, which go to spare.
+	var spare [4][8]float64
+	var dst [4]*[8]float64
+	for _, b := range p.blocks {
+		nj := min(b.n, l.OutC-b.oc)
+		for j := range b.n {
+			dst[j] = &spare[j]
+			if j < nj && tp == 8 {
+				dst[j] = (*[8]float64)(out[(b.oc+j)*npos+pos0:])
+			}
+		}
+		wp := p.wp[b.at:][b.n*lo : b.n*hi]
+		var swb *[4]float64
 		if adder {
-			minSum3x8(src, base, off, wp, sx, (*[3]float64)(p.sw[3*b:]), &res)
-		} else {
-			dot3x8(src, base, off, wp, &res)
+			swb = (*[4]float64)(sw[b.oc:])
 		}
-		for j := range 3 {
-			copy(out[(3*b+j)*npos+pos0:][:tp], res[j][:tp])
+		switch {
+		case b.n == 4 && adder:
+			minSum4x8(src, base, off, wp, sx, swb, &dst)
+		case b.n == 4:
+			dot4x8(src, base, off, wp, &dst)
+		case b.n == 3 && adder:
+			minSum3x8(src, base, off, wp, sx, swb, &dst)
+		case b.n == 3:
+			dot3x8(src, base, off, wp, &dst)
+		case adder:
+			minSum2x8(src, base, off, wp, sx, swb, &dst)
+		default:
+			dot2x8(src, base, off, wp, &dst)
 		}
-	}
-	if oc := 3 * n3; oc < l.OutC {
-		wp := p.wp[3*n3*R:][:2*R]
-		if adder {
-			minSum2x8(src, base, off, wp, sx, (*[3]float64)(p.sw[oc:]), &res)
-		} else {
-			dot2x8(src, base, off, wp, &res)
-		}
-		for j := range l.OutC - oc {
-			copy(out[(oc+j)*npos+pos0:][:tp], res[j][:tp])
+		if tp < 8 {
+			for j := range nj {
+				copy(out[(b.oc+j)*npos+pos0:][:tp], spare[j][:tp])
+			}
 		}
 	}
 }

@@ -11,16 +11,22 @@ func FloatKernel() string { return "portable" }
 
 // The vector kernels are never called in this build (simdFloat is false);
 // they exist so that convFast compiles in both.
-func minSum3x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[3]float64, res *[3][8]float64) {
+func minSum4x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[4]float64, dst *[4]*[8]float64) {
 	panic("model: no vector kernels in this build")
 }
-func minSum2x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[3]float64, res *[3][8]float64) {
+func dot4x8(src []float64, base int, off []int32, wp []float64, dst *[4]*[8]float64) {
 	panic("model: no vector kernels in this build")
 }
-func dot3x8(src []float64, base int, off []int32, wp []float64, res *[3][8]float64) {
+func minSum3x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[4]float64, dst *[4]*[8]float64) {
 	panic("model: no vector kernels in this build")
 }
-func dot2x8(src []float64, base int, off []int32, wp []float64, res *[3][8]float64) {
+func minSum2x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[4]float64, dst *[4]*[8]float64) {
+	panic("model: no vector kernels in this build")
+}
+func dot3x8(src []float64, base int, off []int32, wp []float64, dst *[4]*[8]float64) {
+	panic("model: no vector kernels in this build")
+}
+func dot2x8(src []float64, base int, off []int32, wp []float64, dst *[4]*[8]float64) {
 	panic("model: no vector kernels in this build")
 }
 func sumWin8(src []float64, base int, off []int32, sx *[8]float64) {
@@ -46,5 +52,27 @@ func bnRow(x, o []float64, m, inv, g, b float64) {
 	o = o[:len(x)]
 	for j, v := range x {
 		o[j] = (v-m)*inv*g + b
+	}
+}
+
+// postRow sets o[j] = e applied to x[j] for channel oc (len(o) ≥ len(x);
+// o may be x).
+func postRow(x, o []float64, e *epilogue, oc int) {
+	o = o[:len(x)]
+	for j, v := range x {
+		o[j] = e.one(v, oc)
+	}
+}
+
+// addRow sets o[j] = a[j] + b[j], then max(·, 0) if relu (len(a), len(b)
+// ≥ len(o); o may be a or b).
+func addRow(a, b, o []float64, relu bool) {
+	a, b = a[:len(o)], b[:len(o)]
+	for j := range o {
+		v := a[j] + b[j]
+		if relu {
+			v = max(v, 0)
+		}
+		o[j] = v
 	}
 }

@@ -52,23 +52,136 @@ func tapPointers(src []float64, base int, off []int32, wp []float64, w int) (sp,
 	return unsafe.Pointer(unsafe.SliceData(src[base:])), unsafe.Pointer(unsafe.SliceData(wp)), uint(len(src) - base - 8)
 }
 
+// minSum4x8 is minSum3x8 for 4 channels (wp[4·r + j]); it stores dst[0]
+// to dst[3].
+//
+// Its 8 accumulators fit in the 15 vector registers Go allocates only if
+// the 4 broadcasts are not all hoisted to the top of the loop body, which
+// Go's scheduler does within a block (it places the accumulator updates,
+// used only by the loop's phis, last). The next tap's offset is therefore
+// loaded and checked between channels 1 and 2: the branch splits the
+// body in two blocks. So written, one core (2026-11-30, R = 576) runs it
+// in 1.26 times minSum3x8's time for 4/3 the channels; without the split
+// it spilled two accumulators and took 2.1 times.
+func minSum4x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[4]float64, dst *[4]*[8]float64) {
+	sp, wpp, lim := tapPointers(src, base, off, wp, 4)
+	var a0, a1, a2, a3, b0, b1, b2, b3 archsimd.Float64x4
+	n := len(off)
+	var o int32
+	if n > 0 {
+		o = off[0]
+	}
+	if uint(o) > lim {
+		panic("model: convFast tap out of range")
+	}
+	for r := 0; r < n; r++ {
+		xs := unsafe.Add(sp, uintptr(o)*8)
+		xa := archsimd.LoadFloat64x4((*[4]float64)(xs))
+		xb := archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(xs, 32)))
+		w := (*[4]float64)(unsafe.Add(wpp, 32*r)) // never past wp's end
+		v := archsimd.BroadcastFloat64x4(w[0])
+		a0 = a0.Add(xa.Min(v))
+		b0 = b0.Add(xb.Min(v))
+		v = archsimd.BroadcastFloat64x4(w[1])
+		a1 = a1.Add(xa.Min(v))
+		b1 = b1.Add(xb.Min(v))
+		if r+1 < n { // the next tap's offset; splits the block
+			o = off[r+1]
+			if uint(o) > lim {
+				panic("model: convFast tap out of range")
+			}
+		}
+		v = archsimd.BroadcastFloat64x4(w[2])
+		a2 = a2.Add(xa.Min(v))
+		b2 = b2.Add(xb.Min(v))
+		v = archsimd.BroadcastFloat64x4(w[3])
+		a3 = a3.Add(xa.Min(v))
+		b3 = b3.Add(xb.Min(v))
+	}
+	// res = 2·Σmin − (Σx + Σw)
+	sa := archsimd.LoadFloat64x4((*[4]float64)(sx[0:4]))
+	sb := archsimd.LoadFloat64x4((*[4]float64)(sx[4:8]))
+	v := archsimd.BroadcastFloat64x4(sw[0])
+	a0.Add(a0).Sub(sa.Add(v)).Store((*[4]float64)(dst[0][0:4]))
+	b0.Add(b0).Sub(sb.Add(v)).Store((*[4]float64)(dst[0][4:8]))
+	v = archsimd.BroadcastFloat64x4(sw[1])
+	a1.Add(a1).Sub(sa.Add(v)).Store((*[4]float64)(dst[1][0:4]))
+	b1.Add(b1).Sub(sb.Add(v)).Store((*[4]float64)(dst[1][4:8]))
+	v = archsimd.BroadcastFloat64x4(sw[2])
+	a2.Add(a2).Sub(sa.Add(v)).Store((*[4]float64)(dst[2][0:4]))
+	b2.Add(b2).Sub(sb.Add(v)).Store((*[4]float64)(dst[2][4:8]))
+	v = archsimd.BroadcastFloat64x4(sw[3])
+	a3.Add(a3).Sub(sa.Add(v)).Store((*[4]float64)(dst[3][0:4]))
+	b3.Add(b3).Sub(sb.Add(v)).Store((*[4]float64)(dst[3][4:8]))
+	archsimd.ClearAVXUpperBits()
+}
+
+// dot4x8 is minSum4x8 for products: dst[j][q] = Σ_r x·w.
+func dot4x8(src []float64, base int, off []int32, wp []float64, dst *[4]*[8]float64) {
+	sp, wpp, lim := tapPointers(src, base, off, wp, 4)
+	var a0, a1, a2, a3, b0, b1, b2, b3 archsimd.Float64x4
+	n := len(off)
+	var o int32
+	if n > 0 {
+		o = off[0]
+	}
+	if uint(o) > lim {
+		panic("model: convFast tap out of range")
+	}
+	for r := 0; r < n; r++ {
+		xs := unsafe.Add(sp, uintptr(o)*8)
+		xa := archsimd.LoadFloat64x4((*[4]float64)(xs))
+		xb := archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(xs, 32)))
+		w := (*[4]float64)(unsafe.Add(wpp, 32*r)) // never past wp's end
+		v := archsimd.BroadcastFloat64x4(w[0])
+		a0 = xa.MulAdd(v, a0)
+		b0 = xb.MulAdd(v, b0)
+		v = archsimd.BroadcastFloat64x4(w[1])
+		a1 = xa.MulAdd(v, a1)
+		b1 = xb.MulAdd(v, b1)
+		if r+1 < n { // the next tap's offset; splits the block
+			o = off[r+1]
+			if uint(o) > lim {
+				panic("model: convFast tap out of range")
+			}
+		}
+		v = archsimd.BroadcastFloat64x4(w[2])
+		a2 = xa.MulAdd(v, a2)
+		b2 = xb.MulAdd(v, b2)
+		v = archsimd.BroadcastFloat64x4(w[3])
+		a3 = xa.MulAdd(v, a3)
+		b3 = xb.MulAdd(v, b3)
+	}
+	a0.Store((*[4]float64)(dst[0][0:4]))
+	b0.Store((*[4]float64)(dst[0][4:8]))
+	a1.Store((*[4]float64)(dst[1][0:4]))
+	b1.Store((*[4]float64)(dst[1][4:8]))
+	a2.Store((*[4]float64)(dst[2][0:4]))
+	b2.Store((*[4]float64)(dst[2][4:8]))
+	a3.Store((*[4]float64)(dst[3][0:4]))
+	b3.Store((*[4]float64)(dst[3][4:8]))
+	archsimd.ClearAVXUpperBits()
+}
+
 // minSum3x8 computes one tile of 3 output channels × 8 output positions
 // of an adder layer. Position q's tap r is src[base + off[r] + q] (the 8
 // positions of a tile are contiguous in src for every tap). wp holds the 3
 // channels' weights interleaved, wp[3·r + j]; sx[q] is Σ_r of position q's
 // window and sw[j] is Σ_r of channel j's weights. It stores
-// res[j][q] = −Σ_r |x − w|.
+// dst[j][q] = −Σ_r |x − w| (dst[j] may point into the layer's output:
+// no copy through the stack).
 //
-// Three channels, not four: with 8 accumulators, 2 input vectors and the
-// 4 weight broadcasts the compiler hoists, 4×8 spills two accumulators
-// to the stack and ran at half the speed (6.7 vs 12.4 G lane-ops/s on one
-// core, measured 2026-11-30 on this machine). The loads go through
+// A plain 4×8 version, with 8 accumulators, 2 input vectors and the 4
+// weight broadcasts the compiler hoists, spills two accumulators to the
+// stack and ran at half the speed (6.7 vs 12.4 G lane-ops/s on one core,
+// measured 2026-11-30 on this machine); minSum4x8 avoids that by
+// splitting its loop body (see there). The loads go through
 // unsafe pointers: with slice bounds checks in the loop the kernel ran
 // at 7.3 G lane-ops/s. Tried and not kept (same measurements): weights
 // stored pre-broadcast and some accumulators summed by fused multiply-add
 // by 1 on the multiply pipes reached 14.3 G lane-ops/s alone, but were
 // slower in the forward pass (4× the weight bytes, from L2).
-func minSum3x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[3]float64, res *[3][8]float64) {
+func minSum3x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[4]float64, dst *[4]*[8]float64) {
 	sp, wpp, lim := tapPointers(src, base, off, wp, 3)
 	var a0, a1, a2, b0, b1, b2 archsimd.Float64x4
 	for r, o := range off {
@@ -93,20 +206,20 @@ func minSum3x8(src []float64, base int, off []int32, wp []float64, sx *[8]float6
 	sa := archsimd.LoadFloat64x4((*[4]float64)(sx[0:4]))
 	sb := archsimd.LoadFloat64x4((*[4]float64)(sx[4:8]))
 	v := archsimd.BroadcastFloat64x4(sw[0])
-	a0.Add(a0).Sub(sa.Add(v)).Store((*[4]float64)(res[0][0:4]))
-	b0.Add(b0).Sub(sb.Add(v)).Store((*[4]float64)(res[0][4:8]))
+	a0.Add(a0).Sub(sa.Add(v)).Store((*[4]float64)(dst[0][0:4]))
+	b0.Add(b0).Sub(sb.Add(v)).Store((*[4]float64)(dst[0][4:8]))
 	v = archsimd.BroadcastFloat64x4(sw[1])
-	a1.Add(a1).Sub(sa.Add(v)).Store((*[4]float64)(res[1][0:4]))
-	b1.Add(b1).Sub(sb.Add(v)).Store((*[4]float64)(res[1][4:8]))
+	a1.Add(a1).Sub(sa.Add(v)).Store((*[4]float64)(dst[1][0:4]))
+	b1.Add(b1).Sub(sb.Add(v)).Store((*[4]float64)(dst[1][4:8]))
 	v = archsimd.BroadcastFloat64x4(sw[2])
-	a2.Add(a2).Sub(sa.Add(v)).Store((*[4]float64)(res[2][0:4]))
-	b2.Add(b2).Sub(sb.Add(v)).Store((*[4]float64)(res[2][4:8]))
+	a2.Add(a2).Sub(sa.Add(v)).Store((*[4]float64)(dst[2][0:4]))
+	b2.Add(b2).Sub(sb.Add(v)).Store((*[4]float64)(dst[2][4:8]))
 	archsimd.ClearAVXUpperBits()
 }
 
 // minSum2x8 is minSum3x8 for 2 channels (wp[2·r + j]); it stores
-// res[0] and res[1] only.
-func minSum2x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[3]float64, res *[3][8]float64) {
+// dst[0] and dst[1] only.
+func minSum2x8(src []float64, base int, off []int32, wp []float64, sx *[8]float64, sw *[4]float64, dst *[4]*[8]float64) {
 	sp, wpp, lim := tapPointers(src, base, off, wp, 2)
 	var a0, a1, b0, b1 archsimd.Float64x4
 	for r, o := range off {
@@ -127,16 +240,16 @@ func minSum2x8(src []float64, base int, off []int32, wp []float64, sx *[8]float6
 	sa := archsimd.LoadFloat64x4((*[4]float64)(sx[0:4]))
 	sb := archsimd.LoadFloat64x4((*[4]float64)(sx[4:8]))
 	v := archsimd.BroadcastFloat64x4(sw[0])
-	a0.Add(a0).Sub(sa.Add(v)).Store((*[4]float64)(res[0][0:4]))
-	b0.Add(b0).Sub(sb.Add(v)).Store((*[4]float64)(res[0][4:8]))
+	a0.Add(a0).Sub(sa.Add(v)).Store((*[4]float64)(dst[0][0:4]))
+	b0.Add(b0).Sub(sb.Add(v)).Store((*[4]float64)(dst[0][4:8]))
 	v = archsimd.BroadcastFloat64x4(sw[1])
-	a1.Add(a1).Sub(sa.Add(v)).Store((*[4]float64)(res[1][0:4]))
-	b1.Add(b1).Sub(sb.Add(v)).Store((*[4]float64)(res[1][4:8]))
+	a1.Add(a1).Sub(sa.Add(v)).Store((*[4]float64)(dst[1][0:4]))
+	b1.Add(b1).Sub(sb.Add(v)).Store((*[4]float64)(dst[1][4:8]))
 	archsimd.ClearAVXUpperBits()
 }
 
-// dot3x8 is minSum3x8 for products: res[j][q] = Σ_r x·w.
-func dot3x8(src []float64, base int, off []int32, wp []float64, res *[3][8]float64) {
+// dot3x8 is minSum3x8 for products: dst[j][q] = Σ_r x·w.
+func dot3x8(src []float64, base int, off []int32, wp []float64, dst *[4]*[8]float64) {
 	sp, wpp, lim := tapPointers(src, base, off, wp, 3)
 	var a0, a1, a2, b0, b1, b2 archsimd.Float64x4
 	for r, o := range off {
@@ -157,17 +270,17 @@ func dot3x8(src []float64, base int, off []int32, wp []float64, res *[3][8]float
 		a2 = xa.MulAdd(v, a2)
 		b2 = xb.MulAdd(v, b2)
 	}
-	a0.Store((*[4]float64)(res[0][0:4]))
-	b0.Store((*[4]float64)(res[0][4:8]))
-	a1.Store((*[4]float64)(res[1][0:4]))
-	b1.Store((*[4]float64)(res[1][4:8]))
-	a2.Store((*[4]float64)(res[2][0:4]))
-	b2.Store((*[4]float64)(res[2][4:8]))
+	a0.Store((*[4]float64)(dst[0][0:4]))
+	b0.Store((*[4]float64)(dst[0][4:8]))
+	a1.Store((*[4]float64)(dst[1][0:4]))
+	b1.Store((*[4]float64)(dst[1][4:8]))
+	a2.Store((*[4]float64)(dst[2][0:4]))
+	b2.Store((*[4]float64)(dst[2][4:8]))
 	archsimd.ClearAVXUpperBits()
 }
 
 // dot2x8 is dot3x8 for 2 channels (wp[2·r + j]).
-func dot2x8(src []float64, base int, off []int32, wp []float64, res *[3][8]float64) {
+func dot2x8(src []float64, base int, off []int32, wp []float64, dst *[4]*[8]float64) {
 	sp, wpp, lim := tapPointers(src, base, off, wp, 2)
 	var a0, a1, b0, b1 archsimd.Float64x4
 	for r, o := range off {
@@ -185,10 +298,10 @@ func dot2x8(src []float64, base int, off []int32, wp []float64, res *[3][8]float
 		a1 = xa.MulAdd(v, a1)
 		b1 = xb.MulAdd(v, b1)
 	}
-	a0.Store((*[4]float64)(res[0][0:4]))
-	b0.Store((*[4]float64)(res[0][4:8]))
-	a1.Store((*[4]float64)(res[1][0:4]))
-	b1.Store((*[4]float64)(res[1][4:8]))
+	a0.Store((*[4]float64)(dst[0][0:4]))
+	b0.Store((*[4]float64)(dst[0][4:8]))
+	a1.Store((*[4]float64)(dst[1][0:4]))
+	b1.Store((*[4]float64)(dst[1][4:8]))
 	archsimd.ClearAVXUpperBits()
 }
 
@@ -327,5 +440,68 @@ func bnRow(x, o []float64, m, inv, g, b float64) {
 	archsimd.ClearAVXUpperBits()
 	for ; j < len(x); j++ {
 		o[j] = (x[j]-m)*inv*g + b
+	}
+}
+
+// relu4 is Go's max(v, 0) on each lane: NaN stays NaN and −0 becomes +0
+// (VMAXPD alone would return 0 for NaN and may keep −0).
+func relu4(v, zero archsimd.Float64x4) archsimd.Float64x4 {
+	return v.Merge(v.Max(zero).Add(zero), v.IsNaN())
+}
+
+// postRow sets o[j] = e applied to x[j] for channel oc (len(o) ≥ len(x);
+// o may be x), with the operations and rounding of epilogue.one.
+func postRow(x, o []float64, e *epilogue, oc int) {
+	o = o[:len(x)]
+	var vbias, vm, vi, vg, vb archsimd.Float64x4
+	bias, bn := e.bias != nil, e.inv != nil
+	if bias {
+		vbias = archsimd.BroadcastFloat64x4(e.bias[oc])
+	}
+	if bn {
+		vm, vi = archsimd.BroadcastFloat64x4(e.mean[oc]), archsimd.BroadcastFloat64x4(e.inv[oc])
+		vg, vb = archsimd.BroadcastFloat64x4(e.g[oc]), archsimd.BroadcastFloat64x4(e.b[oc])
+	}
+	var zero archsimd.Float64x4
+	j := 0
+	for ; j+4 <= len(x); j += 4 {
+		v := archsimd.LoadFloat64x4((*[4]float64)(x[j : j+4]))
+		if bias {
+			v = v.Add(vbias)
+		}
+		if bn {
+			v = v.Sub(vm).Mul(vi).Mul(vg).Add(vb)
+		}
+		if e.relu {
+			v = relu4(v, zero)
+		}
+		v.Store((*[4]float64)(o[j : j+4]))
+	}
+	archsimd.ClearAVXUpperBits()
+	for ; j < len(x); j++ {
+		o[j] = e.one(x[j], oc)
+	}
+}
+
+// addRow sets o[j] = a[j] + b[j], then max(·, 0) if relu (len(a), len(b)
+// ≥ len(o); o may be a or b).
+func addRow(a, b, o []float64, relu bool) {
+	a, b = a[:len(o)], b[:len(o)]
+	var zero archsimd.Float64x4
+	j := 0
+	for ; j+4 <= len(o); j += 4 {
+		v := archsimd.LoadFloat64x4((*[4]float64)(a[j : j+4])).Add(archsimd.LoadFloat64x4((*[4]float64)(b[j : j+4])))
+		if relu {
+			v = relu4(v, zero)
+		}
+		v.Store((*[4]float64)(o[j : j+4]))
+	}
+	archsimd.ClearAVXUpperBits()
+	for ; j < len(o); j++ {
+		v := a[j] + b[j]
+		if relu {
+			v = max(v, 0)
+		}
+		o[j] = v
 	}
 }

@@ -65,7 +65,7 @@ func TestConvKernelsAgainstNaive(t *testing.T) {
 		}
 		k := 1 + rng.IntN(5)
 		h, w := k+rng.IntN(20), k+rng.IntN(20) // up to 24x24: several im2col tiles
-		ls := LayerSpec{Name: "c", Op: op, In: 1 + rng.IntN(4), Out: 1 + rng.IntN(5), Kernel: k,
+		ls := LayerSpec{Name: "c", Op: op, In: 1 + rng.IntN(4), Out: 1 + rng.IntN(9), Kernel: k,
 			Stride: 1 + rng.IntN(3), Padding: rng.IntN(k + 1), Bias: rng.IntN(2) == 0}
 		s := &Spec{Name: "k", Input: []int{ls.In, h, w}, Layers: []LayerSpec{ls}}
 		n, err := New(s, rng)
@@ -170,6 +170,91 @@ func TestForwardDeterministic(t *testing.T) {
 	}
 	if !slices.Equal(one.Data, ref.Data[3*5:4*5]) {
 		t.Error("sample 3 alone differs from sample 3 in the batch")
+	}
+}
+
+// Forward caches the conv layers' weight layouts (forward_plan.go); a
+// weight changed in place between calls must be seen by the next call, as
+// training and batch-norm recalibration change them.
+func TestForwardAfterWeightChange(t *testing.T) {
+	n, fresh := tinyNet(t), tinyNet(t)
+	x := randTensor(rand.New(rand.NewPCG(4, 4)), 3, 3, 12, 12)
+	if _, err := n.Forward(x); err != nil {
+		t.Fatal(err)
+	}
+	for _, nn := range []*Net{n, fresh} {
+		for _, l := range nn.Layers {
+			if l.Op == OpConv2d || l.Op == OpAdder2d || l.Op == OpBatchNorm2d {
+				l.W.Value.Data[len(l.W.Value.Data)-1] += 0.25
+			}
+		}
+	}
+	got, err := n.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := fresh.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Data, want.Data) {
+		t.Error("Forward after an in-place weight change differs from a fresh net's")
+	}
+}
+
+// Forward runs a fused schedule over reused buffers (forward_plan.go);
+// its result must equal ForwardAll's last output, which runs every layer
+// by itself, bit for bit.
+func TestForwardMatchesForwardAll(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	nets := []*Net{tinyNet(t)}
+	for _, name := range []string{"lenet5-adder", "resnet20-adder", "small12-adder"} {
+		s, err := BuiltinSpec(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := New(s, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range n.Layers {
+			if l.Op == OpBatchNorm2d {
+				for c := range l.OutC {
+					l.W.Value.Data[c] = 0.5 + rng.Float64()
+					l.B.Value.Data[c] = rng.NormFloat64()
+					l.Mean.Value.Data[c] = rng.NormFloat64()
+					l.Var.Value.Data[c] = 0.5 + rng.Float64()
+				}
+			}
+		}
+		nets = append(nets, n)
+		if s.Preprocess != nil {
+			f, err := n.FoldPreprocess()
+			if err != nil {
+				t.Fatal(err)
+			}
+			nets = append(nets, f)
+		}
+	}
+	for _, n := range nets {
+		x := randTensor(rng, append([]int{3}, n.Input...)...)
+		x.Data[7] = math.NaN()
+		x.Data[8] = math.Copysign(0, -1)
+		y, err := n.Forward(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := n.ForwardAll(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := all[len(all)-1].Data
+		for i := range want {
+			if math.Float64bits(y.Data[i]) != math.Float64bits(want[i]) {
+				t.Errorf("%s: Forward[%d] = %v, ForwardAll's = %v", n.Spec.Name, i, y.Data[i], want[i])
+				break
+			}
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
 
 	"github.com/addergen/addergen/dataset"
 )
@@ -89,7 +90,14 @@ type Net struct {
 	Folded *Preprocess
 
 	index map[string]int
+	// fast caches Forward's plan (forward_plan.go). It is a pointer so
+	// that a Net stays copyable; copies share the cache, which checks
+	// the layers and weights it was built from on every use.
+	fast *planCache
 }
+
+// planCache holds the last plan Forward built for a net.
+type planCache struct{ p atomic.Pointer[fastPlan] }
 
 // Build makes a net from a spec, validating it. Parameters are allocated
 // with weights zero, batchnorm γ and running variance one.
@@ -98,7 +106,7 @@ func Build(s *Spec) (*Net, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model: spec %s: %w", s.Name, err)
 	}
-	n := &Net{Spec: s, Input: slices.Clone(s.Input), index: map[string]int{}}
+	n := &Net{Spec: s, Input: slices.Clone(s.Input), index: map[string]int{}, fast: &planCache{}}
 	for i := range s.Layers {
 		ls, r := &s.Layers[i], &res[i]
 		l := &Layer{
