@@ -155,6 +155,9 @@ type BuildReport struct {
 	FmaxMHz    float64     `json:"fmax_mhz"`
 	KeptSeed   int         `json:"kept_seed"`
 	Seeds      []BuildSeed `json:"seeds"`
+	// ExtraSeeds counts the seeds tried past the requested ones because
+	// none of those found a legal placement (at most ExtraPlacementSeeds).
+	ExtraSeeds int `json:"extra_seeds,omitempty"`
 	ImagesPerS float64     `json:"images_per_second"` // FmaxMHz·1e6 / Cycles
 	Bitstream  string      `json:"bitstream"`
 	BinBytes   int         `json:"bitstream_bytes"`
@@ -164,6 +167,23 @@ type BuildReport struct {
 	NextpnrCmd string      `json:"nextpnr"`
 	IcepackSec float64     `json:"icepack_seconds"`
 	Files      []string    `json:"files"`
+}
+
+// ExtraPlacementSeeds is how many seeds past the requested ones Build
+// tries, one after another, while no seed has found a legal placement.
+const ExtraPlacementSeeds = 4
+
+// seedPlacement reports whether a nextpnr error is a placement that failed
+// at this seed (the placer's legaliser), as opposed to a design with more
+// cells than the device (notFit), which no seed places.
+func seedPlacement(msg string) bool {
+	m := strings.ToLower(msg)
+	for _, s := range []string{"failed to expand region", "unable to find legal placement", "legal placement"} {
+		if strings.Contains(m, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // BuildTools are the executables Build runs.
@@ -293,7 +313,8 @@ func Build(ctx context.Context, req BuildRequest) (*BuildReport, map[string][]by
 		cmd      string
 	}
 	var ok []routed
-	for s := seed; s < seed+seeds; s++ {
+	last := seed + seeds - 1
+	for s := seed; s <= last; s++ {
 		logName, asc := fmt.Sprintf("nextpnr_s%d.log", s), fmt.Sprintf("s%d.asc", s)
 		argv := append([]string{"nextpnr-ice40"}, b.Nextpnr...)
 		argv = append(argv, "--json", "netlist.json", "--pcf", pcfName, "--freq", fmt.Sprintf("%g", freq),
@@ -325,7 +346,25 @@ func Build(ctx context.Context, req BuildRequest) (*BuildReport, map[string][]by
 				return nil, nil, &BuildError{fmt.Sprintf("the design does not fit the %s: it needs %d logic cells and %d block RAMs, the device has %d and %d; raise --target-cycles or lower --parallel",
 					b.Device, p.LCs, p.RAMs, p.LCsAvail, p.RAMsAvail)}
 			}
-			if notFit(err.Error()) || strings.Contains(err.Error(), "Failed to expand region") {
+			if seedPlacement(err.Error()) {
+				// The placer found no legal placement at this seed:
+				// a nearly full device places at some seeds and not
+				// others (the shipped model on the UP5K: 92 % of
+				// its cells, seeds 1 and 3 fail, 4 routes). While
+				// no seed has routed, try the next one.
+				if s == last && len(ok) == 0 && rep.ExtraSeeds < ExtraPlacementSeeds {
+					last++
+					rep.ExtraSeeds++
+				}
+				if s < last {
+					continue
+				}
+				if len(ok) == 0 {
+					return nil, nil, &BuildError{fmt.Sprintf("the design does not fit the %s: no legal placement at seeds %d to %d (%v)", b.Device, seed, last, err)}
+				}
+				continue
+			}
+			if notFit(err.Error()) {
 				return nil, nil, &BuildError{fmt.Sprintf("the design does not fit the %s: %v", b.Device, err)}
 			}
 			continue

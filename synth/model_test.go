@@ -82,6 +82,22 @@ func TestNotFit(t *testing.T) {
 	}
 }
 
+// TestSeedPlacement: a failed legalisation (nextpnr's messages at a
+// nearly full device) is a seed's failure, which Build meets with the
+// next seed; running out of cells is not.
+func TestSeedPlacement(t *testing.T) {
+	for msg, want := range map[string]bool{
+		"nextpnr-ice40: ERROR: Unable to find legal placement for all cells, design is probably at utilisation limit.": true,
+		"nextpnr-ice40: ERROR: Failed to expand region (0, 0) |_> (25, 31) of 4847 ICESTORM_LCs":                       true,
+		"nextpnr-ice40: Unable to place cell 'x', no BELs remaining to implement cell type 'ICESTORM_LC'":              false,
+		"nextpnr-ice40: no Max frequency line for clock clk_i* in the log":                                             false,
+	} {
+		if got := seedPlacement(msg); got != want {
+			t.Errorf("seedPlacement(%q) = %v, want %v", msg, got, want)
+		}
+	}
+}
+
 // TestWeightMemory synthesizes one network with its weight ROMs forced
 // into block RAM and into LUTs (rtl.NetConfig.WeightMemory, the rom_style
 // attribute): yosys must follow the attribute, block must take more block

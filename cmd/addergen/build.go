@@ -222,8 +222,17 @@ func printBuild(w io.Writer, out string, r *synth.BuildReport) {
 		}
 	}
 	what := "post-route"
-	if len(r.Seeds) > 1 {
-		what = fmt.Sprintf("post-route, median of %d seeds", len(r.Seeds))
+	routed := 0
+	for _, s := range r.Seeds {
+		if s.FmaxMHz != nil {
+			routed++
+		}
+	}
+	if routed > 1 {
+		what = fmt.Sprintf("post-route, median of %d routed seeds", routed)
+	}
+	if r.ExtraSeeds > 0 {
+		what += fmt.Sprintf("; %d seed(s) past the requested ones, as none of those found a legal placement", r.ExtraSeeds)
 	}
 	fmt.Fprintf(w, "  Fmax         %.1f MHz (%s; %s; nextpnr target %g MHz), %.0f images/s\n", r.FmaxMHz, what, strings.Join(fs, ", "), r.TargetMHz, r.ImagesPerS)
 	fmt.Fprintf(w, "  bitstream    %s/%s, %d bytes (seed %d)\n", out, r.Bitstream, r.BinBytes, r.KeptSeed)
