@@ -152,21 +152,21 @@ type BuildReport struct {
 	// FmaxMHz is the median post-route Fmax over the seeds that routed;
 	// the bitstream is the one of the seed that gave it (KeptSeed; with
 	// an even count, the lower middle one).
-	FmaxMHz    float64     `json:"fmax_mhz"`
-	KeptSeed   int         `json:"kept_seed"`
-	Seeds      []BuildSeed `json:"seeds"`
+	FmaxMHz  float64     `json:"fmax_mhz"`
+	KeptSeed int         `json:"kept_seed"`
+	Seeds    []BuildSeed `json:"seeds"`
 	// ExtraSeeds counts the seeds tried past the requested ones because
 	// none of those found a legal placement (at most ExtraPlacementSeeds).
-	ExtraSeeds int `json:"extra_seeds,omitempty"`
-	ImagesPerS float64     `json:"images_per_second"` // FmaxMHz·1e6 / Cycles
-	Bitstream  string      `json:"bitstream"`
-	BinBytes   int         `json:"bitstream_bytes"`
-	PCF        string      `json:"pcf"`
-	UserPCF    bool        `json:"user_pcf"`
-	YosysSec   float64     `json:"yosys_seconds"`
-	NextpnrCmd string      `json:"nextpnr"`
-	IcepackSec float64     `json:"icepack_seconds"`
-	Files      []string    `json:"files"`
+	ExtraSeeds int      `json:"extra_seeds,omitempty"`
+	ImagesPerS float64  `json:"images_per_second"` // FmaxMHz·1e6 / Cycles
+	Bitstream  string   `json:"bitstream"`
+	BinBytes   int      `json:"bitstream_bytes"`
+	PCF        string   `json:"pcf"`
+	UserPCF    bool     `json:"user_pcf"`
+	YosysSec   float64  `json:"yosys_seconds"`
+	NextpnrCmd string   `json:"nextpnr"`
+	IcepackSec float64  `json:"icepack_seconds"`
+	Files      []string `json:"files"`
 }
 
 // ExtraPlacementSeeds is how many seeds past the requested ones Build
