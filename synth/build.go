@@ -319,7 +319,11 @@ func Build(ctx context.Context, req BuildRequest) (*BuildReport, map[string][]by
 		argv := append([]string{"nextpnr-ice40"}, b.Nextpnr...)
 		argv = append(argv, "--json", "netlist.json", "--pcf", pcfName, "--freq", fmt.Sprintf("%g", freq),
 			"--seed", fmt.Sprint(s), "--timing-allow-fail", "--opt-timing", "--asc", asc, "--log", logName, "-q")
-		progress("nextpnr-ice40: placing and routing, seed %d (%d of %d)", s, s-seed+1, seeds)
+		if s < seed+seeds {
+			progress("nextpnr-ice40: placing and routing, seed %d (%d of %d)", s, s-seed+1, seeds)
+		} else {
+			progress("nextpnr-ice40: placing and routing, seed %d (no seed has found a legal placement yet: extra seed %d of at most %d)", s, s-seed-seeds+1, ExtraPlacementSeeds)
+		}
 		start := time.Now()
 		err := tool(ctx, req.Dir, timeout, logName, argv...)
 		bs := BuildSeed{Seed: s, Seconds: time.Since(start).Seconds(), Log: logName}
