@@ -91,6 +91,50 @@ func TestConvKernelsAgainstNaive(t *testing.T) {
 	}
 }
 
+// TestConvSkipAgainstNaive checks adder2d layers on non-negative inputs
+// (convSkip in vector builds, which skips the taps of weights ≤ 0) against
+// naiveConv, with zeros and rows of whole 8-position segments included.
+func TestConvSkipAgainstNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for iter := range 60 {
+		k := 1 + rng.IntN(5)
+		h, w := k+rng.IntN(20), k+7+rng.IntN(30)
+		ls := LayerSpec{Name: "c", Op: OpAdder2d, In: 1 + rng.IntN(4), Out: 1 + rng.IntN(11), Kernel: k,
+			Stride: 1 + rng.IntN(2), Padding: rng.IntN(k + 1), Bias: rng.IntN(2) == 0}
+		s := &Spec{Name: "k", Input: []int{ls.In, h, w}, Layers: []LayerSpec{ls}}
+		n, err := New(s, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := randTensor(rng, 2, ls.In, h, w)
+		for i, v := range x.Data {
+			x.Data[i] = max(v, 0) // about half zeros, as after a ReLU
+		}
+		if iter%2 == 0 { // some weights exactly 0
+			for i := range n.Layers[0].W.Value.Data {
+				if i%5 == 0 {
+					n.Layers[0].W.Value.Data[i] = 0
+				}
+			}
+		}
+		y, err := n.Forward(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := n.Layers[0]
+		sz := numel(l.OutShape)
+		for img := range 2 {
+			want := naiveConv(l, x.Data[img*numel(n.Input):(img+1)*numel(n.Input)])
+			got := y.Data[img*sz : (img+1)*sz]
+			for i := range want {
+				if math.Abs(got[i]-want[i]) > 1e-12*math.Max(1, math.Abs(want[i])) {
+					t.Fatalf("%+v on %dx%d: element %d = %v, want %v", ls, h, w, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
 func TestSmallLayersByHand(t *testing.T) {
 	// One 1x3x3 input through adder2d (2x2 kernel of ones, padding 1,
 	// stride 2, bias 0.5), maxpool, avgpool, relu, flatten, linear and add.
