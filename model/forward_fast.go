@@ -61,6 +61,10 @@ type convPrep struct {
 	// skip (adder2d tiles only, else nil) runs the layer through
 	// minSum1x32 when its input is non-negative.
 	skip *skipPrep
+	// reluIn tells that the layer's input is a ReLU's output: no value
+	// below 0 (NaN is possible, and gives NaN outputs through either
+	// kernel, as Σx is NaN), so convFast need not scan it for skip.
+	reluIn bool
 }
 
 // skipPrep is an adder2d layer's state for inputs x ≥ 0 (after a ReLU,
@@ -324,6 +328,8 @@ func (n *Net) prepConvs() []*convPrep {
 		}
 		if l.Op == OpAdder2d && !p.rows && l.OutShape[2] >= 8 {
 			p.skip = newSkipPrep(l, p, tap)
+			j := l.inIdx[0]
+			p.reluIn = j >= 0 && n.Layers[j].Op == OpReLU
 		}
 		preps[i] = p
 	}
@@ -460,7 +466,7 @@ func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch, e *epilogue) 
 		sumPlanes(src, tsum)
 	}
 	switch {
-	case p.skip != nil && nonNeg(src):
+	case p.skip != nil && (p.reluIn && nonNeg(l.PadValue) || nonNeg(src)):
 		convSkip(l, p, src, tsum, out)
 	case p.rows:
 		nb := (l.OutC + 3) / 4
