@@ -15,6 +15,10 @@ package model
 //     blocks of 4, 3 or 2 output channels at a time in registers
 //     (minSum4x8, minSum3x8, minSum2x8 and dot4x8, dot3x8, dot2x8;
 //     chanBlocks chooses the blocks).
+//   - An adder2d layer (rows of at least 8) whose input has no negative
+//     value runs instead through convSkip: one channel at a time against
+//     4 segments of 8 positions (minSum1x32), reading only the taps whose
+//     weight is positive (see skipPrep).
 //   - Layers with rows shorter than 8 gather tiles of 8 positions into
 //     col; layers with fewer than 8 positions (the fully connected adder
 //     layers) run one position against 16 channels at a time (minSumRow,

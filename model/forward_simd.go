@@ -26,6 +26,16 @@ import (
 // (relative differences near 1e-15 at these layer sizes); an infinite
 // input or weight gives NaN instead of −Inf.
 //
+// Tried and not kept (2026-11-30): float32 lanes (8 per vector) for
+// minSum, on inputs and weights rounded to float32 with Σx and Σw of the
+// rounded values. The rounding of the inputs alone costs little
+// (resnet20 fixture: logits 5.1e-8 relative, limit 1e-6), but any float32
+// accumulation does not: Σmin summed in float32 over chunks of 2, 4, 8
+// or 16 taps, the chunks in float64, gave logit errors of 4.2e-6,
+// 8.5e-6, 1.6e-5 and 1.3e-5 (batch norm then subtracts a mean close to
+// the sum, which amplifies its relative error), and summing
+// min(x − w, 0) instead did no better (2.7e-5 at 16).
+//
 // Every function that touches 256-bit vectors ends with
 // archsimd.ClearAVXUpperBits (VZEROUPPER), as sim/net_kernel_simd.go
 // does: SSE code after dirty upper halves is expensive on this VM.
