@@ -441,6 +441,38 @@ func fillPhases(l *Layer, p *convPrep, x, xq []float64) {
 	}
 }
 
+// writePadded sets xq to y (the output of a conv2d/adder2d step, shape
+// [C, H, W]) with epilogue e applied, padded for conv l (stride 1) as
+// fillPhases would: padding l.PadValue[c], or 0.
+func writePadded(l *Layer, y, xq []float64, e *epilogue) {
+	C, H, W := l.InShapes[0][0], l.InShapes[0][1], l.InShapes[0][2]
+	P := l.Padding
+	Wp := W + 2*P
+	plane := (H + 2*P) * Wp
+	y, xq = y[:C*H*W], xq[:C*plane]
+	for c := range C {
+		var pad float64
+		if l.PadValue != nil {
+			pad = l.PadValue[c]
+		}
+		q := xq[c*plane : (c+1)*plane]
+		fill(q[:P*Wp+P], pad)
+		for i := range H {
+			row := q[(P+i)*Wp+P:][:W]
+			yr := y[(c*H+i)*W:][:W]
+			if e.active() {
+				postRow(yr, row, e, c)
+			} else {
+				copy(row, yr)
+			}
+			if i+1 < H {
+				fill(q[(P+i)*Wp+P+W:][:2*P], pad)
+			}
+		}
+		fill(q[(P+H-1)*Wp+P+W:], pad)
+	}
+}
+
 // fill sets every element of s to v.
 func fill(s []float64, v float64) {
 	for i := range s {
@@ -453,13 +485,13 @@ func fill(s []float64, v float64) {
 // epilogue e (which holds the bias, if any), applied channel by channel
 // once all outputs are stored: one vectorised pass per channel costs far
 // less than one call per tile of 8.
-func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch, e *epilogue) {
+func convFast(l *Layer, p *convPrep, x, out []float64, s *scratch, e *epilogue, padded bool) {
 	OH, OW := l.OutShape[1], l.OutShape[2]
 	npos := OH * OW
 	R := len(p.off)
 	adder := l.Op == OpAdder2d
 	src := x
-	if p.copyIn {
+	if p.copyIn && !padded {
 		_, _, size := phaseGeom(l)
 		src = s.xq[:size]
 		fillPhases(l, p, x, src)
