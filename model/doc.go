@@ -44,9 +44,11 @@
 // which min(x, w) = w is a constant (convSkip in forward_fast.go). The
 // inner loops do not allocate. Forward (not ForwardAll) fuses a
 // batchnorm2d or ReLU into the layer it post-processes and reuses a few
-// buffers across layers (forward_plan.go), with results bit-identical to
-// ForwardAll's; the conv weight layouts are cached per net and rebuilt
-// when the weights change.
+// buffers across layers (forward_plan.go); with the AVX2 kernels a conv
+// whose only reader is a stride-1 padded conv writes its output already
+// padded (step.padFor). Results are bit-identical to ForwardAll's; the
+// conv weight layouts are cached per net and rebuilt when the weights
+// change.
 //
 // # Specs
 //
