@@ -38,12 +38,17 @@
 // bit-identical whatever the parallelism. With the AVX2 kernels
 // (GOEXPERIMENT=simd, forward_fast.go) convolutions read a padded,
 // stride-phase copy of each layer's input directly; the portable build
-// unfolds the input tile by tile (im2col) into a per-worker buffer. The
+// unfolds the input tile by tile (im2col) into a per-worker buffer. An
+// adder2d layer whose input has no negative value (a ReLU's output, zero
+// padding) skips, in the AVX2 build, the taps whose weight is ≤ 0, for
+// which min(x, w) = w is a constant (convSkip in forward_fast.go). The
 // inner loops do not allocate. Forward (not ForwardAll) fuses a
 // batchnorm2d or ReLU into the layer it post-processes and reuses a few
-// buffers across layers (forward_plan.go), with results bit-identical to
-// ForwardAll's; the conv weight layouts are cached per net and rebuilt
-// when the weights change.
+// buffers across layers (forward_plan.go); with the AVX2 kernels a conv
+// whose only reader is a stride-1 padded conv writes its output already
+// padded (step.padFor). Results are bit-identical to ForwardAll's; the
+// conv weight layouts are cached per net and rebuilt when the weights
+// change.
 //
 // # Specs
 //

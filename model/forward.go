@@ -37,6 +37,8 @@ type scratch struct {
 	col  []float64
 	xq   []float64 // convFast's padded, stride-phase-split input
 	tsum []float64 // the channel sum of xq's planes
+	// unpad holds a step.padFor step's output before writePadded.
+	unpad []float64
 }
 
 func (n *Net) run(x dataset.Tensor, all bool) ([]dataset.Tensor, error) {
@@ -112,6 +114,13 @@ func (n *Net) newScratch(all bool, p *fastPlan) *scratch {
 			}
 		}
 	}
+	maxUnpad := 0
+	for _, st := range p.steps {
+		if st.padFor != nil && !all {
+			maxUnpad = max(maxUnpad, numel(st.l.OutShape))
+		}
+	}
+	s.unpad = make([]float64, maxUnpad)
 	s.col = make([]float64, maxCol)
 	s.xq = make([]float64, maxQ)
 	s.tsum = make([]float64, maxT)
@@ -142,7 +151,7 @@ func (n *Net) forwardOne(s *scratch, preps []*convPrep, x []float64, outs []data
 				if l.Bias {
 					e.bias = l.B.Value.Data
 				}
-				convFast(l, preps[i], in, out, s, &e)
+				convFast(l, preps[i], in, out, s, &e, false)
 			} else {
 				convLike(l, in, out, s.col)
 			}

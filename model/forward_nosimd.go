@@ -29,6 +29,9 @@ func dot3x8(src []float64, base int, off []int32, wp []float64, dst *[4]*[8]floa
 func dot2x8(src []float64, base int, off []int32, wp []float64, dst *[4]*[8]float64) {
 	panic("model: no vector kernels in this build")
 }
+func minSum1x32(src []float64, seg *[4]int, off []int32, w []float64, sx *[4][8]float64, c *float64, dst *[4]*[8]float64) {
+	panic("model: no vector kernels in this build")
+}
 func sumWin8(src []float64, base int, off []int32, sx *[8]float64) {
 	panic("model: no vector kernels in this build")
 }

@@ -2,6 +2,7 @@ package model
 
 import (
 	"math"
+	"slices"
 	"sync"
 )
 
@@ -107,7 +108,7 @@ func (n *Net) plan() *fastPlan {
 	if simdFloat {
 		p.convs = n.prepConvs()
 	}
-	p.steps, p.bufSize = n.schedule()
+	p.steps, p.bufSize = n.schedule(simdFloat)
 	if n.fast != nil { // nil for a Net not made by Build: no caching
 		n.fast.p.Store(p)
 	}
@@ -160,6 +161,14 @@ type step struct {
 	in   [2]int
 	out  int
 	size int
+	// padFor (vector builds only) is the stride-1 padded conv2d/adder2d
+	// that is the only reader of this conv2d/adder2d step's output: the
+	// step then writes its output, epilogue applied, padded as padFor's
+	// convFast reads it (fillPhases' layout, padding 0 or PadValue), and
+	// size is that padded length; padIn tells that l's input is so
+	// written.
+	padFor *Layer
+	padIn  bool
 }
 
 const (
@@ -167,8 +176,9 @@ const (
 	bufOutput = -2
 )
 
-// schedule returns Forward's steps and buffer sizes for n.
-func (n *Net) schedule() ([]step, []int) {
+// schedule returns Forward's steps and buffer sizes for n; padOut allows
+// step.padFor.
+func (n *Net) schedule(padOut bool) ([]step, []int) {
 	L := len(n.Layers)
 	readers := make([]int, L)
 	for _, l := range n.Layers {
@@ -198,6 +208,32 @@ func (n *Net) schedule() ([]step, []int) {
 		}
 		stepOf[i] = len(steps)
 		steps = append(steps, step{i: i, l: l, size: numel(l.OutShape)})
+	}
+	if padOut {
+		last := make([]int, len(steps)) // the last layer fused in step t
+		for i := range L {
+			last[stepOf[i]] = i
+		}
+		isConv := func(l *Layer) bool { return l.Op == OpConv2d || l.Op == OpAdder2d }
+		for t := range steps {
+			st := &steps[t]
+			j := last[t]
+			if !isConv(st.l) || j == L-1 || readers[j] != 1 {
+				continue
+			}
+			for u := t + 1; u < len(steps); u++ {
+				ul := steps[u].l
+				if !slices.Contains(ul.inIdx, j) {
+					continue
+				}
+				if isConv(ul) && ul.inIdx[0] == j && ul.Stride == 1 && ul.Padding > 0 {
+					_, _, size := phaseGeom(ul)
+					st.padFor, st.size = ul, size
+					steps[u].padIn = true
+				}
+				break
+			}
+		}
 	}
 	// lastRead[t] is the last step reading step t's output.
 	lastRead := make([]int, len(steps))
@@ -332,11 +368,23 @@ func (n *Net) forwardSteps(s *scratch, p *fastPlan, es []epilogue, x, y []float6
 		st := &p.steps[t]
 		l, e := st.l, &es[t]
 		out := buf(st.out, st.size)
-		in := buf(st.in[0], numel(l.InShapes[0]))
+		insize := numel(l.InShapes[0])
+		if st.padIn {
+			_, _, insize = phaseGeom(l)
+		}
+		in := buf(st.in[0], insize)
 		switch l.Op {
 		case OpConv2d, OpAdder2d:
+			if p.convs != nil && st.padFor != nil {
+				tmp := s.unpad[:numel(l.OutShape)]
+				convFast(l, p.convs[st.i], in, tmp, s, &epilogue{bias: e.bias}, st.padIn)
+				post := *e
+				post.bias = nil
+				writePadded(st.padFor, tmp, out, &post)
+				break
+			}
 			if p.convs != nil {
-				convFast(l, p.convs[st.i], in, out, s, e)
+				convFast(l, p.convs[st.i], in, out, s, e, st.padIn)
 				break
 			}
 			convLike(l, in, out, s.col) // adds the bias

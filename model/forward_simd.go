@@ -26,6 +26,16 @@ import (
 // (relative differences near 1e-15 at these layer sizes); an infinite
 // input or weight gives NaN instead of −Inf.
 //
+// Tried and not kept (2026-11-30): float32 lanes (8 per vector) for
+// minSum, on inputs and weights rounded to float32 with Σx and Σw of the
+// rounded values. The rounding of the inputs alone costs little
+// (resnet20 fixture: logits 5.1e-8 relative, limit 1e-6), but any float32
+// accumulation does not: Σmin summed in float32 over chunks of 2, 4, 8
+// or 16 taps, the chunks in float64, gave logit errors of 4.2e-6,
+// 8.5e-6, 1.6e-5 and 1.3e-5 (batch norm then subtracts a mean close to
+// the sum, which amplifies its relative error), and summing
+// min(x − w, 0) instead did no better (2.7e-5 at 16).
+//
 // Every function that touches 256-bit vectors ends with
 // archsimd.ClearAVXUpperBits (VZEROUPPER), as sim/net_kernel_simd.go
 // does: SSE code after dirty upper halves is expensive on this VM.
@@ -113,6 +123,71 @@ func minSum4x8(src []float64, base int, off []int32, wp []float64, sx *[8]float6
 	v = archsimd.BroadcastFloat64x4(sw[3])
 	a3.Add(a3).Sub(sa.Add(v)).Store((*[4]float64)(dst[3][0:4]))
 	b3.Add(b3).Sub(sb.Add(v)).Store((*[4]float64)(dst[3][4:8]))
+	archsimd.ClearAVXUpperBits()
+}
+
+// minSum1x32 computes 4 segments of 8 output positions of one output
+// channel of an adder layer from the taps in off/w only: segment k's
+// position q reads tap r at src[seg[k] + off[r] + q]. It stores
+// dst[k][q] = 2·Σ_r min(x, w[r]) − (sx[k][q] + c). convFast uses it on
+// non-negative inputs with the channel's positive weights only (see
+// skipPrep).
+func minSum1x32(src []float64, seg *[4]int, off []int32, w []float64, sx *[4][8]float64, c *float64, dst *[4]*[8]float64) {
+	lo := min(seg[0], seg[1], seg[2], seg[3])
+	hi := max(seg[0], seg[1], seg[2], seg[3])
+	if lo < 0 || hi+8 > len(src) || len(w) < len(off) {
+		panic("model: convFast tile out of range")
+	}
+	lim := uint(len(src) - hi - 8)
+	sp := unsafe.Pointer(unsafe.SliceData(src))
+	p0, p1 := unsafe.Add(sp, 8*seg[0]), unsafe.Add(sp, 8*seg[1])
+	p2, p3 := unsafe.Add(sp, 8*seg[2]), unsafe.Add(sp, 8*seg[3])
+	wq := unsafe.Pointer(unsafe.SliceData(w))
+	var a0, a1, a2, a3, b0, b1, b2, b3 archsimd.Float64x4
+	n := len(off)
+	var o int32
+	if n > 0 {
+		o = off[0]
+	}
+	if uint(o) > lim {
+		panic("model: convFast tap out of range")
+	}
+	// As in minSum4x8, the next tap's offset is loaded and checked
+	// halfway through the body, which splits it in two blocks so that
+	// Go's scheduler does not hoist all 8 loads above the accumulator
+	// updates (which spilled two accumulators).
+	for r := 0; r < n; r++ {
+		v := archsimd.BroadcastFloat64x4(*(*float64)(wq))
+		wq = unsafe.Add(wq, 8)
+		d := uintptr(o) * 8
+		x := (*[8]float64)(unsafe.Add(p0, d))
+		a0 = a0.Add(archsimd.LoadFloat64x4((*[4]float64)(x[0:4])).Min(v))
+		b0 = b0.Add(archsimd.LoadFloat64x4((*[4]float64)(x[4:8])).Min(v))
+		x = (*[8]float64)(unsafe.Add(p1, d))
+		a1 = a1.Add(archsimd.LoadFloat64x4((*[4]float64)(x[0:4])).Min(v))
+		b1 = b1.Add(archsimd.LoadFloat64x4((*[4]float64)(x[4:8])).Min(v))
+		if r+1 < n {
+			o = off[r+1]
+			if uint(o) > lim {
+				panic("model: convFast tap out of range")
+			}
+		}
+		x = (*[8]float64)(unsafe.Add(p2, d))
+		a2 = a2.Add(archsimd.LoadFloat64x4((*[4]float64)(x[0:4])).Min(v))
+		b2 = b2.Add(archsimd.LoadFloat64x4((*[4]float64)(x[4:8])).Min(v))
+		x = (*[8]float64)(unsafe.Add(p3, d))
+		a3 = a3.Add(archsimd.LoadFloat64x4((*[4]float64)(x[0:4])).Min(v))
+		b3 = b3.Add(archsimd.LoadFloat64x4((*[4]float64)(x[4:8])).Min(v))
+	}
+	vc := archsimd.BroadcastFloat64x4(*c)
+	a0.Add(a0).Sub(archsimd.LoadFloat64x4((*[4]float64)(sx[0][0:4])).Add(vc)).Store((*[4]float64)(dst[0][0:4]))
+	b0.Add(b0).Sub(archsimd.LoadFloat64x4((*[4]float64)(sx[0][4:8])).Add(vc)).Store((*[4]float64)(dst[0][4:8]))
+	a1.Add(a1).Sub(archsimd.LoadFloat64x4((*[4]float64)(sx[1][0:4])).Add(vc)).Store((*[4]float64)(dst[1][0:4]))
+	b1.Add(b1).Sub(archsimd.LoadFloat64x4((*[4]float64)(sx[1][4:8])).Add(vc)).Store((*[4]float64)(dst[1][4:8]))
+	a2.Add(a2).Sub(archsimd.LoadFloat64x4((*[4]float64)(sx[2][0:4])).Add(vc)).Store((*[4]float64)(dst[2][0:4]))
+	b2.Add(b2).Sub(archsimd.LoadFloat64x4((*[4]float64)(sx[2][4:8])).Add(vc)).Store((*[4]float64)(dst[2][4:8]))
+	a3.Add(a3).Sub(archsimd.LoadFloat64x4((*[4]float64)(sx[3][0:4])).Add(vc)).Store((*[4]float64)(dst[3][0:4]))
+	b3.Add(b3).Sub(archsimd.LoadFloat64x4((*[4]float64)(sx[3][4:8])).Add(vc)).Store((*[4]float64)(dst[3][4:8]))
 	archsimd.ClearAVXUpperBits()
 }
 

@@ -91,6 +91,114 @@ func TestConvKernelsAgainstNaive(t *testing.T) {
 	}
 }
 
+// TestConvSkipAgainstNaive checks adder2d layers on non-negative inputs
+// (convSkip in vector builds, which skips the taps of weights ≤ 0) against
+// naiveConv, with zeros and rows of whole 8-position segments included.
+func TestConvSkipAgainstNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for iter := range 60 {
+		k := 1 + rng.IntN(5)
+		h, w := k+rng.IntN(20), k+7+rng.IntN(30)
+		ls := LayerSpec{Name: "c", Op: OpAdder2d, In: 1 + rng.IntN(4), Out: 1 + rng.IntN(11), Kernel: k,
+			Stride: 1 + rng.IntN(2), Padding: rng.IntN(k + 1), Bias: rng.IntN(2) == 0}
+		s := &Spec{Name: "k", Input: []int{ls.In, h, w}, Layers: []LayerSpec{ls}}
+		n, err := New(s, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := randTensor(rng, 2, ls.In, h, w)
+		for i, v := range x.Data {
+			x.Data[i] = max(v, 0) // about half zeros, as after a ReLU
+		}
+		if iter%2 == 0 { // some weights exactly 0
+			for i := range n.Layers[0].W.Value.Data {
+				if i%5 == 0 {
+					n.Layers[0].W.Value.Data[i] = 0
+				}
+			}
+		}
+		y, err := n.Forward(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := n.Layers[0]
+		sz := numel(l.OutShape)
+		for img := range 2 {
+			want := naiveConv(l, x.Data[img*numel(n.Input):(img+1)*numel(n.Input)])
+			got := y.Data[img*sz : (img+1)*sz]
+			for i := range want {
+				if math.Abs(got[i]-want[i]) > 1e-12*math.Max(1, math.Abs(want[i])) {
+					t.Fatalf("%+v on %dx%d: element %d = %v, want %v", ls, h, w, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestPaddedOutput checks a conv whose only reader is a stride-1 padded
+// conv with PadValue (Forward writes the first conv's output padded in
+// vector builds, step.padFor) against ForwardAll, bit for bit, and the
+// second layer against naiveConv's padding by hand.
+func TestPaddedOutput(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, w := range []int{5, 9, 13, 30} {
+		s := &Spec{Name: "p", Input: []int{2, 7, w}, Layers: []LayerSpec{
+			{Name: "a", Op: OpAdder2d, In: 2, Out: 3, Kernel: 3, Padding: 1},
+			{Name: "bn", Op: OpBatchNorm2d, Channels: 3},
+			{Name: "r", Op: OpReLU},
+			{Name: "c", Op: OpConv2d, In: 3, Out: 4, Kernel: 3, Padding: 2, Bias: true},
+		}}
+		n, err := New(s, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.Layers[3].PadValue = []float64{0.5, -1.25, 2}
+		x := randTensor(rng, 3, 2, 7, w)
+		y, err := n.Forward(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := n.ForwardAll(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(y.Data, all[3].Data) {
+			t.Errorf("width %d: Forward and ForwardAll differ", w)
+		}
+		// The conv with PadValue by hand: pad the ReLU output explicitly
+		// and run naiveConv with padding 0.
+		l := n.Layers[3]
+		H, W, P := 7, w, 2
+		Hp, Wp := H+2*P, W+2*P
+		rs := numel(all[2].Shape[1:])
+		for img := range 3 {
+			r := all[2].Data[img*rs : (img+1)*rs]
+			xp := make([]float64, 3*Hp*Wp)
+			for c := range 3 {
+				for i := range Hp {
+					for j := range Wp {
+						v := l.PadValue[c]
+						if i >= P && i < P+H && j >= P && j < P+W {
+							v = r[(c*H+i-P)*W+j-P]
+						}
+						xp[(c*Hp+i)*Wp+j] = v
+					}
+				}
+			}
+			l0 := *l
+			l0.Padding, l0.PadValue = 0, nil
+			l0.InShapes = [][]int{{3, Hp, Wp}}
+			want := naiveConv(&l0, xp)
+			got := y.Data[img*len(want) : (img+1)*len(want)]
+			for i := range want {
+				if math.Abs(got[i]-want[i]) > 1e-12*math.Max(1, math.Abs(want[i])) {
+					t.Fatalf("width %d: element %d = %v, want %v", w, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
 func TestSmallLayersByHand(t *testing.T) {
 	// One 1x3x3 input through adder2d (2x2 kernel of ones, padding 1,
 	// stride 2, bias 0.5), maxpool, avgpool, relu, flatten, linear and add.
