@@ -41,8 +41,8 @@ demo: tools build
 # then the simulator's packages again in the portable build (on amd64; both
 # kernels must give identical outputs, and in the vector build
 # TestKernelsIdentical compares them directly). After the tests, every fuzz
-# target runs a few seconds past its seed corpus (scripts/fuzz-smoke.sh
-# finds them all; FUZZTIME sets the time).
+# target runs 10,000 executions past its seed corpus (scripts/fuzz-smoke.sh
+# finds them all; FUZZTIME sets the budget, a count such as 10000x).
 test: tools
 	$(SIMD) $(GO) vet ./...
 	$(SIMD) $(GO) test -timeout 60m ./...
