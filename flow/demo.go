@@ -15,7 +15,6 @@ import (
 	"github.com/addergen/addergen/dataset"
 	"github.com/addergen/addergen/internal/report"
 	"github.com/addergen/addergen/model"
-	"github.com/addergen/addergen/quant"
 	"github.com/addergen/addergen/rtl"
 	"github.com/addergen/addergen/synth"
 	"github.com/addergen/addergen/testbench"
@@ -104,8 +103,10 @@ type DemoOptions struct {
 	// Out is the report folder the caller writes the files into (named in
 	// the comparison report).
 	Out string
-	// Config is the quantization config (its Bits is the operand width).
-	Config quant.Config
+	// Quant are the quantization options (DefaultQuantizeOptions: those of
+	// addergen quantize; Quant.Config.Bits is the operand width); Source
+	// is set from Data.
+	Quant QuantizeOptions
 	// TestImages (0: all), CalibImages and Images are the test images for
 	// the float and simulator accuracy, the training images calibrated
 	// on, and the test images verified in RTL simulation.
@@ -170,7 +171,7 @@ func Demo(ctx context.Context, o DemoOptions) (*DemoReport, map[string][]byte, e
 	}
 	d := &demoRun{o: &o, p: progressOr(o.Progress)}
 	r := &d.rep
-	r.Model, r.Bits, r.Data = o.Model, o.Config.Bits, o.Data
+	r.Model, r.Bits, r.Data = o.Model, o.Quant.Config.Bits, o.Data
 	acc := o.Test.Limit(o.TestImages)
 	r.TestImages = acc.X.Shape[0]
 
@@ -189,8 +190,10 @@ func Demo(ctx context.Context, o DemoOptions) (*DemoReport, map[string][]byte, e
 	d.begin("quantize")
 	calib := o.Train.Limit(o.CalibImages)
 	r.CalibImages = calib.X.Shape[0]
-	d.p.Start(fmt.Sprintf("quantize to %d bits", o.Config.Bits), -1)
-	q, _, err := Quantize(o.Net, calib.X, QuantizeOptions{Config: o.Config, Source: filepath.Base(o.Data)})
+	d.p.Start(fmt.Sprintf("quantize to %d bits", o.Quant.Config.Bits), -1)
+	qo := o.Quant
+	qo.Source = filepath.Base(o.Data)
+	q, _, err := Quantize(o.Net, calib.X, qo)
 	d.p.Finish()
 	if err != nil {
 		return nil, nil, OneLine(err)
@@ -200,7 +203,7 @@ func Demo(ctx context.Context, o DemoOptions) (*DemoReport, map[string][]byte, e
 	if err != nil {
 		return nil, nil, err
 	}
-	qname := fmt.Sprintf("q%d.json", o.Config.Bits)
+	qname := fmt.Sprintf("q%d.json", o.Quant.Config.Bits)
 	r.Quantized = qname
 	d.end("quantize")
 
@@ -316,7 +319,7 @@ func (d *demoRun) verify(ctx context.Context, design *rtl.Net, files map[string]
 // engine's lanes, at most DemoMaxPELanes, unless PELanes sets it.
 func (d *demoRun) synth(ctx context.Context, design *rtl.Net) error {
 	s := &d.rep.Synth
-	s.Target, s.Width = synth.Xilinx, d.o.Config.Bits
+	s.Target, s.Width = synth.Xilinx, d.o.Quant.Config.Bits
 	for _, e := range design.Engines {
 		if e.Adder && EngineLanes(e) > s.Lanes {
 			s.Lanes, s.Layer = EngineLanes(e), e.Layer

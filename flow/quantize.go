@@ -30,6 +30,31 @@ type QuantizeOptions struct {
 	Refine refine.Options
 }
 
+// DefaultResidualBits is the least width `addergen quantize` gives, by
+// default, activations read only by residual adds (quant.Config.ResidualBits).
+const DefaultResidualBits = 8
+
+// DefaultQuantizeOptions returns the options `addergen quantize --bits
+// bits` runs with when no other flag is given, the quantizer's best
+// methods (measured on the official ResNet-20 at 4-6 bits, README
+// "Low-bit quantization" ablation): search calibration; scales off the
+// power-of-two grid where a multiplier rescale reaches them
+// (Config.NonPow2Scales); each adder input clipped for the layer's output
+// error (OutputClip, Banner et al. 2019); bias correction measured by the
+// simulator, one run per adder layer on refine.DefaultBiasImages images
+// (Nagel et al. 2019); residual-only activations at DefaultResidualBits;
+// the first conv, the classifier and the input at quant.EdgeBits. sweep
+// and demo quantize with these, so their accuracies are quantize's. The
+// caller sets Source and, for --auto-bits, Refine.AutoBits and Labels.
+func DefaultQuantizeOptions(bits int) QuantizeOptions {
+	cfg := quant.DefaultConfig()
+	cfg.Bits = bits
+	cfg.NonPow2Scales, cfg.OutputClip, cfg.BiasCorrection = true, true, true
+	cfg.BiasPasses = refine.Sequential
+	cfg.ResidualBits = DefaultResidualBits
+	return QuantizeOptions{Config: cfg, EdgeBits: quant.EdgeBits, Refine: refine.Options{BiasImages: refine.DefaultBiasImages}}
+}
+
 // Quantize quantizes net on calib ([N, C, H, W] floats in the model's
 // input scale) with o (refine.Quantize: calibration, then the bias
 // correction passes and the --auto-bits search when asked). It returns

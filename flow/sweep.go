@@ -71,7 +71,8 @@ type SweepOptions struct {
 // Points is the number of design points of the axes.
 func (o *SweepOptions) Points() int { return len(o.Bits) * len(o.Parallel) * len(o.Lanes) }
 
-// Sweep quantizes o.Net at every width (quant defaults, calibrated once per
+// Sweep quantizes o.Net at every width (DefaultQuantizeOptions, as
+// `addergen quantize --bits B` with no other flag; calibrated once per
 // width and shared by every parallelism), measures the simulator's top-1
 // (percent) and agreement with the float model on o.Set, and plans and
 // costs every (bits, parallel, lanes) design, marking the Pareto fronts.
@@ -124,9 +125,9 @@ func Sweep(ctx context.Context, o SweepOptions) (*SweepReport, error) {
 	qs := make([]quantized, len(o.Bits))
 	err = forEach(len(widths), func(w int) error {
 		i := widths[w]
-		cfg := quant.DefaultConfig()
-		cfg.Bits = o.Bits[i]
-		q, _, err := Quantize(o.Net, o.CalibSet.X, QuantizeOptions{Config: cfg, Source: filepath.Base(o.Calib)})
+		qo := DefaultQuantizeOptions(o.Bits[i]) // as addergen quantize --bits B
+		qo.Source = filepath.Base(o.Calib)
+		q, _, err := Quantize(o.Net, o.CalibSet.X, qo)
 		if err != nil {
 			return fmt.Errorf("--bits %d: %v", o.Bits[i], OneLine(err))
 		}

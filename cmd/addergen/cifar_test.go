@@ -241,6 +241,63 @@ func TestCIFARQuantizeCompareSweep(t *testing.T) {
 	}
 }
 
+// TestRawInputWarnsOnNormalisedData: a net whose preprocessing is folded
+// reads raw pixels, so data that cannot be raw pixels (negative or
+// fractional values: an already normalised .npy) gets one warning line
+// naming the flag and the file, in quantize and in compare; raw pixels
+// (a .npy of integers 0..255, CIFAR-10 records) get none.
+func TestRawInputWarnsOnNormalisedData(t *testing.T) {
+	f := newCIFARFixture(t)
+	rng := rand.New(rand.NewPCG(5, 6))
+	norm, raw := dataset.Tensor{Shape: []int{4, 3, 32, 32}}, dataset.Tensor{Shape: []int{4, 3, 32, 32}}
+	for range 4 * 3 * 32 * 32 {
+		norm.Data = append(norm.Data, rng.NormFloat64())
+		raw.Data = append(raw.Data, float64(rng.IntN(256)))
+	}
+	normFile, rawFile := filepath.Join(f.dir, "norm.npy"), filepath.Join(f.dir, "raw.npy")
+	for file, x := range map[string]dataset.Tensor{normFile: norm, rawFile: raw} {
+		if err := dataset.WriteNPY(file, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const warning = "not raw pixels"
+	q := filepath.Join(f.dir, "q.json")
+	for _, c := range []struct {
+		calib string
+		extra []string
+		warn  bool
+	}{
+		{normFile, nil, true},
+		{rawFile, nil, false},
+		{f.folder, []string{"--preprocess"}, false},
+	} {
+		args := append([]string{"quantize", "--model", f.spec, "--weights", f.weights, "--calib", c.calib, "--bits", "6", "--out", q}, c.extra...)
+		code, _, stderr := runCLI(t, args...)
+		if code != 0 {
+			t.Fatalf("quantize --calib %s: exit %d: %s", c.calib, code, stderr)
+		}
+		lines := 0
+		for _, l := range strings.Split(stderr, "\n") {
+			if strings.Contains(l, warning) {
+				lines++
+				if !strings.Contains(l, "--calib "+c.calib) || !strings.Contains(l, "--raw-input") {
+					t.Errorf("warning does not name the flag, the file and --raw-input: %q", l)
+				}
+			}
+		}
+		if want := map[bool]int{true: 1, false: 0}[c.warn]; lines != want {
+			t.Errorf("quantize --calib %s: %d %q warning lines, want %d; stderr:\n%s", c.calib, lines, warning, want, stderr)
+		}
+	}
+	code, _, stderr := runCLI(t, "compare", "--model", f.spec, "--weights", f.weights, "--quantized", q, "--data", normFile)
+	if code != 0 {
+		t.Fatalf("compare: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "--data "+normFile) || !strings.Contains(stderr, warning) {
+		t.Errorf("compare on normalised data of a folded model: no warning; stderr:\n%s", stderr)
+	}
+}
+
 // TestCIFARVerifyPreprocess: verify runs the RTL on CIFAR-10 records with
 // --preprocess, bit-exact.
 func TestCIFARVerifyPreprocess(t *testing.T) {

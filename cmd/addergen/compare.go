@@ -116,7 +116,7 @@ func (o *compareOpts) run(stdout, stderr io.Writer) error {
 		return usagef("--quantized %s has its preprocessing folded, but --model %s: %v", o.quantized, o.model, oneLineErr(err))
 	}
 	set, err := dataArg{flag: "--data", path: o.data, labels: o.labels, split: o.split, limit: o.limit,
-		preprocess: o.preprocess, pre: net.Spec.Preprocess, model: o.model}.load(net.Input, stderr)
+		preprocess: o.preprocess, pre: net.Spec.Preprocess, model: o.model, raw: net.Folded != nil}.load(net.Input, stderr)
 	if err != nil {
 		return err
 	}

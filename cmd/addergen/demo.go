@@ -171,17 +171,14 @@ func (o *demoOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg := quant.DefaultConfig()
-	// As addergen quantize --bits B does.
-	if cfg.Bits, cfg.LayerBits, err = quant.ParseBits(fmt.Sprint(o.bits)); err != nil {
-		return usagef("--bits: %v", err)
-	}
+	// As addergen quantize --bits B does, with its defaults.
+	qo := flow.DefaultQuantizeOptions(o.bits)
 	var log io.Writer
 	if o.g.verbose {
 		log = stderr
 	}
 	r, files, err := flow.Demo(ctx, flow.DemoOptions{Model: demoModel, Net: net, Data: mnist, Test: test, Train: train, Out: o.out,
-		Config: cfg, TestImages: o.testImages, CalibImages: o.calibImages, Images: o.images, Simulator: o.simulator, Seed: o.seed,
+		Quant: qo, TestImages: o.testImages, CalibImages: o.calibImages, Images: o.images, Simulator: o.simulator, Seed: o.seed,
 		Parallel: o.parallel, Lanes: o.lanes, Balance: o.balance, PELanes: o.peLanes, Bitstream: o.bitstream, Started: start,
 		Progress: &progressBar{g: o.g, stderr: stderr, its: "img"}, Log: log, Warnings: stderr})
 	if err != nil {

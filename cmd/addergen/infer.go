@@ -32,9 +32,11 @@ func newInferCmd(g *globalOpts) *cobra.Command {
 	o := &inferOpts{g: g}
 	cmd := &cobra.Command{
 		Use:   "infer --model M [--weights FILE] --input X.npy --output Y.npy [--preprocess] [--json]",
-		Short: "Run a float model on a batch of inputs and write its logits",
-		Long: `Run the float reference model on the samples of X.npy and write the outputs,
-float64 [N, classes], to Y.npy (written to a temporary file and renamed).
+		Short: "Run a float or quantized model on a batch of inputs and write its logits",
+		Long: `Run the float reference model, or a quantized model (a file addergen quantize
+wrote) in the bit-exact simulator, on the samples of X.npy and write the
+outputs, float64 [N, classes], to Y.npy (written to a temporary file and
+renamed; a quantized model's logits are its output codes times their scale).
 
 --model is a built-in architecture (` + strings.Join(model.BuiltinSpecs(), ", ") + `) or a spec JSON
 file; --weights is a PyTorch checkpoint (.pth/.pt, zip or legacy format),
@@ -65,7 +67,7 @@ X.labels.npy beside X.npy) the top-1 accuracy is printed too.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.OutOrStdout(), cmd.ErrOrStderr()) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&o.model, "model", "", "built-in model name or spec JSON file")
+	fl.StringVar(&o.model, "model", "", "built-in model name, spec JSON file, or quantized model (.json from addergen quantize)")
 	fl.StringVar(&o.weights, "weights", "", "weights file (.pth, .pt, .safetensors, .npz)")
 	fl.StringVar(&o.weightsKey, "weights-key", "", "entry of a checkpoint dict that holds the state_dict (net, model, state_dict, ...), when the checkpoint holds several")
 	fl.StringVar(&o.input, "input", "", "input samples: .npy, MNIST IDX file, CIFAR-10 .bin file, a folder of them (test split), or mnist (the GoMNIST module's test split)")
@@ -107,13 +109,14 @@ func (o *inferOpts) run(stdout, stderr io.Writer) error {
 		return usagef("--limit %d invalid: must be >= 0", o.limit)
 	}
 	var pre *model.Preprocess
+	raw := false // the model reads raw pixels (preprocessing folded)
 	if n, ok := r.(*model.Net); ok {
-		pre = n.Spec.Preprocess
+		pre, raw = n.Spec.Preprocess, n.Folded != nil
 	} else if qr, ok := r.(interface{ Model() *quant.Model }); ok {
-		pre = qr.Model().Preprocess
+		pre, raw = qr.Model().Preprocess, qr.Model().PreprocessFolded != nil
 	}
 	set, err := dataArg{flag: "--input", path: o.input, split: dataset.SplitTest, limit: o.limit,
-		preprocess: o.preprocess, pre: pre, model: o.model}.load(r.InputShape(), stderr)
+		preprocess: o.preprocess, pre: pre, model: o.model, raw: raw}.load(r.InputShape(), stderr)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"strings"
 
@@ -54,13 +55,15 @@ type quantizeOpts struct {
 
 func newQuantizeCmd(g *globalOpts) *cobra.Command {
 	o := &quantizeOpts{g: g}
-	d := quant.DefaultConfig()
+	dq := flow.DefaultQuantizeOptions(0) // the flags' defaults
+	d := dq.Config
 	cmd := &cobra.Command{
 		Use:   "quantize --model M [--weights FILE] --calib DATA --bits B[,LAYER=B...] --out Q.json",
 		Short: "Quantize a trained float model to the integer IR (post-training)",
 		Long: `Quantize a trained float AdderNet to the integer IR that the simulator and the
 RTL generator read: one self-describing JSON file ("format": "addergen-quant",
-version 1 or 2; every field and integer formula is in quant/FORMAT.md).
+version 3, which group-wise scales need; versions 1 and 2 still load; every
+field and integer formula is in quant/FORMAT.md).
 
 Adder layers share one scale between their input codes and their weights;
 weights outside the activation code range are clamped with an exact
@@ -85,7 +88,8 @@ normalises (a mean or a std, as resnet20-adder's CIFAR-10 one), it is folded
 exactly into the first conv (weights times 1/(scale*std), the mean into the
 bias, padding with the mean pixel), so the network input is the raw 8-bit
 pixel and the hardware needs no preprocessing. The input then stays at 8 bits
-whatever --bits says; infer, compare, verify and sweep read the same raw data
+whatever --bits says (input=B other than 8 is refused: give --raw-input=false
+to quantize the normalised input at B bits); infer, compare, verify and sweep read the same raw data
 (--preprocess becomes the identity). --raw-input=false quantizes the
 normalised input instead; so does a net whose input goes into another kind
 of layer (an adder cannot absorb a per-channel gain), with a warning.
@@ -139,7 +143,7 @@ re-runs the pipeline, so it costs about one quantize per widening.`,
 	fl.StringVar(&o.calibSplit, "calib-split", "train", "split of a --calib folder: train or test")
 	fl.IntVar(&o.calibLimit, "calib-limit", 1000, "use the first N calibration samples (0 = all)")
 	fl.StringVar(&o.bits, "bits", "", "adder-layer operand bits (2..16), optionally with per-layer overrides: 4 or 4,conv2=6 (the first conv, the classifier and the input stay at --edge-bits unless named)")
-	fl.IntVar(&o.edgeBits, "edge-bits", quant.EdgeBits, "bits of every conv2d/linear layer (the first conv, the classifier) and of the network input that --bits does not name; never fewer than --bits; 0: --bits for all")
+	fl.IntVar(&o.edgeBits, "edge-bits", dq.EdgeBits, "bits of every conv2d/linear layer (the first conv, the classifier) and of the network input that --bits does not name; never fewer than --bits; 0: --bits for all")
 	fl.StringVar(&o.perLayerBits, "per-layer-bits", "", "per-layer overrides LAYER=B[,LAYER=B...] (also accepted in --bits)")
 	fl.IntVar(&o.outputBits, "output-bits", d.OutputBits, fmt.Sprintf("bits of the output (logit) codes (%d..%d)", quant.MinBits, quant.MaxOutputBits))
 	fl.StringVar(&o.calibration, "calibration", string(d.Calibration), "activation calibration: max, percentile or search (least squared error)")
@@ -148,13 +152,13 @@ re-runs the pipeline, so it costs about one quantize per widening.`,
 	fl.BoolVar(&o.rawInput, "raw-input", true, "when the spec's preprocessing normalises (mean, std), fold it into the first conv: the network input is the raw 8-bit pixel, padded with the mean pixel")
 	fl.BoolVar(&o.noMultipliers, "no-multipliers", false, "restrict rescale multipliers to ±2^p or ±(2^p ± 2^q) (shift-add only)")
 	fl.IntVar(&o.multBits, "mult-bits", d.MultBits, "signed width of the rescale multipliers (2..32)")
-	fl.BoolVar(&o.nonPow2, "non-pow2-scales", true, "activation scales on a 16-steps-per-octave grid, not only powers of two, wherever a multiplier rescale produces them (tensors joined by a residual add share one mantissa)")
-	fl.BoolVar(&o.outputClip, "output-clip", true, "choose each adder layer's input scale (its clipping point) by the error of the layer's output on the calibration data, not of its input")
-	fl.BoolVar(&o.biasCorr, "bias-correction", true, "cancel the mean per-channel accumulator error of every adder layer on the calibration data through the rescale constant B")
-	fl.IntVar(&o.biasPasses, "bias-correction-passes", refine.Sequential, "with --bias-correction: measure the correction with the bit-exact simulator on the quantized net's own activations, in N simulator runs (adder layers in N consecutive groups, each measured after the groups before it are corrected); -1: one run per adder layer (exactly sequential); 0: on float inputs, no simulator")
-	fl.IntVar(&o.biasImages, "bias-correction-images", refine.DefaultBiasImages, "calibration images the simulator runs for --bias-correction-passes")
+	fl.BoolVar(&o.nonPow2, "non-pow2-scales", d.NonPow2Scales, "activation scales on a 16-steps-per-octave grid, not only powers of two, wherever a multiplier rescale produces them (tensors joined by a residual add share one mantissa)")
+	fl.BoolVar(&o.outputClip, "output-clip", d.OutputClip, "choose each adder layer's input scale (its clipping point) by the error of the layer's output on the calibration data, not of its input")
+	fl.BoolVar(&o.biasCorr, "bias-correction", d.BiasCorrection, "cancel the mean per-channel accumulator error of every adder layer on the calibration data through the rescale constant B")
+	fl.IntVar(&o.biasPasses, "bias-correction-passes", d.BiasPasses, "with --bias-correction: measure the correction with the bit-exact simulator on the quantized net's own activations, in N simulator runs (adder layers in N consecutive groups, each measured after the groups before it are corrected); -1: one run per adder layer (exactly sequential); 0: on float inputs, no simulator")
+	fl.IntVar(&o.biasImages, "bias-correction-images", dq.Refine.BiasImages, "calibration images the simulator runs for --bias-correction-passes")
 	fl.IntVar(&o.groupScales, "group-scales", 1, "group-wise shared scales: split each adder layer's output channels into at most N groups, each with its own scale (the input's over 1, 2, 4, … 16) shared by its weights and its saturated view of the input; 1: off")
-	fl.IntVar(&o.residualBits, "residual-bits", 8, "least width of activations read only by residual adds (not adder operands); 0: their producer's width")
+	fl.IntVar(&o.residualBits, "residual-bits", d.ResidualBits, "least width of activations read only by residual adds (not adder operands); 0: their producer's width")
 	fl.Float64Var(&o.autoBits, "auto-bits", 0, "per-layer bit allocation: widen adder layers from --bits (one bit at a time, at most 8) until top-1 on the calibration images is within D points of float (off unless given)")
 	fl.StringVar(&o.out, "out", "", "output quantized model (.json)")
 	fl.BoolVar(&o.json, "json", false, "print a summary as one JSON object")
@@ -285,6 +289,9 @@ type dataArg struct {
 	preprocess bool
 	pre        *model.Preprocess
 	model      string
+	// raw: the model reads raw 8-bit pixels (its normalisation is folded
+	// into the first conv); data that cannot be raw pixels gets a warning.
+	raw bool
 }
 
 // load reads the data argument (dataset.LoadLimit: .npy, MNIST IDX,
@@ -316,7 +323,29 @@ func (d dataArg) load(input []int, warn io.Writer) (*dataset.Set, error) {
 		fmt.Fprintf(warn, "addergen: warning: %s %s holds raw pixels (0..255) but --preprocess is not set: model %s expects its preprocessing (scale %v, mean %v, std %v)\n",
 			d.flag, d.path, d.model, d.pre.Scale, d.pre.Mean, d.pre.Std)
 	}
+	if d.raw && !set.RawPixels && warn != nil {
+		if lo, hi, ok := rawPixelRange(set.X.Data); !ok {
+			fmt.Fprintf(warn, "addergen: warning: %s %s holds values in [%.4g, %.4g], not raw pixels (integers 0..255), but model %s reads raw pixels (its preprocessing is folded into the first conv; see --raw-input): give raw pixels, or quantize with --raw-input=false\n",
+				d.flag, d.path, lo, hi, d.model)
+		}
+	}
 	return set, nil
+}
+
+// rawPixelRange returns the least and greatest of x and whether every
+// value is an integer in 0..255 (a raw 8-bit pixel).
+func rawPixelRange(x []float64) (lo, hi float64, ok bool) {
+	if len(x) == 0 {
+		return 0, 0, true
+	}
+	lo, hi, ok = x[0], x[0], true
+	for _, v := range x {
+		lo, hi = min(lo, v), max(hi, v)
+		if !(v >= 0 && v <= 255 && v == math.Trunc(v)) {
+			ok = false
+		}
+	}
+	return lo, hi, ok
 }
 
 func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
@@ -335,7 +364,7 @@ func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
 		return err
 	}
 	set, err := dataArg{flag: "--calib", path: o.calib, split: o.calibSplit, limit: o.calibLimit,
-		preprocess: o.preprocess, pre: net.Spec.Preprocess, model: o.model}.load(net.Input, stderr)
+		preprocess: o.preprocess, pre: net.Spec.Preprocess, model: o.model, raw: net.Folded != nil}.load(net.Input, stderr)
 	if err != nil {
 		return err
 	}

@@ -233,7 +233,7 @@ func (o *sweepOpts) validate() (*sweepInput, error) {
 	}
 	pre := in.net.Spec.Preprocess
 	set, err := dataArg{flag: "--data", path: o.data, labels: o.labels, split: dataset.SplitTest, limit: o.limit,
-		preprocess: o.preprocess, pre: pre, model: o.model}.load(in.net.Input, o.stderr)
+		preprocess: o.preprocess, pre: pre, model: o.model, raw: in.net.Folded != nil}.load(in.net.Input, o.stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +245,7 @@ func (o *sweepOpts) validate() (*sweepInput, error) {
 	}
 	in.set = set
 	if in.calib, err = (dataArg{flag: "--calib", path: o.calib, split: o.calibSplit, limit: o.calibLimit,
-		preprocess: o.preprocess, pre: pre, model: o.model}).load(in.net.Input, o.stderr); err != nil {
+		preprocess: o.preprocess, pre: pre, model: o.model, raw: in.net.Folded != nil}).load(in.net.Input, o.stderr); err != nil {
 		return nil, err
 	}
 	return in, nil

@@ -117,14 +117,22 @@ func TestSweep(t *testing.T) {
 		}
 		return s
 	}
-	test, calib := load(dataset.SplitTest, images), load(dataset.SplitTrain, calibImages)
+	test := load(dataset.SplitTest, images)
 	k := 0
 	for _, b := range bits {
-		cfg := quant.DefaultConfig()
-		cfg.Bits = b
-		q, err := quant.Quantize(net, calib.X, cfg, "mnist")
+		// The quantize command itself, with its defaults: a sweep point at
+		// B is quantize --bits B.
+		qf := filepath.Join(t.TempDir(), "q.json")
+		if code, _, errs := runCLI(t, "quantize", "--model", "lenet5-adder-mnist", "--calib", "mnist", "--calib-limit", strconv.Itoa(calibImages),
+			"--bits", strconv.Itoa(b), "--out", qf); code != exitOK {
+			t.Fatalf("quantize --bits %d: exit %d: %s", b, code, errs)
+		}
+		q, err := quant.Load(qf)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if !q.Config.OutputClip || !q.Config.BiasCorrection {
+			t.Fatalf("quantize --bits %d ran without its default techniques: %+v", b, q.Config)
 		}
 		cmp, err := sim.Compare(net, q, test.X, test.Labels)
 		if err != nil {
@@ -385,17 +393,14 @@ func relErr(got, want int) float64 {
 	return math.Abs(float64(got-want)) / float64(max(want, 1))
 }
 
-// writeSweepQuant quantizes the built-in LeNet-5 as sweep does (bits,
-// the first calib MNIST training images) and returns the file. sweep
-// quantizes with quant.DefaultConfig (every layer at the width, no low-bit
-// technique), which quantize reproduces only with its defaults switched
-// off.
+// writeSweepQuant quantizes the built-in LeNet-5 as sweep does: quantize
+// --bits bits with its defaults, on the first calib MNIST training
+// images; it returns the file.
 func writeSweepQuant(t *testing.T, bits, calib int) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "q.json")
 	code, _, errs := runCLI(t, "quantize", "--model", "lenet5-adder-mnist", "--calib", "mnist", "--calib-limit", strconv.Itoa(calib),
-		"--bits", strconv.Itoa(bits), "--edge-bits", "0", "--non-pow2-scales=false", "--output-clip=false", "--bias-correction=false", "--residual-bits", "0",
-		"--out", p, "-q")
+		"--bits", strconv.Itoa(bits), "--out", p, "-q")
 	if code != exitOK {
 		t.Fatalf("quantize: exit %d: %s", code, errs)
 	}

@@ -121,7 +121,7 @@ func (o *verifyNetOpts) run(ctx context.Context, stdout, stderr io.Writer) error
 		return err
 	}
 	set, err := dataArg{flag: "--data", path: o.data, labels: o.labels, limit: o.images,
-		preprocess: o.preprocess, pre: q.Preprocess, model: o.model}.load(q.Input.Shape, stderr)
+		preprocess: o.preprocess, pre: q.Preprocess, model: o.model, raw: q.PreprocessFolded != nil}.load(q.Input.Shape, stderr)
 	if err != nil {
 		return err
 	}
