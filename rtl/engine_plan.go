@@ -716,9 +716,10 @@ func planEngine(q *quant.Model, idx int, l *quant.Layer, par, lanes int, exact, 
 	}
 	e.TagW, e.PostTagW = 2+e.GW, 1+e.GW
 	e.ZeroAccLit = slit(e.AccW, 0)
-	// From a pixel's last issue: A0, A1, A2, the part, E, the post stages,
+	// From a pixel's last issue: A0, A1, A2, (A3), the part, E, the post stages,
 	// the slot; the capture register then writes the FIFO.
-	e.IssueToCapture = stagesBeforePart + e.PartLatency + 1 + e.PostLatency + stagesToCapture
+	e.ViewStage = e.Grouped
+	e.IssueToCapture = stagesBeforePart + b2i(e.ViewStage) + e.PartLatency + 1 + e.PostLatency + stagesToCapture
 	e.Tail = e.IssueToCapture + 1 // the FIFO shows a beat the cycle after its write
 
 	// Output FIFO: its credits cover the round trip from a pixel's last

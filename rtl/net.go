@@ -143,6 +143,11 @@ type Engine struct {
 	// cycles after the accumulator; IssueToCapture from a pixel's last issue
 	// to its entry into the output FIFO.
 	PartLatency, PostLatency, IssueToCapture int
+	// ViewStage: a grouped adder engine registers its lanes' slices (stage
+	// A3) before the views' rounding adders, one cycle more from issue to
+	// capture (an iCE40 HX8K build had its critical path through the block
+	// RAM read, the fold select and the rounding adder in one stage).
+	ViewStage bool
 	TagW, PostTagW                           int
 	ZeroAccLit                               string
 

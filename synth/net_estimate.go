@@ -685,7 +685,9 @@ func windowTerms(l *quant.Layer, op Op, t Target, e *rtl.Engine, et *engineTerms
 		// Group-wise scales (not in the recordings; structural counts):
 		// per lane and view a rounding adder (BIN+1 bits, none for shift
 		// 0) and an OB-bit saturation, registered (OB bits replace the
-		// BIN-bit slice); per PE a views:1 multiplexer of its operand word.
+		// BIN-bit slice); the slice registered once more before them
+		// (Engine.ViewStage, with the tags and the weight address); per PE
+		// a views:1 multiplexer of its operand word.
 		for _, v := range e.Views {
 			if v.Shift > 0 {
 				et.lut[lutSel] += float64(copies * e.SIMD * (e.BIN + 1))
@@ -693,6 +695,9 @@ func windowTerms(l *quant.Layer, op Op, t Target, e *rtl.Engine, et *engineTerms
 			et.lut[lutSel] += float64(copies * e.SBO)
 		}
 		et.ff[ffLane] += float64(copies * (len(e.Views)*e.SBO - e.SB))
+		if e.ViewStage {
+			et.ff[ffLane] += float64(copies*e.SB + 3 + e.GW + e.WAW)
+		}
 		if e.VW > 0 {
 			et.lut[lutSel] += float64(e.P * e.XOBits * (len(e.Views) - 1))
 		}
