@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the external tools addergen's flows and tests need, when missing:
-# Icarus Verilog, Verilator, yosys, nextpnr-ice40 and icepack (fpga-icestorm) from the OS package
-# manager. Go modules are fetched by `go` itself.
+# Icarus Verilog, Verilator, yosys, nextpnr-ice40, icepack (fpga-icestorm) and GNU parallel
+# (scripts/shard-parallel.sh) from the OS package manager. Go modules are fetched by `go` itself.
 # When it cannot install them, it names what is missing and how to get it.
 set -euo pipefail
 
@@ -17,6 +17,7 @@ check() {
   need yosys-abc yosys
   need nextpnr-ice40 nextpnr-ice40
   need icepack fpga-icestorm
+  need parallel parallel
 }
 check
 [ ${#missing[@]} -eq 0 ] && exit 0
