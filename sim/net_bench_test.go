@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"math"
 	"testing"
 
 	"github.com/addergen/addergen/dataset"
@@ -89,6 +90,83 @@ func benchResNet20(b *testing.B, bits int) {
 		b.Fatal(err)
 	}
 	benchNet(b, q, x)
+}
+
+// BenchmarkRunNetResNet20Default4: ResNet-20 as `addergen quantize --bits
+// 4` makes it with its defaults (raw-pixel input folded into conv1, conv1,
+// fc and the input at 8 bits, scales off the power-of-two grid, output
+// clipping, 8-bit residual activations) on raw-pixel images. The default
+// bias correction only moves the rescale constants b, so it is left out
+// (it needs the refine package, which imports sim).
+func BenchmarkRunNetResNet20Default4(b *testing.B) {
+	net, err := model.Load("resnet20-adder", resnetCheckpoint(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if net, err = net.FoldPreprocess(); err != nil {
+		b.Fatal(err)
+	}
+	x := quanttest.Uniform(net.Input, 8, 0, 255, 5)
+	for i, v := range x.Data {
+		x.Data[i] = math.Round(v)
+	}
+	cfg := quant.DefaultConfig()
+	cfg.Bits = 4
+	cfg.NonPow2Scales, cfg.OutputClip, cfg.ResidualBits = true, true, 8
+	if cfg.LayerBits, err = quant.WithEdgeBits(net, nil, 4, quant.EdgeBits); err != nil {
+		b.Fatal(err)
+	}
+	cfg.LayerBits[quant.InputName] = quant.RawPixelBits
+	q, err := quant.Quantize(net, x, cfg, "uniform")
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchNet(b, q, x)
+}
+
+// trainedLeNet is the built-in trained LeNet-5 (lenet5-adder-mnist) and the
+// first 256 MNIST test images, [256, 1, 28, 28]. The float reference's
+// speed depends on the weights (it skips non-positive weights on
+// non-negative inputs), so trained weights are measured too.
+func trainedLeNet(b *testing.B) (*model.Net, dataset.Tensor) {
+	net, ok, err := model.Pretrained("lenet5-adder-mnist")
+	if err != nil || !ok {
+		b.Fatalf("lenet5-adder-mnist: built in %v, %v", ok, err)
+	}
+	dir, err := dataset.MNISTDir()
+	if err != nil {
+		b.Fatal(err)
+	}
+	test, err := dataset.Load(dir, "", dataset.SplitTest)
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := test.Limit(256).X
+	return net, dataset.Tensor{Shape: []int{256, 1, 28, 28}, Data: x.Data}
+}
+
+// BenchmarkRunNetLeNetTrained: the simulator on the trained LeNet-5 at 8
+// bits (quant defaults) and real MNIST test images.
+func BenchmarkRunNetLeNetTrained(b *testing.B) {
+	net, x := trainedLeNet(b)
+	q, err := quant.Quantize(net, x, quant.DefaultConfig(), "mnist")
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchNet(b, q, x)
+}
+
+// BenchmarkFloatLeNetTrained: the float64 reference on the trained LeNet-5
+// and real MNIST test images.
+func BenchmarkFloatLeNetTrained(b *testing.B) {
+	net, x := trainedLeNet(b)
+	b.ResetTimer()
+	for range b.N {
+		if _, err := net.Forward(x); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*256)/b.Elapsed().Seconds(), "images/s")
 }
 
 // BenchmarkFloatResNet20: the float64 reference on ResNet-20.
