@@ -241,12 +241,14 @@ func TestCIFARQuantizeCompareSweep(t *testing.T) {
 	}
 }
 
-// TestRawInputWarnsOnNormalisedData: a net whose preprocessing is folded
-// reads raw pixels, so data that cannot be raw pixels (negative or
-// fractional values: an already normalised .npy) gets one warning line
-// naming the flag and the file, in quantize and in compare; raw pixels
-// (a .npy of integers 0..255, CIFAR-10 records) get none.
-func TestRawInputWarnsOnNormalisedData(t *testing.T) {
+// TestRawInputFollowsTheData: the preprocessing is folded only when the
+// data are raw pixels (--preprocess). A .npy without --preprocess holds
+// the model's normalised input (the models-and-data contract), so quantize
+// keeps the normalised input and warns about nothing; --raw-input asked
+// for explicitly then is one error line. A folded model reads raw pixels:
+// data that cannot be raw pixels (negative or fractional values) given to
+// it get one warning line naming the flag and the file; raw pixels get none.
+func TestRawInputFollowsTheData(t *testing.T) {
 	f := newCIFARFixture(t)
 	rng := rand.New(rand.NewPCG(5, 6))
 	norm, raw := dataset.Tensor{Shape: []int{4, 3, 32, 32}}, dataset.Tensor{Shape: []int{4, 3, 32, 32}}
@@ -261,40 +263,71 @@ func TestRawInputWarnsOnNormalisedData(t *testing.T) {
 		}
 	}
 	const warning = "not raw pixels"
-	q := filepath.Join(f.dir, "q.json")
+	folded := func(q string) bool {
+		m, err := quant.Load(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.PreprocessFolded != nil
+	}
 	for _, c := range []struct {
-		calib string
-		extra []string
-		warn  bool
+		calib  string
+		extra  []string
+		folded bool
 	}{
-		{normFile, nil, true},
-		{rawFile, nil, false},
-		{f.folder, []string{"--preprocess"}, false},
+		{normFile, nil, false},
+		{rawFile, []string{"--preprocess"}, true},
+		{f.folder, []string{"--preprocess"}, true},
 	} {
+		q := filepath.Join(f.dir, "q.json")
 		args := append([]string{"quantize", "--model", f.spec, "--weights", f.weights, "--calib", c.calib, "--bits", "6", "--out", q}, c.extra...)
 		code, _, stderr := runCLI(t, args...)
 		if code != 0 {
-			t.Fatalf("quantize --calib %s: exit %d: %s", c.calib, code, stderr)
+			t.Fatalf("quantize --calib %s %v: exit %d: %s", c.calib, c.extra, code, stderr)
+		}
+		if strings.Contains(stderr, warning) {
+			t.Errorf("quantize --calib %s %v: warned: %s", c.calib, c.extra, stderr)
+		}
+		if folded(q) != c.folded {
+			t.Errorf("quantize --calib %s %v: preprocessing folded %v, want %v", c.calib, c.extra, !c.folded, c.folded)
+		}
+	}
+	q := filepath.Join(f.dir, "q2.json")
+	code, _, stderr := runCLI(t, "quantize", "--model", f.spec, "--weights", f.weights, "--calib", normFile, "--bits", "6", "--raw-input", "--out", q)
+	if code != 2 || !strings.Contains(stderr, "--raw-input") || !strings.Contains(stderr, "--preprocess") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Errorf("explicit --raw-input on normalised data: exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(q); err == nil {
+		t.Errorf("explicit --raw-input on normalised data wrote %s", q)
+	}
+	// A folded model (the last quantize) and normalised data: one warning.
+	q = filepath.Join(f.dir, "q.json")
+	for _, c := range []struct {
+		data  string
+		extra []string
+		warn  int
+	}{
+		{normFile, nil, 1},
+		{rawFile, []string{"--preprocess"}, 0},
+		{rawFile, nil, 0},
+	} {
+		args := append([]string{"compare", "--model", f.spec, "--weights", f.weights, "--quantized", q, "--data", c.data}, c.extra...)
+		code, _, stderr := runCLI(t, args...)
+		if code != 0 {
+			t.Fatalf("compare --data %s: exit %d: %s", c.data, code, stderr)
 		}
 		lines := 0
 		for _, l := range strings.Split(stderr, "\n") {
 			if strings.Contains(l, warning) {
 				lines++
-				if !strings.Contains(l, "--calib "+c.calib) || !strings.Contains(l, "--raw-input") {
+				if !strings.Contains(l, "--data "+c.data) || !strings.Contains(l, "--raw-input") {
 					t.Errorf("warning does not name the flag, the file and --raw-input: %q", l)
 				}
 			}
 		}
-		if want := map[bool]int{true: 1, false: 0}[c.warn]; lines != want {
-			t.Errorf("quantize --calib %s: %d %q warning lines, want %d; stderr:\n%s", c.calib, lines, warning, want, stderr)
+		if lines != c.warn {
+			t.Errorf("compare --data %s %v: %d %q warning lines, want %d; stderr:\n%s", c.data, c.extra, lines, warning, c.warn, stderr)
 		}
-	}
-	code, _, stderr := runCLI(t, "compare", "--model", f.spec, "--weights", f.weights, "--quantized", q, "--data", normFile)
-	if code != 0 {
-		t.Fatalf("compare: exit %d: %s", code, stderr)
-	}
-	if !strings.Contains(stderr, "--data "+normFile) || !strings.Contains(stderr, warning) {
-		t.Errorf("compare on normalised data of a folded model: no warning; stderr:\n%s", stderr)
 	}
 }
 

@@ -84,7 +84,9 @@ training split unless --calib-split; CIFAR-10's is data_batch_*.bin). With
 the model's preprocessing (scale, mean, std) is applied first.
 
 Raw-pixel input (--raw-input, on by default): when the spec's preprocessing
-normalises (a mean or a std, as resnet20-adder's CIFAR-10 one), it is folded
+normalises (a mean or a std, as resnet20-adder's CIFAR-10 one) and --calib
+holds raw pixels (--preprocess; without it the data are taken as the model's
+normalised input, and nothing is folded), it is folded
 exactly into the first conv (weights times 1/(scale*std), the mean into the
 bias, padding with the mean pixel), so the network input is the raw 8-bit
 pixel and the hardware needs no preprocessing. The input then stays at 8 bits
@@ -149,7 +151,7 @@ re-runs the pipeline, so it costs about one quantize per widening.`,
 	fl.StringVar(&o.calibration, "calibration", string(d.Calibration), "activation calibration: max, percentile or search (least squared error)")
 	fl.Float64Var(&o.percentile, "percentile", d.Percentile, "percentile for --calibration percentile")
 	fl.StringVar(&o.rounding, "rounding", d.Rounding.String(), "rounding at every rescale: half-up, half-even, floor or toward-zero")
-	fl.BoolVar(&o.rawInput, "raw-input", true, "when the spec's preprocessing normalises (mean, std), fold it into the first conv: the network input is the raw 8-bit pixel, padded with the mean pixel")
+	fl.BoolVar(&o.rawInput, "raw-input", true, "when the spec's preprocessing normalises (mean, std) and --calib holds raw pixels (--preprocess), fold it into the first conv: the network input is the raw 8-bit pixel, padded with the mean pixel")
 	fl.BoolVar(&o.noMultipliers, "no-multipliers", false, "restrict rescale multipliers to ±2^p or ±(2^p ± 2^q) (shift-add only)")
 	fl.IntVar(&o.multBits, "mult-bits", d.MultBits, "signed width of the rescale multipliers (2..32)")
 	fl.BoolVar(&o.nonPow2, "non-pow2-scales", d.NonPow2Scales, "activation scales on a 16-steps-per-octave grid, not only powers of two, wherever a multiplier rescale produces them (tensors joined by a residual add share one mantissa)")
@@ -360,7 +362,7 @@ func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if net, err = rawInputNet(net, o.rawInput, o.flags.Changed("raw-input"), stderr); err != nil {
+	if net, err = rawInputNet(net, o.rawInput, o.flags.Changed("raw-input"), o.preprocess, stderr); err != nil {
 		return err
 	}
 	set, err := dataArg{flag: "--calib", path: o.calib, split: o.calibSplit, limit: o.calibLimit,
@@ -457,10 +459,20 @@ func actString(a quant.Act) string {
 }
 
 // rawInputNet folds the preprocessing into net (flow.RawInput) when raw is
-// set. A net whose first layer cannot absorb it keeps its normalised
-// input, with a warning, unless --raw-input was asked for explicitly
-// (then it is an error).
-func rawInputNet(net *model.Net, raw, explicit bool, warn io.Writer) (*model.Net, error) {
+// set and the data are raw pixels (preprocess: --preprocess was given).
+// Without --preprocess a data argument holds network-ready values (the
+// models-and-data contract: .npy values scaled as the model expects), so
+// the net keeps its normalised input; --raw-input asked for explicitly
+// then is an error. A net whose first layer cannot absorb the
+// preprocessing keeps its normalised input, with a warning, unless
+// --raw-input was asked for explicitly (then it is an error).
+func rawInputNet(net *model.Net, raw, explicit, preprocess bool, warn io.Writer) (*model.Net, error) {
+	if !preprocess && raw && net.Spec.Preprocess.Normalizes() {
+		if explicit {
+			return nil, usagef("--raw-input folds the preprocessing, so it needs raw pixels: give raw-pixel data with --preprocess (without it the data are the model's normalised input), or drop --raw-input")
+		}
+		return net, nil
+	}
 	f, err := flow.RawInput(net, raw)
 	switch {
 	case err == nil:
