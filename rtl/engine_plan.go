@@ -202,8 +202,8 @@ type rotCase struct{ PS, Add int }
 // a 32-deep memory is one RAM32M column on Xilinx 7-series.
 const lutRAMDepth = 32
 
-// XSrc returns the Verilog expression that stage A2 registers for window
-// lane u: the lane's SIMD slice of its pixel (from the banked rotator, the
+// XSrc returns the Verilog expression that stage A2 (A3 in a grouped
+// engine, Engine.ViewStage) registers for window lane u: the lane's SIMD slice of its pixel (from the banked rotator, the
 // early slice or the fold's case), or, at a padded or unused position,
 // code 0 or the pad codes.
 func (e *Engine) XSrc(u int) string {

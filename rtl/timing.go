@@ -11,7 +11,8 @@ import (
 const engineTail = 4 // S, Q, Y registers, then the output FIFO
 
 // Stages of a window engine around its PE/product stage: A0 address, A1
-// read, A2 lane select; E accumulate; then F..J (rescale) or F, J; then the
+// read, A2 lane select (and A3, the slice register of a grouped adder
+// engine's views, Engine.ViewStage); E accumulate; then F..J (rescale) or F, J; then the
 // output slot and the capture into the FIFO.
 const (
 	stagesBeforePart  = 3

@@ -696,7 +696,10 @@ func windowTerms(l *quant.Layer, op Op, t Target, e *rtl.Engine, et *engineTerms
 		}
 		et.ff[ffLane] += float64(copies * (len(e.Views)*e.SBO - e.SB))
 		if e.ViewStage {
-			et.ff[ffLane] += float64(copies*e.SB + 3 + e.GW + e.WAW)
+			et.ff[ffLane] += float64(copies*e.SB + 3 + e.GW)
+			if e.WeightROM {
+				et.ff[ffLane] += float64(e.WAW)
+			}
 		}
 		if e.VW > 0 {
 			et.lut[lutSel] += float64(e.P * e.XOBits * (len(e.Views) - 1))

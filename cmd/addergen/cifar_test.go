@@ -242,7 +242,8 @@ func TestCIFARQuantizeCompareSweep(t *testing.T) {
 }
 
 // TestRawInputFollowsTheData: the preprocessing is folded only when the
-// data are raw pixels (--preprocess). A .npy without --preprocess holds
+// data are raw pixels (--preprocess, or CIFAR-10 records, raw by format).
+// A .npy without --preprocess holds
 // the model's normalised input (the models-and-data contract), so quantize
 // keeps the normalised input and warns about nothing; --raw-input asked
 // for explicitly then is one error line. A folded model reads raw pixels:
@@ -278,6 +279,7 @@ func TestRawInputFollowsTheData(t *testing.T) {
 		{normFile, nil, false},
 		{rawFile, []string{"--preprocess"}, true},
 		{f.folder, []string{"--preprocess"}, true},
+		{f.folder, nil, true}, // CIFAR-10 records are raw pixels by format
 	} {
 		q := filepath.Join(f.dir, "q.json")
 		args := append([]string{"quantize", "--model", f.spec, "--weights", f.weights, "--calib", c.calib, "--bits", "6", "--out", q}, c.extra...)

@@ -87,6 +87,10 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The demo quantizes as addergen quantize --bits 8 does by default.
+	if c := q.Config; !c.NonPow2Scales || !c.OutputClip || !c.BiasCorrection || c.ResidualBits != 8 {
+		t.Errorf("q8.json was quantized without quantize's default techniques: %+v", c)
+	}
 	mnist, err := dataset.MNISTDir()
 	if err != nil {
 		t.Fatal(err)

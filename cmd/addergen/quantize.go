@@ -62,8 +62,9 @@ func newQuantizeCmd(g *globalOpts) *cobra.Command {
 		Short: "Quantize a trained float model to the integer IR (post-training)",
 		Long: `Quantize a trained float AdderNet to the integer IR that the simulator and the
 RTL generator read: one self-describing JSON file ("format": "addergen-quant",
-version 3, which group-wise scales need; versions 1 and 2 still load; every
-field and integer formula is in quant/FORMAT.md).
+version 1, 2 or 3, the lowest that expresses the file: 2 with a folded
+preprocessing, 3 with group-wise scales; every field and integer formula is
+in quant/FORMAT.md).
 
 Adder layers share one scale between their input codes and their weights;
 weights outside the activation code range are clamped with an exact
@@ -85,8 +86,9 @@ the model's preprocessing (scale, mean, std) is applied first.
 
 Raw-pixel input (--raw-input, on by default): when the spec's preprocessing
 normalises (a mean or a std, as resnet20-adder's CIFAR-10 one) and --calib
-holds raw pixels (--preprocess; without it the data are taken as the model's
-normalised input, and nothing is folded), it is folded
+holds raw pixels (--preprocess, or CIFAR-10 .bin data; a .npy or MNIST IDX
+without --preprocess is the model's normalised input, and nothing is
+folded), it is folded
 exactly into the first conv (weights times 1/(scale*std), the mean into the
 bias, padding with the mean pixel), so the network input is the raw 8-bit
 pixel and the hardware needs no preprocessing. The input then stays at 8 bits
@@ -125,7 +127,7 @@ re-runs the pipeline, so it costs about one quantize per widening.`,
   addergen quantize --model resnet20-adder --weights ResNet20-AdderNet.pth --calib data_batch_1.bin --calib-limit 1000 --preprocess --bits 4 --out r4.json
 
   # everything at 4 bits, the old power-of-two scheme (no low-bit technique)
-  addergen quantize --model resnet20-adder --weights ResNet20-AdderNet.pth --calib data_batch_1.bin --preprocess --bits 4 --edge-bits 0 --non-pow2-scales=false --output-clip=false --bias-correction=false --residual-bits 0 --out r4-pow2.json
+  addergen quantize --model resnet20-adder --weights ResNet20-AdderNet.pth --calib data_batch_1.bin --preprocess --bits 4 --edge-bits 0 --non-pow2-scales=false --output-clip=false --bias-correction=false --residual-bits 0 --raw-input=false --out r4-pow2.json
 
   # narrowest per-layer widths from 4 bits within 0.5 points of float
   addergen quantize --model resnet20-adder --weights ResNet20-AdderNet.pth --calib data_batch_1.bin --preprocess --bits 4 --auto-bits 0.5 --out r4auto.json
@@ -151,7 +153,7 @@ re-runs the pipeline, so it costs about one quantize per widening.`,
 	fl.StringVar(&o.calibration, "calibration", string(d.Calibration), "activation calibration: max, percentile or search (least squared error)")
 	fl.Float64Var(&o.percentile, "percentile", d.Percentile, "percentile for --calibration percentile")
 	fl.StringVar(&o.rounding, "rounding", d.Rounding.String(), "rounding at every rescale: half-up, half-even, floor or toward-zero")
-	fl.BoolVar(&o.rawInput, "raw-input", true, "when the spec's preprocessing normalises (mean, std) and --calib holds raw pixels (--preprocess), fold it into the first conv: the network input is the raw 8-bit pixel, padded with the mean pixel")
+	fl.BoolVar(&o.rawInput, "raw-input", true, "when the spec's preprocessing normalises (mean, std) and --calib holds raw pixels (--preprocess, or CIFAR-10 records), fold it into the first conv: the network input is the raw 8-bit pixel, padded with the mean pixel")
 	fl.BoolVar(&o.noMultipliers, "no-multipliers", false, "restrict rescale multipliers to ±2^p or ±(2^p ± 2^q) (shift-add only)")
 	fl.IntVar(&o.multBits, "mult-bits", d.MultBits, "signed width of the rescale multipliers (2..32)")
 	fl.BoolVar(&o.nonPow2, "non-pow2-scales", d.NonPow2Scales, "activation scales on a 16-steps-per-octave grid, not only powers of two, wherever a multiplier rescale produces them (tensors joined by a residual add share one mantissa)")
@@ -362,7 +364,7 @@ func (o *quantizeOpts) run(stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if net, err = rawInputNet(net, o.rawInput, o.flags.Changed("raw-input"), o.preprocess, stderr); err != nil {
+	if net, err = rawInputNet(net, o.rawInput, o.flags.Changed("raw-input"), rawPixelData(o.preprocess, o.calib), stderr); err != nil {
 		return err
 	}
 	set, err := dataArg{flag: "--calib", path: o.calib, split: o.calibSplit, limit: o.calibLimit,
@@ -458,16 +460,24 @@ func actString(a quant.Act) string {
 	return fmt.Sprintf("%s%d × %.4g", s, a.Bits, a.Scale)
 }
 
+// rawPixelData reports whether a data argument holds raw pixels: with
+// --preprocess (the user says so), or CIFAR-10 binary data (raw 0..255 by
+// format, dataset.IsCIFARPath).
+func rawPixelData(preprocess bool, path string) bool {
+	return preprocess || dataset.IsCIFARPath(path)
+}
+
 // rawInputNet folds the preprocessing into net (flow.RawInput) when raw is
-// set and the data are raw pixels (preprocess: --preprocess was given).
-// Without --preprocess a data argument holds network-ready values (the
-// models-and-data contract: .npy values scaled as the model expects), so
+// set and the data are raw pixels (rawPixels: --preprocess was given, or
+// the data are CIFAR-10 records, raw by format; see rawPixelData). Other
+// data (.npy, MNIST IDX) without --preprocess hold network-ready values
+// (the models-and-data contract: values scaled as the model expects), so
 // the net keeps its normalised input; --raw-input asked for explicitly
 // then is an error. A net whose first layer cannot absorb the
 // preprocessing keeps its normalised input, with a warning, unless
 // --raw-input was asked for explicitly (then it is an error).
-func rawInputNet(net *model.Net, raw, explicit, preprocess bool, warn io.Writer) (*model.Net, error) {
-	if !preprocess && raw && net.Spec.Preprocess.Normalizes() {
+func rawInputNet(net *model.Net, raw, explicit, rawPixels bool, warn io.Writer) (*model.Net, error) {
+	if !rawPixels && raw && net.Spec.Preprocess.Normalizes() {
 		if explicit {
 			return nil, usagef("--raw-input folds the preprocessing, so it needs raw pixels: give raw-pixel data with --preprocess (without it the data are the model's normalised input), or drop --raw-input")
 		}

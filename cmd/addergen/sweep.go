@@ -107,7 +107,7 @@ better in one); pareto_3d also counts cycles per image.`,
 	fl.IntVar(&o.limit, "limit", 0, "use the first N samples of --data (0 = all)")
 	fl.StringVar(&o.calib, "calib", dataset.BuiltinMNIST, "calibration data (a folder or mnist means its training split unless --calib-split)")
 	fl.StringVar(&o.calibSplit, "calib-split", dataset.SplitTrain, "split of a --calib folder: train or test")
-	fl.BoolVar(&o.rawInput, "raw-input", true, "when the spec's preprocessing normalises (mean, std) and the data are raw pixels (--preprocess), fold it into the first conv: the network input is the raw 8-bit pixel")
+	fl.BoolVar(&o.rawInput, "raw-input", true, "when the spec's preprocessing normalises (mean, std) and the data are raw pixels (--preprocess, or CIFAR-10 records), fold it into the first conv: the network input is the raw 8-bit pixel")
 	fl.BoolVar(&o.preprocess, "preprocess", false, "--data and --calib hold raw pixels (0..255, e.g. CIFAR-10 .bin): apply the model's preprocessing (scale, mean, std)")
 	fl.IntVar(&o.calibLimit, "calib-limit", 1000, "use the first N calibration samples (0 = all)")
 	fl.StringVar(&o.bits, "bits", "4,5,6,8", "operand widths to sweep, comma-separated (each 2..16)")
@@ -228,7 +228,7 @@ func (o *sweepOpts) validate() (*sweepInput, error) {
 	if in.net, err = loadFloatNet(o.model, o.weights, o.weightsKey); err != nil {
 		return nil, err
 	}
-	if in.net, err = rawInputNet(in.net, o.rawInput, o.rawSet, o.preprocess, o.stderr); err != nil {
+	if in.net, err = rawInputNet(in.net, o.rawInput, o.rawSet, rawPixelData(o.preprocess, o.calib), o.stderr); err != nil {
 		return nil, err
 	}
 	pre := in.net.Spec.Preprocess
