@@ -143,13 +143,14 @@ type Engine struct {
 	// cycles after the accumulator; IssueToCapture from a pixel's last issue
 	// to its entry into the output FIFO.
 	PartLatency, PostLatency, IssueToCapture int
+	TagW, PostTagW                           int
+	ZeroAccLit                               string
+
 	// ViewStage: a grouped adder engine registers its lanes' slices (stage
 	// A3) before the views' rounding adders, one cycle more from issue to
 	// capture (an iCE40 HX8K build had its critical path through the block
 	// RAM read, the fold select and the rounding adder in one stage).
 	ViewStage bool
-	TagW, PostTagW                           int
-	ZeroAccLit                               string
 
 	// Constants instead of multipliers: ConstW when the weight ROM is one
 	// word (every product is by a constant: canonical signed digits summed
