@@ -87,16 +87,16 @@ the model's preprocessing (scale, mean, std) is applied first.
 Raw-pixel input (--raw-input, on by default): when the spec's preprocessing
 normalises (a mean or a std, as resnet20-adder's CIFAR-10 one) and --calib
 holds raw pixels (--preprocess, or CIFAR-10 .bin data; a .npy or MNIST IDX
-without --preprocess is the model's normalised input, and nothing is
-folded), it is folded
-exactly into the first conv (weights times 1/(scale*std), the mean into the
-bias, padding with the mean pixel), so the network input is the raw 8-bit
-pixel and the hardware needs no preprocessing. The input then stays at 8 bits
-whatever --bits says (input=B other than 8 is refused: give --raw-input=false
-to quantize the normalised input at B bits); infer, compare, verify and sweep read the same raw data
-(--preprocess becomes the identity). --raw-input=false quantizes the
-normalised input instead; so does a net whose input goes into another kind
-of layer (an adder cannot absorb a per-channel gain), with a warning.
+without --preprocess is the model's normalised input, and nothing is folded),
+it is folded exactly into the first conv (weights times 1/(scale*std), the
+mean into the bias, padding with the mean pixel), so the network input is the
+raw 8-bit pixel and the hardware needs no preprocessing. The input then stays
+at 8 bits whatever --bits says (input=B other than 8 is refused: give
+--raw-input=false to quantize the normalised input at B bits); infer,
+compare, verify and sweep read the same raw data (--preprocess becomes the
+identity). --raw-input=false quantizes the normalised input instead; so does
+a net whose input goes into another kind of layer (an adder cannot absorb a
+per-channel gain), with a warning.
 
 Low-bit techniques, all ON by default; each only chooses other scales or
 rescale constants (the integer formulas, hence sim and the RTL, are
